@@ -1,0 +1,12 @@
+//! skein-benches: criterion benchmarks that put every skein primitive beside its peers.
+//!
+//! Each chapter has one bench target in `benches/` (`threads`, `locks`, `queue`, `pool`,
+//! `process`, …). Every criterion group holds skein and its peers side by side, with the
+//! skein entry's function id starting with `skein`, so `cargo xtask report` can turn each
+//! group into ratios. Run them with `cargo bench -p skein-benches` or
+//! `cargo xtask bench [--quick] [--chapter NAME]`.
+//!
+//! This library target exists only to give the package a home; the benches are the
+//! targets under `benches/`.
+#![deny(missing_docs)]
+#![forbid(unsafe_code)]

@@ -1,0 +1,3 @@
+//! Chapter 1 — threads: Python's `threading` thread surface for Rust.
+#![deny(missing_docs)]
+#![forbid(unsafe_code)]
