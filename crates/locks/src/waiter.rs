@@ -1,0 +1,139 @@
+//! Per-thread identity and parking slot shared by every skein primitive.
+//!
+//! Each thread gets a small process-unique id (never 0) the first time it touches a skein
+//! lock; locks store it in their state word as the owner. A thread that must block gets one
+//! [`Waiter`] (created once per thread and reused): a one-word state that the waking side
+//! flips, plus the `std::thread::Thread` handle used to unpark it. A thread waits on at most
+//! one thing at a time, so a single slot per thread is enough.
+
+use std::cell::Cell;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
+use std::thread::{self, Thread};
+use std::time::Instant;
+
+use crossbeam_utils::Backoff;
+
+/// The largest id that still fits in a lock's state word beside its two flag bits.
+const MAX_ID: u64 = u64::MAX >> 2;
+
+static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+
+thread_local! {
+    static THREAD_ID: Cell<u64> = const { Cell::new(0) };
+    static WAITER: Arc<Waiter> = Arc::new(Waiter::for_current_thread());
+}
+
+/// The calling thread's skein id (non-zero, unique for the life of the process).
+#[inline]
+pub(crate) fn current_id() -> u64 {
+    THREAD_ID.with(|id| {
+        let v = id.get();
+        if v != 0 { v } else { assign_id(id) }
+    })
+}
+
+#[cold]
+fn assign_id(cell: &Cell<u64>) -> u64 {
+    let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
+    assert!(id <= MAX_ID, "skein-locks: thread id space exhausted");
+    cell.set(id);
+    id
+}
+
+/// The calling thread's parking slot.
+pub(crate) fn current() -> Arc<Waiter> {
+    WAITER.with(Arc::clone)
+}
+
+/// The slot is in a queue and its thread is (about to be) parked.
+pub(crate) const WAITING: u8 = 0;
+/// A waker chose this thread: it should go on (retry the lock, or return from its wait).
+pub(crate) const NOTIFIED: u8 = 1;
+/// The deadlock detector woke this thread because it sits in a cycle and asked for an error.
+pub(crate) const DEADLOCKED: u8 = 2;
+/// Not in any queue.
+pub(crate) const IDLE: u8 = 3;
+
+/// One thread's parking slot.
+pub(crate) struct Waiter {
+    state: AtomicU8,
+    thread: Thread,
+    pub(crate) id: u64,
+    /// The thread's std name, or its `ThreadId` when it has none.
+    pub(crate) name: Arc<str>,
+}
+
+impl Waiter {
+    fn for_current_thread() -> Self {
+        let thread = thread::current();
+        let name: Arc<str> = match thread.name() {
+            Some(n) => Arc::from(n),
+            None => Arc::from(format!("{:?}", thread.id())),
+        };
+        Waiter {
+            state: AtomicU8::new(IDLE),
+            thread,
+            id: current_id(),
+            name,
+        }
+    }
+
+    /// Marks the slot as waiting; call before putting it in a queue.
+    #[inline]
+    pub(crate) fn prepare(&self) {
+        self.state.store(WAITING, Ordering::Relaxed);
+    }
+
+    #[inline]
+    pub(crate) fn state(&self) -> u8 {
+        self.state.load(Ordering::Acquire)
+    }
+
+    /// Moves the slot from `WAITING` to `to` and unparks its thread. Returns `false` (and does
+    /// nothing) if someone else moved it first.
+    pub(crate) fn wake(&self, to: u8) -> bool {
+        let ok = self
+            .state
+            .compare_exchange(WAITING, to, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok();
+        if ok {
+            self.thread.unpark();
+        }
+        ok
+    }
+
+    /// Spins briefly (like crossbeam-channel) for the state to leave `WAITING`, then parks.
+    /// Returns the new state, or `WAITING` if the deadline passed first.
+    pub(crate) fn spin_then_park(&self, deadline: Option<Instant>) -> u8 {
+        let backoff = Backoff::new();
+        while !backoff.is_completed() {
+            let s = self.state();
+            if s != WAITING {
+                return s;
+            }
+            backoff.snooze();
+        }
+        self.park(deadline)
+    }
+
+    /// Parks until the state leaves `WAITING` or the deadline passes (then returns `WAITING`).
+    pub(crate) fn park(&self, deadline: Option<Instant>) -> u8 {
+        loop {
+            let s = self.state();
+            if s != WAITING {
+                return s;
+            }
+            match deadline {
+                None => thread::park(),
+                Some(d) => {
+                    let now = Instant::now();
+                    if now >= d {
+                        return WAITING;
+                    }
+                    thread::park_timeout(d - now);
+                }
+            }
+        }
+    }
+}
