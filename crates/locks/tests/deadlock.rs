@@ -328,7 +328,7 @@ fn child_disabled_detection_times_out_instead() {
     assert!(!deadlock::is_enabled());
     let a = Lock::named("off-a");
     let b = Lock::named("off-b");
-    let both = Barrier::new(2);
+    let both = Barrier::new(3);
     thread::scope(|s| {
         let t1 = s.spawn(|| {
             let _ga = a.acquire();
@@ -340,6 +340,7 @@ fn child_disabled_detection_times_out_instead() {
             both.wait();
             a.acquire_checked().map(drop)
         });
+        both.wait(); // both hold their first lock
         thread::sleep(Duration::from_millis(200)); // let the cycle form (not required)
         b.release().unwrap();
         assert!(t1.join().unwrap().is_ok());
