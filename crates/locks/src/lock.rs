@@ -98,6 +98,7 @@ impl Lock {
     /// If this wait closes a deadlock cycle and detection is on, the cycle is reported and
     /// the thread keeps waiting, as Python would; use
     /// [`acquire_checked`](Lock::acquire_checked) to get an error instead.
+    #[inline]
     pub fn acquire(&self) -> LockGuard<'_> {
         let me = current_id();
         loop {
@@ -133,6 +134,7 @@ impl Lock {
     }
 
     /// Takes the lock only if it is free — `lock.acquire(blocking=False)`.
+    #[inline]
     pub fn try_acquire(&self) -> Option<LockGuard<'_>> {
         let me = current_id();
         self.raw.try_lock(me).then(|| LockGuard {
@@ -168,11 +170,13 @@ impl Lock {
     /// # Errors
     ///
     /// [`ReleaseError::NotLocked`] if the lock is not held (Python: `RuntimeError`).
+    #[inline]
     pub fn release(&self) -> Result<(), ReleaseError> {
         self.raw.unlock_any()
     }
 
     /// Whether the lock is held — `lock.locked()`.
+    #[inline]
     pub fn is_locked(&self) -> bool {
         self.raw.is_locked()
     }

@@ -60,6 +60,14 @@ impl RawLock {
         self.state.load(Ordering::Relaxed) & LOCKED != 0
     }
 
+    /// One CAS from free to held by `me`.
+    #[inline]
+    pub(crate) fn try_lock_fast(&self, me: u64) -> bool {
+        self.state
+            .compare_exchange(0, token(me), Ordering::Acquire, Ordering::Relaxed)
+            .is_ok()
+    }
+
     /// Takes the lock if it is free, without blocking.
     #[inline]
     pub(crate) fn try_lock(&self, me: u64) -> bool {

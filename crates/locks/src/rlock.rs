@@ -77,24 +77,52 @@ impl RLock {
         }
     }
 
-    fn guard(&self) -> RLockGuard<'_> {
+    #[inline]
+    fn guard(&self, me: u64) -> RLockGuard<'_> {
         RLockGuard {
             lock: self,
+            me,
             _not_send: PhantomData,
         }
     }
 
-    /// Blocks until this thread holds the lock (again) — `rlock.acquire()` / `with rlock:`.
-    pub fn acquire(&self) -> RLockGuard<'_> {
-        self.acquire_raw(None);
-        self.guard()
+    /// Undoes one acquisition by `me`, the owner.
+    #[inline]
+    fn exit(&self, me: u64) {
+        let c = self.count.load(Ordering::Relaxed) - 1;
+        self.count.store(c, Ordering::Relaxed);
+        if c == 0 {
+            self.raw.unlock_owned(me);
+        }
     }
 
-    pub(crate) fn acquire_raw(&self, deadline: Option<Instant>) -> bool {
+    /// Blocks until this thread holds the lock (again) — `rlock.acquire()` / `with rlock:`.
+    #[inline]
+    pub fn acquire(&self) -> RLockGuard<'_> {
         let me = current_id();
+        self.acquire_as(me, None);
+        self.guard(me)
+    }
+
+    #[inline]
+    pub(crate) fn acquire_raw(&self, deadline: Option<Instant>) -> bool {
+        self.acquire_as(current_id(), deadline)
+    }
+
+    #[inline]
+    fn acquire_as(&self, me: u64, deadline: Option<Instant>) -> bool {
         if self.enter(me) {
             return true;
         }
+        if self.raw.try_lock_fast(me) {
+            self.count.store(1, Ordering::Relaxed);
+            return true;
+        }
+        self.acquire_slow(me, deadline)
+    }
+
+    #[cold]
+    fn acquire_slow(&self, me: u64, deadline: Option<Instant>) -> bool {
         loop {
             match self.raw.lock(me, deadline, false, self.name.as_ref()) {
                 Ok(true) => {
@@ -116,13 +144,13 @@ impl RLock {
     pub fn acquire_checked(&self) -> Result<RLockGuard<'_>, DeadlockError> {
         let me = current_id();
         if self.enter(me) {
-            return Ok(self.guard());
+            return Ok(self.guard(me));
         }
         loop {
             match self.raw.lock(me, None, true, self.name.as_ref()) {
                 Ok(true) => {
                     self.count.store(1, Ordering::Relaxed);
-                    return Ok(self.guard());
+                    return Ok(self.guard(me));
                 }
                 Ok(false) => {}
                 Err(report) => return Err(DeadlockError::new(report)),
@@ -131,14 +159,15 @@ impl RLock {
     }
 
     /// Takes the lock if it is free or already ours — `rlock.acquire(blocking=False)`.
+    #[inline]
     pub fn try_acquire(&self) -> Option<RLockGuard<'_>> {
         let me = current_id();
         if self.enter(me) {
-            return Some(self.guard());
+            return Some(self.guard(me));
         }
         if self.raw.try_lock(me) {
             self.count.store(1, Ordering::Relaxed);
-            return Some(self.guard());
+            return Some(self.guard(me));
         }
         None
     }
@@ -153,7 +182,8 @@ impl RLock {
 
     /// Waits until `deadline` at the latest.
     pub fn acquire_deadline(&self, deadline: Instant) -> Option<RLockGuard<'_>> {
-        self.acquire_raw(Some(deadline)).then(|| self.guard())
+        let me = current_id();
+        self.acquire_as(me, Some(deadline)).then(|| self.guard(me))
     }
 
     /// Undoes one acquisition — `rlock.release()` — for one kept with
@@ -169,11 +199,7 @@ impl RLock {
             0 => Err(ReleaseError::NotLocked),
             o if o != me => Err(ReleaseError::NotOwner),
             _ => {
-                let c = self.count.load(Ordering::Relaxed) - 1;
-                self.count.store(c, Ordering::Relaxed);
-                if c == 0 {
-                    self.raw.unlock_owned(me);
-                }
+                self.exit(me);
                 Ok(())
             }
         }
@@ -206,11 +232,13 @@ impl RLock {
     }
 
     /// Whether any thread holds it.
+    #[inline]
     pub fn is_locked(&self) -> bool {
         self.raw.is_locked()
     }
 
     /// Whether the calling thread holds it (Python's private `_is_owned()`).
+    #[inline]
     pub fn is_owned(&self) -> bool {
         self.raw.owner() == current_id()
     }
@@ -245,6 +273,7 @@ impl fmt::Debug for RLock {
 #[must_use = "the acquisition is released as soon as the guard is dropped"]
 pub struct RLockGuard<'a> {
     lock: &'a RLock,
+    me: u64,
     _not_send: PhantomData<*const ()>,
 }
 
@@ -264,7 +293,11 @@ impl<'a> RLockGuard<'a> {
 impl Drop for RLockGuard<'_> {
     #[inline]
     fn drop(&mut self) {
-        let _ = self.lock.release();
+        // A guard exists only while its thread owns the lock (guards are not `Send`), unless
+        // someone released a leaked level by hand; `release` checks in that case.
+        if self.lock.raw.owner() == self.me && self.lock.count.load(Ordering::Relaxed) > 0 {
+            self.lock.exit(self.me);
+        }
     }
 }
 

@@ -64,7 +64,7 @@ fn notify_n_wakes_n_in_fifo_order() {
     thread::scope(|s| {
         for i in 0..4 {
             let (cond, tx) = (&cond, tx.clone());
-            until_waiting(&cond, i);
+            until_waiting(cond, i);
             s.spawn(move || {
                 let mut g = cond.acquire();
                 g.wait();
