@@ -21,7 +21,9 @@ fn uncontended(c: &mut Criterion) {
     let pl = parking_lot::Mutex::new(());
     g.bench_function("parking_lot", |b| b.iter(|| drop(black_box(&pl).lock())));
     let std_m = std::sync::Mutex::new(());
-    g.bench_function("std", |b| b.iter(|| drop(black_box(&std_m).lock().unwrap())));
+    g.bench_function("std", |b| {
+        b.iter(|| drop(black_box(&std_m).lock().unwrap()))
+    });
     g.finish();
 
     let mut g = c.benchmark_group("locks/uncontended_rlock");
@@ -56,66 +58,51 @@ where
     t.elapsed()
 }
 
-fn contended_group(c: &mut Criterion, name: &str, detection: Option<bool>) {
-    let mut g = c.benchmark_group(name);
-    g.throughput(criterion::Throughput::Elements(2));
-    let label = match detection {
-        None => "skein",
-        Some(true) => "skein/detection-on",
-        Some(false) => "skein/detection-off",
-    };
-    let prev = deadlock::is_enabled();
-    if let Some(on) = detection {
-        deadlock::set_enabled(on);
-    }
-    g.bench_function(label, |b| {
-        b.iter_custom(|iters| {
-            let lock = Arc::new((Lock::new(), AtomicU64::new(0)));
-            let l2 = lock.clone();
-            let t = two_threads(iters, move |n| {
-                for _ in 0..n {
-                    let _g = l2.0.acquire();
-                    l2.1.store(l2.1.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
-                }
-            });
-            assert_eq!(lock.1.load(Ordering::Relaxed), 2 * iters);
-            t
-        })
+/// A 2-thread counter on one skein `Lock`; returns the elapsed time for `iters` each.
+fn skein_counter(iters: u64) -> Duration {
+    let lock = Arc::new((Lock::new(), AtomicU64::new(0)));
+    let l2 = lock.clone();
+    let t = two_threads(iters, move |n| {
+        for _ in 0..n {
+            let _g = l2.0.acquire();
+            l2.1.store(l2.1.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
+        }
     });
-    deadlock::set_enabled(prev);
-    if detection.is_none() {
-        g.bench_function("parking_lot", |b| {
-            b.iter_custom(|iters| {
-                let m = Arc::new(parking_lot::Mutex::new(0u64));
-                let m2 = m.clone();
-                let t = two_threads(iters, move |n| {
-                    for _ in 0..n {
-                        *m2.lock() += 1;
-                    }
-                });
-                assert_eq!(*m.lock(), 2 * iters);
-                t
-            })
-        });
-        g.bench_function("std", |b| {
-            b.iter_custom(|iters| {
-                let m = Arc::new(std::sync::Mutex::new(0u64));
-                let m2 = m.clone();
-                let t = two_threads(iters, move |n| {
-                    for _ in 0..n {
-                        *m2.lock().unwrap() += 1;
-                    }
-                });
-                assert_eq!(*m.lock().unwrap(), 2 * iters);
-                t
-            })
-        });
-    }
-    g.finish();
+    assert_eq!(lock.1.load(Ordering::Relaxed), 2 * iters);
+    t
 }
 
 fn contended(c: &mut Criterion) {
-    contended_group(c, "locks/contended_counter_2_threads", None);
+    let mut g = c.benchmark_group("locks/contended_counter_2_threads");
+    g.throughput(criterion::Throughput::Elements(2));
+    g.bench_function("skein", |b| b.iter_custom(skein_counter));
+    g.bench_function("parking_lot", |b| {
+        b.iter_custom(|iters| {
+            let m = Arc::new(parking_lot::Mutex::new(0u64));
+            let m2 = m.clone();
+            let t = two_threads(iters, move |n| {
+                for _ in 0..n {
+                    *m2.lock() += 1;
+                }
+            });
+            assert_eq!(*m.lock(), 2 * iters);
+            t
+        })
+    });
+    g.bench_function("std", |b| {
+        b.iter_custom(|iters| {
+            let m = Arc::new(std::sync::Mutex::new(0u64));
+            let m2 = m.clone();
+            let t = two_threads(iters, move |n| {
+                for _ in 0..n {
+                    *m2.lock().unwrap() += 1;
+                }
+            });
+            assert_eq!(*m.lock().unwrap(), 2 * iters);
+            t
+        })
+    });
+    g.finish();
 }
 
 /// Runs `iters` round trips: `ping` on this thread, `pong` on a partner thread.
@@ -226,28 +213,80 @@ fn ping_pong_benches(c: &mut Criterion) {
         b.iter_custom(|iters| {
             let (tx1, rx1) = crossbeam_channel::bounded::<u64>(1);
             let (tx2, rx2) = crossbeam_channel::bounded::<u64>(1);
+            let done = Arc::new(AtomicU64::new(0));
+            let d2 = done.clone();
             let t = ping_pong(
                 iters,
-                Arc::new((tx1, rx2, tx2, rx1)),
-                |(tx1, rx2, _, _)| {
+                Arc::new((tx1, rx2, tx2, rx1, d2)),
+                |(tx1, rx2, _, _, _)| {
                     tx1.send(1).unwrap();
-                    black_box(rx2.recv().unwrap());
+                    assert_eq!(rx2.recv().unwrap(), 2);
                 },
-                |(_, _, tx2, rx1)| {
+                |(_, _, tx2, rx1, d)| {
                     let v = rx1.recv().unwrap();
+                    d.fetch_add(1, Ordering::Relaxed);
                     tx2.send(v + 1).unwrap();
                 },
             );
+            assert_eq!(done.load(Ordering::Relaxed), iters);
             t
         })
     });
     g.finish();
 }
 
+/// Deadlock detection costs nothing on the uncontended path; measure it where it works:
+/// the contended counter (parks and hand-offs) and a 4-thread, 2-lock mix that parks often.
 fn detection(c: &mut Criterion) {
-    contended_group(c, "locks/detection_contended_counter", Some(false));
-    contended_group(c, "locks/detection_contended_counter", Some(true));
+    let prev = deadlock::is_enabled();
+    let mut g = c.benchmark_group("locks/detection_contended_counter");
+    g.throughput(criterion::Throughput::Elements(2));
+    for (label, on) in [("skein/detection-off", false), ("skein/detection-on", true)] {
+        deadlock::set_enabled(on);
+        g.bench_function(label, |b| b.iter_custom(skein_counter));
+    }
+    g.finish();
+
+    let mut g = c.benchmark_group("locks/detection_4_threads_2_locks");
+    for (label, on) in [("skein/detection-off", false), ("skein/detection-on", true)] {
+        deadlock::set_enabled(on);
+        g.bench_function(label, |b| {
+            b.iter_custom(|iters| {
+                let shared = Arc::new((Lock::named("a"), Lock::named("b"), AtomicU64::new(0)));
+                let start = Arc::new(Barrier::new(5));
+                let hs: Vec<_> = (0..4)
+                    .map(|_| {
+                        let (sh, start) = (shared.clone(), start.clone());
+                        thread::spawn(move || {
+                            start.wait();
+                            for _ in 0..iters {
+                                let _a = sh.0.acquire();
+                                let _b = sh.1.acquire();
+                                sh.2.store(sh.2.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
+                            }
+                        })
+                    })
+                    .collect();
+                start.wait();
+                let t = Instant::now();
+                for h in hs {
+                    h.join().unwrap();
+                }
+                let t = t.elapsed();
+                assert_eq!(shared.2.load(Ordering::Relaxed), 4 * iters);
+                t
+            })
+        });
+    }
+    g.finish();
+    deadlock::set_enabled(prev);
 }
 
-criterion_group!(benches, uncontended, contended, ping_pong_benches, detection);
+criterion_group!(
+    benches,
+    uncontended,
+    contended,
+    ping_pong_benches,
+    detection
+);
 criterion_main!(benches);
