@@ -367,3 +367,74 @@ pub(crate) fn take_victim_report(thread: u64) -> Option<DeadlockReport> {
     let i = g.victims.iter().position(|(t, _)| *t == thread)?;
     Some(g.victims.swap_remove(i).1)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // Made-up thread ids and lock addresses, far from real ones, so these tests can share
+    // the global graph with the rest of the suite.
+    const T: u64 = 1 << 60;
+    const L: usize = usize::MAX - 0xffff;
+
+    fn fake(id: u64, name: &str) -> Arc<Waiter> {
+        Arc::new(Waiter::fake(id, name))
+    }
+
+    #[test]
+    fn a_chain_is_not_a_cycle_until_it_closes() {
+        let (a, b, c) = (fake(T + 1, "a"), fake(T + 2, "b"), fake(T + 3, "c"));
+        let name: Arc<str> = Arc::from("first");
+        assert!(register(L + 1, Some(&name), b.id, &a, false, false).is_none());
+        assert!(register(L + 2, None, c.id, &b, false, false).is_none());
+        let found = register(L + 3, None, a.id, &c, true, false).expect("a → b → c → a");
+        assert!(found.error_now);
+        let r = found.report;
+        assert_eq!(r.threads(), vec!["c", "a", "b"]);
+        assert_eq!(r.locks()[1], "first");
+        assert!(r.locks()[0].starts_with("lock@0x"));
+        assert_eq!(r.edges()[0].held_by, "a");
+        let text = r.to_string();
+        assert!(text.starts_with("deadlock among 3 threads:"), "{text}");
+        assert!(
+            text.contains("thread 'a' waits for lock 'first' held by thread 'b'"),
+            "{text}"
+        );
+        for (t, l) in [(a.id, L + 1), (b.id, L + 2), (c.id, L + 3)] {
+            unregister(t, l, false);
+        }
+    }
+
+    #[test]
+    fn a_released_lock_breaks_the_chain() {
+        let (a, b) = (fake(T + 11, "a"), fake(T + 12, "b"));
+        assert!(register(L + 11, None, b.id, &a, false, false).is_none());
+        set_owner(L + 11, 0); // b let go of it; a is about to be woken
+        assert!(register(L + 12, None, a.id, &b, false, false).is_none());
+        unregister(a.id, L + 11, false);
+        unregister(b.id, L + 12, false);
+    }
+
+    #[test]
+    fn timed_waits_never_close_a_cycle() {
+        let (a, b) = (fake(T + 21, "a"), fake(T + 22, "b"));
+        assert!(register(L + 21, None, b.id, &a, false, true).is_none());
+        assert!(register(L + 22, None, a.id, &b, false, false).is_none());
+        unregister(a.id, L + 21, false);
+        unregister(b.id, L + 22, false);
+    }
+
+    #[test]
+    fn victims_that_asked_for_an_error_are_woken_with_the_report() {
+        let (a, b) = (fake(T + 31, "a"), fake(T + 32, "b"));
+        a.prepare();
+        assert!(register(L + 31, None, b.id, &a, true, false).is_none());
+        let found = register(L + 32, None, a.id, &b, false, false).unwrap();
+        assert!(!found.error_now, "b did not ask for an error");
+        assert_eq!(a.state(), crate::waiter::DEADLOCKED);
+        assert_eq!(take_victim_report(a.id), Some(found.report));
+        assert_eq!(take_victim_report(a.id), None);
+        unregister(a.id, L + 31, false);
+        unregister(b.id, L + 32, false);
+    }
+}

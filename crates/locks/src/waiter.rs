@@ -137,3 +137,64 @@ impl Waiter {
         }
     }
 }
+
+#[cfg(test)]
+impl Waiter {
+    /// A slot with a made-up id, for graph tests (it unparks the current thread).
+    pub(crate) fn fake(id: u64, name: &str) -> Self {
+        Waiter {
+            state: AtomicU8::new(IDLE),
+            thread: thread::current(),
+            id,
+            name: Arc::from(name),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_nonzero_stable_and_unique_per_thread() {
+        let me = current_id();
+        assert_ne!(me, 0);
+        assert_eq!(me, current_id());
+        let other = thread::spawn(current_id).join().unwrap();
+        assert_ne!(other, 0);
+        assert_ne!(other, me);
+        assert_eq!(current().id, me);
+    }
+
+    #[test]
+    fn wake_only_moves_a_waiting_slot() {
+        let w = Waiter::fake(u64::MAX >> 3, "w");
+        assert!(!w.wake(NOTIFIED), "an idle slot is not woken");
+        w.prepare();
+        assert!(w.wake(NOTIFIED));
+        assert_eq!(w.state(), NOTIFIED);
+        assert!(!w.wake(DEADLOCKED), "the first waker wins");
+        assert_eq!(w.park(None), NOTIFIED, "park returns at once once woken");
+    }
+
+    #[test]
+    fn park_with_a_past_deadline_returns_waiting() {
+        let w = Waiter::fake(u64::MAX >> 3, "w");
+        w.prepare();
+        assert_eq!(w.park(Some(Instant::now())), WAITING);
+        assert_eq!(w.spin_then_park(Some(Instant::now())), WAITING);
+    }
+
+    #[test]
+    fn unnamed_threads_are_named_by_their_thread_id() {
+        let name = thread::spawn(|| current().name.to_string()).join().unwrap();
+        assert!(name.starts_with("ThreadId("), "{name}");
+        let name = thread::Builder::new()
+            .name("worker".into())
+            .spawn(|| current().name.to_string())
+            .unwrap()
+            .join()
+            .unwrap();
+        assert_eq!(name, "worker");
+    }
+}
