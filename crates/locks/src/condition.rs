@@ -6,9 +6,8 @@ use std::marker::PhantomData;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use parking_lot::Mutex;
-
 use crate::lock::Lock;
+use crate::primitive::{Mutex, mutex};
 use crate::rlock::RLock;
 use crate::waiter::{self, WAITING, Waiter, current_id};
 
@@ -151,7 +150,7 @@ impl<L: ConditionLock> Condition<L> {
     pub fn with_lock(lock: L) -> Self {
         Condition {
             lock,
-            waiters: parking_lot::const_mutex(VecDeque::new()),
+            waiters: mutex(VecDeque::new()),
         }
     }
 

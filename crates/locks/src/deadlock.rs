@@ -169,7 +169,7 @@ pub fn set_enabled(on: bool) {
 /// Whether detection is on now.
 #[inline]
 pub fn is_enabled() -> bool {
-    is_available() && ENABLED.load(Ordering::Relaxed)
+    is_available() && !cfg!(loom) && ENABLED.load(Ordering::Relaxed)
 }
 
 /// Replaces the report handler (default: print the report to stderr). The handler runs on

@@ -2,11 +2,10 @@
 
 use std::fmt;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use crossbeam_utils::Backoff;
-use parking_lot::Mutex;
+use crate::primitive::{AtomicU8, Backoff, Mutex, loom_const_fn, mutex};
 
 use crate::waiter::{self, NOTIFIED, WAITING, Waiter};
 
@@ -41,11 +40,10 @@ pub struct Event {
 }
 
 impl Event {
-    /// A new event with its flag down — `threading.Event()`.
-    pub const fn new() -> Self {
-        Event {
-            state: AtomicU8::new(0),
-            waiters: parking_lot::const_mutex(Vec::new()),
+    loom_const_fn! {
+        /// A new event with its flag down — `threading.Event()`.
+        pub fn new() -> Self {
+            Event { state: AtomicU8::new(0), waiters: mutex(Vec::new()) }
         }
     }
 

@@ -126,17 +126,21 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+#[cfg(not(loom))]
 mod barrier;
 mod condition;
 pub mod deadlock;
 mod error;
 mod event;
 mod lock;
+mod primitive;
 mod raw_lock;
 mod rlock;
+#[cfg(not(loom))]
 mod semaphore;
 mod waiter;
 
+#[cfg(not(loom))]
 pub use crate::barrier::{Barrier, BarrierBuilder};
 pub use crate::condition::{Condition, ConditionGuard, ConditionLock};
 pub use crate::deadlock::{DeadlockReport, WaitEdge};
@@ -146,4 +150,5 @@ pub use crate::error::{
 pub use crate::event::Event;
 pub use crate::lock::{Lock, LockGuard};
 pub use crate::rlock::{RLock, RLockGuard};
+#[cfg(not(loom))]
 pub use crate::semaphore::{BoundedSemaphore, Semaphore, SemaphoreGuard};

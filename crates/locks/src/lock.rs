@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::error::{DeadlockError, ReleaseError};
+use crate::primitive::loom_const_fn;
 use crate::raw_lock::{RawLock, token};
 use crate::waiter::current_id;
 
@@ -72,11 +73,10 @@ pub struct Lock {
 }
 
 impl Lock {
-    /// A new, unlocked lock — `threading.Lock()`.
-    pub const fn new() -> Self {
-        Lock {
-            raw: RawLock::new(),
-            name: None,
+    loom_const_fn! {
+        /// A new, unlocked lock — `threading.Lock()`.
+        pub fn new() -> Self {
+            Lock { raw: RawLock::new(), name: None }
         }
     }
 

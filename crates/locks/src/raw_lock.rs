@@ -12,11 +12,10 @@
 
 use std::collections::VecDeque;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::Instant;
 
-use crossbeam_utils::Backoff;
-use parking_lot::Mutex;
+use crate::primitive::{AtomicU64, Backoff, Mutex, loom_const_fn, mutex};
 
 use crate::deadlock::{self, DeadlockReport};
 use crate::error::ReleaseError;
@@ -37,10 +36,9 @@ pub(crate) struct RawLock {
 }
 
 impl RawLock {
-    pub(crate) const fn new() -> Self {
-        RawLock {
-            state: AtomicU64::new(0),
-            queue: parking_lot::const_mutex(VecDeque::new()),
+    loom_const_fn! {
+        pub(crate) fn new() -> Self {
+            RawLock { state: AtomicU64::new(0), queue: mutex(VecDeque::new()) }
         }
     }
 

@@ -3,10 +3,11 @@
 use std::fmt;
 use std::marker::PhantomData;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use crate::error::{DeadlockError, ReleaseError};
+use crate::primitive::{AtomicUsize, loom_const_fn};
 use crate::raw_lock::RawLock;
 use crate::waiter::current_id;
 
@@ -40,12 +41,10 @@ pub struct RLock {
 }
 
 impl RLock {
-    /// A new, unlocked reentrant lock — `threading.RLock()`.
-    pub const fn new() -> Self {
-        RLock {
-            raw: RawLock::new(),
-            count: AtomicUsize::new(0),
-            name: None,
+    loom_const_fn! {
+        /// A new, unlocked reentrant lock — `threading.RLock()`.
+        pub fn new() -> Self {
+            RLock { raw: RawLock::new(), count: AtomicUsize::new(0), name: None }
         }
     }
 

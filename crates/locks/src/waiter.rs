@@ -8,19 +8,25 @@
 
 use std::cell::Cell;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
-use std::thread::{self, Thread};
+use std::sync::atomic::{AtomicU64 as StdAtomicU64, Ordering};
 use std::time::Instant;
 
-use crossbeam_utils::Backoff;
+use crate::primitive::{AtomicU8, Backoff, Parker, thread};
 
 /// The largest id that still fits in a lock's state word beside its two flag bits.
 const MAX_ID: u64 = u64::MAX >> 2;
 
-static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+static NEXT_ID: StdAtomicU64 = StdAtomicU64::new(1);
 
+#[cfg(not(loom))]
 thread_local! {
     static THREAD_ID: Cell<u64> = const { Cell::new(0) };
+    static WAITER: Arc<Waiter> = Arc::new(Waiter::for_current_thread());
+}
+
+#[cfg(loom)]
+loom::thread_local! {
+    static THREAD_ID: Cell<u64> = Cell::new(0);
     static WAITER: Arc<Waiter> = Arc::new(Waiter::for_current_thread());
 }
 
@@ -58,7 +64,7 @@ pub(crate) const IDLE: u8 = 3;
 /// One thread's parking slot.
 pub(crate) struct Waiter {
     state: AtomicU8,
-    thread: Thread,
+    parker: Parker,
     pub(crate) id: u64,
     /// The thread's std name, or its `ThreadId` when it has none.
     pub(crate) name: Arc<str>,
@@ -73,7 +79,7 @@ impl Waiter {
         };
         Waiter {
             state: AtomicU8::new(IDLE),
-            thread,
+            parker: Parker::for_current_thread(),
             id: current_id(),
             name,
         }
@@ -98,7 +104,7 @@ impl Waiter {
             .compare_exchange(WAITING, to, Ordering::AcqRel, Ordering::Acquire)
             .is_ok();
         if ok {
-            self.thread.unpark();
+            self.parker.unpark();
         }
         ok
     }
@@ -124,15 +130,13 @@ impl Waiter {
             if s != WAITING {
                 return s;
             }
-            match deadline {
-                None => thread::park(),
-                Some(d) => {
-                    let now = Instant::now();
-                    if now >= d {
-                        return WAITING;
-                    }
-                    thread::park_timeout(d - now);
-                }
+            if deadline.is_some_and(|d| Instant::now() >= d) {
+                return WAITING;
+            }
+            self.parker.park(|| self.state() == WAITING, deadline);
+            #[cfg(loom)]
+            if deadline.is_some() && self.state() == WAITING {
+                return WAITING; // loom has no clock: a timed wait may time out at any moment
             }
         }
     }
@@ -144,7 +148,7 @@ impl Waiter {
     pub(crate) fn fake(id: u64, name: &str) -> Self {
         Waiter {
             state: AtomicU8::new(IDLE),
-            thread: thread::current(),
+            parker: Parker::for_current_thread(),
             id,
             name: Arc::from(name),
         }
