@@ -128,11 +128,13 @@ pub struct BarrierBuildError {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(loom, allow(dead_code))] // barriers are not built under loom
 enum BarrierBuildErrorKind {
     ZeroParties,
 }
 
 impl BarrierBuildError {
+    #[cfg_attr(loom, allow(dead_code))]
     pub(crate) fn zero_parties() -> Self {
         BarrierBuildError {
             kind: BarrierBuildErrorKind::ZeroParties,

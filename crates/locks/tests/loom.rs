@@ -1,5 +1,5 @@
 //! loom model checks of the lock word, the wait queues and the parking slots: every
-//! interleaving (within loom's bounds) of a few threads, looking for lost wake-ups (loom
+//! interleaving (up to 3 preemptions) of a few threads, looking for lost wake-ups (loom
 //! reports a deadlock when every thread is parked), broken mutual exclusion, or a
 //! notification that goes nowhere. Timed waits may time out at any point under loom.
 //!
@@ -18,9 +18,16 @@ use loom::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use loom::thread;
 use skein_locks::{Condition, Event, Lock, RLock};
 
+/// loom with a preemption bound, so the three-thread models finish in seconds.
+fn model<F: Fn() + Sync + Send + 'static>(f: F) {
+    let mut b = loom::model::Builder::new();
+    b.preemption_bound = Some(3);
+    b.check(f);
+}
+
 #[test]
 fn lock_excludes_and_hands_over() {
-    loom::model(|| {
+    model(|| {
         let shared = Arc::new((Lock::new(), AtomicUsize::new(0)));
         let hs: Vec<_> = (0..2)
             .map(|_| {
@@ -42,7 +49,7 @@ fn lock_excludes_and_hands_over() {
 
 #[test]
 fn release_from_another_thread_wakes_the_waiter() {
-    loom::model(|| {
+    model(|| {
         let lock = Arc::new(Lock::new());
         lock.acquire().leak();
         let l2 = lock.clone();
@@ -55,7 +62,7 @@ fn release_from_another_thread_wakes_the_waiter() {
 
 #[test]
 fn a_timed_waiter_never_strands_a_plain_one() {
-    loom::model(|| {
+    model(|| {
         let lock = Arc::new(Lock::new());
         let g = lock.acquire();
         let l1 = lock.clone();
@@ -73,7 +80,7 @@ fn a_timed_waiter_never_strands_a_plain_one() {
 
 #[test]
 fn rlock_reenters_and_excludes() {
-    loom::model(|| {
+    model(|| {
         let shared = Arc::new((RLock::new(), AtomicUsize::new(0)));
         let s = shared.clone();
         let t = thread::spawn(move || {
@@ -94,7 +101,7 @@ fn rlock_reenters_and_excludes() {
 
 #[test]
 fn event_set_reaches_every_waiter() {
-    loom::model(|| {
+    model(|| {
         let e = Arc::new(Event::new());
         let e1 = e.clone();
         let plain = thread::spawn(move || e1.wait());
@@ -111,7 +118,7 @@ fn event_set_reaches_every_waiter() {
 
 #[test]
 fn condition_notify_is_never_lost() {
-    loom::model(|| {
+    model(|| {
         let shared = Arc::new((Condition::with_lock(Lock::new()), AtomicBool::new(false)));
         let s = shared.clone();
         let waiter = thread::spawn(move || {
@@ -129,7 +136,7 @@ fn condition_notify_is_never_lost() {
 
 #[test]
 fn condition_over_an_rlock_with_a_timed_waiter() {
-    loom::model(|| {
+    model(|| {
         let shared = Arc::new((Condition::new(), AtomicUsize::new(0)));
         let s = shared.clone();
         let consumer = thread::spawn(move || {
