@@ -117,6 +117,7 @@
 //! * **Deadlocks are found**: with detection on (debug builds by default), a cycle of waits
 //!   among skein locks is reported with thread and lock names, and `acquire_checked` turns it
 //!   into an error instead of a hang.
+//! * **Counts are unsigned**: `Semaphore::new(-1)` (Python's `ValueError`) cannot be written.
 //! * **Fairness**: like parking_lot, locks let a running thread barge ahead of a woken one;
 //!   `Condition` waiters are woken in FIFO order, as in CPython.
 //!
