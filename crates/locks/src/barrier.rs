@@ -3,7 +3,7 @@
 use std::fmt;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use parking_lot::{Condvar, Mutex};
@@ -56,6 +56,10 @@ pub struct Barrier {
     action: Option<Action>,
     state: Mutex<State>,
     cv: Condvar,
+    /// Copies of `state.count` and `state.broken`, readable without the mutex (so the action
+    /// may call `n_waiting` and `is_broken`, as Python's may).
+    n_waiting: AtomicUsize,
+    broken: AtomicBool,
 }
 
 /// Builds a [`Barrier`] with an action and/or a default timeout.
@@ -68,7 +72,8 @@ pub struct BarrierBuilder {
 
 impl BarrierBuilder {
     /// Runs `action` once per round, on the last thread to arrive, before any is released —
-    /// `Barrier(n, action=f)`.
+    /// `Barrier(n, action=f)`. It may read `n_waiting`/`is_broken`; calling `wait`, `abort`
+    /// or `reset` of the same barrier from it would block, as it does in Python.
     pub fn action<F: Fn() + Send + Sync + 'static>(mut self, action: F) -> Self {
         self.action = Some(Box::new(action));
         self
@@ -101,6 +106,8 @@ impl BarrierBuilder {
                 broken: false,
             }),
             cv: Condvar::new(),
+            n_waiting: AtomicUsize::new(0),
+            broken: AtomicBool::new(false),
         })
     }
 }
@@ -141,12 +148,17 @@ impl Barrier {
 
     /// The number of threads waiting now — `barrier.n_waiting`.
     pub fn n_waiting(&self) -> usize {
-        self.state.lock().count
+        self.n_waiting.load(Ordering::SeqCst)
     }
 
     /// Whether the barrier is broken — `barrier.broken`.
     pub fn is_broken(&self) -> bool {
-        self.state.lock().broken
+        self.broken.load(Ordering::SeqCst)
+    }
+
+    fn publish(&self, st: &State) {
+        self.n_waiting.store(st.count, Ordering::SeqCst);
+        self.broken.store(st.broken, Ordering::SeqCst);
     }
 
     /// Waits for all parties — `barrier.wait()` — using the builder's timeout if one was set.
@@ -188,6 +200,7 @@ impl Barrier {
         }
         let index = st.count;
         st.count += 1;
+        self.publish(&st);
         let round = Arc::clone(&st.round);
         if st.count == self.parties {
             if let Some(action) = &self.action {
@@ -225,6 +238,7 @@ impl Barrier {
         st.round = Arc::new(Round {
             outcome: AtomicU8::new(PENDING),
         });
+        self.publish(st);
         self.cv.notify_all();
     }
 
@@ -249,6 +263,7 @@ impl Barrier {
             self.break_round(&mut st, false);
         }
         st.broken = false;
+        self.publish(&st);
     }
 }
 

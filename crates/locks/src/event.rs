@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use crate::primitive::{AtomicU8, Backoff, Mutex, loom_const_fn, mutex};
+use crate::primitive::{AtomicU8, Mutex, loom_const_fn, mutex};
 
 use crate::waiter::{self, NOTIFIED, WAITING, Waiter};
 
@@ -17,7 +17,8 @@ const PARKED: u8 = 2;
 /// `set` raises the flag and wakes every waiter, `clear` lowers it, `wait` blocks while it
 /// is down. A waiter first spins briefly (as crossbeam-channel does) and only then parks, so
 /// two threads handing control back and forth never pay for a system call while both are
-/// running; `set` with nobody parked is a single atomic operation.
+/// running; the spin adapts, shrinking when it keeps failing (an oversubscribed machine)
+/// and growing back when it pays. `set` with nobody parked is a single atomic operation.
 ///
 /// # Examples
 ///
@@ -103,17 +104,10 @@ impl Event {
 
     #[cold]
     fn wait_slow(&self, deadline: Option<Instant>) -> bool {
-        let backoff = Backoff::new();
-        while !backoff.is_completed() {
-            if self.is_set() {
-                return true;
-            }
-            if deadline.is_some_and(|d| Instant::now() >= d) {
-                return false;
-            }
-            backoff.snooze();
-        }
         let w = waiter::current();
+        if w.spin_until(|| self.is_set() || deadline.is_some_and(|d| Instant::now() >= d)) {
+            return self.is_set();
+        }
         {
             let mut q = self.waiters.lock();
             let prev = self.state.fetch_or(PARKED, Ordering::AcqRel);

@@ -8,7 +8,7 @@
 
 use std::cell::Cell;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64 as StdAtomicU64, Ordering};
+use std::sync::atomic::{AtomicU8 as StdAtomicU8, AtomicU64 as StdAtomicU64, Ordering};
 use std::time::Instant;
 
 use crate::primitive::{AtomicU8, Backoff, Parker, thread};
@@ -68,7 +68,20 @@ pub(crate) struct Waiter {
     pub(crate) id: u64,
     /// The thread's std name, or its `ThreadId` when it has none.
     pub(crate) name: Arc<str>,
+    /// Adaptive spinning: how many backoff steps this thread spins before parking (see
+    /// [`Waiter::spin_until`]), and a wait counter for periodic full-length probes. Touched
+    /// only by the owning thread; plain std atomics, as this is a heuristic (not modelled
+    /// under loom).
+    spin_budget: StdAtomicU8,
+    spin_waits: StdAtomicU8,
 }
+
+/// The longest spin: crossbeam's `Backoff` until `is_completed` (7 rounds of growing busy
+/// spins, then 4 `yield_now`s). None under loom.
+const FULL_SPIN: u8 = if cfg!(loom) { 0 } else { 11 };
+/// Every this many waits a thread with a reduced budget spins in full once, to notice
+/// that spinning pays again.
+const PROBE_EVERY: u8 = 16;
 
 impl Waiter {
     fn for_current_thread() -> Self {
@@ -82,6 +95,8 @@ impl Waiter {
             parker: Parker::for_current_thread(),
             id: current_id(),
             name,
+            spin_budget: StdAtomicU8::new(FULL_SPIN),
+            spin_waits: StdAtomicU8::new(0),
         }
     }
 
@@ -109,18 +124,47 @@ impl Waiter {
         ok
     }
 
-    /// Spins briefly (like crossbeam-channel) for the state to leave `WAITING`, then parks.
-    /// Returns the new state, or `WAITING` if the deadline passed first.
+    /// Spins (adaptively, see [`spin_until`](Waiter::spin_until)) for the state to leave
+    /// `WAITING`, then parks. Returns the new state, or `WAITING` if the deadline passed.
     pub(crate) fn spin_then_park(&self, deadline: Option<Instant>) -> u8 {
-        let backoff = Backoff::new();
-        while !backoff.is_completed() {
-            let s = self.state();
-            if s != WAITING {
-                return s;
-            }
-            backoff.snooze();
+        if self.spin_until(|| self.state() != WAITING) {
+            return self.state();
         }
         self.park(deadline)
+    }
+
+    /// Spins until `done()` or the thread's spin budget runs out; returns whether `done()`.
+    /// Must be called by the slot's own thread.
+    ///
+    /// Spinning before parking makes a hand-off between two running threads cost no system
+    /// call (crossbeam-channel does the same), but it is wasted — and `yield_now` can give
+    /// the core away for a whole time slice — when the other thread is not running, e.g. on
+    /// an oversubscribed machine. So the budget adapts: a spin that succeeds restores the
+    /// full budget, one that fails halves it, and every 16th wait probes with a full spin.
+    pub(crate) fn spin_until(&self, mut done: impl FnMut() -> bool) -> bool {
+        let waits = self.spin_waits.load(Ordering::Relaxed).wrapping_add(1);
+        self.spin_waits.store(waits, Ordering::Relaxed);
+        let budget = self.spin_budget.load(Ordering::Relaxed);
+        let limit = if waits % PROBE_EVERY == 0 {
+            FULL_SPIN
+        } else {
+            budget
+        };
+        let backoff = Backoff::new();
+        let mut step = 0;
+        let ok = loop {
+            if done() {
+                break true;
+            }
+            if step >= limit {
+                break false;
+            }
+            backoff.snooze();
+            step += 1;
+        };
+        let budget = if ok { FULL_SPIN } else { budget / 2 };
+        self.spin_budget.store(budget, Ordering::Relaxed);
+        ok
     }
 
     /// Parks until the state leaves `WAITING` or the deadline passes (then returns `WAITING`).
@@ -151,6 +195,8 @@ impl Waiter {
             parker: Parker::for_current_thread(),
             id,
             name: Arc::from(name),
+            spin_budget: StdAtomicU8::new(FULL_SPIN),
+            spin_waits: StdAtomicU8::new(0),
         }
     }
 }
@@ -179,6 +225,31 @@ mod tests {
         assert_eq!(w.state(), NOTIFIED);
         assert!(!w.wake(DEADLOCKED), "the first waker wins");
         assert_eq!(w.park(None), NOTIFIED, "park returns at once once woken");
+    }
+
+    #[test]
+    fn the_spin_budget_adapts() {
+        let w = Waiter::fake(u64::MAX >> 3, "w");
+        assert!(w.spin_until(|| true));
+        assert_eq!(w.spin_budget.load(Ordering::Relaxed), FULL_SPIN);
+        assert!(!w.spin_until(|| false));
+        assert_eq!(w.spin_budget.load(Ordering::Relaxed), FULL_SPIN / 2);
+        for _ in 0..4 {
+            assert!(!w.spin_until(|| false));
+        }
+        assert_eq!(w.spin_budget.load(Ordering::Relaxed), 0);
+        let mut calls = 0;
+        assert!(!w.spin_until(|| {
+            calls += 1;
+            false
+        }));
+        assert_eq!(calls, 1, "no budget: one check, then park");
+        assert!(w.spin_until(|| true));
+        assert_eq!(
+            w.spin_budget.load(Ordering::Relaxed),
+            FULL_SPIN,
+            "success restores it"
+        );
     }
 
     #[test]

@@ -168,3 +168,23 @@ fn stress_many_rounds_with_timeouts_that_never_fire() {
     });
     assert_eq!(b.n_waiting(), 0);
 }
+
+#[test]
+fn the_action_may_read_the_barrier_state() {
+    let seen = std::sync::Arc::new(Mutex::new(None));
+    let b = std::sync::Arc::new_cyclic(|weak: &std::sync::Weak<Barrier>| {
+        let (weak, seen) = (weak.clone(), seen.clone());
+        Barrier::builder(2)
+            .action(move || {
+                let b = weak.upgrade().unwrap();
+                *seen.lock().unwrap() = Some((b.n_waiting(), b.is_broken()));
+            })
+            .build()
+            .unwrap()
+    });
+    thread::scope(|s| {
+        s.spawn(|| b.wait().unwrap());
+        b.wait().unwrap();
+    });
+    assert_eq!(*seen.lock().unwrap(), Some((2, false)));
+}
