@@ -1,5 +1,6 @@
 //! `Condition`: Python's `threading.Condition`, over a [`Lock`] or an [`RLock`].
 
+use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::fmt;
 use std::marker::PhantomData;
@@ -162,6 +163,7 @@ impl<L: ConditionLock> Condition<L> {
     fn guard(&self) -> ConditionGuard<'_, L> {
         ConditionGuard {
             cond: self,
+            to_unpark: RefCell::new(Vec::new()),
             _not_send: PhantomData,
         }
     }
@@ -195,11 +197,14 @@ impl<L: ConditionLock> Condition<L> {
         self.waiters.lock().len()
     }
 
-    fn wait_until(&self, deadline: Option<Instant>) -> bool {
+    /// Waits for a notify. `to_unpark` holds threads this guard notified; they are unparked
+    /// right after the lock is released.
+    fn wait_until(&self, deadline: Option<Instant>, to_unpark: &mut Vec<Arc<Waiter>>) -> bool {
         let w = waiter::current();
         w.prepare();
         self.waiters.lock().push_back(Arc::clone(&w));
         let saved = self.lock.cond_release_all();
+        unpark_all(to_unpark);
         let mut notified = w.spin_then_park(deadline) != WAITING;
         if !notified {
             let mut q = self.waiters.lock();
@@ -215,14 +220,19 @@ impl<L: ConditionLock> Condition<L> {
         notified
     }
 
-    fn notify(&self, n: usize) -> usize {
+    /// Marks up to `n` waiters notified (a spinning one goes on at once) and adds them to
+    /// `to_unpark`: the guard unparks them once it has released the lock, so a parked waiter
+    /// does not wake up only to find the lock still held (parking_lot's condvar gets the same
+    /// effect by requeueing waiters onto the mutex).
+    fn notify(&self, n: usize, to_unpark: &mut Vec<Arc<Waiter>>) -> usize {
         let mut q = self.waiters.lock();
         let mut woken = 0;
         while woken < n {
             match q.pop_front() {
                 Some(w) => {
-                    if w.wake(waiter::NOTIFIED) {
+                    if w.mark(waiter::NOTIFIED) {
                         woken += 1;
+                        to_unpark.push(w);
                     }
                 }
                 None => break,
@@ -246,31 +256,36 @@ impl<L: ConditionLock + fmt::Debug> fmt::Debug for Condition<L> {
 #[must_use = "the lock is released as soon as the guard is dropped"]
 pub struct ConditionGuard<'a, L: ConditionLock = RLock> {
     cond: &'a Condition<L>,
+    to_unpark: RefCell<Vec<Arc<Waiter>>>,
     _not_send: PhantomData<*const ()>,
 }
 
 impl<L: ConditionLock> ConditionGuard<'_, L> {
     /// Releases the lock, sleeps until notified, takes the lock back — `cond.wait()`.
     pub fn wait(&mut self) {
-        self.cond.wait_until(None);
+        self.cond.wait_until(None, self.to_unpark.get_mut());
     }
 
     /// Like [`wait`](ConditionGuard::wait) for at most `timeout` — `cond.wait(timeout)`.
     /// Returns `false` if it timed out. The lock is held again either way.
     pub fn wait_timeout(&mut self, timeout: Duration) -> bool {
-        self.cond.wait_until(Instant::now().checked_add(timeout))
+        self.cond.wait_until(
+            Instant::now().checked_add(timeout),
+            self.to_unpark.get_mut(),
+        )
     }
 
     /// Like [`wait`](ConditionGuard::wait) until `deadline` at the latest.
     pub fn wait_deadline(&mut self, deadline: Instant) -> bool {
-        self.cond.wait_until(Some(deadline))
+        self.cond
+            .wait_until(Some(deadline), self.to_unpark.get_mut())
     }
 
     /// Waits until `predicate()` is true — `cond.wait_for(predicate)`. The predicate runs
     /// with the lock held, first before any wait.
     pub fn wait_for<F: FnMut() -> bool>(&mut self, mut predicate: F) {
         while !predicate() {
-            self.cond.wait_until(None);
+            self.cond.wait_until(None, self.to_unpark.get_mut());
         }
     }
 
@@ -304,23 +319,25 @@ impl<L: ConditionLock> ConditionGuard<'_, L> {
             if Instant::now() >= deadline {
                 return false;
             }
-            self.cond.wait_until(Some(deadline));
+            self.cond
+                .wait_until(Some(deadline), self.to_unpark.get_mut());
         }
     }
 
     /// Wakes up to `n` waiters, oldest first — `cond.notify(n)`. Returns how many it woke.
     pub fn notify(&self, n: usize) -> usize {
-        self.cond.notify(n)
+        self.cond.notify(n, &mut self.to_unpark.borrow_mut())
     }
 
     /// Wakes one waiter — `cond.notify()`. Returns whether there was one.
     pub fn notify_one(&self) -> bool {
-        self.cond.notify(1) == 1
+        self.cond.notify(1, &mut self.to_unpark.borrow_mut()) == 1
     }
 
     /// Wakes every waiter — `cond.notify_all()`. Returns how many it woke.
     pub fn notify_all(&self) -> usize {
-        self.cond.notify(usize::MAX)
+        self.cond
+            .notify(usize::MAX, &mut self.to_unpark.borrow_mut())
     }
 
     /// The condition this guard belongs to.
@@ -332,11 +349,18 @@ impl<L: ConditionLock> ConditionGuard<'_, L> {
 impl<L: ConditionLock> Drop for ConditionGuard<'_, L> {
     fn drop(&mut self) {
         self.cond.lock.cond_release();
+        unpark_all(self.to_unpark.get_mut());
     }
 }
 
 impl<L: ConditionLock> fmt::Debug for ConditionGuard<'_, L> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ConditionGuard").finish_non_exhaustive()
+    }
+}
+
+fn unpark_all(waiters: &mut Vec<Arc<Waiter>>) {
+    for w in waiters.drain(..) {
+        w.unpark();
     }
 }

@@ -76,9 +76,10 @@ pub(crate) struct Waiter {
     spin_waits: StdAtomicU8,
 }
 
-/// The longest spin: crossbeam's `Backoff` until `is_completed` (7 rounds of growing busy
-/// spins, then 4 `yield_now`s). None under loom.
-const FULL_SPIN: u8 = if cfg!(loom) { 0 } else { 11 };
+/// The longest spin: crossbeam's `Backoff` busy rounds (1, 2, 4, … 64 spin hints), but not
+/// its `yield_now`s, which on a busy machine can give the core away for a whole time slice.
+/// None under loom.
+const FULL_SPIN: u8 = if cfg!(loom) { 0 } else { 7 };
 /// Every this many waits a thread with a reduced budget spins in full once, to notice
 /// that spinning pays again.
 const PROBE_EVERY: u8 = 16;
@@ -114,14 +115,24 @@ impl Waiter {
     /// Moves the slot from `WAITING` to `to` and unparks its thread. Returns `false` (and does
     /// nothing) if someone else moved it first.
     pub(crate) fn wake(&self, to: u8) -> bool {
-        let ok = self
-            .state
-            .compare_exchange(WAITING, to, Ordering::AcqRel, Ordering::Acquire)
-            .is_ok();
+        let ok = self.mark(to);
         if ok {
             self.parker.unpark();
         }
         ok
+    }
+
+    /// Moves the slot from `WAITING` to `to` without unparking (a spinning thread sees it at
+    /// once); the caller must call [`unpark`](Waiter::unpark) afterwards if this returns true.
+    pub(crate) fn mark(&self, to: u8) -> bool {
+        self.state
+            .compare_exchange(WAITING, to, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok()
+    }
+
+    /// Unparks the slot's thread (after [`mark`](Waiter::mark)).
+    pub(crate) fn unpark(&self) {
+        self.parker.unpark();
     }
 
     /// Spins (adaptively, see [`spin_until`](Waiter::spin_until)) for the state to leave
@@ -137,9 +148,8 @@ impl Waiter {
     /// Must be called by the slot's own thread.
     ///
     /// Spinning before parking makes a hand-off between two running threads cost no system
-    /// call (crossbeam-channel does the same), but it is wasted — and `yield_now` can give
-    /// the core away for a whole time slice — when the other thread is not running, e.g. on
-    /// an oversubscribed machine. So the budget adapts: a spin that succeeds restores the
+    /// call (crossbeam-channel does the same), but it is wasted when the other thread is not
+    /// running, e.g. on an oversubscribed machine. So the budget adapts: a spin that succeeds restores the
     /// full budget, one that fails halves it, and every 16th wait probes with a full spin.
     pub(crate) fn spin_until(&self, mut done: impl FnMut() -> bool) -> bool {
         let waits = self.spin_waits.load(Ordering::Relaxed).wrapping_add(1);
