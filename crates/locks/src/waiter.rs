@@ -172,7 +172,14 @@ impl Waiter {
             backoff.snooze();
             step += 1;
         };
-        let budget = if ok { FULL_SPIN } else { budget / 2 };
+        // Success: allow one step more than this wait needed (at least the old budget);
+        // failure: halve it. The budget settles near what hand-offs need when they are fast,
+        // and near zero when they are not.
+        let budget = if ok {
+            (budget.max(step) + 1).min(FULL_SPIN)
+        } else {
+            budget / 2
+        };
         self.spin_budget.store(budget, Ordering::Relaxed);
         ok
     }
@@ -240,25 +247,37 @@ mod tests {
     #[test]
     fn the_spin_budget_adapts() {
         let w = Waiter::fake(u64::MAX >> 3, "w");
-        assert!(w.spin_until(|| true));
-        assert_eq!(w.spin_budget.load(Ordering::Relaxed), FULL_SPIN);
-        assert!(!w.spin_until(|| false));
-        assert_eq!(w.spin_budget.load(Ordering::Relaxed), FULL_SPIN / 2);
-        for _ in 0..4 {
-            assert!(!w.spin_until(|| false));
+        let budget = || w.spin_budget.load(Ordering::Relaxed);
+        // Counts how often `done` is checked by one `spin_until` that never succeeds.
+        let checks = || {
+            let mut calls = 0;
+            assert!(!w.spin_until(|| {
+                calls += 1;
+                false
+            }));
+            calls
+        };
+        assert!(w.spin_until(|| true)); // wait 1
+        assert_eq!(budget(), FULL_SPIN);
+        assert_eq!(checks(), usize::from(FULL_SPIN) + 1); // wait 2: a full spin fails
+        assert_eq!(budget(), FULL_SPIN / 2);
+        for _ in 3..=6 {
+            checks();
         }
-        assert_eq!(w.spin_budget.load(Ordering::Relaxed), 0);
-        let mut calls = 0;
-        assert!(!w.spin_until(|| {
-            calls += 1;
-            false
-        }));
-        assert_eq!(calls, 1, "no budget: one check, then park");
-        assert!(w.spin_until(|| true));
+        assert_eq!(budget(), 0);
+        assert_eq!(checks(), 1, "no budget: one check, then park"); // wait 7
+        assert!(w.spin_until(|| true)); // wait 8
+        assert_eq!(budget(), 1, "a success grows the budget by one step");
+        assert!(w.spin_until(|| true)); // wait 9
+        assert_eq!(budget(), 2);
+        for _ in 10..=15 {
+            checks();
+        }
+        assert_eq!(budget(), 0);
         assert_eq!(
-            w.spin_budget.load(Ordering::Relaxed),
-            FULL_SPIN,
-            "success restores it"
+            checks(),
+            usize::from(FULL_SPIN) + 1,
+            "every 16th wait probes in full"
         );
     }
 
