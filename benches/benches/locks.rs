@@ -34,28 +34,30 @@ fn uncontended(c: &mut Criterion) {
     g.finish();
 }
 
-/// Two threads each add 1 `iters` times under the lock; returns the elapsed time.
+/// Two threads each run `work(iters)` after a common start; returns the time from the first
+/// thread's start to the last one's end (measured by the workers, so a descheduled main
+/// thread does not distort it).
 fn two_threads<F>(iters: u64, work: F) -> Duration
 where
     F: Fn(u64) + Send + Sync + 'static,
 {
     let work = Arc::new(work);
-    let start = Arc::new(Barrier::new(3));
+    let start = Arc::new(Barrier::new(2));
     let hs: Vec<_> = (0..2)
         .map(|_| {
             let (work, start) = (work.clone(), start.clone());
             thread::spawn(move || {
                 start.wait();
+                let t0 = Instant::now();
                 work(iters);
+                (t0, Instant::now())
             })
         })
         .collect();
-    start.wait();
-    let t = Instant::now();
-    for h in hs {
-        h.join().unwrap();
-    }
-    t.elapsed()
+    let spans: Vec<(Instant, Instant)> = hs.into_iter().map(|h| h.join().unwrap()).collect();
+    let first = spans.iter().map(|s| s.0).min().unwrap();
+    let last = spans.iter().map(|s| s.1).max().unwrap();
+    last - first
 }
 
 /// A 2-thread counter on one skein `Lock`; returns the elapsed time for `iters` each.
@@ -253,26 +255,26 @@ fn detection(c: &mut Criterion) {
         g.bench_function(label, |b| {
             b.iter_custom(|iters| {
                 let shared = Arc::new((Lock::named("a"), Lock::named("b"), AtomicU64::new(0)));
-                let start = Arc::new(Barrier::new(5));
+                let start = Arc::new(Barrier::new(4));
                 let hs: Vec<_> = (0..4)
                     .map(|_| {
                         let (sh, start) = (shared.clone(), start.clone());
                         thread::spawn(move || {
                             start.wait();
+                            let t0 = Instant::now();
                             for _ in 0..iters {
                                 let _a = sh.0.acquire();
                                 let _b = sh.1.acquire();
                                 sh.2.store(sh.2.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
                             }
+                            (t0, Instant::now())
                         })
                     })
                     .collect();
-                start.wait();
-                let t = Instant::now();
-                for h in hs {
-                    h.join().unwrap();
-                }
-                let t = t.elapsed();
+                let spans: Vec<(Instant, Instant)> =
+                    hs.into_iter().map(|h| h.join().unwrap()).collect();
+                let t = spans.iter().map(|s| s.1).max().unwrap()
+                    - spans.iter().map(|s| s.0).min().unwrap();
                 assert_eq!(shared.2.load(Ordering::Relaxed), 4 * iters);
                 t
             })
