@@ -46,6 +46,34 @@ mod imp {
         }
     }
 
+    /// parking_lot's `SpinWait`, as its mutex uses it before parking: three rounds of busy
+    /// spinning (2, 4, 8 spin hints), then up to seven `yield_now`s.
+    pub(crate) struct SpinWait {
+        counter: u32,
+    }
+
+    impl SpinWait {
+        pub(crate) fn new() -> Self {
+            SpinWait { counter: 0 }
+        }
+
+        /// Spins or yields once; returns `false` when it is time to park instead.
+        pub(crate) fn spin(&mut self) -> bool {
+            if self.counter >= 10 {
+                return false;
+            }
+            self.counter += 1;
+            if self.counter <= 3 {
+                for _ in 0..1 << self.counter {
+                    std::hint::spin_loop();
+                }
+            } else {
+                thread::yield_now();
+            }
+            true
+        }
+    }
+
     /// parking_lot's mutex (no poisoning, `const` constructor).
     pub(crate) type Mutex<T> = parking_lot::Mutex<T>;
 
@@ -99,6 +127,18 @@ mod imp {
             if still_waiting() && deadline.is_none() {
                 drop(self.cv.wait(g).unwrap());
             }
+        }
+    }
+
+    /// No spinning under loom.
+    pub(crate) struct SpinWait;
+
+    impl SpinWait {
+        pub(crate) fn new() -> Self {
+            SpinWait
+        }
+        pub(crate) fn spin(&mut self) -> bool {
+            false
         }
     }
 

@@ -15,7 +15,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Instant;
 
-use crate::primitive::{AtomicU64, Backoff, Mutex, loom_const_fn, mutex};
+use crate::primitive::{AtomicU64, Mutex, SpinWait, loom_const_fn, mutex};
 
 use crate::deadlock::{self, DeadlockReport};
 use crate::error::ReleaseError;
@@ -135,8 +135,9 @@ impl RawLock {
         checked: bool,
         name: Option<&Arc<str>>,
     ) -> Result<bool, DeadlockReport> {
-        // Spin while nobody is parked: the holder is probably about to let go.
-        let backoff = Backoff::new();
+        // Spin while nobody is parked: the holder is probably about to let go. Same schedule
+        // as parking_lot's mutex.
+        let mut spin = SpinWait::new();
         loop {
             let s = self.state.load(Ordering::Relaxed);
             if s == 0 {
@@ -149,10 +150,9 @@ impl RawLock {
                 }
                 continue;
             }
-            if s & PARKED != 0 || backoff.is_completed() {
+            if s & PARKED != 0 || !spin.spin() {
                 break;
             }
-            backoff.snooze();
         }
 
         let waiter = waiter::current();

@@ -80,9 +80,10 @@ pub(crate) struct Waiter {
 /// its `yield_now`s, which on a busy machine can give the core away for a whole time slice.
 /// None under loom.
 const FULL_SPIN: u8 = if cfg!(loom) { 0 } else { 7 };
-/// Every this many waits a thread with a reduced budget spins in full once, to notice
-/// that spinning pays again.
-const PROBE_EVERY: u8 = 16;
+/// Every this many waits a thread whose budget has shrunk spins in full once, to notice
+/// that spinning pays again. Rare, so that on a machine where spinning never pays the probes
+/// cost a few percent of a park.
+const PROBE_EVERY: u8 = 32;
 
 impl Waiter {
     fn for_current_thread() -> Self {
@@ -149,8 +150,9 @@ impl Waiter {
     ///
     /// Spinning before parking makes a hand-off between two running threads cost no system
     /// call (crossbeam-channel does the same), but it is wasted when the other thread is not
-    /// running, e.g. on an oversubscribed machine. So the budget adapts: a spin that succeeds restores the
-    /// full budget, one that fails halves it, and every 16th wait probes with a full spin.
+    /// running, e.g. on an oversubscribed machine. So the budget adapts: a spin that succeeds
+    /// raises the budget to one step more than it needed, one that fails lowers it by one
+    /// step, and every 32nd wait probes with a full spin.
     pub(crate) fn spin_until(&self, mut done: impl FnMut() -> bool) -> bool {
         let waits = self.spin_waits.load(Ordering::Relaxed).wrapping_add(1);
         self.spin_waits.store(waits, Ordering::Relaxed);
@@ -173,12 +175,12 @@ impl Waiter {
             step += 1;
         };
         // Success: allow one step more than this wait needed (at least the old budget);
-        // failure: halve it. The budget settles near what hand-offs need when they are fast,
-        // and near zero when they are not.
+        // failure: one step less. The budget settles near what hand-offs need when they are
+        // fast, and at zero when they keep failing; one hiccup does not stop the spinning.
         let budget = if ok {
             (budget.max(step) + 1).min(FULL_SPIN)
         } else {
-            budget / 2
+            budget.saturating_sub(1)
         };
         self.spin_budget.store(budget, Ordering::Relaxed);
         ok
@@ -260,24 +262,24 @@ mod tests {
         assert!(w.spin_until(|| true)); // wait 1
         assert_eq!(budget(), FULL_SPIN);
         assert_eq!(checks(), usize::from(FULL_SPIN) + 1); // wait 2: a full spin fails
-        assert_eq!(budget(), FULL_SPIN / 2);
-        for _ in 3..=6 {
+        assert_eq!(budget(), FULL_SPIN - 1);
+        for _ in 3..=8 {
             checks();
         }
         assert_eq!(budget(), 0);
-        assert_eq!(checks(), 1, "no budget: one check, then park"); // wait 7
-        assert!(w.spin_until(|| true)); // wait 8
+        assert_eq!(checks(), 1, "no budget: one check, then park"); // wait 9
+        assert!(w.spin_until(|| true)); // wait 10
         assert_eq!(budget(), 1, "a success grows the budget by one step");
-        assert!(w.spin_until(|| true)); // wait 9
+        assert!(w.spin_until(|| true)); // wait 11
         assert_eq!(budget(), 2);
-        for _ in 10..=15 {
+        for _ in 12..=31 {
             checks();
         }
         assert_eq!(budget(), 0);
         assert_eq!(
             checks(),
             usize::from(FULL_SPIN) + 1,
-            "every 16th wait probes in full"
+            "every 32nd wait probes in full"
         );
     }
 
