@@ -149,9 +149,6 @@ mod imp {
         pub(crate) fn new() -> Self {
             Backoff
         }
-        pub(crate) fn is_completed(&self) -> bool {
-            true
-        }
         pub(crate) fn snooze(&self) {}
     }
 }
