@@ -54,7 +54,7 @@ impl sealed::Sealed for Lock {
         1
     }
     fn cond_restore(&self, _saved: usize) {
-        self.cond_acquire(None);
+        self.raw().lock_after_wait(current_id(), self.name_arc());
     }
 }
 impl ConditionLock for Lock {}

@@ -50,16 +50,21 @@ mod imp {
     /// spinning (2, 4, 8 spin hints), then up to seven `yield_now`s.
     pub(crate) struct SpinWait {
         counter: u32,
+        limit: u32,
     }
 
     impl SpinWait {
-        pub(crate) fn new() -> Self {
-            SpinWait { counter: 0 }
+        /// parking_lot's schedule, or (`may_yield == false`) only its busy-spin part.
+        pub(crate) fn new(may_yield: bool) -> Self {
+            SpinWait {
+                counter: 0,
+                limit: if may_yield { 10 } else { 3 },
+            }
         }
 
         /// Spins or yields once; returns `false` when it is time to park instead.
         pub(crate) fn spin(&mut self) -> bool {
-            if self.counter >= 10 {
+            if self.counter >= self.limit {
                 return false;
             }
             self.counter += 1;
@@ -134,7 +139,7 @@ mod imp {
     pub(crate) struct SpinWait;
 
     impl SpinWait {
-        pub(crate) fn new() -> Self {
+        pub(crate) fn new(_may_yield: bool) -> Self {
             SpinWait
         }
         pub(crate) fn spin(&mut self) -> bool {

@@ -124,7 +124,17 @@ impl RawLock {
         {
             return Ok(true);
         }
-        self.lock_slow(me, deadline, checked, name)
+        self.lock_slow(me, deadline, checked, name, true)
+    }
+
+    /// Blocks until the lock is taken, spinning without `yield_now` first: for a thread
+    /// coming back from a `Condition` wait, whose notifier is often still finishing its
+    /// critical section — yielding there can hand the core away for a whole time slice.
+    pub(crate) fn lock_after_wait(&self, me: u64, name: Option<&Arc<str>>) {
+        if self.try_lock_fast(me) {
+            return;
+        }
+        while !matches!(self.lock_slow(me, None, false, name, false), Ok(true)) {}
     }
 
     #[cold]
@@ -134,10 +144,11 @@ impl RawLock {
         deadline: Option<Instant>,
         checked: bool,
         name: Option<&Arc<str>>,
+        may_yield: bool,
     ) -> Result<bool, DeadlockReport> {
         // Spin while nobody is parked: the holder is probably about to let go. Same schedule
         // as parking_lot's mutex.
-        let mut spin = SpinWait::new();
+        let mut spin = SpinWait::new(may_yield);
         loop {
             let s = self.state.load(Ordering::Relaxed);
             if s == 0 {

@@ -222,11 +222,7 @@ impl RLock {
             return;
         }
         let me = current_id();
-        loop {
-            if let Ok(true) = self.raw.lock(me, None, false, self.name.as_ref()) {
-                break;
-            }
-        }
+        self.raw.lock_after_wait(me, self.name.as_ref());
         self.count.store(count, Ordering::Relaxed);
     }
 
