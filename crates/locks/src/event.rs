@@ -17,8 +17,7 @@ const PARKED: u8 = 2;
 /// `set` raises the flag and wakes every waiter, `clear` lowers it, `wait` blocks while it
 /// is down. A waiter first spins briefly (as crossbeam-channel does) and only then parks, so
 /// two threads handing control back and forth never pay for a system call while both are
-/// running; the spin adapts, shrinking when it keeps failing (an oversubscribed machine)
-/// and growing back when it pays. `set` with nobody parked is a single atomic operation.
+/// running. `set` with nobody parked is a single atomic operation.
 ///
 /// # Examples
 ///
@@ -105,7 +104,7 @@ impl Event {
     #[cold]
     fn wait_slow(&self, deadline: Option<Instant>) -> bool {
         let w = waiter::current();
-        if w.spin_until(|| self.is_set() || deadline.is_some_and(|d| Instant::now() >= d)) {
+        if waiter::spin_until(|| self.is_set() || deadline.is_some_and(|d| Instant::now() >= d)) {
             return self.is_set();
         }
         {

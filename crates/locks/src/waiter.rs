@@ -8,7 +8,7 @@
 
 use std::cell::Cell;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU8 as StdAtomicU8, AtomicU64 as StdAtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64 as StdAtomicU64, Ordering};
 use std::time::Instant;
 
 use crate::primitive::{AtomicU8, Backoff, Parker, thread};
@@ -52,6 +52,28 @@ pub(crate) fn current() -> Arc<Waiter> {
     WAITER.with(Arc::clone)
 }
 
+/// Spins until `done()` or crossbeam's `Backoff` completes (busy spins growing from 1 to 64
+/// hints, then a few `yield_now`s — the schedule crossbeam-channel uses before it parks);
+/// returns whether `done()`. No spinning under loom.
+///
+/// Spinning first makes a hand-off between two running threads cost no system call. It is
+/// wasted when the other thread is not running (an oversubscribed machine); an adaptive
+/// budget was tried and dropped: once both sides of a ping-pong stop spinning they cannot
+/// find out that spinning would pay again, and on an idle machine each wake-up then costs the
+/// full futex wake latency.
+pub(crate) fn spin_until(mut done: impl FnMut() -> bool) -> bool {
+    let backoff = Backoff::new();
+    loop {
+        if done() {
+            return true;
+        }
+        if backoff.is_completed() {
+            return false;
+        }
+        backoff.snooze();
+    }
+}
+
 /// The slot is in a queue and its thread is (about to be) parked.
 pub(crate) const WAITING: u8 = 0;
 /// A waker chose this thread: it should go on (retry the lock, or return from its wait).
@@ -68,22 +90,7 @@ pub(crate) struct Waiter {
     pub(crate) id: u64,
     /// The thread's std name, or its `ThreadId` when it has none.
     pub(crate) name: Arc<str>,
-    /// Adaptive spinning: how many backoff steps this thread spins before parking (see
-    /// [`Waiter::spin_until`]), and a wait counter for periodic full-length probes. Touched
-    /// only by the owning thread; plain std atomics, as this is a heuristic (not modelled
-    /// under loom).
-    spin_budget: StdAtomicU8,
-    spin_waits: StdAtomicU8,
 }
-
-/// The longest spin: crossbeam's `Backoff` busy rounds (1, 2, 4, … 64 spin hints), but not
-/// its `yield_now`s, which on a busy machine can give the core away for a whole time slice.
-/// None under loom.
-const FULL_SPIN: u8 = if cfg!(loom) { 0 } else { 7 };
-/// Every this many waits a thread whose budget has shrunk spins in full once, to notice
-/// that spinning pays again. Rare, so that on a machine where spinning never pays the probes
-/// cost a few percent of a park.
-const PROBE_EVERY: u8 = 32;
 
 impl Waiter {
     fn for_current_thread() -> Self {
@@ -97,8 +104,6 @@ impl Waiter {
             parker: Parker::for_current_thread(),
             id: current_id(),
             name,
-            spin_budget: StdAtomicU8::new(FULL_SPIN),
-            spin_waits: StdAtomicU8::new(0),
         }
     }
 
@@ -136,54 +141,13 @@ impl Waiter {
         self.parker.unpark();
     }
 
-    /// Spins (adaptively, see [`spin_until`](Waiter::spin_until)) for the state to leave
-    /// `WAITING`, then parks. Returns the new state, or `WAITING` if the deadline passed.
+    /// Spins (see [`spin_until`](Waiter::spin_until)) for the state to leave `WAITING`, then
+    /// parks. Returns the new state, or `WAITING` if the deadline passed.
     pub(crate) fn spin_then_park(&self, deadline: Option<Instant>) -> u8 {
-        if self.spin_until(|| self.state() != WAITING) {
+        if spin_until(|| self.state() != WAITING) {
             return self.state();
         }
         self.park(deadline)
-    }
-
-    /// Spins until `done()` or the thread's spin budget runs out; returns whether `done()`.
-    /// Must be called by the slot's own thread.
-    ///
-    /// Spinning before parking makes a hand-off between two running threads cost no system
-    /// call (crossbeam-channel does the same), but it is wasted when the other thread is not
-    /// running, e.g. on an oversubscribed machine. So the budget adapts: a spin that succeeds
-    /// raises the budget to one step more than it needed, one that fails lowers it by one
-    /// step, and every 32nd wait probes with a full spin.
-    pub(crate) fn spin_until(&self, mut done: impl FnMut() -> bool) -> bool {
-        let waits = self.spin_waits.load(Ordering::Relaxed).wrapping_add(1);
-        self.spin_waits.store(waits, Ordering::Relaxed);
-        let budget = self.spin_budget.load(Ordering::Relaxed);
-        let limit = if waits % PROBE_EVERY == 0 {
-            FULL_SPIN
-        } else {
-            budget
-        };
-        let backoff = Backoff::new();
-        let mut step = 0;
-        let ok = loop {
-            if done() {
-                break true;
-            }
-            if step >= limit {
-                break false;
-            }
-            backoff.snooze();
-            step += 1;
-        };
-        // Success: allow one step more than this wait needed (at least the old budget);
-        // failure: one step less. The budget settles near what hand-offs need when they are
-        // fast, and at zero when they keep failing; one hiccup does not stop the spinning.
-        let budget = if ok {
-            (budget.max(step) + 1).min(FULL_SPIN)
-        } else {
-            budget.saturating_sub(1)
-        };
-        self.spin_budget.store(budget, Ordering::Relaxed);
-        ok
     }
 
     /// Parks until the state leaves `WAITING` or the deadline passes (then returns `WAITING`).
@@ -214,8 +178,6 @@ impl Waiter {
             parker: Parker::for_current_thread(),
             id,
             name: Arc::from(name),
-            spin_budget: StdAtomicU8::new(FULL_SPIN),
-            spin_waits: StdAtomicU8::new(0),
         }
     }
 }
@@ -247,40 +209,20 @@ mod tests {
     }
 
     #[test]
-    fn the_spin_budget_adapts() {
-        let w = Waiter::fake(u64::MAX >> 3, "w");
-        let budget = || w.spin_budget.load(Ordering::Relaxed);
-        // Counts how often `done` is checked by one `spin_until` that never succeeds.
-        let checks = || {
-            let mut calls = 0;
-            assert!(!w.spin_until(|| {
-                calls += 1;
-                false
-            }));
-            calls
-        };
-        assert!(w.spin_until(|| true)); // wait 1
-        assert_eq!(budget(), FULL_SPIN);
-        assert_eq!(checks(), usize::from(FULL_SPIN) + 1); // wait 2: a full spin fails
-        assert_eq!(budget(), FULL_SPIN - 1);
-        for _ in 3..=8 {
-            checks();
-        }
-        assert_eq!(budget(), 0);
-        assert_eq!(checks(), 1, "no budget: one check, then park"); // wait 9
-        assert!(w.spin_until(|| true)); // wait 10
-        assert_eq!(budget(), 1, "a success grows the budget by one step");
-        assert!(w.spin_until(|| true)); // wait 11
-        assert_eq!(budget(), 2);
-        for _ in 12..=31 {
-            checks();
-        }
-        assert_eq!(budget(), 0);
-        assert_eq!(
-            checks(),
-            usize::from(FULL_SPIN) + 1,
-            "every 32nd wait probes in full"
-        );
+    fn spin_until_checks_a_bounded_number_of_times() {
+        assert!(spin_until(|| true));
+        let mut calls = 0;
+        assert!(!spin_until(|| {
+            calls += 1;
+            false
+        }));
+        assert!(calls > 1 || cfg!(loom), "it spins before giving up");
+        assert!(calls < 100, "and gives up: {calls}");
+        let mut calls = 0;
+        assert!(spin_until(|| {
+            calls += 1;
+            calls == 3
+        }));
     }
 
     #[test]
