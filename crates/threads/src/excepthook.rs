@@ -97,10 +97,10 @@ pub fn reset_excepthook() {
 /// to stderr. Rust's panic hook has already printed where the panic happened (Python's
 /// traceback), so the two together read like Python's report.
 pub fn default_excepthook(args: &ExceptHookArgs<'_>) {
-    let mut err = std::io::stderr().lock();
-    let _ = writeln!(
-        err,
-        "Exception in thread {}:\npanicked: {}",
+    // `eprint!` (not a raw stderr handle) so the test harness captures it; `report`
+    // contains the panic should stderr be closed.
+    eprint!(
+        "Exception in thread {}:\npanicked: {}\n",
         args.thread().name(),
         args.message()
     );
