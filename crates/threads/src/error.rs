@@ -393,7 +393,11 @@ mod tests {
             e.to_string(),
             "cannot join current thread 'me' (it would wait for itself forever)"
         );
-        assert!(JoinError::timeout("t".into()).to_string().starts_with("timed out"));
+        assert!(
+            JoinError::timeout("t".into())
+                .to_string()
+                .starts_with("timed out")
+        );
         let e = SpawnError::stack_size(10);
         assert!(e.to_string().starts_with("stack size of 10 bytes"));
         assert!(e.source().is_none());

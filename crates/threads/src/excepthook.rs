@@ -2,7 +2,6 @@
 
 use std::any::Any;
 use std::fmt;
-use std::io::Write;
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::Arc;
 
@@ -115,13 +114,14 @@ pub(crate) fn report(thread: &Thread, payload: &(dyn Any + Send + 'static)) {
         None => default_excepthook(&args),
     }));
     if let Err(hook_payload) = outcome {
-        let mut err = std::io::stderr().lock();
-        let _ = writeln!(
-            err,
-            "Exception in threading.excepthook:\npanicked: {}",
-            panic_message(&*hook_payload)
-        );
-        // Dropping a payload can panic too; never let that escape.
-        let _ = panic::catch_unwind(AssertUnwindSafe(move || drop(hook_payload)));
+        // Printing (stderr closed) and dropping a payload can panic too; never let that
+        // escape.
+        let _ = panic::catch_unwind(AssertUnwindSafe(move || {
+            eprint!(
+                "Exception in threading.excepthook:\npanicked: {}\n",
+                panic_message(&*hook_payload)
+            );
+            drop(hook_payload);
+        }));
     }
 }

@@ -89,8 +89,8 @@ pub(crate) fn set_current(thread: Thread) {
 
 /// Whether `thread` is the calling thread, without adopting the caller as a dummy.
 pub(crate) fn is_current(thread: &Thread) -> bool {
-    match CURRENT.try_with(|c| c.thread.borrow().clone()) {
-        Ok(Some(current)) => current == *thread,
+    match CURRENT.try_with(|c| c.thread.borrow().as_ref().map(|current| current == thread)) {
+        Ok(Some(same)) => same,
         _ => thread.kind() == Kind::Main && native::is_main_os_thread(),
     }
 }
