@@ -349,3 +349,26 @@ fn detached_threads_still_run_to_the_end() {
     assert_eq!(rx.recv_timeout(Duration::from_secs(60)).unwrap(), 5);
     thread.join().unwrap();
 }
+
+#[cfg(all(target_os = "linux", target_pointer_width = "64"))]
+#[test]
+fn an_os_refusal_to_start_a_thread_is_an_error_and_nothing_is_registered() {
+    // A stack larger than the address space: the OS cannot map it (EAGAIN/ENOMEM).
+    let err = Builder::new()
+        .name("impossible-stack")
+        .stack_size(1 << 60)
+        .spawn(|| ())
+        .unwrap_err();
+    assert!(err.io_error().is_some(), "{err:?}");
+    assert!(!err.is_invalid_stack_size());
+    assert!(
+        err.to_string().starts_with("can't start new thread"),
+        "{err}"
+    );
+    assert!(std::error::Error::source(&err).is_some());
+    assert!(
+        !skein_threads::enumerate()
+            .iter()
+            .any(|t| t.name() == "impossible-stack")
+    );
+}
