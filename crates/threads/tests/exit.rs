@@ -3,10 +3,10 @@
 //! and in process for the waiting functions.
 
 use std::path::PathBuf;
-use std::process::Command;
-use std::sync::Arc;
+use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use parking_lot::Mutex;
@@ -14,35 +14,62 @@ use skein_threads::{Builder, ExitGuard, join_non_daemon_timeout};
 
 static SERIAL: Mutex<()> = parking_lot::const_mutex(());
 
-/// The `05_daemon` example binary, built beside this test (`cargo test` builds examples);
-/// built here with cargo when this test was run on its own.
+/// The `05_daemon` example binary beside this test binary, brought up to date with cargo
+/// first (a no-op after `cargo test`, which builds examples; needed when this test is run
+/// alone with `--test exit`, which does not).
 fn daemon_demo() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let profile_dir = exe.parent().unwrap().parent().unwrap();
-    let demo = profile_dir
-        .join("examples")
-        .join(format!("05_daemon{}", std::env::consts::EXE_SUFFIX));
-    if !demo.exists() {
-        let status = Command::new(env!("CARGO"))
-            .args([
-                "build",
-                "--quiet",
-                "-p",
-                "skein-threads",
-                "--example",
-                "05_daemon",
-            ])
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .status()
-            .unwrap();
-        assert!(status.success(), "could not build the 05_daemon example");
-    }
-    assert!(demo.exists(), "no example binary at {}", demo.display());
-    demo
+    static BUILT: OnceLock<PathBuf> = OnceLock::new();
+    BUILT
+        .get_or_init(|| {
+            let exe = std::env::current_exe().unwrap();
+            let profile_dir = exe.parent().unwrap().parent().unwrap();
+            let mut cargo = Command::new(env!("CARGO"));
+            cargo
+                .args([
+                    "build",
+                    "--quiet",
+                    "-p",
+                    "skein-threads",
+                    "--example",
+                    "05_daemon",
+                ])
+                .current_dir(env!("CARGO_MANIFEST_DIR"));
+            if profile_dir.file_name() == Some("release".as_ref()) {
+                cargo.arg("--release");
+            }
+            let built = cargo.status().is_ok_and(|s| s.success());
+            let demo = profile_dir
+                .join("examples")
+                .join(format!("05_daemon{}", std::env::consts::EXE_SUFFIX));
+            assert!(
+                demo.exists(),
+                "no example binary at {} (cargo build succeeded: {built})",
+                demo.display()
+            );
+            demo
+        })
+        .clone()
 }
 
 fn run_demo(mode: &str) -> Vec<String> {
-    let output = Command::new(daemon_demo()).arg(mode).output().unwrap();
+    let child = Command::new(daemon_demo())
+        .arg(mode)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // A hang (say, the guard deadlocking with a thread joining main) fails the test
+    // instead of stalling it: the child is killed after a generous bound.
+    let pid = child.id();
+    let (done_tx, done_rx) = mpsc::channel::<()>();
+    let killer = std::thread::spawn(move || {
+        if done_rx.recv_timeout(Duration::from_secs(60)).is_err() {
+            let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
+        }
+    });
+    let output = child.wait_with_output().unwrap();
+    drop(done_tx);
+    killer.join().unwrap();
     assert!(output.status.success(), "{mode}: {:?}", output);
     String::from_utf8(output.stdout)
         .unwrap()
@@ -63,6 +90,11 @@ fn with_the_guard_the_non_daemon_thread_finishes_after_main_returns() {
         position(&lines, "non-daemon: last line").expect("the non-daemon thread's last line");
     assert!(returning < last, "{lines:#?}");
     assert_eq!(position(&lines, "daemon: last line"), None, "{lines:#?}");
+    // The guard marked main as ended before waiting, so the watcher joining main was
+    // released (no deadlock) and saw it dead.
+    let watcher = position(&lines, "watcher: MainThread has ended (is_alive = false)")
+        .expect("the watcher's line");
+    assert!(returning < watcher, "{lines:#?}");
 }
 
 #[test]
@@ -77,6 +109,7 @@ fn without_the_guard_rust_abandons_every_thread() {
         "{lines:#?}"
     );
     assert_eq!(position(&lines, "daemon: last line"), None, "{lines:#?}");
+    assert_eq!(position(&lines, "watcher:"), None, "{lines:#?}");
 }
 
 #[test]
