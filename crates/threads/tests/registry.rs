@@ -152,3 +152,56 @@ fn many_threads_come_and_go_and_the_count_returns_to_baseline() {
     assert_eq!(count_named("crowd-"), 0);
     assert_eq!(active_count(), baseline);
 }
+
+#[test]
+fn stress_joined_threads_are_never_listed_even_under_contention() {
+    // Bounded: 4 spawners × 100 children, and a reader that enumerates throughout.
+    let _serial = SERIAL.lock();
+    let baseline = active_count();
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let reader = {
+        let stop = stop.clone();
+        Builder::new()
+            .name("stress-reader")
+            .spawn(move || {
+                let mut reads = 0u64;
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    let threads = enumerate();
+                    assert!(threads.len() >= baseline);
+                    assert_eq!(threads[0], main_thread());
+                    reads += 1;
+                }
+                reads
+            })
+            .unwrap()
+    };
+    let spawners: Vec<_> = (0..4)
+        .map(|w| {
+            Builder::new()
+                .name(format!("stress-spawner-{w}"))
+                .spawn(move || {
+                    for k in 0..100 {
+                        let child = Builder::new()
+                            .name(format!("stress-{w}-{k}"))
+                            .spawn(|| ())
+                            .unwrap();
+                        let thread = child.thread().clone();
+                        child.join().unwrap();
+                        assert!(
+                            !enumerate().contains(&thread),
+                            "stress-{w}-{k} listed after join"
+                        );
+                        assert!(!thread.is_alive());
+                    }
+                })
+                .unwrap()
+        })
+        .collect();
+    for spawner in spawners {
+        spawner.join().unwrap();
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    assert!(reader.join().unwrap() > 0);
+    assert_eq!(count_named("stress-"), 0);
+    assert_eq!(active_count(), baseline);
+}
