@@ -4,6 +4,7 @@ use std::any::Any;
 use std::error::Error;
 use std::fmt;
 use std::io;
+use std::sync::{Mutex, PoisonError};
 
 use crate::handle::JoinHandle;
 
@@ -163,7 +164,9 @@ enum JoinErrorKind {
     /// [`JoinHandle::join`].
     Panicked {
         message: String,
-        payload: Option<Box<dyn Any + Send + 'static>>,
+        /// In a `Mutex` only to make `JoinError` `Sync` (so it converts into
+        /// `Box<dyn Error + Send + Sync>`); it is never locked, only moved out.
+        payload: Option<Mutex<Box<dyn Any + Send + 'static>>>,
     },
     /// The thread tried to join itself.
     CurrentThread,
@@ -179,7 +182,10 @@ impl JoinError {
     ) -> Self {
         JoinError {
             thread_name,
-            kind: JoinErrorKind::Panicked { message, payload },
+            kind: JoinErrorKind::Panicked {
+                message,
+                payload: payload.map(Mutex::new),
+            },
         }
     }
 
@@ -237,7 +243,7 @@ impl JoinError {
             JoinErrorKind::Panicked {
                 payload: Some(payload),
                 ..
-            } => Ok(payload),
+            } => Ok(payload.into_inner().unwrap_or_else(PoisonError::into_inner)),
             kind => Err(JoinError {
                 thread_name: self.thread_name,
                 kind,

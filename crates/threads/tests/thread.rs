@@ -372,3 +372,26 @@ fn an_os_refusal_to_start_a_thread_is_an_error_and_nothing_is_registered() {
             .any(|t| t.name() == "impossible-stack")
     );
 }
+
+#[test]
+fn handles_and_errors_can_cross_threads() {
+    fn send_sync<T: Send + Sync>() {}
+    send_sync::<Thread>();
+    send_sync::<skein_threads::JoinHandle<u8>>();
+    send_sync::<skein_threads::Timer>();
+    send_sync::<skein_threads::Builder>();
+    // Errors convert into `Box<dyn Error + Send + Sync>`.
+    send_sync::<skein_threads::JoinError>();
+    send_sync::<skein_threads::SpawnError>();
+    send_sync::<JoinTimeoutError<u8>>();
+    // A Local holding non-Send values can still be shared: values never cross.
+    send_sync::<skein_threads::Local<std::rc::Rc<u8>>>();
+    let boxed: Box<dyn std::error::Error + Send + Sync> = Box::new(
+        Builder::new()
+            .spawn(|| -> u8 { panic!("into a boxed error") })
+            .unwrap()
+            .join()
+            .unwrap_err(),
+    );
+    assert!(boxed.to_string().contains("into a boxed error"));
+}
