@@ -1,0 +1,432 @@
+//! `Future<T>` (the reading side) and `Promise<T>` (the completing side) over one shared
+//! state.
+//!
+//! The state is a write-once cell for the outcome, an atomic phase (pending, running,
+//! finished, cancelled) and a small lock that guards the hooks: done-callbacks, the waiters
+//! of `wait`/`as_completed`, and a condition variable for threads blocked in `result`.
+//! A task that nobody waits on and that has no callbacks pays one uncontended lock and no
+//! wake-up when it completes.
+
+use std::fmt;
+use std::panic::{self, AssertUnwindSafe};
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
+
+use crossbeam_utils::Backoff;
+use parking_lot::{Condvar, Mutex};
+
+use crate::error::{ResultTimeoutError, TaskError, panic_message};
+
+const PENDING: u8 = 0;
+const RUNNING: u8 = 1;
+const FINISHED: u8 = 2;
+const CANCELLED: u8 = 3;
+
+type Callback<T> = Box<dyn FnOnce(&Future<T>) + Send>;
+
+/// Something blocked on several futures at once (`wait`, `as_completed`): each future that
+/// completes pushes its index.
+pub(crate) struct Waiter {
+    ready: Mutex<Vec<usize>>,
+    cond: Condvar,
+}
+
+impl Waiter {
+    pub(crate) fn new() -> Arc<Waiter> {
+        Arc::new(Waiter {
+            ready: Mutex::new(Vec::new()),
+            cond: Condvar::new(),
+        })
+    }
+
+    pub(crate) fn notify(&self, index: usize) {
+        self.ready.lock().push(index);
+        self.cond.notify_one();
+    }
+
+    /// Takes the indices that completed, blocking until there is one or `deadline` passes.
+    pub(crate) fn take(&self, deadline: Option<Instant>) -> Vec<usize> {
+        let mut ready = self.ready.lock();
+        while ready.is_empty() {
+            match deadline {
+                None => self.cond.wait(&mut ready),
+                Some(d) => {
+                    if self.cond.wait_until(&mut ready, d).timed_out() {
+                        break;
+                    }
+                }
+            }
+        }
+        std::mem::take(&mut *ready)
+    }
+}
+
+struct Hooks<T> {
+    callbacks: Vec<Callback<T>>,
+    waiters: Vec<(Arc<Waiter>, usize)>,
+}
+
+/// The state shared by a future, its promise, and (for thread pools) the task itself.
+pub(crate) struct State<T> {
+    phase: AtomicU8,
+    outcome: OnceLock<Result<T, TaskError>>,
+    hooks: Mutex<Hooks<T>>,
+    cond: Condvar,
+}
+
+/// Anything that holds a [`State`]: a bare state (promises) or a task cell that keeps its
+/// closure in the same allocation (thread pools).
+pub(crate) trait Slot<T>: Send + Sync {
+    fn state(&self) -> &State<T>;
+    fn state_mut(&mut self) -> &mut State<T>;
+}
+
+impl<T: Send + Sync> Slot<T> for State<T> {
+    fn state(&self) -> &State<T> {
+        self
+    }
+
+    fn state_mut(&mut self) -> &mut State<T> {
+        self
+    }
+}
+
+impl<T> State<T> {
+    pub(crate) fn new() -> State<T> {
+        State {
+            phase: AtomicU8::new(PENDING),
+            outcome: OnceLock::new(),
+            hooks: Mutex::new(Hooks {
+                callbacks: Vec::new(),
+                waiters: Vec::new(),
+            }),
+            cond: Condvar::new(),
+        }
+    }
+
+    /// Python's `set_running_or_notify_cancel`: `true` if the task may run now, `false` if
+    /// it was cancelled (or already completed) and must not run.
+    pub(crate) fn set_running(&self) -> bool {
+        self.phase
+            .compare_exchange(PENDING, RUNNING, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok()
+    }
+
+    fn is_done(&self) -> bool {
+        self.outcome.get().is_some()
+    }
+
+    /// Stores the outcome and fires the hooks. `view` builds a `Future` for callbacks (only
+    /// called when there are some). Returns `false` if the future was already completed.
+    pub(crate) fn complete(
+        &self,
+        result: Result<T, TaskError>,
+        view: impl FnOnce() -> Future<T>,
+    ) -> bool {
+        if self.outcome.set(result).is_err() {
+            return false;
+        }
+        // A task that is cancelled never gets here through `set_running`, so FINISHED only
+        // overwrites PENDING (failures reported without running) or RUNNING.
+        let _ = self
+            .phase
+            .compare_exchange(PENDING, FINISHED, Ordering::AcqRel, Ordering::Relaxed);
+        let _ = self
+            .phase
+            .compare_exchange(RUNNING, FINISHED, Ordering::AcqRel, Ordering::Relaxed);
+        self.fire(view);
+        true
+    }
+
+    /// Cancels a pending future. `true` if it is (now or already) cancelled.
+    pub(crate) fn cancel(&self, view: impl FnOnce() -> Future<T>) -> bool {
+        match self
+            .phase
+            .compare_exchange(PENDING, CANCELLED, Ordering::AcqRel, Ordering::Acquire)
+        {
+            Ok(_) => {
+                if self.outcome.set(Err(TaskError::Cancelled)).is_ok() {
+                    self.fire(view);
+                }
+                true
+            }
+            Err(phase) => phase == CANCELLED,
+        }
+    }
+
+    fn fire(&self, view: impl FnOnce() -> Future<T>) {
+        let (callbacks, waiters) = {
+            let mut hooks = self.hooks.lock();
+            if hooks.callbacks.is_empty() && hooks.waiters.is_empty() {
+                (Vec::new(), Vec::new())
+            } else {
+                (
+                    std::mem::take(&mut hooks.callbacks),
+                    std::mem::take(&mut hooks.waiters),
+                )
+            }
+        };
+        self.cond.notify_all();
+        for (waiter, index) in waiters {
+            waiter.notify(index);
+        }
+        if !callbacks.is_empty() {
+            let future = view();
+            for callback in callbacks {
+                run_callback(callback, &future);
+            }
+        }
+    }
+
+    /// Blocks until the outcome is set or `deadline` passes; `true` if it is set.
+    pub(crate) fn wait_deadline(&self, deadline: Option<Instant>) -> bool {
+        if self.is_done() {
+            return true;
+        }
+        let backoff = Backoff::new();
+        while !backoff.is_completed() {
+            backoff.snooze();
+            if self.is_done() {
+                return true;
+            }
+        }
+        let mut hooks = self.hooks.lock();
+        while !self.is_done() {
+            match deadline {
+                None => self.cond.wait(&mut hooks),
+                Some(d) => {
+                    if self.cond.wait_until(&mut hooks, d).timed_out() {
+                        return self.is_done();
+                    }
+                }
+            }
+        }
+        true
+    }
+
+    /// Registers `waiter` under `index`; `false` (and nothing registered) if already done.
+    pub(crate) fn add_waiter(&self, waiter: &Arc<Waiter>, index: usize) -> bool {
+        let mut hooks = self.hooks.lock();
+        if self.is_done() {
+            return false;
+        }
+        hooks.waiters.push((waiter.clone(), index));
+        true
+    }
+
+    pub(crate) fn remove_waiter(&self, waiter: &Arc<Waiter>) {
+        let mut hooks = self.hooks.lock();
+        hooks.waiters.retain(|(w, _)| !Arc::ptr_eq(w, waiter));
+    }
+}
+
+/// Runs one done-callback; a panic is reported on stderr (like Python's
+/// `exception calling callback for <Future>` log line) and goes no further.
+fn run_callback<T>(callback: Callback<T>, future: &Future<T>) {
+    if let Err(payload) = panic::catch_unwind(AssertUnwindSafe(|| callback(future))) {
+        eprintln!(
+            "skein-pool: exception calling callback for future: {}",
+            panic_message(&*payload)
+        );
+    }
+}
+
+/// The result of an asynchronous computation: Python's `concurrent.futures.Future`.
+///
+/// Returned by [`Submit::submit`](crate::Submit::submit) and by [`Promise::new`]. It can be
+/// polled (`done`, `running`, `cancelled`), waited on (`wait`, `result`, `result_timeout`),
+/// cancelled while it has not started (`cancel`), and given callbacks that run when it
+/// completes (`add_done_callback`). A task's panic becomes this future's
+/// [`TaskError::Panicked`] and touches nothing else.
+///
+/// The value is read by reference (`result` returns `&T`, any number of times, from any
+/// thread), which is why `T` must be `Send + Sync`; [`Future::into_result`] moves it out.
+///
+/// # Examples
+///
+/// ```
+/// use skein_pool::{Submit, ThreadPoolExecutor};
+///
+/// let pool = ThreadPoolExecutor::new(2).unwrap();
+/// let future = pool.submit(|| 6 * 7).unwrap();
+/// assert_eq!(*future.result().unwrap(), 42);
+/// assert!(future.done());
+/// ```
+#[must_use = "a future does nothing by itself; wait on it or drop it to detach the task"]
+pub struct Future<T> {
+    slot: Arc<dyn Slot<T>>,
+}
+
+impl<T> Future<T> {
+    pub(crate) fn from_slot(slot: Arc<dyn Slot<T>>) -> Future<T> {
+        Future { slot }
+    }
+
+    fn state(&self) -> &State<T> {
+        self.slot.state()
+    }
+
+    pub(crate) fn add_waiter(&self, waiter: &Arc<Waiter>, index: usize) -> bool {
+        self.state().add_waiter(waiter, index)
+    }
+
+    pub(crate) fn remove_waiter(&self, waiter: &Arc<Waiter>) {
+        self.state().remove_waiter(waiter)
+    }
+
+    /// Python `future.done()`: `true` once the task finished, failed or was cancelled.
+    pub fn done(&self) -> bool {
+        self.state().is_done()
+    }
+
+    /// Python `future.running()`: `true` while a worker is running the task.
+    pub fn running(&self) -> bool {
+        self.state().phase.load(Ordering::Acquire) == RUNNING
+    }
+
+    /// Python `future.cancelled()`: `true` if the task was cancelled before it started.
+    pub fn cancelled(&self) -> bool {
+        self.state().phase.load(Ordering::Acquire) == CANCELLED
+    }
+
+    /// Python `future.cancel()`: cancels the task if it has not started. Returns `true` if
+    /// the future is cancelled (now or before), `false` if it is running or finished.
+    /// Callbacks run at once with the cancelled future.
+    pub fn cancel(&self) -> bool {
+        let slot = self.slot.clone();
+        self.state().cancel(move || Future::from_slot(slot))
+    }
+
+    /// Blocks until the future is done.
+    pub fn wait(&self) {
+        self.state().wait_deadline(None);
+    }
+
+    /// Blocks until the future is done or `timeout` passes; `true` if it is done.
+    pub fn wait_timeout(&self, timeout: Duration) -> bool {
+        self.state().wait_deadline(Some(deadline_after(timeout)))
+    }
+
+    /// Blocks until the future is done or `deadline` passes; `true` if it is done.
+    pub fn wait_deadline(&self, deadline: Instant) -> bool {
+        self.state().wait_deadline(Some(deadline))
+    }
+
+    /// Python `future.result()`: waits, then returns a reference to the value.
+    ///
+    /// # Errors
+    ///
+    /// The task's [`TaskError`]: cancelled, panicked, lost or broken.
+    pub fn result(&self) -> Result<&T, TaskError> {
+        self.state().wait_deadline(None);
+        self.outcome_ref()
+    }
+
+    /// Python `future.result(timeout)`.
+    ///
+    /// # Errors
+    ///
+    /// [`ResultTimeoutError::Timeout`] if not done in time (the task keeps going), or the
+    /// task's error.
+    pub fn result_timeout(&self, timeout: Duration) -> Result<&T, ResultTimeoutError> {
+        self.result_deadline(deadline_after(timeout))
+    }
+
+    /// Like [`result_timeout`](Future::result_timeout) with an absolute deadline.
+    ///
+    /// # Errors
+    ///
+    /// As [`result_timeout`](Future::result_timeout).
+    pub fn result_deadline(&self, deadline: Instant) -> Result<&T, ResultTimeoutError> {
+        if !self.state().wait_deadline(Some(deadline)) {
+            return Err(ResultTimeoutError::Timeout);
+        }
+        Ok(self.outcome_ref()?)
+    }
+
+    /// The value if the future is already done, without waiting; `None` if not done.
+    pub fn try_result(&self) -> Option<Result<&T, TaskError>> {
+        self.done().then(|| self.outcome_ref())
+    }
+
+    /// Python `future.exception()`: waits, then returns the error, or `None` if the task
+    /// produced a value.
+    pub fn exception(&self) -> Option<TaskError> {
+        self.result().err()
+    }
+
+    /// Waits, then moves the value out of the future. Other handles to the same future
+    /// (a callback running at that moment) are waited for first.
+    ///
+    /// # Errors
+    ///
+    /// The task's [`TaskError`].
+    pub fn into_result(mut self) -> Result<T, TaskError> {
+        self.state().wait_deadline(None);
+        let backoff = Backoff::new();
+        loop {
+            // The completing thread drops its handle right after running the callbacks.
+            if let Some(slot) = Arc::get_mut(&mut self.slot) {
+                let state = slot.state_mut();
+                return match state.outcome.take() {
+                    Some(outcome) => outcome,
+                    None => Err(TaskError::Lost(
+                        "future completed without an outcome".into(),
+                    )),
+                };
+            }
+            backoff.snooze();
+        }
+    }
+
+    /// Python `future.add_done_callback(fn)`: `callback` runs with this future when it
+    /// completes (on the thread that completes it), or at once on this thread if it is
+    /// already done. A callback that panics is reported on stderr and does not affect the
+    /// future, the other callbacks or the worker.
+    pub fn add_done_callback<F>(&self, callback: F)
+    where
+        F: FnOnce(&Future<T>) + Send + 'static,
+    {
+        let state = self.state();
+        {
+            let mut hooks = state.hooks.lock();
+            if !state.is_done() {
+                hooks.callbacks.push(Box::new(callback));
+                return;
+            }
+        }
+        run_callback(Box::new(callback), self);
+    }
+
+    fn outcome_ref(&self) -> Result<&T, TaskError> {
+        match self.state().outcome.get() {
+            Some(Ok(v)) => Ok(v),
+            Some(Err(e)) => Err(e.clone()),
+            None => Err(TaskError::Lost("future read before it completed".into())),
+        }
+    }
+
+    pub(crate) fn is_err(&self) -> bool {
+        matches!(self.state().outcome.get(), Some(Err(e)) if !e.is_cancelled())
+    }
+}
+
+impl<T> fmt::Debug for Future<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let state = match self.state().phase.load(Ordering::Acquire) {
+            PENDING if self.done() => "finished",
+            PENDING => "pending",
+            RUNNING => "running",
+            CANCELLED => "cancelled",
+            _ => "finished",
+        };
+        f.debug_struct("Future").field("state", &state).finish()
+    }
+}
+
+pub(crate) fn deadline_after(timeout: Duration) -> Instant {
+    let now = Instant::now();
+    now.checked_add(timeout)
+        .unwrap_or(now + Duration::from_secs(86400 * 365 * 100))
+}
