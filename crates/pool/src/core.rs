@@ -1,42 +1,46 @@
 //! The worker machinery shared by [`ThreadPoolExecutor`](crate::ThreadPoolExecutor) and
-//! [`ThreadPool`](crate::ThreadPool): one MPMC queue, lazily started named workers, and the
-//! shutdown protocol.
+//! [`ThreadPool`](crate::ThreadPool): a shared injector queue, one local FIFO per worker,
+//! lazily started named workers, a sleep protocol, and the shutdown gate.
 //!
-//! * **Queue.** An unbounded crossbeam channel carries [`TaskRef`]s and exit sentinels.
-//!   Its receive spins briefly before parking, and a send wakes a worker only when one is
-//!   parked, so a busy pool makes no system calls per task.
-//! * **Workers** only ever take jobs from that queue. A worker blocked inside a task (on a
-//!   future, a lock, a queue) just blocks: it never runs other tasks on its stack, so a task
-//!   waiting on another task of the same pool only needs one free worker.
+//! * **Queues.** Submitters push onto a crossbeam-deque `Injector` (lock-free MPMC). A
+//!   worker takes a *batch* from it into its own FIFO deque in one operation, so workers
+//!   seldom contend on the shared head; idle workers steal from each other's deques.
+//!   Everything stays first-in first-out per source.
+//! * **Sleep.** A worker with nothing to do spins briefly, then sleeps on a condition
+//!   variable after announcing itself in `sleepers`. A submitter wakes one only when
+//!   `sleepers > 0` (a fence pairs the two checks, so no wake-up is lost), so a busy pool
+//!   makes no system calls per task. A worker that moved a batch into its deque wakes one
+//!   more sleeper, which can steal from it.
+//! * **No work on blocked stacks.** Workers only take jobs in their loop. A worker blocked
+//!   inside a task (on a future, a lock, a queue) just blocks; other workers steal the jobs
+//!   in its deque. So a task waiting on another task of the same pool finishes as long as
+//!   one worker is free.
 //! * **Submission gate.** `state` counts submitters in flight plus a `SHUT` bit. `submit`
-//!   enters (one `fetch_add`), checks the bit, enqueues, leaves. `shutdown` sets the bit,
-//!   waits until no submitter is inside, and only then sends one exit sentinel per worker:
-//!   no job can land behind the sentinels and be orphaned.
-//! * **Spawning** happens inside `submit`, before the job is enqueued, so a failed spawn
+//!   enters (one `fetch_add`), checks the bit, pushes, leaves. `shutdown` sets the bit,
+//!   waits until no submitter is inside, then wakes every worker; workers leave once the
+//!   gate is shut and every queue is empty, so no job is left behind unrun.
+//! * **Spawning** happens inside `submit`, before the job is queued, so a failed spawn
 //!   hands the job back to the caller when the pool has no worker at all.
 
-use std::io;
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::thread::{self, JoinHandle, ThreadId};
+use std::sync::atomic::{self, AtomicBool, AtomicUsize, Ordering};
+use std::thread::{self, ThreadId};
 use std::time::Instant;
 
-use crossbeam_channel::{Receiver, Sender, TryRecvError};
-use parking_lot::{Condvar, Mutex};
+use crossbeam_deque::{Injector, Steal, Stealer, Worker};
+use crossbeam_utils::Backoff;
+use parking_lot::{Condvar, Mutex, RwLock};
+use skein_threads::{JoinHandle, SpawnError};
 
-use crate::error::{TaskError, panic_message};
+use crate::error::{SubmitError, TaskError, panic_message};
+use crate::future::Future;
 use crate::spawn::spawn;
-use crate::task::TaskRef;
+use crate::task::{Call, Cell, TaskRef};
 
 const SHUT: usize = 1 << (usize::BITS - 1);
 const BROKEN: usize = 1 << (usize::BITS - 2);
 const COUNT: usize = !(SHUT | BROKEN);
-
-pub(crate) enum Msg {
-    Run(TaskRef),
-    Exit,
-}
 
 /// What an `initializer` is.
 pub(crate) type Initializer = Arc<dyn Fn() + Send + Sync>;
@@ -54,12 +58,15 @@ struct Workers {
 }
 
 pub(crate) struct Core {
-    tx: Sender<Msg>,
-    rx: Receiver<Msg>,
+    injector: Injector<TaskRef>,
+    stealers: RwLock<Vec<Stealer<TaskRef>>>,
     state: AtomicUsize,
+    cancel_queued: AtomicBool,
     spawned: AtomicUsize,
     idle: AtomicUsize,
-    sentinels_sent: AtomicBool,
+    sleepers: AtomicUsize,
+    sleep_lock: Mutex<()>,
+    sleep_cond: Condvar,
     workers: Mutex<Workers>,
     exited: Condvar,
     config: Config,
@@ -82,14 +89,16 @@ pub(crate) enum Refused {
 
 impl Core {
     pub(crate) fn new(config: Config) -> Arc<Core> {
-        let (tx, rx) = crossbeam_channel::unbounded();
         Arc::new(Core {
-            tx,
-            rx,
+            injector: Injector::new(),
+            stealers: RwLock::new(Vec::new()),
             state: AtomicUsize::new(0),
+            cancel_queued: AtomicBool::new(false),
             spawned: AtomicUsize::new(0),
             idle: AtomicUsize::new(0),
-            sentinels_sent: AtomicBool::new(false),
+            sleepers: AtomicUsize::new(0),
+            sleep_lock: Mutex::new(()),
+            sleep_cond: Condvar::new(),
             workers: Mutex::new(Workers {
                 handles: Vec::new(),
                 alive: 0,
@@ -128,7 +137,10 @@ impl Core {
     /// Makes sure a worker will pick up the next job: Python's `_adjust_thread_count`.
     /// Starts a worker when none is idle and the pool is below `max_workers`. Fails only
     /// when the pool has no worker at all and the OS refused to start one.
-    pub(crate) fn ensure_worker(self: &Arc<Self>, _entered: &Entered<'_>) -> io::Result<()> {
+    pub(crate) fn ensure_worker(
+        self: &Arc<Self>,
+        _entered: &Entered<'_>,
+    ) -> Result<(), SpawnError> {
         if self.spawned.load(Ordering::Relaxed) >= self.config.max_workers {
             return Ok(());
         }
@@ -148,14 +160,14 @@ impl Core {
     }
 
     /// Starts every worker now (`ThreadPool` does, like `multiprocessing.Pool`).
-    pub(crate) fn spawn_all(self: &Arc<Self>) -> io::Result<()> {
+    pub(crate) fn spawn_all(self: &Arc<Self>) -> Result<(), SpawnError> {
         while self.spawned.load(Ordering::Acquire) < self.config.max_workers {
             self.spawn_one()?;
         }
         Ok(())
     }
 
-    fn spawn_one(self: &Arc<Self>) -> io::Result<()> {
+    fn spawn_one(self: &Arc<Self>) -> Result<(), SpawnError> {
         let mut workers = self.workers.lock();
         let n = self.spawned.load(Ordering::Acquire);
         if n >= self.config.max_workers {
@@ -163,43 +175,129 @@ impl Core {
         }
         let name = format!("{}_{}", self.config.name_prefix, n);
         let core = self.clone();
+        // The deque is made here so its stealer is registered before any job is pushed.
+        let local = Worker::new_fifo();
+        self.stealers.write().push(local.stealer());
         workers.alive += 1;
-        match spawn(name, self.config.stack_size, move || core.worker()) {
-            Ok(handle) => {
-                workers.handles.push((handle.thread().id(), handle));
+        match spawn(name, self.config.stack_size, move || core.worker(local)) {
+            Ok((id, handle)) => {
+                workers.handles.push((id, handle));
                 self.spawned.store(n + 1, Ordering::Release);
                 Ok(())
             }
             Err(e) => {
                 workers.alive -= 1;
+                self.stealers.write().pop();
                 Err(e)
             }
         }
     }
 
+    /// Queues a job and wakes a sleeping worker if there is one.
     pub(crate) fn push(&self, task: TaskRef, _entered: &Entered<'_>) {
-        // The receiver lives in `self`, so the channel is never disconnected here.
-        if let Err(crossbeam_channel::SendError(Msg::Run(task))) = self.tx.send(Msg::Run(task)) {
-            task.fail(TaskError::Lost("the pool's queue is closed".into()));
+        self.injector.push(task);
+        self.wake_one();
+    }
+
+    /// Submits a job that runs in place on a worker: the gate, a worker if needed, one
+    /// allocation for job + future, one push.
+    pub(crate) fn submit_call<J>(
+        self: &Arc<Self>,
+        job: J,
+    ) -> Result<Future<J::Output>, SubmitError<J>>
+    where
+        J: Call,
+        J::Output: Send + Sync + 'static,
+    {
+        let entered = match self.enter() {
+            Ok(entered) => entered,
+            Err(Refused::ShutDown) => return Err(SubmitError::ShutDown(job)),
+            Err(Refused::Broken) => return Err(SubmitError::Broken(job)),
+        };
+        if let Err(e) = self.ensure_worker(&entered) {
+            return Err(SubmitError::Spawn(job, e));
+        }
+        let (task, future) = Cell::create(job);
+        self.push(task, &entered);
+        Ok(future)
+    }
+
+    fn wake_one(&self) {
+        // A read-modify-write, so it is ordered with the sleeper's increment: either we
+        // see the sleeper, or the sleeper (reading our write) sees our job.
+        if self.sleepers.fetch_add(0, Ordering::SeqCst) > 0 {
+            let _guard = self.sleep_lock.lock();
+            self.sleep_cond.notify_one();
         }
     }
 
-    fn recv(&self) -> Msg {
-        match self.rx.try_recv() {
-            Ok(msg) => msg,
-            Err(TryRecvError::Empty) => {
-                self.idle.fetch_add(1, Ordering::AcqRel);
-                let msg = self.rx.recv();
-                let _ = self
-                    .idle
-                    .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| n.checked_sub(1));
-                msg.unwrap_or(Msg::Exit)
+    fn wake_all(&self) {
+        let _guard = self.sleep_lock.lock();
+        self.sleep_cond.notify_all();
+    }
+
+    fn has_work(&self) -> bool {
+        !self.injector.is_empty() || self.stealers.read().iter().any(|s| !s.is_empty())
+    }
+
+    fn find_task(&self, local: &Worker<TaskRef>) -> Option<TaskRef> {
+        if let Some(task) = local.pop() {
+            return Some(task);
+        }
+        loop {
+            match self.injector.steal_batch_and_pop(local) {
+                Steal::Success(task) => {
+                    if !local.is_empty() {
+                        // Others may take a share of the batch.
+                        self.wake_one();
+                    }
+                    return Some(task);
+                }
+                Steal::Retry => continue,
+                Steal::Empty => break,
             }
-            Err(TryRecvError::Disconnected) => Msg::Exit,
+        }
+        let stealers = self.stealers.read();
+        loop {
+            let mut retry = false;
+            for stealer in stealers.iter() {
+                match stealer.steal() {
+                    Steal::Success(task) => return Some(task),
+                    Steal::Retry => retry = true,
+                    Steal::Empty => {}
+                }
+            }
+            if !retry {
+                return None;
+            }
         }
     }
 
-    fn worker(self: Arc<Self>) {
+    /// Waits for work; `false` when the worker should exit.
+    fn sleep(&self) -> bool {
+        let backoff = Backoff::new();
+        while !backoff.is_completed() {
+            if self.has_work() {
+                return true;
+            }
+            if self.is_shutdown() {
+                return false;
+            }
+            backoff.snooze();
+        }
+        let mut guard = self.sleep_lock.lock();
+        self.sleepers.fetch_add(1, Ordering::SeqCst);
+        atomic::fence(Ordering::SeqCst);
+        let work = self.has_work();
+        let shut = self.is_shutdown();
+        if !work && !shut {
+            self.sleep_cond.wait(&mut guard);
+        }
+        self.sleepers.fetch_sub(1, Ordering::SeqCst);
+        work || !shut || self.has_work()
+    }
+
+    fn worker(self: Arc<Self>, local: Worker<TaskRef>) {
         let mut broken = None;
         if let Some(init) = &self.config.initializer {
             if let Err(payload) = panic::catch_unwind(AssertUnwindSafe(|| init())) {
@@ -213,12 +311,26 @@ impl Core {
             }
         }
         loop {
-            match self.recv() {
-                Msg::Run(task) => match &broken {
-                    None => task.run(),
-                    Some(why) => task.fail(TaskError::Broken(why.clone())),
-                },
-                Msg::Exit => break,
+            match self.find_task(&local) {
+                Some(task) => {
+                    if let Some(why) = &broken {
+                        task.fail(TaskError::Broken(why.clone()));
+                    } else if self.cancel_queued.load(Ordering::Acquire) {
+                        task.fail(TaskError::Cancelled);
+                    } else {
+                        task.run();
+                    }
+                }
+                None => {
+                    self.idle.fetch_add(1, Ordering::AcqRel);
+                    let keep_going = self.sleep();
+                    let _ = self
+                        .idle
+                        .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| n.checked_sub(1));
+                    if !keep_going {
+                        break;
+                    }
+                }
             }
         }
         let mut workers = self.workers.lock();
@@ -226,33 +338,26 @@ impl Core {
         self.exited.notify_all();
     }
 
-    /// Closes the gate, optionally cancels queued jobs, and tells every worker to exit once
-    /// the queue before its sentinel is done.
+    /// Closes the gate, optionally cancels queued jobs, and wakes every worker so they
+    /// leave once the queues are empty.
     pub(crate) fn begin_shutdown(&self, cancel_futures: bool) {
         self.state.fetch_or(SHUT, Ordering::AcqRel);
-        // Wait for submitters already inside the gate to finish enqueueing.
-        let backoff = crossbeam_utils::Backoff::new();
+        // Wait for submitters already inside the gate to finish pushing.
+        let backoff = Backoff::new();
         while self.state.load(Ordering::Acquire) & COUNT != 0 {
             backoff.snooze();
         }
-        let mut eaten = 0;
         if cancel_futures {
-            while let Ok(msg) = self.rx.try_recv() {
-                match msg {
-                    Msg::Run(task) => task.fail(TaskError::Cancelled),
-                    Msg::Exit => eaten += 1,
+            self.cancel_queued.store(true, Ordering::Release);
+            loop {
+                match self.injector.steal() {
+                    Steal::Success(task) => task.fail(TaskError::Cancelled),
+                    Steal::Retry => continue,
+                    Steal::Empty => break,
                 }
             }
         }
-        let first = !self.sentinels_sent.swap(true, Ordering::AcqRel);
-        let sentinels = if first {
-            self.spawned.load(Ordering::Acquire)
-        } else {
-            eaten
-        };
-        for _ in 0..sentinels {
-            let _ = self.tx.send(Msg::Exit);
-        }
+        self.wake_all();
     }
 
     /// Waits until every worker has exited (or `deadline` passes), then joins them, except
@@ -281,34 +386,8 @@ impl Core {
         true
     }
 
-    /// Workers still running.
+    /// Worker threads still running.
     pub(crate) fn alive(&self) -> usize {
         self.workers.lock().alive
-    }
-}
-
-impl Core {
-    /// Submits a job that runs in place on a worker: the gate, a worker if needed, one
-    /// allocation for job + future, one enqueue.
-    pub(crate) fn submit_call<J>(
-        self: &Arc<Self>,
-        job: J,
-    ) -> Result<crate::Future<J::Output>, crate::SubmitError<J>>
-    where
-        J: crate::task::Call,
-        J::Output: Send + Sync + 'static,
-    {
-        use crate::SubmitError;
-        let entered = match self.enter() {
-            Ok(entered) => entered,
-            Err(Refused::ShutDown) => return Err(SubmitError::ShutDown(job)),
-            Err(Refused::Broken) => return Err(SubmitError::Broken(job)),
-        };
-        if let Err(e) = self.ensure_worker(&entered) {
-            return Err(SubmitError::Spawn(job, e));
-        }
-        let (task, future) = crate::task::Cell::create(job);
-        self.push(task, &entered);
-        Ok(future)
     }
 }

@@ -3,7 +3,8 @@
 use std::any::Any;
 use std::error::Error;
 use std::fmt;
-use std::io;
+
+use skein_threads::SpawnError;
 use std::sync::Arc;
 
 /// Why a task produced no value: the error side of [`Future::result`](crate::Future::result).
@@ -140,7 +141,7 @@ pub enum SubmitError<J> {
     /// The pool is broken because its initializer panicked. Python: `BrokenThreadPool`.
     Broken(J),
     /// The pool had no worker and could not start one (the OS refused a new thread).
-    Spawn(J, io::Error),
+    Spawn(J, SpawnError),
 }
 
 impl<J> SubmitError<J> {
@@ -265,7 +266,7 @@ pub struct BuildError {
 #[derive(Debug)]
 enum BuildErrorKind {
     ZeroWorkers,
-    Spawn(io::Error),
+    Spawn(SpawnError),
 }
 
 impl BuildError {
@@ -275,7 +276,7 @@ impl BuildError {
         }
     }
 
-    pub(crate) fn spawn(e: io::Error) -> BuildError {
+    pub(crate) fn spawn(e: SpawnError) -> BuildError {
         BuildError {
             kind: BuildErrorKind::Spawn(e),
         }

@@ -18,10 +18,16 @@ use parking_lot::{Condvar, Mutex};
 
 use crate::error::{ResultTimeoutError, TaskError, panic_message};
 
+// Phase of a future: the low bits, plus `HOOKED` once a callback, a waiter or a blocked
+// reader registered under the hooks lock. The completer swaps in the final phase and takes
+// the lock only if `HOOKED` was set, so a task nobody waits on never touches the lock.
 const PENDING: u8 = 0;
 const RUNNING: u8 = 1;
-const FINISHED: u8 = 2;
-const CANCELLED: u8 = 3;
+const CANCELLING: u8 = 2;
+const FINISHED: u8 = 3;
+const CANCELLED: u8 = 4;
+const MASK: u8 = 0b111;
+const HOOKED: u8 = 0b1000;
 
 type Callback<T> = Box<dyn FnOnce(&Future<T>) + Send>;
 
@@ -67,11 +73,21 @@ struct Hooks<T> {
     waiters: Vec<(Arc<Waiter>, usize)>,
 }
 
+impl<T> Hooks<T> {
+    fn new() -> Box<Hooks<T>> {
+        Box::new(Hooks {
+            callbacks: Vec::new(),
+            waiters: Vec::new(),
+        })
+    }
+}
+
 /// The state shared by a future, its promise, and (for thread pools) the task itself.
 pub(crate) struct State<T> {
     phase: AtomicU8,
-    outcome: OnceLock<Result<T, TaskError>>,
-    hooks: Mutex<Hooks<T>>,
+    // The error is boxed so a finished `()` task's state fits in one cache line.
+    outcome: OnceLock<Result<T, Box<TaskError>>>,
+    hooks: Mutex<Option<Box<Hooks<T>>>>,
     cond: Condvar,
 }
 
@@ -97,10 +113,7 @@ impl<T> State<T> {
         State {
             phase: AtomicU8::new(PENDING),
             outcome: OnceLock::new(),
-            hooks: Mutex::new(Hooks {
-                callbacks: Vec::new(),
-                waiters: Vec::new(),
-            }),
+            hooks: Mutex::new(None),
             cond: Condvar::new(),
         }
     }
@@ -108,13 +121,31 @@ impl<T> State<T> {
     /// Python's `set_running_or_notify_cancel`: `true` if the task may run now, `false` if
     /// it was cancelled (or already completed) and must not run.
     pub(crate) fn set_running(&self) -> bool {
-        self.phase
-            .compare_exchange(PENDING, RUNNING, Ordering::AcqRel, Ordering::Acquire)
-            .is_ok()
+        let mut phase = self.phase.load(Ordering::Acquire);
+        loop {
+            if phase & MASK != PENDING {
+                return false;
+            }
+            let next = (phase & HOOKED) | RUNNING;
+            match self
+                .phase
+                .compare_exchange_weak(phase, next, Ordering::AcqRel, Ordering::Acquire)
+            {
+                Ok(_) => return true,
+                Err(now) => phase = now,
+            }
+        }
     }
 
     fn is_done(&self) -> bool {
         self.outcome.get().is_some()
+    }
+
+    /// Marks that someone needs the completer to take the hooks lock; returns whether the
+    /// future is already done. Call with the hooks lock held.
+    fn hook_in(&self) -> bool {
+        let phase = self.phase.fetch_or(HOOKED, Ordering::AcqRel);
+        matches!(phase & MASK, FINISHED | CANCELLED)
     }
 
     /// Stores the outcome and fires the hooks. `view` builds a `Future` for callbacks (only
@@ -124,50 +155,53 @@ impl<T> State<T> {
         result: Result<T, TaskError>,
         view: impl FnOnce() -> Future<T>,
     ) -> bool {
-        if self.outcome.set(result).is_err() {
+        if self.outcome.set(result.map_err(Box::new)).is_err() {
             return false;
         }
-        // A task that is cancelled never gets here through `set_running`, so FINISHED only
-        // overwrites PENDING (failures reported without running) or RUNNING.
-        let _ = self
-            .phase
-            .compare_exchange(PENDING, FINISHED, Ordering::AcqRel, Ordering::Relaxed);
-        let _ = self
-            .phase
-            .compare_exchange(RUNNING, FINISHED, Ordering::AcqRel, Ordering::Relaxed);
-        self.fire(view);
+        let phase = self.phase.swap(FINISHED, Ordering::AcqRel);
+        if phase & HOOKED != 0 {
+            self.fire(view);
+        }
         true
     }
 
     /// Cancels a pending future. `true` if it is (now or already) cancelled.
     pub(crate) fn cancel(&self, view: impl FnOnce() -> Future<T>) -> bool {
-        match self
-            .phase
-            .compare_exchange(PENDING, CANCELLED, Ordering::AcqRel, Ordering::Acquire)
-        {
-            Ok(_) => {
-                if self.outcome.set(Err(TaskError::Cancelled)).is_ok() {
-                    self.fire(view);
-                }
-                true
+        let mut phase = self.phase.load(Ordering::Acquire);
+        loop {
+            match phase & MASK {
+                PENDING => {}
+                CANCELLING | CANCELLED => return true,
+                _ => return false,
             }
-            Err(phase) => phase == CANCELLED,
+            let next = (phase & HOOKED) | CANCELLING;
+            match self
+                .phase
+                .compare_exchange_weak(phase, next, Ordering::AcqRel, Ordering::Acquire)
+            {
+                Ok(_) => break,
+                Err(now) => phase = now,
+            }
         }
+        if self
+            .outcome
+            .set(Err(Box::new(TaskError::Cancelled)))
+            .is_err()
+        {
+            return false;
+        }
+        let phase = self.phase.swap(CANCELLED, Ordering::AcqRel);
+        if phase & HOOKED != 0 {
+            self.fire(view);
+        }
+        true
     }
 
     fn fire(&self, view: impl FnOnce() -> Future<T>) {
-        let (callbacks, waiters) = {
-            let mut hooks = self.hooks.lock();
-            if hooks.callbacks.is_empty() && hooks.waiters.is_empty() {
-                (Vec::new(), Vec::new())
-            } else {
-                (
-                    std::mem::take(&mut hooks.callbacks),
-                    std::mem::take(&mut hooks.waiters),
-                )
-            }
-        };
+        let hooks = self.hooks.lock().take();
         self.cond.notify_all();
+        let Some(hooks) = hooks else { return };
+        let Hooks { callbacks, waiters } = *hooks;
         for (waiter, index) in waiters {
             waiter.notify(index);
         }
@@ -192,7 +226,7 @@ impl<T> State<T> {
             }
         }
         let mut hooks = self.hooks.lock();
-        while !self.is_done() {
+        while !self.hook_in() {
             match deadline {
                 None => self.cond.wait(&mut hooks),
                 Some(d) => {
@@ -208,16 +242,32 @@ impl<T> State<T> {
     /// Registers `waiter` under `index`; `false` (and nothing registered) if already done.
     pub(crate) fn add_waiter(&self, waiter: &Arc<Waiter>, index: usize) -> bool {
         let mut hooks = self.hooks.lock();
-        if self.is_done() {
+        if self.hook_in() {
             return false;
         }
-        hooks.waiters.push((waiter.clone(), index));
+        hooks
+            .get_or_insert_with(Hooks::new)
+            .waiters
+            .push((waiter.clone(), index));
         true
     }
 
     pub(crate) fn remove_waiter(&self, waiter: &Arc<Waiter>) {
+        if let Some(hooks) = self.hooks.lock().as_mut() {
+            hooks.waiters.retain(|(w, _)| !Arc::ptr_eq(w, waiter));
+        }
+    }
+
+    fn add_callback(&self, callback: Callback<T>) -> Option<Callback<T>> {
         let mut hooks = self.hooks.lock();
-        hooks.waiters.retain(|(w, _)| !Arc::ptr_eq(w, waiter));
+        if self.hook_in() {
+            return Some(callback);
+        }
+        hooks
+            .get_or_insert_with(Hooks::new)
+            .callbacks
+            .push(callback);
+        None
     }
 }
 
@@ -282,12 +332,15 @@ impl<T> Future<T> {
 
     /// Python `future.running()`: `true` while a worker is running the task.
     pub fn running(&self) -> bool {
-        self.state().phase.load(Ordering::Acquire) == RUNNING
+        self.state().phase.load(Ordering::Acquire) & MASK == RUNNING
     }
 
     /// Python `future.cancelled()`: `true` if the task was cancelled before it started.
     pub fn cancelled(&self) -> bool {
-        self.state().phase.load(Ordering::Acquire) == CANCELLED
+        matches!(
+            self.state().phase.load(Ordering::Acquire) & MASK,
+            CANCELLING | CANCELLED
+        )
     }
 
     /// Python `future.cancel()`: cancels the task if it has not started. Returns `true` if
@@ -370,7 +423,7 @@ impl<T> Future<T> {
             if let Some(slot) = Arc::get_mut(&mut self.slot) {
                 let state = slot.state_mut();
                 return match state.outcome.take() {
-                    Some(outcome) => outcome,
+                    Some(outcome) => outcome.map_err(|e| *e),
                     None => Err(TaskError::Lost(
                         "future completed without an outcome".into(),
                     )),
@@ -388,21 +441,15 @@ impl<T> Future<T> {
     where
         F: FnOnce(&Future<T>) + Send + 'static,
     {
-        let state = self.state();
-        {
-            let mut hooks = state.hooks.lock();
-            if !state.is_done() {
-                hooks.callbacks.push(Box::new(callback));
-                return;
-            }
+        if let Some(callback) = self.state().add_callback(Box::new(callback)) {
+            run_callback(callback, self);
         }
-        run_callback(Box::new(callback), self);
     }
 
     fn outcome_ref(&self) -> Result<&T, TaskError> {
         match self.state().outcome.get() {
             Some(Ok(v)) => Ok(v),
-            Some(Err(e)) => Err(e.clone()),
+            Some(Err(e)) => Err(TaskError::clone(e)),
             None => Err(TaskError::Lost("future read before it completed".into())),
         }
     }
@@ -414,11 +461,10 @@ impl<T> Future<T> {
 
 impl<T> fmt::Debug for Future<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let state = match self.state().phase.load(Ordering::Acquire) {
-            PENDING if self.done() => "finished",
+        let state = match self.state().phase.load(Ordering::Acquire) & MASK {
             PENDING => "pending",
             RUNNING => "running",
-            CANCELLED => "cancelled",
+            CANCELLING | CANCELLED => "cancelled",
             _ => "finished",
         };
         f.debug_struct("Future").field("state", &state).finish()

@@ -108,7 +108,7 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
-mod core;
+pub mod core;
 mod error;
 mod executor;
 mod future;

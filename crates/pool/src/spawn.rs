@@ -1,16 +1,23 @@
-//! The one place that starts OS threads for pools.
+//! The one place that starts OS threads for pools: named skein-threads daemon threads, so
+//! they show in `skein_threads::enumerate()` and never hold up the end of `main`.
 
-use std::io;
-use std::thread::JoinHandle;
+use std::thread::ThreadId;
 
-/// Starts a named worker thread.
-pub(crate) fn spawn<F>(name: String, stack_size: Option<usize>, f: F) -> io::Result<JoinHandle<()>>
+use skein_threads::{Builder, JoinHandle, SpawnError};
+
+/// Starts a named worker thread; returns its handle and its std thread id.
+pub(crate) fn spawn<F>(
+    name: String,
+    stack_size: Option<usize>,
+    f: F,
+) -> Result<(ThreadId, JoinHandle<()>), SpawnError>
 where
     F: FnOnce() + Send + 'static,
 {
-    let mut builder = std::thread::Builder::new().name(name);
+    let mut builder = Builder::new().name(name).daemon(true);
     if let Some(size) = stack_size {
         builder = builder.stack_size(size);
     }
-    builder.spawn(f)
+    let handle = builder.spawn(f)?;
+    Ok((handle.as_std().thread().id(), handle))
 }

@@ -5,7 +5,7 @@ use std::fmt;
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::Arc;
 
-use parking_lot::Mutex;
+use crossbeam_utils::atomic::AtomicCell;
 
 use crate::error::TaskError;
 use crate::future::{Future, Slot, State};
@@ -77,7 +77,8 @@ where
 /// A closure and the state of its future, in one allocation.
 pub(crate) struct Cell<T, F> {
     state: State<T>,
-    job: Mutex<Option<F>>,
+    // Taken once, by the worker or a cancel; a single atomic swap for small closures.
+    job: AtomicCell<Option<F>>,
 }
 
 impl<T, F> Cell<T, F>
@@ -89,7 +90,7 @@ where
     pub(crate) fn create(job: F) -> (TaskRef, Future<T>) {
         let cell = Arc::new(Cell {
             state: State::new(),
-            job: Mutex::new(Some(job)),
+            job: AtomicCell::new(Some(job)),
         });
         let future = Future::from_slot(cell.clone() as Arc<dyn Slot<T>>);
         (TaskRef::new(cell), future)
@@ -112,7 +113,7 @@ where
     F: Call<Output = T>,
 {
     fn run(self: Arc<Self>) {
-        let Some(job) = self.job.lock().take() else {
+        let Some(job) = self.job.take() else {
             return;
         };
         if !self.state.set_running() {
@@ -126,7 +127,7 @@ where
     }
 
     fn fail(self: Arc<Self>, error: TaskError) {
-        drop(self.job.lock().take());
+        drop(self.job.take());
         let view = || Future::from_slot(self.clone() as Arc<dyn Slot<T>>);
         if error.is_cancelled() {
             self.state.cancel(view);
