@@ -134,9 +134,11 @@ impl Core {
         }
     }
 
-    /// Makes sure a worker will pick up the next job: Python's `_adjust_thread_count`.
-    /// Starts a worker when none is idle and the pool is below `max_workers`. Fails only
-    /// when the pool has no worker at all and the OS refused to start one.
+    /// Makes sure a worker will pick up the next job (Python's `_adjust_thread_count`,
+    /// made exact): while the pool is below `max_workers`, start a worker unless there are
+    /// at least as many idle workers as queued jobs (counting this one). So a job queued by
+    /// a task that then blocks on it always finds a worker when the pool has room for one.
+    /// Fails only when the pool has no worker at all and the OS refused to start one.
     pub(crate) fn ensure_worker(
         self: &Arc<Self>,
         _entered: &Entered<'_>,
@@ -144,11 +146,7 @@ impl Core {
         if self.spawned.load(Ordering::Relaxed) >= self.config.max_workers {
             return Ok(());
         }
-        if self
-            .idle
-            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| n.checked_sub(1))
-            .is_ok()
-        {
+        if self.idle.load(Ordering::Acquire) > self.injector.len() {
             return Ok(());
         }
         match self.spawn_one() {
@@ -322,11 +320,15 @@ impl Core {
                     }
                 }
                 None => {
-                    self.idle.fetch_add(1, Ordering::AcqRel);
+                    // Idle workers are counted only while the pool may still grow.
+                    let counted = self.spawned.load(Ordering::Relaxed) < self.config.max_workers;
+                    if counted {
+                        self.idle.fetch_add(1, Ordering::AcqRel);
+                    }
                     let keep_going = self.sleep();
-                    let _ = self
-                        .idle
-                        .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| n.checked_sub(1));
+                    if counted {
+                        self.idle.fetch_sub(1, Ordering::AcqRel);
+                    }
                     if !keep_going {
                         break;
                     }
