@@ -2,10 +2,11 @@
 //! [`ThreadPool`](crate::ThreadPool): a shared injector queue, one local FIFO per worker,
 //! lazily started named workers, a sleep protocol, and the shutdown gate.
 //!
-//! * **Queues.** Submitters push onto a crossbeam-deque `Injector` (lock-free MPMC). A
-//!   worker takes a *batch* from it into its own FIFO deque in one operation, so workers
-//!   seldom contend on the shared head; idle workers steal from each other's deques.
-//!   Everything stays first-in first-out per source.
+//! * **Queues.** Submitters push onto a crossbeam-deque `Injector` (lock-free MPMC).
+//!   Workers take jobs from it in submission order (`BATCH` = 1 keeps Python's strict
+//!   first-in first-out start order; a larger batch moves several jobs at once into the
+//!   worker's own FIFO deque, trading start order for less contention). Idle workers steal
+//!   from each other's deques, so nothing sits behind a blocked worker.
 //! * **Sleep.** A worker with nothing to do spins briefly, then sleeps on a condition
 //!   variable after announcing itself in `sleepers`. A submitter wakes one only when
 //!   `sleepers > 0` (a fence pairs the two checks, so no wake-up is lost), so a busy pool
@@ -41,6 +42,9 @@ use crate::task::{Call, Cell, TaskRef};
 const SHUT: usize = 1 << (usize::BITS - 1);
 const BROKEN: usize = 1 << (usize::BITS - 2);
 const COUNT: usize = !(SHUT | BROKEN);
+
+/// Most jobs a worker moves from the shared queue at once (1 = strict FIFO start order).
+const BATCH: usize = 1;
 
 /// What an `initializer` is.
 pub(crate) type Initializer = Arc<dyn Fn() + Send + Sync>;
@@ -243,7 +247,7 @@ impl Core {
             return Some(task);
         }
         loop {
-            match self.injector.steal_batch_and_pop(local) {
+            match self.injector.steal_batch_with_limit_and_pop(local, BATCH) {
                 Steal::Success(task) => {
                     if !local.is_empty() {
                         // Others may take a share of the batch.

@@ -126,7 +126,7 @@ pub use crate::error::{
 pub use crate::executor::{Executor, Map, Submit};
 pub use crate::future::Future;
 pub use crate::promise::Promise;
-pub use crate::thread_executor::{Builder, MapJob, MapJobs, ThreadPoolExecutor};
+pub use crate::thread_executor::{Builder, ExecutorMap, MapJob, MapJobs, ThreadPoolExecutor};
 pub use crate::thread_pool::{AsyncResult, IMap, IMapUnordered, PoolBuilder, StarFn, ThreadPool};
 pub use crate::wait::{
     AsCompleted, Done, ReturnWhen, as_completed, wait, wait_deadline, wait_timeout,

@@ -148,11 +148,7 @@ impl ThreadPoolExecutor {
 
     /// Python `executor.map(fn, iterable)`: `f` over `items`, lazily, results in order,
     /// at most `2 × max_workers` items in flight (see [`Map`]).
-    pub fn map<A, T, F, I>(
-        &self,
-        f: F,
-        items: I,
-    ) -> Map<'_, Self, MapJob<A, T>, MapJobs<A, T, I::IntoIter>>
+    pub fn map<A, T, F, I>(&self, f: F, items: I) -> ExecutorMap<'_, A, T, I::IntoIter>
     where
         F: Fn(A) -> T + Send + Sync + 'static,
         A: Send + 'static,
@@ -171,6 +167,9 @@ impl ThreadPoolExecutor {
         self.core.spawned()
     }
 }
+
+/// The iterator returned by [`ThreadPoolExecutor::map`].
+pub type ExecutorMap<'a, A, T, I> = Map<'a, ThreadPoolExecutor, MapJob<A, T>, MapJobs<A, T, I>>;
 
 /// One item of [`ThreadPoolExecutor::map`]: the shared function and its argument.
 pub struct MapJob<A, T> {

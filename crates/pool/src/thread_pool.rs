@@ -711,6 +711,9 @@ star_fn!(A, B, C, D);
 
 type ChunkOut<T> = Vec<Result<T, TaskError>>;
 
+/// A chunk's future and its length.
+type SubmittedChunk<T> = (Future<ChunkOut<T>>, usize);
+
 fn run_chunk<A, T>(f: &(dyn Fn(A) -> T + Send + Sync), chunk: Vec<A>) -> ChunkOut<T> {
     chunk
         .into_iter()
@@ -724,7 +727,7 @@ fn submit_chunk<A, T, I>(
     f: &Arc<dyn Fn(A) -> T + Send + Sync>,
     items: &mut I,
     chunksize: usize,
-) -> Option<Result<(Future<ChunkOut<T>>, usize), usize>>
+) -> Option<Result<SubmittedChunk<T>, usize>>
 where
     A: Send + 'static,
     T: Send + Sync + 'static,
