@@ -284,7 +284,7 @@ fn run_callback<T>(callback: Callback<T>, future: &Future<T>) {
 
 /// The result of an asynchronous computation: Python's `concurrent.futures.Future`.
 ///
-/// Returned by [`Submit::submit`](crate::Submit::submit) and by [`Promise::new`]. It can be
+/// Returned by [`Submit::submit`](crate::Submit::submit) and by [`Promise::new`](crate::Promise::new). It can be
 /// polled (`done`, `running`, `cancelled`), waited on (`wait`, `result`, `result_timeout`),
 /// cancelled while it has not started (`cancel`), and given callbacks that run when it
 /// completes (`add_done_callback`). A task's panic becomes this future's
@@ -475,4 +475,61 @@ pub(crate) fn deadline_after(timeout: Duration) -> Instant {
     let now = Instant::now();
     now.checked_add(timeout)
         .unwrap_or(now + Duration::from_secs(86400 * 365 * 100))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn view_of(state: &Arc<State<u32>>) -> impl FnOnce() -> Future<u32> + '_ {
+        move || Future::from_slot(state.clone() as Arc<dyn Slot<u32>>)
+    }
+
+    #[test]
+    fn complete_once_only() {
+        let state = Arc::new(State::new());
+        assert!(state.set_running());
+        assert!(state.complete(Ok(1), view_of(&state)));
+        assert!(
+            !state.complete(Ok(2), view_of(&state)),
+            "a second outcome is ignored"
+        );
+        assert!(
+            !state.cancel(view_of(&state)),
+            "a finished future cannot be cancelled"
+        );
+        assert_eq!(state.phase.load(Ordering::Acquire) & MASK, FINISHED);
+    }
+
+    #[test]
+    fn cancel_wins_over_a_later_start() {
+        let state = Arc::new(State::<u32>::new());
+        assert!(state.cancel(view_of(&state)));
+        assert!(!state.set_running());
+        assert!(!state.complete(Ok(1), view_of(&state)));
+        assert_eq!(state.phase.load(Ordering::Acquire) & MASK, CANCELLED);
+    }
+
+    #[test]
+    fn hooks_mark_the_phase_and_are_taken_once() {
+        let state = Arc::new(State::<u32>::new());
+        let waiter = Waiter::new();
+        assert!(state.add_waiter(&waiter, 7));
+        assert_ne!(state.phase.load(Ordering::Acquire) & HOOKED, 0);
+        assert!(state.complete(Ok(3), view_of(&state)));
+        assert_eq!(waiter.take(None), vec![7]);
+        assert!(
+            !state.add_waiter(&waiter, 8),
+            "done futures do not register"
+        );
+        assert!(state.hooks.lock().is_none());
+    }
+
+    #[test]
+    fn waiter_take_times_out_empty() {
+        let waiter = Waiter::new();
+        let deadline = Instant::now() + Duration::from_millis(5);
+        assert!(waiter.take(Some(deadline)).is_empty());
+        assert!(Instant::now() >= deadline);
+    }
 }

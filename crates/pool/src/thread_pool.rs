@@ -948,3 +948,17 @@ impl<A, T: Send + Sync + 'static, I> fmt::Debug for IMapUnordered<'_, A, T, I> {
             .finish_non_exhaustive()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::default_chunksize;
+
+    #[test]
+    fn default_chunksize_matches_python() {
+        // Python: chunksize, extra = divmod(len, workers * 4); if extra: chunksize += 1
+        assert_eq!(default_chunksize(100, 4), 7);
+        assert_eq!(default_chunksize(32, 4), 2);
+        assert_eq!(default_chunksize(0, 4), 1);
+        assert_eq!(default_chunksize(1, 8), 1);
+    }
+}
