@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
 
-use crate::core::{Config, Core, Initializer, Refused};
+use crate::core::{Config, Core, Entered, Initializer, Refused};
 use crate::error::{
     ApplyError, BuildError, MapError, NotClosedError, NotReadyError, PoolError, ResultTimeoutError,
     SubmitError, TaskError,
@@ -310,35 +310,63 @@ impl ThreadPool {
             Err(Refused::ShutDown) => return Err(SubmitError::ShutDown(items)),
             Err(Refused::Broken) => return Err(SubmitError::Broken(items)),
         };
-        let mut items = items;
         let (promise, future) = Promise::new();
-        // Python turns the iterable into a list first; so do we, to know the chunk count.
-        let all: Vec<A> = items.by_ref().collect();
-        let len = all.len();
-        let chunksize = chunksize.unwrap_or_else(|| default_chunksize(len, self.processes()));
-        let chunks = len.div_ceil(chunksize);
-        if chunks == 0 {
-            promise.set_result(Vec::new());
-            return Ok(AsyncResult::new(future));
-        }
         let collector = Arc::new(Collector {
-            parts: Mutex::new((0..chunks).map(|_| None).collect()),
-            left: AtomicUsize::new(chunks),
-            len,
+            parts: Mutex::new(Vec::new()),
+            left: AtomicUsize::new(1), // the submitter's token, released after the last chunk
+            len: AtomicUsize::new(0),
             promise: Mutex::new(Some(promise)),
         });
         let f: Arc<F> = Arc::new(f);
-        let mut all = all.into_iter();
-        for index in 0..chunks {
-            let chunk: Vec<A> = all.by_ref().take(chunksize).collect();
+        let (low, high) = items.size_hint();
+        match chunksize {
+            Some(chunksize) => self.push_chunks(items, chunksize, &f, &collector, &entered),
+            None if high == Some(low) => {
+                let chunksize = default_chunksize(low, self.processes());
+                self.push_chunks(items, chunksize, &f, &collector, &entered)
+            }
+            None => {
+                // Python turns the iterable into a list first to size the chunks.
+                let all: Vec<A> = items.collect();
+                let chunksize = default_chunksize(all.len(), self.processes());
+                self.push_chunks(all.into_iter(), chunksize, &f, &collector, &entered)
+            }
+        }
+        collector.part_done();
+        Ok(AsyncResult::new(future))
+    }
+
+    /// Cuts `items` into chunks as it goes (one vector per chunk, none per item) and
+    /// queues one task per chunk.
+    fn push_chunks<A, T, F, I>(
+        &self,
+        items: I,
+        chunksize: usize,
+        f: &Arc<F>,
+        collector: &Arc<Collector<T>>,
+        entered: &Entered<'_>,
+    ) where
+        F: Fn(A) -> T + Send + Sync + 'static,
+        A: Send + 'static,
+        T: Send + Sync + 'static,
+        I: Iterator<Item = A>,
+    {
+        let mut items = items;
+        for index in 0.. {
+            let chunk: Vec<A> = items.by_ref().take(chunksize).collect();
+            if chunk.is_empty() {
+                break;
+            }
+            collector.len.fetch_add(chunk.len(), Ordering::Relaxed);
+            collector.parts.lock().push(None);
+            collector.left.fetch_add(1, Ordering::AcqRel);
             let task = Arc::new(ChunkTask {
                 work: Mutex::new(Some((chunk, f.clone()))),
                 index,
                 collector: collector.clone(),
             });
-            self.core.push(TaskRef::new(task), &entered);
+            self.core.push(TaskRef::new(task), entered);
         }
-        Ok(AsyncResult::new(future))
     }
 
     /// Python `pool.starmap(f, iterable_of_tuples)`: like [`map`](ThreadPool::map) with the
@@ -518,18 +546,23 @@ impl fmt::Debug for ThreadPool {
 struct Collector<T: Send + Sync + 'static> {
     parts: Mutex<Vec<Option<Vec<T>>>>,
     left: AtomicUsize,
-    len: usize,
+    len: AtomicUsize,
     promise: Mutex<Option<Promise<Vec<T>>>>,
 }
 
 impl<T: Send + Sync + 'static> Collector<T> {
     fn put(&self, index: usize, part: Vec<T>) {
         self.parts.lock()[index] = Some(part);
+        self.part_done();
+    }
+
+    /// One chunk (or the submitter's token) is done; the last one assembles the result.
+    fn part_done(&self) {
         if self.left.fetch_sub(1, Ordering::AcqRel) == 1 {
             let Some(promise) = self.promise.lock().take() else {
                 return;
             };
-            let mut out = Vec::with_capacity(self.len);
+            let mut out = Vec::with_capacity(self.len.load(Ordering::Relaxed));
             for part in self.parts.lock().iter_mut() {
                 out.extend(part.take().into_iter().flatten());
             }
