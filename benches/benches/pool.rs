@@ -57,7 +57,11 @@ fn submit_wait(c: &mut Criterion) {
     });
     group.bench_function("rayon/par_iter", |b| {
         b.iter(|| {
-            rayon_pool.install(|| (0..TASKS).into_par_iter().for_each(|i| drop(black_box(i))))
+            rayon_pool.install(|| {
+                (0..TASKS).into_par_iter().for_each(|i| {
+                    black_box(i);
+                })
+            })
         })
     });
     drop(rayon_pool);
