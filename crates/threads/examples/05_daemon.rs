@@ -10,7 +10,8 @@
 //! The demo runs itself twice as a child process and shows each child's output:
 //! `05_daemon python` (with the guard) and `05_daemon rust` (without). In both, a
 //! non-daemon thread waits until `main` is returning, sleeps, and prints its last line; a
-//! daemon thread waits for something that never comes and would then print its own.
+//! daemon thread waits for something that never comes and would then print its own; and
+//! a non-daemon "watcher" joins the main thread, which ends when `main` is over.
 
 use std::process::Command;
 use std::sync::mpsc;
@@ -41,13 +42,30 @@ fn scenario(python_rules: bool) -> Result<(), Box<dyn std::error::Error>> {
         println!("daemon: last line");
     })?;
 
-    println!("main: started {} and {}", worker.thread(), ticker.thread());
-    // Neither thread is joined: what happens to them is up to the exit rule.
-    drop((worker, ticker));
+    // Python's `threading.main_thread().join()` from another thread: it returns once
+    // main is over — which the guard marks before it waits.
+    let watcher = Builder::new().name("watcher").daemon(false).spawn(|| {
+        let main = skein_threads::main_thread();
+        let _ = main.join();
+        println!(
+            "watcher: MainThread has ended (is_alive = {})",
+            main.is_alive()
+        );
+    })?;
+
+    println!(
+        "main: started {}, {} and {}",
+        worker.thread(),
+        ticker.thread(),
+        watcher.thread()
+    );
+    // No thread is joined: what happens to them is up to the exit rule.
+    drop((worker, ticker, watcher));
     println!("main: returning from main now");
     main_returning_tx.send(())?;
     Ok(())
-    // With python rules, `_guard` drops here and waits for "worker".
+    // With python rules, `_guard` drops here: main is marked ended (releasing "watcher"),
+    // then it waits for "worker" and "watcher".
 }
 
 fn show_child(mode: &str, title: &str) -> Result<(), Box<dyn std::error::Error>> {

@@ -371,3 +371,48 @@ pub(crate) fn panic_message(payload: &(dyn Any + Send)) -> &str {
         "Box<dyn Any>"
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn panic_messages_are_read_from_str_and_string_payloads() {
+        let s: Box<dyn Any + Send> = Box::new("static");
+        let owned: Box<dyn Any + Send> = Box::new(String::from("owned"));
+        let other: Box<dyn Any + Send> = Box::new(3u8);
+        assert_eq!(panic_message(&*s), "static");
+        assert_eq!(panic_message(&*owned), "owned");
+        assert_eq!(panic_message(&*other), "Box<dyn Any>");
+    }
+
+    #[test]
+    fn messages_are_lowercase_and_name_the_thread() {
+        let e = JoinError::current_thread("me".into());
+        assert_eq!(
+            e.to_string(),
+            "cannot join current thread 'me' (it would wait for itself forever)"
+        );
+        assert!(
+            JoinError::timeout("t".into())
+                .to_string()
+                .starts_with("timed out")
+        );
+        let e = SpawnError::stack_size(10);
+        assert!(e.to_string().starts_with("stack size of 10 bytes"));
+        assert!(e.source().is_none());
+        let e = SpawnError::os(io::Error::from(io::ErrorKind::WouldBlock));
+        assert!(e.to_string().starts_with("can't start new thread"));
+        assert!(e.source().is_some());
+        assert!(e.io_error().is_some());
+    }
+
+    #[test]
+    fn try_into_panic_gives_back_errors_without_a_payload() {
+        let e = JoinError::panicked("t".into(), "m".into(), None);
+        let e = e.try_into_panic().unwrap_err();
+        assert_eq!(e.panic_message(), Some("m"));
+        let e = JoinError::panicked("t".into(), "m".into(), Some(Box::new(1u8)));
+        assert_eq!(e.try_into_panic().unwrap().downcast_ref::<u8>(), Some(&1));
+    }
+}

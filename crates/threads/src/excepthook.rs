@@ -2,7 +2,6 @@
 
 use std::any::Any;
 use std::fmt;
-use std::io::Write;
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::Arc;
 
@@ -97,10 +96,10 @@ pub fn reset_excepthook() {
 /// to stderr. Rust's panic hook has already printed where the panic happened (Python's
 /// traceback), so the two together read like Python's report.
 pub fn default_excepthook(args: &ExceptHookArgs<'_>) {
-    let mut err = std::io::stderr().lock();
-    let _ = writeln!(
-        err,
-        "Exception in thread {}:\npanicked: {}",
+    // `eprint!` (not a raw stderr handle) so the test harness captures it; `report`
+    // contains the panic should stderr be closed.
+    eprint!(
+        "Exception in thread {}:\npanicked: {}\n",
         args.thread().name(),
         args.message()
     );
@@ -115,13 +114,14 @@ pub(crate) fn report(thread: &Thread, payload: &(dyn Any + Send + 'static)) {
         None => default_excepthook(&args),
     }));
     if let Err(hook_payload) = outcome {
-        let mut err = std::io::stderr().lock();
-        let _ = writeln!(
-            err,
-            "Exception in threading.excepthook:\npanicked: {}",
-            panic_message(&*hook_payload)
-        );
-        // Dropping a payload can panic too; never let that escape.
-        let _ = panic::catch_unwind(AssertUnwindSafe(move || drop(hook_payload)));
+        // Printing (stderr closed) and dropping a payload can panic too; never let that
+        // escape.
+        let _ = panic::catch_unwind(AssertUnwindSafe(move || {
+            eprint!(
+                "Exception in threading.excepthook:\npanicked: {}\n",
+                panic_message(&*hook_payload)
+            );
+            drop(hook_payload);
+        }));
     }
 }

@@ -15,8 +15,8 @@ use crate::registry;
 ///
 /// Create one at the top of `main`. Dropping it waits until no non-daemon thread is left,
 /// including threads those threads start meanwhile. When dropped on the main thread it
-/// then marks the main thread as ended (Python does the same), so threads waiting on
-/// [`main_thread`](crate::main_thread)`().join()` wake up.
+/// first marks the main thread as ended (Python does the same), so threads waiting on
+/// [`main_thread`](crate::main_thread)`().join()` wake up rather than deadlock.
 ///
 /// It also runs while `main` unwinds from a panic (Python waits for non-daemon threads
 /// after an uncaught exception too), but not on `std::process::exit`, which skips
@@ -62,10 +62,13 @@ impl Default for ExitGuard {
 
 impl Drop for ExitGuard {
     fn drop(&mut self) {
-        join_non_daemon();
+        // Main is over: mark it ended first (as Python's shutdown does), so a non-daemon
+        // thread waiting on `main_thread().join()` is released instead of deadlocking with
+        // this wait.
         if registry::is_current(&registry::main_thread()) {
             registry::remove_main();
         }
+        join_non_daemon();
     }
 }
 

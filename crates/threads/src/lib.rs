@@ -8,21 +8,29 @@
 //! (`local()`), and learn what happens when a thread fails (`excepthook`).
 //!
 //! ```
-//! use std::time::Duration;
+//! use std::sync::mpsc;
 //! use skein_threads::{Builder, current_thread, enumerate};
 //!
 //! // t = threading.Thread(target=loop, name="LoopThread"); t.start(); t.join()
+//! let (go, wait) = mpsc::channel::<()>();
 //! let t = Builder::new()
 //!     .name("LoopThread")
-//!     .spawn(|| {
+//!     .spawn(move || {
+//!         wait.recv().unwrap();
 //!         for n in 1..=3 {
 //!             println!("thread {} >>> {n}", current_thread().name());
 //!         }
 //!         "done"
 //!     })
 //!     .unwrap();
-//! assert!(enumerate().iter().any(|t| t.name() == "LoopThread") || !t.is_alive());
+//! // threading.enumerate() lists it while it runs…
+//! let thread = t.thread().clone();
+//! assert!(enumerate().contains(&thread));
+//! assert_eq!(thread.name(), "LoopThread");
+//! go.send(()).unwrap();
 //! assert_eq!(t.join().unwrap(), "done");
+//! // …and not once it has been joined.
+//! assert!(!enumerate().contains(&thread));
 //! ```
 //!
 //! # Python → skein

@@ -66,7 +66,9 @@ thread_local! {
 /// The values never move between threads, so `T` needs neither `Send` nor `Sync`.
 ///
 /// When a `Local` is dropped, the dropping thread's value goes at once; other threads'
-/// values go when those threads exit or next use any `Local`.
+/// values go when those threads exit, or earlier, swept up as those threads store values
+/// of other `Local`s (Python frees them through weak references at once; Rust cannot
+/// reach into another thread's storage).
 ///
 /// # Examples
 ///
@@ -286,5 +288,50 @@ impl<T: 'static> fmt::Debug for Local<T> {
             .field("id", &self.key.id)
             .field("has_init", &self.key.init.is_some())
             .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn purge_removes_only_slots_whose_local_is_gone() {
+        let alive = Local::new();
+        alive.set(1u32);
+        let mut slots = Slots::default();
+        let dead_key: Arc<Key<u32>> = Arc::new(Key {
+            id: u64::MAX,
+            init: None,
+            _values: PhantomData,
+        });
+        let owner: Weak<dyn Any + Send + Sync> = {
+            let weak: Weak<Key<u32>> = Arc::downgrade(&dead_key);
+            weak
+        };
+        slots.map.insert(
+            u64::MAX,
+            Slot {
+                owner,
+                value: Rc::new(RefCell::new(Some(5u32))),
+            },
+        );
+        let live_owner: Weak<dyn Any + Send + Sync> = {
+            let weak: Weak<Key<u32>> = Arc::downgrade(&alive.key);
+            weak
+        };
+        slots.map.insert(
+            alive.key.id,
+            Slot {
+                owner: live_owner,
+                value: Rc::new(RefCell::new(Some(1u32))),
+            },
+        );
+        assert!(slots.purge_dead().is_empty(), "both owners alive");
+        drop(dead_key);
+        let removed = slots.purge_dead();
+        assert_eq!(removed.len(), 1);
+        assert!(slots.map.contains_key(&alive.key.id));
+        assert!(!slots.map.contains_key(&u64::MAX));
     }
 }

@@ -89,8 +89,8 @@ pub(crate) fn set_current(thread: Thread) {
 
 /// Whether `thread` is the calling thread, without adopting the caller as a dummy.
 pub(crate) fn is_current(thread: &Thread) -> bool {
-    match CURRENT.try_with(|c| c.thread.borrow().clone()) {
-        Ok(Some(current)) => current == *thread,
+    match CURRENT.try_with(|c| c.thread.borrow().as_ref().map(|current| current == thread)) {
+        Ok(Some(same)) => same,
         _ => thread.kind() == Kind::Main && native::is_main_os_thread(),
     }
 }
@@ -99,10 +99,21 @@ pub(crate) fn is_current(thread: &Thread) -> bool {
 /// thread is a daemon when its creator is). Threads skein did not start count as daemons,
 /// like Python's `_DummyThread`; the main thread is not one.
 pub(crate) fn current_is_daemon() -> bool {
-    match CURRENT.try_with(|c| c.thread.borrow().as_ref().map(Thread::is_daemon)) {
-        Ok(Some(daemon)) => daemon,
-        _ => !native::is_main_os_thread(),
-    }
+    let known = CURRENT.try_with(|c| {
+        if let Some(thread) = &*c.thread.borrow() {
+            return Some(thread.is_daemon());
+        }
+        if native::is_main_os_thread() {
+            // Remember the main thread, so the next spawn from it skips the OS check.
+            let main = main_entry().clone();
+            let daemon = main.is_daemon();
+            *c.thread.borrow_mut() = Some(main);
+            return Some(daemon);
+        }
+        None
+    });
+    // A thread skein did not start counts as a daemon (it is not adopted here).
+    known.ok().flatten().unwrap_or(true)
 }
 
 /// Builds the `Thread` for a caller skein has not seen yet: the main thread, or a foreign
@@ -239,4 +250,33 @@ pub(crate) fn non_daemon_others() -> Vec<Thread> {
         .filter(|t| t.kind() == Kind::Skein && !t.is_daemon() && !is_current(t))
         .cloned()
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_names_count_up() {
+        let a = default_name();
+        let b = default_name();
+        let n = |s: &str| s.strip_prefix("Thread-").unwrap().parse::<u64>().unwrap();
+        assert!(n(&b) > n(&a));
+    }
+
+    #[test]
+    fn idents_never_repeat_and_skip_the_main_threads() {
+        let a = next_ident();
+        let b = next_ident();
+        assert!(a >= 2 && b > a);
+        assert_eq!(main_thread().ident(), 1);
+    }
+
+    #[test]
+    fn is_current_does_not_adopt_the_caller() {
+        // A test-harness thread: not the main thread, never asked for current_thread().
+        let before = enumerate().len();
+        assert!(!is_current(&main_thread()));
+        assert_eq!(enumerate().len(), before);
+    }
 }

@@ -165,6 +165,11 @@ impl Thread {
 
     /// Waits for the thread to end (Python's `join()`).
     ///
+    /// It returns once the thread's closure has returned or panicked (and the thread has
+    /// left the registry); the thread's [`Local`](crate::Local) values may still be in the
+    /// middle of being dropped. [`JoinHandle::join`](crate::JoinHandle::join) also waits
+    /// for those, since it waits for the OS thread to exit.
+    ///
     /// # Errors
     ///
     /// - the thread is the calling thread ([`JoinError::is_current_thread`]): an error,

@@ -146,6 +146,15 @@ impl Timer {
     pub fn join_timeout(&self, timeout: Duration) -> Result<(), JoinError> {
         self.handle.thread().join_timeout(timeout)
     }
+
+    /// Waits until `deadline` at most for the timer's thread to end.
+    ///
+    /// # Errors
+    ///
+    /// As [`Thread::join_deadline`].
+    pub fn join_deadline(&self, deadline: Instant) -> Result<(), JoinError> {
+        self.handle.thread().join_deadline(deadline)
+    }
 }
 
 impl fmt::Debug for Timer {
