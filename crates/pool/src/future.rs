@@ -417,9 +417,16 @@ impl<T> Future<T> {
     /// The task's [`TaskError`].
     pub fn into_result(mut self) -> Result<T, TaskError> {
         self.state().wait_deadline(None);
+        // An error is shared, so it needs no unique handle (a cancelled task may still sit
+        // in a queue, holding one).
+        if let Some(Err(e)) = self.state().outcome.get() {
+            return Err(TaskError::clone(e));
+        }
         let backoff = Backoff::new();
         loop {
-            // The completing thread drops its handle right after running the callbacks.
+            // A value was produced by a thread that drops its handle right after running the
+            // done-callbacks; wait for that (briefly spinning, then polling gently, since a
+            // callback may take long).
             if let Some(slot) = Arc::get_mut(&mut self.slot) {
                 let state = slot.state_mut();
                 return match state.outcome.take() {
@@ -429,7 +436,11 @@ impl<T> Future<T> {
                     )),
                 };
             }
-            backoff.snooze();
+            if backoff.is_completed() {
+                std::thread::sleep(Duration::from_millis(1));
+            } else {
+                backoff.snooze();
+            }
         }
     }
 

@@ -597,3 +597,23 @@ fn stress_every_task_resolves_exactly_once() {
         assert!(r.load(Ordering::SeqCst) <= 1, "task {id} ran twice");
     }
 }
+
+#[test]
+fn into_result_of_a_cancelled_queued_task_returns_at_once() {
+    let pool = ThreadPoolExecutor::new(1).unwrap();
+    let (started_tx, started_rx) = mpsc::channel();
+    let (release_tx, release_rx) = mpsc::channel::<()>();
+    let blocker = pool
+        .submit(move || {
+            started_tx.send(()).unwrap();
+            release_rx.recv().unwrap();
+        })
+        .unwrap();
+    started_rx.recv().unwrap();
+    let queued = pool.submit(|| 1).unwrap();
+    assert!(queued.cancel());
+    // The task still sits in the queue behind the blocker; the error comes back anyway.
+    assert!(matches!(queued.into_result(), Err(TaskError::Cancelled)));
+    release_tx.send(()).unwrap();
+    blocker.into_result().unwrap();
+}
