@@ -57,6 +57,9 @@
 //! | `pool.imap_unordered(fn, it, chunksize)` | [`ThreadPool::imap_unordered`] / [`ThreadPool::imap_unordered_chunked`] |
 //! | `pool.close()` / `pool.join()` / `pool.terminate()` | [`ThreadPool::close`] / [`ThreadPool::join`] ([`NotClosedError`] before close) / [`ThreadPool::terminate`] |
 //! | `with Pool() as p:` | Drop = `terminate()` + `join()` |
+//! | `initializer=f, initargs=(a,)` | `.initializer(move \|\| f(a))` (the closure captures the arguments) |
+//! | `Pool(maxtasksperchild=n)` | — (process pools only; a thread pool never recycles workers) |
+//! | `threading.current_thread().name` in a task | `std::thread::current().name()` → `"ThreadPoolExecutor-0_0"`; listed by `skein_threads::enumerate()` |
 //!
 //! ## Differences from Python
 //!
