@@ -1,0 +1,282 @@
+//! The blocking layer shared by every queue kind: spinning then parking, Python's
+//! unfinished-task counting (`task_done`/`join`) and 3.13's `shutdown(immediate)`.
+//!
+//! # Task counting
+//!
+//! Python keeps `unfinished_tasks`, incremented by every `put`. Here the flavor already
+//! counts successful pushes (the bounded ring reads it back from its tail index), so
+//! `unfinished = pushes - done` where `done` counts `task_done` calls: a `put` pays
+//! nothing for it. `task_done` fails with [`TaskDoneError`] when `done` would pass
+//! `pushes`. Joiners are released by an epoch bump whenever the count reaches zero, so a
+//! `join` returns even if a new `put` arrives before it wakes up.
+//!
+//! # Shutdown
+//!
+//! `shutdown` closes the flavor (no push succeeds afterwards) and wakes every sleeper;
+//! getters drain what is left and then fail. `shutdown_immediate` also raises a flag that
+//! makes every get fail at once, drains the queue (counting each drained item as done, not
+//! below zero) and hands the drained items back.
+
+use std::marker::PhantomData;
+use std::sync::atomic::{self, AtomicBool, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use crossbeam_utils::{Backoff, CachePadded};
+use parking_lot::{Condvar, Mutex};
+
+use crate::error::{GetError, GetTimeoutError, PutTimeoutError, TaskDoneError, TryGetError, TryPutError};
+use crate::flavor::{PopError, PushError, RawQueue};
+use crate::signal::Signal;
+
+/// `now + timeout`, or `None` (wait forever) when that is not representable.
+pub(crate) fn deadline_after(timeout: Duration) -> Option<Instant> {
+    Instant::now().checked_add(timeout)
+}
+
+/// Where joiners wait for the unfinished count to reach zero.
+#[derive(Default)]
+struct AllDone {
+    joiners: AtomicUsize,
+    /// Bumped each time the count reaches zero while someone joins.
+    epoch: Mutex<u64>,
+    cond: Condvar,
+}
+
+impl AllDone {
+    fn release(&self) {
+        if self.joiners.load(Ordering::SeqCst) != 0 {
+            let mut epoch = self.epoch.lock();
+            *epoch = epoch.wrapping_add(1);
+            self.cond.notify_all();
+        }
+    }
+}
+
+/// A queue: storage `R` plus everything that blocks.
+pub(crate) struct Core<T, R> {
+    raw: R,
+    /// Getters waiting for an item.
+    not_empty: Signal,
+    /// Putters waiting for room.
+    not_full: Signal,
+    /// Set by `shutdown_immediate`: every get fails at once.
+    immediate: AtomicBool,
+    /// `task_done` calls (wrapping), see the module docs.
+    done: CachePadded<AtomicUsize>,
+    all_done: AllDone,
+    _items: PhantomData<fn(T) -> T>,
+}
+
+impl<T: Send, R: RawQueue<T>> Core<T, R> {
+    pub(crate) fn new(raw: R) -> Self {
+        Self {
+            raw,
+            not_empty: Signal::default(),
+            not_full: Signal::default(),
+            immediate: AtomicBool::new(false),
+            done: CachePadded::new(AtomicUsize::new(0)),
+            all_done: AllDone::default(),
+            _items: PhantomData,
+        }
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.raw.len()
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.raw.is_empty()
+    }
+
+    pub(crate) fn is_full(&self) -> bool {
+        self.raw.is_full()
+    }
+
+    pub(crate) fn capacity(&self) -> Option<usize> {
+        self.raw.capacity()
+    }
+
+    pub(crate) fn is_shutdown(&self) -> bool {
+        self.raw.is_closed()
+    }
+
+    #[inline]
+    pub(crate) fn try_put(&self, value: T) -> Result<(), TryPutError<T>> {
+        match self.raw.try_push(value) {
+            Ok(()) => {
+                self.not_empty.notify_one();
+                Ok(())
+            }
+            Err(PushError::Full(v)) => Err(TryPutError::Full(v)),
+            Err(PushError::Closed(v)) => Err(TryPutError::ShutDown(v)),
+        }
+    }
+
+    /// Blocking put; `None` waits as long as it takes.
+    #[inline]
+    pub(crate) fn put_until(
+        &self,
+        mut value: T,
+        deadline: Option<Instant>,
+    ) -> Result<(), PutTimeoutError<T>> {
+        loop {
+            let backoff = Backoff::new();
+            loop {
+                match self.try_put(value) {
+                    Ok(()) => return Ok(()),
+                    Err(TryPutError::ShutDown(v)) => return Err(PutTimeoutError::ShutDown(v)),
+                    Err(TryPutError::Full(v)) => value = v,
+                }
+                if backoff.is_completed() {
+                    break;
+                }
+                backoff.snooze();
+            }
+            if deadline.is_some_and(|d| Instant::now() >= d) {
+                return Err(PutTimeoutError::Timeout(value));
+            }
+            self.not_full
+                .sleep_unless(|| !self.raw.is_full() || self.raw.is_closed(), deadline);
+        }
+    }
+
+    #[inline]
+    pub(crate) fn try_get(&self) -> Result<T, TryGetError> {
+        if self.immediate.load(Ordering::Relaxed) {
+            return Err(TryGetError::ShutDown);
+        }
+        match self.raw.try_pop() {
+            Ok(v) => {
+                self.not_full.notify_one();
+                Ok(v)
+            }
+            Err(PopError::Empty) => Err(TryGetError::Empty),
+            Err(PopError::Closed) => Err(TryGetError::ShutDown),
+        }
+    }
+
+    /// Blocking get; `None` waits as long as it takes.
+    #[inline]
+    pub(crate) fn get_until(&self, deadline: Option<Instant>) -> Result<T, GetTimeoutError> {
+        loop {
+            let backoff = Backoff::new();
+            loop {
+                match self.try_get() {
+                    Ok(v) => return Ok(v),
+                    Err(TryGetError::ShutDown) => return Err(GetTimeoutError::ShutDown),
+                    Err(TryGetError::Empty) => {}
+                }
+                if backoff.is_completed() {
+                    break;
+                }
+                backoff.snooze();
+            }
+            if deadline.is_some_and(|d| Instant::now() >= d) {
+                return Err(GetTimeoutError::Timeout);
+            }
+            self.not_empty.sleep_unless(
+                || {
+                    self.immediate.load(Ordering::SeqCst)
+                        || !self.raw.is_empty()
+                        || self.raw.is_closed()
+                },
+                deadline,
+            );
+        }
+    }
+
+    pub(crate) fn get(&self) -> Result<T, GetError> {
+        self.get_until(None).map_err(|_| GetError)
+    }
+
+    /// `pushes - done`, read so that it never underflows (`done` first).
+    pub(crate) fn unfinished(&self) -> usize {
+        let done = self.done.load(Ordering::SeqCst);
+        self.raw.pushes().wrapping_sub(done)
+    }
+
+    pub(crate) fn task_done(&self) -> Result<(), TaskDoneError> {
+        let mut done = self.done.load(Ordering::SeqCst);
+        loop {
+            if self.raw.pushes() == done {
+                return Err(TaskDoneError);
+            }
+            let next = done.wrapping_add(1);
+            match self.done.compare_exchange_weak(done, next, Ordering::SeqCst, Ordering::SeqCst)
+            {
+                Ok(_) => {
+                    if self.raw.pushes() == next {
+                        self.all_done.release();
+                    }
+                    return Ok(());
+                }
+                Err(current) => done = current,
+            }
+        }
+    }
+
+    /// Waits until every put item was marked done; `false` if `deadline` passed first.
+    pub(crate) fn join_until(&self, deadline: Option<Instant>) -> bool {
+        if self.unfinished() == 0 {
+            return true;
+        }
+        let gate = &self.all_done;
+        let mut epoch = gate.epoch.lock();
+        gate.joiners.fetch_add(1, Ordering::SeqCst);
+        atomic::fence(Ordering::SeqCst);
+        let start = *epoch;
+        let released = loop {
+            if *epoch != start || self.unfinished() == 0 {
+                break true;
+            }
+            match deadline {
+                None => gate.cond.wait(&mut epoch),
+                Some(d) => {
+                    if gate.cond.wait_until(&mut epoch, d).timed_out() {
+                        break *epoch != start || self.unfinished() == 0;
+                    }
+                }
+            }
+        };
+        gate.joiners.fetch_sub(1, Ordering::SeqCst);
+        released
+    }
+
+    pub(crate) fn shutdown(&self) {
+        self.raw.close();
+        self.not_empty.notify_all();
+        self.not_full.notify_all();
+    }
+
+    pub(crate) fn shutdown_immediate(&self) -> Vec<T> {
+        self.immediate.store(true, Ordering::SeqCst);
+        self.raw.close();
+        let mut drained = Vec::new();
+        while let Ok(v) = self.raw.try_pop() {
+            drained.push(v);
+        }
+        for _ in 0..drained.len() {
+            if self.task_done().is_err() {
+                break;
+            }
+        }
+        self.not_empty.notify_all();
+        self.not_full.notify_all();
+        drained
+    }
+}
+
+/// What the draining iterators need from a queue, whatever its storage.
+pub(crate) trait Source<T>: Sync {
+    fn get(&self) -> Result<T, GetError>;
+    fn try_get(&self) -> Result<T, TryGetError>;
+}
+
+impl<T: Send, R: RawQueue<T>> Source<T> for Core<T, R> {
+    fn get(&self) -> Result<T, GetError> {
+        Core::get(self)
+    }
+    fn try_get(&self) -> Result<T, TryGetError> {
+        Core::try_get(self)
+    }
+}
