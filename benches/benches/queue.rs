@@ -81,7 +81,11 @@ fn fifo_group(c: &mut Criterion, name: &str, bounded: bool, p: usize, k: usize) 
     });
     g.bench_function("flume", |b| {
         b.iter(|| {
-            let (tx, rx) = if bounded { flume::bounded(CAP) } else { flume::unbounded() };
+            let (tx, rx) = if bounded {
+                flume::bounded(CAP)
+            } else {
+                flume::unbounded()
+            };
             let sum = run(p, k, |i| tx.send(i).unwrap(), || rx.recv().unwrap());
             assert_eq!(black_box(sum), EXPECTED);
         })
@@ -94,11 +98,21 @@ fn fifo_group(c: &mut Criterion, name: &str, bounded: bool, p: usize, k: usize) 
             } else if bounded {
                 let (tx, rx) = mpsc::sync_channel(CAP);
                 let rx = Mutex::new(rx);
-                run(p, k, |i| tx.send(i).unwrap(), || rx.lock().unwrap().recv().unwrap())
+                run(
+                    p,
+                    k,
+                    |i| tx.send(i).unwrap(),
+                    || rx.lock().unwrap().recv().unwrap(),
+                )
             } else {
                 let (tx, rx) = mpsc::channel();
                 let rx = Mutex::new(rx);
-                run(p, k, |i| tx.send(i).unwrap(), || rx.lock().unwrap().recv().unwrap())
+                run(
+                    p,
+                    k,
+                    |i| tx.send(i).unwrap(),
+                    || rx.lock().unwrap().recv().unwrap(),
+                )
             };
             assert_eq!(black_box(sum), EXPECTED);
         })
@@ -280,8 +294,12 @@ fn task_done_join(c: &mut Criterion) {
                 lock: Mutex::new(()),
                 zero: Condvar::new(),
             };
-            let sum =
-                run_joinable(|i| q.put(i), || q.rx.recv().unwrap(), || q.task_done(), || q.join());
+            let sum = run_joinable(
+                |i| q.put(i),
+                || q.rx.recv().unwrap(),
+                || q.task_done(),
+                || q.join(),
+            );
             assert_eq!(black_box(sum), EXPECTED);
         })
     });

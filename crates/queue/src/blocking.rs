@@ -24,7 +24,9 @@ use std::time::{Duration, Instant};
 use crossbeam_utils::{Backoff, CachePadded};
 use parking_lot::{Condvar, Mutex};
 
-use crate::error::{GetError, GetTimeoutError, PutTimeoutError, TaskDoneError, TryGetError, TryPutError};
+use crate::error::{
+    GetError, GetTimeoutError, PutTimeoutError, TaskDoneError, TryGetError, TryPutError,
+};
 use crate::flavor::{PopError, PushError, RawQueue};
 use crate::signal::Signal;
 
@@ -202,7 +204,9 @@ impl<T: Send, R: RawQueue<T>> Core<T, R> {
                 return Err(TaskDoneError);
             }
             let next = done.wrapping_add(1);
-            match self.done.compare_exchange_weak(done, next, Ordering::SeqCst, Ordering::SeqCst)
+            match self
+                .done
+                .compare_exchange_weak(done, next, Ordering::SeqCst, Ordering::SeqCst)
             {
                 Ok(_) => {
                     if self.raw.pushes() == next {

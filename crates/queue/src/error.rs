@@ -256,8 +256,14 @@ mod tests {
     #[test]
     fn debug_and_display_do_not_need_t_debug() {
         assert_eq!(format!("{:?}", TryPutError::Full(NoDebug)), "Full(..)");
-        assert_eq!(format!("{}", TryPutError::ShutDown(NoDebug)), "put on a shut-down queue");
-        assert_eq!(format!("{:?}", PutTimeoutError::Timeout(NoDebug)), "Timeout(..)");
+        assert_eq!(
+            format!("{}", TryPutError::ShutDown(NoDebug)),
+            "put on a shut-down queue"
+        );
+        assert_eq!(
+            format!("{:?}", PutTimeoutError::Timeout(NoDebug)),
+            "Timeout(..)"
+        );
         assert_eq!(format!("{:?}", PutError(NoDebug)), "PutError(..)");
         assert_eq!(GetError.to_string(), "get on a shut-down, empty queue");
         assert!(TaskDoneError.to_string().contains("task_done"));

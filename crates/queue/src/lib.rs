@@ -98,8 +98,7 @@ mod signal;
 mod simple;
 
 pub use crate::error::{
-    GetError, GetTimeoutError, PutError, PutTimeoutError, TaskDoneError, TryGetError,
-    TryPutError,
+    GetError, GetTimeoutError, PutError, PutTimeoutError, TaskDoneError, TryGetError, TryPutError,
 };
 pub use crate::iter::{Iter, TryIter};
 pub use crate::lifo::LifoQueue;

@@ -29,7 +29,9 @@ impl<T: Send> LifoQueue<T> {
     /// A stack holding at most `maxsize` items; `0` means unbounded, as in Python.
     pub fn new(maxsize: usize) -> Self {
         let cap = (maxsize != 0).then_some(maxsize);
-        Self { core: Arc::new(Core::new(Locked::new(cap))) }
+        Self {
+            core: Arc::new(Core::new(Locked::new(cap))),
+        }
     }
 
     /// An unbounded stack (Python `queue.LifoQueue()`).

@@ -57,7 +57,9 @@ impl<T: Send> Queue<T> {
     /// assert_eq!(q.maxsize(), 3);
     /// ```
     pub fn new(maxsize: usize) -> Self {
-        Self { core: Arc::new(Core::new(Fifo::new(maxsize))) }
+        Self {
+            core: Arc::new(Core::new(Fifo::new(maxsize))),
+        }
     }
 
     /// An unbounded queue (Python `queue.Queue()`).

@@ -30,7 +30,9 @@ pub struct SimpleQueue<T> {
 impl<T: Send> SimpleQueue<T> {
     /// An empty queue (Python `queue.SimpleQueue()`).
     pub fn new() -> Self {
-        Self { core: Arc::new(Core::new(Locked::new(None))) }
+        Self {
+            core: Arc::new(Core::new(Locked::new(None))),
+        }
     }
 
     /// Adds an item (Python `put(item)` / `put_nowait(item)`); never blocks.
@@ -100,12 +102,16 @@ impl<T: Send> Default for SimpleQueue<T> {
 impl<T> Clone for SimpleQueue<T> {
     /// Another handle to the same queue.
     fn clone(&self) -> Self {
-        Self { core: Arc::clone(&self.core) }
+        Self {
+            core: Arc::clone(&self.core),
+        }
     }
 }
 
 impl<T: Send> fmt::Debug for SimpleQueue<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SimpleQueue").field("qsize", &self.len()).finish()
+        f.debug_struct("SimpleQueue")
+            .field("qsize", &self.len())
+            .finish()
     }
 }

@@ -18,13 +18,17 @@ macro_rules! suite {
         mod $module {
             use super::*;
             use skein_queue::{
-                $ty, GetError, GetTimeoutError, PutError, PutTimeoutError, TaskDoneError,
-                TryGetError, TryPutError,
+                GetError, GetTimeoutError, PutError, PutTimeoutError, TaskDoneError, TryGetError,
+                TryPutError, $ty,
             };
 
             /// A queue of this kind: bounded to `n` when the kind is bounded.
             fn make<T: Send + Ord>(n: usize) -> $ty<T> {
-                if $bounded { $ty::new(n) } else { $ty::unbounded() }
+                if $bounded {
+                    $ty::new(n)
+                } else {
+                    $ty::unbounded()
+                }
             }
 
             fn expected(input: &[i32]) -> Vec<i32> {
@@ -126,7 +130,10 @@ macro_rules! suite {
                 let took = start.elapsed();
                 assert!(took >= wait);
                 assert!(took < PROMPTLY);
-                assert_eq!(q.get_deadline(Instant::now()), Err(GetTimeoutError::Timeout));
+                assert_eq!(
+                    q.get_deadline(Instant::now()),
+                    Err(GetTimeoutError::Timeout)
+                );
             }
 
             #[test]
@@ -159,7 +166,10 @@ macro_rules! suite {
                 assert_eq!(q.get().as_deref(), Ok("kept"));
                 assert_eq!(q.get(), Err(GetError));
                 assert_eq!(q.try_get(), Err(TryGetError::ShutDown));
-                assert_eq!(q.get_timeout(Duration::from_secs(60)), Err(GetTimeoutError::ShutDown));
+                assert_eq!(
+                    q.get_timeout(Duration::from_secs(60)),
+                    Err(GetTimeoutError::ShutDown)
+                );
                 q.shutdown(); // idempotent
             }
 
@@ -198,7 +208,11 @@ macro_rules! suite {
                 q.task_done().unwrap();
                 q.task_done().unwrap();
                 assert_eq!(q.task_done(), Err(TaskDoneError));
-                assert_eq!(q.unfinished_tasks(), 0, "a failed task_done leaves the count alone");
+                assert_eq!(
+                    q.unfinished_tasks(),
+                    0,
+                    "a failed task_done leaves the count alone"
+                );
                 q.put(3).unwrap();
                 assert_eq!(q.unfinished_tasks(), 1);
                 // A failed put adds no task.
@@ -230,7 +244,8 @@ macro_rules! suite {
                 assert!(!q.join_timeout(Duration::from_millis(30)));
                 assert!(rx.try_recv().is_err());
                 q.task_done().unwrap();
-                rx.recv_timeout(PROMPTLY).expect("join must return after the last task_done");
+                rx.recv_timeout(PROMPTLY)
+                    .expect("join must return after the last task_done");
                 joiner.join().unwrap();
                 assert!(q.join_timeout(Duration::ZERO));
             }
@@ -314,7 +329,10 @@ macro_rules! suite {
                 };
                 let drained = q.shutdown_immediate();
                 assert_eq!(drained, vec![1]);
-                assert!(joiner.join().unwrap(), "join released by the immediate drain");
+                assert!(
+                    joiner.join().unwrap(),
+                    "join released by the immediate drain"
+                );
                 let getter = {
                     let q = q.clone();
                     thread::spawn(move || q.get())
@@ -390,5 +408,15 @@ suite!(queue_bounded, Queue, bounded = true, order = fifo);
 suite!(queue_unbounded, Queue, bounded = false, order = fifo);
 suite!(lifo_bounded, LifoQueue, bounded = true, order = lifo);
 suite!(lifo_unbounded, LifoQueue, bounded = false, order = lifo);
-suite!(priority_bounded, PriorityQueue, bounded = true, order = smallest_first);
-suite!(priority_unbounded, PriorityQueue, bounded = false, order = smallest_first);
+suite!(
+    priority_bounded,
+    PriorityQueue,
+    bounded = true,
+    order = smallest_first
+);
+suite!(
+    priority_unbounded,
+    PriorityQueue,
+    bounded = false,
+    order = smallest_first
+);

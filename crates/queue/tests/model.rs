@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use proptest::prelude::*;
 use skein_queue::{
-    GetTimeoutError, LifoQueue, PriorityQueue, PutTimeoutError, Queue, SimpleQueue,
-    TaskDoneError, TryGetError, TryPutError,
+    GetTimeoutError, LifoQueue, PriorityQueue, PutTimeoutError, Queue, SimpleQueue, TaskDoneError,
+    TryGetError, TryPutError,
 };
 
 #[derive(Clone, Copy, Debug)]
@@ -66,7 +66,14 @@ enum Out {
 
 impl Model {
     fn new(order: Order, cap: Option<usize>) -> Self {
-        Self { items: VecDeque::new(), order, cap, shut: false, immediate: false, unfinished: 0 }
+        Self {
+            items: VecDeque::new(),
+            order,
+            cap,
+            shut: false,
+            immediate: false,
+            unfinished: 0,
+        }
     }
 
     fn full(&self) -> bool {

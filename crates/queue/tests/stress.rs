@@ -66,7 +66,11 @@ macro_rules! mpmc_run {
 
 fn assert_exactly_once(got: &[Vec<usize>]) {
     let mut all: Vec<usize> = got.iter().flatten().copied().collect();
-    assert_eq!(all.len(), PRODUCERS * PER_PRODUCER, "items lost or duplicated");
+    assert_eq!(
+        all.len(),
+        PRODUCERS * PER_PRODUCER,
+        "items lost or duplicated"
+    );
     all.sort_unstable();
     for (want, have) in all.iter().enumerate() {
         assert_eq!(want, *have, "item {want} lost or duplicated");
@@ -78,7 +82,10 @@ fn assert_fifo_per_producer(got: &[Vec<usize>]) {
         let mut last = [None::<usize>; PRODUCERS];
         for &v in consumer {
             let p = v / PER_PRODUCER;
-            assert!(last[p].is_none_or(|l| l < v), "producer {p}'s items out of order");
+            assert!(
+                last[p].is_none_or(|l| l < v),
+                "producer {p}'s items out of order"
+            );
             last[p] = Some(v);
         }
     }
@@ -165,8 +172,14 @@ fn immediate_shutdown_race(cap: usize) {
         thread::sleep(Duration::from_millis(1));
     }
     let drained = q.shutdown_immediate();
-    let put: Vec<usize> = producers.into_iter().flat_map(|h| h.join().unwrap()).collect();
-    let got: Vec<usize> = consumers.into_iter().flat_map(|h| h.join().unwrap()).collect();
+    let put: Vec<usize> = producers
+        .into_iter()
+        .flat_map(|h| h.join().unwrap())
+        .collect();
+    let got: Vec<usize> = consumers
+        .into_iter()
+        .flat_map(|h| h.join().unwrap())
+        .collect();
     let mut seen = HashSet::new();
     for v in got.iter().chain(&drained) {
         assert!(seen.insert(*v), "item {v} seen twice");
@@ -195,7 +208,9 @@ fn many_timeouts_under_contention_all_return() {
         .map(|_| {
             let q = q.clone();
             thread::spawn(move || {
-                (0..20).filter(|_| q.get_timeout(Duration::from_millis(1)).is_err()).count()
+                (0..20)
+                    .filter(|_| q.get_timeout(Duration::from_millis(1)).is_err())
+                    .count()
             })
         })
         .collect();

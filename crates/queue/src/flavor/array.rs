@@ -83,7 +83,10 @@ impl<T> Array<T> {
             .expect("capacity overflow");
         let one_lap = mark_bit.checked_mul(2).expect("capacity overflow");
         let slots = (0..cap)
-            .map(|i| Slot { stamp: AtomicUsize::new(i), value: UnsafeCell::new(MaybeUninit::uninit()) })
+            .map(|i| Slot {
+                stamp: AtomicUsize::new(i),
+                value: UnsafeCell::new(MaybeUninit::uninit()),
+            })
             .collect();
         Self {
             head: CachePadded::new(AtomicUsize::new(0)),
@@ -185,7 +188,8 @@ impl<T: Send> RawQueue<T> for Array<T> {
                         // slot, so no other consumer reads it, and no producer writes it
                         // again before our stamp store below marks it empty.
                         let value = unsafe { slot.value.get().read().assume_init() };
-                        slot.stamp.store(head.wrapping_add(self.one_lap), Ordering::Release);
+                        slot.stamp
+                            .store(head.wrapping_add(self.one_lap), Ordering::Release);
                         return Ok(value);
                     }
                     Err(current) => {

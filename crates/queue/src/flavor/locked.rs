@@ -96,7 +96,10 @@ impl<T, S: Store<T>> Locked<T, S> {
     pub(crate) fn new(cap: Option<usize>) -> Self {
         let room = cap.map_or(0, |c| c.min(MAX_PREALLOC));
         Self {
-            state: Mutex::new(State { store: S::with_capacity(room), closed: false }),
+            state: Mutex::new(State {
+                store: S::with_capacity(room),
+                closed: false,
+            }),
             cap,
             pushes: AtomicUsize::new(0),
             _items: PhantomData,
@@ -181,7 +184,8 @@ mod tests {
             prio.try_push(v).ok().unwrap();
         }
         assert!(matches!(lifo.try_push(9), Err(PushError::Full(9))));
-        let drain = |q: &dyn RawQueue<i32>| std::iter::from_fn(|| q.try_pop().ok()).collect::<Vec<_>>();
+        let drain =
+            |q: &dyn RawQueue<i32>| std::iter::from_fn(|| q.try_pop().ok()).collect::<Vec<_>>();
         assert_eq!(drain(&fifo), [2, 3, 1]);
         assert_eq!(drain(&lifo), [1, 3, 2]);
         assert_eq!(drain(&prio), [1, 2, 3]);
