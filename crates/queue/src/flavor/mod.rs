@@ -62,6 +62,10 @@ pub(crate) trait RawQueue<T>: Send + Sync {
 }
 
 /// The FIFO `Queue`'s storage: a lock-free ring when bounded, a locked deque otherwise.
+#[allow(
+    clippy::large_enum_variant,
+    reason = "lives once inside an Arc; boxing would add an indirection to the hot path"
+)]
 pub(crate) enum Fifo<T> {
     Bounded(Array<T>),
     Unbounded(Locked<T, VecDeque<T>>),
