@@ -6,7 +6,7 @@
 //! was processed, and a sentinel (or, since Python 3.13, `shutdown()`) stops consumers.
 //! This crate gives each of those a Rust counterpart, as fast as crossbeam-channel:
 //!
-//! - [`Queue`] — FIFO, bounded (a lock-free ring) or unbounded;
+//! - [`Queue`] — FIFO, bounded (a lock-free ring) or unbounded (a lock-free list);
 //! - [`LifoQueue`] — a stack; [`PriorityQueue`] — smallest first;
 //! - [`SimpleQueue`] — unbounded FIFO without task tracking;
 //! - one typed error per operation shape ([`TryPutError`], [`PutTimeoutError`], …); a
@@ -81,8 +81,9 @@
 //!
 //! # Safety
 //!
-//! The only `unsafe` code is the lock-free ring (`flavor/array.rs`); every block there
-//! carries a `SAFETY:` comment and the ring is stress-tested (see `tests/stress.rs`).
+//! The only `unsafe` code is in the two lock-free flavors of [`Queue`], the bounded ring
+//! (`flavor/array.rs`) and the unbounded list of blocks (`flavor/list.rs`); every block
+//! there carries a `SAFETY:` comment, and both are stress-tested (`tests/stress.rs`).
 #![deny(missing_docs)]
 #![deny(unsafe_code)]
 

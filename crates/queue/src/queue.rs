@@ -16,7 +16,7 @@ use crate::flavor::Fifo;
 ///
 /// Bounded queues are a lock-free ring (Vyukov's stamped slots) that allocates its
 /// `maxsize` slots up front, as crossbeam-channel's `bounded` does; blocked threads spin
-/// briefly, then park. Unbounded queues are a locked `VecDeque`.
+/// briefly, then park. Unbounded queues are a lock-free linked list of blocks of slots.
 ///
 /// # Examples
 ///

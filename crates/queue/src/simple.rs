@@ -5,9 +5,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::blocking::{Core, deadline_after};
-use crate::flavor::locked::Locked;
+use crate::flavor::list::List;
 use crate::{Iter, TryIter};
-use std::collections::VecDeque;
 
 /// An unbounded FIFO queue with no `maxsize`, `task_done`/`join` or shutdown (Python
 /// `queue.SimpleQueue`): `put` never blocks and never fails.
@@ -24,14 +23,14 @@ use std::collections::VecDeque;
 /// assert_eq!(q.get_timeout(Duration::from_millis(1)), None);
 /// ```
 pub struct SimpleQueue<T> {
-    core: Arc<Core<T, Locked<T, VecDeque<T>>>>,
+    core: Arc<Core<T, List<T>>>,
 }
 
 impl<T: Send> SimpleQueue<T> {
     /// An empty queue (Python `queue.SimpleQueue()`).
     pub fn new() -> Self {
         Self {
-            core: Arc::new(Core::new(Locked::new(None))),
+            core: Arc::new(Core::new(List::new())),
         }
     }
 

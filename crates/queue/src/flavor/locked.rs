@@ -1,11 +1,11 @@
-//! A mutex around a plain collection: the storage of the unbounded FIFO, LIFO, priority
-//! and simple queues (Python's own design for all of them).
+//! A mutex around a plain collection: the storage of the LIFO and priority queues
+//! (Python's own design for all its queues).
 //!
 //! No allocation per operation beyond what the collection needs to hold the item: bounded
 //! queues reserve their room up front (up to a limit), unbounded ones grow amortised.
 
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, VecDeque};
+use std::collections::BinaryHeap;
 use std::marker::PhantomData;
 use std::sync::atomic::{self, AtomicUsize, Ordering};
 
@@ -26,21 +26,6 @@ pub(crate) trait Store<T>: Send {
     fn pop(&mut self) -> Option<T>;
     /// Number of items.
     fn len(&self) -> usize;
-}
-
-impl<T: Send> Store<T> for VecDeque<T> {
-    fn with_capacity(n: usize) -> Self {
-        VecDeque::with_capacity(n)
-    }
-    fn push(&mut self, value: T) {
-        self.push_back(value);
-    }
-    fn pop(&mut self) -> Option<T> {
-        self.pop_front()
-    }
-    fn len(&self) -> usize {
-        VecDeque::len(self)
-    }
 }
 
 impl<T: Send> Store<T> for Vec<T> {
@@ -175,18 +160,15 @@ mod tests {
 
     #[test]
     fn orders() {
-        let fifo: Locked<i32, VecDeque<i32>> = Locked::new(None);
         let lifo: Locked<i32, Vec<i32>> = Locked::new(Some(3));
         let prio: Locked<i32, MinHeap<i32>> = Locked::new(Some(3));
         for v in [2, 3, 1] {
-            fifo.try_push(v).ok().unwrap();
             lifo.try_push(v).ok().unwrap();
             prio.try_push(v).ok().unwrap();
         }
         assert!(matches!(lifo.try_push(9), Err(PushError::Full(9))));
         let drain =
             |q: &dyn RawQueue<i32>| std::iter::from_fn(|| q.try_pop().ok()).collect::<Vec<_>>();
-        assert_eq!(drain(&fifo), [2, 3, 1]);
         assert_eq!(drain(&lifo), [1, 3, 2]);
         assert_eq!(drain(&prio), [1, 2, 3]);
         assert_eq!(prio.pushes(), 3);

@@ -3,18 +3,20 @@
 //! A flavor only pushes and pops without waiting and knows whether it is closed; the
 //! blocking layer in [`crate::blocking`] adds spinning, parking, task counting and shutdown on
 //! top. Flavors:
-//! - [`array`]: a bounded lock-free ring (Vyukov's stamped slots) for the FIFO `Queue`;
-//!   the only module with `unsafe` code.
-//! - [`locked`]: a mutex around a [`locked::Store`] (`VecDeque`, `Vec`, min-heap) for the
-//!   unbounded FIFO, LIFO, priority and simple queues.
+//! - [`array`]: a bounded lock-free ring (Vyukov's stamped slots) for the bounded `Queue`.
+//! - [`list`]: an unbounded lock-free linked list of blocks for the unbounded `Queue` and
+//!   `SimpleQueue`.
+//! - [`locked`]: a mutex around a [`locked::Store`] (`Vec`, min-heap) for the LIFO and
+//!   priority queues.
+//!
+//! `array` and `list` are the only modules with `unsafe` code.
 
 pub(crate) mod array;
+pub(crate) mod list;
 pub(crate) mod locked;
 
-use std::collections::VecDeque;
-
 use array::Array;
-use locked::Locked;
+use list::List;
 
 /// Why a non-blocking push failed; the value comes back.
 pub(crate) enum PushError<T> {
@@ -61,21 +63,21 @@ pub(crate) trait RawQueue<T>: Send + Sync {
     fn pushes(&self) -> usize;
 }
 
-/// The FIFO `Queue`'s storage: a lock-free ring when bounded, a locked deque otherwise.
+/// The FIFO `Queue`'s storage: a lock-free ring when bounded, a lock-free list otherwise.
 #[allow(
     clippy::large_enum_variant,
     reason = "lives once inside an Arc; boxing would add an indirection to the hot path"
 )]
 pub(crate) enum Fifo<T> {
     Bounded(Array<T>),
-    Unbounded(Locked<T, VecDeque<T>>),
+    Unbounded(List<T>),
 }
 
 impl<T: Send> Fifo<T> {
     /// `maxsize == 0` means unbounded, as in Python.
     pub(crate) fn new(maxsize: usize) -> Self {
         if maxsize == 0 {
-            Self::Unbounded(Locked::new(None))
+            Self::Unbounded(List::new())
         } else {
             Self::Bounded(Array::with_capacity(maxsize))
         }
