@@ -198,10 +198,17 @@ impl<T: Send, R: RawQueue<T>> Core<T, R> {
     }
 
     pub(crate) fn task_done(&self) -> Result<(), TaskDoneError> {
+        // `pushes` only grows and `done <= pushes` always holds, so a `pushes` read earlier
+        // is a lower bound: re-read it (a cache line the producers keep writing) only when
+        // the count looks like zero or about to reach it.
         let mut done = self.done.load(Ordering::SeqCst);
+        let mut pushes = self.raw.pushes();
         loop {
-            if self.raw.pushes() == done {
-                return Err(TaskDoneError);
+            if pushes == done {
+                pushes = self.raw.pushes();
+                if pushes == done {
+                    return Err(TaskDoneError);
+                }
             }
             let next = done.wrapping_add(1);
             match self
@@ -209,7 +216,7 @@ impl<T: Send, R: RawQueue<T>> Core<T, R> {
                 .compare_exchange_weak(done, next, Ordering::SeqCst, Ordering::SeqCst)
             {
                 Ok(_) => {
-                    if self.raw.pushes() == next {
+                    if pushes == next && self.raw.pushes() == next {
                         self.all_done.release();
                     }
                     return Ok(());
