@@ -93,6 +93,7 @@ mod error;
 mod flavor;
 mod iter;
 mod lifo;
+mod primitive;
 mod priority;
 mod queue;
 mod signal;

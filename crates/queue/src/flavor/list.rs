@@ -30,14 +30,13 @@
 
 #![allow(unsafe_code)]
 
-use std::cell::UnsafeCell;
 use std::mem::MaybeUninit;
 use std::ptr;
-use std::sync::atomic::{self, AtomicPtr, AtomicUsize, Ordering};
 
-use crossbeam_utils::{Backoff, CachePadded};
+use crossbeam_utils::CachePadded;
 
 use super::{PopError, PushError, RawQueue};
+use crate::primitive::{AtomicPtr, AtomicUsize, Backoff, Ordering, UnsafeCell, fence};
 
 /// Slot state bit: the value was written.
 const WRITE: usize = 1;
@@ -47,7 +46,7 @@ const READ: usize = 2;
 const DESTROY: usize = 4;
 
 /// Indices per block, one of which (the last) is the "next block" gap.
-const LAP: usize = 32;
+const LAP: usize = if cfg!(loom) { 4 } else { 32 };
 /// Slots per block.
 const BLOCK_CAP: usize = LAP - 1;
 /// Index bits reserved for metadata.
@@ -212,7 +211,7 @@ impl<T: Send> RawQueue<T> for List<T> {
                     // read, and the slot is ours alone until we set WRITE.
                     unsafe {
                         let slot = (*block).slots.get_unchecked(offset);
-                        slot.value.get().write(MaybeUninit::new(value));
+                        slot.value.with_mut(|p| p.write(MaybeUninit::new(value)));
                         slot.state.fetch_or(WRITE, Ordering::Release);
                     }
                     return Ok(());
@@ -242,7 +241,7 @@ impl<T: Send> RawQueue<T> for List<T> {
             let mut new_head = head + (1 << SHIFT);
             if new_head & MARK_BIT == 0 {
                 // Not known to have a next block: compare with the tail.
-                atomic::fence(Ordering::SeqCst);
+                fence(Ordering::SeqCst);
                 let tail = self.tail.index.load(Ordering::Relaxed);
                 if head >> SHIFT == tail >> SHIFT {
                     return Err(if tail & MARK_BIT != 0 {
@@ -277,7 +276,7 @@ impl<T: Send> RawQueue<T> for List<T> {
                         }
                         let slot = (*block).slots.get_unchecked(offset);
                         slot.wait_write();
-                        let value = slot.value.get().read().assume_init();
+                        let value = slot.value.with_mut(|p| p.read().assume_init());
                         if offset + 1 == BLOCK_CAP {
                             Block::destroy(block, 0);
                         } else if slot.state.fetch_or(READ, Ordering::AcqRel) & DESTROY != 0 {
@@ -349,18 +348,22 @@ impl<T> Drop for List<T> {
     fn drop(&mut self) {
         // `&mut self`: no claim is in flight, every index from head to tail (but the gaps)
         // holds a written, unread value.
-        let mut head = *self.head.index.get_mut() >> SHIFT;
-        let tail = *self.tail.index.get_mut() >> SHIFT;
-        let mut block = *self.head.block.get_mut();
+        let mut head = self.head.index.load(Ordering::Relaxed) >> SHIFT;
+        let tail = self.tail.index.load(Ordering::Relaxed) >> SHIFT;
+        let mut block = self.head.block.load(Ordering::Relaxed);
         while head != tail {
             let offset = head % LAP;
             if offset < BLOCK_CAP {
                 // SAFETY: see above; each value is dropped once.
-                unsafe { (*block).slots[offset].value.get_mut().assume_init_drop() };
+                unsafe {
+                    (*block).slots[offset]
+                        .value
+                        .with_mut(|p| (*p).assume_init_drop())
+                };
             } else {
                 // SAFETY: the block is fully read now; the next one was linked before any
                 // index inside it was claimed.
-                let next = unsafe { *(*block).next.get_mut() };
+                let next = unsafe { (*block).next.load(Ordering::Relaxed) };
                 // SAFETY: blocks come from `Box::into_raw` and are freed once.
                 drop(unsafe { Box::from_raw(block) });
                 block = next;
@@ -373,7 +376,7 @@ impl<T> Drop for List<T> {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
     use std::sync::Arc;
@@ -471,5 +474,95 @@ mod tests {
         let n = 2 * PER;
         assert_eq!(sum.load(Ordering::Relaxed), n * (n + 1) / 2);
         assert!(l.is_empty());
+    }
+}
+
+/// Model checks with `LAP = 4` (3 slots per block) so scenarios cross block boundaries:
+/// `RUSTFLAGS="--cfg loom" cargo test -p skein-queue --lib --release loom`.
+#[cfg(all(test, loom))]
+mod loom_tests {
+    use super::*;
+    use loom::sync::Arc;
+    use loom::thread;
+
+    fn pop_retrying(l: &List<usize>) -> usize {
+        loop {
+            match l.try_pop() {
+                Ok(v) => return v,
+                Err(_) => thread::yield_now(),
+            }
+        }
+    }
+
+    #[test]
+    fn loom_spsc_across_a_block() {
+        let mut model = loom::model::Builder::new();
+        model.preemption_bound = Some(3);
+        model.check(|| {
+            let l = Arc::new(List::new());
+            // Start near the end of the first block so the scenario crosses it.
+            l.try_push(0).ok().unwrap();
+            l.try_push(1).ok().unwrap();
+            assert_eq!(l.try_pop().ok(), Some(0));
+            let p = {
+                let l = Arc::clone(&l);
+                thread::spawn(move || {
+                    l.try_push(2).ok().unwrap();
+                    l.try_push(3).ok().unwrap();
+                })
+            };
+            assert_eq!(pop_retrying(&l), 1);
+            assert_eq!(pop_retrying(&l), 2);
+            assert_eq!(pop_retrying(&l), 3);
+            p.join().unwrap();
+            assert_eq!(l.pushes(), 4);
+            assert!(l.is_empty());
+        });
+    }
+
+    #[test]
+    fn loom_two_consumers_split_a_block_boundary() {
+        let mut model = loom::model::Builder::new();
+        model.preemption_bound = Some(3);
+        model.check(|| {
+            let l = Arc::new(List::new());
+            for v in 1..=4 {
+                l.try_push(v).ok().unwrap();
+            }
+            let c = {
+                let l = Arc::clone(&l);
+                thread::spawn(move || pop_retrying(&l) + pop_retrying(&l))
+            };
+            let mine = pop_retrying(&l) + pop_retrying(&l);
+            assert_eq!(mine + c.join().unwrap(), 10);
+            assert_eq!(l.try_pop().err(), Some(PopError::Empty));
+        });
+    }
+
+    #[test]
+    fn loom_close_races_with_push_at_block_end() {
+        let mut model = loom::model::Builder::new();
+        model.preemption_bound = Some(3);
+        model.check(|| {
+            let l = Arc::new(List::new());
+            l.try_push(0).ok().unwrap();
+            l.try_push(1).ok().unwrap();
+            let p = {
+                let l = Arc::clone(&l);
+                // This push claims the last slot of the first block and installs the next.
+                thread::spawn(move || l.try_push(2).is_ok())
+            };
+            l.close();
+            let pushed = p.join().unwrap();
+            assert!(
+                l.is_closed(),
+                "installing a block must not lose the closed bit"
+            );
+            assert!(matches!(l.try_push(9), Err(PushError::Closed(9))));
+            let got: Vec<usize> = std::iter::from_fn(|| l.try_pop().ok()).collect();
+            let want: Vec<usize> = if pushed { vec![0, 1, 2] } else { vec![0, 1] };
+            assert_eq!(got, want);
+            assert_eq!(l.try_pop().err(), Some(PopError::Closed));
+        });
     }
 }
