@@ -18,16 +18,17 @@
 //! below zero) and hands the drained items back.
 
 use std::marker::PhantomData;
-use std::sync::atomic::{self, AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use crossbeam_utils::{Backoff, CachePadded};
-use parking_lot::{Condvar, Mutex};
+use crossbeam_utils::CachePadded;
 
 use crate::error::{
     GetError, GetTimeoutError, PutTimeoutError, TaskDoneError, TryGetError, TryPutError,
 };
 use crate::flavor::{PopError, PushError, RawQueue};
+use crate::primitive::{
+    AtomicBool, AtomicUsize, Backoff, Condvar, Mutex, Ordering, fence, loom_seqcst,
+};
 use crate::signal::Signal;
 
 /// `now + timeout`, or `None` (wait forever) when that is not representable.
@@ -46,6 +47,7 @@ struct AllDone {
 
 impl AllDone {
     fn release(&self) {
+        loom_seqcst();
         if self.joiners.load(Ordering::SeqCst) != 0 {
             let mut epoch = self.epoch.lock();
             *epoch = epoch.wrapping_add(1);
@@ -234,7 +236,7 @@ impl<T: Send, R: RawQueue<T>> Core<T, R> {
         let gate = &self.all_done;
         let mut epoch = gate.epoch.lock();
         gate.joiners.fetch_add(1, Ordering::SeqCst);
-        atomic::fence(Ordering::SeqCst);
+        fence(Ordering::SeqCst);
         let start = *epoch;
         let released = loop {
             if *epoch != start || self.unfinished() == 0 {
@@ -289,5 +291,69 @@ impl<T: Send, R: RawQueue<T>> Source<T> for Core<T, R> {
     }
     fn try_get(&self) -> Result<T, TryGetError> {
         Core::try_get(self)
+    }
+}
+
+/// Model checks of the parking protocol (no lost wakeup) and of join's release:
+/// `RUSTFLAGS="--cfg loom" cargo test -p skein-queue --lib --release loom`.
+#[cfg(all(test, loom))]
+mod loom_tests {
+    use super::*;
+    use crate::flavor::array::Array;
+    use loom::sync::Arc;
+    use loom::thread;
+
+    fn model(f: impl Fn() + Sync + Send + 'static) {
+        let mut model = loom::model::Builder::new();
+        model.preemption_bound = Some(2);
+        model.check(f);
+    }
+
+    #[test]
+    fn loom_blocking_put_and_get_never_miss_a_wakeup() {
+        model(|| {
+            let q = Arc::new(Core::new(Array::with_capacity(1)));
+            let p = {
+                let q = Arc::clone(&q);
+                thread::spawn(move || {
+                    q.put_until(1, None).ok().unwrap();
+                    q.put_until(2, None).ok().unwrap();
+                })
+            };
+            assert_eq!(q.get(), Ok(1));
+            assert_eq!(q.get(), Ok(2));
+            p.join().unwrap();
+        });
+    }
+
+    #[test]
+    fn loom_shutdown_wakes_a_blocked_getter() {
+        model(|| {
+            let q: Arc<Core<u8, Array<u8>>> = Arc::new(Core::new(Array::with_capacity(1)));
+            let g = {
+                let q = Arc::clone(&q);
+                thread::spawn(move || q.get())
+            };
+            q.shutdown();
+            assert_eq!(g.join().unwrap(), Err(GetError));
+        });
+    }
+
+    #[test]
+    fn loom_join_released_by_last_task_done() {
+        model(|| {
+            let q = Arc::new(Core::new(Array::with_capacity(1)));
+            q.try_put(7).ok().unwrap();
+            let w = {
+                let q = Arc::clone(&q);
+                thread::spawn(move || {
+                    assert_eq!(q.try_get(), Ok(7));
+                    q.task_done().unwrap();
+                })
+            };
+            assert!(q.join_until(None));
+            assert_eq!(q.unfinished(), 0);
+            w.join().unwrap();
+        });
     }
 }
