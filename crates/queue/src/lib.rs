@@ -83,7 +83,9 @@
 //!
 //! The only `unsafe` code is in the two lock-free flavors of [`Queue`], the bounded ring
 //! (`flavor/array.rs`) and the unbounded list of blocks (`flavor/list.rs`); every block
-//! there carries a `SAFETY:` comment, and both are stress-tested (`tests/stress.rs`).
+//! there carries a `SAFETY:` comment. Both are stress-tested (`tests/stress.rs`) and
+//! model-checked with loom together with the parking protocol
+//! (`RUSTFLAGS="--cfg loom" cargo test -p skein-queue --lib --release loom`).
 #![deny(missing_docs)]
 #![deny(unsafe_code)]
 
