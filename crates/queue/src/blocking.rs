@@ -201,14 +201,19 @@ impl<T: Send, R: RawQueue<T>> Core<T, R> {
 
     pub(crate) fn task_done(&self) -> Result<(), TaskDoneError> {
         // `pushes` only grows and `done <= pushes` always holds, so a `pushes` read earlier
-        // is a lower bound: re-read it (a cache line the producers keep writing) only when
-        // the count looks like zero or about to reach it.
+        // is a lower bound. It is re-read (a cache line the producers keep writing) only
+        // when that bound cannot prove there is a task to mark done, or cannot rule out
+        // that this call brings the count to zero. `done` may move on between tries (other
+        // calls succeed), so the gap is recomputed against the current `done` each time.
         let mut done = self.done.load(Ordering::SeqCst);
         let mut pushes = self.raw.pushes();
         loop {
-            if pushes == done {
+            // Signed: with a stale `pushes` and a fresher `done` the gap can be negative.
+            let mut gap = pushes.wrapping_sub(done) as isize;
+            if gap <= 0 {
                 pushes = self.raw.pushes();
-                if pushes == done {
+                gap = pushes.wrapping_sub(done) as isize;
+                if gap <= 0 {
                     return Err(TaskDoneError);
                 }
             }
@@ -218,7 +223,8 @@ impl<T: Send, R: RawQueue<T>> Core<T, R> {
                 .compare_exchange_weak(done, next, Ordering::SeqCst, Ordering::SeqCst)
             {
                 Ok(_) => {
-                    if pushes == next && self.raw.pushes() == next {
+                    // gap >= 2: even the stale bound shows another unfinished task.
+                    if gap == 1 && self.raw.pushes() == next {
                         self.all_done.release();
                     }
                     return Ok(());
@@ -336,6 +342,29 @@ mod loom_tests {
             };
             q.shutdown();
             assert_eq!(g.join().unwrap(), Err(GetError));
+        });
+    }
+
+    #[test]
+    fn loom_task_done_never_overtakes_put() {
+        model(|| {
+            let q = Arc::new(Core::new(Array::with_capacity(4)));
+            q.try_put(1).ok().unwrap();
+            let producer = {
+                let q = Arc::clone(&q);
+                thread::spawn(move || q.try_put(2).ok().unwrap())
+            };
+            let doners: Vec<_> = (0..2)
+                .map(|_| {
+                    let q = Arc::clone(&q);
+                    thread::spawn(move || usize::from(q.task_done().is_ok()))
+                })
+                .collect();
+            let mine = usize::from(q.task_done().is_ok());
+            producer.join().unwrap();
+            let ok = mine + doners.into_iter().map(|d| d.join().unwrap()).sum::<usize>();
+            assert!(ok <= 2, "{ok} task_done calls succeeded for 2 puts");
+            assert_eq!(q.unfinished(), 2 - ok);
         });
     }
 

@@ -218,3 +218,53 @@ fn many_timeouts_under_contention_all_return() {
         assert_eq!(h.join().unwrap(), 20);
     }
 }
+
+/// `task_done` racing with `put` and with itself, called far more often than items are
+/// put: exactly as many calls succeed as items were put, the count never goes below zero
+/// (it would wrap to a huge number), and the last success releases `join`.
+#[test]
+fn task_done_never_overtakes_put() {
+    const ITEMS: usize = 50_000;
+    for q in [Queue::new(64), Queue::unbounded()] {
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let producer = {
+            let q = q.clone();
+            thread::spawn(move || {
+                for i in 0..ITEMS {
+                    // Keep the bounded ring from filling: nobody gets.
+                    if q.is_full() {
+                        let _ = q.try_get();
+                    }
+                    q.put(i).unwrap();
+                }
+            })
+        };
+        let doners: Vec<_> = (0..3)
+            .map(|_| {
+                let (q, stop) = (q.clone(), Arc::clone(&stop));
+                thread::spawn(move || {
+                    let mut ok = 0usize;
+                    while !stop.load(Ordering::Relaxed) {
+                        if q.task_done().is_ok() {
+                            ok += 1;
+                        }
+                        assert!(
+                            q.unfinished_tasks() <= ITEMS,
+                            "unfinished count went negative"
+                        );
+                    }
+                    ok
+                })
+            })
+            .collect();
+        producer.join().unwrap();
+        while q.unfinished_tasks() != 0 {
+            thread::yield_now();
+        }
+        stop.store(true, Ordering::Relaxed);
+        let ok: usize = doners.into_iter().map(|h| h.join().unwrap()).sum();
+        assert_eq!(ok, ITEMS);
+        assert_eq!(q.unfinished_tasks(), 0);
+        assert!(q.join_timeout(Duration::ZERO));
+    }
+}
