@@ -369,6 +369,31 @@ mod loom_tests {
     }
 
     #[test]
+    fn loom_immediate_shutdown_races_with_put_and_join() {
+        model(|| {
+            let q = Arc::new(Core::new(Array::with_capacity(2)));
+            q.try_put(1).ok().unwrap();
+            let producer = {
+                let q = Arc::clone(&q);
+                thread::spawn(move || q.try_put(2).is_ok())
+            };
+            let joiner = {
+                let q = Arc::clone(&q);
+                thread::spawn(move || q.join_until(None))
+            };
+            let drained = q.shutdown_immediate();
+            let pushed = producer.join().unwrap();
+            // `close` comes before the drain: a put either succeeded before it (and its
+            // item is drained) or fails; nothing lands after the drain.
+            let want = if pushed { vec![1, 2] } else { vec![1] };
+            assert_eq!(drained, want);
+            assert_eq!(q.try_get(), Err(TryGetError::ShutDown));
+            assert_eq!(q.unfinished(), 0);
+            assert!(joiner.join().unwrap(), "join released by the drain");
+        });
+    }
+
+    #[test]
     fn loom_join_released_by_last_task_done() {
         model(|| {
             let q = Arc::new(Core::new(Array::with_capacity(1)));

@@ -40,6 +40,8 @@
 //! | `queue.LifoQueue(maxsize)` | [`LifoQueue::new(maxsize)`](LifoQueue::new) |
 //! | `queue.PriorityQueue(maxsize)` | [`PriorityQueue::new(maxsize)`](PriorityQueue::new) (smallest first; `(prio, item)` tuples) |
 //! | `queue.SimpleQueue()` | [`SimpleQueue::new()`](SimpleQueue::new) |
+//! | `sq.put(item)` / `sq.put_nowait(item)` | [`sq.put(item)`](SimpleQueue::put) (never blocks, never fails) |
+//! | `sq.get()` / `sq.get(timeout=t)` / `sq.get_nowait()` | [`sq.get()`](SimpleQueue::get) / [`sq.get_timeout(t)`](SimpleQueue::get_timeout) / [`sq.try_get()`](SimpleQueue::try_get) → `Option<T>` |
 //! | `q.put(item)` | [`q.put(item)`](Queue::put) → `Result<(), PutError<T>>` |
 //! | `q.put(item, timeout=t)` | [`q.put_timeout(item, t)`](Queue::put_timeout) / [`put_deadline(item, when)`](Queue::put_deadline) |
 //! | `q.put_nowait(item)` / `q.put(item, block=False)` | [`q.try_put(item)`](Queue::try_put) |

@@ -420,3 +420,17 @@ suite!(
     bounded = false,
     order = smallest_first
 );
+
+#[test]
+#[should_panic(expected = "capacity overflow")]
+fn absurd_bounded_fifo_capacity_panics_clearly() {
+    let _ = skein_queue::Queue::<u64>::new(1 << 60);
+}
+
+#[test]
+fn huge_maxsize_for_locked_kinds_allocates_little() {
+    let q = skein_queue::LifoQueue::<u8>::new(usize::MAX);
+    q.put(1).unwrap();
+    assert_eq!(q.maxsize(), usize::MAX);
+    assert!(!q.is_full());
+}

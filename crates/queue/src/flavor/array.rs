@@ -81,12 +81,16 @@ impl<T> Array<T> {
             .and_then(usize::checked_next_power_of_two)
             .expect("capacity overflow");
         let one_lap = mark_bit.checked_mul(2).expect("capacity overflow");
-        let slots = (0..cap)
-            .map(|i| Slot {
-                stamp: AtomicUsize::new(i),
-                value: UnsafeCell::new(MaybeUninit::uninit()),
-            })
-            .collect();
+        let mut slots = Vec::new();
+        // A clear panic rather than an allocation-failure abort for absurd sizes.
+        if slots.try_reserve_exact(cap).is_err() {
+            panic!("capacity overflow: cannot allocate {cap} queue slots");
+        }
+        slots.extend((0..cap).map(|i| Slot {
+            stamp: AtomicUsize::new(i),
+            value: UnsafeCell::new(MaybeUninit::uninit()),
+        }));
+        let slots = slots.into_boxed_slice();
         Self {
             head: CachePadded::new(AtomicUsize::new(0)),
             tail: CachePadded::new(AtomicUsize::new(0)),
