@@ -4,7 +4,7 @@
 //! # Task counting
 //!
 //! Python keeps `unfinished_tasks`, incremented by every `put`. Here the flavor already
-//! counts successful pushes (the bounded ring reads it back from its tail index), so
+//! counts successful pushes (the lock-free flavors read it back from their tail index), so
 //! `unfinished = pushes - done` where `done` counts `task_done` calls: a `put` pays
 //! nothing for it. `task_done` fails with [`TaskDoneError`] when `done` would pass
 //! `pushes`. Joiners are released by an epoch bump whenever the count reaches zero, so a
