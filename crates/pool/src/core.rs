@@ -1,0 +1,399 @@
+//! The worker machinery shared by [`ThreadPoolExecutor`](crate::ThreadPoolExecutor) and
+//! [`ThreadPool`](crate::ThreadPool): a shared injector queue, one local FIFO per worker,
+//! lazily started named workers, a sleep protocol, and the shutdown gate.
+//!
+//! * **Queues.** Submitters push onto a crossbeam-deque `Injector` (lock-free MPMC).
+//!   Workers take jobs from it in submission order (`BATCH` = 1 keeps Python's strict
+//!   first-in first-out start order; a larger batch moves several jobs at once into the
+//!   worker's own FIFO deque, trading start order for less contention). Idle workers steal
+//!   from each other's deques, so nothing sits behind a blocked worker.
+//! * **Sleep.** A worker with nothing to do spins briefly, then sleeps on a condition
+//!   variable after announcing itself in `sleepers`. A submitter wakes one only when
+//!   `sleepers > 0` (a fence pairs the two checks, so no wake-up is lost), so a busy pool
+//!   makes no system calls per task. A worker that moved a batch into its deque wakes one
+//!   more sleeper, which can steal from it.
+//! * **No work on blocked stacks.** Workers only take jobs in their loop. A worker blocked
+//!   inside a task (on a future, a lock, a queue) just blocks; other workers steal the jobs
+//!   in its deque. So a task waiting on another task of the same pool finishes as long as
+//!   one worker is free.
+//! * **Submission gate.** `state` counts submitters in flight plus a `SHUT` bit. `submit`
+//!   enters (one `fetch_add`), checks the bit, pushes, leaves. `shutdown` sets the bit,
+//!   waits until no submitter is inside, then wakes every worker; workers leave once the
+//!   gate is shut and every queue is empty, so no job is left behind unrun.
+//! * **Spawning** happens inside `submit`, before the job is queued, so a failed spawn
+//!   hands the job back to the caller when the pool has no worker at all.
+
+use std::panic::{self, AssertUnwindSafe};
+use std::sync::Arc;
+use std::sync::atomic::{self, AtomicBool, AtomicUsize, Ordering};
+use std::thread::{self, ThreadId};
+use std::time::Instant;
+
+use crossbeam_deque::{Injector, Steal, Stealer, Worker};
+use crossbeam_utils::Backoff;
+use parking_lot::{Condvar, Mutex, RwLock};
+use skein_threads::{JoinHandle, SpawnError};
+
+use crate::error::{SubmitError, TaskError, panic_message};
+use crate::future::Future;
+use crate::spawn::spawn;
+use crate::task::{Call, Cell, TaskRef};
+
+const SHUT: usize = 1 << (usize::BITS - 1);
+const BROKEN: usize = 1 << (usize::BITS - 2);
+const COUNT: usize = !(SHUT | BROKEN);
+
+/// Most jobs a worker moves from the shared queue at once (1 = strict FIFO start order).
+const BATCH: usize = 1;
+
+/// What an `initializer` is.
+pub(crate) type Initializer = Arc<dyn Fn() + Send + Sync>;
+
+pub(crate) struct Config {
+    pub(crate) max_workers: usize,
+    pub(crate) name_prefix: String,
+    pub(crate) initializer: Option<Initializer>,
+    pub(crate) stack_size: Option<usize>,
+}
+
+struct Workers {
+    handles: Vec<(ThreadId, JoinHandle<()>)>,
+    alive: usize,
+}
+
+pub(crate) struct Core {
+    injector: Injector<TaskRef>,
+    stealers: RwLock<Vec<Stealer<TaskRef>>>,
+    state: AtomicUsize,
+    cancel_queued: AtomicBool,
+    spawned: AtomicUsize,
+    idle: AtomicUsize,
+    sleepers: AtomicUsize,
+    sleep_lock: Mutex<()>,
+    sleep_cond: Condvar,
+    workers: Mutex<Workers>,
+    exited: Condvar,
+    config: Config,
+}
+
+/// A submitter inside the gate; leaving it lets `shutdown` proceed.
+pub(crate) struct Entered<'a>(&'a Core);
+
+impl Drop for Entered<'_> {
+    fn drop(&mut self) {
+        self.0.state.fetch_sub(1, Ordering::Release);
+    }
+}
+
+/// Why the gate refused a submitter.
+pub(crate) enum Refused {
+    ShutDown,
+    Broken,
+}
+
+impl Core {
+    pub(crate) fn new(config: Config) -> Arc<Core> {
+        Arc::new(Core {
+            injector: Injector::new(),
+            stealers: RwLock::new(Vec::new()),
+            state: AtomicUsize::new(0),
+            cancel_queued: AtomicBool::new(false),
+            spawned: AtomicUsize::new(0),
+            idle: AtomicUsize::new(0),
+            sleepers: AtomicUsize::new(0),
+            sleep_lock: Mutex::new(()),
+            sleep_cond: Condvar::new(),
+            workers: Mutex::new(Workers {
+                handles: Vec::new(),
+                alive: 0,
+            }),
+            exited: Condvar::new(),
+            config,
+        })
+    }
+
+    pub(crate) fn max_workers(&self) -> usize {
+        self.config.max_workers
+    }
+
+    pub(crate) fn is_shutdown(&self) -> bool {
+        self.state.load(Ordering::Acquire) & SHUT != 0
+    }
+
+    /// Workers started so far.
+    pub(crate) fn spawned(&self) -> usize {
+        self.spawned.load(Ordering::Acquire)
+    }
+
+    /// Enters the submission gate.
+    pub(crate) fn enter(&self) -> Result<Entered<'_>, Refused> {
+        let state = self.state.fetch_add(1, Ordering::Acquire);
+        let entered = Entered(self);
+        if state & BROKEN != 0 {
+            Err(Refused::Broken)
+        } else if state & SHUT != 0 {
+            Err(Refused::ShutDown)
+        } else {
+            Ok(entered)
+        }
+    }
+
+    /// Makes sure a worker will pick up the next job (Python's `_adjust_thread_count`,
+    /// made exact): while the pool is below `max_workers`, start a worker unless there are
+    /// at least as many idle workers as queued jobs (counting this one). So a job queued by
+    /// a task that then blocks on it always finds a worker when the pool has room for one.
+    /// Fails only when the pool has no worker at all and the OS refused to start one.
+    pub(crate) fn ensure_worker(
+        self: &Arc<Self>,
+        _entered: &Entered<'_>,
+    ) -> Result<(), SpawnError> {
+        if self.spawned.load(Ordering::Relaxed) >= self.config.max_workers {
+            return Ok(());
+        }
+        if self.idle.load(Ordering::Acquire) > self.injector.len() {
+            return Ok(());
+        }
+        match self.spawn_one() {
+            Ok(()) => Ok(()),
+            Err(e) if self.spawned.load(Ordering::Acquire) == 0 => Err(e),
+            // Other workers exist and will run the job.
+            Err(_) => Ok(()),
+        }
+    }
+
+    /// Starts every worker now (`ThreadPool` does, like `multiprocessing.Pool`).
+    pub(crate) fn spawn_all(self: &Arc<Self>) -> Result<(), SpawnError> {
+        while self.spawned.load(Ordering::Acquire) < self.config.max_workers {
+            self.spawn_one()?;
+        }
+        Ok(())
+    }
+
+    fn spawn_one(self: &Arc<Self>) -> Result<(), SpawnError> {
+        let mut workers = self.workers.lock();
+        let n = self.spawned.load(Ordering::Acquire);
+        if n >= self.config.max_workers {
+            return Ok(());
+        }
+        let name = format!("{}_{}", self.config.name_prefix, n);
+        let core = self.clone();
+        // The deque is made here so its stealer is registered before any job is pushed.
+        let local = Worker::new_fifo();
+        self.stealers.write().push(local.stealer());
+        workers.alive += 1;
+        match spawn(name, self.config.stack_size, move || core.worker(local)) {
+            Ok((id, handle)) => {
+                workers.handles.push((id, handle));
+                self.spawned.store(n + 1, Ordering::Release);
+                Ok(())
+            }
+            Err(e) => {
+                workers.alive -= 1;
+                self.stealers.write().pop();
+                Err(e)
+            }
+        }
+    }
+
+    /// Queues a job and wakes a sleeping worker if there is one.
+    pub(crate) fn push(&self, task: TaskRef, _entered: &Entered<'_>) {
+        self.injector.push(task);
+        self.wake_one();
+    }
+
+    /// Submits a job that runs in place on a worker: the gate, a worker if needed, one
+    /// allocation for job + future, one push.
+    pub(crate) fn submit_call<J>(
+        self: &Arc<Self>,
+        job: J,
+    ) -> Result<Future<J::Output>, SubmitError<J>>
+    where
+        J: Call,
+        J::Output: Send + Sync + 'static,
+    {
+        let entered = match self.enter() {
+            Ok(entered) => entered,
+            Err(Refused::ShutDown) => return Err(SubmitError::ShutDown(job)),
+            Err(Refused::Broken) => return Err(SubmitError::Broken(job)),
+        };
+        if let Err(e) = self.ensure_worker(&entered) {
+            return Err(SubmitError::Spawn(job, e));
+        }
+        let (task, future) = Cell::create(job);
+        self.push(task, &entered);
+        Ok(future)
+    }
+
+    fn wake_one(&self) {
+        // A read-modify-write, so it is ordered with the sleeper's increment: either we
+        // see the sleeper, or the sleeper (reading our write) sees our job.
+        if self.sleepers.fetch_add(0, Ordering::SeqCst) > 0 {
+            let _guard = self.sleep_lock.lock();
+            self.sleep_cond.notify_one();
+        }
+    }
+
+    fn wake_all(&self) {
+        let _guard = self.sleep_lock.lock();
+        self.sleep_cond.notify_all();
+    }
+
+    fn has_work(&self) -> bool {
+        !self.injector.is_empty() || self.stealers.read().iter().any(|s| !s.is_empty())
+    }
+
+    fn find_task(&self, local: &Worker<TaskRef>) -> Option<TaskRef> {
+        if let Some(task) = local.pop() {
+            return Some(task);
+        }
+        loop {
+            match self.injector.steal_batch_with_limit_and_pop(local, BATCH) {
+                Steal::Success(task) => {
+                    if !local.is_empty() {
+                        // Others may take a share of the batch.
+                        self.wake_one();
+                    }
+                    return Some(task);
+                }
+                Steal::Retry => continue,
+                Steal::Empty => break,
+            }
+        }
+        let stealers = self.stealers.read();
+        loop {
+            let mut retry = false;
+            for stealer in stealers.iter() {
+                match stealer.steal() {
+                    Steal::Success(task) => return Some(task),
+                    Steal::Retry => retry = true,
+                    Steal::Empty => {}
+                }
+            }
+            if !retry {
+                return None;
+            }
+        }
+    }
+
+    /// Waits for work; `false` when the worker should exit.
+    fn sleep(&self) -> bool {
+        let backoff = Backoff::new();
+        while !backoff.is_completed() {
+            if self.has_work() {
+                return true;
+            }
+            if self.is_shutdown() {
+                return false;
+            }
+            backoff.snooze();
+        }
+        let mut guard = self.sleep_lock.lock();
+        self.sleepers.fetch_add(1, Ordering::SeqCst);
+        atomic::fence(Ordering::SeqCst);
+        let work = self.has_work();
+        let shut = self.is_shutdown();
+        if !work && !shut {
+            self.sleep_cond.wait(&mut guard);
+        }
+        self.sleepers.fetch_sub(1, Ordering::SeqCst);
+        work || !shut || self.has_work()
+    }
+
+    fn worker(self: Arc<Self>, local: Worker<TaskRef>) {
+        let mut broken = None;
+        if let Some(init) = &self.config.initializer {
+            if let Err(payload) = panic::catch_unwind(AssertUnwindSafe(|| init())) {
+                let message = panic_message(&*payload);
+                eprintln!(
+                    "skein-pool: initializer panicked in {}: {message}; the pool is broken",
+                    thread::current().name().unwrap_or("a worker")
+                );
+                self.state.fetch_or(BROKEN, Ordering::AcqRel);
+                broken = Some(Arc::<str>::from(format!("initializer panicked: {message}")));
+            }
+        }
+        loop {
+            match self.find_task(&local) {
+                Some(task) => {
+                    if let Some(why) = &broken {
+                        task.fail(TaskError::Broken(why.clone()));
+                    } else if self.cancel_queued.load(Ordering::Acquire) {
+                        task.fail(TaskError::Cancelled);
+                    } else {
+                        task.run();
+                    }
+                }
+                None => {
+                    // Idle workers are counted only while the pool may still grow.
+                    let counted = self.spawned.load(Ordering::Relaxed) < self.config.max_workers;
+                    if counted {
+                        self.idle.fetch_add(1, Ordering::AcqRel);
+                    }
+                    let keep_going = self.sleep();
+                    if counted {
+                        self.idle.fetch_sub(1, Ordering::AcqRel);
+                    }
+                    if !keep_going {
+                        break;
+                    }
+                }
+            }
+        }
+        let mut workers = self.workers.lock();
+        workers.alive -= 1;
+        self.exited.notify_all();
+    }
+
+    /// Closes the gate, optionally cancels queued jobs, and wakes every worker so they
+    /// leave once the queues are empty.
+    pub(crate) fn begin_shutdown(&self, cancel_futures: bool) {
+        self.state.fetch_or(SHUT, Ordering::AcqRel);
+        // Wait for submitters already inside the gate to finish pushing.
+        let backoff = Backoff::new();
+        while self.state.load(Ordering::Acquire) & COUNT != 0 {
+            backoff.snooze();
+        }
+        if cancel_futures {
+            self.cancel_queued.store(true, Ordering::Release);
+            loop {
+                match self.injector.steal() {
+                    Steal::Success(task) => task.fail(TaskError::Cancelled),
+                    Steal::Retry => continue,
+                    Steal::Empty => break,
+                }
+            }
+        }
+        self.wake_all();
+    }
+
+    /// Waits until every worker has exited (or `deadline` passes), then joins them, except
+    /// the calling thread if it is one of them. `true` if all exited.
+    pub(crate) fn join_workers(&self, deadline: Option<Instant>) -> bool {
+        let me = thread::current().id();
+        let mut workers = self.workers.lock();
+        let own = workers.handles.iter().any(|(id, _)| *id == me) as usize;
+        while workers.alive > own {
+            match deadline {
+                None => self.exited.wait(&mut workers),
+                Some(d) => {
+                    if self.exited.wait_until(&mut workers, d).timed_out() && workers.alive > own {
+                        return false;
+                    }
+                }
+            }
+        }
+        let handles = std::mem::take(&mut workers.handles);
+        drop(workers);
+        for (id, handle) in handles {
+            if id != me {
+                let _ = handle.join();
+            }
+        }
+        true
+    }
+
+    /// Worker threads still running.
+    pub(crate) fn alive(&self) -> usize {
+        self.workers.lock().alive
+    }
+}

@@ -1,0 +1,546 @@
+//! `Future<T>` (the reading side) and `Promise<T>` (the completing side) over one shared
+//! state.
+//!
+//! The state is a write-once cell for the outcome, an atomic phase (pending, running,
+//! finished, cancelled) and a small lock that guards the hooks: done-callbacks, the waiters
+//! of `wait`/`as_completed`, and a condition variable for threads blocked in `result`.
+//! A task that nobody waits on and that has no callbacks pays one uncontended lock and no
+//! wake-up when it completes.
+
+use std::fmt;
+use std::panic::{self, AssertUnwindSafe};
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
+
+use crossbeam_utils::Backoff;
+use parking_lot::{Condvar, Mutex};
+
+use crate::error::{ResultTimeoutError, TaskError, panic_message};
+
+// Phase of a future: the low bits, plus `HOOKED` once a callback, a waiter or a blocked
+// reader registered under the hooks lock. The completer swaps in the final phase and takes
+// the lock only if `HOOKED` was set, so a task nobody waits on never touches the lock.
+const PENDING: u8 = 0;
+const RUNNING: u8 = 1;
+const CANCELLING: u8 = 2;
+const FINISHED: u8 = 3;
+const CANCELLED: u8 = 4;
+const MASK: u8 = 0b111;
+const HOOKED: u8 = 0b1000;
+
+type Callback<T> = Box<dyn FnOnce(&Future<T>) + Send>;
+
+/// Something blocked on several futures at once (`wait`, `as_completed`): each future that
+/// completes pushes its index.
+pub(crate) struct Waiter {
+    ready: Mutex<Vec<usize>>,
+    cond: Condvar,
+}
+
+impl Waiter {
+    pub(crate) fn new() -> Arc<Waiter> {
+        Arc::new(Waiter {
+            ready: Mutex::new(Vec::new()),
+            cond: Condvar::new(),
+        })
+    }
+
+    pub(crate) fn notify(&self, index: usize) {
+        self.ready.lock().push(index);
+        self.cond.notify_one();
+    }
+
+    /// Takes the indices that completed, blocking until there is one or `deadline` passes.
+    pub(crate) fn take(&self, deadline: Option<Instant>) -> Vec<usize> {
+        let mut ready = self.ready.lock();
+        while ready.is_empty() {
+            match deadline {
+                None => self.cond.wait(&mut ready),
+                Some(d) => {
+                    if self.cond.wait_until(&mut ready, d).timed_out() {
+                        break;
+                    }
+                }
+            }
+        }
+        std::mem::take(&mut *ready)
+    }
+}
+
+struct Hooks<T> {
+    callbacks: Vec<Callback<T>>,
+    waiters: Vec<(Arc<Waiter>, usize)>,
+}
+
+impl<T> Hooks<T> {
+    fn new() -> Box<Hooks<T>> {
+        Box::new(Hooks {
+            callbacks: Vec::new(),
+            waiters: Vec::new(),
+        })
+    }
+}
+
+/// The state shared by a future, its promise, and (for thread pools) the task itself.
+pub(crate) struct State<T> {
+    phase: AtomicU8,
+    // The error is boxed so a finished `()` task's state fits in one cache line.
+    outcome: OnceLock<Result<T, Box<TaskError>>>,
+    hooks: Mutex<Option<Box<Hooks<T>>>>,
+    cond: Condvar,
+}
+
+/// Anything that holds a [`State`]: a bare state (promises) or a task cell that keeps its
+/// closure in the same allocation (thread pools).
+pub(crate) trait Slot<T>: Send + Sync {
+    fn state(&self) -> &State<T>;
+    fn state_mut(&mut self) -> &mut State<T>;
+}
+
+impl<T: Send + Sync> Slot<T> for State<T> {
+    fn state(&self) -> &State<T> {
+        self
+    }
+
+    fn state_mut(&mut self) -> &mut State<T> {
+        self
+    }
+}
+
+impl<T> State<T> {
+    pub(crate) fn new() -> State<T> {
+        State {
+            phase: AtomicU8::new(PENDING),
+            outcome: OnceLock::new(),
+            hooks: Mutex::new(None),
+            cond: Condvar::new(),
+        }
+    }
+
+    /// Python's `set_running_or_notify_cancel`: `true` if the task may run now, `false` if
+    /// it was cancelled (or already completed) and must not run.
+    pub(crate) fn set_running(&self) -> bool {
+        let mut phase = self.phase.load(Ordering::Acquire);
+        loop {
+            if phase & MASK != PENDING {
+                return false;
+            }
+            let next = (phase & HOOKED) | RUNNING;
+            match self
+                .phase
+                .compare_exchange_weak(phase, next, Ordering::AcqRel, Ordering::Acquire)
+            {
+                Ok(_) => return true,
+                Err(now) => phase = now,
+            }
+        }
+    }
+
+    fn is_done(&self) -> bool {
+        self.outcome.get().is_some()
+    }
+
+    /// Marks that someone needs the completer to take the hooks lock; returns whether the
+    /// future is already done. Call with the hooks lock held.
+    fn hook_in(&self) -> bool {
+        let phase = self.phase.fetch_or(HOOKED, Ordering::AcqRel);
+        matches!(phase & MASK, FINISHED | CANCELLED)
+    }
+
+    /// Stores the outcome and fires the hooks. `view` builds a `Future` for callbacks (only
+    /// called when there are some). Returns `false` if the future was already completed.
+    pub(crate) fn complete(
+        &self,
+        result: Result<T, TaskError>,
+        view: impl FnOnce() -> Future<T>,
+    ) -> bool {
+        if self.outcome.set(result.map_err(Box::new)).is_err() {
+            return false;
+        }
+        let phase = self.phase.swap(FINISHED, Ordering::AcqRel);
+        if phase & HOOKED != 0 {
+            self.fire(view);
+        }
+        true
+    }
+
+    /// Cancels a pending future. `true` if it is (now or already) cancelled.
+    pub(crate) fn cancel(&self, view: impl FnOnce() -> Future<T>) -> bool {
+        let mut phase = self.phase.load(Ordering::Acquire);
+        loop {
+            match phase & MASK {
+                PENDING => {}
+                CANCELLING | CANCELLED => return true,
+                _ => return false,
+            }
+            let next = (phase & HOOKED) | CANCELLING;
+            match self
+                .phase
+                .compare_exchange_weak(phase, next, Ordering::AcqRel, Ordering::Acquire)
+            {
+                Ok(_) => break,
+                Err(now) => phase = now,
+            }
+        }
+        if self
+            .outcome
+            .set(Err(Box::new(TaskError::Cancelled)))
+            .is_err()
+        {
+            return false;
+        }
+        let phase = self.phase.swap(CANCELLED, Ordering::AcqRel);
+        if phase & HOOKED != 0 {
+            self.fire(view);
+        }
+        true
+    }
+
+    fn fire(&self, view: impl FnOnce() -> Future<T>) {
+        let hooks = self.hooks.lock().take();
+        self.cond.notify_all();
+        let Some(hooks) = hooks else { return };
+        let Hooks { callbacks, waiters } = *hooks;
+        for (waiter, index) in waiters {
+            waiter.notify(index);
+        }
+        if !callbacks.is_empty() {
+            let future = view();
+            for callback in callbacks {
+                run_callback(callback, &future);
+            }
+        }
+    }
+
+    /// Blocks until the outcome is set or `deadline` passes; `true` if it is set.
+    pub(crate) fn wait_deadline(&self, deadline: Option<Instant>) -> bool {
+        if self.is_done() {
+            return true;
+        }
+        let backoff = Backoff::new();
+        while !backoff.is_completed() {
+            backoff.snooze();
+            if self.is_done() {
+                return true;
+            }
+        }
+        let mut hooks = self.hooks.lock();
+        while !self.hook_in() {
+            match deadline {
+                None => self.cond.wait(&mut hooks),
+                Some(d) => {
+                    if self.cond.wait_until(&mut hooks, d).timed_out() {
+                        return self.is_done();
+                    }
+                }
+            }
+        }
+        true
+    }
+
+    /// Registers `waiter` under `index`; `false` (and nothing registered) if already done.
+    pub(crate) fn add_waiter(&self, waiter: &Arc<Waiter>, index: usize) -> bool {
+        let mut hooks = self.hooks.lock();
+        if self.hook_in() {
+            return false;
+        }
+        hooks
+            .get_or_insert_with(Hooks::new)
+            .waiters
+            .push((waiter.clone(), index));
+        true
+    }
+
+    pub(crate) fn remove_waiter(&self, waiter: &Arc<Waiter>) {
+        if let Some(hooks) = self.hooks.lock().as_mut() {
+            hooks.waiters.retain(|(w, _)| !Arc::ptr_eq(w, waiter));
+        }
+    }
+
+    fn add_callback(&self, callback: Callback<T>) -> Option<Callback<T>> {
+        let mut hooks = self.hooks.lock();
+        if self.hook_in() {
+            return Some(callback);
+        }
+        hooks
+            .get_or_insert_with(Hooks::new)
+            .callbacks
+            .push(callback);
+        None
+    }
+}
+
+/// Runs one done-callback; a panic is reported on stderr (like Python's
+/// `exception calling callback for <Future>` log line) and goes no further.
+fn run_callback<T>(callback: Callback<T>, future: &Future<T>) {
+    if let Err(payload) = panic::catch_unwind(AssertUnwindSafe(|| callback(future))) {
+        eprintln!(
+            "skein-pool: exception calling callback for future: {}",
+            panic_message(&*payload)
+        );
+    }
+}
+
+/// The result of an asynchronous computation: Python's `concurrent.futures.Future`.
+///
+/// Returned by [`Submit::submit`](crate::Submit::submit) and by [`Promise::new`](crate::Promise::new). It can be
+/// polled (`done`, `running`, `cancelled`), waited on (`wait`, `result`, `result_timeout`),
+/// cancelled while it has not started (`cancel`), and given callbacks that run when it
+/// completes (`add_done_callback`). A task's panic becomes this future's
+/// [`TaskError::Panicked`] and touches nothing else.
+///
+/// The value is read by reference (`result` returns `&T`, any number of times, from any
+/// thread), which is why `T` must be `Send + Sync`; [`Future::into_result`] moves it out.
+///
+/// # Examples
+///
+/// ```
+/// use skein_pool::{Submit, ThreadPoolExecutor};
+///
+/// let pool = ThreadPoolExecutor::new(2).unwrap();
+/// let future = pool.submit(|| 6 * 7).unwrap();
+/// assert_eq!(*future.result().unwrap(), 42);
+/// assert!(future.done());
+/// ```
+#[must_use = "a future does nothing by itself; wait on it or drop it to detach the task"]
+pub struct Future<T> {
+    slot: Arc<dyn Slot<T>>,
+}
+
+impl<T> Future<T> {
+    pub(crate) fn from_slot(slot: Arc<dyn Slot<T>>) -> Future<T> {
+        Future { slot }
+    }
+
+    fn state(&self) -> &State<T> {
+        self.slot.state()
+    }
+
+    pub(crate) fn add_waiter(&self, waiter: &Arc<Waiter>, index: usize) -> bool {
+        self.state().add_waiter(waiter, index)
+    }
+
+    pub(crate) fn remove_waiter(&self, waiter: &Arc<Waiter>) {
+        self.state().remove_waiter(waiter)
+    }
+
+    /// Python `future.done()`: `true` once the task finished, failed or was cancelled.
+    pub fn done(&self) -> bool {
+        self.state().is_done()
+    }
+
+    /// Python `future.running()`: `true` while a worker is running the task.
+    pub fn running(&self) -> bool {
+        self.state().phase.load(Ordering::Acquire) & MASK == RUNNING
+    }
+
+    /// Python `future.cancelled()`: `true` if the task was cancelled before it started.
+    pub fn cancelled(&self) -> bool {
+        matches!(
+            self.state().phase.load(Ordering::Acquire) & MASK,
+            CANCELLING | CANCELLED
+        )
+    }
+
+    /// Python `future.cancel()`: cancels the task if it has not started. Returns `true` if
+    /// the future is cancelled (now or before), `false` if it is running or finished.
+    /// Callbacks run at once with the cancelled future.
+    pub fn cancel(&self) -> bool {
+        let slot = self.slot.clone();
+        self.state().cancel(move || Future::from_slot(slot))
+    }
+
+    /// Blocks until the future is done.
+    pub fn wait(&self) {
+        self.state().wait_deadline(None);
+    }
+
+    /// Blocks until the future is done or `timeout` passes; `true` if it is done.
+    pub fn wait_timeout(&self, timeout: Duration) -> bool {
+        self.state().wait_deadline(Some(deadline_after(timeout)))
+    }
+
+    /// Blocks until the future is done or `deadline` passes; `true` if it is done.
+    pub fn wait_deadline(&self, deadline: Instant) -> bool {
+        self.state().wait_deadline(Some(deadline))
+    }
+
+    /// Python `future.result()`: waits, then returns a reference to the value.
+    ///
+    /// # Errors
+    ///
+    /// The task's [`TaskError`]: cancelled, panicked, lost or broken.
+    pub fn result(&self) -> Result<&T, TaskError> {
+        self.state().wait_deadline(None);
+        self.outcome_ref()
+    }
+
+    /// Python `future.result(timeout)`.
+    ///
+    /// # Errors
+    ///
+    /// [`ResultTimeoutError::Timeout`] if not done in time (the task keeps going), or the
+    /// task's error.
+    pub fn result_timeout(&self, timeout: Duration) -> Result<&T, ResultTimeoutError> {
+        self.result_deadline(deadline_after(timeout))
+    }
+
+    /// Like [`result_timeout`](Future::result_timeout) with an absolute deadline.
+    ///
+    /// # Errors
+    ///
+    /// As [`result_timeout`](Future::result_timeout).
+    pub fn result_deadline(&self, deadline: Instant) -> Result<&T, ResultTimeoutError> {
+        if !self.state().wait_deadline(Some(deadline)) {
+            return Err(ResultTimeoutError::Timeout);
+        }
+        Ok(self.outcome_ref()?)
+    }
+
+    /// The value if the future is already done, without waiting; `None` if not done.
+    pub fn try_result(&self) -> Option<Result<&T, TaskError>> {
+        self.done().then(|| self.outcome_ref())
+    }
+
+    /// Python `future.exception()`: waits, then returns the error, or `None` if the task
+    /// produced a value.
+    pub fn exception(&self) -> Option<TaskError> {
+        self.result().err()
+    }
+
+    /// Waits, then moves the value out of the future. Other handles to the same future
+    /// (a callback running at that moment) are waited for first.
+    ///
+    /// # Errors
+    ///
+    /// The task's [`TaskError`].
+    pub fn into_result(mut self) -> Result<T, TaskError> {
+        self.state().wait_deadline(None);
+        // An error is shared, so it needs no unique handle (a cancelled task may still sit
+        // in a queue, holding one).
+        if let Some(Err(e)) = self.state().outcome.get() {
+            return Err(TaskError::clone(e));
+        }
+        let backoff = Backoff::new();
+        loop {
+            // A value was produced by a thread that drops its handle right after running the
+            // done-callbacks; wait for that (briefly spinning, then polling gently, since a
+            // callback may take long).
+            if let Some(slot) = Arc::get_mut(&mut self.slot) {
+                let state = slot.state_mut();
+                return match state.outcome.take() {
+                    Some(outcome) => outcome.map_err(|e| *e),
+                    None => Err(TaskError::Lost(
+                        "future completed without an outcome".into(),
+                    )),
+                };
+            }
+            if backoff.is_completed() {
+                std::thread::sleep(Duration::from_millis(1));
+            } else {
+                backoff.snooze();
+            }
+        }
+    }
+
+    /// Python `future.add_done_callback(fn)`: `callback` runs with this future when it
+    /// completes (on the thread that completes it), or at once on this thread if it is
+    /// already done. A callback that panics is reported on stderr and does not affect the
+    /// future, the other callbacks or the worker.
+    pub fn add_done_callback<F>(&self, callback: F)
+    where
+        F: FnOnce(&Future<T>) + Send + 'static,
+    {
+        if let Some(callback) = self.state().add_callback(Box::new(callback)) {
+            run_callback(callback, self);
+        }
+    }
+
+    fn outcome_ref(&self) -> Result<&T, TaskError> {
+        match self.state().outcome.get() {
+            Some(Ok(v)) => Ok(v),
+            Some(Err(e)) => Err(TaskError::clone(e)),
+            None => Err(TaskError::Lost("future read before it completed".into())),
+        }
+    }
+
+    pub(crate) fn is_err(&self) -> bool {
+        matches!(self.state().outcome.get(), Some(Err(e)) if !e.is_cancelled())
+    }
+}
+
+impl<T> fmt::Debug for Future<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let state = match self.state().phase.load(Ordering::Acquire) & MASK {
+            PENDING => "pending",
+            RUNNING => "running",
+            CANCELLING | CANCELLED => "cancelled",
+            _ => "finished",
+        };
+        f.debug_struct("Future").field("state", &state).finish()
+    }
+}
+
+pub(crate) fn deadline_after(timeout: Duration) -> Instant {
+    let now = Instant::now();
+    now.checked_add(timeout)
+        .unwrap_or(now + Duration::from_secs(86400 * 365 * 100))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn view_of(state: &Arc<State<u32>>) -> impl FnOnce() -> Future<u32> + '_ {
+        move || Future::from_slot(state.clone() as Arc<dyn Slot<u32>>)
+    }
+
+    #[test]
+    fn complete_once_only() {
+        let state = Arc::new(State::new());
+        assert!(state.set_running());
+        assert!(state.complete(Ok(1), view_of(&state)));
+        assert!(
+            !state.complete(Ok(2), view_of(&state)),
+            "a second outcome is ignored"
+        );
+        assert!(
+            !state.cancel(view_of(&state)),
+            "a finished future cannot be cancelled"
+        );
+        assert_eq!(state.phase.load(Ordering::Acquire) & MASK, FINISHED);
+    }
+
+    #[test]
+    fn cancel_wins_over_a_later_start() {
+        let state = Arc::new(State::<u32>::new());
+        assert!(state.cancel(view_of(&state)));
+        assert!(!state.set_running());
+        assert!(!state.complete(Ok(1), view_of(&state)));
+        assert_eq!(state.phase.load(Ordering::Acquire) & MASK, CANCELLED);
+    }
+
+    #[test]
+    fn hooks_mark_the_phase_and_are_taken_once() {
+        let state = Arc::new(State::<u32>::new());
+        let waiter = Waiter::new();
+        assert!(state.add_waiter(&waiter, 7));
+        assert_ne!(state.phase.load(Ordering::Acquire) & HOOKED, 0);
+        assert!(state.complete(Ok(3), view_of(&state)));
+        assert_eq!(waiter.take(None), vec![7]);
+        assert!(
+            !state.add_waiter(&waiter, 8),
+            "done futures do not register"
+        );
+        assert!(state.hooks.lock().is_none());
+    }
+
+    #[test]
+    fn waiter_take_times_out_empty() {
+        let waiter = Waiter::new();
+        let deadline = Instant::now() + Duration::from_millis(5);
+        assert!(waiter.take(Some(deadline)).is_empty());
+        assert!(Instant::now() >= deadline);
+    }
+}

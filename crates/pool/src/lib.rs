@@ -1,0 +1,138 @@
+//! # skein-pool — chapter 4: executors, futures and thread pools
+//!
+//! Python's `concurrent.futures` and `multiprocessing.pool.ThreadPool`, rebuilt in Rust.
+//! The chapter teaches that creating a thread per task is wasteful: a **pool** keeps a
+//! fixed number of workers and feeds them tasks from a queue ("每次同时执行的个数是设置的
+//! 个数" — at most `max_workers` run at once). Submitting a task returns a **future**, a
+//! handle to a result that does not exist yet: you can wait for it, poll it, cancel it
+//! before it starts, or attach a **callback** that runs when it is done (the notes'
+//! `add100` → `add1000`).
+//!
+//! ```
+//! use skein_pool::{Submit, ThreadPoolExecutor};
+//!
+//! let pool = ThreadPoolExecutor::new(3).unwrap();
+//! let future = pool.submit(|| 1 + 100).unwrap();           // add100(1)
+//! future.add_done_callback(|f| {                           // add1000
+//!     assert_eq!(f.result().unwrap() + 1000, 1101);
+//! });
+//! assert_eq!(*future.result().unwrap(), 101);
+//! // Drop = `with ThreadPoolExecutor(...)`: waits for every task.
+//! ```
+//!
+//! ## Python → skein
+//!
+//! | Python | skein |
+//! |---|---|
+//! | `concurrent.futures.Executor` | [`Executor`] (life cycle) + [`Submit<J>`](Submit) (jobs of type `J`) |
+//! | `ThreadPoolExecutor(max_workers)` | [`ThreadPoolExecutor::new`]`(n)` |
+//! | `ThreadPoolExecutor(max_workers, thread_name_prefix, initializer)` | [`ThreadPoolExecutor::builder`]`().max_workers(n).thread_name_prefix(p).initializer(f).build()` |
+//! | `executor.submit(fn, *args)` | [`executor.submit(move \|\| fn(args))`](Submit::submit) → `Result<Future<T>, SubmitError<F>>` |
+//! | `RuntimeError: cannot schedule new futures after shutdown` | [`SubmitError::ShutDown`] (the job handed back) |
+//! | `executor.map(fn, iterable)` | [`ThreadPoolExecutor::map`]`(f, iter)` (lazy, bounded: see [`Map`]) |
+//! | `executor.map(fn, iterable, timeout=t)` | `executor.map(f, iter).timeout(t)` |
+//! | `executor.shutdown(wait=True, cancel_futures=False)` | [`Executor::shutdown`]`(true, false)` |
+//! | — (cannot give up waiting) | [`Executor::shutdown_timeout`]`(t, cancel)` |
+//! | `with ThreadPoolExecutor() as ex:` | `let ex = ThreadPoolExecutor::new(n)?;` (Drop = `shutdown(wait=True)`) |
+//! | `Future` | [`Future<T>`](Future) |
+//! | `future.result()` / `future.result(timeout)` | [`Future::result`] → `Result<&T, TaskError>` / [`Future::result_timeout`] |
+//! | `future.exception()` | [`Future::exception`] |
+//! | `future.done()` / `running()` / `cancelled()` | [`Future::done`] / [`Future::running`] / [`Future::cancelled`] |
+//! | `future.cancel()` | [`Future::cancel`] |
+//! | `future.add_done_callback(fn)` | [`Future::add_done_callback`]`(\|f\| ...)` |
+//! | `future.set_result(v)` / `set_exception(e)` / `set_running_or_notify_cancel()` | [`Promise::set_result`] / [`Promise::set_error`] / [`Promise::set_running`] |
+//! | `CancelledError` / a task's exception / `BrokenThreadPool` | [`TaskError::Cancelled`] / [`TaskError::Panicked`] / [`TaskError::Broken`] |
+//! | `TimeoutError` | [`ResultTimeoutError::Timeout`], [`MapError::Timeout`], [`TimeoutError`] |
+//! | `concurrent.futures.wait(fs, timeout, return_when)` | [`wait`]`(&fs, when)` / [`wait_timeout`] / [`wait_deadline`] → [`Done`] |
+//! | `FIRST_COMPLETED` / `FIRST_EXCEPTION` / `ALL_COMPLETED` | [`ReturnWhen::FirstCompleted`] / [`ReturnWhen::FirstException`] / [`ReturnWhen::AllCompleted`] |
+//! | `concurrent.futures.as_completed(fs, timeout)` | [`as_completed`]`(fs)` ([`AsCompleted::next_timeout`]) |
+//! | `multiprocessing.pool.ThreadPool(processes, initializer)` | [`ThreadPool::new`]`(n)` / [`ThreadPool::builder`] |
+//! | `pool.apply(fn, args)` | [`ThreadPool::apply`]`(move \|\| fn(args))` |
+//! | `pool.apply_async(fn, args, callback=, error_callback=)` | [`ThreadPool::apply_async`] / [`ThreadPool::apply_async_with`] → [`AsyncResult`] |
+//! | `AsyncResult.get()` / `get(timeout)` / `wait()` / `ready()` / `successful()` | [`AsyncResult::get`] / [`AsyncResult::get_timeout`] / [`AsyncResult::wait`] / [`AsyncResult::ready`] / [`AsyncResult::successful`] |
+//! | `pool.map(fn, it)` / `map(fn, it, chunksize)` | [`ThreadPool::map`] / [`ThreadPool::map_chunked`] |
+//! | `pool.map_async(fn, it, chunksize)` | [`ThreadPool::map_async`] / [`ThreadPool::map_async_chunked`] |
+//! | `pool.starmap(fn, it)` / `starmap_async` | [`ThreadPool::starmap`] / [`ThreadPool::starmap_chunked`] / [`ThreadPool::starmap_async`] |
+//! | `pool.imap(fn, it, chunksize)` | [`ThreadPool::imap`] / [`ThreadPool::imap_chunked`] → [`IMap`] |
+//! | `pool.imap_unordered(fn, it, chunksize)` | [`ThreadPool::imap_unordered`] / [`ThreadPool::imap_unordered_chunked`] |
+//! | `pool.close()` / `pool.join()` / `pool.terminate()` | [`ThreadPool::close`] / [`ThreadPool::join`] ([`NotClosedError`] before close) / [`ThreadPool::terminate`] |
+//! | `with Pool() as p:` | Drop = `terminate()` + `join()` |
+//! | `initializer=f, initargs=(a,)` | `.initializer(move \|\| f(a))` (the closure captures the arguments) |
+//! | `Pool(maxtasksperchild=n)` | — (process pools only; a thread pool never recycles workers) |
+//! | `threading.current_thread().name` in a task | `std::thread::current().name()` → `"ThreadPoolExecutor-0_0"`; listed by `skein_threads::enumerate()` |
+//!
+//! ## Differences from Python
+//!
+//! * **Errors are values.** `result()` returns `Result<&T, TaskError>`; a panicking task
+//!   fails only its own future ([`TaskError::Panicked`] keeps the message); the worker
+//!   lives on. A refused submission hands the job back inside [`SubmitError`].
+//! * **`map` is lazy with backpressure**: at most `2 × max_workers` items are in flight
+//!   (tunable with [`Map::window`]), so an endless iterator works; CPython submits the
+//!   whole iterable first. Dropping the iterator cancels what is still queued.
+//!   [`ThreadPool::imap`] behaves the same way.
+//! * **`shutdown_timeout` returns** even when a task never ends, and dropping an executor
+//!   is the only implicit wait: the process never blocks at exit on a forgotten pool
+//!   (CPython joins every executor thread at exit).
+//! * **No work stealing onto blocked stacks.** A worker blocked in `result()`, a lock or
+//!   a queue only blocks; it never runs unrelated tasks on its stack (rayon's `join` can,
+//!   rayon#1174/#835). A task that waits for another task of the same pool finishes as
+//!   long as one worker is free.
+//! * **Values are read by reference** (`&T`, any number of times, from any thread), so
+//!   results must be `Send + Sync`; [`Future::into_result`] moves the value out.
+//! * `ThreadPool` callbacks run on the worker that finished the job (CPython uses a
+//!   result-handler thread); `wait` returns indices into the slice instead of sets.
+//!
+//! ## Design: one abstraction for thread and process pools
+//!
+//! * [`Future<T>`](Future) is executor-neutral. It reads a shared state (outcome cell,
+//!   phase, hooks); whoever holds the write side completes it. That write side is public:
+//!   [`Promise<T>`](Promise) (`set_running`, `set_result`, `set_error`, `cancel`), and a
+//!   promise dropped unfinished fails its future with [`TaskError::Lost`], so no executor
+//!   can leave a waiter hanging.
+//! * [`Executor`] holds the life cycle (`shutdown`, `shutdown_timeout`, `max_workers`),
+//!   and [`Submit<J>`](Submit) the submission of jobs of type `J`, with `map_jobs` built on
+//!   top. Nothing assumes a job is a closure that can move into the worker: a process pool
+//!   implements `Submit<Call>` where `Call` names a registered function and carries
+//!   serialised arguments, keeps a `Promise` per job id, and completes it from the thread
+//!   that reads its workers' replies. `Future`, `wait`, `as_completed`, `Map` and
+//!   `AsyncResult` work unchanged on its futures.
+//! * Thread pools use a faster private path: one `Arc` per task holds both the closure
+//!   and the future's state (the queue sees it as a type-erased runnable), so a task costs
+//!   one allocation; a queued task that is dropped without running fails its future.
+//! * Workers take jobs from one lock-free crossbeam-deque injector in submission order
+//!   (Python's FIFO start order), steal from each other when idle, spin briefly and then
+//!   sleep; a submitter wakes a worker only when one sleeps. `shutdown` closes a
+//!   submission gate, waits for submitters inside it, then wakes the workers, which leave
+//!   once every queue is empty, so no task is orphaned. Workers start inside `submit`
+//!   (while idle workers are fewer than queued jobs), before the task is queued, so a
+//!   failed thread spawn is an error that hands the task back. See the `core` module.
+//!
+//! skein-pool uses crossbeam-deque, crossbeam-utils and parking_lot directly on its hot
+//! path rather than skein-queue, because task overhead is the point of a pool. Workers are
+//! skein-threads daemon threads, so they appear in `skein_threads::enumerate()`.
+#![deny(missing_docs)]
+#![forbid(unsafe_code)]
+
+pub mod core;
+mod error;
+mod executor;
+mod future;
+mod promise;
+mod spawn;
+mod task;
+mod thread_executor;
+mod thread_pool;
+mod wait;
+
+pub use crate::error::{
+    ApplyError, BuildError, MapError, NotClosedError, NotReadyError, PoolError, ResultTimeoutError,
+    SubmitError, TaskError, TimeoutError,
+};
+pub use crate::executor::{Executor, Map, Submit};
+pub use crate::future::Future;
+pub use crate::promise::Promise;
+pub use crate::thread_executor::{Builder, ExecutorMap, MapJob, MapJobs, ThreadPoolExecutor};
+pub use crate::thread_pool::{AsyncResult, IMap, IMapUnordered, PoolBuilder, StarFn, ThreadPool};
+pub use crate::wait::{
+    AsCompleted, Done, ReturnWhen, as_completed, wait, wait_deadline, wait_timeout,
+};

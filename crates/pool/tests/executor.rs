@@ -1,0 +1,619 @@
+//! `ThreadPoolExecutor`: submit, map, wait, as_completed, shutdown, names, failures.
+//! Ported in spirit from CPython's `test_concurrent_futures` (executor, wait, as_completed,
+//! shutdown tests), in our own words; ordering is forced with channels, not sleeps.
+
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
+use std::sync::{Arc, Barrier, Mutex, mpsc};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use skein_pool::{
+    Executor, MapError, ReturnWhen, Submit, SubmitError, TaskError, ThreadPoolExecutor,
+    as_completed, wait, wait_timeout,
+};
+
+fn current_name() -> String {
+    thread::current().name().unwrap_or("").to_owned()
+}
+
+#[test]
+fn submit_smoke() {
+    let pool = ThreadPoolExecutor::new(2).unwrap();
+    let f = pool.submit(|| 40 + 2).unwrap();
+    assert_eq!(*f.result().unwrap(), 42);
+    assert_eq!(pool.max_workers(), 2);
+    assert!(!pool.is_shutdown());
+}
+
+#[test]
+fn zero_workers_is_an_error() {
+    assert!(ThreadPoolExecutor::new(0).is_err());
+}
+
+#[test]
+fn panic_fails_only_its_own_future() {
+    let pool = ThreadPoolExecutor::new(1).unwrap();
+    let bad = pool.submit(|| -> u32 { panic!("task boom") }).unwrap();
+    let good = pool.submit(|| 1u32).unwrap();
+    match bad.result() {
+        Err(TaskError::Panicked(msg)) => assert!(msg.contains("task boom")),
+        other => panic!("expected a panic error, got {other:?}"),
+    }
+    assert_eq!(*good.result().unwrap(), 1);
+    assert_eq!(
+        *pool.submit(|| 2u32).unwrap().result().unwrap(),
+        2,
+        "the worker survived"
+    );
+}
+
+#[test]
+fn cancel_before_start_and_after() {
+    let pool = ThreadPoolExecutor::new(1).unwrap();
+    let (started_tx, started_rx) = mpsc::channel();
+    let (release_tx, release_rx) = mpsc::channel::<()>();
+    let blocker = pool
+        .submit(move || {
+            started_tx.send(()).unwrap();
+            release_rx.recv().unwrap();
+        })
+        .unwrap();
+    started_rx.recv().unwrap();
+    let ran = Arc::new(AtomicBool::new(false));
+    let r = ran.clone();
+    let queued = pool
+        .submit(move || r.store(true, Ordering::SeqCst))
+        .unwrap();
+    assert!(blocker.running());
+    assert!(!blocker.cancel(), "running tasks cannot be cancelled");
+    assert!(queued.cancel(), "queued tasks can");
+    assert!(queued.cancelled() && queued.done());
+    release_tx.send(()).unwrap();
+    blocker.result().unwrap();
+    pool.shutdown(true, false);
+    assert!(!ran.load(Ordering::SeqCst), "a cancelled task never runs");
+    assert!(matches!(queued.result(), Err(TaskError::Cancelled)));
+}
+
+#[test]
+fn fifo_on_one_worker() {
+    let pool = ThreadPoolExecutor::new(1).unwrap();
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let futures: Vec<_> = (0..100)
+        .map(|i| {
+            let log = log.clone();
+            pool.submit(move || log.lock().unwrap().push(i)).unwrap()
+        })
+        .collect();
+    for f in &futures {
+        f.wait();
+    }
+    assert_eq!(*log.lock().unwrap(), (0..100).collect::<Vec<_>>());
+}
+
+#[test]
+fn map_keeps_order() {
+    let pool = ThreadPoolExecutor::new(3).unwrap();
+    let out: Vec<u64> = pool
+        .map(|x: u64| x * x, 0..200)
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(out, (0..200u64).map(|x| x * x).collect::<Vec<_>>());
+}
+
+#[test]
+fn map_is_lazy_on_an_endless_iterator() {
+    let pool = ThreadPoolExecutor::new(2).unwrap();
+    let pulled = Arc::new(AtomicUsize::new(0));
+    let p = pulled.clone();
+    let items = (0u64..).inspect(move |_| {
+        p.fetch_add(1, Ordering::SeqCst);
+    });
+    let mut map = pool.map(|x| x + 1, items);
+    let first: Vec<u64> = map.by_ref().take(10).map(Result::unwrap).collect();
+    assert_eq!(first, (1..=10).collect::<Vec<_>>());
+    let window = 2 * pool.max_workers();
+    let n = pulled.load(Ordering::SeqCst);
+    assert!(
+        n <= 10 + window,
+        "pulled {n} items, at most {} allowed",
+        10 + window
+    );
+    assert!(map.in_flight() <= window);
+}
+
+#[test]
+fn map_window_bounds_in_flight() {
+    let pool = ThreadPoolExecutor::new(4).unwrap();
+    let running = Arc::new(AtomicUsize::new(0));
+    let peak = Arc::new(AtomicUsize::new(0));
+    let (r, p) = (running.clone(), peak.clone());
+    let out: Vec<usize> = pool
+        .map(
+            move |x: usize| {
+                let now = r.fetch_add(1, Ordering::SeqCst) + 1;
+                p.fetch_max(now, Ordering::SeqCst);
+                thread::yield_now();
+                r.fetch_sub(1, Ordering::SeqCst);
+                x
+            },
+            0..500,
+        )
+        .window(1)
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(out.len(), 500);
+    assert_eq!(
+        peak.load(Ordering::SeqCst),
+        1,
+        "window(1) runs one item at a time"
+    );
+}
+
+#[test]
+fn map_timeout_ends_the_iterator() {
+    let pool = ThreadPoolExecutor::new(1).unwrap();
+    let (release_tx, release_rx) = mpsc::channel::<()>();
+    let release_rx = Arc::new(Mutex::new(release_rx));
+    let start = Instant::now();
+    let mut map = pool
+        .map(
+            move |x: u32| {
+                if x == 1 {
+                    release_rx.lock().unwrap().recv().unwrap();
+                }
+                x
+            },
+            0..5,
+        )
+        .timeout(Duration::from_millis(50));
+    assert_eq!(map.next().unwrap().unwrap(), 0);
+    assert!(matches!(map.next(), Some(Err(MapError::Timeout))));
+    assert!(start.elapsed() >= Duration::from_millis(50));
+    assert!(map.next().is_none(), "the iterator ends after a timeout");
+    drop(map);
+    release_tx.send(()).unwrap();
+}
+
+#[test]
+fn map_reports_item_panics_in_place() {
+    let pool = ThreadPoolExecutor::new(2).unwrap();
+    let out: Vec<Result<u32, MapError>> = pool
+        .map(|x: u32| if x == 2 { panic!("bad item") } else { x }, 0..4)
+        .collect();
+    assert_eq!(out.len(), 4);
+    assert!(matches!(
+        out[2],
+        Err(MapError::Failed(TaskError::Panicked(_)))
+    ));
+    assert_eq!(*out[3].as_ref().unwrap(), 3);
+}
+
+#[test]
+fn map_after_shutdown_says_so() {
+    let pool = ThreadPoolExecutor::new(1).unwrap();
+    pool.shutdown(true, false);
+    let out: Vec<_> = pool.map(|x: u8| x, 0..3).collect();
+    assert!(matches!(out.as_slice(), [Err(MapError::ShutDown)]));
+}
+
+#[test]
+fn as_completed_yields_each_once_in_completion_order() {
+    let pool = ThreadPoolExecutor::new(1).unwrap();
+    let futures: Vec<_> = (0..50).map(|i| pool.submit(move || i).unwrap()).collect();
+    let order: Vec<i32> = as_completed(futures)
+        .map(|f| *f.result().unwrap())
+        .collect();
+    assert_eq!(
+        order,
+        (0..50).collect::<Vec<_>>(),
+        "one FIFO worker completes in order"
+    );
+
+    let pool = ThreadPoolExecutor::new(4).unwrap();
+    let futures: Vec<_> = (0..200).map(|i| pool.submit(move || i).unwrap()).collect();
+    let seen: Vec<i32> = as_completed(futures)
+        .map(|f| *f.result().unwrap())
+        .collect();
+    assert_eq!(seen.len(), 200);
+    assert_eq!(seen.iter().collect::<HashSet<_>>().len(), 200);
+}
+
+#[test]
+fn as_completed_timeout() {
+    let pool = ThreadPoolExecutor::new(2).unwrap();
+    let (tx, rx) = mpsc::channel::<()>();
+    let futures = vec![
+        pool.submit(|| 1).unwrap(),
+        pool.submit(move || rx.recv().map(|_| 2).unwrap()).unwrap(),
+    ];
+    let mut it = as_completed(futures);
+    let first = it.next_timeout(Duration::from_secs(10)).unwrap().unwrap();
+    assert_eq!(*first.result().unwrap(), 1);
+    let start = Instant::now();
+    assert!(it.next_timeout(Duration::from_millis(30)).is_err());
+    assert!(start.elapsed() >= Duration::from_millis(30));
+    tx.send(()).unwrap();
+    let second = it.next().unwrap();
+    assert_eq!(*second.result().unwrap(), 2);
+    assert!(it.next().is_none());
+}
+
+#[test]
+fn wait_first_completed() {
+    let pool = ThreadPoolExecutor::new(2).unwrap();
+    let (tx, rx) = mpsc::channel::<()>();
+    let futures = vec![
+        pool.submit(move || rx.recv().map(|_| 0).unwrap()).unwrap(),
+        pool.submit(|| 1).unwrap(),
+    ];
+    let done = wait(&futures, ReturnWhen::FirstCompleted);
+    assert_eq!(done.done, vec![1]);
+    assert_eq!(done.not_done, vec![0]);
+    tx.send(()).unwrap();
+    let all = wait(&futures, ReturnWhen::AllCompleted);
+    assert_eq!(all.done, vec![0, 1]);
+}
+
+#[test]
+fn wait_first_exception() {
+    let pool = ThreadPoolExecutor::new(2).unwrap();
+    let (tx, rx) = mpsc::channel::<()>();
+    let futures = vec![
+        pool.submit(move || rx.recv().map(|_| 0).unwrap()).unwrap(),
+        pool.submit(|| -> i32 { panic!("first exception") })
+            .unwrap(),
+    ];
+    let done = wait(&futures, ReturnWhen::FirstException);
+    assert_eq!(done.done, vec![1]);
+    tx.send(()).unwrap();
+    // Without any failure, FirstException waits for all.
+    let ok: Vec<_> = (0..5).map(|i| pool.submit(move || i).unwrap()).collect();
+    let done = wait(&ok, ReturnWhen::FirstException);
+    assert_eq!(done.done.len(), 5);
+}
+
+#[test]
+fn wait_cancel_is_not_an_exception() {
+    let pool = ThreadPoolExecutor::new(1).unwrap();
+    let (tx, rx) = mpsc::channel::<()>();
+    let blocker = pool.submit(move || rx.recv().unwrap()).unwrap();
+    let queued = pool.submit(|| ()).unwrap();
+    queued.cancel();
+    let futures = vec![blocker, queued];
+    let done = wait_timeout(
+        &futures,
+        ReturnWhen::FirstException,
+        Duration::from_millis(30),
+    );
+    assert_eq!(
+        done.not_done,
+        vec![0],
+        "a cancel does not end FirstException early"
+    );
+    tx.send(()).unwrap();
+}
+
+#[test]
+fn wait_all_completed_timeout() {
+    let pool = ThreadPoolExecutor::new(2).unwrap();
+    let (tx, rx) = mpsc::channel::<()>();
+    let futures = vec![
+        pool.submit(|| ()).unwrap(),
+        pool.submit(move || rx.recv().unwrap()).unwrap(),
+    ];
+    let start = Instant::now();
+    let done = wait_timeout(
+        &futures,
+        ReturnWhen::AllCompleted,
+        Duration::from_millis(40),
+    );
+    assert!(start.elapsed() >= Duration::from_millis(40));
+    assert_eq!(done.done, vec![0]);
+    assert_eq!(done.not_done, vec![1]);
+    tx.send(()).unwrap();
+}
+
+#[test]
+fn submit_after_shutdown_hands_the_task_back() {
+    let pool = ThreadPoolExecutor::new(1).unwrap();
+    pool.shutdown(true, false);
+    assert!(pool.is_shutdown());
+    let err = pool.submit(|| 5).unwrap_err();
+    assert!(err.is_shut_down());
+    assert!(err.to_string().contains("shutdown"));
+    let job = err.into_inner();
+    assert_eq!(job(), 5);
+}
+
+#[test]
+fn shutdown_wait_runs_everything_queued() {
+    let pool = ThreadPoolExecutor::new(2).unwrap();
+    let count = Arc::new(AtomicUsize::new(0));
+    for _ in 0..100 {
+        let c = count.clone();
+        let _ = pool.submit(move || {
+            c.fetch_add(1, Ordering::SeqCst);
+        });
+    }
+    pool.shutdown(true, false);
+    assert_eq!(count.load(Ordering::SeqCst), 100);
+    pool.shutdown(true, false); // harmless twice
+}
+
+#[test]
+fn shutdown_nowait_returns_and_cancel_futures_cancels_queued() {
+    let pool = ThreadPoolExecutor::new(1).unwrap();
+    let (started_tx, started_rx) = mpsc::channel();
+    let (release_tx, release_rx) = mpsc::channel::<()>();
+    let running = pool
+        .submit(move || {
+            started_tx.send(()).unwrap();
+            release_rx.recv().unwrap();
+            "ran"
+        })
+        .unwrap();
+    started_rx.recv().unwrap();
+    let queued: Vec<_> = (0..5).map(|i| pool.submit(move || i).unwrap()).collect();
+    pool.shutdown(false, true); // returns at once although a task is running
+    for f in &queued {
+        assert!(matches!(f.result(), Err(TaskError::Cancelled)));
+    }
+    release_tx.send(()).unwrap();
+    assert_eq!(
+        *running.result().unwrap(),
+        "ran",
+        "the running task finishes"
+    );
+}
+
+#[test]
+fn shutdown_timeout_returns_with_a_stuck_task() {
+    let pool = ThreadPoolExecutor::new(1).unwrap();
+    let (started_tx, started_rx) = mpsc::channel();
+    let (release_tx, release_rx) = mpsc::channel::<()>();
+    let stuck = pool
+        .submit(move || {
+            started_tx.send(()).unwrap();
+            release_rx.recv().unwrap();
+        })
+        .unwrap();
+    started_rx.recv().unwrap();
+    let start = Instant::now();
+    assert!(!pool.shutdown_timeout(Duration::from_millis(50), false));
+    assert!(start.elapsed() >= Duration::from_millis(50));
+    release_tx.send(()).unwrap();
+    stuck.result().unwrap();
+    assert!(pool.shutdown_timeout(Duration::from_secs(30), false));
+}
+
+#[test]
+fn drop_waits_like_with() {
+    let count = Arc::new(AtomicUsize::new(0));
+    {
+        let pool = ThreadPoolExecutor::new(2).unwrap();
+        for _ in 0..50 {
+            let c = count.clone();
+            let _ = pool.submit(move || {
+                thread::yield_now();
+                c.fetch_add(1, Ordering::SeqCst);
+            });
+        }
+    }
+    assert_eq!(count.load(Ordering::SeqCst), 50);
+}
+
+#[test]
+fn threads_are_named_and_enumerated() {
+    let pool = ThreadPoolExecutor::new(1).unwrap();
+    let name = pool.submit(current_name).unwrap().into_result().unwrap();
+    assert!(name.starts_with("ThreadPoolExecutor-"), "{name}");
+    assert!(name.ends_with("_0"), "{name}");
+    let names: Vec<String> = skein_threads::enumerate()
+        .iter()
+        .map(|t| t.name())
+        .collect();
+    assert!(names.contains(&name), "{name} not in {names:?}");
+
+    let pool = ThreadPoolExecutor::builder()
+        .max_workers(2)
+        .thread_name_prefix("io")
+        .build()
+        .unwrap();
+    let name = pool.submit(current_name).unwrap().into_result().unwrap();
+    assert_eq!(name, "io_0");
+}
+
+#[test]
+fn workers_start_lazily_up_to_max() {
+    let pool = ThreadPoolExecutor::new(3).unwrap();
+    assert_eq!(pool.worker_count(), 0);
+    let barrier = Arc::new(Barrier::new(4));
+    let futures: Vec<_> = (0..3)
+        .map(|_| {
+            let b = barrier.clone();
+            pool.submit(move || {
+                b.wait();
+            })
+            .unwrap()
+        })
+        .collect();
+    barrier.wait(); // only possible if three workers run at once
+    for f in &futures {
+        f.wait();
+    }
+    assert_eq!(pool.worker_count(), 3);
+    for _ in 0..20 {
+        pool.submit(|| ()).unwrap().wait();
+    }
+    assert_eq!(pool.worker_count(), 3, "never more than max_workers");
+}
+
+#[test]
+fn initializer_runs_per_worker_and_a_panicking_one_breaks_the_pool() {
+    let inits = Arc::new(AtomicUsize::new(0));
+    let i = inits.clone();
+    let pool = ThreadPoolExecutor::builder()
+        .max_workers(1)
+        .initializer(move || {
+            i.fetch_add(1, Ordering::SeqCst);
+        })
+        .build()
+        .unwrap();
+    pool.submit(|| ()).unwrap().wait();
+    assert_eq!(inits.load(Ordering::SeqCst), 1);
+
+    let broken = ThreadPoolExecutor::builder()
+        .max_workers(1)
+        .initializer(|| panic!("init boom"))
+        .build()
+        .unwrap();
+    let first = broken.submit(|| 1).unwrap();
+    assert!(matches!(first.result(), Err(TaskError::Broken(_))));
+    assert!(matches!(broken.submit(|| 1), Err(SubmitError::Broken(_))));
+}
+
+#[test]
+fn failed_spawn_is_an_error_with_the_task() {
+    // A stack below skein-threads' minimum makes every spawn fail.
+    let pool = ThreadPoolExecutor::builder()
+        .max_workers(2)
+        .stack_size(1)
+        .build()
+        .unwrap();
+    match pool.submit(|| 7) {
+        Err(SubmitError::Spawn(job, e)) => {
+            assert!(e.is_invalid_stack_size());
+            assert_eq!(job(), 7, "the task comes back unrun");
+        }
+        other => panic!("expected a spawn error, got {other:?}"),
+    }
+    assert_eq!(pool.worker_count(), 0);
+}
+
+#[test]
+fn task_waiting_on_a_task_of_the_same_pool_does_not_deadlock() {
+    let pool = Arc::new(ThreadPoolExecutor::new(2).unwrap());
+    let p = pool.clone();
+    let outer = pool
+        .submit(move || {
+            let inner = p.submit(|| 21).unwrap();
+            inner.into_result().unwrap() * 2
+        })
+        .unwrap();
+    assert_eq!(outer.into_result().unwrap(), 42);
+    // Nested several levels on a pool with enough workers.
+    fn nest(pool: Arc<ThreadPoolExecutor>, depth: u32) -> u32 {
+        if depth == 0 {
+            return 0;
+        }
+        let p = pool.clone();
+        let f = pool.submit(move || nest(p, depth - 1)).unwrap();
+        f.into_result().unwrap() + 1
+    }
+    let deep = Arc::new(ThreadPoolExecutor::new(6).unwrap());
+    assert_eq!(nest(deep, 5), 5);
+}
+
+#[test]
+fn blocked_worker_never_runs_unrelated_tasks() {
+    let pool = Arc::new(ThreadPoolExecutor::new(3).unwrap());
+    let (release_b_tx, release_b_rx) = mpsc::channel::<()>();
+    let b = pool
+        .submit(move || {
+            release_b_rx.recv().unwrap();
+            current_name()
+        })
+        .unwrap();
+    let (fb_tx, fb_rx) = mpsc::channel();
+    let (blocking_tx, blocking_rx) = mpsc::channel();
+    let a = pool
+        .submit(move || {
+            let fb: skein_pool::Future<String> = fb_rx.recv().unwrap();
+            blocking_tx.send(current_name()).unwrap();
+            fb.result().unwrap().clone()
+        })
+        .unwrap();
+    fb_tx.send(b).unwrap();
+    let a_thread = blocking_rx.recv().unwrap();
+    // A is blocked in `result()`; these must all run elsewhere.
+    let others: Vec<_> = (0..30)
+        .map(|_| pool.submit(current_name).unwrap())
+        .collect();
+    for f in others {
+        let name = f.into_result().unwrap();
+        assert_ne!(
+            name, a_thread,
+            "a task ran on the stack of a blocked worker"
+        );
+    }
+    release_b_tx.send(()).unwrap();
+    let b_thread = a.into_result().unwrap();
+    assert_ne!(b_thread, a_thread);
+}
+
+#[test]
+fn stress_every_task_resolves_exactly_once() {
+    const THREADS: usize = 3;
+    const PER: usize = 3_000;
+    let pool = Arc::new(ThreadPoolExecutor::new(4).unwrap());
+    let runs: Arc<Vec<AtomicU8>> = Arc::new((0..THREADS * PER).map(|_| AtomicU8::new(0)).collect());
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let submitters: Vec<_> = (0..THREADS)
+        .map(|t| {
+            let pool = pool.clone();
+            let runs = runs.clone();
+            thread::spawn(move || {
+                let mut futures = Vec::with_capacity(PER);
+                for i in 0..PER {
+                    let id = t * PER + i;
+                    let runs = runs.clone();
+                    let f = pool
+                        .submit(move || {
+                            runs[id].fetch_add(1, Ordering::SeqCst);
+                            id
+                        })
+                        .unwrap();
+                    let cancelled = i % 7 == 0 && f.cancel();
+                    futures.push((id, f, cancelled));
+                }
+                for (id, f, cancelled) in futures {
+                    assert!(f.wait_deadline(deadline), "task {id} never resolved");
+                    if cancelled {
+                        assert!(f.cancelled());
+                    } else {
+                        assert_eq!(*f.result().unwrap(), id);
+                    }
+                }
+            })
+        })
+        .collect();
+    for s in submitters {
+        s.join().unwrap();
+    }
+    pool.shutdown(true, false);
+    for (id, r) in runs.iter().enumerate() {
+        assert!(r.load(Ordering::SeqCst) <= 1, "task {id} ran twice");
+    }
+}
+
+#[test]
+fn into_result_of_a_cancelled_queued_task_returns_at_once() {
+    let pool = ThreadPoolExecutor::new(1).unwrap();
+    let (started_tx, started_rx) = mpsc::channel();
+    let (release_tx, release_rx) = mpsc::channel::<()>();
+    let blocker = pool
+        .submit(move || {
+            started_tx.send(()).unwrap();
+            release_rx.recv().unwrap();
+        })
+        .unwrap();
+    started_rx.recv().unwrap();
+    let queued = pool.submit(|| 1).unwrap();
+    assert!(queued.cancel());
+    // The task still sits in the queue behind the blocker; the error comes back anyway.
+    assert!(matches!(queued.into_result(), Err(TaskError::Cancelled)));
+    release_tx.send(()).unwrap();
+    blocker.into_result().unwrap();
+}

@@ -1,0 +1,184 @@
+//! `Future` and `Promise`: states, results, callbacks, cancellation.
+//! Ported in spirit from CPython's `test_concurrent_futures` (FutureTests), in our own words.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, mpsc};
+use std::time::{Duration, Instant};
+
+use skein_pool::{Promise, ResultTimeoutError, Submit, TaskError, ThreadPoolExecutor};
+
+#[test]
+fn promise_smoke() {
+    let (promise, future) = Promise::new();
+    assert!(!future.done());
+    assert!(!future.running());
+    assert!(promise.set_running());
+    assert!(future.running());
+    promise.set_result(5);
+    assert!(future.done());
+    assert!(!future.running());
+    assert_eq!(*future.result().unwrap(), 5);
+    assert_eq!(*future.result().unwrap(), 5, "result can be read again");
+    assert!(future.exception().is_none());
+    assert_eq!(future.into_result().unwrap(), 5);
+}
+
+#[test]
+fn promise_error_and_drop() {
+    let (promise, future) = Promise::<u8>::new();
+    promise.set_error(TaskError::Panicked("boom".into()));
+    assert!(matches!(future.result(), Err(TaskError::Panicked(m)) if &*m == "boom"));
+    assert!(future.exception().is_some());
+
+    let (promise, future) = Promise::<u8>::new();
+    drop(promise);
+    assert!(
+        matches!(future.result(), Err(TaskError::Lost(_))),
+        "a dropped promise never hangs"
+    );
+}
+
+#[test]
+fn cancel_pending_then_running_refuses() {
+    let (promise, future) = Promise::<u8>::new();
+    assert!(future.cancel());
+    assert!(future.cancel(), "cancelling twice still says cancelled");
+    assert!(future.cancelled());
+    assert!(future.done());
+    assert!(!promise.set_running(), "a cancelled job must not run");
+    assert!(matches!(future.result(), Err(TaskError::Cancelled)));
+
+    let (promise, future) = Promise::<u8>::new();
+    assert!(promise.set_running());
+    assert!(!future.cancel(), "a running future cannot be cancelled");
+    assert!(!future.cancelled());
+    promise.set_result(1);
+    assert!(!future.cancel(), "a finished future cannot be cancelled");
+    assert_eq!(*future.result().unwrap(), 1);
+}
+
+#[test]
+fn result_timeout_times_out_then_succeeds() {
+    let (promise, future) = Promise::<u8>::new();
+    let start = Instant::now();
+    let err = future
+        .result_timeout(Duration::from_millis(30))
+        .unwrap_err();
+    assert!(err.is_timeout());
+    assert!(start.elapsed() >= Duration::from_millis(30));
+    promise.set_result(9);
+    assert_eq!(*future.result_timeout(Duration::from_secs(10)).unwrap(), 9);
+    assert!(future.wait_timeout(Duration::ZERO));
+}
+
+#[test]
+fn result_timeout_reports_failure() {
+    let (promise, future) = Promise::<u8>::new();
+    promise.set_error(TaskError::Cancelled);
+    assert!(matches!(
+        future.result_timeout(Duration::from_secs(1)),
+        Err(ResultTimeoutError::Failed(TaskError::Cancelled))
+    ));
+}
+
+#[test]
+fn callbacks_run_in_order_exactly_once() {
+    let (promise, future) = Promise::<u32>::new();
+    let log = Arc::new(Mutex::new(Vec::new()));
+    for id in 0..3 {
+        let log = log.clone();
+        future.add_done_callback(move |f| log.lock().unwrap().push((id, *f.result().unwrap())));
+    }
+    assert!(
+        log.lock().unwrap().is_empty(),
+        "callbacks wait for completion"
+    );
+    promise.set_result(7);
+    assert_eq!(*log.lock().unwrap(), vec![(0, 7), (1, 7), (2, 7)]);
+    // Added after completion: runs at once, on this thread.
+    let log2 = log.clone();
+    future.add_done_callback(move |_| log2.lock().unwrap().push((3, 0)));
+    assert_eq!(log.lock().unwrap().len(), 4);
+}
+
+#[test]
+fn callback_runs_on_cancel() {
+    let (_promise, future) = Promise::<u32>::new();
+    let seen = Arc::new(AtomicUsize::new(0));
+    let s = seen.clone();
+    future.add_done_callback(move |f| {
+        assert!(f.cancelled());
+        s.fetch_add(1, Ordering::SeqCst);
+    });
+    assert!(future.cancel());
+    assert_eq!(seen.load(Ordering::SeqCst), 1);
+}
+
+#[test]
+fn panicking_callback_is_not_fatal() {
+    let pool = ThreadPoolExecutor::new(1).unwrap();
+    let (tx, rx) = mpsc::channel::<()>();
+    let future = pool.submit(move || rx.recv().unwrap()).unwrap();
+    let after = Arc::new(AtomicUsize::new(0));
+    future.add_done_callback(|_| panic!("callback boom"));
+    let a = after.clone();
+    future.add_done_callback(move |_| {
+        a.fetch_add(1, Ordering::SeqCst);
+    });
+    tx.send(()).unwrap();
+    assert!(future.result().is_ok(), "the future keeps its value");
+    // The second callback ran on the worker before the result became visible to us, or
+    // right after; either way it runs, and the worker survives.
+    let next = pool.submit(|| 2).unwrap();
+    assert_eq!(*next.result().unwrap(), 2);
+    assert_eq!(after.load(Ordering::SeqCst), 1);
+}
+
+#[test]
+fn into_result_waits_for_callbacks_holding_the_future() {
+    let pool = ThreadPoolExecutor::new(1).unwrap();
+    let (gate_tx, gate_rx) = mpsc::channel::<()>();
+    let (release_tx, release_rx) = mpsc::channel::<()>();
+    let (started_tx, started_rx) = mpsc::channel::<()>();
+    let future = pool
+        .submit(move || {
+            gate_rx.recv().unwrap();
+            String::from("value")
+        })
+        .unwrap();
+    let finished = Arc::new(AtomicUsize::new(0));
+    let fin = finished.clone();
+    // Registered while the task is surely pending, so it runs on the worker.
+    future.add_done_callback(move |f| {
+        started_tx.send(()).unwrap();
+        release_rx.recv().unwrap();
+        assert_eq!(f.result().unwrap(), "value");
+        fin.store(1, Ordering::SeqCst);
+    });
+    gate_tx.send(()).unwrap();
+    started_rx.recv().unwrap();
+    let releaser = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(20));
+        release_tx.send(()).unwrap();
+    });
+    assert_eq!(future.into_result().unwrap(), "value");
+    assert_eq!(
+        finished.load(Ordering::SeqCst),
+        1,
+        "the callback finished first"
+    );
+    releaser.join().unwrap();
+}
+
+#[test]
+fn debug_shows_state() {
+    let (promise, future) = Promise::<u8>::new();
+    assert!(format!("{future:?}").contains("pending"));
+    assert!(promise.set_running());
+    assert!(format!("{future:?}").contains("running"));
+    promise.set_result(1);
+    assert!(format!("{future:?}").contains("finished"));
+    let (_p, f2) = Promise::<u8>::new();
+    f2.cancel();
+    assert!(format!("{f2:?}").contains("cancelled"));
+}

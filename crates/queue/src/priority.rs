@@ -1,0 +1,46 @@
+//! `PriorityQueue<T>`: Python's `queue.PriorityQueue`, smallest item first.
+
+use std::sync::Arc;
+
+use crate::api::queue_api;
+use crate::blocking::Core;
+use crate::flavor::locked::{Locked, MinHeap};
+
+/// A queue that hands out its smallest item first (Python `queue.PriorityQueue(maxsize)`,
+/// a `heapq` min-heap). Put `(priority, item)` tuples, as in Python, or wrap items in
+/// [`std::cmp::Reverse`] to get the largest first.
+///
+/// Same handle model and methods as [`Queue`](crate::Queue); the storage is a binary
+/// heap behind a mutex. Items of equal priority come out in no particular order (as in
+/// Python).
+///
+/// # Examples
+///
+/// ```
+/// let q = skein_queue::PriorityQueue::new(0);
+/// q.put((2, "code")).unwrap();
+/// q.put((1, "eat")).unwrap();
+/// q.put((3, "sleep")).unwrap();
+/// assert_eq!(q.get(), Ok((1, "eat")));
+/// assert_eq!(q.get(), Ok((2, "code")));
+/// ```
+pub struct PriorityQueue<T> {
+    core: Arc<Core<T, Locked<T, MinHeap<T>>>>,
+}
+
+impl<T: Send + Ord> PriorityQueue<T> {
+    /// A priority queue holding at most `maxsize` items; `0` means unbounded.
+    pub fn new(maxsize: usize) -> Self {
+        let cap = (maxsize != 0).then_some(maxsize);
+        Self {
+            core: Arc::new(Core::new(Locked::new(cap))),
+        }
+    }
+
+    /// An unbounded priority queue (Python `queue.PriorityQueue()`).
+    pub fn unbounded() -> Self {
+        Self::new(0)
+    }
+}
+
+queue_api!(PriorityQueue, [+ Ord]);
