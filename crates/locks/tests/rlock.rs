@@ -1,0 +1,114 @@
+//! `RLock`: recursion depth, ownership, errors, timeouts, stress.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use skein_locks::{RLock, ReleaseError};
+
+fn recurse(lock: &RLock, depth: usize, max: &mut usize) {
+    let _g = lock.acquire();
+    *max = (*max).max(lock.count());
+    if depth > 0 {
+        recurse(lock, depth - 1, max);
+    }
+}
+
+#[test]
+fn recursion_depth_is_counted_and_unwound() {
+    let lock = RLock::named("r");
+    let mut max = 0;
+    recurse(&lock, 99, &mut max);
+    assert_eq!(max, 100);
+    assert!(!lock.is_locked());
+    assert_eq!(lock.count(), 0);
+    assert_eq!(lock.name(), Some("r"));
+}
+
+#[test]
+fn other_threads_wait_until_every_level_is_released() {
+    let lock = RLock::new();
+    let g1 = lock.acquire();
+    let g2 = lock.acquire();
+    assert!(lock.is_owned());
+    thread::scope(|s| {
+        s.spawn(|| {
+            assert!(!lock.is_owned());
+            assert_eq!(lock.count(), 0);
+            assert!(lock.try_acquire().is_none());
+        });
+    });
+    drop(g2);
+    thread::scope(|s| {
+        s.spawn(|| assert!(lock.try_acquire().is_none()));
+    });
+    drop(g1);
+    thread::scope(|s| {
+        s.spawn(|| assert!(lock.try_acquire().is_some()));
+    });
+}
+
+#[test]
+fn release_errors() {
+    let lock = RLock::new();
+    assert_eq!(lock.release(), Err(ReleaseError::NotLocked));
+    lock.acquire().leak();
+    lock.acquire().leak();
+    thread::scope(|s| {
+        s.spawn(|| assert_eq!(lock.release(), Err(ReleaseError::NotOwner)));
+    });
+    assert_eq!(lock.count(), 2);
+    lock.release().unwrap();
+    lock.release().unwrap();
+    assert_eq!(lock.release(), Err(ReleaseError::NotLocked));
+    assert!(
+        ReleaseError::NotOwner
+            .to_string()
+            .contains("another thread")
+    );
+}
+
+#[test]
+fn timeouts_are_bounded_and_reentry_never_waits() {
+    let lock = RLock::new();
+    let g = lock.acquire();
+    assert!(
+        lock.acquire_timeout(Duration::ZERO).is_some(),
+        "owner re-enters at once"
+    );
+    let (tx, rx) = std::sync::mpsc::channel();
+    thread::scope(|s| {
+        s.spawn(|| {
+            let t = Duration::from_millis(30);
+            let start = Instant::now();
+            assert!(lock.acquire_timeout(t).is_none());
+            let took = start.elapsed();
+            assert!(took >= t && took < t + Duration::from_secs(5), "{took:?}");
+            tx.send(()).unwrap();
+            let _g = lock.acquire_deadline(Instant::now() + Duration::from_secs(30));
+            assert!(lock.is_owned());
+        });
+        rx.recv().unwrap();
+        drop(g);
+    });
+    assert!(!lock.is_locked());
+}
+
+#[test]
+fn stress_reentrant_counter() {
+    let lock = RLock::new();
+    let n = AtomicU64::new(0);
+    thread::scope(|s| {
+        for _ in 0..4 {
+            s.spawn(|| {
+                for _ in 0..10_000 {
+                    let _a = lock.acquire();
+                    let _b = lock.try_acquire().expect("owner re-enters");
+                    n.store(n.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
+                }
+            });
+        }
+    });
+    assert_eq!(n.load(Ordering::Relaxed), 40_000);
+    assert!(!lock.is_locked());
+}
