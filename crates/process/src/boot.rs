@@ -107,12 +107,12 @@ pub(crate) fn recv(sock: BorrowedFd<'_>) -> io::Result<(Boot, Vec<OwnedFd>)> {
 /// forkserver for its children), for the daemon's death signal.
 pub(crate) fn run(boot: Boot, fds: Vec<OwnedFd>, creator: sys::Pid) -> ! {
     let daemon = boot.me.daemon;
-    crate::child::become_child(boot.me);
+    let hooks = crate::child::become_child(boot.me);
     if daemon {
         crate::child::die_with_parent(creator);
     }
     let (entry, args) = (boot.entry, boot.args);
-    crate::child::run_and_exit(move || {
+    crate::child::run_and_exit(hooks, move || {
         let ready = crate::handle::provide(fds, || entry.decode(&args))
             .map_err(|e| format!("cannot decode the arguments: {e}"))?;
         ready();

@@ -84,7 +84,7 @@ pub(crate) fn read_reply(sock: BorrowedFd<'_>) -> io::Result<Option<Reply>> {
 }
 
 /// The owner's connection to one server.
-struct Server {
+pub(crate) struct Server {
     exe: Option<PathBuf>,
     control: OwnedFd,
     pid: Pid,
@@ -92,15 +92,8 @@ struct Server {
 
 static SERVERS: Mutex<Vec<Server>> = Mutex::new(Vec::new());
 
-fn servers() -> MutexGuard<'static, Vec<Server>> {
+pub(crate) fn servers() -> MutexGuard<'static, Vec<Server>> {
     SERVERS.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-/// In a freshly forked child: close the parent's control sockets, so that the
-/// parent's servers still end when the parent does.
-pub(crate) fn forget_in_child() {
-    let old = std::mem::take(&mut *servers());
-    drop(old);
 }
 
 fn launch(exe: Option<&Path>) -> io::Result<Server> {

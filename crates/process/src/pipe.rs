@@ -170,8 +170,9 @@ impl Connection {
     /// one-way pipe.
     pub fn send<T: Serialize + ?Sized>(&self, value: &T) -> Result<(), SendError> {
         self.check_writable()?;
+        handle::clear_note();
         let buf = postcard::to_extend(value, vec![0u8; HEADER])
-            .map_err(|e| SendError::Serialize(e.to_string()))?;
+            .map_err(|e| SendError::Serialize(handle::describe(&e)))?;
         let len = buf.len() - HEADER;
         let mut buf = buf;
         buf[..HEADER].copy_from_slice(&self.header(len)?);
@@ -463,9 +464,9 @@ impl Serialize for FdOut<'_> {
 impl Serialize for Connection {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         if lock(&self.read).partial() {
-            return Err(S::Error::custom(
+            return Err(S::Error::custom(handle::note(
                 "a connection holding part of a received frame cannot be passed to a child",
-            ));
+            )));
         }
         ConnectionWire {
             fd: FdOut(self.fd.as_fd()),

@@ -72,7 +72,7 @@ impl<A: Serialize + DeserializeOwned + Send + 'static> ErasedArgs for FnArgs<A> 
     }
     fn encode(&self) -> Result<(Vec<u8>, Vec<RawFd>), String> {
         let (r, fds) = handle::collect(|| postcard::to_allocvec(&self.args));
-        r.map(|b| (b, fds)).map_err(|e| e.to_string())
+        r.map(|b| (b, fds)).map_err(|e| handle::describe(&e))
     }
     fn run_here(self: Box<Self>) {
         (self.target)(self.args)
@@ -87,7 +87,7 @@ impl<R: Run> ErasedArgs for RunArgs<R> {
     }
     fn encode(&self) -> Result<(Vec<u8>, Vec<RawFd>), String> {
         let (r, fds) = handle::collect(|| postcard::to_allocvec(&self.0));
-        r.map(|b| (b, fds)).map_err(|e| e.to_string())
+        r.map(|b| (b, fds)).map_err(|e| handle::describe(&e))
     }
     fn run_here(self: Box<Self>) {
         self.0.run()
