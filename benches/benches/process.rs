@@ -5,14 +5,18 @@
 //! Bars (SPEC.md): fork ≤ 1.3× raw fork+waitpid; forkserver ≤ 2× raw fork; spawn ≤
 //! 1.0× procspawn; 64 KiB bulk over `Pipe` ≥ 0.9× raw socketpair.
 
-use std::hint::black_box;
 use std::io::{Read, Write};
 use std::os::unix::net::UnixStream;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, Throughput};
-use skein_process::{Connection, Process, StartMethod, get_context, pipe};
+use skein_process::{Connection, HandleFd, Process, StartMethod, get_context, pipe};
+
+// The helper children below are started with Forkserver: under Fork a child inherits
+// *every* descriptor of the parent, the parent's own pipe ends included (as in
+// Python), and would never see end-of-stream when the parent hangs up.
+const HELPER: StartMethod = StartMethod::Forkserver;
 
 fn noop(_: ()) {}
 
@@ -74,7 +78,7 @@ fn round_trip(c: &mut Criterion) {
     g.sample_size(30).measurement_time(Duration::from_secs(3));
 
     let (here, there) = pipe(true).unwrap();
-    let child = Process::new(skein_echo, there).start_method(StartMethod::Fork).start().unwrap();
+    let child = Process::new(skein_echo, there).start_method(HELPER).start().unwrap();
     g.bench_function("skein", |b| {
         let mut buf = Vec::new();
         b.iter(|| {
@@ -87,17 +91,8 @@ fn round_trip(c: &mut Criterion) {
     assert_eq!(child.join().unwrap(), 0);
 
     let (mut ours, theirs) = UnixStream::pair().unwrap();
-    let child = Process::from_closure(move || {
-        let mut s = theirs;
-        let mut buf = [0u8; 8];
-        while s.read_exact(&mut buf).is_ok() {
-            if s.write_all(&buf).is_err() {
-                break;
-            }
-        }
-    })
-    .start()
-    .unwrap();
+    let theirs = HandleFd::new(theirs.into());
+    let child = Process::new(raw_echo, theirs).start_method(HELPER).start().unwrap();
     g.bench_function("raw socketpair", |b| {
         let mut buf = [0u8; 8];
         b.iter(|| {
@@ -111,7 +106,31 @@ fn round_trip(c: &mut Criterion) {
     g.finish();
 }
 
+/// Echo server for the raw round trip: plain reads and writes on a socket.
+fn raw_echo(fd: HandleFd) {
+    let mut s = UnixStream::from(fd.into_inner());
+    let mut buf = [0u8; 8];
+    while s.read_exact(&mut buf).is_ok() {
+        if s.write_all(&buf).is_err() {
+            break;
+        }
+    }
+}
+
 const BULK: usize = 64 * 1024;
+
+/// Sends `n` 64 KiB blocks with plain writes for each request `n`.
+fn raw_bulk_source((ctl, data): (HandleFd, HandleFd)) {
+    let mut ctl = UnixStream::from(ctl.into_inner());
+    let mut data = UnixStream::from(data.into_inner());
+    let block = vec![0xabu8; BULK];
+    let mut n = [0u8; 8];
+    while ctl.read_exact(&mut n).is_ok() {
+        for _ in 0..u64::from_le_bytes(n) {
+            data.write_all(&block).unwrap();
+        }
+    }
+}
 
 /// Sends `n` 64 KiB frames for each request `n` it receives.
 fn skein_bulk_source((ctl, data): (Connection, Connection)) {
@@ -130,10 +149,8 @@ fn bulk(c: &mut Criterion) {
 
     let (ctl, ctl_child) = pipe(true).unwrap();
     let (data, data_child) = pipe(true).unwrap();
-    let child = Process::new(skein_bulk_source, (ctl_child, data_child))
-        .start_method(StartMethod::Fork)
-        .start()
-        .unwrap();
+    let child =
+        Process::new(skein_bulk_source, (ctl_child, data_child)).start_method(HELPER).start().unwrap();
     g.bench_function("skein", |b| {
         let mut buf = Vec::with_capacity(BULK);
         b.iter_custom(|iters| {
@@ -150,19 +167,10 @@ fn bulk(c: &mut Criterion) {
     drop((ctl, data));
     assert_eq!(child.join().unwrap(), 0);
 
-    let (mut ctl, mut ctl_child) = UnixStream::pair().unwrap();
-    let (mut data, mut data_child) = UnixStream::pair().unwrap();
-    let child = Process::from_closure(move || {
-        let block = vec![0xabu8; BULK];
-        let mut n = [0u8; 8];
-        while ctl_child.read_exact(&mut n).is_ok() {
-            for _ in 0..u64::from_le_bytes(n) {
-                data_child.write_all(&block).unwrap();
-            }
-        }
-    })
-    .start()
-    .unwrap();
+    let (mut ctl, ctl_child) = UnixStream::pair().unwrap();
+    let (mut data, data_child) = UnixStream::pair().unwrap();
+    let args = (HandleFd::new(ctl_child.into()), HandleFd::new(data_child.into()));
+    let child = Process::new(raw_bulk_source, args).start_method(HELPER).start().unwrap();
     g.bench_function("raw socketpair", |b| {
         let mut buf = vec![0u8; BULK];
         b.iter_custom(|iters| {
@@ -179,7 +187,6 @@ fn bulk(c: &mut Criterion) {
     drop((ctl, data));
     assert_eq!(child.join().unwrap(), 0);
     g.finish();
-    black_box(());
 }
 
 fn main() {

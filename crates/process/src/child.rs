@@ -81,11 +81,11 @@ impl ForkGuards {
     /// In the child: forget the parent's children and forkserver connections (closing
     /// their descriptors), restart the name counter, and become `me` (if given).
     /// Returns the child hooks to run.
-    pub(crate) fn reset_in_child(mut self, me: Option<Me>) -> Vec<fn()> {
+    pub(crate) fn reset_in_child(mut self, me: Option<Arc<Me>>) -> Vec<fn()> {
         drop(std::mem::take(&mut *self.children));
         drop(std::mem::take(&mut *self.servers));
         if let Some(me) = me {
-            *self.current = Some(Arc::new(me));
+            *self.current = Some(me);
         }
         COUNTER.store(0, Ordering::Relaxed);
         self.hooks
@@ -95,7 +95,7 @@ impl ForkGuards {
 /// Makes this freshly exec'd (single-threaded) process the child described by `me`;
 /// returns the child hooks to run.
 pub(crate) fn become_child(me: Me) -> Vec<fn()> {
-    ForkGuards::lock().reset_in_child(Some(me))
+    ForkGuards::lock().reset_in_child(Some(Arc::new(me)))
 }
 
 /// For a daemon child: die with the parent. `expected_parent` is the process that

@@ -114,7 +114,8 @@ pub(crate) fn start(p: Process) -> Result<ProcessHandle, StartError> {
     flush_stdio();
     let identity = child::next_identity();
     let name = child_name(&p, &identity);
-    let me = child::describe_child(name.clone(), identity, p.daemon, StartMethod::Fork);
+    // Allocated here: the child should touch (copy-on-write) as little memory as it can.
+    let me = std::sync::Arc::new(child::describe_child(name.clone(), identity, p.daemon, StartMethod::Fork));
     let parent = sys::getpid();
     let guards = child::ForkGuards::lock();
     // SAFETY: this thread holds every lock of the crate's own state across the fork

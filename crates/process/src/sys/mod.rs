@@ -308,8 +308,15 @@ pub(crate) fn ignore_sigpipe() {
     unsafe { libc::signal(libc::SIGPIPE, libc::SIG_IGN) };
 }
 
-/// The number of threads of this process (`/proc/self/stat`, field 20).
+/// The number of threads of this process: procfs gives `/proc/self/task` one link
+/// per thread plus two (one `stat` call); `/proc/self/stat` field 20 as a fallback.
 pub(crate) fn thread_count() -> Option<usize> {
+    // SAFETY: an all-zero stat is a valid out-buffer.
+    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    // SAFETY: the path is NUL-terminated and `st` is a valid out-pointer.
+    if unsafe { libc::stat(c"/proc/self/task".as_ptr(), &mut st) } == 0 && st.st_nlink > 2 {
+        return Some(st.st_nlink as usize - 2);
+    }
     let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
     // The command name (field 2) may contain spaces; fields after its ')' are plain.
     let rest = &stat[stat.rfind(')')? + 2..];
@@ -403,4 +410,25 @@ pub(crate) fn at_exit(f: extern "C" fn()) {
     // SAFETY: `f` is a plain function with the C signature atexit expects; an
     // `extern "C"` Rust function aborts instead of unwinding across the C caller.
     unsafe { libc::atexit(f) };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn thread_count_sees_a_new_thread() {
+        let (tx, rx) = std::sync::mpsc::channel::<()>();
+        let t = std::thread::spawn(move || rx.recv().ok());
+        // This test's thread and the new one, whatever other tests do meanwhile.
+        assert!(thread_count().unwrap() >= 2);
+        tx.send(()).unwrap();
+        t.join().unwrap();
+    }
+
+    #[test]
+    fn decode_status_follows_python() {
+        assert_eq!(decode_status(3 << 8), 3);
+        assert_eq!(decode_status(libc::SIGKILL), -9);
+    }
 }
