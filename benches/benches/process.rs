@@ -78,7 +78,10 @@ fn round_trip(c: &mut Criterion) {
     g.sample_size(30).measurement_time(Duration::from_secs(3));
 
     let (here, there) = pipe(true).unwrap();
-    let child = Process::new(skein_echo, there).start_method(HELPER).start().unwrap();
+    let child = Process::new(skein_echo, there)
+        .start_method(HELPER)
+        .start()
+        .unwrap();
     g.bench_function("skein", |b| {
         let mut buf = Vec::new();
         b.iter(|| {
@@ -92,7 +95,10 @@ fn round_trip(c: &mut Criterion) {
 
     let (mut ours, theirs) = UnixStream::pair().unwrap();
     let theirs = HandleFd::new(theirs.into());
-    let child = Process::new(raw_echo, theirs).start_method(HELPER).start().unwrap();
+    let child = Process::new(raw_echo, theirs)
+        .start_method(HELPER)
+        .start()
+        .unwrap();
     g.bench_function("raw socketpair", |b| {
         let mut buf = [0u8; 8];
         b.iter(|| {
@@ -149,8 +155,10 @@ fn bulk(c: &mut Criterion) {
 
     let (ctl, ctl_child) = pipe(true).unwrap();
     let (data, data_child) = pipe(true).unwrap();
-    let child =
-        Process::new(skein_bulk_source, (ctl_child, data_child)).start_method(HELPER).start().unwrap();
+    let child = Process::new(skein_bulk_source, (ctl_child, data_child))
+        .start_method(HELPER)
+        .start()
+        .unwrap();
     g.bench_function("skein", |b| {
         let mut buf = Vec::with_capacity(BULK);
         b.iter_custom(|iters| {
@@ -169,8 +177,14 @@ fn bulk(c: &mut Criterion) {
 
     let (mut ctl, ctl_child) = UnixStream::pair().unwrap();
     let (mut data, data_child) = UnixStream::pair().unwrap();
-    let args = (HandleFd::new(ctl_child.into()), HandleFd::new(data_child.into()));
-    let child = Process::new(raw_bulk_source, args).start_method(HELPER).start().unwrap();
+    let args = (
+        HandleFd::new(ctl_child.into()),
+        HandleFd::new(data_child.into()),
+    );
+    let child = Process::new(raw_bulk_source, args)
+        .start_method(HELPER)
+        .start()
+        .unwrap();
     g.bench_function("raw socketpair", |b| {
         let mut buf = vec![0u8; BULK];
         b.iter_custom(|iters| {

@@ -16,15 +16,25 @@ fn main() {
     // SAFETY: this demo is single-threaded, so the child holds every lock there is.
     match unsafe { fork() }.expect("fork") {
         Fork::Child => {
-            println!("I am child process ({}) and my parent is {}.", getpid(), getppid());
+            println!(
+                "I am child process ({}) and my parent is {}.",
+                getpid(),
+                getppid()
+            );
             std::process::exit(0);
         }
         Fork::Parent { child } => {
-            println!("I am parent process ({}), just created a child process ({child}).", getpid());
+            println!(
+                "I am parent process ({}), just created a child process ({child}).",
+                getpid()
+            );
             let mut status = 0;
             // SAFETY: `status` is a valid out-pointer; `child` is our child.
             unsafe { libc::waitpid(child, &mut status, 0) };
-            println!("child {child} exited with status {}", libc::WEXITSTATUS(status));
+            println!(
+                "child {child} exited with status {}",
+                libc::WEXITSTATUS(status)
+            );
         }
     }
 }

@@ -10,7 +10,11 @@ use skein_process::{Process, getpid, getppid};
 
 fn run_proc((name, times): (String, u32)) {
     for i in 0..times {
-        println!("Run child process {name} ({}), its parent process is {} [{i}]", getpid(), getppid());
+        println!(
+            "Run child process {name} ({}), its parent process is {} [{i}]",
+            getpid(),
+            getppid()
+        );
     }
 }
 
@@ -18,8 +22,15 @@ fn main() {
     skein_process::init();
     println!("== Process(target=run_proc, args=('test',)) ==");
     println!("Parent process {}.", getpid());
-    let p = Process::new(run_proc, ("test".to_string(), 2)).start().expect("start");
-    println!("Child process will start: {} (pid {}, {})", p.name(), p.pid(), p.start_method());
+    let p = Process::new(run_proc, ("test".to_string(), 2))
+        .start()
+        .expect("start");
+    println!(
+        "Child process will start: {} (pid {}, {})",
+        p.name(),
+        p.pid(),
+        p.start_method()
+    );
     let code = p.join().expect("join");
     println!("Child process end, exit code {code}.");
     println!("(getppid() in a forkserver child is the server; parent_process() is us.)");

@@ -19,7 +19,11 @@ struct MyProcess {
 impl Run for MyProcess {
     fn run(self) {
         for _ in 0..3 {
-            println!("Process {} is running (pid {})", self.name, skein_process::getpid());
+            println!(
+                "Process {} is running (pid {})",
+                self.name,
+                skein_process::getpid()
+            );
             std::thread::sleep(Duration::from_millis(50));
             println!("Process {} is done", self.name);
         }
@@ -29,7 +33,17 @@ impl Run for MyProcess {
 fn main() {
     skein_process::init();
     println!("== subclass form: impl Run for MyProcess ==");
-    let p1 = Process::from_run(MyProcess { name: "p1".into() }).name("p1").start().expect("start p1");
-    let p2 = Process::from_run(MyProcess { name: "p2".into() }).name("p2").start().expect("start p2");
-    println!("p1 exit code {}, p2 exit code {}", p1.join().unwrap(), p2.join().unwrap());
+    let p1 = Process::from_run(MyProcess { name: "p1".into() })
+        .name("p1")
+        .start()
+        .expect("start p1");
+    let p2 = Process::from_run(MyProcess { name: "p2".into() })
+        .name("p2")
+        .start()
+        .expect("start p2");
+    println!(
+        "p1 exit code {}, p2 exit code {}",
+        p1.join().unwrap(),
+        p2.join().unwrap()
+    );
 }

@@ -24,11 +24,17 @@ fn main() {
     println!("parent sets COUNTER = 500 before starting children");
     for method in StartMethod::ALL {
         let (here, there) = pipe(true).unwrap();
-        let p = get_context(method).process(bump, (there, 1)).start().unwrap();
+        let p = get_context(method)
+            .process(bump, (there, 1))
+            .start()
+            .unwrap();
         let seen: u64 = here.recv().unwrap();
         p.join().unwrap();
         println!("  {method:>10} child: COUNTER after += 1 is {seen}");
     }
-    println!("parent: COUNTER is still {}", COUNTER.load(Ordering::SeqCst));
+    println!(
+        "parent: COUNTER is still {}",
+        COUNTER.load(Ordering::SeqCst)
+    );
     println!("(fork copied 500; spawn/forkserver children start from the initial 100)");
 }

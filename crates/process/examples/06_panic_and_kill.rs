@@ -32,9 +32,15 @@ fn main() {
     println!("\n== a child that is killed ==");
     let p = Process::new(endless, ()).name("endless").start().unwrap();
     println!("endless alive: {}", p.is_alive());
-    println!("join(timeout=100ms) -> {:?} (still running)", p.join_timeout(Duration::from_millis(100)).unwrap());
+    println!(
+        "join(timeout=100ms) -> {:?} (still running)",
+        p.join_timeout(Duration::from_millis(100)).unwrap()
+    );
     p.terminate().unwrap();
-    println!("after terminate(): exit code {} (-SIGTERM)", p.join().unwrap());
+    println!(
+        "after terminate(): exit code {} (-SIGTERM)",
+        p.join().unwrap()
+    );
 
     let p = Process::new(endless, ()).name("endless-2").start().unwrap();
     p.kill().unwrap();

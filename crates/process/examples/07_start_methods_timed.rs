@@ -26,7 +26,12 @@ fn main() {
             assert_eq!(ctx.process(noop, ()).start().unwrap().join().unwrap(), 0);
         }
         let each = t0.elapsed() / 20;
-        println!("  {:>10}: first {:>9.3} ms, then {:>7.3} ms each", method.name(), ms(first), ms(each));
+        println!(
+            "  {:>10}: first {:>9.3} ms, then {:>7.3} ms each",
+            method.name(),
+            ms(first),
+            ms(each)
+        );
     }
     println!("(forkserver's first start includes starting the server)");
 }

@@ -26,7 +26,9 @@ fn server(conn: Connection) {
     loop {
         match conn.recv::<Request>() {
             Ok(Request::Square(n)) => conn.send(&Response::Squared(n * n)).unwrap(),
-            Ok(Request::Hello(who)) => conn.send(&Response::Greeting(format!("hello, {who}"))).unwrap(),
+            Ok(Request::Hello(who)) => conn
+                .send(&Response::Greeting(format!("hello, {who}")))
+                .unwrap(),
             Err(RecvError::Disconnected) => {
                 println!("  server: the parent hung up, bye");
                 return;
@@ -40,8 +42,15 @@ fn main() {
     skein_process::init();
     println!("== request/response over a Pipe ==");
     let (client, server_end) = pipe(true).unwrap();
-    let p = Process::new(server, server_end).name("square-server").start().unwrap();
-    for req in [Request::Square(7), Request::Hello("skein".into()), Request::Square(-12)] {
+    let p = Process::new(server, server_end)
+        .name("square-server")
+        .start()
+        .unwrap();
+    for req in [
+        Request::Square(7),
+        Request::Hello("skein".into()),
+        Request::Square(-12),
+    ] {
         print!("  -> {req:?}");
         client.send(&req).unwrap();
         let resp: Response = client.recv().unwrap();

@@ -14,11 +14,21 @@ use std::process::{Command, Stdio};
 fn main() {
     skein_process::init();
     println!("== subprocess.run(['echo', 'hello'], capture_output=True) ==");
-    let out = Command::new("echo").arg("hello from echo").output().expect("run echo");
-    println!("  returncode={:?} stdout={:?}", out.status.code(), String::from_utf8_lossy(&out.stdout));
+    let out = Command::new("echo")
+        .arg("hello from echo")
+        .output()
+        .expect("run echo");
+    println!(
+        "  returncode={:?} stdout={:?}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout)
+    );
 
     println!("\n== subprocess.run('exit 3', shell=True).returncode ==");
-    let status = Command::new("sh").args(["-c", "exit 3"]).status().expect("run sh");
+    let status = Command::new("sh")
+        .args(["-c", "exit 3"])
+        .status()
+        .expect("run sh");
     println!("  returncode={:?}", status.code());
 
     println!("\n== Popen(['tr', 'a-z', 'A-Z'], stdin=PIPE, stdout=PIPE).communicate(b'...') ==");
@@ -28,7 +38,12 @@ fn main() {
         .stdout(Stdio::piped())
         .spawn()
         .expect("spawn tr");
-    child.stdin.take().unwrap().write_all(b"shout this\n").unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"shout this\n")
+        .unwrap();
     let out = child.wait_with_output().unwrap();
     println!("  stdout={:?}", String::from_utf8_lossy(&out.stdout));
 }

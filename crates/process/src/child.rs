@@ -22,7 +22,13 @@ pub(crate) struct Me {
 
 impl Me {
     fn main() -> Me {
-        Me { name: "MainProcess".into(), identity: Vec::new(), daemon: false, method: None, parent: None }
+        Me {
+            name: "MainProcess".into(),
+            identity: Vec::new(),
+            daemon: false,
+            method: None,
+            parent: None,
+        }
     }
 }
 
@@ -51,9 +57,20 @@ pub(crate) fn default_name(identity: &[u32]) -> String {
 }
 
 /// The description of a child about to start from this process.
-pub(crate) fn describe_child(name: String, identity: Vec<u32>, daemon: bool, method: StartMethod) -> Me {
+pub(crate) fn describe_child(
+    name: String,
+    identity: Vec<u32>,
+    daemon: bool,
+    method: StartMethod,
+) -> Me {
     let parent = me();
-    Me { name, identity, daemon, method: Some(method), parent: Some((sys::getpid(), parent.name.clone())) }
+    Me {
+        name,
+        identity,
+        daemon,
+        method: Some(method),
+        parent: Some((sys::getpid(), parent.name.clone())),
+    }
 }
 
 /// Every lock of this crate's per-process state, taken by the forking thread right
@@ -75,7 +92,12 @@ impl ForkGuards {
         let servers = forkserver::servers();
         let current = CURRENT.lock().unwrap_or_else(|e| e.into_inner());
         let hooks = handle::child_hooks();
-        ForkGuards { children, servers, current, hooks }
+        ForkGuards {
+            children,
+            servers,
+            current,
+            hooks,
+        }
     }
 
     /// In the child: forget the parent's children and forkserver connections (closing
@@ -133,4 +155,15 @@ pub(crate) fn run_and_exit(hooks: Vec<fn()>, target: impl FnOnce() -> Result<(),
     let _ = std::io::stdout().flush();
     let _ = std::io::stderr().flush();
     sys::exit_now(code)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_names_follow_python() {
+        assert_eq!(default_name(&[1]), "Process-1");
+        assert_eq!(default_name(&[1, 2]), "Process-1:2");
+    }
 }

@@ -20,6 +20,13 @@ use crate::process::{Process, Run};
 ///
 /// The default is `Forkserver`, CPython 3.14's choice on Linux: fork speed without
 /// fork's hazards.
+///
+/// Descriptors: a `Fork` child inherits *every* open descriptor of the parent, as in
+/// Python — including the parent's own end of a pipe, which then keeps the pipe open
+/// (the child would never see end-of-stream from it). A `Spawn` or `Forkserver` child
+/// receives only the handles in its arguments (and stdout/stderr). Code meant to run
+/// under every method should not rely on end-of-stream from a pipe whose other end the
+/// parent still holds when a `Fork` child starts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 pub enum StartMethod {
     /// Python's `"fork"`.
@@ -33,7 +40,11 @@ pub enum StartMethod {
 
 impl StartMethod {
     /// Every start method, in Python's order of `get_all_start_methods()`.
-    pub const ALL: [StartMethod; 3] = [StartMethod::Fork, StartMethod::Spawn, StartMethod::Forkserver];
+    pub const ALL: [StartMethod; 3] = [
+        StartMethod::Fork,
+        StartMethod::Spawn,
+        StartMethod::Forkserver,
+    ];
 
     /// Python's name: `"fork"`, `"spawn"` or `"forkserver"`.
     pub fn name(self) -> &'static str {
@@ -73,7 +84,11 @@ pub struct ParseStartMethodError(String);
 
 impl fmt::Display for ParseStartMethodError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "unknown start method {:?} (expected fork, spawn or forkserver)", self.0)
+        write!(
+            f,
+            "unknown start method {:?} (expected fork, spawn or forkserver)",
+            self.0
+        )
     }
 }
 
@@ -130,7 +145,10 @@ pub struct Context {
 
 /// A context for `method` (Python's `get_context`).
 pub fn get_context(method: StartMethod) -> Context {
-    Context { method, executable: None }
+    Context {
+        method,
+        executable: None,
+    }
 }
 
 impl Context {
@@ -160,5 +178,21 @@ impl Context {
     /// A process that will run `value.run()` (Python's subclass form).
     pub fn process_run<R: Run>(&self, value: R) -> Process {
         Process::from_run(value).context(self)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_parse_and_print() {
+        for m in StartMethod::ALL {
+            assert_eq!(m.name().parse::<StartMethod>().unwrap(), m);
+            assert_eq!(m.to_string(), m.name());
+        }
+        let e = "vfork".parse::<StartMethod>().unwrap_err();
+        assert!(e.to_string().contains("vfork"));
+        assert_eq!(StartMethod::default(), StartMethod::Forkserver);
     }
 }

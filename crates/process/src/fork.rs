@@ -115,7 +115,12 @@ pub(crate) fn start(p: Process) -> Result<ProcessHandle, StartError> {
     let identity = child::next_identity();
     let name = child_name(&p, &identity);
     // Allocated here: the child should touch (copy-on-write) as little memory as it can.
-    let me = std::sync::Arc::new(child::describe_child(name.clone(), identity, p.daemon, StartMethod::Fork));
+    let me = std::sync::Arc::new(child::describe_child(
+        name.clone(),
+        identity,
+        p.daemon,
+        StartMethod::Fork,
+    ));
     let parent = sys::getpid();
     let guards = child::ForkGuards::lock();
     // SAFETY: this thread holds every lock of the crate's own state across the fork

@@ -74,7 +74,8 @@ pub(crate) fn note(msg: &str) -> &str {
 
 /// Describes a serialisation failure, with the handle's own message if it noted one.
 pub(crate) fn describe(e: &dyn std::fmt::Display) -> String {
-    NOTE.with(|n| n.borrow_mut().take()).unwrap_or_else(|| e.to_string())
+    NOTE.with(|n| n.borrow_mut().take())
+        .unwrap_or_else(|| e.to_string())
 }
 
 /// Forgets a stale note (before a serialisation starts).
@@ -183,9 +184,29 @@ impl AsFd for HandleFd {
     }
 }
 
+impl AsRawFd for HandleFd {
+    fn as_raw_fd(&self) -> RawFd {
+        self.0.as_raw_fd()
+    }
+}
+
+impl From<OwnedFd> for HandleFd {
+    fn from(fd: OwnedFd) -> HandleFd {
+        HandleFd(fd)
+    }
+}
+
+impl From<HandleFd> for OwnedFd {
+    fn from(h: HandleFd) -> OwnedFd {
+        h.0
+    }
+}
+
 impl fmt::Debug for HandleFd {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple("HandleFd").field(&self.0.as_raw_fd()).finish()
+        f.debug_tuple("HandleFd")
+            .field(&self.0.as_raw_fd())
+            .finish()
     }
 }
 
@@ -222,5 +243,80 @@ pub(crate) fn on_child_start(hook: fn()) {
 /// The registered child hooks (read in the parent before a fork, so that the child
 /// takes no lock to find them).
 pub(crate) fn child_hooks() -> Vec<fn()> {
-    CHILD_HOOKS.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    CHILD_HOOKS
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .clone()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Serialize, Deserialize)]
+    struct TwoFds {
+        a: HandleFd,
+        label: String,
+        b: HandleFd,
+    }
+
+    fn devnull() -> HandleFd {
+        HandleFd::new(std::fs::File::open("/dev/null").unwrap().into())
+    }
+
+    #[test]
+    fn collect_then_provide_rebuilds_handles_in_order() {
+        let v = TwoFds {
+            a: devnull(),
+            label: "x".into(),
+            b: devnull(),
+        };
+        let (bytes, fds) = collect(|| postcard::to_allocvec(&v).unwrap());
+        assert_eq!(fds, vec![v.a.as_raw_fd(), v.b.as_raw_fd()]);
+        // Stand-ins for received descriptors: duplicates, as SCM_RIGHTS would give.
+        let dups: Vec<OwnedFd> = [&v.a, &v.b]
+            .iter()
+            .map(|h| h.as_fd().try_clone_to_owned().unwrap())
+            .collect();
+        let expected: Vec<RawFd> = dups.iter().map(|d| d.as_raw_fd()).collect();
+        let back: TwoFds = provide(dups, || postcard::from_bytes(&bytes).unwrap());
+        assert_eq!(back.label, "x");
+        assert_eq!(
+            [back.a.as_raw_fd(), back.b.as_raw_fd()],
+            [expected[0], expected[1]]
+        );
+    }
+
+    #[test]
+    fn handles_outside_a_child_start_are_errors() {
+        let h = devnull();
+        let e = postcard::to_allocvec(&h).unwrap_err();
+        assert!(describe(&e).contains("argument of a child process"));
+        let bytes = postcard::to_allocvec(&0u32).unwrap();
+        assert!(postcard::from_bytes::<HandleFd>(&bytes).is_err());
+    }
+
+    #[test]
+    fn an_index_is_taken_once_and_bounds_checked() {
+        let dup = || std::fs::File::open("/dev/null").unwrap().into();
+        let bytes = postcard::to_allocvec(&(0u32, 0u32)).unwrap();
+        let r: Result<(HandleFd, HandleFd), _> =
+            provide(vec![dup()], || postcard::from_bytes(&bytes));
+        assert!(r.is_err(), "index 0 taken twice");
+        let bytes = postcard::to_allocvec(&5u32).unwrap();
+        let r: Result<HandleFd, _> = provide(vec![dup()], || postcard::from_bytes(&bytes));
+        assert!(r.is_err(), "index out of range");
+    }
+
+    #[test]
+    fn hooks_register_once() {
+        fn hook() {}
+        on_child_start(hook);
+        on_child_start(hook);
+        let n = child_hooks()
+            .iter()
+            .filter(|h| std::ptr::fn_addr_eq(**h, hook as fn()))
+            .count();
+        assert_eq!(n, 1);
+    }
 }

@@ -29,20 +29,23 @@ pub(crate) fn is_initialized() -> bool {
 ///
 /// # Examples
 ///
-/// ```no_run
+/// ```standalone_crate
 /// fn work(n: u64) {
-///     println!("child got {n}");
+///     assert_eq!(n, 42);
 /// }
 ///
 /// fn main() {
 ///     skein_process::init();
+///     // The default start method, Forkserver, re-executes this program.
 ///     let p = skein_process::Process::new(work, 42).start().unwrap();
-///     p.join().unwrap();
+///     assert_eq!(p.join().unwrap(), 0);
 /// }
 /// ```
 pub fn init() {
     INITIALIZED.store(true, Ordering::Relaxed);
-    let Some(role) = std::env::var_os(ROLE_VAR) else { return };
+    let Some(role) = std::env::var_os(ROLE_VAR) else {
+        return;
+    };
     sys::remove_env_single_threaded(ROLE_VAR);
     match role.to_str() {
         Some("spawn") => spawn::child_main(),
@@ -67,15 +70,15 @@ pub fn init() {
 ///
 /// # Examples
 ///
-/// ```ignore
-/// // tests/my_test.rs
+/// ```standalone_crate
+/// // At the top of tests/my_test.rs:
 /// skein_process::test_support!();
 ///
 /// fn child(n: u32) {
 ///     assert_eq!(n, 1);
 /// }
 ///
-/// #[test]
+/// // #[test]
 /// fn runs_under_spawn() {
 ///     let p = skein_process::get_context(skein_process::StartMethod::Spawn)
 ///         .process(child, 1)
@@ -83,6 +86,7 @@ pub fn init() {
 ///         .unwrap();
 ///     assert_eq!(p.join().unwrap(), 0);
 /// }
+/// # fn main() { runs_under_spawn() }
 /// ```
 #[macro_export]
 macro_rules! test_support {

@@ -93,7 +93,9 @@ struct Reporter {
 
 impl Run for Reporter {
     fn run(self) {
-        self.conn.send(&format!("{} ran in {}", self.label, getpid())).unwrap();
+        self.conn
+            .send(&format!("{} ran in {}", self.label, getpid()))
+            .unwrap();
     }
 }
 
@@ -125,7 +127,11 @@ fn report_identity((conn, method): (Connection, StartMethod)) {
 
 fn report_name(conn: Connection) {
     let parent = parent_process().unwrap();
-    conn.send(&(current_process().name().to_owned(), parent.name().to_owned())).unwrap();
+    conn.send(&(
+        current_process().name().to_owned(),
+        parent.name().to_owned(),
+    ))
+    .unwrap();
 }
 
 static GLOBAL: AtomicU32 = AtomicU32::new(1);
@@ -144,7 +150,9 @@ struct Unserialisable;
 
 impl Serialize for Unserialisable {
     fn serialize<S: serde::Serializer>(&self, _: S) -> Result<S::Ok, S::Error> {
-        Err(serde::ser::Error::custom("this value refuses to be serialised"))
+        Err(serde::ser::Error::custom(
+            "this value refuses to be serialised",
+        ))
     }
 }
 
@@ -159,7 +167,11 @@ fn takes_unserialisable(_: Unserialisable) {}
 fn noop(_: ()) {}
 
 fn middle((method, conn): (StartMethod, Connection)) {
-    let g = ctx(method).process(sleeper, 600).daemon(true).start().unwrap();
+    let g = ctx(method)
+        .process(sleeper, 600)
+        .daemon(true)
+        .start()
+        .unwrap();
     conn.send(&g.pid()).unwrap();
     std::thread::sleep(Duration::from_secs(600));
 }
@@ -169,14 +181,22 @@ fn middle((method, conn): (StartMethod, Connection)) {
 fn pidfd(pid: i32) -> OwnedFd {
     // SAFETY: pidfd_open takes two integers.
     let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
-    assert!(fd >= 0, "pidfd_open({pid}) failed: {}", std::io::Error::last_os_error());
+    assert!(
+        fd >= 0,
+        "pidfd_open({pid}) failed: {}",
+        std::io::Error::last_os_error()
+    );
     // SAFETY: the kernel returned a new descriptor that we own.
     unsafe { OwnedFd::from_raw_fd(fd as i32) }
 }
 
 /// Whether the process behind `fd` exits within `timeout`.
 fn exits_within(fd: &OwnedFd, timeout: Duration) -> bool {
-    let mut p = libc::pollfd { fd: fd.as_raw_fd(), events: libc::POLLIN, revents: 0 };
+    let mut p = libc::pollfd {
+        fd: fd.as_raw_fd(),
+        events: libc::POLLIN,
+        revents: 0,
+    };
     // SAFETY: one valid pollfd.
     let r = unsafe { libc::poll(&mut p, 1, timeout.as_millis() as i32) };
     r == 1
@@ -184,21 +204,34 @@ fn exits_within(fd: &OwnedFd, timeout: Duration) -> bool {
 
 fn rerun(test: &str, method: StartMethod) -> std::process::Output {
     Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", test, "--ignored", "--nocapture", "--test-threads=1"])
+        .args([
+            "--exact",
+            test,
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
         .env("SKEIN_TEST_METHOD", method.name())
         .output()
         .unwrap()
 }
 
 fn method_from_env() -> StartMethod {
-    std::env::var("SKEIN_TEST_METHOD").expect("run by its outer test").parse().unwrap()
+    std::env::var("SKEIN_TEST_METHOD")
+        .expect("run by its outer test")
+        .parse()
+        .unwrap()
 }
 
 // ---------------------------------------------------------------- scenarios
 
 fn target_with_args_and_pipe(method: StartMethod) {
     let (here, there) = pipe(true).unwrap();
-    let p = ctx(method).process(echo_sum, (there, 40, 2)).name("summer").start().unwrap();
+    let p = ctx(method)
+        .process(echo_sum, (there, 40, 2))
+        .name("summer")
+        .start()
+        .unwrap();
     assert_eq!(p.name(), "summer");
     assert_eq!(p.start_method(), method);
     here.send(&100u64).unwrap();
@@ -218,14 +251,19 @@ fn exit_code_is_reported(method: StartMethod) {
 }
 
 fn panic_exits_with_1(method: StartMethod) {
-    let p = ctx(method).process(panics, "expected test panic".to_string()).start().unwrap();
+    let p = ctx(method)
+        .process(panics, "expected test panic".to_string())
+        .start()
+        .unwrap();
     assert_eq!(p.join().unwrap(), 1);
 }
 
 #[test]
 #[ignore = "run by panic_is_printed_with_process_name"]
 fn inner_panic_printer() {
-    let p = ctx(method_from_env()).process(panics, "boom 42".to_string()).name("panicky");
+    let p = ctx(method_from_env())
+        .process(panics, "boom 42".to_string())
+        .name("panicky");
     let p = p.start().unwrap();
     assert_eq!(p.join().unwrap(), 1);
 }
@@ -234,7 +272,10 @@ fn panic_is_printed_with_process_name(method: StartMethod) {
     let out = rerun("inner_panic_printer", method);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "inner test failed: {stderr}");
-    assert!(stderr.contains("Process panicky (pid "), "no process name in: {stderr}");
+    assert!(
+        stderr.contains("Process panicky (pid "),
+        "no process name in: {stderr}"
+    );
     assert!(stderr.contains("boom 42"), "no panic message in: {stderr}");
 }
 
@@ -269,7 +310,13 @@ fn join_timeout_and_is_alive(method: StartMethod) {
 
 fn subclass_form_runs(method: StartMethod) {
     let (here, there) = pipe(true).unwrap();
-    let p = ctx(method).process_run(Reporter { conn: there, label: "p1".into() }).start().unwrap();
+    let p = ctx(method)
+        .process_run(Reporter {
+            conn: there,
+            label: "p1".into(),
+        })
+        .start()
+        .unwrap();
     let line: String = here.recv_timeout(LONG).unwrap();
     assert_eq!(line, format!("p1 ran in {}", p.pid()));
     assert_eq!(p.join().unwrap(), 0);
@@ -277,7 +324,10 @@ fn subclass_form_runs(method: StartMethod) {
 
 fn names_identity_and_parent(method: StartMethod) {
     let (here, there) = pipe(true).unwrap();
-    let p = ctx(method).process(report_identity, (there, method)).start().unwrap();
+    let p = ctx(method)
+        .process(report_identity, (there, method))
+        .start()
+        .unwrap();
     let id: Identity = here.recv_timeout(LONG).unwrap();
     assert_eq!(p.join().unwrap(), 0);
     assert_eq!(id.name, p.name());
@@ -295,7 +345,11 @@ fn globals_are_not_shared(method: StartMethod) {
     let in_child: u32 = here.recv_timeout(LONG).unwrap();
     assert_eq!(p.join().unwrap(), 0);
     assert!(in_child >= 101);
-    assert_eq!(GLOBAL.load(Ordering::SeqCst), before, "the child's change leaked back");
+    assert_eq!(
+        GLOBAL.load(Ordering::SeqCst),
+        before,
+        "the child's change leaked back"
+    );
 }
 
 fn parent_copy_of_moved_handle_is_closed(method: StartMethod) {
@@ -315,14 +369,19 @@ fn parent_copy_of_moved_handle_is_closed(method: StartMethod) {
 fn several_handles_in_one_argument(method: StartMethod) {
     let (a_here, a_there) = pipe(true).unwrap();
     let (b_there, b_here) = pipe(false).unwrap();
-    let p = ctx(method).process(two_pipes, (a_there, b_here)).start().unwrap();
+    let p = ctx(method)
+        .process(two_pipes, (a_there, b_here))
+        .start()
+        .unwrap();
     a_here.send(&21u32).unwrap();
     assert_eq!(b_there.recv_timeout::<u32>(LONG).unwrap(), 42);
     assert_eq!(p.join().unwrap(), 0);
 }
 
 fn unserialisable_argument_is_a_start_error(method: StartMethod) {
-    let r = ctx(method).process(takes_unserialisable, Unserialisable).start();
+    let r = ctx(method)
+        .process(takes_unserialisable, Unserialisable)
+        .start();
     match method {
         // Fork moves the value; nothing is serialised.
         StartMethod::Fork => assert_eq!(r.unwrap().join().unwrap(), 0),
@@ -332,7 +391,14 @@ fn unserialisable_argument_is_a_start_error(method: StartMethod) {
             assert!(e.to_string().contains("cannot be serialised"), "{e}");
             // The process comes back, unstarted.
             let back = e.into_process();
-            assert_eq!(back.start_method(StartMethod::Fork).start().unwrap().join().unwrap(), 0);
+            assert_eq!(
+                back.start_method(StartMethod::Fork)
+                    .start()
+                    .unwrap()
+                    .join()
+                    .unwrap(),
+                0
+            );
         }
     }
 }
@@ -361,11 +427,16 @@ fn inner_eagain() {
             assert_eq!(libc::setgid(65534), 0);
             assert_eq!(libc::setuid(65534), 0);
         }
-        let lim = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+        let lim = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
         assert_eq!(libc::setrlimit(libc::RLIMIT_NPROC, &lim), 0);
     }
     let e = ctx(method).process(noop, ()).start().unwrap_err();
-    let os = e.os_error().unwrap_or_else(|| panic!("not an OS error: {e}"));
+    let os = e
+        .os_error()
+        .unwrap_or_else(|| panic!("not an OS error: {e}"));
     assert_eq!(os.raw_os_error(), Some(libc::EAGAIN), "{e}");
     println!("INNER-EAGAIN-OK: {e}");
 }
@@ -374,7 +445,10 @@ fn eagain_is_a_start_error(method: StartMethod) {
     let out = rerun("inner_eagain", method);
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "inner test failed: {stdout}\n{stderr}");
+    assert!(
+        out.status.success(),
+        "inner test failed: {stdout}\n{stderr}"
+    );
     assert!(stdout.contains("INNER-EAGAIN-OK"), "{stdout}");
 }
 
@@ -400,18 +474,30 @@ fn zombies_are_reaped(method: StartMethod) {
 
 fn daemon_dies_with_sigkilled_parent(method: StartMethod) {
     let (here, there) = pipe(true).unwrap();
-    let m = ctx(method).process(middle, (method, there)).start().unwrap();
+    let m = ctx(method)
+        .process(middle, (method, there))
+        .start()
+        .unwrap();
     let grandchild: i32 = here.recv_timeout(LONG).unwrap();
     let fd = pidfd(grandchild);
-    assert!(!exits_within(&fd, Duration::ZERO), "the daemon should be running");
+    assert!(
+        !exits_within(&fd, Duration::ZERO),
+        "the daemon should be running"
+    );
     m.kill().unwrap();
     assert_eq!(m.join().unwrap(), -libc::SIGKILL);
-    assert!(exits_within(&fd, LONG), "daemon {grandchild} outlived its SIGKILLed parent");
+    assert!(
+        exits_within(&fd, LONG),
+        "daemon {grandchild} outlived its SIGKILLed parent"
+    );
 }
 
 fn close_refuses_running_child(method: StartMethod) {
     let p = ctx(method).process(sleeper, 600).start().unwrap();
-    assert!(matches!(p.close(), Err(skein_process::ProcessError::StillRunning)));
+    assert!(matches!(
+        p.close(),
+        Err(skein_process::ProcessError::StillRunning)
+    ));
     p.kill().unwrap();
     p.join().unwrap();
     p.close().unwrap();
@@ -437,31 +523,48 @@ fn fork_with_threads_warns() {
     let out = rerun("inner_fork_warning", StartMethod::Fork);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
-    assert!(stderr.contains("is multi-threaded"), "no warning in: {stderr}");
-    assert_eq!(stderr.matches("is multi-threaded").count(), 1, "warn once: {stderr}");
+    assert!(
+        stderr.contains("is multi-threaded"),
+        "no warning in: {stderr}"
+    );
+    assert_eq!(
+        stderr.matches("is multi-threaded").count(),
+        1,
+        "warn once: {stderr}"
+    );
 }
 
 #[test]
 fn closure_runs_only_under_fork() {
     let data = vec![1u8, 2, 3];
     let (here, there) = pipe(true).unwrap();
-    let p = Process::from_closure(move || there.send(&data).unwrap()).start().unwrap();
+    let p = Process::from_closure(move || there.send(&data).unwrap())
+        .start()
+        .unwrap();
     assert_eq!(here.recv_timeout::<Vec<u8>>(LONG).unwrap(), vec![1, 2, 3]);
     assert_eq!(p.join().unwrap(), 0);
 
-    let e = Process::from_closure(|| {}).start_method(StartMethod::Spawn).start().unwrap_err();
+    let e = Process::from_closure(|| {})
+        .start_method(StartMethod::Spawn)
+        .start()
+        .unwrap_err();
     assert!(e.to_string().contains("needs the fork start method"), "{e}");
 }
 
 #[test]
 fn only_the_parent_may_join() {
     // A forked child holds a copy of its parent's handle; waiting on it there fails.
-    let p = get_context(StartMethod::Fork).process(sleeper, 600).start().unwrap();
+    let p = get_context(StartMethod::Fork)
+        .process(sleeper, 600)
+        .start()
+        .unwrap();
     let copy = p.clone();
     let (here, there) = pipe(true).unwrap();
     let q = Process::from_closure(move || {
         let r = copy.join_timeout(Duration::ZERO);
-        there.send(&matches!(r, Err(skein_process::ProcessError::NotOurChild))).unwrap();
+        there
+            .send(&matches!(r, Err(skein_process::ProcessError::NotOurChild)))
+            .unwrap();
     })
     .start()
     .unwrap();
@@ -476,10 +579,15 @@ fn sockets_are_anonymous() {
     // Start a forkserver child and make a pipe, then check that no socket this process
     // holds has a name anyone could connect to.
     let (here, there) = pipe(true).unwrap();
-    let p = get_context(StartMethod::Forkserver).process(wait_for_word, there).start().unwrap();
+    let p = get_context(StartMethod::Forkserver)
+        .process(wait_for_word, there)
+        .start()
+        .unwrap();
     let mut inodes = Vec::new();
     for entry in std::fs::read_dir("/proc/self/fd").unwrap() {
-        let Ok(target) = std::fs::read_link(entry.unwrap().path()) else { continue };
+        let Ok(target) = std::fs::read_link(entry.unwrap().path()) else {
+            continue;
+        };
         let t = target.to_string_lossy().into_owned();
         if let Some(inode) = t.strip_prefix("socket:[").and_then(|s| s.strip_suffix(']')) {
             inodes.push(inode.to_owned());
@@ -501,7 +609,10 @@ fn sockets_are_anonymous() {
 fn forkserver_children_are_its_children() {
     // The logical parent is us; the kernel parent is the server (not us).
     let (here, there) = pipe(true).unwrap();
-    let p = get_context(StartMethod::Forkserver).process(report_ppid, there).start().unwrap();
+    let p = get_context(StartMethod::Forkserver)
+        .process(report_ppid, there)
+        .start()
+        .unwrap();
     let (ppid, logical): (i32, i32) = here.recv_timeout(LONG).unwrap();
     assert_eq!(p.join().unwrap(), 0);
     assert_eq!(logical, getpid());
@@ -510,5 +621,6 @@ fn forkserver_children_are_its_children() {
 }
 
 fn report_ppid(conn: Connection) {
-    conn.send(&(skein_process::getppid(), parent_process().unwrap().pid())).unwrap();
+    conn.send(&(skein_process::getppid(), parent_process().unwrap().pid()))
+        .unwrap();
 }

@@ -86,7 +86,10 @@ fn poll_and_timeouts() {
     assert!(!b.poll_timeout(Duration::from_millis(30)).unwrap());
     assert!(t0.elapsed() >= Duration::from_millis(30));
     let t0 = Instant::now();
-    assert!(matches!(b.recv_timeout::<u8>(Duration::from_millis(30)), Err(RecvTimeoutError::Timeout)));
+    assert!(matches!(
+        b.recv_timeout::<u8>(Duration::from_millis(30)),
+        Err(RecvTimeoutError::Timeout)
+    ));
     assert!(t0.elapsed() >= Duration::from_millis(30));
     assert!(b.try_recv::<u8>().unwrap_err().is_timeout());
     a.send(&9u8).unwrap();
@@ -123,7 +126,10 @@ fn unserialisable_value_fails_at_send_and_sends_nothing() {
 fn too_large_to_send_fails_in_the_caller() {
     let (mut a, b) = pipe(true).unwrap();
     a.set_max_frame(10);
-    assert!(matches!(a.send_bytes(&[0; 11]), Err(SendError::TooLarge { len: 11, max: 10 })));
+    assert!(matches!(
+        a.send_bytes(&[0; 11]),
+        Err(SendError::TooLarge { len: 11, max: 10 })
+    ));
     a.send_bytes(&[0; 10]).unwrap();
     assert_eq!(b.recv_bytes().unwrap().len(), 10);
 }
@@ -134,8 +140,14 @@ fn oversized_frame_is_refused_without_allocating() {
     raw_write(&a, &header(u32::MAX)); // claims 4 GiB
     LARGEST.store(0, Ordering::Relaxed);
     let e = b.recv_bytes().unwrap_err();
-    assert!(LARGEST.load(Ordering::Relaxed) < 1 << 20, "allocated for the claim");
-    assert!(matches!(e, RecvError::TooLarge { len, .. } if len == u32::MAX as usize), "{e}");
+    assert!(
+        LARGEST.load(Ordering::Relaxed) < 1 << 20,
+        "allocated for the claim"
+    );
+    assert!(
+        matches!(e, RecvError::TooLarge { len, .. } if len == u32::MAX as usize),
+        "{e}"
+    );
     // The stream cannot be re-synchronised.
     assert!(matches!(b.recv_bytes(), Err(RecvError::Closed)));
 }
@@ -154,7 +166,10 @@ fn truncated_frame_allocates_only_what_arrived() {
         "allocated {} bytes",
         LARGEST.load(Ordering::Relaxed)
     );
-    assert!(matches!(e, RecvError::Truncated { expected, got: 10 } if expected == 3 << 30), "{e}");
+    assert!(
+        matches!(e, RecvError::Truncated { expected, got: 10 } if expected == 3 << 30),
+        "{e}"
+    );
 }
 
 #[test]
@@ -171,7 +186,13 @@ fn truncated_header_is_a_clear_error() {
     let (a, b) = pipe(true).unwrap();
     raw_write(&a, b"SK\x01");
     drop(a);
-    assert!(matches!(b.recv_bytes(), Err(RecvError::Truncated { expected: 8, got: 3 })));
+    assert!(matches!(
+        b.recv_bytes(),
+        Err(RecvError::Truncated {
+            expected: 8,
+            got: 3
+        })
+    ));
 }
 
 #[test]
@@ -190,9 +211,16 @@ fn timeout_mid_frame_keeps_the_partial_frame() {
     let mut frame = header(6);
     frame.extend_from_slice(b"abcdef");
     raw_write(&a, &frame[..10]); // header + "ab"
-    assert!(b.recv_bytes_timeout(Duration::from_millis(20)).unwrap_err().is_timeout());
+    assert!(
+        b.recv_bytes_timeout(Duration::from_millis(20))
+            .unwrap_err()
+            .is_timeout()
+    );
     raw_write(&a, &frame[10..]);
-    assert_eq!(b.recv_bytes_timeout(Duration::from_secs(10)).unwrap(), b"abcdef");
+    assert_eq!(
+        b.recv_bytes_timeout(Duration::from_secs(10)).unwrap(),
+        b"abcdef"
+    );
 }
 
 #[test]

@@ -60,7 +60,10 @@ impl Entry {
     /// For a [`Run`](crate::Run) value: the entry decodes `R` and calls `run`.
     pub(crate) fn of_run<R: crate::Run>() -> Entry {
         let entry: EntryFn = call_run::<R>;
-        Entry { entry: (entry as usize).wrapping_sub(base()), target: 0 }
+        Entry {
+            entry: (entry as usize).wrapping_sub(base()),
+            target: 0,
+        }
     }
 
     /// Runs the entry in this process (a fresh exec of the parent's binary).
@@ -76,7 +79,10 @@ impl Entry {
     }
 }
 
-fn call_fn<A: DeserializeOwned + 'static>(target: usize, bytes: &[u8]) -> Result<Ready, postcard::Error> {
+fn call_fn<A: DeserializeOwned + 'static>(
+    target: usize,
+    bytes: &[u8],
+) -> Result<Ready, postcard::Error> {
     let args: A = postcard::from_bytes(bytes)?;
     let addr = target.wrapping_add(base());
     // SAFETY: `target` was produced by `Entry::of::<A>` from a `fn(A)` in a process of
@@ -89,4 +95,37 @@ fn call_fn<A: DeserializeOwned + 'static>(target: usize, bytes: &[u8]) -> Result
 fn call_run<R: crate::Run>(_target: usize, bytes: &[u8]) -> Result<Ready, postcard::Error> {
     let r: R = postcard::from_bytes(bytes)?;
     Ok(Box::new(move || r.run()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicU64, Ordering};
+
+    static SEEN: AtomicU64 = AtomicU64::new(0);
+
+    fn target(n: u64) {
+        SEEN.store(n, Ordering::SeqCst);
+    }
+
+    #[test]
+    fn entry_round_trips_in_one_process() {
+        let e = Entry::of(target);
+        let bytes = postcard::to_allocvec(&41u64).unwrap();
+        let ready = e.decode(&bytes).unwrap();
+        ready();
+        assert_eq!(SEEN.load(Ordering::SeqCst), 41);
+    }
+
+    #[test]
+    fn bad_arguments_are_a_decode_error() {
+        let e = Entry::of(target);
+        assert!(e.decode(&[]).is_err());
+    }
+
+    #[test]
+    fn layout_check_is_stable() {
+        assert_eq!(layout_check(), layout_check());
+        assert_ne!(layout_check(), 0);
+    }
 }
