@@ -624,3 +624,40 @@ fn report_ppid(conn: Connection) {
     conn.send(&(skein_process::getppid(), parent_process().unwrap().pid()))
         .unwrap();
 }
+
+fn owner_of_a_server(conn: Connection) {
+    // The grandchild runs under this process's own forkserver and reports its kernel
+    // parent: the server's pid.
+    let g = get_context(StartMethod::Forkserver)
+        .process(report_server_pid, conn)
+        .start()
+        .unwrap();
+    assert_eq!(g.join().unwrap(), 0);
+    std::thread::sleep(Duration::from_secs(600));
+}
+
+fn report_server_pid(conn: Connection) {
+    conn.send(&skein_process::getppid()).unwrap();
+}
+
+#[test]
+fn forkserver_dies_with_its_sigkilled_owner() {
+    let (here, there) = pipe(true).unwrap();
+    let owner = get_context(StartMethod::Spawn)
+        .process(owner_of_a_server, there)
+        .start()
+        .unwrap();
+    let server: i32 = here.recv_timeout(LONG).unwrap();
+    assert_ne!(server, owner.pid());
+    let fd = pidfd(server);
+    assert!(
+        !exits_within(&fd, Duration::ZERO),
+        "the server should be running"
+    );
+    owner.kill().unwrap();
+    assert_eq!(owner.join().unwrap(), -libc::SIGKILL);
+    assert!(
+        exits_within(&fd, LONG),
+        "forkserver {server} outlived its SIGKILLed owner"
+    );
+}
