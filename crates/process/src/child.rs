@@ -134,11 +134,16 @@ pub(crate) fn die_with_parent(expected_parent: Pid) {
 /// target returns, 1 after a panic (printed with the process's name) or when the
 /// arguments cannot be rebuilt.
 pub(crate) fn run_and_exit(hooks: Vec<fn()>, target: impl FnOnce() -> Result<(), String>) -> ! {
-    let me = me();
-    let name = me.name.clone();
+    // The name is looked up only if a panic happens: on the common path the child
+    // touches (copies on write) as little memory as it can.
     let previous = panic::take_hook();
     panic::set_hook(Box::new(move |info| {
-        let _ = writeln!(std::io::stderr(), "Process {name} (pid {}):", sys::getpid());
+        let _ = writeln!(
+            std::io::stderr(),
+            "Process {} (pid {}):",
+            me().name,
+            sys::getpid()
+        );
         previous(info);
     }));
     for hook in hooks {
@@ -147,7 +152,7 @@ pub(crate) fn run_and_exit(hooks: Vec<fn()>, target: impl FnOnce() -> Result<(),
     let code = match panic::catch_unwind(AssertUnwindSafe(target)) {
         Ok(Ok(())) => 0,
         Ok(Err(msg)) => {
-            let _ = writeln!(std::io::stderr(), "Process {}: {msg}", me.name);
+            let _ = writeln!(std::io::stderr(), "Process {}: {msg}", me().name);
             1
         }
         Err(_) => 1,
