@@ -82,12 +82,14 @@ struct ReadState {
     /// The payload's length once the header is complete.
     expect: Option<usize>,
     payload: Vec<u8>,
+    /// Bytes of following frames that arrived with the last header-and-payload read.
+    ahead: Vec<u8>,
     broken: bool,
 }
 
 impl ReadState {
     fn partial(&self) -> bool {
-        self.have > 0
+        self.have > 0 || !self.ahead.is_empty()
     }
 }
 
@@ -340,6 +342,13 @@ impl Connection {
         if !self.readable {
             return Err(RecvError::NotReadable);
         }
+        // Bytes already read ahead make a receive possible without waiting. (If another
+        // thread is receiving right now, ask the socket only.)
+        if let Ok(st) = self.read.try_lock() {
+            if !st.ahead.is_empty() {
+                return Ok(true);
+            }
+        }
         sys::poll_one(self.fd.as_fd(), libc::POLLIN, Some(timeout)).map_err(RecvError::Io)
     }
 
@@ -379,11 +388,26 @@ impl Connection {
             return Err(RecvError::Closed.into());
         }
         let fd = self.fd.as_fd();
+        let st = &mut *st;
         while st.have < HEADER {
-            self.wait(deadline)?;
             let have = st.have;
-            let n =
-                sys::recv(fd, &mut st.header[have..]).map_err(|e| self.recv_failed(&mut st, e))?;
+            if !st.ahead.is_empty() {
+                let k = (HEADER - have).min(st.ahead.len());
+                st.header[have..have + k].copy_from_slice(&st.ahead[..k]);
+                st.ahead.drain(..k);
+                st.have += k;
+                continue;
+            }
+            self.wait(deadline)?;
+            // At a frame's start, read the header and (into the reused buffer's spare
+            // capacity) as much payload as is there, in one call. `payload` is empty
+            // here: it is cleared at every frame's end.
+            let r = if have == 0 && st.payload.capacity() > 0 {
+                sys::recv_header_and_spare(fd, &mut st.header, &mut st.payload, self.max_frame)
+            } else {
+                sys::recv(fd, &mut st.header[have..])
+            };
+            let n = r.map_err(|e| self.recv_failed(st, e))?;
             if n == 0 {
                 if st.have == 0 {
                     return Err(RecvError::Disconnected.into());
@@ -395,7 +419,7 @@ impl Connection {
                 }
                 .into());
             }
-            st.have += n;
+            st.have += n.min(HEADER - have);
         }
         let len = match st.expect {
             Some(len) => len,
@@ -415,15 +439,26 @@ impl Connection {
                     .into());
                 }
                 st.expect = Some(len);
-                st.payload.clear();
+                if st.payload.len() > len {
+                    // The read went past this frame: keep the rest for the next one.
+                    debug_assert!(st.ahead.is_empty());
+                    st.ahead.extend_from_slice(&st.payload[len..]);
+                    st.payload.truncate(len);
+                }
                 len
             }
         };
         while st.payload.len() < len {
+            if !st.ahead.is_empty() {
+                let k = (len - st.payload.len()).min(st.ahead.len());
+                st.payload.extend_from_slice(&st.ahead[..k]);
+                st.ahead.drain(..k);
+                continue;
+            }
             self.wait(deadline)?;
             let want = (len - st.payload.len()).min(READ_CHUNK);
-            let n = sys::recv_spare(fd, &mut st.payload, want)
-                .map_err(|e| self.recv_failed(&mut st, e))?;
+            let n =
+                sys::recv_spare(fd, &mut st.payload, want).map_err(|e| self.recv_failed(st, e))?;
             if n == 0 {
                 st.broken = true;
                 let got = st.payload.len();
@@ -505,7 +540,8 @@ impl Serialize for Connection {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         if lock(&self.read).partial() {
             return Err(S::Error::custom(handle::note(
-                "a connection holding part of a received frame cannot be passed to a child",
+                "a connection holding received bytes not yet returned by recv cannot be \
+                 passed to a child",
             )));
         }
         ConnectionWire {

@@ -253,3 +253,60 @@ fn try_clone_shares_the_stream() {
     a2.send(&3u8).unwrap();
     assert_eq!(b.recv::<u8>().unwrap(), 3);
 }
+
+#[test]
+fn read_ahead_keeps_frame_boundaries() {
+    let (a, b) = pipe(true).unwrap();
+    // Many small frames already queued: a reused buffer's spare capacity lets one read
+    // take several of them at once; every frame must still come out whole and in order.
+    for i in 0..100u32 {
+        a.send_bytes(&vec![i as u8; (i % 7) as usize]).unwrap();
+        a.send(&i).unwrap();
+    }
+    let mut buf = Vec::with_capacity(4096);
+    for i in 0..100u32 {
+        assert_eq!(b.recv_bytes_into(&mut buf).unwrap(), (i % 7) as usize);
+        assert!(buf.iter().all(|&x| x == i as u8));
+        buf.reserve(4096);
+        if i % 2 == 0 {
+            assert_eq!(b.recv::<u32>().unwrap(), i);
+        } else {
+            assert_eq!(b.recv_bytes_into(&mut buf).unwrap(), postcard_len(i));
+            buf.reserve(4096);
+        }
+    }
+    assert!(!b.poll().unwrap());
+}
+
+fn postcard_len(i: u32) -> usize {
+    // postcard encodes a u32 as a varint
+    match i {
+        0..=127 => 1,
+        _ => 2,
+    }
+}
+
+#[test]
+fn poll_sees_bytes_read_ahead() {
+    let (a, b) = pipe(true).unwrap();
+    a.send_bytes(b"one").unwrap();
+    a.send_bytes(b"two").unwrap();
+    let mut buf = Vec::with_capacity(1024);
+    // Wait until both frames (2 × 11 bytes) are in the socket, so one read takes both.
+    while queued(&b) < 22 {
+        std::thread::yield_now();
+    }
+    assert_eq!(b.recv_bytes_into(&mut buf).unwrap(), 3);
+    assert_eq!(buf, b"one");
+    assert!(b.poll().unwrap(), "the second frame was read ahead");
+    assert_eq!(b.recv_bytes().unwrap(), b"two");
+    assert!(!b.poll().unwrap());
+}
+
+/// Bytes waiting in the socket of `c` (`FIONREAD`).
+fn queued(c: &Connection) -> libc::c_int {
+    let mut n: libc::c_int = 0;
+    // SAFETY: FIONREAD writes one int through the valid pointer.
+    unsafe { libc::ioctl(c.as_raw_fd(), libc::FIONREAD, &mut n) };
+    n
+}

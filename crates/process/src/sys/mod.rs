@@ -260,6 +260,41 @@ pub(crate) fn recv_spare(fd: BorrowedFd<'_>, buf: &mut Vec<u8>, max: usize) -> i
     Ok(n)
 }
 
+/// One `recvmsg` into `header` and then the spare capacity of `payload` (up to
+/// `max` bytes of it): a frame's header and payload in one call when both are there.
+/// Grows `payload`'s length by what landed in it; returns the total received.
+pub(crate) fn recv_header_and_spare(
+    fd: BorrowedFd<'_>,
+    header: &mut [u8],
+    payload: &mut Vec<u8>,
+    max: usize,
+) -> io::Result<usize> {
+    let spare: &mut [MaybeUninit<u8>] = payload.spare_capacity_mut();
+    let want = spare.len().min(max);
+    let mut iov = [
+        libc::iovec {
+            iov_base: header.as_mut_ptr().cast(),
+            iov_len: header.len(),
+        },
+        libc::iovec {
+            iov_base: spare.as_mut_ptr().cast(),
+            iov_len: want,
+        },
+    ];
+    // SAFETY: an all-zero msghdr is a valid empty header.
+    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+    msg.msg_iov = iov.as_mut_ptr();
+    msg.msg_iovlen = 2;
+    // SAFETY: both iovecs are valid for writes of their lengths during the call; the
+    // kernel writes only initialised bytes and reports how many.
+    let n = cvt_retry(|| unsafe { libc::recvmsg(fd.as_raw_fd(), &mut msg, 0) })? as usize;
+    let in_payload = n.saturating_sub(header.len());
+    debug_assert!(in_payload <= want);
+    // SAFETY: recvmsg initialised the first `in_payload` bytes of the spare capacity.
+    unsafe { payload.set_len(payload.len() + in_payload) };
+    Ok(n)
+}
+
 /// `sendmsg` of several slices with `MSG_NOSIGNAL` (a closed peer is `EPIPE`, never a
 /// `SIGPIPE`), retrying on `EINTR`. Returns the bytes written (maybe short).
 pub(crate) fn send_vectored(fd: BorrowedFd<'_>, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
