@@ -3,7 +3,7 @@
 use std::io::Write;
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, Once};
 
 use crate::context::StartMethod;
 use crate::sys::{self, Pid};
@@ -78,16 +78,27 @@ pub(crate) fn describe_child(
 /// child, the copies are then held by the only thread there is, which resets the state
 /// through them and releases them. (A lock held by a vanished thread would otherwise
 /// stay locked in the child forever.)
+///
+/// The standard output and error locks are held across the fork too (flushed first):
+/// a thread printing at the moment of the fork would otherwise leave them locked in
+/// the child. (They are reentrant and owned by this very thread, which the child is.)
 pub(crate) struct ForkGuards {
     children: MutexGuard<'static, Vec<Arc<crate::process::Shared>>>,
     servers: MutexGuard<'static, Vec<forkserver::Server>>,
     current: MutexGuard<'static, Option<Arc<Me>>>,
     hooks: Vec<fn()>,
+    _stdout: std::io::StdoutLock<'static>,
+    _stderr: std::io::StderrLock<'static>,
 }
 
 impl ForkGuards {
-    /// Takes every lock, in the crate's one lock order (children, servers, current).
+    /// Takes every lock, in the crate's one lock order (stdout, stderr, children,
+    /// servers, current).
     pub(crate) fn lock() -> ForkGuards {
+        let mut stdout = std::io::stdout().lock();
+        let _ = stdout.flush();
+        let mut stderr = std::io::stderr().lock();
+        let _ = stderr.flush();
         let children = registry::lock();
         let servers = forkserver::servers();
         let current = CURRENT.lock().unwrap_or_else(|e| e.into_inner());
@@ -97,6 +108,8 @@ impl ForkGuards {
             servers,
             current,
             hooks,
+            _stdout: stdout,
+            _stderr: stderr,
         }
     }
 
@@ -110,14 +123,40 @@ impl ForkGuards {
             *self.current = Some(me);
         }
         COUNTER.store(0, Ordering::Relaxed);
-        self.hooks
+        std::mem::take(&mut self.hooks)
     }
 }
 
 /// Makes this freshly exec'd (single-threaded) process the child described by `me`;
 /// returns the child hooks to run.
 pub(crate) fn become_child(me: Me) -> Vec<fn()> {
+    install_panic_hook();
     ForkGuards::lock().reset_in_child(Some(Arc::new(me)))
+}
+
+static PANIC_HOOK: Once = Once::new();
+
+/// Installs, once per process, a panic hook that names the process when it is a
+/// child: `Process <name> (pid N):`, then the previous hook's output. It is installed
+/// in the parent before a `Fork` start, so that the child never takes the hook's lock
+/// (another thread may hold it at the moment of the fork); in the main process it
+/// only delegates. A hook the program sets later replaces it.
+pub(crate) fn install_panic_hook() {
+    PANIC_HOOK.call_once(|| {
+        let previous = panic::take_hook();
+        panic::set_hook(Box::new(move |info| {
+            let me = me();
+            if me.parent.is_some() {
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "Process {} (pid {}):",
+                    me.name,
+                    sys::getpid()
+                );
+            }
+            previous(info);
+        }));
+    });
 }
 
 /// For a daemon child: die with the parent. `expected_parent` is the process that
@@ -134,18 +173,9 @@ pub(crate) fn die_with_parent(expected_parent: Pid) {
 /// target returns, 1 after a panic (printed with the process's name) or when the
 /// arguments cannot be rebuilt.
 pub(crate) fn run_and_exit(hooks: Vec<fn()>, target: impl FnOnce() -> Result<(), String>) -> ! {
-    // The name is looked up only if a panic happens: on the common path the child
-    // touches (copies on write) as little memory as it can.
-    let previous = panic::take_hook();
-    panic::set_hook(Box::new(move |info| {
-        let _ = writeln!(
-            std::io::stderr(),
-            "Process {} (pid {}):",
-            me().name,
-            sys::getpid()
-        );
-        previous(info);
-    }));
+    // The panic hook that names this process was installed before (see
+    // `install_panic_hook`): the child takes no lock that another thread of its parent
+    // may have held at the moment of a fork.
     for hook in hooks {
         hook();
     }

@@ -67,7 +67,6 @@ pub enum Fork {
 /// ```
 pub unsafe fn fork() -> io::Result<Fork> {
     warn_if_threaded();
-    flush_stdio();
     let guards = child::ForkGuards::lock();
     // SAFETY: the caller upholds this function's contract, which is `sys::fork`'s.
     match unsafe { sys::fork() } {
@@ -101,17 +100,11 @@ pub(crate) fn warn_if_threaded() {
     }
 }
 
-/// Flushes our buffered output so that the child does not print it a second time.
-fn flush_stdio() {
-    let _ = io::stdout().flush();
-    let _ = io::stderr().flush();
-}
-
 /// Starts `p` with the `Fork` start method.
 pub(crate) fn start(p: Process) -> Result<ProcessHandle, StartError> {
     debug_assert_eq!(p.method, StartMethod::Fork);
     warn_if_threaded();
-    flush_stdio();
+    child::install_panic_hook();
     let identity = child::next_identity();
     let name = child_name(&p, &identity);
     // Allocated here: the child should touch (copy-on-write) as little memory as it can.
