@@ -122,6 +122,9 @@
 //!   child started by `Fork` or `Spawn` from a thread that exits early dies with that
 //!   thread. Forkserver daemons are tied to the single-threaded server instead.
 //! * Stdin of `Spawn`/`Forkserver` children is `/dev/null` (Python does the same).
+//! * The line naming a panicking child comes from a panic hook that skein installs
+//!   (once, wrapping the existing one) at the first `Fork` start or in a fresh child;
+//!   a hook the program sets afterwards replaces it.
 
 #![deny(missing_docs)]
 #![deny(unsafe_op_in_unsafe_fn)]
