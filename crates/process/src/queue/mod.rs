@@ -1,0 +1,27 @@
+//! Cross-process queues: [`Queue`], [`JoinableQueue`], [`SimpleQueue`] — Python's
+//! `multiprocessing` queues with skein-queue's verbs and errors.
+//!
+//! Values are serialised with `postcard` **in the caller** (a value that cannot be
+//! serialised fails at `put`, cpython#109554), then copied into a ring in shared memory
+//! (no syscall per message while nobody sleeps; see `ring.rs`). Messages larger than the
+//! ring stream through it in chunks, so there is no size limit to hit by accident. Every
+//! queue is bounded — by bytes always (the ring), and by item count when built with
+//! `bounded(maxsize)` — so a fast producer blocks instead of eating memory. A failed put
+//! returns the value inside the error.
+
+mod error;
+mod joinable;
+mod queue;
+mod ring;
+mod simple;
+
+pub use error::{
+    CodecError, GetError, GetTimeoutError, PutError, PutTimeoutError, TaskDoneError, TryGetError,
+    TryPutError,
+};
+pub use joinable::JoinableQueue;
+pub use queue::Queue;
+pub use simple::SimpleQueue;
+
+/// The default ring size in bytes (messages larger than a quarter of it are chunked).
+pub const DEFAULT_RING_BYTES: usize = 256 * 1024;

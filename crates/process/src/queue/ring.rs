@@ -1,0 +1,653 @@
+//! The shared-memory message ring behind every cross-process queue.
+//!
+//! One anonymous segment holds a header of atomics and a byte ring. A message is one or
+//! more 8-byte-aligned records `[len: u32][flags: u32][payload]`; producers append under
+//! `put_lock`, consumers take under `get_lock` (both owner-checked [`rawlock`]s, so a
+//! process that dies holding one does not wedge the queue). `tail` and `head` are byte
+//! positions that only grow; the uncontended path is: lock, copy, one store, unlock —
+//! no syscall unless someone sleeps.
+//!
+//! **Large messages** are split into chunks of at most a quarter of the ring; the
+//! producer keeps `put_lock` (the consumer `get_lock`) from first chunk to last, so a
+//! message of any size streams through a ring of any size.
+//!
+//! **Crash consistency.** Every state change is published by one final store, so a
+//! process killed anywhere leaves a readable ring. `put_progress` / `get_progress` record
+//! whether the lock holder was in the middle of a message; whoever takes the lock over
+//! (an [`Acquired::OwnerDied`]) repairs it: a reservation without data is released, a
+//! half-written message is closed with an `ABORT` record (its consumer discards the
+//! part), a half-read message's remaining chunks are skipped. A consumer killed before
+//! it advanced `head` leaves the message for the next consumer: nothing is lost.
+
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::time::Instant;
+
+use crate::shared::rawlock::{self, Acquired, LIVENESS_SLICE};
+use crate::shared::region::{AtomicHeader, Shared};
+use crate::shared::{futex, ident};
+use crate::shm::ShmError;
+
+const FIRST: u32 = 1;
+const LAST: u32 = 2;
+const ABORT: u32 = 4;
+const PAD: u32 = 8;
+const HDR: usize = 8;
+/// How many times a waiter polls before sleeping on the futex.
+const SPIN: u32 = 200;
+
+/// Shutdown states.
+const OPEN: u32 = 0;
+const GRACEFUL: u32 = 1;
+const IMMEDIATE: u32 = 2;
+
+#[repr(C, align(128))]
+struct Line<T>(T);
+
+#[repr(C)]
+pub(crate) struct RingState {
+    put_lock: AtomicU32,
+    get_lock: AtomicU32,
+    put_progress: AtomicU32,
+    get_progress: AtomicU32,
+    maxsize: AtomicU32,
+    count: AtomicU32,
+    shutdown: AtomicU32,
+    joinable: AtomicU32,
+    capacity: AtomicU64,
+    /// `tail` when the current producer reserved its place (for repairs).
+    put_mark: AtomicU64,
+    tail: Line<AtomicU64>,
+    data: Line<[AtomicU32; 2]>,
+    head: Line<AtomicU64>,
+    space: Line<[AtomicU32; 2]>,
+    /// `[unfinished, sleepers]` for `JoinableQueue::join`.
+    tasks: Line<[AtomicU32; 2]>,
+}
+
+// SAFETY: atomics only; zero is an empty, open queue (capacity is set before sharing).
+unsafe impl AtomicHeader for RingState {}
+
+/// When a blocking operation gives up.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Wait {
+    /// Never: fail at once if it would block.
+    No,
+    /// At this instant (`None`: never).
+    Until(Option<Instant>),
+}
+
+impl Wait {
+    fn deadline(self) -> Option<Option<Instant>> {
+        match self {
+            Wait::No => None,
+            Wait::Until(d) => Some(d),
+        }
+    }
+}
+
+/// Why a ring operation did not complete.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Fail {
+    /// It would block (with [`Wait::No`]) or the deadline passed.
+    WouldBlock,
+    ShutDown,
+}
+
+/// A handle on one ring (cloned into every process that uses the queue).
+#[derive(Clone, Debug)]
+pub(crate) struct Ring {
+    shared: Shared<RingState>,
+    cap: usize,
+}
+
+fn align8(n: usize) -> usize {
+    (n + 7) & !7
+}
+
+impl Ring {
+    pub(crate) fn new(ring_bytes: usize, maxsize: u32, joinable: bool) -> Result<Ring, ShmError> {
+        let cap = ring_bytes.clamp(4096, 1 << 30).next_power_of_two();
+        let shared = Shared::<RingState>::new(cap)?;
+        let st = shared.header();
+        st.capacity.store(cap as u64, Ordering::Relaxed);
+        st.maxsize.store(maxsize, Ordering::Relaxed);
+        st.joinable.store(u32::from(joinable), Ordering::Relaxed);
+        Ok(Ring { shared, cap })
+    }
+
+    fn st(&self) -> &RingState {
+        self.shared.header()
+    }
+
+    pub(crate) fn maxsize(&self) -> u32 {
+        self.st().maxsize.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn count(&self) -> u32 {
+        self.st().count.load(Ordering::SeqCst)
+    }
+
+    pub(crate) fn is_shutdown(&self) -> bool {
+        self.st().shutdown.load(Ordering::SeqCst) != OPEN
+    }
+
+    fn max_single(&self) -> usize {
+        self.cap / 2 - HDR
+    }
+
+    fn chunk(&self) -> usize {
+        self.cap / 4 - HDR
+    }
+
+    // ---- raw record access (the only unsafe code of the queues) ----
+
+    fn write_record(&self, tail: u64, len: usize, flags: u32, payload: &[u8]) {
+        let pos = (tail as usize) & (self.cap - 1);
+        debug_assert!(pos % 8 == 0 && pos + HDR + payload.len() <= self.cap);
+        // SAFETY: `pos + HDR + len <= cap` (checked by callers through the free-space
+        // test), the bytes lie between `tail` and `head + cap`, which no consumer reads
+        // until `tail` is published, and the data area is 128-byte aligned so the header
+        // words are aligned.
+        unsafe {
+            let base = self.shared.data().add(pos);
+            base.cast::<[u32; 2]>().write([len as u32, flags]);
+            std::ptr::copy_nonoverlapping(payload.as_ptr(), base.add(HDR), payload.len());
+        }
+    }
+
+    fn read_header(&self, head: u64) -> (usize, u32) {
+        let pos = (head as usize) & (self.cap - 1);
+        // SAFETY: `head < tail` (checked by callers), so a complete record header was
+        // published at `pos` (aligned, in bounds) before `tail` was stored with SeqCst.
+        let [len, flags] = unsafe { self.shared.data().add(pos).cast::<[u32; 2]>().read() };
+        (len as usize, flags)
+    }
+
+    fn payload(&self, head: u64, len: usize) -> &[u8] {
+        let pos = (head as usize) & (self.cap - 1);
+        assert!(pos + HDR + len <= self.cap, "corrupt queue record");
+        // SAFETY: in bounds (asserted); the record was published before `tail` and is not
+        // overwritten until `head` moves past it, which only this consumer (holding
+        // `get_lock`) does after it stops using the slice (the borrow of `self` and the
+        // caller's structure guarantee it).
+        unsafe { std::slice::from_raw_parts(self.shared.data().add(pos + HDR), len) }
+    }
+
+    // ---- producers ----
+
+    fn lock_put(&self, wait: Wait) -> Result<(), Fail> {
+        let st = self.st();
+        let deadline = match wait {
+            Wait::No => Some(Instant::now()),
+            Wait::Until(d) => d,
+        };
+        match rawlock::lock(&st.put_lock, ident::pid(), deadline) {
+            None => Err(Fail::WouldBlock),
+            Some(Acquired::Clean) => Ok(()),
+            Some(Acquired::OwnerDied) => {
+                self.repair_put();
+                Ok(())
+            }
+        }
+    }
+
+    fn unlock_put(&self) {
+        rawlock::unlock(&self.st().put_lock);
+    }
+
+    /// Repairs after a producer died holding `put_lock` (we hold it now).
+    fn repair_put(&self) {
+        let st = self.st();
+        match st.put_progress.load(Ordering::SeqCst) {
+            1 if st.tail.0.load(Ordering::SeqCst) == st.put_mark.load(Ordering::SeqCst) => {
+                // Reserved, never published.
+                self.unreserve();
+            }
+            2 => {
+                // Close the half-written message; the ring has room for 8 bytes as soon
+                // as consumers move on. Wait for it without giving up the lock.
+                let _ = self.append(0, ABORT, &[], Wait::Until(None), false);
+            }
+            _ => {}
+        }
+        st.put_progress.store(0, Ordering::SeqCst);
+    }
+
+    fn unreserve(&self) {
+        let st = self.st();
+        st.count.fetch_sub(1, Ordering::SeqCst);
+        self.space_changed();
+        if st.joinable.load(Ordering::Relaxed) != 0 {
+            self.finish_task();
+        }
+    }
+
+    /// Free bytes in the ring.
+    fn free(&self, tail: u64) -> usize {
+        let head = self.st().head.0.load(Ordering::SeqCst);
+        self.cap - (tail - head) as usize
+    }
+
+    fn count_ok(&self) -> bool {
+        let st = self.st();
+        let maxsize = st.maxsize.load(Ordering::Relaxed);
+        maxsize == 0 || st.count.load(Ordering::SeqCst) < maxsize
+    }
+
+    /// Appends one record (holding `put_lock`), waiting for room as `wait` allows.
+    ///
+    /// The first record of a message (`first`) also reserves its place under `maxsize`,
+    /// and may drop and re-take the lock while it waits; later records keep the lock.
+    fn append(
+        &self,
+        len: usize,
+        flags: u32,
+        payload: &[u8],
+        wait: Wait,
+        first: bool,
+    ) -> Result<(), Fail> {
+        let st = self.st();
+        let need = align8(HDR + payload.len());
+        loop {
+            let shutdown = st.shutdown.load(Ordering::SeqCst);
+            if shutdown == IMMEDIATE || (first && shutdown != OPEN) {
+                return Err(Fail::ShutDown);
+            }
+            let tail = st.tail.0.load(Ordering::Relaxed);
+            let pos = (tail as usize) & (self.cap - 1);
+            let contiguous = self.cap - pos;
+            let free = self.free(tail);
+            if need > contiguous && free >= contiguous {
+                // Skip the ring's end with a padding record, then retry at the start.
+                self.write_record(tail, contiguous - HDR, PAD, &[]);
+                self.publish(tail + contiguous as u64);
+                continue;
+            }
+            if need <= contiguous && free >= need && (!first || self.count_ok()) {
+                if first {
+                    st.put_mark.store(tail, Ordering::SeqCst);
+                    st.put_progress.store(1, Ordering::SeqCst);
+                    st.count.fetch_add(1, Ordering::SeqCst);
+                    if st.joinable.load(Ordering::Relaxed) != 0 {
+                        st.tasks.0[0].fetch_add(1, Ordering::SeqCst);
+                    }
+                }
+                self.write_record(tail, len, flags, payload);
+                self.publish(tail + need as u64);
+                if first {
+                    // A single-record message is complete; a chunked one is under way.
+                    let progress = if flags & LAST != 0 { 0 } else { 2 };
+                    st.put_progress.store(progress, Ordering::SeqCst);
+                }
+                return Ok(());
+            }
+            let want = need.min(contiguous);
+            self.wait_space(wait, !first, |r| {
+                r.free(tail) >= want && (!first || r.count_ok())
+            })?;
+        }
+    }
+
+    /// Sleeps until `ready` or the deadline; releases `put_lock` meanwhile unless
+    /// `keep_lock`.
+    fn wait_space(
+        &self,
+        wait: Wait,
+        keep_lock: bool,
+        ready: impl Fn(&Ring) -> bool,
+    ) -> Result<(), Fail> {
+        let st = self.st();
+        let deadline = wait.deadline().ok_or(Fail::WouldBlock)?;
+        let [seq, sleepers] = &st.space.0;
+        for _ in 0..SPIN {
+            if ready(self) || st.shutdown.load(Ordering::Relaxed) != OPEN {
+                return Ok(());
+            }
+            std::hint::spin_loop();
+        }
+        sleepers.fetch_add(1, Ordering::SeqCst);
+        let s = seq.load(Ordering::SeqCst);
+        if !keep_lock {
+            self.unlock_put();
+        }
+        let mut result = Ok(());
+        if !ready(self) && st.shutdown.load(Ordering::SeqCst) == OPEN {
+            match futex::remaining(deadline) {
+                Some(left) => futex::wait(seq, s, left),
+                None => result = Err(Fail::WouldBlock),
+            }
+        }
+        sleepers.fetch_sub(1, Ordering::SeqCst);
+        if !keep_lock {
+            // Re-take the lock even after a timeout: callers unlock on every path.
+            self.lock_put(Wait::Until(None))?;
+        }
+        result
+    }
+
+    fn publish(&self, tail: u64) {
+        let st = self.st();
+        st.tail.0.store(tail, Ordering::SeqCst);
+        let [seq, sleepers] = &st.data.0;
+        if sleepers.load(Ordering::SeqCst) > 0 {
+            seq.fetch_add(1, Ordering::SeqCst);
+            futex::wake_all(seq);
+        }
+    }
+
+    fn space_changed(&self) {
+        let [seq, sleepers] = &self.st().space.0;
+        if sleepers.load(Ordering::SeqCst) > 0 {
+            seq.fetch_add(1, Ordering::SeqCst);
+            futex::wake_all(seq);
+        }
+    }
+
+    /// Puts one encoded message.
+    pub(crate) fn put(&self, bytes: &[u8], wait: Wait) -> Result<(), Fail> {
+        if self.is_shutdown() {
+            return Err(Fail::ShutDown);
+        }
+        self.lock_put(wait)?;
+        let r = if bytes.len() <= self.max_single() {
+            self.append(bytes.len(), FIRST | LAST, bytes, wait, true)
+        } else {
+            self.put_chunked(bytes, wait)
+        };
+        self.unlock_put();
+        r
+    }
+
+    fn put_chunked(&self, bytes: &[u8], wait: Wait) -> Result<(), Fail> {
+        let st = self.st();
+        let mut chunks = bytes.chunks(self.chunk()).peekable();
+        let mut first = true;
+        while let Some(chunk) = chunks.next() {
+            let last = chunks.peek().is_none();
+            let flags = if first { FIRST } else { 0 } | if last { LAST } else { 0 };
+            // Until the first chunk is out we may still give up; after it, the message
+            // is finished (or aborted by immediate shutdown).
+            let this_wait = if first { wait } else { Wait::Until(None) };
+            if let Err(e) = self.append(chunk.len(), flags, chunk, this_wait, first) {
+                if !first {
+                    st.put_progress.store(0, Ordering::SeqCst);
+                }
+                return Err(e);
+            }
+            first = false;
+        }
+        st.put_progress.store(0, Ordering::SeqCst);
+        Ok(())
+    }
+
+    // ---- consumers ----
+
+    fn lock_get(&self, deadline: Option<Instant>) -> Option<bool> {
+        match rawlock::lock(&self.st().get_lock, ident::pid(), deadline)? {
+            Acquired::Clean => Some(false),
+            Acquired::OwnerDied => Some(true),
+        }
+    }
+
+    fn unlock_get(&self) {
+        rawlock::unlock(&self.st().get_lock);
+    }
+
+    /// Takes one message and hands its bytes to `f`.
+    pub(crate) fn get<R>(&self, wait: Wait, f: impl FnOnce(&[u8]) -> R) -> Result<R, Fail> {
+        let st = self.st();
+        let deadline = match wait {
+            Wait::No => {
+                if st.shutdown.load(Ordering::SeqCst) == IMMEDIATE {
+                    return Err(Fail::ShutDown);
+                }
+                if st.count.load(Ordering::SeqCst) == 0 {
+                    return Err(if self.is_shutdown() {
+                        Fail::ShutDown
+                    } else {
+                        Fail::WouldBlock
+                    });
+                }
+                // A message is there: wait for the consumer ahead of us, not for data.
+                None
+            }
+            Wait::Until(d) => d,
+        };
+        let mut skipping = match self.lock_get(deadline) {
+            None => return Err(Fail::WouldBlock),
+            Some(died) => died && self.dead_consumer_was_mid_message(),
+        };
+        let mut assembled: Option<Vec<u8>> = None;
+        loop {
+            let head = st.head.0.load(Ordering::Relaxed);
+            let tail = st.tail.0.load(Ordering::SeqCst);
+            if head == tail {
+                let mid_message = assembled.is_some() || skipping;
+                if matches!(wait, Wait::No) && !mid_message {
+                    self.unlock_get();
+                    return Err(if self.is_shutdown() {
+                        Fail::ShutDown
+                    } else {
+                        Fail::WouldBlock
+                    });
+                }
+                match self.wait_data(head, deadline, mid_message) {
+                    Ok(died) => {
+                        skipping |= died;
+                        continue;
+                    }
+                    Err(e) => {
+                        if mid_message {
+                            self.unlock_get();
+                        }
+                        return Err(e);
+                    }
+                }
+            }
+            let (len, flags) = self.read_header(head);
+            let size = align8(HDR + len) as u64;
+            if flags & PAD != 0 {
+                self.advance(head, size);
+                continue;
+            }
+            if flags & ABORT != 0 {
+                if assembled.take().is_some() {
+                    self.drop_task();
+                }
+                st.get_progress.store(0, Ordering::SeqCst);
+                skipping = false;
+                self.advance(head, size);
+                continue;
+            }
+            if flags & FIRST != 0 {
+                skipping = false;
+                if assembled.take().is_some() {
+                    self.drop_task();
+                }
+            } else if skipping || assembled.is_none() {
+                // The rest of a message whose first part a dead consumer took.
+                self.advance(head, size);
+                continue;
+            }
+            if flags & FIRST != 0 && flags & LAST != 0 {
+                // The common case: decode straight from shared memory.
+                let r = f(self.payload(head, len));
+                self.advance(head, size);
+                st.count.fetch_sub(1, Ordering::SeqCst);
+                self.space_changed();
+                self.unlock_get();
+                return Ok(r);
+            }
+            let buf = assembled.get_or_insert_with(Vec::new);
+            buf.extend_from_slice(self.payload(head, len));
+            if flags & FIRST != 0 {
+                st.get_progress.store(1, Ordering::SeqCst);
+                st.count.fetch_sub(1, Ordering::SeqCst);
+            }
+            self.advance(head, size);
+            if flags & LAST != 0 {
+                st.get_progress.store(0, Ordering::SeqCst);
+                self.unlock_get();
+                let buf = assembled.take().unwrap_or_default();
+                return Ok(f(&buf));
+            }
+        }
+    }
+
+    /// After taking `get_lock` over from a dead consumer: whether it died mid-message
+    /// (the rest of that message must be skipped; the message is lost with it).
+    fn dead_consumer_was_mid_message(&self) -> bool {
+        let mid = self.st().get_progress.swap(0, Ordering::SeqCst) != 0;
+        if mid {
+            self.drop_task();
+        }
+        mid
+    }
+
+    /// A message was dropped unread: it will never be marked done.
+    fn drop_task(&self) {
+        if self.st().joinable.load(Ordering::Relaxed) != 0 {
+            self.finish_task();
+        }
+    }
+
+    fn advance(&self, head: u64, size: u64) {
+        self.st().head.0.store(head + size, Ordering::SeqCst);
+        self.space_changed();
+    }
+
+    /// Repairs the producer side if a producer died holding `put_lock` (a consumer
+    /// waiting on a half-sent message, or on a reserved place, would wait forever).
+    fn check_dead_producer(&self) {
+        let st = self.st();
+        let owner = rawlock::owner(&st.put_lock);
+        if owner == 0 || ident::is_alive(owner) {
+            return;
+        }
+        if rawlock::try_lock(&st.put_lock, ident::pid()) == Some(Acquired::OwnerDied) {
+            self.repair_put();
+            self.unlock_put();
+        } else if rawlock::owner(&st.put_lock) == ident::pid() {
+            self.unlock_put();
+        }
+    }
+
+    /// Waits for `tail` to move past `head`, holding `get_lock`, which is released
+    /// meanwhile unless mid-message. Returns whether, on re-taking the lock, a dead
+    /// consumer's half-read message has to be skipped.
+    fn wait_data(
+        &self,
+        head: u64,
+        deadline: Option<Instant>,
+        mid_message: bool,
+    ) -> Result<bool, Fail> {
+        let st = self.st();
+        let shutdown = st.shutdown.load(Ordering::SeqCst);
+        if shutdown == IMMEDIATE
+            || (shutdown == GRACEFUL && !mid_message && st.count.load(Ordering::SeqCst) == 0)
+        {
+            if !mid_message {
+                self.unlock_get();
+            }
+            return Err(Fail::ShutDown);
+        }
+        let [seq, sleepers] = &st.data.0;
+        for _ in 0..SPIN {
+            if st.tail.0.load(Ordering::Relaxed) != head {
+                return Ok(false);
+            }
+            std::hint::spin_loop();
+        }
+        sleepers.fetch_add(1, Ordering::SeqCst);
+        let s = seq.load(Ordering::SeqCst);
+        if !mid_message {
+            self.unlock_get();
+        }
+        // While something is promised (a reservation or the rest of a message), watch
+        // the producer's liveness; otherwise sleep until woken.
+        let promised = mid_message || st.count.load(Ordering::SeqCst) > 0;
+        let mut result = Ok(false);
+        if st.tail.0.load(Ordering::SeqCst) == head
+            && st.shutdown.load(Ordering::SeqCst) == shutdown
+        {
+            match futex::remaining(deadline) {
+                Some(left) if promised => {
+                    futex::wait(seq, s, Some(futex::min_slice(left, LIVENESS_SLICE)));
+                }
+                Some(left) => futex::wait(seq, s, left),
+                None => result = Err(Fail::WouldBlock),
+            }
+        }
+        sleepers.fetch_sub(1, Ordering::SeqCst);
+        if promised && st.tail.0.load(Ordering::SeqCst) == head {
+            self.check_dead_producer();
+        }
+        if !mid_message {
+            if result.is_err() {
+                return result;
+            }
+            let died = self
+                .lock_get(None)
+                .expect("an untimed lock cannot time out");
+            return Ok(died && self.dead_consumer_was_mid_message());
+        }
+        result
+    }
+
+    // ---- shutdown and tasks ----
+
+    pub(crate) fn shutdown(&self, immediate: bool) {
+        let st = self.st();
+        let level = if immediate { IMMEDIATE } else { GRACEFUL };
+        st.shutdown.fetch_max(level, Ordering::SeqCst);
+        if immediate && st.joinable.load(Ordering::Relaxed) != 0 {
+            // Python: immediate shutdown releases join().
+            st.tasks.0[0].store(0, Ordering::SeqCst);
+            futex::wake_all(&st.tasks.0[0]);
+        }
+        for [seq, _] in [&st.data.0, &st.space.0] {
+            seq.fetch_add(1, Ordering::SeqCst);
+            futex::wake_all(seq);
+        }
+    }
+
+    /// Decrements the unfinished-task count; `false` if it was already 0.
+    pub(crate) fn finish_task(&self) -> bool {
+        let [unfinished, sleepers] = &self.st().tasks.0;
+        let mut n = unfinished.load(Ordering::SeqCst);
+        loop {
+            if n == 0 {
+                return false;
+            }
+            match unfinished.compare_exchange_weak(n, n - 1, Ordering::SeqCst, Ordering::SeqCst) {
+                Ok(_) => break,
+                Err(now) => n = now,
+            }
+        }
+        if n == 1 && sleepers.load(Ordering::SeqCst) > 0 {
+            futex::wake_all(unfinished);
+        }
+        true
+    }
+
+    pub(crate) fn unfinished(&self) -> u32 {
+        self.st().tasks.0[0].load(Ordering::SeqCst)
+    }
+
+    /// Waits until every put item has been marked done; `false` at the deadline.
+    pub(crate) fn join(&self, deadline: Option<Instant>) -> bool {
+        let [unfinished, sleepers] = &self.st().tasks.0;
+        loop {
+            let n = unfinished.load(Ordering::SeqCst);
+            if n == 0 {
+                return true;
+            }
+            let Some(left) = futex::remaining(deadline) else {
+                return false;
+            };
+            sleepers.fetch_add(1, Ordering::SeqCst);
+            futex::wait(unfinished, n, left);
+            sleepers.fetch_sub(1, Ordering::SeqCst);
+        }
+    }
+}

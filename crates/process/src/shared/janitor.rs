@@ -1,0 +1,170 @@
+//! The segment janitor: unlinks named segments once their whole process tree is gone,
+//! even when every process in it was killed with SIGKILL.
+//!
+//! The first named segment a process creates starts a janitor: a grandchild (so nobody
+//! has to reap it) in its own session (so a signal to the process group spares it), with
+//! stdio on `/dev/null` and every other descriptor closed, holding the read end of a
+//! pipe. The creator keeps the write end (close-on-exec, but inherited by `fork`ed
+//! children, so the janitor's "tree" is the creator plus its forked descendants) and
+//! writes `+name` / `-name` lines as segments are created and unlinked.
+//!
+//! When the read end reports end-of-file — every process holding the write end is gone,
+//! however it died — the janitor takes each remaining name, opens it and waits for an
+//! exclusive `flock`: every process that maps a segment holds a shared `flock` on it, and
+//! the kernel drops those locks when the process dies. So a segment that an unrelated
+//! process still maps is left alone until that process is gone too, and then unlinked.
+
+use std::ffi::CString;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::sync::Mutex;
+
+/// The write end of this process tree's janitor pipe, once started.
+static JANITOR: Mutex<Option<OwnedFd>> = Mutex::new(None);
+
+/// Tells the janitor (starting it if needed) that `name` exists.
+pub(crate) fn register(name: &str) -> std::io::Result<()> {
+    let mut guard = JANITOR.lock().unwrap_or_else(|e| e.into_inner());
+    if guard.is_none() {
+        *guard = Some(start()?);
+    }
+    let fd = guard.as_ref().expect("janitor started above");
+    write_line(fd, b'+', name)
+}
+
+/// Tells the janitor that `name` was unlinked normally.
+pub(crate) fn forget(name: &str) {
+    let guard = JANITOR.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(fd) = guard.as_ref() {
+        let _ = write_line(fd, b'-', name);
+    }
+}
+
+fn write_line(fd: &OwnedFd, op: u8, name: &str) -> std::io::Result<()> {
+    let mut line = Vec::with_capacity(name.len() + 2);
+    line.push(op);
+    line.extend_from_slice(name.as_bytes());
+    line.push(b'\n');
+    // Lines are far below PIPE_BUF, so each write is atomic even when forked children
+    // share the pipe.
+    let n = rustix::io::write(fd, &line)?;
+    debug_assert_eq!(n, line.len());
+    Ok(())
+}
+
+fn start() -> std::io::Result<OwnedFd> {
+    let (read, write) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)?;
+    // SAFETY: the child only calls async-signal-safe functions before `fork` again; the
+    // grandchild runs `janitor_main`, which uses raw syscalls and glibc's malloc (made
+    // usable in fork children by glibc's own fork handlers), and ends in `_exit`.
+    let child = unsafe { libc::fork() };
+    match child {
+        -1 => Err(std::io::Error::last_os_error()),
+        0 => {
+            // SAFETY: see above; the intermediate child exits at once so the janitor is
+            // reparented and never becomes our zombie.
+            unsafe {
+                if libc::fork() == 0 {
+                    janitor_main(read.as_raw_fd());
+                }
+                libc::_exit(0);
+            }
+        }
+        pid => {
+            let mut status = 0;
+            // SAFETY: waits for the intermediate child we just forked.
+            unsafe {
+                while libc::waitpid(pid, &mut status, 0) == -1
+                    && std::io::Error::last_os_error().raw_os_error() == Some(libc::EINTR)
+                {
+                }
+            }
+            drop(read);
+            Ok(write)
+        }
+    }
+}
+
+/// The janitor's whole life. Never returns.
+///
+/// # Safety
+///
+/// Only to be called in a freshly forked process, with `read` the pipe's read end.
+unsafe fn janitor_main(read: i32) -> ! {
+    // SAFETY: plain syscalls on descriptors this process owns; the janitor is the only
+    // thread of its process.
+    unsafe {
+        libc::setsid();
+        let devnull = libc::open(c"/dev/null".as_ptr(), libc::O_RDWR);
+        let fd = if read == 3 { 3 } else { libc::dup2(read, 3) };
+        if fd != 3 {
+            libc::_exit(1);
+        }
+        for target in 0..3 {
+            if devnull >= 0 {
+                libc::dup2(devnull, target);
+            }
+        }
+        // Close everything else: inherited pipe and socket ends would otherwise keep
+        // other processes from seeing end-of-file.
+        if libc::syscall(libc::SYS_close_range, 4u32, u32::MAX, 0u32) != 0 {
+            for other in 4..65536 {
+                libc::close(other);
+            }
+        }
+        let read = OwnedFd::from_raw_fd(3);
+        let names = collect_names(&read);
+        for name in names {
+            unlink_when_unmapped(&name);
+        }
+        libc::_exit(0);
+    }
+}
+
+/// Reads `+name`/`-name` lines until end-of-file; returns the names still registered.
+fn collect_names(read: &OwnedFd) -> Vec<Vec<u8>> {
+    let mut names: Vec<Vec<u8>> = Vec::new();
+    let mut pending: Vec<u8> = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        match rustix::io::read(read, &mut buf) {
+            Ok(0) => break,
+            Ok(n) => pending.extend_from_slice(&buf[..n]),
+            Err(rustix::io::Errno::INTR) => continue,
+            Err(_) => break,
+        }
+        while let Some(end) = pending.iter().position(|&b| b == b'\n') {
+            let line: Vec<u8> = pending.drain(..=end).collect();
+            let (op, name) = (line[0], line[1..line.len() - 1].to_vec());
+            match op {
+                b'+' => names.push(name),
+                b'-' => names.retain(|n| *n != name),
+                _ => {}
+            }
+        }
+    }
+    names
+}
+
+/// Waits until no process holds a shared `flock` on `name`, then unlinks it.
+fn unlink_when_unmapped(name: &[u8]) {
+    let Ok(cname) = CString::new(name) else {
+        return;
+    };
+    // SAFETY: plain syscalls on a descriptor opened here.
+    unsafe {
+        let fd = libc::shm_open(cname.as_ptr(), libc::O_RDWR | libc::O_CLOEXEC, 0);
+        if fd < 0 {
+            return; // already gone
+        }
+        while libc::flock(fd, libc::LOCK_EX) != 0 {
+            if std::io::Error::last_os_error().raw_os_error() != Some(libc::EINTR) {
+                break;
+            }
+        }
+        let mut st: libc::stat = std::mem::zeroed();
+        if libc::fstat(fd, &mut st) == 0 && st.st_nlink > 0 {
+            libc::shm_unlink(cname.as_ptr());
+        }
+        libc::close(fd);
+    }
+}
