@@ -8,11 +8,13 @@
 //! children, so the janitor's "tree" is the creator plus its forked descendants) and
 //! writes `+name` / `-name` lines as segments are created and unlinked.
 //!
-//! When the read end reports end-of-file — every process holding the write end is gone,
-//! however it died — the janitor takes each remaining name, opens it and waits for an
-//! exclusive `flock`: every process that maps a segment holds a shared `flock` on it, and
-//! the kernel drops those locks when the process dies. So a segment that an unrelated
-//! process still maps is left alone until that process is gone too, and then unlinked.
+//! Every process that maps a segment holds a shared `flock` on it (the kernel drops it
+//! when the process dies), so "nobody maps it" is "an exclusive `flock` succeeds". A
+//! handle's `drop` unlinks the name when that is so; otherwise it sends `?name` and the
+//! janitor re-tries every 100 ms until it is so. When the pipe reports end-of-file —
+//! every process holding the write end is gone, however it died — every remaining name
+//! is treated the same way, and the janitor exits once all are unlinked. A segment that
+//! an unrelated process still maps is therefore never unlinked under it.
 
 use std::ffi::CString;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
@@ -29,6 +31,21 @@ pub(crate) fn register(name: &str) -> std::io::Result<()> {
     }
     let fd = guard.as_ref().expect("janitor started above");
     write_line(fd, b'+', name)
+}
+
+/// Tells the janitor (starting it if needed) that every handle of this process on
+/// `name` is gone but another process still maps it: unlink it as soon as nobody does.
+pub(crate) fn orphan(name: &str) {
+    let mut guard = JANITOR.lock().unwrap_or_else(|e| e.into_inner());
+    if guard.is_none() {
+        match start() {
+            Ok(fd) => *guard = Some(fd),
+            Err(_) => return, // the creator's janitor still cleans up at the end
+        }
+    }
+    if let Some(fd) = guard.as_ref() {
+        let _ = write_line(fd, b'?', name);
+    }
 }
 
 /// Tells the janitor that `name` was unlinked normally.
@@ -112,59 +129,91 @@ unsafe fn janitor_main(read: i32) -> ! {
             }
         }
         let read = OwnedFd::from_raw_fd(3);
-        let names = collect_names(&read);
-        for name in names {
-            unlink_when_unmapped(&name);
-        }
+        serve(&read);
         libc::_exit(0);
     }
 }
 
-/// Reads `+name`/`-name` lines until end-of-file; returns the names still registered.
-fn collect_names(read: &OwnedFd) -> Vec<Vec<u8>> {
+/// The janitor's loop. `+name` registers a segment, `-name` forgets it (unlinked
+/// normally), `?name` marks it orphaned (its last handle here dropped while another
+/// process mapped it). Orphans are unlinked as soon as nobody maps them (re-tried every
+/// 100 ms); at end-of-file every registered name becomes an orphan, and the janitor
+/// exits once all are gone.
+fn serve(read: &OwnedFd) {
     let mut names: Vec<Vec<u8>> = Vec::new();
+    let mut orphans: Vec<Vec<u8>> = Vec::new();
     let mut pending: Vec<u8> = Vec::new();
     let mut buf = [0u8; 4096];
-    loop {
-        match rustix::io::read(read, &mut buf) {
-            Ok(0) => break,
-            Ok(n) => pending.extend_from_slice(&buf[..n]),
-            Err(rustix::io::Errno::INTR) => continue,
-            Err(_) => break,
+    let mut open = true;
+    while open || !orphans.is_empty() {
+        if open {
+            let mut pfd = libc::pollfd { fd: read.as_raw_fd(), events: libc::POLLIN, revents: 0 };
+            let timeout = if orphans.is_empty() { -1 } else { 100 };
+            // SAFETY: one valid pollfd.
+            let ready = unsafe { libc::poll(&mut pfd, 1, timeout) };
+            if ready > 0 {
+                match rustix::io::read(read, &mut buf) {
+                    Ok(0) => {
+                        open = false;
+                        orphans.append(&mut names);
+                    }
+                    Ok(n) => pending.extend_from_slice(&buf[..n]),
+                    Err(rustix::io::Errno::INTR | rustix::io::Errno::AGAIN) => {}
+                    Err(_) => {
+                        open = false;
+                        orphans.append(&mut names);
+                    }
+                }
+            }
+        } else {
+            std::thread::sleep(std::time::Duration::from_millis(100));
         }
         while let Some(end) = pending.iter().position(|&b| b == b'\n') {
             let line: Vec<u8> = pending.drain(..=end).collect();
             let (op, name) = (line[0], line[1..line.len() - 1].to_vec());
             match op {
                 b'+' => names.push(name),
-                b'-' => names.retain(|n| *n != name),
+                b'-' => {
+                    names.retain(|n| *n != name);
+                    orphans.retain(|n| *n != name);
+                }
+                b'?' => {
+                    names.retain(|n| *n != name);
+                    orphans.push(name);
+                }
                 _ => {}
             }
         }
+        orphans.retain(|name| !unlink_if_unmapped(name));
     }
-    names
 }
 
-/// Waits until no process holds a shared `flock` on `name`, then unlinks it.
-fn unlink_when_unmapped(name: &[u8]) {
-    let Ok(cname) = CString::new(name) else {
-        return;
-    };
+/// Unlinks `name` if no process holds a shared `flock` on it. Returns whether the
+/// name is gone.
+fn unlink_if_unmapped(name: &[u8]) -> bool {
+    let Ok(cname) = CString::new(name) else { return true };
     // SAFETY: plain syscalls on a descriptor opened here.
     unsafe {
         let fd = libc::shm_open(cname.as_ptr(), libc::O_RDWR | libc::O_CLOEXEC, 0);
         if fd < 0 {
-            return; // already gone
+            return true; // already gone
         }
-        while libc::flock(fd, libc::LOCK_EX) != 0 {
+        let op = libc::LOCK_EX | libc::LOCK_NB;
+        let locked = loop {
+            if libc::flock(fd, op) == 0 {
+                break true;
+            }
             if std::io::Error::last_os_error().raw_os_error() != Some(libc::EINTR) {
-                break;
+                break false;
+            }
+        };
+        if locked {
+            let mut st: libc::stat = std::mem::zeroed();
+            if libc::fstat(fd, &mut st) == 0 && st.st_nlink > 0 {
+                libc::shm_unlink(cname.as_ptr());
             }
         }
-        let mut st: libc::stat = std::mem::zeroed();
-        if libc::fstat(fd, &mut st) == 0 && st.st_nlink > 0 {
-            libc::shm_unlink(cname.as_ptr());
-        }
         libc::close(fd);
+        locked
     }
 }

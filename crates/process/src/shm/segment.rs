@@ -240,7 +240,10 @@ impl Drop for SharedMemory {
             return; // someone else unlinked it already
         };
         if rustix::fs::flock(&fd, FlockOperation::NonBlockingLockExclusive).is_err() {
-            return; // still mapped elsewhere: the last user (or the janitor) unlinks it
+            // Still mapped elsewhere (maybe only by a forked child that inherited our
+            // handle): the janitor unlinks it as soon as nobody maps it.
+            janitor::orphan(&self.name);
+            return;
         }
         let unlinked = rustix::fs::fstat(fd.as_fd())
             .map(|st| st.st_nlink == 0)
