@@ -1,0 +1,145 @@
+//! `fork()` that returns twice, and the `Fork` start method.
+
+use std::io::{self, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use crate::child;
+use crate::context::StartMethod;
+use crate::error::{StartCause, StartError};
+use crate::process::{Process, ProcessHandle, Shared, Waiter, child_name};
+use crate::registry;
+use crate::sys::{self, ForkOutcome};
+
+/// What [`fork`] returned in this copy of the process (Python's `os.fork()` returns
+/// the child's pid in the parent and `0` in the child).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[must_use = "fork returns twice: each copy must look at which one it is"]
+pub enum Fork {
+    /// This is the parent; the new child has this pid.
+    Parent {
+        /// The child's process id.
+        child: i32,
+    },
+    /// This is the child.
+    Child,
+}
+
+/// Python's `os.fork()`: copies this process; returns twice, once in each copy.
+///
+/// The child must eventually end with [`std::process::exit`] or by returning from
+/// `main`, and the parent should reap it (`waitpid`); prefer [`Process`], which does
+/// all of that. In the child, this crate's bookkeeping is reset (it has no children,
+/// and does not share the parent's forkserver).
+///
+/// Like CPython 3.12+, prints a warning (once per process) when other threads are
+/// running: the child holds only the calling thread.
+///
+/// # Safety
+///
+/// In a process that runs other threads, the child must not touch state that those
+/// threads may have been using (locks they held stay locked forever in the child,
+/// data they were changing stays half-changed). In a single-threaded process, `fork`
+/// is safe.
+///
+/// # Errors
+///
+/// The system's error, for example `EAGAIN` when no more processes may be created.
+///
+/// # Examples
+///
+/// ```
+/// use skein_process::{fork, getpid, getppid, Fork};
+///
+/// let parent = getpid();
+/// // SAFETY: the doctest runs single-threaded.
+/// match unsafe { fork() }.unwrap() {
+///     Fork::Child => {
+///         assert_eq!(getppid(), parent);
+///         std::process::exit(0);
+///     }
+///     Fork::Parent { child } => {
+///         let mut status = 0;
+///         // SAFETY: `status` is a valid out-pointer.
+///         unsafe { libc::waitpid(child, &mut status, 0) };
+///         assert!(child > 0);
+///     }
+/// }
+/// ```
+pub unsafe fn fork() -> io::Result<Fork> {
+    warn_if_threaded();
+    flush_stdio();
+    // SAFETY: the caller upholds this function's contract, which is `sys::fork`'s.
+    match unsafe { sys::fork() }? {
+        ForkOutcome::Child => {
+            child::reset_after_fork();
+            Ok(Fork::Child)
+        }
+        ForkOutcome::Parent(pid) => Ok(Fork::Parent { child: pid }),
+    }
+}
+
+static WARNED: AtomicBool = AtomicBool::new(false);
+
+/// Prints CPython 3.12's warning, once per process, when other threads run.
+pub(crate) fn warn_if_threaded() {
+    if WARNED.load(Ordering::Relaxed) {
+        return;
+    }
+    if let Some(n) = sys::thread_count().filter(|&n| n > 1) {
+        if !WARNED.swap(true, Ordering::Relaxed) {
+            let _ = writeln!(
+                io::stderr(),
+                "skein-process: warning: this process (pid {}) is multi-threaded ({n} threads); \
+                 use of fork() may lead to deadlocks in the child, which holds only the calling \
+                 thread. Use StartMethod::Forkserver (the default) or StartMethod::Spawn.",
+                sys::getpid()
+            );
+        }
+    }
+}
+
+/// Flushes our buffered output so that the child does not print it a second time.
+fn flush_stdio() {
+    let _ = io::stdout().flush();
+    let _ = io::stderr().flush();
+}
+
+/// Starts `p` with the `Fork` start method.
+pub(crate) fn start(p: Process) -> Result<ProcessHandle, StartError> {
+    debug_assert_eq!(p.method, StartMethod::Fork);
+    warn_if_threaded();
+    flush_stdio();
+    let identity = child::next_identity();
+    let name = child_name(&p, &identity);
+    let me = child::describe_child(name.clone(), identity, p.daemon, StartMethod::Fork);
+    let parent = sys::getpid();
+    // SAFETY: the child runs only `become_child` (our own bookkeeping, under locks that
+    // no other thread of ours holds for more than a few instructions), then the user's
+    // payload, then `_exit`; it never returns into the caller's frames. A process with
+    // other threads got the warning above, as CPython gives; the deadlock hazard it
+    // names is this API's documented contract, not memory unsafety.
+    match unsafe { sys::fork() } {
+        Err(e) => Err(StartError::new(StartCause::Os(e), p)),
+        Ok(ForkOutcome::Child) => {
+            let daemon = p.daemon;
+            child::become_child(me);
+            if daemon {
+                child::die_with_parent(parent);
+            }
+            let payload = p.payload;
+            child::run_and_exit(move || {
+                payload.run_here();
+                Ok(())
+            })
+        }
+        Ok(ForkOutcome::Parent(pid)) => {
+            let pidfd = sys::pidfd_open(pid).ok().map(std::sync::Arc::new);
+            let shared = Shared::new(&p, name, pid, Waiter::Own { pidfd });
+            // Dropping the payload here closes the parent's copies of handles that
+            // moved into the child.
+            drop(p);
+            registry::register(shared.clone());
+            Ok(ProcessHandle { shared })
+        }
+    }
+}

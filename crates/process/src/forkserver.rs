@@ -1,0 +1,268 @@
+//! The `Forkserver` start method.
+//!
+//! On the first `Forkserver` start, this process execs a copy of its own binary in the
+//! *forkserver* role. The server is single-threaded and clean (it ran nothing of the
+//! program but [`init`](crate::init)), so forking it has none of fork's hazards.
+//!
+//! ```text
+//!  owner ──control (SEQPACKET pair, the server's stdin)──▶ server
+//!    │  per child: a STREAM pair (a ↔ b); b travels over control (SCM_RIGHTS)
+//!    │  a: owner writes the Boot message ──────────────────▶ child reads it from b
+//!    │  a: owner reads  ◀── PID(pid) + pidfd, later EXIT(code) ── server writes on b
+//! ```
+//!
+//! * The server forks one child per request. The child closes everything of the
+//!   server's, reads its boot message from `b`, and runs.
+//! * The server sends the child's pid with a pidfd (so the owner can signal it with
+//!   no pid-reuse race), reaps it when it ends (`SIGCHLD` through a signalfd), and
+//!   writes its exit status on `b`. The owner's `join` is a blocking read of `a`.
+//! * If `fork` fails in the server, it writes the `errno` instead of a pid: the
+//!   owner's `start` returns that error.
+//! * The server ends when the owner does: it sees end-of-file on its control socket
+//!   (the kernel closes the owner's end whatever way it dies, `SIGKILL` included).
+//!   Its daemon children carry `PR_SET_PDEATHSIG` pointing at the server, so they die
+//!   with it; non-daemon children run on, as in Python.
+//! * Every socket is an anonymous `socketpair`: there is no name anyone could guess or
+//!   connect to.
+
+use std::collections::HashMap;
+use std::io;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use crate::boot;
+use crate::child;
+use crate::context::StartMethod;
+use crate::error::{StartCause, StartError};
+use crate::init::is_initialized;
+use crate::process::{Process, ProcessHandle, Shared, Waiter, child_name};
+use crate::registry;
+use crate::spawn::self_command;
+use crate::sys::{self, ForkOutcome, Pid, SockKind, scm};
+
+const TAG_PID: u32 = 1;
+const TAG_ERR: u32 = 2;
+const TAG_EXIT: u32 = 3;
+
+/// A message from the server about one child.
+#[derive(Debug)]
+pub(crate) enum Reply {
+    Pid(Pid, Option<OwnedFd>),
+    Err(i32),
+    Exit(i32),
+}
+
+fn encode(tag: u32, value: i32) -> [u8; 8] {
+    let mut b = [0u8; 8];
+    b[..4].copy_from_slice(&tag.to_le_bytes());
+    b[4..].copy_from_slice(&value.to_le_bytes());
+    b
+}
+
+/// Reads one 8-byte reply; `Ok(None)` at end of stream (the server is gone).
+pub(crate) fn read_reply(sock: BorrowedFd<'_>) -> io::Result<Option<Reply>> {
+    let mut buf = [0u8; 8];
+    let (mut got, mut fds) = scm::recv_with_fds(sock, &mut buf)?;
+    if got == 0 {
+        return Ok(None);
+    }
+    while got < 8 {
+        match sys::recv(sock, &mut buf[got..])? {
+            0 => return Ok(None),
+            n => got += n,
+        }
+    }
+    let tag = u32::from_le_bytes(buf[..4].try_into().expect("4 bytes"));
+    let value = i32::from_le_bytes(buf[4..].try_into().expect("4 bytes"));
+    Ok(Some(match tag {
+        TAG_PID => Reply::Pid(value, fds.pop()),
+        TAG_ERR => Reply::Err(value),
+        TAG_EXIT => Reply::Exit(value),
+        _ => return Err(io::Error::new(io::ErrorKind::InvalidData, "bad forkserver reply")),
+    }))
+}
+
+/// The owner's connection to one server.
+struct Server {
+    exe: Option<PathBuf>,
+    control: OwnedFd,
+    pid: Pid,
+}
+
+static SERVERS: Mutex<Vec<Server>> = Mutex::new(Vec::new());
+
+fn servers() -> MutexGuard<'static, Vec<Server>> {
+    SERVERS.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// In a freshly forked child: close the parent's control sockets, so that the
+/// parent's servers still end when the parent does.
+pub(crate) fn forget_in_child() {
+    let old = std::mem::take(&mut *servers());
+    drop(old);
+}
+
+fn launch(exe: Option<&Path>) -> io::Result<Server> {
+    let (ours, theirs) = sys::socketpair(SockKind::SeqPacket)?;
+    let child = self_command(exe, "forkserver", theirs).spawn()?;
+    let pid = child.id() as Pid;
+    drop(child);
+    Ok(Server { exe: exe.map(Path::to_path_buf), control: ours, pid })
+}
+
+/// Sends the far end `b` of a child's socket pair to the server for `exe`, starting
+/// (or restarting) the server as needed.
+fn request(exe: Option<&Path>, b: &OwnedFd) -> io::Result<()> {
+    let mut servers = servers();
+    for attempt in 0..2 {
+        let idx = match servers.iter().position(|s| s.exe.as_deref() == exe) {
+            Some(i) => i,
+            None => {
+                servers.push(launch(exe)?);
+                servers.len() - 1
+            }
+        };
+        match scm::send_with_fds(servers[idx].control.as_fd(), b"F", &[b.as_raw_fd()]) {
+            Ok(()) => return Ok(()),
+            Err(e) => {
+                // The server died: reap it and try once with a fresh one.
+                let dead = servers.remove(idx);
+                let _ = sys::waitpid(dead.pid, true);
+                if attempt == 1 {
+                    return Err(e);
+                }
+            }
+        }
+    }
+    unreachable!("the loop returns on its second attempt")
+}
+
+/// Starts `p` with the `Forkserver` start method.
+pub(crate) fn start(p: Process) -> Result<ProcessHandle, StartError> {
+    if !is_initialized() {
+        return Err(StartError::new(StartCause::NotInitialized, p));
+    }
+    let identity = child::next_identity();
+    let name = child_name(&p, &identity);
+    let me = child::describe_child(name.clone(), identity, p.daemon, StartMethod::Forkserver);
+    let (msg, fds) = match boot::prepare(&p, me) {
+        Ok(m) => m,
+        Err(cause) => return Err(StartError::new(cause, p)),
+    };
+    let (a, b) = match sys::socketpair(SockKind::Stream) {
+        Ok(pair) => pair,
+        Err(e) => return Err(StartError::new(StartCause::Os(e), p)),
+    };
+    if let Err(e) = request(p.executable.as_deref(), &b) {
+        return Err(StartError::new(StartCause::Os(e), p));
+    }
+    drop(b);
+    // If the fork failed, the server closed `b` after writing its error: the send
+    // fails with EPIPE and the reply below says why.
+    let sent = boot::send(a.as_fd(), &msg, &fds);
+    match read_reply(a.as_fd()) {
+        Ok(Some(Reply::Pid(pid, pidfd))) => {
+            if let Err(e) = sent {
+                // The child exists but could not get its bootstrap; it exits with 1.
+                return Err(StartError::new(StartCause::Os(e), p));
+            }
+            let waiter = Waiter::Server { status: Arc::new(a), pidfd };
+            let shared = Shared::new(&p, name, pid, waiter);
+            drop(p); // closes the parent's copies of handles that moved into the child
+            registry::register(shared.clone());
+            Ok(ProcessHandle { shared })
+        }
+        Ok(Some(Reply::Err(errno))) => {
+            Err(StartError::new(StartCause::Os(io::Error::from_raw_os_error(errno)), p))
+        }
+        Ok(Some(Reply::Exit(_))) => Err(StartError::new(
+            StartCause::Forkserver("status before pid".into()),
+            p,
+        )),
+        Ok(None) => Err(StartError::new(StartCause::Forkserver("the server died".into()), p)),
+        Err(e) => Err(StartError::new(StartCause::Os(e), p)),
+    }
+}
+
+/// The server, called from [`init`](crate::init) when the role is `forkserver`.
+pub(crate) fn server_main() -> ! {
+    sys::ignore_sigpipe();
+    let control = match sys::take_stdin() {
+        Ok(s) if sys::is_socket(s.as_fd()) => s,
+        _ => {
+            eprintln!("skein-process: started as a forkserver without a control socket");
+            sys::exit_now(1)
+        }
+    };
+    let sigchld = match sys::sigchld_fd() {
+        Ok(fd) => fd,
+        Err(e) => {
+            eprintln!("skein-process: forkserver cannot watch its children: {e}");
+            sys::exit_now(1)
+        }
+    };
+    let me = sys::getpid();
+    let mut children: HashMap<Pid, OwnedFd> = HashMap::new();
+    loop {
+        let ready = match sys::poll_in(&[control.as_raw_fd(), sigchld.as_raw_fd()]) {
+            Ok(r) => r,
+            Err(_) => sys::exit_now(1),
+        };
+        if ready[1] {
+            sys::drain(sigchld.as_fd());
+            while let Ok(Some((pid, code))) = sys::wait_any_nohang() {
+                if let Some(b) = children.remove(&pid) {
+                    let _ = sys::send_all_vectored(b.as_fd(), &[&encode(TAG_EXIT, code)]);
+                }
+            }
+        }
+        if ready[0] {
+            let mut byte = [0u8; 1];
+            let (n, mut fds) = match scm::recv_with_fds(control.as_fd(), &mut byte) {
+                Ok(r) => r,
+                Err(_) => sys::exit_now(1),
+            };
+            if n == 0 {
+                // The owner is gone. Daemon children die with us (PR_SET_PDEATHSIG).
+                sys::exit_now(0);
+            }
+            let Some(b) = fds.pop().filter(|_| fds.is_empty()) else { continue };
+            // SAFETY: the server is single-threaded (it runs only this loop), so the
+            // child holds every lock and datum the server had.
+            match unsafe { sys::fork() } {
+                Ok(ForkOutcome::Child) => {
+                    drop(control);
+                    drop(sigchld);
+                    drop(children);
+                    sys::unblock_all_signals();
+                    server_child(b, me)
+                }
+                Ok(ForkOutcome::Parent(pid)) => {
+                    let pidfd = sys::pidfd_open(pid).ok();
+                    let raw: Vec<_> = pidfd.iter().map(|f| f.as_raw_fd()).collect();
+                    let _ = scm::send_with_fds(b.as_fd(), &encode(TAG_PID, pid), &raw);
+                    children.insert(pid, b);
+                }
+                Err(e) => {
+                    let errno = e.raw_os_error().unwrap_or(libc::EAGAIN);
+                    let _ = sys::send_all_vectored(b.as_fd(), &[&encode(TAG_ERR, errno)]);
+                }
+            }
+        }
+    }
+}
+
+/// A freshly forked child of the server.
+fn server_child(b: OwnedFd, server: Pid) -> ! {
+    match boot::recv(b.as_fd()) {
+        Ok((boot, fds)) => {
+            drop(b);
+            boot::run(boot, fds, server)
+        }
+        Err(e) => {
+            eprintln!("skein-process: forkserver child cannot start: {e}");
+            sys::exit_now(1)
+        }
+    }
+}

@@ -1,0 +1,92 @@
+//! The children this process started and has not yet reaped (Python's `_children`),
+//! and what happens to them at exit.
+//!
+//! Zombies: a child that ended is reaped by `join`, `is_alive`, `exitcode`, by
+//! [`active_children`], by the next [`Process::start`](crate::Process::start), and at
+//! exit, whether or not any handle to it is still alive. Forkserver children are
+//! reaped by the server the moment they end.
+
+use std::sync::{Arc, Mutex, MutexGuard, Once};
+use std::time::{Duration, Instant};
+
+use crate::process::{ProcessHandle, Shared};
+
+static CHILDREN: Mutex<Vec<Arc<Shared>>> = Mutex::new(Vec::new());
+static AT_EXIT: Once = Once::new();
+
+fn lock() -> MutexGuard<'static, Vec<Arc<Shared>>> {
+    CHILDREN.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Records a started child, and arranges for exit-time handling.
+pub(crate) fn register(child: Arc<Shared>) {
+    AT_EXIT.call_once(|| crate::sys::at_exit(at_exit));
+    lock().push(child);
+}
+
+/// Forgets a closed child.
+pub(crate) fn remove(child: &Arc<Shared>) {
+    lock().retain(|c| !Arc::ptr_eq(c, child));
+}
+
+/// Reaps every child that ended; keeps the rest.
+pub(crate) fn prune() {
+    let mut children = lock();
+    children.retain(|c| matches!(c.try_wait(), Ok(None)));
+}
+
+/// In a freshly forked child: the parent's children are not ours. Their handles'
+/// descriptors (copies) are closed.
+pub(crate) fn forget_in_child() {
+    let old = std::mem::take(&mut *lock());
+    drop(old);
+}
+
+/// The children of this process that are still running (Python's
+/// `active_children()`); as a side effect, reaps those that ended.
+///
+/// # Examples
+///
+/// ```
+/// use skein_process::{active_children, Process};
+///
+/// let p = Process::from_closure(|| std::thread::sleep(std::time::Duration::from_secs(30)))
+///     .start()
+///     .unwrap();
+/// assert!(active_children().iter().any(|c| c.pid() == p.pid()));
+/// p.kill().unwrap();
+/// p.join().unwrap();
+/// assert!(!active_children().iter().any(|c| c.pid() == p.pid()));
+/// ```
+pub fn active_children() -> Vec<ProcessHandle> {
+    prune();
+    lock().iter().map(|c| ProcessHandle { shared: c.clone() }).collect()
+}
+
+/// At exit, like Python's `_exit_function`: terminate daemon children, then wait for
+/// the others. Never blocks on our own lock if another thread holds it at exit.
+extern "C" fn at_exit() {
+    let children: Vec<Arc<Shared>> = {
+        let deadline = Instant::now() + Duration::from_millis(200);
+        loop {
+            if let Ok(g) = CHILDREN.try_lock() {
+                break g.clone();
+            }
+            if Instant::now() > deadline {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    };
+    let mine: Vec<ProcessHandle> = children
+        .into_iter()
+        .filter(|c| c.owner == crate::sys::getpid())
+        .map(|shared| ProcessHandle { shared })
+        .collect();
+    for c in mine.iter().filter(|c| c.is_daemon()) {
+        let _ = c.terminate();
+    }
+    for c in &mine {
+        let _ = c.join();
+    }
+}

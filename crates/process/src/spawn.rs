@@ -1,0 +1,89 @@
+//! The `Spawn` start method: a fresh exec of this binary per child.
+//!
+//! The child gets the bootstrap socket as its stdin (so no descriptor needs to survive
+//! `exec` by any other route, and `std::process::Command` may use `posix_spawn`), reads
+//! the [`Boot`](crate::boot::Boot) message from it, puts `/dev/null` on stdin, and runs.
+
+use std::os::fd::{AsFd, OwnedFd};
+use std::os::unix::process::CommandExt;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+
+use crate::boot;
+use crate::child;
+use crate::context::StartMethod;
+use crate::error::{StartCause, StartError};
+use crate::init::{ROLE_VAR, is_initialized};
+use crate::process::{Process, ProcessHandle, Shared, Waiter, child_name};
+use crate::registry;
+use crate::sys::{self, SockKind};
+
+/// A command that runs this binary (or `exe`) in `role`, with `stdin` as its stdin.
+pub(crate) fn self_command(exe: Option<&Path>, role: &str, stdin: OwnedFd) -> Command {
+    let mut cmd = Command::new(exe.unwrap_or(Path::new("/proc/self/exe")));
+    if let Some(arg0) = std::env::args_os().next() {
+        cmd.arg0(arg0);
+    }
+    cmd.env(ROLE_VAR, role).stdin(Stdio::from(stdin));
+    cmd
+}
+
+/// Starts `p` with the `Spawn` start method.
+pub(crate) fn start(p: Process) -> Result<ProcessHandle, StartError> {
+    if !is_initialized() {
+        return Err(StartError::new(StartCause::NotInitialized, p));
+    }
+    let identity = child::next_identity();
+    let name = child_name(&p, &identity);
+    let me = child::describe_child(name.clone(), identity, p.daemon, StartMethod::Spawn);
+    let (msg, fds) = match boot::prepare(&p, me) {
+        Ok(m) => m,
+        Err(cause) => return Err(StartError::new(cause, p)),
+    };
+    let (ours, theirs) = match sys::socketpair(SockKind::Stream) {
+        Ok(pair) => pair,
+        Err(e) => return Err(StartError::new(StartCause::Os(e), p)),
+    };
+    let child = match self_command(p.executable.as_deref(), "spawn", theirs).spawn() {
+        Ok(c) => c,
+        Err(e) => return Err(StartError::new(StartCause::Os(e), p)),
+    };
+    let pid = child.id() as i32;
+    // `Child` neither waits nor kills on drop; we wait for the pid ourselves.
+    drop(child);
+    if let Err(e) = boot::send(ours.as_fd(), &msg, &fds) {
+        // The child died before reading its bootstrap: reap it and report.
+        let _ = sys::kill(pid, libc::SIGKILL);
+        let _ = sys::waitpid(pid, false);
+        return Err(StartError::new(StartCause::Os(e), p));
+    }
+    let pidfd = sys::pidfd_open(pid).ok().map(Arc::new);
+    let shared = Shared::new(&p, name, pid, Waiter::Own { pidfd });
+    drop(p); // closes the parent's copies of handles that moved into the child
+    registry::register(shared.clone());
+    Ok(ProcessHandle { shared })
+}
+
+/// The child's side, called from [`init`](crate::init) when the role is `spawn`.
+pub(crate) fn child_main() -> ! {
+    sys::ignore_sigpipe();
+    let sock = match sys::take_stdin() {
+        Ok(s) if sys::is_socket(s.as_fd()) => s,
+        _ => {
+            eprintln!("skein-process: started as a spawn child without a bootstrap socket");
+            sys::exit_now(1)
+        }
+    };
+    match boot::recv(sock.as_fd()) {
+        Ok((b, fds)) => {
+            drop(sock);
+            let parent = b.me.parent.as_ref().map_or(0, |p| p.0);
+            boot::run(b, fds, parent)
+        }
+        Err(e) => {
+            eprintln!("skein-process: spawn child cannot start: {e}");
+            sys::exit_now(1)
+        }
+    }
+}

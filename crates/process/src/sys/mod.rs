@@ -1,0 +1,406 @@
+//! The raw layer: every `unsafe` call of the crate lives under `sys/`.
+//!
+//! Each function here wraps one or a few system calls with a safe signature and checks
+//! its result; the rest of the crate never calls `libc` directly. The contract of the
+//! one `unsafe fn` ([`fork`]) is written on it.
+
+pub(crate) mod entry;
+pub(crate) mod scm;
+
+use std::io;
+use std::mem::MaybeUninit;
+use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
+use std::time::{Duration, Instant};
+
+/// A process id, as the kernel gives it.
+pub(crate) type Pid = i32;
+
+/// Retries `f` while it fails with `EINTR`; turns `-1` into the `errno` error.
+fn cvt_retry<T: PartialEq + From<i8> + Copy>(mut f: impl FnMut() -> T) -> io::Result<T> {
+    loop {
+        let r = f();
+        if r != T::from(-1) {
+            return Ok(r);
+        }
+        let e = io::Error::last_os_error();
+        if e.kind() != io::ErrorKind::Interrupted {
+            return Err(e);
+        }
+    }
+}
+
+/// `getpid()`.
+pub(crate) fn getpid() -> Pid {
+    // SAFETY: getpid has no preconditions and cannot fail.
+    unsafe { libc::getpid() }
+}
+
+/// `getppid()`.
+pub(crate) fn getppid() -> Pid {
+    // SAFETY: getppid has no preconditions and cannot fail.
+    unsafe { libc::getppid() }
+}
+
+/// What `fork` returned in this copy of the process.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ForkOutcome {
+    /// We are the parent; the child has this pid.
+    Parent(Pid),
+    /// We are the child.
+    Child,
+}
+
+/// `fork()`.
+///
+/// # Safety
+///
+/// After a fork in a process that runs other threads, the child holds only the calling
+/// thread: locks held by the vanished threads stay locked forever, and data they were
+/// changing is left half-changed. The caller must make sure that the child touches no
+/// such state (in practice: the process is single-threaded, or the child restricts
+/// itself to state the calling thread owns, and accepts the deadlock risk the crate
+/// warns about).
+pub(crate) unsafe fn fork() -> io::Result<ForkOutcome> {
+    // SAFETY: the caller upholds the contract above; fork itself has no preconditions.
+    match unsafe { libc::fork() } {
+        -1 => Err(io::Error::last_os_error()),
+        0 => Ok(ForkOutcome::Child),
+        pid => Ok(ForkOutcome::Parent(pid)),
+    }
+}
+
+/// `_exit(code)`: ends the process now, without running `atexit` handlers or
+/// destructors (the copy of the parent's state a forked child holds must not run them).
+pub(crate) fn exit_now(code: i32) -> ! {
+    // SAFETY: _exit has no preconditions and never returns.
+    unsafe { libc::_exit(code) }
+}
+
+/// Turns a `waitpid` status into Python's `exitcode`: the exit code, or minus the
+/// number of the signal that killed the process.
+pub(crate) fn decode_status(status: libc::c_int) -> i32 {
+    if libc::WIFEXITED(status) {
+        libc::WEXITSTATUS(status)
+    } else if libc::WIFSIGNALED(status) {
+        -libc::WTERMSIG(status)
+    } else {
+        // Stopped/continued are not asked for (no WUNTRACED); keep a clear value.
+        -255
+    }
+}
+
+/// `waitpid(pid, WNOHANG?)`: `Ok(Some(exitcode))` once reaped, `Ok(None)` while the
+/// child runs (only with `nohang`).
+pub(crate) fn waitpid(pid: Pid, nohang: bool) -> io::Result<Option<i32>> {
+    let mut status: libc::c_int = 0;
+    let flags = if nohang { libc::WNOHANG } else { 0 };
+    // SAFETY: `status` is a valid out-pointer for the duration of the call.
+    let r = cvt_retry(|| unsafe { libc::waitpid(pid, &mut status, flags) })?;
+    if r == 0 {
+        Ok(None)
+    } else {
+        Ok(Some(decode_status(status)))
+    }
+}
+
+/// `waitpid(-1, WNOHANG)`: one reaped child of any pid, if any.
+pub(crate) fn wait_any_nohang() -> io::Result<Option<(Pid, i32)>> {
+    let mut status: libc::c_int = 0;
+    // SAFETY: `status` is a valid out-pointer for the duration of the call.
+    let r = cvt_retry(|| unsafe { libc::waitpid(-1, &mut status, libc::WNOHANG) })?;
+    if r == 0 {
+        Ok(None)
+    } else {
+        Ok(Some((r, decode_status(status))))
+    }
+}
+
+/// `kill(pid, sig)`.
+pub(crate) fn kill(pid: Pid, sig: i32) -> io::Result<()> {
+    // SAFETY: kill has no memory preconditions.
+    cvt_retry(|| unsafe { libc::kill(pid, sig) }).map(drop)
+}
+
+/// `pidfd_open(pid, 0)` (Linux 5.3+): a descriptor that refers to exactly this
+/// process, readable once it has exited, and immune to pid reuse.
+pub(crate) fn pidfd_open(pid: Pid) -> io::Result<OwnedFd> {
+    // SAFETY: the syscall takes two integers and returns a new descriptor or -1.
+    let fd = cvt_retry(|| unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) })?;
+    // SAFETY: the kernel just returned this descriptor to us; nobody else owns it.
+    let fd = unsafe { OwnedFd::from_raw_fd(fd as RawFd) };
+    set_cloexec(fd.as_fd_raw())?;
+    Ok(fd)
+}
+
+/// `pidfd_send_signal(fd, sig, NULL, 0)` (Linux 5.1+).
+pub(crate) fn pidfd_send_signal(fd: BorrowedFd<'_>, sig: i32) -> io::Result<()> {
+    let raw = fd.as_raw_fd();
+    // SAFETY: a null siginfo pointer is allowed (the kernel fills in a default one).
+    cvt_retry(|| unsafe {
+        libc::syscall(libc::SYS_pidfd_send_signal, raw, sig, std::ptr::null::<u8>(), 0)
+    })
+    .map(drop)
+}
+
+/// Helper: the raw number of an owned descriptor.
+trait AsFdRaw {
+    fn as_fd_raw(&self) -> RawFd;
+}
+impl AsFdRaw for OwnedFd {
+    fn as_fd_raw(&self) -> RawFd {
+        self.as_raw_fd()
+    }
+}
+
+/// Sets `FD_CLOEXEC` on `fd`.
+pub(crate) fn set_cloexec(fd: RawFd) -> io::Result<()> {
+    // SAFETY: fcntl on an integer descriptor has no memory preconditions.
+    cvt_retry(|| unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) }).map(drop)
+}
+
+/// Kinds of socket pair.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum SockKind {
+    /// A byte stream (`SOCK_STREAM`).
+    Stream,
+    /// Ordered, reliable messages that keep their boundaries (`SOCK_SEQPACKET`).
+    SeqPacket,
+}
+
+/// `socketpair(AF_UNIX, kind | SOCK_CLOEXEC)`. Anonymous: no name on any filesystem
+/// or in the abstract namespace, so nobody else can connect to it.
+pub(crate) fn socketpair(kind: SockKind) -> io::Result<(OwnedFd, OwnedFd)> {
+    let ty = match kind {
+        SockKind::Stream => libc::SOCK_STREAM,
+        SockKind::SeqPacket => libc::SOCK_SEQPACKET,
+    };
+    let mut fds = [0 as RawFd; 2];
+    // SAFETY: `fds` is a valid out-array of two descriptors.
+    cvt_retry(|| unsafe {
+        libc::socketpair(libc::AF_UNIX, ty | libc::SOCK_CLOEXEC, 0, fds.as_mut_ptr())
+    })?;
+    // SAFETY: socketpair succeeded, so both descriptors are new and ours alone.
+    Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
+}
+
+/// `shutdown(fd, how)`; `how` is `libc::SHUT_RD` or `libc::SHUT_WR`.
+pub(crate) fn shutdown(fd: BorrowedFd<'_>, how: i32) -> io::Result<()> {
+    // SAFETY: shutdown on an integer descriptor has no memory preconditions.
+    cvt_retry(|| unsafe { libc::shutdown(fd.as_raw_fd(), how) }).map(drop)
+}
+
+/// `dup(fd)` with `FD_CLOEXEC`.
+pub(crate) fn dup(fd: BorrowedFd<'_>) -> io::Result<OwnedFd> {
+    fd.try_clone_to_owned()
+}
+
+/// Polls one descriptor for `events` (`POLLIN`/`POLLOUT`); `None` waits forever.
+/// Returns whether it is ready (hang-up and errors count as ready: the next
+/// read or write reports them).
+pub(crate) fn poll_one(fd: BorrowedFd<'_>, events: i16, timeout: Option<Duration>) -> io::Result<bool> {
+    let deadline = timeout.map(|t| Instant::now() + t);
+    loop {
+        let ms = match deadline {
+            None => -1,
+            Some(d) => timeout_ms(d.saturating_duration_since(Instant::now())),
+        };
+        let mut pfd = libc::pollfd { fd: fd.as_raw_fd(), events, revents: 0 };
+        // SAFETY: `pfd` is one valid pollfd for the duration of the call.
+        let r = unsafe { libc::poll(&mut pfd, 1, ms) };
+        if r == -1 {
+            let e = io::Error::last_os_error();
+            if e.kind() == io::ErrorKind::Interrupted {
+                continue;
+            }
+            return Err(e);
+        }
+        return Ok(r > 0);
+    }
+}
+
+/// Polls several descriptors for `POLLIN`, forever; returns which are ready.
+pub(crate) fn poll_in(fds: &[RawFd]) -> io::Result<Vec<bool>> {
+    let mut pfds: Vec<libc::pollfd> =
+        fds.iter().map(|&fd| libc::pollfd { fd, events: libc::POLLIN, revents: 0 }).collect();
+    // SAFETY: `pfds` is a valid array of `pfds.len()` pollfds for the call.
+    cvt_retry(|| unsafe { libc::poll(pfds.as_mut_ptr(), pfds.len() as libc::nfds_t, -1) })?;
+    Ok(pfds.iter().map(|p| p.revents != 0).collect())
+}
+
+/// Milliseconds for `poll`, rounded up so that a short wait is not a busy loop.
+fn timeout_ms(d: Duration) -> i32 {
+    let ms = d.as_nanos().div_ceil(1_000_000);
+    ms.min(i32::MAX as u128) as i32
+}
+
+/// `recv(fd, buf, MSG_NOSIGNAL)`, retrying on `EINTR`. `Ok(0)` is end of stream.
+pub(crate) fn recv(fd: BorrowedFd<'_>, buf: &mut [u8]) -> io::Result<usize> {
+    // SAFETY: `buf` is valid for writes of `buf.len()` bytes.
+    let n = cvt_retry(|| unsafe {
+        libc::recv(fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), 0)
+    })?;
+    Ok(n as usize)
+}
+
+/// `recv` into the spare capacity of `buf` (up to `max` bytes), growing its length by
+/// what arrived. Never zero-fills and never reserves more than `max`.
+pub(crate) fn recv_spare(fd: BorrowedFd<'_>, buf: &mut Vec<u8>, max: usize) -> io::Result<usize> {
+    buf.reserve(max);
+    let spare: &mut [MaybeUninit<u8>] = buf.spare_capacity_mut();
+    let want = spare.len().min(max);
+    // SAFETY: `spare` is valid for writes of `want` bytes; recv writes only initialised
+    // bytes into it and reports how many.
+    let n = cvt_retry(|| unsafe {
+        libc::recv(fd.as_raw_fd(), spare.as_mut_ptr().cast(), want, 0)
+    })? as usize;
+    debug_assert!(n <= want);
+    // SAFETY: recv initialised the first `n` bytes of the spare capacity.
+    unsafe { buf.set_len(buf.len() + n) };
+    Ok(n)
+}
+
+/// `sendmsg` of several slices with `MSG_NOSIGNAL` (a closed peer is `EPIPE`, never a
+/// `SIGPIPE`), retrying on `EINTR`. Returns the bytes written (maybe short).
+pub(crate) fn send_vectored(fd: BorrowedFd<'_>, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
+    // SAFETY: an all-zero msghdr is a valid empty header.
+    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+    msg.msg_iov = bufs.as_ptr() as *mut libc::iovec;
+    msg.msg_iovlen = bufs.len() as _;
+    // SAFETY: IoSlice is ABI-compatible with iovec on Unix; every slice is valid for
+    // reads of its length during the call.
+    let n = cvt_retry(|| unsafe { libc::sendmsg(fd.as_raw_fd(), &msg, libc::MSG_NOSIGNAL) })?;
+    Ok(n as usize)
+}
+
+/// Writes all of `bufs`, looping over short writes.
+pub(crate) fn send_all_vectored(fd: BorrowedFd<'_>, bufs: &[&[u8]]) -> io::Result<()> {
+    let mut idx = 0;
+    let mut off = 0;
+    while idx < bufs.len() {
+        let mut slices = Vec::with_capacity(bufs.len() - idx);
+        slices.push(io::IoSlice::new(&bufs[idx][off..]));
+        for b in &bufs[idx + 1..] {
+            slices.push(io::IoSlice::new(b));
+        }
+        let mut n = send_vectored(fd, &slices)?;
+        while idx < bufs.len() && n >= bufs[idx].len() - off {
+            n -= bufs[idx].len() - off;
+            idx += 1;
+            off = 0;
+        }
+        off += n;
+    }
+    Ok(())
+}
+
+/// `prctl(PR_SET_PDEATHSIG, sig)`: the kernel sends `sig` to this process when the
+/// thread that created it exits.
+pub(crate) fn set_parent_death_signal(sig: i32) -> io::Result<()> {
+    // SAFETY: prctl with PR_SET_PDEATHSIG takes plain integers.
+    cvt_retry(|| unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, sig as libc::c_ulong, 0, 0, 0) })
+        .map(drop)
+}
+
+/// Ignores `SIGPIPE` (what Rust's runtime does before `main`; a child started before
+/// `main` must do it itself).
+pub(crate) fn ignore_sigpipe() {
+    // SAFETY: installing SIG_IGN for SIGPIPE is always allowed.
+    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_IGN) };
+}
+
+/// The number of threads of this process (`/proc/self/stat`, field 20).
+pub(crate) fn thread_count() -> Option<usize> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // The command name (field 2) may contain spaces; fields after its ')' are plain.
+    let rest = &stat[stat.rfind(')')? + 2..];
+    rest.split(' ').nth(17)?.parse().ok()
+}
+
+/// `sysconf(_SC_NPROCESSORS_ONLN)`.
+pub(crate) fn cpu_count() -> usize {
+    // SAFETY: sysconf has no memory preconditions.
+    let n = unsafe { libc::sysconf(libc::_SC_NPROCESSORS_ONLN) };
+    if n < 1 { 1 } else { n as usize }
+}
+
+/// Takes fd 0 (where a spawned child or the forkserver finds its bootstrap socket) as
+/// a new close-on-exec descriptor, and puts `/dev/null` on fd 0 in its place.
+pub(crate) fn take_stdin() -> io::Result<OwnedFd> {
+    // SAFETY: fd 0 is open (it is our bootstrap socket); we only borrow it to dup it.
+    let zero = unsafe { BorrowedFd::borrow_raw(0) };
+    let ours = dup(zero)?;
+    devnull_stdin()?;
+    Ok(ours)
+}
+
+/// Puts `/dev/null` on fd 0 (Python gives children a closed stdin the same way).
+pub(crate) fn devnull_stdin() -> io::Result<()> {
+    let null = std::fs::File::open("/dev/null")?;
+    // SAFETY: dup2 on two integer descriptors; fd 0 is replaced atomically.
+    cvt_retry(|| unsafe { libc::dup2(null.as_raw_fd(), 0) }).map(drop)
+}
+
+/// Whether `fd` is a Unix socket.
+pub(crate) fn is_socket(fd: BorrowedFd<'_>) -> bool {
+    // SAFETY: an all-zero stat is a valid out-buffer.
+    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    // SAFETY: `st` is a valid out-pointer for the call.
+    let r = unsafe { libc::fstat(fd.as_raw_fd(), &mut st) };
+    r == 0 && (st.st_mode & libc::S_IFMT) == libc::S_IFSOCK
+}
+
+/// A blocked-`SIGCHLD` signalfd, for the forkserver's single-threaded event loop.
+pub(crate) fn sigchld_fd() -> io::Result<OwnedFd> {
+    // SAFETY: an all-zero sigset is valid storage; sigemptyset initialises it.
+    let mut set: libc::sigset_t = unsafe { std::mem::zeroed() };
+    // SAFETY: `set` is valid storage for the calls below.
+    unsafe {
+        libc::sigemptyset(&mut set);
+        libc::sigaddset(&mut set, libc::SIGCHLD);
+    }
+    // SAFETY: `set` is initialised; the old mask is not asked for.
+    let r = unsafe { libc::sigprocmask(libc::SIG_BLOCK, &set, std::ptr::null_mut()) };
+    if r != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: `set` is initialised; -1 asks for a new descriptor.
+    let fd = cvt_retry(|| unsafe {
+        libc::signalfd(-1, &set, libc::SFD_CLOEXEC | libc::SFD_NONBLOCK)
+    })?;
+    // SAFETY: signalfd returned a new descriptor that we alone own.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// Reads and discards everything pending on a non-blocking signalfd.
+pub(crate) fn drain(fd: BorrowedFd<'_>) {
+    let mut buf = [0u8; 128 * 8];
+    // SAFETY: `buf` is valid for writes of its length.
+    while unsafe { libc::read(fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) } > 0 {}
+}
+
+/// Unblocks every signal (a forkserver child must not inherit the server's mask).
+pub(crate) fn unblock_all_signals() {
+    // SAFETY: an all-zero sigset is valid storage; sigemptyset initialises it.
+    let mut set: libc::sigset_t = unsafe { std::mem::zeroed() };
+    // SAFETY: `set` is valid; SIG_SETMASK with an empty set unblocks everything.
+    unsafe {
+        libc::sigemptyset(&mut set);
+        libc::sigprocmask(libc::SIG_SETMASK, &set, std::ptr::null_mut());
+    }
+}
+
+/// Removes an environment variable. Used only at startup of a child or forkserver,
+/// before any other thread exists.
+pub(crate) fn remove_env_single_threaded(key: &str) {
+    // SAFETY: called from `init()`, which runs first in `main` (or before `main`), when
+    // this process has exactly one thread, so no other thread reads the environment.
+    unsafe { std::env::remove_var(key) };
+}
+
+/// `atexit(f)`: runs `f` when the process exits normally (returning from `main`,
+/// `std::process::exit`). `f` must not unwind.
+pub(crate) fn at_exit(f: extern "C" fn()) {
+    // SAFETY: `f` is a plain function with the C signature atexit expects; an
+    // `extern "C"` Rust function aborts instead of unwinding across the C caller.
+    unsafe { libc::atexit(f) };
+}
