@@ -32,6 +32,8 @@ use crate::shm::ShmError;
 /// assert!(q.task_done().is_err()); // too many calls
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
+#[derive(serde::Serialize, serde::Deserialize)]
+#[serde(bound = "")]
 pub struct JoinableQueue<T> {
     queue: Queue<T>,
 }

@@ -76,6 +76,8 @@ pub(crate) fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, CodecError>
 /// assert_eq!(q.get()?, 1);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
+#[derive(serde::Serialize, serde::Deserialize)]
+#[serde(bound = "")]
 pub struct Queue<T> {
     ring: Ring,
     _t: PhantomData<fn(T) -> T>,

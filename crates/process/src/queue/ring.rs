@@ -94,10 +94,28 @@ pub(crate) enum Fail {
 }
 
 /// A handle on one ring (cloned into every process that uses the queue).
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize)]
 pub(crate) struct Ring {
     shared: Shared<RingState>,
     cap: usize,
+}
+
+impl<'de> serde::Deserialize<'de> for Ring {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Ring, D::Error> {
+        use serde::de::Error;
+        #[derive(serde::Deserialize)]
+        struct Parts {
+            shared: Shared<RingState>,
+            cap: usize,
+        }
+        let Parts { shared, cap } = Parts::deserialize(d)?;
+        shared.check_data::<D::Error>(Some(cap))?;
+        let stored = shared.header().capacity.load(Ordering::Relaxed);
+        if !cap.is_power_of_two() || cap < 4096 || stored != cap as u64 {
+            return Err(D::Error::custom("received queue handle is inconsistent"));
+        }
+        Ok(Ring { shared, cap })
+    }
 }
 
 fn align8(n: usize) -> usize {

@@ -22,6 +22,8 @@ use crate::shm::ShmError;
 /// assert!(q.is_empty());
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
+#[derive(serde::Serialize, serde::Deserialize)]
+#[serde(bound = "")]
 pub struct SimpleQueue<T> {
     queue: Queue<T>,
 }

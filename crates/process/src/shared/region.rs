@@ -21,7 +21,6 @@ struct Mapping {
     ptr: NonNull<u8>,
     len: usize,
     /// Kept open for handle passing (and so the segment's identity is stable).
-    #[allow(dead_code)]
     fd: OwnedFd,
 }
 
@@ -100,12 +99,6 @@ impl Region {
     pub(crate) fn len(&self) -> usize {
         self.map.len
     }
-
-    /// The descriptor behind the mapping (for passing it to another process).
-    #[allow(dead_code)] // used by handle passing to spawned children
-    pub(crate) fn fd(&self) -> BorrowedFd<'_> {
-        self.map.fd.as_fd()
-    }
 }
 
 /// A header made only of atomics (and arrays of them).
@@ -169,14 +162,60 @@ impl<H: AtomicHeader> Shared<H> {
     }
 
     /// The data area's length in bytes (at least what `new` was asked for).
-    #[allow(dead_code)]
     pub(crate) fn data_len(&self) -> usize {
         self.region.len() - Self::DATA_OFFSET
     }
 
-    /// The region (for handle passing).
-    #[allow(dead_code)]
-    pub(crate) fn region(&self) -> &Region {
-        &self.region
+    /// Checks, after receiving a handle, that the data area holds `bytes` bytes.
+    pub(crate) fn check_data<E: serde::de::Error>(&self, bytes: Option<usize>) -> Result<(), E> {
+        match bytes {
+            Some(b) if b <= self.data_len() => Ok(()),
+            _ => Err(E::custom("received shared segment is smaller than its contents")),
+        }
+    }
+}
+
+// ---- handle passing: a region crosses into a child as its descriptor + length ----
+
+struct FdRef<'a>(BorrowedFd<'a>);
+
+impl serde::Serialize for FdRef<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        crate::handle::serialize_fd(self.0, s)
+    }
+}
+
+impl serde::Serialize for Region {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeTuple;
+        let mut t = s.serialize_tuple(2)?;
+        t.serialize_element(&FdRef(self.map.fd.as_fd()))?;
+        t.serialize_element(&(self.map.len as u64))?;
+        t.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Region {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Region, D::Error> {
+        use serde::de::Error;
+        let (fd, len): (crate::handle::HandleFd, u64) = serde::Deserialize::deserialize(d)?;
+        Region::map_fd(fd.into_inner(), len as usize).map_err(D::Error::custom)
+    }
+}
+
+impl<H> serde::Serialize for Shared<H> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.region.serialize(s)
+    }
+}
+
+impl<'de, H: AtomicHeader> serde::Deserialize<'de> for Shared<H> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Shared<H>, D::Error> {
+        use serde::de::Error;
+        let region = Region::deserialize(d)?;
+        if region.len() < Self::DATA_OFFSET {
+            return Err(D::Error::custom("shared segment too small for its header"));
+        }
+        Ok(Shared { region, _header: PhantomData })
     }
 }

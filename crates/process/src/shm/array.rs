@@ -45,6 +45,8 @@ fn new_array<T: Plain>(
 /// assert_eq!(li.to_vec(), [0, 0, 0, 3, 4, 0, 0, 0, 0, 0]);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
+#[derive(serde::Serialize)]
+#[serde(bound = "")]
 pub struct Array<T: Plain> {
     shared: Shared<LockHeader>,
     len: usize,
@@ -210,6 +212,8 @@ impl<T: Plain> Drop for ArrayGuard<'_, T> {
 /// assert_eq!(a.to_vec(), [0, 7, 0, 0]);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
+#[derive(serde::Serialize)]
+#[serde(bound = "")]
 pub struct RawArray<T: Plain> {
     shared: Shared<LockHeader>,
     len: usize,
@@ -286,3 +290,23 @@ impl<T: Plain> RawArray<T> {
         (0..self.len).filter_map(|i| self.get(i)).collect()
     }
 }
+
+macro_rules! deserialize_array {
+    ($name:ident) => {
+        impl<'de, T: Plain> serde::Deserialize<'de> for $name<T> {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                #[derive(serde::Deserialize)]
+                struct Parts {
+                    shared: Shared<LockHeader>,
+                    len: usize,
+                }
+                let parts = Parts::deserialize(d)?;
+                parts.shared.check_data::<D::Error>(parts.len.checked_mul(size_of::<T>()))?;
+                Ok($name { shared: parts.shared, len: parts.len, _t: PhantomData })
+            }
+        }
+    };
+}
+
+deserialize_array!(Array);
+deserialize_array!(RawArray);

@@ -38,6 +38,8 @@ unsafe impl AtomicHeader for LockHeader {}
 /// assert_eq!(counter.get(), 1);
 /// # Ok::<(), skein_process::ShmError>(())
 /// ```
+#[derive(serde::Serialize)]
+#[serde(bound = "")]
 pub struct Value<T: Plain> {
     shared: Shared<LockHeader>,
     _t: PhantomData<T>,
@@ -172,6 +174,8 @@ impl<T: Plain> Drop for ValueGuard<'_, T> {
 /// assert_eq!(v.get(), 2.5);
 /// # Ok::<(), skein_process::ShmError>(())
 /// ```
+#[derive(serde::Serialize)]
+#[serde(bound = "")]
 pub struct RawValue<T: Plain> {
     shared: Shared<LockHeader>,
     _t: PhantomData<T>,
@@ -219,3 +223,22 @@ impl<T: Plain> RawValue<T> {
         unsafe { self.shared.data().cast::<T>().write_volatile(value) }
     }
 }
+
+macro_rules! deserialize_cell {
+    ($name:ident) => {
+        impl<'de, T: Plain> serde::Deserialize<'de> for $name<T> {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                #[derive(serde::Deserialize)]
+                struct Parts {
+                    shared: Shared<LockHeader>,
+                }
+                let parts = Parts::deserialize(d)?;
+                parts.shared.check_data::<D::Error>(Some(size_of::<T>()))?;
+                Ok($name { shared: parts.shared, _t: PhantomData })
+            }
+        }
+    };
+}
+
+deserialize_cell!(Value);
+deserialize_cell!(RawValue);

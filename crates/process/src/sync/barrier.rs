@@ -51,7 +51,7 @@ unsafe impl AtomicHeader for BarrierState {}
 /// assert_eq!(b.wait(), Ok(0));
 /// # Ok::<(), skein_process::ShmError>(())
 /// ```
-#[derive(Clone)]
+#[derive(Clone, serde::Serialize, serde::Deserialize)]
 pub struct Barrier {
     shared: Shared<BarrierState>,
 }

@@ -18,7 +18,7 @@ pub(crate) struct CondState {
 // SAFETY: atomics only; zero is a valid initial state.
 unsafe impl AtomicHeader for CondState {}
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 enum Inner {
     Lock(Lock),
     RLock(RLock),
@@ -42,7 +42,7 @@ enum Inner {
 /// cond.release().unwrap();
 /// # Ok::<(), skein_process::ShmError>(())
 /// ```
-#[derive(Clone)]
+#[derive(Clone, serde::Serialize, serde::Deserialize)]
 pub struct Condition {
     shared: Shared<CondState>,
     lock: Inner,

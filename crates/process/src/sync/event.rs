@@ -32,7 +32,7 @@ unsafe impl AtomicHeader for EventState {}
 /// assert!(ev.is_set());
 /// # Ok::<(), skein_process::ShmError>(())
 /// ```
-#[derive(Clone)]
+#[derive(Clone, serde::Serialize, serde::Deserialize)]
 pub struct Event {
     shared: Shared<EventState>,
 }

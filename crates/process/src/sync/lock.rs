@@ -46,7 +46,7 @@ unsafe impl AtomicHeader for LockState {}
 /// assert!(!lock.locked());
 /// # Ok::<(), skein_process::ShmError>(())
 /// ```
-#[derive(Clone)]
+#[derive(Clone, serde::Serialize, serde::Deserialize)]
 pub struct Lock {
     shared: Shared<LockState>,
 }

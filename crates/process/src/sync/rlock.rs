@@ -38,7 +38,7 @@ unsafe impl AtomicHeader for RLockState {}
 /// assert!(lock.release().is_err()); // one release too many
 /// # Ok::<(), skein_process::ShmError>(())
 /// ```
-#[derive(Clone)]
+#[derive(Clone, serde::Serialize, serde::Deserialize)]
 pub struct RLock {
     shared: Shared<RLockState>,
 }

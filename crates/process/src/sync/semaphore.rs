@@ -19,7 +19,7 @@ pub(crate) struct SemState {
 // SAFETY: atomics only; zero is a valid (empty) semaphore.
 unsafe impl AtomicHeader for SemState {}
 
-#[derive(Clone)]
+#[derive(Clone, serde::Serialize, serde::Deserialize)]
 struct Sem {
     shared: Shared<SemState>,
 }
@@ -136,7 +136,7 @@ macro_rules! semaphore_api {
 /// assert_eq!(sem.value(), 1);
 /// # Ok::<(), skein_process::ShmError>(())
 /// ```
-#[derive(Clone)]
+#[derive(Clone, serde::Serialize, serde::Deserialize)]
 pub struct Semaphore {
     sem: Sem,
 }
@@ -192,7 +192,7 @@ impl Semaphore {
 /// assert_eq!(sem.release(), Err(ReleaseError::TooManyReleases));
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-#[derive(Clone)]
+#[derive(Clone, serde::Serialize, serde::Deserialize)]
 pub struct BoundedSemaphore {
     sem: Sem,
 }
