@@ -38,7 +38,12 @@ pub(crate) fn prepare(p: &Process, me: Me) -> Result<(Vec<u8>, Vec<RawFd>), Star
         return Err(StartCause::ClosureNeedsFork);
     };
     let (bytes, fds) = args.encode().map_err(StartCause::Serialize)?;
-    let boot = Boot { layout: entry::layout_check(), entry: args.entry(), me, args: bytes };
+    let boot = Boot {
+        layout: entry::layout_check(),
+        entry: args.entry(),
+        me,
+        args: bytes,
+    };
     let body = postcard::to_allocvec(&boot).map_err(|e| StartCause::Serialize(e.to_string()))?;
     if body.len() > MAX_BODY {
         return Err(StartCause::Serialize(format!(
@@ -88,7 +93,10 @@ pub(crate) fn recv(sock: BorrowedFd<'_>) -> io::Result<(Boot, Vec<OwnedFd>)> {
     }
     let (nfds, len) = (word(1) as usize, word(2) as usize);
     if fds.len() != nfds {
-        return Err(bad(format!("expected {nfds} handle descriptors, received {}", fds.len())));
+        return Err(bad(format!(
+            "expected {nfds} handle descriptors, received {}",
+            fds.len()
+        )));
     }
     if len > MAX_BODY {
         return Err(bad(format!("bootstrap body of {len} bytes is too large")));

@@ -22,7 +22,13 @@ pub(crate) struct Me {
 
 impl Me {
     fn main() -> Me {
-        Me { name: "MainProcess".into(), identity: Vec::new(), daemon: false, method: None, parent: None }
+        Me {
+            name: "MainProcess".into(),
+            identity: Vec::new(),
+            daemon: false,
+            method: None,
+            parent: None,
+        }
     }
 }
 
@@ -51,9 +57,20 @@ pub(crate) fn default_name(identity: &[u32]) -> String {
 }
 
 /// The description of a child about to start from this process.
-pub(crate) fn describe_child(name: String, identity: Vec<u32>, daemon: bool, method: StartMethod) -> Me {
+pub(crate) fn describe_child(
+    name: String,
+    identity: Vec<u32>,
+    daemon: bool,
+    method: StartMethod,
+) -> Me {
     let parent = me();
-    Me { name, identity, daemon, method: Some(method), parent: Some((sys::getpid(), parent.name.clone())) }
+    Me {
+        name,
+        identity,
+        daemon,
+        method: Some(method),
+        parent: Some((sys::getpid(), parent.name.clone())),
+    }
 }
 
 /// Resets the state a child must not share with its parent: the parent's children,

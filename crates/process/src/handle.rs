@@ -165,7 +165,9 @@ impl AsFd for HandleFd {
 
 impl fmt::Debug for HandleFd {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple("HandleFd").field(&self.0.as_raw_fd()).finish()
+        f.debug_tuple("HandleFd")
+            .field(&self.0.as_raw_fd())
+            .finish()
     }
 }
 
@@ -201,7 +203,10 @@ pub(crate) fn on_child_start(hook: fn()) {
 
 /// Runs the registered child hooks (in the child).
 pub(crate) fn run_child_hooks() {
-    let hooks = CHILD_HOOKS.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    let hooks = CHILD_HOOKS
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .clone();
     for hook in hooks {
         hook();
     }

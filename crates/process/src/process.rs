@@ -154,7 +154,10 @@ impl Process {
     where
         A: Serialize + DeserializeOwned + Send + 'static,
     {
-        Process::with_payload(Payload::Args(Box::new(FnArgs { target, args })), get_start_method())
+        Process::with_payload(
+            Payload::Args(Box::new(FnArgs { target, args })),
+            get_start_method(),
+        )
     }
 
     /// A process that will run `value.run()` (the subclass form; see [`Run`]).
@@ -183,7 +186,13 @@ impl Process {
     }
 
     fn with_payload(payload: Payload, method: StartMethod) -> Process {
-        Process { name: None, daemon: false, method, executable: None, payload }
+        Process {
+            name: None,
+            daemon: false,
+            method,
+            executable: None,
+            payload,
+        }
     }
 
     /// Sets the name (Python's `name=`); the default is `Process-N` (`Process-1:2`
@@ -251,7 +260,10 @@ pub(crate) enum Waiter {
     /// Our own child: `waitpid`, woken by its pidfd (none on kernels before 5.3).
     Own { pidfd: Option<Arc<OwnedFd>> },
     /// A forkserver child: the server writes its exit status on `status`.
-    Server { status: Arc<OwnedFd>, pidfd: Option<OwnedFd> },
+    Server {
+        status: Arc<OwnedFd>,
+        pidfd: Option<OwnedFd>,
+    },
 }
 
 pub(crate) enum State {
@@ -288,7 +300,11 @@ impl Shared {
     }
 
     fn check_owner(&self) -> Result<(), ProcessError> {
-        if sys::getpid() == self.owner { Ok(()) } else { Err(ProcessError::NotOurChild) }
+        if sys::getpid() == self.owner {
+            Ok(())
+        } else {
+            Err(ProcessError::NotOurChild)
+        }
     }
 
     /// Collects the exit status if the child has ended, without blocking.
@@ -326,7 +342,10 @@ impl Shared {
     }
 
     /// Waits until the child ends or `deadline` passes.
-    pub(crate) fn wait_deadline(&self, deadline: Option<Instant>) -> Result<Option<i32>, ProcessError> {
+    pub(crate) fn wait_deadline(
+        &self,
+        deadline: Option<Instant>,
+    ) -> Result<Option<i32>, ProcessError> {
         self.check_owner()?;
         let mut backoff = Duration::from_micros(200);
         loop {
@@ -371,9 +390,9 @@ impl Shared {
         match &*st {
             // Not reaped yet (reaping happens under this lock), so the pid is still ours.
             State::Running(Waiter::Own { .. }) => sys::kill(self.pid, sig)?,
-            State::Running(Waiter::Server { pidfd: Some(fd), .. }) => {
-                sys::pidfd_send_signal(fd.as_fd(), sig)?
-            }
+            State::Running(Waiter::Server {
+                pidfd: Some(fd), ..
+            }) => sys::pidfd_send_signal(fd.as_fd(), sig)?,
             State::Running(Waiter::Server { pidfd: None, .. }) => sys::kill(self.pid, sig)?,
             State::Exited(_) => {}
             State::Closed(_) => return Err(ProcessError::Closed),
@@ -441,7 +460,9 @@ impl ProcessHandle {
     /// child, [`ProcessError::Closed`] after [`close`](ProcessHandle::close),
     /// [`ProcessError::Lost`] if a forkserver died before reporting.
     pub fn join(&self) -> Result<i32, ProcessError> {
-        self.shared.wait_deadline(None).map(|c| c.expect("an unbounded wait ends with a status"))
+        self.shared
+            .wait_deadline(None)
+            .map(|c| c.expect("an unbounded wait ends with a status"))
     }
 
     /// Waits at most `timeout` (Python's `join(timeout)`); `Ok(None)` if the child
@@ -536,5 +557,7 @@ impl fmt::Debug for ProcessHandle {
 
 /// The name a child gets: the given one, or Python's `Process-N`.
 pub(crate) fn child_name(p: &Process, identity: &[u32]) -> String {
-    p.name.clone().unwrap_or_else(|| child::default_name(identity))
+    p.name
+        .clone()
+        .unwrap_or_else(|| child::default_name(identity))
 }

@@ -60,7 +60,10 @@ pub(crate) fn forget_in_child() {
 /// ```
 pub fn active_children() -> Vec<ProcessHandle> {
     prune();
-    lock().iter().map(|c| ProcessHandle { shared: c.clone() }).collect()
+    lock()
+        .iter()
+        .map(|c| ProcessHandle { shared: c.clone() })
+        .collect()
 }
 
 /// At exit, like Python's `_exit_function`: terminate daemon children, then wait for

@@ -35,7 +35,12 @@ fn helper_create_segments_and_wait() {
 
 fn start_helper() -> (std::process::Child, Vec<String>) {
     let mut helper = Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "helper_create_segments_and_wait", "--ignored", "--nocapture"])
+        .args([
+            "--exact",
+            "helper_create_segments_and_wait",
+            "--ignored",
+            "--nocapture",
+        ])
         .env(HELPER_ENV, "1")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -69,7 +74,9 @@ fn segments_vanish_after_sigkill_of_the_whole_tree() {
     assert!(names.iter().all(|n| shm_exists(n)));
     kill_tree(&mut helper);
     assert!(
-        eventually(Duration::from_secs(20), || names.iter().all(|n| !shm_exists(n))),
+        eventually(Duration::from_secs(20), || names
+            .iter()
+            .all(|n| !shm_exists(n))),
         "segments leaked after SIGKILL: {names:?}"
     );
 }
@@ -80,10 +87,17 @@ fn a_segment_an_unrelated_process_maps_is_kept_until_it_lets_go() {
     let mine = SharedMemory::attach(&names[0]).unwrap();
     kill_tree(&mut helper);
     // The janitor must clean the other one ...
-    assert!(eventually(Duration::from_secs(20), || !shm_exists(&names[1])));
+    assert!(eventually(Duration::from_secs(20), || !shm_exists(
+        &names[1]
+    )));
     // ... but leave ours: we still map it.
-    assert!(shm_exists(&names[0]), "unlinked while this process still maps it");
+    assert!(
+        shm_exists(&names[0]),
+        "unlinked while this process still maps it"
+    );
     mine.write(0, b"still here").unwrap();
     drop(mine); // the last user unlinks (or the janitor, which waits on our lock)
-    assert!(eventually(Duration::from_secs(20), || !shm_exists(&names[0])));
+    assert!(eventually(Duration::from_secs(20), || !shm_exists(
+        &names[0]
+    )));
 }

@@ -16,14 +16,21 @@ use skein_process::{
     TryGetError, TryPutError, get_context,
 };
 
-const METHODS: [StartMethod; 3] = [StartMethod::Fork, StartMethod::Spawn, StartMethod::Forkserver];
+const METHODS: [StartMethod; 3] = [
+    StartMethod::Fork,
+    StartMethod::Spawn,
+    StartMethod::Forkserver,
+];
 
 fn start<A: Serialize + DeserializeOwned + Send + 'static>(
     method: StartMethod,
     f: fn(A),
     args: A,
 ) -> ProcessHandle {
-    get_context(method).process(f, args).start().expect("start child")
+    get_context(method)
+        .process(f, args)
+        .start()
+        .expect("start child")
 }
 
 fn produce_range((q, from, to): (Queue<u64>, u64, u64)) {
@@ -58,15 +65,23 @@ fn queue_of_three_is_full_then_times_out_then_refuses() {
     assert!(err.is_timeout() && t.elapsed() >= Duration::from_millis(50));
     assert_eq!(err.into_inner(), 4);
     assert!(matches!(q.try_put(4), Err(TryPutError::Full(4))));
-    assert_eq!((q.get().unwrap(), q.get().unwrap(), q.get().unwrap()), (1, 2, 3));
-    assert_eq!(q.get_timeout(Duration::from_millis(20)), Err(GetTimeoutError::Timeout));
+    assert_eq!(
+        (q.get().unwrap(), q.get().unwrap(), q.get().unwrap()),
+        (1, 2, 3)
+    );
+    assert_eq!(
+        q.get_timeout(Duration::from_millis(20)),
+        Err(GetTimeoutError::Timeout)
+    );
 }
 
 struct Unencodable(u8);
 
 impl Serialize for Unencodable {
     fn serialize<S: Serializer>(&self, _: S) -> Result<S::Ok, S::Error> {
-        Err(serde::ser::Error::custom("this value refuses to be serialised"))
+        Err(serde::ser::Error::custom(
+            "this value refuses to be serialised",
+        ))
     }
 }
 
@@ -83,7 +98,10 @@ fn a_value_that_cannot_be_serialised_fails_at_put_and_comes_back() {
     assert!(err.to_string().contains("serialisation failed"), "{err}");
     assert_eq!(err.into_inner().0, 9);
     assert!(q.is_empty());
-    assert!(matches!(q.try_put(Unencodable(1)), Err(TryPutError::Unencodable(..))));
+    assert!(matches!(
+        q.try_put(Unencodable(1)),
+        Err(TryPutError::Unencodable(..))
+    ));
 }
 
 fn send_big((q, sizes): (Queue<Vec<u8>>, Vec<usize>)) {
@@ -120,14 +138,28 @@ fn many_producers_and_consumers_lose_and_duplicate_nothing() {
     let q = Queue::bounded(64).unwrap();
     let out = Queue::new().unwrap();
     let producers: Vec<_> = (0..P)
-        .map(|p| start(StartMethod::Fork, produce_range, (q.clone(), p * N, (p + 1) * N)))
+        .map(|p| {
+            start(
+                StartMethod::Fork,
+                produce_range,
+                (q.clone(), p * N, (p + 1) * N),
+            )
+        })
         .collect();
     let consumers: Vec<_> = (0..3)
-        .map(|_| start(StartMethod::Fork, consume_and_report, (q.clone(), out.clone())))
+        .map(|_| {
+            start(
+                StartMethod::Fork,
+                consume_and_report,
+                (q.clone(), out.clone()),
+            )
+        })
         .collect();
     let mut seen = HashSet::new();
     for _ in 0..P * N {
-        let v = out.get_timeout(Duration::from_secs(60)).expect("an item went missing");
+        let v = out
+            .get_timeout(Duration::from_secs(60))
+            .expect("an item went missing");
         assert!(seen.insert(v), "duplicate {v}");
     }
     for p in producers {
@@ -146,8 +178,16 @@ fn killing_a_consumer_loses_at_most_its_item_in_flight() {
     let q = Queue::bounded(32).unwrap();
     let out = Queue::new().unwrap();
     let producer = start(StartMethod::Fork, produce_range, (q.clone(), 0, N));
-    let victim = start(StartMethod::Fork, consume_and_report, (q.clone(), out.clone()));
-    let survivor = start(StartMethod::Fork, consume_and_report, (q.clone(), out.clone()));
+    let victim = start(
+        StartMethod::Fork,
+        consume_and_report,
+        (q.clone(), out.clone()),
+    );
+    let survivor = start(
+        StartMethod::Fork,
+        consume_and_report,
+        (q.clone(), out.clone()),
+    );
     let mut seen = HashSet::new();
     while seen.len() < 200 {
         assert!(seen.insert(out.get_timeout(Duration::from_secs(60)).unwrap()));
@@ -226,10 +266,17 @@ fn shutdown_graceful_drains_immediate_stops_and_wakes_blocked_getters() {
 
     let q = Queue::<u64>::new().unwrap();
     let out = Queue::new().unwrap();
-    let k = start(StartMethod::Forkserver, get_until_shutdown, (q.clone(), out.clone()));
+    let k = start(
+        StartMethod::Forkserver,
+        get_until_shutdown,
+        (q.clone(), out.clone()),
+    );
     std::thread::sleep(Duration::from_millis(50));
     q.shutdown(false);
-    assert_eq!(out.get_timeout(Duration::from_secs(30)).unwrap(), "Err(ShutDown)");
+    assert_eq!(
+        out.get_timeout(Duration::from_secs(30)).unwrap(),
+        "Err(ShutDown)"
+    );
     assert_eq!(k.join().unwrap(), 0);
 }
 
@@ -261,7 +308,10 @@ fn joinable_queue_join_waits_for_task_done_across_processes() {
     q.put(1).unwrap();
     assert!(!q.join_timeout(Duration::from_millis(20)));
     q.shutdown(true);
-    assert!(q.join_timeout(Duration::from_secs(1)), "immediate shutdown releases join");
+    assert!(
+        q.join_timeout(Duration::from_secs(1)),
+        "immediate shutdown releases join"
+    );
 }
 
 fn simple_echo((a, b): (SimpleQueue<String>, SimpleQueue<String>)) {

@@ -12,7 +12,10 @@ use skein_process::{Array, Event, RawArray, RawValue, SharedMemory, Value};
 fn shared_memory_is_private_unguessable_and_unlinked_by_the_last_drop() {
     let shm = SharedMemory::create(100).unwrap();
     let name = shm.name().to_owned();
-    assert!(name.starts_with("/skein-") && name.len() == "/skein-".len() + 32, "{name}");
+    assert!(
+        name.starts_with("/skein-") && name.len() == "/skein-".len() + 32,
+        "{name}"
+    );
     let meta = std::fs::metadata(format!("/dev/shm{name}")).unwrap();
     assert_eq!(meta.permissions().mode() & 0o777, 0o600);
     assert_eq!(shm.size(), 100);
@@ -48,7 +51,10 @@ fn the_name_stays_while_any_handle_maps_it() {
     let name = creator.name().to_owned();
     let attached = SharedMemory::attach(&name).unwrap();
     drop(creator);
-    assert!(shm_exists(&name), "unlinked while another handle still maps it");
+    assert!(
+        shm_exists(&name),
+        "unlinked while another handle still maps it"
+    );
     let again = SharedMemory::attach(&name).unwrap();
     drop(attached);
     assert!(shm_exists(&name));

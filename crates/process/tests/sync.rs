@@ -15,14 +15,21 @@ use skein_process::{
     ReleaseError, Semaphore, StartMethod, get_context,
 };
 
-const METHODS: [StartMethod; 3] = [StartMethod::Fork, StartMethod::Spawn, StartMethod::Forkserver];
+const METHODS: [StartMethod; 3] = [
+    StartMethod::Fork,
+    StartMethod::Spawn,
+    StartMethod::Forkserver,
+];
 
 fn start<A: Serialize + DeserializeOwned + Send + 'static>(
     method: StartMethod,
     f: fn(A),
     args: A,
 ) -> ProcessHandle {
-    get_context(method).process(f, args).start().expect("start child")
+    get_context(method)
+        .process(f, args)
+        .start()
+        .expect("start child")
 }
 
 fn count_under_lock((lock, counter): (Lock, RawValue<u64>)) {
@@ -62,13 +69,20 @@ fn hold_rlock((lock, held, go): (RLock, Event, Event)) {
 #[test]
 fn rlock_is_owned_by_one_thread_of_one_process() {
     for method in METHODS {
-        let (lock, held, go) = (RLock::new().unwrap(), Event::new().unwrap(), Event::new().unwrap());
+        let (lock, held, go) = (
+            RLock::new().unwrap(),
+            Event::new().unwrap(),
+            Event::new().unwrap(),
+        );
         let k = start(method, hold_rlock, (lock.clone(), held.clone(), go.clone()));
         held.wait();
         assert!(!lock.try_acquire().unwrap());
         assert_eq!(lock.release(), Err(ReleaseError::NotOwner));
         go.set();
-        assert!(lock.acquire_timeout(Duration::from_secs(30)).unwrap(), "{method:?}");
+        assert!(
+            lock.acquire_timeout(Duration::from_secs(30)).unwrap(),
+            "{method:?}"
+        );
         assert_eq!(k.join().unwrap(), 0);
         lock.release().unwrap();
     }
@@ -99,7 +113,10 @@ fn semaphores_count_across_processes() {
         assert!(!sem.acquire_timeout(Duration::from_millis(10)));
 
         let bounded = BoundedSemaphore::new(2).unwrap();
-        assert_eq!(start(method, over_release, bounded.clone()).join().unwrap(), 0);
+        assert_eq!(
+            start(method, over_release, bounded.clone()).join().unwrap(),
+            0
+        );
         assert_eq!(bounded.value(), 2);
     }
     assert!(BoundedSemaphore::new(0).is_err());
@@ -144,14 +161,19 @@ fn condition_waits_and_notifies_across_processes() {
         cond.acquire().unwrap();
         value.set(7);
         cond.notify_all().unwrap();
-        let ok = cond.wait_for_timeout(|| value.get() == 8, Duration::from_secs(30)).unwrap();
+        let ok = cond
+            .wait_for_timeout(|| value.get() == 8, Duration::from_secs(30))
+            .unwrap();
         cond.release().unwrap();
         assert!(ok, "{method:?}");
         assert_eq!(k.join().unwrap(), 0);
     }
     let c = Condition::with_lock(Lock::new().unwrap()).unwrap();
     assert!(c.notify(1).is_err(), "notify without the lock");
-    assert!(c.wait_timeout(Duration::from_millis(1)).is_err(), "wait without the lock");
+    assert!(
+        c.wait_timeout(Duration::from_millis(1)).is_err(),
+        "wait without the lock"
+    );
 }
 
 fn barrier_party((barrier, out): (Barrier, Queue<usize>)) {
@@ -164,8 +186,9 @@ fn barrier_releases_all_parties_across_processes() {
     for method in METHODS {
         let barrier = Barrier::new(4).unwrap();
         let out = Queue::new().unwrap();
-        let kids: Vec<_> =
-            (0..3).map(|_| start(method, barrier_party, (barrier.clone(), out.clone()))).collect();
+        let kids: Vec<_> = (0..3)
+            .map(|_| start(method, barrier_party, (barrier.clone(), out.clone())))
+            .collect();
         barrier_party((barrier.clone(), out.clone()));
         for k in kids {
             assert_eq!(k.join().unwrap(), 0, "{method:?}");
@@ -191,7 +214,11 @@ fn a_barrier_breaks_when_a_waiting_party_dies() {
     k.join().unwrap();
     let t = Instant::now();
     assert!(barrier.wait_timeout(Duration::from_secs(60)).is_err());
-    assert!(t.elapsed() < Duration::from_secs(30), "took {:?}", t.elapsed());
+    assert!(
+        t.elapsed() < Duration::from_secs(30),
+        "took {:?}",
+        t.elapsed()
+    );
     assert!(barrier.broken());
     barrier.reset();
     assert!(!barrier.broken());
@@ -216,7 +243,10 @@ fn expect_owner_died((lock, out): (Lock, Queue<bool>)) {
 fn a_lock_whose_owner_died_reports_owner_died() {
     for method in METHODS {
         let lock = Lock::new().unwrap();
-        assert_eq!(start(method, take_and_vanish, lock.clone()).join().unwrap(), 0);
+        assert_eq!(
+            start(method, take_and_vanish, lock.clone()).join().unwrap(),
+            0
+        );
         assert!(lock.locked());
         assert!(lock.acquire().is_err(), "{method:?}: expected OwnerDied");
         lock.release().unwrap();
@@ -229,10 +259,21 @@ fn a_lock_whose_owner_died_reports_owner_died() {
 fn a_waiter_sees_owner_died_when_the_holder_is_killed() {
     let (lock, held) = (Lock::new().unwrap(), Event::new().unwrap());
     let out = Queue::new().unwrap();
-    let holder = start(StartMethod::Fork, take_and_hang, (lock.clone(), held.clone()));
+    let holder = start(
+        StartMethod::Fork,
+        take_and_hang,
+        (lock.clone(), held.clone()),
+    );
     held.wait();
-    let waiter = start(StartMethod::Forkserver, expect_owner_died, (lock.clone(), out.clone()));
-    assert!(out.get_timeout(Duration::from_millis(100)).is_err(), "waiter did not wait");
+    let waiter = start(
+        StartMethod::Forkserver,
+        expect_owner_died,
+        (lock.clone(), out.clone()),
+    );
+    assert!(
+        out.get_timeout(Duration::from_millis(100)).is_err(),
+        "waiter did not wait"
+    );
     holder.kill().unwrap();
     assert_eq!(holder.join().unwrap(), -9);
     assert_eq!(out.get_timeout(Duration::from_secs(30)), Ok(true));
@@ -246,7 +287,12 @@ fn rlock_vanish(lock: RLock) {
 #[test]
 fn an_rlock_whose_owner_died_reports_owner_died() {
     let lock = RLock::new().unwrap();
-    assert_eq!(start(StartMethod::Spawn, rlock_vanish, lock.clone()).join().unwrap(), 0);
+    assert_eq!(
+        start(StartMethod::Spawn, rlock_vanish, lock.clone())
+            .join()
+            .unwrap(),
+        0
+    );
     assert!(lock.acquire().is_err());
     lock.release().unwrap();
     assert!(!lock.locked());

@@ -43,22 +43,39 @@ const IMMEDIATE: u32 = 2;
 #[repr(C, align(128))]
 struct Line<T>(T);
 
+/// Producer-side state, on its own cache line.
+#[repr(C)]
+struct PutSide {
+    lock: AtomicU32,
+    /// 0 idle, 1 a place reserved, 2 a chunked message under way.
+    progress: AtomicU32,
+    /// `tail` when the current producer reserved its place (for repairs).
+    mark: AtomicU64,
+}
+
+/// Consumer-side state, on its own cache line.
+#[repr(C)]
+struct GetSide {
+    lock: AtomicU32,
+    /// 1 while the holder is in the middle of a chunked message.
+    progress: AtomicU32,
+}
+
 #[repr(C)]
 pub(crate) struct RingState {
-    put_lock: AtomicU32,
-    get_lock: AtomicU32,
-    put_progress: AtomicU32,
-    get_progress: AtomicU32,
     maxsize: AtomicU32,
-    count: AtomicU32,
     shutdown: AtomicU32,
     joinable: AtomicU32,
     capacity: AtomicU64,
-    /// `tail` when the current producer reserved its place (for repairs).
-    put_mark: AtomicU64,
+    put: Line<PutSide>,
+    get: Line<GetSide>,
+    /// Messages reserved and not yet taken (`qsize`).
+    count: Line<AtomicU32>,
     tail: Line<AtomicU64>,
+    /// `[seq, wake_needed]`: consumers sleep on `seq` after setting `wake_needed`.
     data: Line<[AtomicU32; 2]>,
     head: Line<AtomicU64>,
+    /// `[seq, wake_needed]`: producers sleep on `seq` after setting `wake_needed`.
     space: Line<[AtomicU32; 2]>,
     /// `[unfinished, sleepers]` for `JoinableQueue::join`.
     tasks: Line<[AtomicU32; 2]>,
@@ -118,6 +135,18 @@ impl<'de> serde::Deserialize<'de> for Ring {
     }
 }
 
+/// Wakes the sleepers of a `[seq, wake_needed]` pair, if any asked to be woken.
+///
+/// A sleeper stores `wake_needed = 1`, reads `seq`, re-checks its condition and sleeps
+/// on `seq`; the waker changes the condition, then swaps `wake_needed` to 0 and, if it
+/// was set, bumps `seq` and wakes. Only the first waker after a sleeper pays a syscall.
+fn wake_if_needed([seq, wake_needed]: &[AtomicU32; 2]) {
+    if wake_needed.load(Ordering::SeqCst) != 0 && wake_needed.swap(0, Ordering::SeqCst) != 0 {
+        seq.fetch_add(1, Ordering::SeqCst);
+        futex::wake_all(seq);
+    }
+}
+
 fn align8(n: usize) -> usize {
     (n + 7) & !7
 }
@@ -142,7 +171,7 @@ impl Ring {
     }
 
     pub(crate) fn count(&self) -> u32 {
-        self.st().count.load(Ordering::SeqCst)
+        self.st().count.0.load(Ordering::SeqCst)
     }
 
     pub(crate) fn is_shutdown(&self) -> bool {
@@ -199,7 +228,7 @@ impl Ring {
             Wait::No => Some(Instant::now()),
             Wait::Until(d) => d,
         };
-        match rawlock::lock(&st.put_lock, ident::pid(), deadline) {
+        match rawlock::lock(&st.put.0.lock, ident::pid(), deadline) {
             None => Err(Fail::WouldBlock),
             Some(Acquired::Clean) => Ok(()),
             Some(Acquired::OwnerDied) => {
@@ -210,14 +239,14 @@ impl Ring {
     }
 
     fn unlock_put(&self) {
-        rawlock::unlock(&self.st().put_lock);
+        rawlock::unlock(&self.st().put.0.lock);
     }
 
     /// Repairs after a producer died holding `put_lock` (we hold it now).
     fn repair_put(&self) {
         let st = self.st();
-        match st.put_progress.load(Ordering::SeqCst) {
-            1 if st.tail.0.load(Ordering::SeqCst) == st.put_mark.load(Ordering::SeqCst) => {
+        match st.put.0.progress.load(Ordering::SeqCst) {
+            1 if st.tail.0.load(Ordering::SeqCst) == st.put.0.mark.load(Ordering::SeqCst) => {
                 // Reserved, never published.
                 self.unreserve();
             }
@@ -228,12 +257,12 @@ impl Ring {
             }
             _ => {}
         }
-        st.put_progress.store(0, Ordering::SeqCst);
+        st.put.0.progress.store(0, Ordering::SeqCst);
     }
 
     fn unreserve(&self) {
         let st = self.st();
-        st.count.fetch_sub(1, Ordering::SeqCst);
+        st.count.0.fetch_sub(1, Ordering::SeqCst);
         self.space_changed();
         if st.joinable.load(Ordering::Relaxed) != 0 {
             self.finish_task();
@@ -249,7 +278,7 @@ impl Ring {
     fn count_ok(&self) -> bool {
         let st = self.st();
         let maxsize = st.maxsize.load(Ordering::Relaxed);
-        maxsize == 0 || st.count.load(Ordering::SeqCst) < maxsize
+        maxsize == 0 || st.count.0.load(Ordering::SeqCst) < maxsize
     }
 
     /// Appends one record (holding `put_lock`), waiting for room as `wait` allows.
@@ -283,9 +312,9 @@ impl Ring {
             }
             if need <= contiguous && free >= need && (!first || self.count_ok()) {
                 if first {
-                    st.put_mark.store(tail, Ordering::SeqCst);
-                    st.put_progress.store(1, Ordering::SeqCst);
-                    st.count.fetch_add(1, Ordering::SeqCst);
+                    st.put.0.mark.store(tail, Ordering::SeqCst);
+                    st.put.0.progress.store(1, Ordering::SeqCst);
+                    st.count.0.fetch_add(1, Ordering::SeqCst);
                     if st.joinable.load(Ordering::Relaxed) != 0 {
                         st.tasks.0[0].fetch_add(1, Ordering::SeqCst);
                     }
@@ -295,7 +324,7 @@ impl Ring {
                 if first {
                     // A single-record message is complete; a chunked one is under way.
                     let progress = if flags & LAST != 0 { 0 } else { 2 };
-                    st.put_progress.store(progress, Ordering::SeqCst);
+                    st.put.0.progress.store(progress, Ordering::SeqCst);
                 }
                 return Ok(());
             }
@@ -316,14 +345,14 @@ impl Ring {
     ) -> Result<(), Fail> {
         let st = self.st();
         let deadline = wait.deadline().ok_or(Fail::WouldBlock)?;
-        let [seq, sleepers] = &st.space.0;
+        let [seq, wake_needed] = &st.space.0;
         for _ in 0..SPIN {
             if ready(self) || st.shutdown.load(Ordering::Relaxed) != OPEN {
                 return Ok(());
             }
             std::hint::spin_loop();
         }
-        sleepers.fetch_add(1, Ordering::SeqCst);
+        wake_needed.store(1, Ordering::SeqCst);
         let s = seq.load(Ordering::SeqCst);
         if !keep_lock {
             self.unlock_put();
@@ -335,7 +364,6 @@ impl Ring {
                 None => result = Err(Fail::WouldBlock),
             }
         }
-        sleepers.fetch_sub(1, Ordering::SeqCst);
         if !keep_lock {
             // Re-take the lock even after a timeout: callers unlock on every path.
             self.lock_put(Wait::Until(None))?;
@@ -346,19 +374,11 @@ impl Ring {
     fn publish(&self, tail: u64) {
         let st = self.st();
         st.tail.0.store(tail, Ordering::SeqCst);
-        let [seq, sleepers] = &st.data.0;
-        if sleepers.load(Ordering::SeqCst) > 0 {
-            seq.fetch_add(1, Ordering::SeqCst);
-            futex::wake_all(seq);
-        }
+        wake_if_needed(&st.data.0);
     }
 
     fn space_changed(&self) {
-        let [seq, sleepers] = &self.st().space.0;
-        if sleepers.load(Ordering::SeqCst) > 0 {
-            seq.fetch_add(1, Ordering::SeqCst);
-            futex::wake_all(seq);
-        }
+        wake_if_needed(&self.st().space.0);
     }
 
     /// Puts one encoded message.
@@ -388,27 +408,27 @@ impl Ring {
             let this_wait = if first { wait } else { Wait::Until(None) };
             if let Err(e) = self.append(chunk.len(), flags, chunk, this_wait, first) {
                 if !first {
-                    st.put_progress.store(0, Ordering::SeqCst);
+                    st.put.0.progress.store(0, Ordering::SeqCst);
                 }
                 return Err(e);
             }
             first = false;
         }
-        st.put_progress.store(0, Ordering::SeqCst);
+        st.put.0.progress.store(0, Ordering::SeqCst);
         Ok(())
     }
 
     // ---- consumers ----
 
     fn lock_get(&self, deadline: Option<Instant>) -> Option<bool> {
-        match rawlock::lock(&self.st().get_lock, ident::pid(), deadline)? {
+        match rawlock::lock(&self.st().get.0.lock, ident::pid(), deadline)? {
             Acquired::Clean => Some(false),
             Acquired::OwnerDied => Some(true),
         }
     }
 
     fn unlock_get(&self) {
-        rawlock::unlock(&self.st().get_lock);
+        rawlock::unlock(&self.st().get.0.lock);
     }
 
     /// Takes one message and hands its bytes to `f`.
@@ -419,7 +439,7 @@ impl Ring {
                 if st.shutdown.load(Ordering::SeqCst) == IMMEDIATE {
                     return Err(Fail::ShutDown);
                 }
-                if st.count.load(Ordering::SeqCst) == 0 {
+                if st.count.0.load(Ordering::SeqCst) == 0 {
                     return Err(if self.is_shutdown() {
                         Fail::ShutDown
                     } else {
@@ -472,7 +492,7 @@ impl Ring {
                 if assembled.take().is_some() {
                     self.drop_task();
                 }
-                st.get_progress.store(0, Ordering::SeqCst);
+                st.get.0.progress.store(0, Ordering::SeqCst);
                 skipping = false;
                 self.advance(head, size);
                 continue;
@@ -491,7 +511,7 @@ impl Ring {
                 // The common case: decode straight from shared memory.
                 let r = f(self.payload(head, len));
                 self.advance(head, size);
-                st.count.fetch_sub(1, Ordering::SeqCst);
+                st.count.0.fetch_sub(1, Ordering::SeqCst);
                 self.space_changed();
                 self.unlock_get();
                 return Ok(r);
@@ -499,12 +519,12 @@ impl Ring {
             let buf = assembled.get_or_insert_with(Vec::new);
             buf.extend_from_slice(self.payload(head, len));
             if flags & FIRST != 0 {
-                st.get_progress.store(1, Ordering::SeqCst);
-                st.count.fetch_sub(1, Ordering::SeqCst);
+                st.get.0.progress.store(1, Ordering::SeqCst);
+                st.count.0.fetch_sub(1, Ordering::SeqCst);
             }
             self.advance(head, size);
             if flags & LAST != 0 {
-                st.get_progress.store(0, Ordering::SeqCst);
+                st.get.0.progress.store(0, Ordering::SeqCst);
                 self.unlock_get();
                 let buf = assembled.take().unwrap_or_default();
                 return Ok(f(&buf));
@@ -515,7 +535,7 @@ impl Ring {
     /// After taking `get_lock` over from a dead consumer: whether it died mid-message
     /// (the rest of that message must be skipped; the message is lost with it).
     fn dead_consumer_was_mid_message(&self) -> bool {
-        let mid = self.st().get_progress.swap(0, Ordering::SeqCst) != 0;
+        let mid = self.st().get.0.progress.swap(0, Ordering::SeqCst) != 0;
         if mid {
             self.drop_task();
         }
@@ -538,14 +558,14 @@ impl Ring {
     /// waiting on a half-sent message, or on a reserved place, would wait forever).
     fn check_dead_producer(&self) {
         let st = self.st();
-        let owner = rawlock::owner(&st.put_lock);
+        let owner = rawlock::owner(&st.put.0.lock);
         if owner == 0 || ident::is_alive(owner) {
             return;
         }
-        if rawlock::try_lock(&st.put_lock, ident::pid()) == Some(Acquired::OwnerDied) {
+        if rawlock::try_lock(&st.put.0.lock, ident::pid()) == Some(Acquired::OwnerDied) {
             self.repair_put();
             self.unlock_put();
-        } else if rawlock::owner(&st.put_lock) == ident::pid() {
+        } else if rawlock::owner(&st.put.0.lock) == ident::pid() {
             self.unlock_put();
         }
     }
@@ -562,28 +582,28 @@ impl Ring {
         let st = self.st();
         let shutdown = st.shutdown.load(Ordering::SeqCst);
         if shutdown == IMMEDIATE
-            || (shutdown == GRACEFUL && !mid_message && st.count.load(Ordering::SeqCst) == 0)
+            || (shutdown == GRACEFUL && !mid_message && st.count.0.load(Ordering::SeqCst) == 0)
         {
             if !mid_message {
                 self.unlock_get();
             }
             return Err(Fail::ShutDown);
         }
-        let [seq, sleepers] = &st.data.0;
+        let [seq, wake_needed] = &st.data.0;
         for _ in 0..SPIN {
             if st.tail.0.load(Ordering::Relaxed) != head {
                 return Ok(false);
             }
             std::hint::spin_loop();
         }
-        sleepers.fetch_add(1, Ordering::SeqCst);
+        wake_needed.store(1, Ordering::SeqCst);
         let s = seq.load(Ordering::SeqCst);
         if !mid_message {
             self.unlock_get();
         }
         // While something is promised (a reservation or the rest of a message), watch
         // the producer's liveness; otherwise sleep until woken.
-        let promised = mid_message || st.count.load(Ordering::SeqCst) > 0;
+        let promised = mid_message || st.count.0.load(Ordering::SeqCst) > 0;
         let mut result = Ok(false);
         if st.tail.0.load(Ordering::SeqCst) == head
             && st.shutdown.load(Ordering::SeqCst) == shutdown
@@ -596,7 +616,6 @@ impl Ring {
                 None => result = Err(Fail::WouldBlock),
             }
         }
-        sleepers.fetch_sub(1, Ordering::SeqCst);
         if promised && st.tail.0.load(Ordering::SeqCst) == head {
             self.check_dead_producer();
         }

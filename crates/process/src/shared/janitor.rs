@@ -147,7 +147,11 @@ fn serve(read: &OwnedFd) {
     let mut open = true;
     while open || !orphans.is_empty() {
         if open {
-            let mut pfd = libc::pollfd { fd: read.as_raw_fd(), events: libc::POLLIN, revents: 0 };
+            let mut pfd = libc::pollfd {
+                fd: read.as_raw_fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            };
             let timeout = if orphans.is_empty() { -1 } else { 100 };
             // SAFETY: one valid pollfd.
             let ready = unsafe { libc::poll(&mut pfd, 1, timeout) };
@@ -191,7 +195,9 @@ fn serve(read: &OwnedFd) {
 /// Unlinks `name` if no process holds a shared `flock` on it. Returns whether the
 /// name is gone.
 fn unlink_if_unmapped(name: &[u8]) -> bool {
-    let Ok(cname) = CString::new(name) else { return true };
+    let Ok(cname) = CString::new(name) else {
+        return true;
+    };
     // SAFETY: plain syscalls on a descriptor opened here.
     unsafe {
         let fd = libc::shm_open(cname.as_ptr(), libc::O_RDWR | libc::O_CLOEXEC, 0);

@@ -170,7 +170,9 @@ impl<H: AtomicHeader> Shared<H> {
     pub(crate) fn check_data<E: serde::de::Error>(&self, bytes: Option<usize>) -> Result<(), E> {
         match bytes {
             Some(b) if b <= self.data_len() => Ok(()),
-            _ => Err(E::custom("received shared segment is smaller than its contents")),
+            _ => Err(E::custom(
+                "received shared segment is smaller than its contents",
+            )),
         }
     }
 }
@@ -216,6 +218,9 @@ impl<'de, H: AtomicHeader> serde::Deserialize<'de> for Shared<H> {
         if region.len() < Self::DATA_OFFSET {
             return Err(D::Error::custom("shared segment too small for its header"));
         }
-        Ok(Shared { region, _header: PhantomData })
+        Ok(Shared {
+            region,
+            _header: PhantomData,
+        })
     }
 }

@@ -301,8 +301,14 @@ macro_rules! deserialize_array {
                     len: usize,
                 }
                 let parts = Parts::deserialize(d)?;
-                parts.shared.check_data::<D::Error>(parts.len.checked_mul(size_of::<T>()))?;
-                Ok($name { shared: parts.shared, len: parts.len, _t: PhantomData })
+                parts
+                    .shared
+                    .check_data::<D::Error>(parts.len.checked_mul(size_of::<T>()))?;
+                Ok($name {
+                    shared: parts.shared,
+                    len: parts.len,
+                    _t: PhantomData,
+                })
             }
         }
     };

@@ -234,7 +234,10 @@ macro_rules! deserialize_cell {
                 }
                 let parts = Parts::deserialize(d)?;
                 parts.shared.check_data::<D::Error>(Some(size_of::<T>()))?;
-                Ok($name { shared: parts.shared, _t: PhantomData })
+                Ok($name {
+                    shared: parts.shared,
+                    _t: PhantomData,
+                })
             }
         }
     };
