@@ -1,0 +1,55 @@
+//! A shared counter incremented by four processes, without and with its lock.
+//!
+//! Seed: 000 (数据共享 — the lost update of the lock chapter, now across processes)
+//!
+//! `RawValue` (Python's `Value('i', 0, lock=False)`) is read and written separately,
+//! so two processes can read the same old value and one increment is lost. `Value`'s
+//! `lock()` holds its process-shared lock across the read-modify-write
+//! (`with v.get_lock(): v.value += 1`), and the count is exact.
+
+use skein_process::{Process, RawValue, Value};
+
+const PROCESSES: usize = 4;
+const EACH: u64 = 200_000;
+
+fn add_unlocked(v: RawValue<u64>) {
+    for _ in 0..EACH {
+        v.set(v.get() + 1);
+    }
+}
+
+fn add_locked(v: Value<u64>) {
+    for _ in 0..EACH {
+        *v.lock().unwrap() += 1;
+    }
+}
+
+fn main() {
+    skein_process::init();
+    let expected = PROCESSES as u64 * EACH;
+
+    println!("== without the lock (RawValue) ==");
+    let raw = RawValue::new(0u64).expect("shared memory");
+    let kids: Vec<_> = (0..PROCESSES)
+        .map(|_| {
+            Process::new(add_unlocked, raw.clone())
+                .start()
+                .expect("start")
+        })
+        .collect();
+    kids.into_iter().for_each(|k| drop(k.join()));
+    let got = raw.get();
+    println!(
+        "expected {expected}, got {got} ({} updates lost)",
+        expected - got
+    );
+
+    println!("== with the lock (Value) ==");
+    let v = Value::new(0u64).expect("shared memory");
+    let kids: Vec<_> = (0..PROCESSES)
+        .map(|_| Process::new(add_locked, v.clone()).start().expect("start"))
+        .collect();
+    kids.into_iter().for_each(|k| drop(k.join()));
+    println!("expected {expected}, got {}", v.get());
+    assert_eq!(v.get(), expected);
+}
