@@ -10,8 +10,8 @@
 //! returns the value inside the error.
 
 mod error;
+mod fifo;
 mod joinable;
-mod queue;
 mod ring;
 mod simple;
 
@@ -19,8 +19,8 @@ pub use error::{
     CodecError, GetError, GetTimeoutError, PutError, PutTimeoutError, TaskDoneError, TryGetError,
     TryPutError,
 };
+pub use fifo::Queue;
 pub use joinable::JoinableQueue;
-pub use queue::Queue;
 pub use simple::SimpleQueue;
 
 /// The default ring size in bytes (messages larger than a quarter of it are chunked).

@@ -620,9 +620,7 @@ impl Ring {
             self.check_dead_producer();
         }
         if !mid_message {
-            if result.is_err() {
-                return result;
-            }
+            result?;
             let died = self
                 .lock_get(None)
                 .expect("an untimed lock cannot time out");

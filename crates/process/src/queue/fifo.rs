@@ -1,4 +1,4 @@
-//! `Queue<T>`: a bounded multi-producer multi-consumer queue between processes.
+//! `Queue<T>` (the FIFO): a bounded multi-producer multi-consumer queue between processes.
 
 use std::cell::RefCell;
 use std::fmt;
