@@ -125,6 +125,8 @@
 
 #![deny(missing_docs)]
 #![deny(unsafe_op_in_unsafe_fn)]
+// part 2 (issue 7): the crate docs continue with shared memory, sync and queues
+#![doc = include_str!("part2.md")]
 
 mod boot;
 mod child;
