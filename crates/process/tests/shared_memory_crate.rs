@@ -25,7 +25,11 @@ impl Drop for Unlink {
 }
 
 fn os_name(id: &str) -> String {
-    if id.starts_with('/') { id.to_owned() } else { format!("/{id}") }
+    if id.starts_with('/') {
+        id.to_owned()
+    } else {
+        format!("/{id}")
+    }
 }
 
 #[test]
@@ -48,7 +52,10 @@ fn shared_memory_crate_unlinks_while_another_process_maps_it() {
     let still_there = shm_exists(&name);
     done.set();
     wait(child);
-    assert!(still_there, "shared_memory unlinked {name} while another process mapped it");
+    assert!(
+        still_there,
+        "shared_memory unlinked {name} while another process mapped it"
+    );
 }
 
 #[test]

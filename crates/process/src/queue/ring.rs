@@ -51,6 +51,12 @@ struct PutSide {
     progress: AtomicU32,
     /// `tail` when the current producer reserved its place (for repairs).
     mark: AtomicU64,
+    /// Messages ever reserved (minus repaired reservations).
+    reserved: AtomicU64,
+    /// The lock holder's last view of `head` (saves reading the consumers' line).
+    cached_head: AtomicU64,
+    /// The lock holder's last view of `taken`.
+    cached_taken: AtomicU64,
 }
 
 /// Consumer-side state, on its own cache line.
@@ -59,6 +65,10 @@ struct GetSide {
     lock: AtomicU32,
     /// 1 while the holder is in the middle of a chunked message.
     progress: AtomicU32,
+    /// Messages ever taken (first chunk read).
+    taken: AtomicU64,
+    /// The lock holder's last view of `tail` (saves reading the producers' line).
+    cached_tail: AtomicU64,
 }
 
 #[repr(C)]
@@ -69,8 +79,6 @@ pub(crate) struct RingState {
     capacity: AtomicU64,
     put: Line<PutSide>,
     get: Line<GetSide>,
-    /// Messages reserved and not yet taken (`qsize`).
-    count: Line<AtomicU32>,
     tail: Line<AtomicU64>,
     /// `[seq, wake_needed]`: consumers sleep on `seq` after setting `wake_needed`.
     data: Line<[AtomicU32; 2]>,
@@ -170,8 +178,12 @@ impl Ring {
         self.st().maxsize.load(Ordering::Relaxed)
     }
 
+    /// Messages reserved and not yet taken (`qsize`).
     pub(crate) fn count(&self) -> u32 {
-        self.st().count.0.load(Ordering::SeqCst)
+        let st = self.st();
+        let taken = st.get.0.taken.load(Ordering::SeqCst);
+        let reserved = st.put.0.reserved.load(Ordering::SeqCst);
+        reserved.saturating_sub(taken).min(u64::from(u32::MAX)) as u32
     }
 
     pub(crate) fn is_shutdown(&self) -> bool {
@@ -262,23 +274,53 @@ impl Ring {
 
     fn unreserve(&self) {
         let st = self.st();
-        st.count.0.fetch_sub(1, Ordering::SeqCst);
+        st.put.0.reserved.fetch_sub(1, Ordering::SeqCst);
         self.space_changed();
         if st.joinable.load(Ordering::Relaxed) != 0 {
             self.finish_task();
         }
     }
 
-    /// Free bytes in the ring.
+    /// Free bytes in the ring, reading `head` afresh.
     fn free(&self, tail: u64) -> usize {
         let head = self.st().head.0.load(Ordering::SeqCst);
         self.cap - (tail - head) as usize
     }
 
+    /// Free bytes in the ring as the `put_lock` holder sees them: from its cached view
+    /// of `head`, refreshed only when that view is not enough for `need`.
+    fn free_for(&self, tail: u64, need: usize) -> usize {
+        let put = &self.st().put.0;
+        let free = self.cap - (tail - put.cached_head.load(Ordering::Relaxed)) as usize;
+        if free >= need {
+            return free;
+        }
+        let head = self.st().head.0.load(Ordering::SeqCst);
+        put.cached_head.store(head, Ordering::Relaxed);
+        self.cap - (tail - head) as usize
+    }
+
+    /// Whether `maxsize` allows one more message (fresh read).
     fn count_ok(&self) -> bool {
+        let maxsize = self.st().maxsize.load(Ordering::Relaxed);
+        maxsize == 0 || self.count() < maxsize
+    }
+
+    /// As `count_ok`, for the `put_lock` holder, from its cached view of `taken`.
+    fn count_ok_cached(&self) -> bool {
         let st = self.st();
-        let maxsize = st.maxsize.load(Ordering::Relaxed);
-        maxsize == 0 || st.count.0.load(Ordering::SeqCst) < maxsize
+        let maxsize = u64::from(st.maxsize.load(Ordering::Relaxed));
+        if maxsize == 0 {
+            return true;
+        }
+        let put = &st.put.0;
+        let reserved = put.reserved.load(Ordering::Relaxed);
+        if reserved - put.cached_taken.load(Ordering::Relaxed).min(reserved) < maxsize {
+            return true;
+        }
+        let taken = st.get.0.taken.load(Ordering::SeqCst);
+        put.cached_taken.store(taken, Ordering::Relaxed);
+        reserved.saturating_sub(taken) < maxsize
     }
 
     /// Appends one record (holding `put_lock`), waiting for room as `wait` allows.
@@ -303,18 +345,18 @@ impl Ring {
             let tail = st.tail.0.load(Ordering::Relaxed);
             let pos = (tail as usize) & (self.cap - 1);
             let contiguous = self.cap - pos;
-            let free = self.free(tail);
+            let free = self.free_for(tail, need.min(contiguous));
             if need > contiguous && free >= contiguous {
                 // Skip the ring's end with a padding record, then retry at the start.
                 self.write_record(tail, contiguous - HDR, PAD, &[]);
                 self.publish(tail + contiguous as u64);
                 continue;
             }
-            if need <= contiguous && free >= need && (!first || self.count_ok()) {
+            if need <= contiguous && free >= need && (!first || self.count_ok_cached()) {
                 if first {
                     st.put.0.mark.store(tail, Ordering::SeqCst);
                     st.put.0.progress.store(1, Ordering::SeqCst);
-                    st.count.0.fetch_add(1, Ordering::SeqCst);
+                    st.put.0.reserved.fetch_add(1, Ordering::SeqCst);
                     if st.joinable.load(Ordering::Relaxed) != 0 {
                         st.tasks.0[0].fetch_add(1, Ordering::SeqCst);
                     }
@@ -439,7 +481,7 @@ impl Ring {
                 if st.shutdown.load(Ordering::SeqCst) == IMMEDIATE {
                     return Err(Fail::ShutDown);
                 }
-                if st.count.0.load(Ordering::SeqCst) == 0 {
+                if self.count() == 0 {
                     return Err(if self.is_shutdown() {
                         Fail::ShutDown
                     } else {
@@ -458,7 +500,11 @@ impl Ring {
         let mut assembled: Option<Vec<u8>> = None;
         loop {
             let head = st.head.0.load(Ordering::Relaxed);
-            let tail = st.tail.0.load(Ordering::SeqCst);
+            let mut tail = st.get.0.cached_tail.load(Ordering::Relaxed);
+            if head == tail {
+                tail = st.tail.0.load(Ordering::SeqCst);
+                st.get.0.cached_tail.store(tail, Ordering::Relaxed);
+            }
             if head == tail {
                 let mid_message = assembled.is_some() || skipping;
                 if matches!(wait, Wait::No) && !mid_message {
@@ -511,7 +557,7 @@ impl Ring {
                 // The common case: decode straight from shared memory.
                 let r = f(self.payload(head, len));
                 self.advance(head, size);
-                st.count.0.fetch_sub(1, Ordering::SeqCst);
+                st.get.0.taken.fetch_add(1, Ordering::SeqCst);
                 self.space_changed();
                 self.unlock_get();
                 return Ok(r);
@@ -520,7 +566,7 @@ impl Ring {
             buf.extend_from_slice(self.payload(head, len));
             if flags & FIRST != 0 {
                 st.get.0.progress.store(1, Ordering::SeqCst);
-                st.count.0.fetch_sub(1, Ordering::SeqCst);
+                st.get.0.taken.fetch_add(1, Ordering::SeqCst);
             }
             self.advance(head, size);
             if flags & LAST != 0 {
@@ -581,9 +627,7 @@ impl Ring {
     ) -> Result<bool, Fail> {
         let st = self.st();
         let shutdown = st.shutdown.load(Ordering::SeqCst);
-        if shutdown == IMMEDIATE
-            || (shutdown == GRACEFUL && !mid_message && st.count.0.load(Ordering::SeqCst) == 0)
-        {
+        if shutdown == IMMEDIATE || (shutdown == GRACEFUL && !mid_message && self.count() == 0) {
             if !mid_message {
                 self.unlock_get();
             }
@@ -603,7 +647,7 @@ impl Ring {
         }
         // While something is promised (a reservation or the rest of a message), watch
         // the producer's liveness; otherwise sleep until woken.
-        let promised = mid_message || st.count.0.load(Ordering::SeqCst) > 0;
+        let promised = mid_message || self.count() > 0;
         let mut result = Ok(false);
         if st.tail.0.load(Ordering::SeqCst) == head
             && st.shutdown.load(Ordering::SeqCst) == shutdown
