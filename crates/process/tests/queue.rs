@@ -328,3 +328,49 @@ fn simple_queue_round_trip() {
     assert_eq!(k.join().unwrap(), 0);
     assert!(a.is_empty() && b.is_empty());
 }
+
+fn send_mixed((q, id): (Queue<(u8, u32, Vec<u8>)>, u8)) {
+    for seq in 0..60u32 {
+        let len = match seq % 4 {
+            0 => 3,
+            1 => 900,
+            2 => 20_000, // larger than the 4 KiB ring: chunked
+            _ => 5000,
+        };
+        q.put((id, seq, vec![id ^ seq as u8; len])).unwrap();
+    }
+}
+
+fn receive_mixed((q, out): (Queue<(u8, u32, Vec<u8>)>, Queue<(u8, u32, bool)>)) {
+    while let Ok((id, seq, body)) = q.get() {
+        let intact = body.iter().all(|&b| b == id ^ seq as u8);
+        out.put((id, seq, intact)).unwrap();
+    }
+}
+
+#[test]
+fn chunked_and_small_messages_from_many_processes_never_interleave() {
+    let q = Queue::with_capacity(0, 4096).unwrap();
+    let out = Queue::new().unwrap();
+    let producers: Vec<_> = (0..3)
+        .map(|id| start(StartMethod::Fork, send_mixed, (q.clone(), id)))
+        .collect();
+    let consumers: Vec<_> = (0..2)
+        .map(|_| start(StartMethod::Fork, receive_mixed, (q.clone(), out.clone())))
+        .collect();
+    let mut seen = HashSet::new();
+    for _ in 0..180 {
+        let (id, seq, intact) = out
+            .get_timeout(Duration::from_secs(60))
+            .expect("message lost");
+        assert!(intact, "message {id}/{seq} corrupted");
+        assert!(seen.insert((id, seq)), "message {id}/{seq} duplicated");
+    }
+    for p in producers {
+        assert_eq!(p.join().unwrap(), 0);
+    }
+    q.shutdown(false);
+    for c in consumers {
+        assert_eq!(c.join().unwrap(), 0);
+    }
+}

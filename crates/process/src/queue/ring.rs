@@ -730,3 +730,70 @@ impl Ring {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dead_pid() -> u32 {
+        let child = std::process::Command::new("true").spawn().unwrap();
+        let pid = child.id();
+        let mut child = child;
+        child.wait().unwrap();
+        pid
+    }
+
+    fn put_get(ring: &Ring, msg: &[u8]) -> Vec<u8> {
+        ring.put(msg, Wait::No).unwrap();
+        ring.get(Wait::No, <[u8]>::to_vec).unwrap()
+    }
+
+    #[test]
+    fn wraps_around_with_padding_and_chunks() {
+        let ring = Ring::new(4096, 0, false).unwrap();
+        for i in 0..5000usize {
+            let len = (i * 37) % 1500; // many sizes: records end anywhere in the ring
+            let msg: Vec<u8> = (0..len).map(|j| (i + j) as u8).collect();
+            assert_eq!(put_get(&ring, &msg), msg);
+        }
+        assert_eq!(ring.count(), 0);
+        let big = vec![9u8; 3000]; // > max_single: chunked, and fits the ring on its own
+        assert_eq!(put_get(&ring, &big), big);
+    }
+
+    #[test]
+    fn a_dead_producers_reservation_is_released() {
+        let ring = Ring::new(4096, 2, false).unwrap();
+        let st = ring.st();
+        // Forge "a producer reserved a place and died holding put_lock".
+        st.put.0.lock.store(dead_pid(), Ordering::SeqCst);
+        st.put
+            .0
+            .mark
+            .store(st.tail.0.load(Ordering::SeqCst), Ordering::SeqCst);
+        st.put.0.progress.store(1, Ordering::SeqCst);
+        st.put.0.reserved.fetch_add(1, Ordering::SeqCst);
+        assert_eq!(ring.count(), 1);
+        ring.put(b"x", Wait::Until(None)).unwrap(); // takes the lock over and repairs
+        assert_eq!(ring.count(), 1);
+        assert_eq!(ring.get(Wait::No, <[u8]>::to_vec).unwrap(), b"x");
+        assert_eq!(ring.get(Wait::No, |_| ()), Err(Fail::WouldBlock));
+    }
+
+    #[test]
+    fn a_dead_producers_half_message_is_aborted() {
+        let ring = Ring::new(4096, 0, false).unwrap();
+        let st = ring.st();
+        // A first chunk published by a producer that then died holding put_lock.
+        let me = ident::pid();
+        rawlock::lock(&st.put.0.lock, me, None).unwrap();
+        st.put.0.reserved.fetch_add(1, Ordering::SeqCst);
+        ring.append(100, FIRST, &[1u8; 100], Wait::No, false)
+            .unwrap();
+        st.put.0.progress.store(2, Ordering::SeqCst);
+        st.put.0.lock.store(dead_pid(), Ordering::SeqCst);
+        ring.put(b"after", Wait::Until(None)).unwrap();
+        assert_eq!(ring.get(Wait::No, <[u8]>::to_vec).unwrap(), b"after");
+        assert_eq!(ring.count(), 0);
+    }
+}
