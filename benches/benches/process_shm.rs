@@ -203,11 +203,9 @@ fn array_writes(c: &mut Criterion) {
                 }
             });
             reap(child);
-            // SAFETY: the child has exited; in bounds.
-            assert_eq!(
-                unsafe { *(base as *const i32).add(ELEMS - 1) },
-                ELEMS as i32 - 1
-            );
+            // SAFETY: the child has exited; the index is in bounds.
+            let last = unsafe { *(base as *const i32).add(ELEMS - 1) };
+            assert_eq!(last, ELEMS as i32 - 1);
         });
         // SAFETY: the mapping made above.
         unsafe { libc::munmap(ptr, ELEMS * 4) };

@@ -329,7 +329,10 @@ fn simple_queue_round_trip() {
     assert!(a.is_empty() && b.is_empty());
 }
 
-fn send_mixed((q, id): (Queue<(u8, u32, Vec<u8>)>, u8)) {
+/// (producer id, sequence number, body)
+type Mixed = (u8, u32, Vec<u8>);
+
+fn send_mixed((q, id): (Queue<Mixed>, u8)) {
     for seq in 0..60u32 {
         let len = match seq % 4 {
             0 => 3,
@@ -341,7 +344,7 @@ fn send_mixed((q, id): (Queue<(u8, u32, Vec<u8>)>, u8)) {
     }
 }
 
-fn receive_mixed((q, out): (Queue<(u8, u32, Vec<u8>)>, Queue<(u8, u32, bool)>)) {
+fn receive_mixed((q, out): (Queue<Mixed>, Queue<(u8, u32, bool)>)) {
     while let Ok((id, seq, body)) = q.get() {
         let intact = body.iter().all(|&b| b == id ^ seq as u8);
         out.put((id, seq, intact)).unwrap();
