@@ -38,12 +38,7 @@ pub(crate) fn prepare(p: &Process, me: Me) -> Result<(Vec<u8>, Vec<RawFd>), Star
         return Err(StartCause::ClosureNeedsFork);
     };
     let (bytes, fds) = args.encode().map_err(StartCause::Serialize)?;
-    let boot = Boot {
-        layout: entry::layout_check(),
-        entry: args.entry(),
-        me,
-        args: bytes,
-    };
+    let boot = Boot { layout: entry::layout_check(), entry: args.entry(), me, args: bytes };
     let body = postcard::to_allocvec(&boot).map_err(|e| StartCause::Serialize(e.to_string()))?;
     if body.len() > MAX_BODY {
         return Err(StartCause::Serialize(format!(
@@ -93,10 +88,7 @@ pub(crate) fn recv(sock: BorrowedFd<'_>) -> io::Result<(Boot, Vec<OwnedFd>)> {
     }
     let (nfds, len) = (word(1) as usize, word(2) as usize);
     if fds.len() != nfds {
-        return Err(bad(format!(
-            "expected {nfds} handle descriptors, received {}",
-            fds.len()
-        )));
+        return Err(bad(format!("expected {nfds} handle descriptors, received {}", fds.len())));
     }
     if len > MAX_BODY {
         return Err(bad(format!("bootstrap body of {len} bytes is too large")));
@@ -115,12 +107,12 @@ pub(crate) fn recv(sock: BorrowedFd<'_>) -> io::Result<(Boot, Vec<OwnedFd>)> {
 /// forkserver for its children), for the daemon's death signal.
 pub(crate) fn run(boot: Boot, fds: Vec<OwnedFd>, creator: sys::Pid) -> ! {
     let daemon = boot.me.daemon;
-    crate::child::become_child(boot.me);
+    let hooks = crate::child::become_child(boot.me);
     if daemon {
         crate::child::die_with_parent(creator);
     }
     let (entry, args) = (boot.entry, boot.args);
-    crate::child::run_and_exit(move || {
+    crate::child::run_and_exit(hooks, move || {
         let ready = crate::handle::provide(fds, || entry.decode(&args))
             .map_err(|e| format!("cannot decode the arguments: {e}"))?;
         ready();

@@ -3,7 +3,7 @@
 use std::io::Write;
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::context::StartMethod;
 use crate::sys::{self, Pid};
@@ -22,13 +22,7 @@ pub(crate) struct Me {
 
 impl Me {
     fn main() -> Me {
-        Me {
-            name: "MainProcess".into(),
-            identity: Vec::new(),
-            daemon: false,
-            method: None,
-            parent: None,
-        }
+        Me { name: "MainProcess".into(), identity: Vec::new(), daemon: false, method: None, parent: None }
     }
 }
 
@@ -57,35 +51,51 @@ pub(crate) fn default_name(identity: &[u32]) -> String {
 }
 
 /// The description of a child about to start from this process.
-pub(crate) fn describe_child(
-    name: String,
-    identity: Vec<u32>,
-    daemon: bool,
-    method: StartMethod,
-) -> Me {
+pub(crate) fn describe_child(name: String, identity: Vec<u32>, daemon: bool, method: StartMethod) -> Me {
     let parent = me();
-    Me {
-        name,
-        identity,
-        daemon,
-        method: Some(method),
-        parent: Some((sys::getpid(), parent.name.clone())),
+    Me { name, identity, daemon, method: Some(method), parent: Some((sys::getpid(), parent.name.clone())) }
+}
+
+/// Every lock of this crate's per-process state, taken by the forking thread right
+/// before `fork` so that no other thread holds one at the moment of the fork: in the
+/// child, the copies are then held by the only thread there is, which resets the state
+/// through them and releases them. (A lock held by a vanished thread would otherwise
+/// stay locked in the child forever.)
+pub(crate) struct ForkGuards {
+    children: MutexGuard<'static, Vec<Arc<crate::process::Shared>>>,
+    servers: MutexGuard<'static, Vec<forkserver::Server>>,
+    current: MutexGuard<'static, Option<Arc<Me>>>,
+    hooks: Vec<fn()>,
+}
+
+impl ForkGuards {
+    /// Takes every lock, in the crate's one lock order (children, servers, current).
+    pub(crate) fn lock() -> ForkGuards {
+        let children = registry::lock();
+        let servers = forkserver::servers();
+        let current = CURRENT.lock().unwrap_or_else(|e| e.into_inner());
+        let hooks = handle::child_hooks();
+        ForkGuards { children, servers, current, hooks }
+    }
+
+    /// In the child: forget the parent's children and forkserver connections (closing
+    /// their descriptors), restart the name counter, and become `me` (if given).
+    /// Returns the child hooks to run.
+    pub(crate) fn reset_in_child(mut self, me: Option<Me>) -> Vec<fn()> {
+        drop(std::mem::take(&mut *self.children));
+        drop(std::mem::take(&mut *self.servers));
+        if let Some(me) = me {
+            *self.current = Some(Arc::new(me));
+        }
+        COUNTER.store(0, Ordering::Relaxed);
+        self.hooks
     }
 }
 
-/// Resets the state a child must not share with its parent: the parent's children,
-/// its forkserver connections, the name counter. Called right after `fork` in the
-/// child (and at the start of a fresh exec, where it is already clean).
-pub(crate) fn reset_after_fork() {
-    registry::forget_in_child();
-    forkserver::forget_in_child();
-    COUNTER.store(0, Ordering::Relaxed);
-}
-
-/// Makes this process the child described by `me`.
-pub(crate) fn become_child(me: Me) {
-    reset_after_fork();
-    *CURRENT.lock().unwrap_or_else(|e| e.into_inner()) = Some(Arc::new(me));
+/// Makes this freshly exec'd (single-threaded) process the child described by `me`;
+/// returns the child hooks to run.
+pub(crate) fn become_child(me: Me) -> Vec<fn()> {
+    ForkGuards::lock().reset_in_child(Some(me))
 }
 
 /// For a daemon child: die with the parent. `expected_parent` is the process that
@@ -101,7 +111,7 @@ pub(crate) fn die_with_parent(expected_parent: Pid) {
 /// Runs a child's target and ends the process with Python's exit codes: 0 when the
 /// target returns, 1 after a panic (printed with the process's name) or when the
 /// arguments cannot be rebuilt.
-pub(crate) fn run_and_exit(target: impl FnOnce() -> Result<(), String>) -> ! {
+pub(crate) fn run_and_exit(hooks: Vec<fn()>, target: impl FnOnce() -> Result<(), String>) -> ! {
     let me = me();
     let name = me.name.clone();
     let previous = panic::take_hook();
@@ -109,7 +119,9 @@ pub(crate) fn run_and_exit(target: impl FnOnce() -> Result<(), String>) -> ! {
         let _ = writeln!(std::io::stderr(), "Process {name} (pid {}):", sys::getpid());
         previous(info);
     }));
-    handle::run_child_hooks();
+    for hook in hooks {
+        hook();
+    }
     let code = match panic::catch_unwind(AssertUnwindSafe(target)) {
         Ok(Ok(())) => 0,
         Ok(Err(msg)) => {

@@ -33,11 +33,7 @@ pub enum StartMethod {
 
 impl StartMethod {
     /// Every start method, in Python's order of `get_all_start_methods()`.
-    pub const ALL: [StartMethod; 3] = [
-        StartMethod::Fork,
-        StartMethod::Spawn,
-        StartMethod::Forkserver,
-    ];
+    pub const ALL: [StartMethod; 3] = [StartMethod::Fork, StartMethod::Spawn, StartMethod::Forkserver];
 
     /// Python's name: `"fork"`, `"spawn"` or `"forkserver"`.
     pub fn name(self) -> &'static str {
@@ -77,11 +73,7 @@ pub struct ParseStartMethodError(String);
 
 impl fmt::Display for ParseStartMethodError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "unknown start method {:?} (expected fork, spawn or forkserver)",
-            self.0
-        )
+        write!(f, "unknown start method {:?} (expected fork, spawn or forkserver)", self.0)
     }
 }
 
@@ -138,10 +130,7 @@ pub struct Context {
 
 /// A context for `method` (Python's `get_context`).
 pub fn get_context(method: StartMethod) -> Context {
-    Context {
-        method,
-        executable: None,
-    }
+    Context { method, executable: None }
 }
 
 impl Context {

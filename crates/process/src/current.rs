@@ -100,9 +100,7 @@ impl ParentProcess {
     /// Whether the parent still runs.
     pub fn is_alive(&self) -> bool {
         match sys::pidfd_open(self.pid) {
-            Ok(fd) => {
-                !sys::poll_one(fd.as_fd(), libc::POLLIN, Some(Duration::ZERO)).unwrap_or(true)
-            }
+            Ok(fd) => !sys::poll_one(fd.as_fd(), libc::POLLIN, Some(Duration::ZERO)).unwrap_or(true),
             Err(_) => sys::kill(self.pid, 0).is_ok(),
         }
     }
@@ -111,8 +109,5 @@ impl ParentProcess {
 /// The parent of this process if it is a child started by this crate (Python's
 /// `multiprocessing.parent_process()`); `None` in the main process.
 pub fn parent_process() -> Option<ParentProcess> {
-    child::me()
-        .parent
-        .clone()
-        .map(|(pid, name)| ParentProcess { pid, name })
+    child::me().parent.clone().map(|(pid, name)| ParentProcess { pid, name })
 }

@@ -31,10 +31,7 @@ pub(crate) enum StartCause {
 
 impl StartError {
     pub(crate) fn new(cause: StartCause, process: Process) -> StartError {
-        StartError {
-            cause,
-            process: Box::new(process),
-        }
+        StartError { cause, process: Box::new(process) }
     }
 
     /// The unstarted process, to retry or drop.
@@ -77,10 +74,7 @@ impl fmt::Display for StartError {
         match &self.cause {
             StartCause::Os(e) => write!(f, "cannot start process {name}: {e}"),
             StartCause::Serialize(e) => {
-                write!(
-                    f,
-                    "cannot start process {name}: its arguments cannot be serialised: {e}"
-                )
+                write!(f, "cannot start process {name}: its arguments cannot be serialised: {e}")
             }
             StartCause::NotInitialized => write!(
                 f,
@@ -186,14 +180,9 @@ impl fmt::Display for SendError {
         match self {
             SendError::Serialize(e) => write!(f, "value cannot be serialised: {e}"),
             SendError::TooLarge { len, max } => {
-                write!(
-                    f,
-                    "frame of {len} bytes is larger than the maximum of {max} bytes"
-                )
+                write!(f, "frame of {len} bytes is larger than the maximum of {max} bytes")
             }
-            SendError::Disconnected => {
-                f.write_str("sending on a connection whose other end is gone")
-            }
+            SendError::Disconnected => f.write_str("sending on a connection whose other end is gone"),
             SendError::NotWritable => f.write_str("this end of a one-way pipe cannot send"),
             SendError::Closed => f.write_str("the connection is closed"),
             SendError::Io(e) => write!(f, "send failed: {e}"),
@@ -248,9 +237,7 @@ pub enum RecvError {
 impl fmt::Display for RecvError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            RecvError::Disconnected => {
-                f.write_str("receiving on a connection whose other end is gone")
-            }
+            RecvError::Disconnected => f.write_str("receiving on a connection whose other end is gone"),
             RecvError::Truncated { expected, got } => write!(
                 f,
                 "the other end went away in the middle of a frame ({got} of {expected} bytes)"

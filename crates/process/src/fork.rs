@@ -68,13 +68,16 @@ pub enum Fork {
 pub unsafe fn fork() -> io::Result<Fork> {
     warn_if_threaded();
     flush_stdio();
+    let guards = child::ForkGuards::lock();
     // SAFETY: the caller upholds this function's contract, which is `sys::fork`'s.
-    match unsafe { sys::fork() }? {
-        ForkOutcome::Child => {
-            child::reset_after_fork();
+    match unsafe { sys::fork() } {
+        Ok(ForkOutcome::Child) => {
+            // Python's os.fork() leaves current_process() as it was.
+            let _hooks = guards.reset_in_child(None);
             Ok(Fork::Child)
         }
-        ForkOutcome::Parent(pid) => Ok(Fork::Parent { child: pid }),
+        Ok(ForkOutcome::Parent(pid)) => Ok(Fork::Parent { child: pid }),
+        Err(e) => Err(e),
     }
 }
 
@@ -113,26 +116,31 @@ pub(crate) fn start(p: Process) -> Result<ProcessHandle, StartError> {
     let name = child_name(&p, &identity);
     let me = child::describe_child(name.clone(), identity, p.daemon, StartMethod::Fork);
     let parent = sys::getpid();
-    // SAFETY: the child runs only `become_child` (our own bookkeeping, under locks that
-    // no other thread of ours holds for more than a few instructions), then the user's
-    // payload, then `_exit`; it never returns into the caller's frames. A process with
-    // other threads got the warning above, as CPython gives; the deadlock hazard it
-    // names is this API's documented contract, not memory unsafety.
+    let guards = child::ForkGuards::lock();
+    // SAFETY: this thread holds every lock of the crate's own state across the fork
+    // (`guards`), so the child resets that state without waiting on a vanished thread;
+    // then it runs the user's payload and `_exit`s, never returning into the caller's
+    // frames. State of *other* code held by other threads is the documented hazard of
+    // the Fork method, announced by the warning above as CPython does.
     match unsafe { sys::fork() } {
-        Err(e) => Err(StartError::new(StartCause::Os(e), p)),
+        Err(e) => {
+            drop(guards);
+            Err(StartError::new(StartCause::Os(e), p))
+        }
         Ok(ForkOutcome::Child) => {
             let daemon = p.daemon;
-            child::become_child(me);
+            let hooks = guards.reset_in_child(Some(me));
             if daemon {
                 child::die_with_parent(parent);
             }
             let payload = p.payload;
-            child::run_and_exit(move || {
+            child::run_and_exit(hooks, move || {
                 payload.run_here();
                 Ok(())
             })
         }
         Ok(ForkOutcome::Parent(pid)) => {
+            drop(guards);
             let pidfd = sys::pidfd_open(pid).ok().map(std::sync::Arc::new);
             let shared = Shared::new(&p, name, pid, Waiter::Own { pidfd });
             // Dropping the payload here closes the parent's copies of handles that

@@ -79,17 +79,12 @@ pub(crate) fn read_reply(sock: BorrowedFd<'_>) -> io::Result<Option<Reply>> {
         TAG_PID => Reply::Pid(value, fds.pop()),
         TAG_ERR => Reply::Err(value),
         TAG_EXIT => Reply::Exit(value),
-        _ => {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidData,
-                "bad forkserver reply",
-            ));
-        }
+        _ => return Err(io::Error::new(io::ErrorKind::InvalidData, "bad forkserver reply")),
     }))
 }
 
 /// The owner's connection to one server.
-struct Server {
+pub(crate) struct Server {
     exe: Option<PathBuf>,
     control: OwnedFd,
     pid: Pid,
@@ -97,15 +92,8 @@ struct Server {
 
 static SERVERS: Mutex<Vec<Server>> = Mutex::new(Vec::new());
 
-fn servers() -> MutexGuard<'static, Vec<Server>> {
+pub(crate) fn servers() -> MutexGuard<'static, Vec<Server>> {
     SERVERS.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-/// In a freshly forked child: close the parent's control sockets, so that the
-/// parent's servers still end when the parent does.
-pub(crate) fn forget_in_child() {
-    let old = std::mem::take(&mut *servers());
-    drop(old);
 }
 
 fn launch(exe: Option<&Path>) -> io::Result<Server> {
@@ -113,11 +101,7 @@ fn launch(exe: Option<&Path>) -> io::Result<Server> {
     let child = self_command(exe, "forkserver", theirs).spawn()?;
     let pid = child.id() as Pid;
     drop(child);
-    Ok(Server {
-        exe: exe.map(Path::to_path_buf),
-        control: ours,
-        pid,
-    })
+    Ok(Server { exe: exe.map(Path::to_path_buf), control: ours, pid })
 }
 
 /// Sends the far end `b` of a child's socket pair to the server for `exe`, starting
@@ -176,27 +160,20 @@ pub(crate) fn start(p: Process) -> Result<ProcessHandle, StartError> {
                 // The child exists but could not get its bootstrap; it exits with 1.
                 return Err(StartError::new(StartCause::Os(e), p));
             }
-            let waiter = Waiter::Server {
-                status: Arc::new(a),
-                pidfd,
-            };
+            let waiter = Waiter::Server { status: Arc::new(a), pidfd };
             let shared = Shared::new(&p, name, pid, waiter);
             drop(p); // closes the parent's copies of handles that moved into the child
             registry::register(shared.clone());
             Ok(ProcessHandle { shared })
         }
-        Ok(Some(Reply::Err(errno))) => Err(StartError::new(
-            StartCause::Os(io::Error::from_raw_os_error(errno)),
-            p,
-        )),
+        Ok(Some(Reply::Err(errno))) => {
+            Err(StartError::new(StartCause::Os(io::Error::from_raw_os_error(errno)), p))
+        }
         Ok(Some(Reply::Exit(_))) => Err(StartError::new(
             StartCause::Forkserver("status before pid".into()),
             p,
         )),
-        Ok(None) => Err(StartError::new(
-            StartCause::Forkserver("the server died".into()),
-            p,
-        )),
+        Ok(None) => Err(StartError::new(StartCause::Forkserver("the server died".into()), p)),
         Err(e) => Err(StartError::new(StartCause::Os(e), p)),
     }
 }
@@ -243,9 +220,7 @@ pub(crate) fn server_main() -> ! {
                 // The owner is gone. Daemon children die with us (PR_SET_PDEATHSIG).
                 sys::exit_now(0);
             }
-            let Some(b) = fds.pop().filter(|_| fds.is_empty()) else {
-                continue;
-            };
+            let Some(b) = fds.pop().filter(|_| fds.is_empty()) else { continue };
             // SAFETY: the server is single-threaded (it runs only this loop), so the
             // child holds every lock and datum the server had.
             match unsafe { sys::fork() } {

@@ -61,6 +61,25 @@ thread_local! {
     static OUTGOING: RefCell<Option<Vec<RawFd>>> = const { RefCell::new(None) };
     /// Descriptors received by a child while its arguments are deserialised.
     static INCOMING: RefCell<Option<Vec<Option<OwnedFd>>>> = const { RefCell::new(None) };
+    /// The message of the last handle serialisation error (postcard keeps only "custom
+    /// error", not the message).
+    static NOTE: RefCell<Option<String>> = const { RefCell::new(None) };
+}
+
+/// Records why a handle refused to serialise, and returns the message.
+pub(crate) fn note(msg: &str) -> &str {
+    NOTE.with(|n| *n.borrow_mut() = Some(msg.to_owned()));
+    msg
+}
+
+/// Describes a serialisation failure, with the handle's own message if it noted one.
+pub(crate) fn describe(e: &dyn std::fmt::Display) -> String {
+    NOTE.with(|n| n.borrow_mut().take()).unwrap_or_else(|| e.to_string())
+}
+
+/// Forgets a stale note (before a serialisation starts).
+pub(crate) fn clear_note() {
+    NOTE.with(|n| n.borrow_mut().take());
 }
 
 /// Runs `f` (which serialises a child's arguments) with a collector active, and returns
@@ -69,6 +88,7 @@ thread_local! {
 /// The descriptors are borrowed from the values being serialised: the caller keeps
 /// those values alive until the descriptors have been sent.
 pub(crate) fn collect<R>(f: impl FnOnce() -> R) -> (R, Vec<RawFd>) {
+    clear_note();
     let saved = OUTGOING.with(|o| o.borrow_mut().replace(Vec::new()));
     let r = f();
     let fds = OUTGOING.with(|o| std::mem::replace(&mut *o.borrow_mut(), saved));
@@ -100,9 +120,9 @@ pub fn serialize_fd<S: Serializer>(fd: BorrowedFd<'_>, s: S) -> Result<S::Ok, S:
     });
     match index {
         Some(i) => s.serialize_u32(i as u32),
-        None => Err(S::Error::custom(
+        None => Err(S::Error::custom(note(
             "a skein-process handle can only be serialised as an argument of a child process",
-        )),
+        ))),
     }
 }
 
@@ -165,9 +185,7 @@ impl AsFd for HandleFd {
 
 impl fmt::Debug for HandleFd {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple("HandleFd")
-            .field(&self.0.as_raw_fd())
-            .finish()
+        f.debug_tuple("HandleFd").field(&self.0.as_raw_fd()).finish()
     }
 }
 
@@ -201,13 +219,8 @@ pub(crate) fn on_child_start(hook: fn()) {
     }
 }
 
-/// Runs the registered child hooks (in the child).
-pub(crate) fn run_child_hooks() {
-    let hooks = CHILD_HOOKS
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .clone();
-    for hook in hooks {
-        hook();
-    }
+/// The registered child hooks (read in the parent before a fork, so that the child
+/// takes no lock to find them).
+pub(crate) fn child_hooks() -> Vec<fn()> {
+    CHILD_HOOKS.lock().unwrap_or_else(|e| e.into_inner()).clone()
 }

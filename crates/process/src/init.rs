@@ -42,9 +42,7 @@ pub(crate) fn is_initialized() -> bool {
 /// ```
 pub fn init() {
     INITIALIZED.store(true, Ordering::Relaxed);
-    let Some(role) = std::env::var_os(ROLE_VAR) else {
-        return;
-    };
+    let Some(role) = std::env::var_os(ROLE_VAR) else { return };
     sys::remove_env_single_threaded(ROLE_VAR);
     match role.to_str() {
         Some("spawn") => spawn::child_main(),

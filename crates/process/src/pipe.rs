@@ -61,17 +61,11 @@ const MAGIC: [u8; 3] = [b'S', b'K', 1];
 pub fn pipe(duplex: bool) -> io::Result<(Connection, Connection)> {
     let (x, y) = sys::socketpair(SockKind::Stream)?;
     if duplex {
-        Ok((
-            Connection::from_fd(x, true, true),
-            Connection::from_fd(y, true, true),
-        ))
+        Ok((Connection::from_fd(x, true, true), Connection::from_fd(y, true, true)))
     } else {
         sys::shutdown(x.as_fd(), libc::SHUT_WR)?;
         sys::shutdown(y.as_fd(), libc::SHUT_RD)?;
-        Ok((
-            Connection::from_fd(x, true, false),
-            Connection::from_fd(y, false, true),
-        ))
+        Ok((Connection::from_fd(x, true, false), Connection::from_fd(y, false, true)))
     }
 }
 
@@ -176,8 +170,9 @@ impl Connection {
     /// one-way pipe.
     pub fn send<T: Serialize + ?Sized>(&self, value: &T) -> Result<(), SendError> {
         self.check_writable()?;
+        handle::clear_note();
         let buf = postcard::to_extend(value, vec![0u8; HEADER])
-            .map_err(|e| SendError::Serialize(e.to_string()))?;
+            .map_err(|e| SendError::Serialize(handle::describe(&e)))?;
         let len = buf.len() - HEADER;
         let mut buf = buf;
         buf[..HEADER].copy_from_slice(&self.header(len)?);
@@ -196,19 +191,12 @@ impl Connection {
     }
 
     fn check_writable(&self) -> Result<(), SendError> {
-        if self.writable {
-            Ok(())
-        } else {
-            Err(SendError::NotWritable)
-        }
+        if self.writable { Ok(()) } else { Err(SendError::NotWritable) }
     }
 
     fn header(&self, len: usize) -> Result<[u8; HEADER], SendError> {
         if len > self.max_frame {
-            return Err(SendError::TooLarge {
-                len,
-                max: self.max_frame,
-            });
+            return Err(SendError::TooLarge { len, max: self.max_frame });
         }
         let mut h = [0u8; HEADER];
         h[..3].copy_from_slice(&MAGIC);
@@ -226,11 +214,7 @@ impl Connection {
             Err(e) => {
                 // Part of a frame may have been written: the stream is unusable.
                 *broken = true;
-                if is_disconnect(&e) {
-                    Err(SendError::Disconnected)
-                } else {
-                    Err(SendError::Io(e))
-                }
+                if is_disconnect(&e) { Err(SendError::Disconnected) } else { Err(SendError::Io(e)) }
             }
         }
     }
@@ -253,10 +237,7 @@ impl Connection {
     /// # Errors
     ///
     /// [`RecvTimeoutError::Timeout`], or the errors of [`recv`](Connection::recv).
-    pub fn recv_timeout<T: DeserializeOwned>(
-        &self,
-        timeout: Duration,
-    ) -> Result<T, RecvTimeoutError> {
+    pub fn recv_timeout<T: DeserializeOwned>(&self, timeout: Duration) -> Result<T, RecvTimeoutError> {
         self.recv_deadline(Instant::now() + timeout)
     }
 
@@ -265,10 +246,7 @@ impl Connection {
     /// # Errors
     ///
     /// As [`recv_timeout`](Connection::recv_timeout).
-    pub fn recv_deadline<T: DeserializeOwned>(
-        &self,
-        deadline: Instant,
-    ) -> Result<T, RecvTimeoutError> {
+    pub fn recv_deadline<T: DeserializeOwned>(&self, deadline: Instant) -> Result<T, RecvTimeoutError> {
         let mut buf = Vec::new();
         self.read_frame(&mut buf, Some(deadline))?;
         Ok(decode(&buf)?)
@@ -365,11 +343,7 @@ impl Connection {
     }
 
     /// Reads one frame into `out` (replacing its contents).
-    fn read_frame(
-        &self,
-        out: &mut Vec<u8>,
-        deadline: Option<Instant>,
-    ) -> Result<usize, RecvTimeoutError> {
+    fn read_frame(&self, out: &mut Vec<u8>, deadline: Option<Instant>) -> Result<usize, RecvTimeoutError> {
         if !self.readable {
             return Err(RecvError::NotReadable.into());
         }
@@ -381,18 +355,13 @@ impl Connection {
         while st.have < HEADER {
             self.wait(deadline)?;
             let have = st.have;
-            let n =
-                sys::recv(fd, &mut st.header[have..]).map_err(|e| self.recv_failed(&mut st, e))?;
+            let n = sys::recv(fd, &mut st.header[have..]).map_err(|e| self.recv_failed(&mut st, e))?;
             if n == 0 {
                 if st.have == 0 {
                     return Err(RecvError::Disconnected.into());
                 }
                 st.broken = true;
-                return Err(RecvError::Truncated {
-                    expected: HEADER,
-                    got: st.have,
-                }
-                .into());
+                return Err(RecvError::Truncated { expected: HEADER, got: st.have }.into());
             }
             st.have += n;
         }
@@ -407,11 +376,7 @@ impl Connection {
                 let len = u32::from_le_bytes(h[4..].try_into().expect("4 bytes")) as usize;
                 if len > self.max_frame {
                     st.broken = true;
-                    return Err(RecvError::TooLarge {
-                        len,
-                        max: self.max_frame,
-                    }
-                    .into());
+                    return Err(RecvError::TooLarge { len, max: self.max_frame }.into());
                 }
                 st.expect = Some(len);
                 st.payload.clear();
@@ -441,11 +406,7 @@ impl Connection {
             if st.partial() {
                 st.broken = true;
                 let expected = st.expect.unwrap_or(HEADER);
-                let got = if st.expect.is_some() {
-                    st.payload.len()
-                } else {
-                    st.have
-                };
+                let got = if st.expect.is_some() { st.payload.len() } else { st.have };
                 return RecvError::Truncated { expected, got }.into();
             }
             return RecvError::Disconnected.into();
@@ -503,9 +464,9 @@ impl Serialize for FdOut<'_> {
 impl Serialize for Connection {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         if lock(&self.read).partial() {
-            return Err(S::Error::custom(
+            return Err(S::Error::custom(handle::note(
                 "a connection holding part of a received frame cannot be passed to a child",
-            ));
+            )));
         }
         ConnectionWire {
             fd: FdOut(self.fd.as_fd()),

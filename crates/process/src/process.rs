@@ -72,7 +72,7 @@ impl<A: Serialize + DeserializeOwned + Send + 'static> ErasedArgs for FnArgs<A> 
     }
     fn encode(&self) -> Result<(Vec<u8>, Vec<RawFd>), String> {
         let (r, fds) = handle::collect(|| postcard::to_allocvec(&self.args));
-        r.map(|b| (b, fds)).map_err(|e| e.to_string())
+        r.map(|b| (b, fds)).map_err(|e| handle::describe(&e))
     }
     fn run_here(self: Box<Self>) {
         (self.target)(self.args)
@@ -87,7 +87,7 @@ impl<R: Run> ErasedArgs for RunArgs<R> {
     }
     fn encode(&self) -> Result<(Vec<u8>, Vec<RawFd>), String> {
         let (r, fds) = handle::collect(|| postcard::to_allocvec(&self.0));
-        r.map(|b| (b, fds)).map_err(|e| e.to_string())
+        r.map(|b| (b, fds)).map_err(|e| handle::describe(&e))
     }
     fn run_here(self: Box<Self>) {
         self.0.run()
@@ -154,10 +154,7 @@ impl Process {
     where
         A: Serialize + DeserializeOwned + Send + 'static,
     {
-        Process::with_payload(
-            Payload::Args(Box::new(FnArgs { target, args })),
-            get_start_method(),
-        )
+        Process::with_payload(Payload::Args(Box::new(FnArgs { target, args })), get_start_method())
     }
 
     /// A process that will run `value.run()` (the subclass form; see [`Run`]).
@@ -186,13 +183,7 @@ impl Process {
     }
 
     fn with_payload(payload: Payload, method: StartMethod) -> Process {
-        Process {
-            name: None,
-            daemon: false,
-            method,
-            executable: None,
-            payload,
-        }
+        Process { name: None, daemon: false, method, executable: None, payload }
     }
 
     /// Sets the name (Python's `name=`); the default is `Process-N` (`Process-1:2`
@@ -260,10 +251,7 @@ pub(crate) enum Waiter {
     /// Our own child: `waitpid`, woken by its pidfd (none on kernels before 5.3).
     Own { pidfd: Option<Arc<OwnedFd>> },
     /// A forkserver child: the server writes its exit status on `status`.
-    Server {
-        status: Arc<OwnedFd>,
-        pidfd: Option<OwnedFd>,
-    },
+    Server { status: Arc<OwnedFd>, pidfd: Option<OwnedFd> },
 }
 
 pub(crate) enum State {
@@ -300,11 +288,7 @@ impl Shared {
     }
 
     fn check_owner(&self) -> Result<(), ProcessError> {
-        if sys::getpid() == self.owner {
-            Ok(())
-        } else {
-            Err(ProcessError::NotOurChild)
-        }
+        if sys::getpid() == self.owner { Ok(()) } else { Err(ProcessError::NotOurChild) }
     }
 
     /// Collects the exit status if the child has ended, without blocking.
@@ -342,10 +326,7 @@ impl Shared {
     }
 
     /// Waits until the child ends or `deadline` passes.
-    pub(crate) fn wait_deadline(
-        &self,
-        deadline: Option<Instant>,
-    ) -> Result<Option<i32>, ProcessError> {
+    pub(crate) fn wait_deadline(&self, deadline: Option<Instant>) -> Result<Option<i32>, ProcessError> {
         self.check_owner()?;
         let mut backoff = Duration::from_micros(200);
         loop {
@@ -390,9 +371,9 @@ impl Shared {
         match &*st {
             // Not reaped yet (reaping happens under this lock), so the pid is still ours.
             State::Running(Waiter::Own { .. }) => sys::kill(self.pid, sig)?,
-            State::Running(Waiter::Server {
-                pidfd: Some(fd), ..
-            }) => sys::pidfd_send_signal(fd.as_fd(), sig)?,
+            State::Running(Waiter::Server { pidfd: Some(fd), .. }) => {
+                sys::pidfd_send_signal(fd.as_fd(), sig)?
+            }
             State::Running(Waiter::Server { pidfd: None, .. }) => sys::kill(self.pid, sig)?,
             State::Exited(_) => {}
             State::Closed(_) => return Err(ProcessError::Closed),
@@ -460,9 +441,7 @@ impl ProcessHandle {
     /// child, [`ProcessError::Closed`] after [`close`](ProcessHandle::close),
     /// [`ProcessError::Lost`] if a forkserver died before reporting.
     pub fn join(&self) -> Result<i32, ProcessError> {
-        self.shared
-            .wait_deadline(None)
-            .map(|c| c.expect("an unbounded wait ends with a status"))
+        self.shared.wait_deadline(None).map(|c| c.expect("an unbounded wait ends with a status"))
     }
 
     /// Waits at most `timeout` (Python's `join(timeout)`); `Ok(None)` if the child
@@ -557,7 +536,5 @@ impl fmt::Debug for ProcessHandle {
 
 /// The name a child gets: the given one, or Python's `Process-N`.
 pub(crate) fn child_name(p: &Process, identity: &[u32]) -> String {
-    p.name
-        .clone()
-        .unwrap_or_else(|| child::default_name(identity))
+    p.name.clone().unwrap_or_else(|| child::default_name(identity))
 }

@@ -14,7 +14,7 @@ use crate::process::{ProcessHandle, Shared};
 static CHILDREN: Mutex<Vec<Arc<Shared>>> = Mutex::new(Vec::new());
 static AT_EXIT: Once = Once::new();
 
-fn lock() -> MutexGuard<'static, Vec<Arc<Shared>>> {
+pub(crate) fn lock() -> MutexGuard<'static, Vec<Arc<Shared>>> {
     CHILDREN.lock().unwrap_or_else(|e| e.into_inner())
 }
 
@@ -35,13 +35,6 @@ pub(crate) fn prune() {
     children.retain(|c| matches!(c.try_wait(), Ok(None)));
 }
 
-/// In a freshly forked child: the parent's children are not ours. Their handles'
-/// descriptors (copies) are closed.
-pub(crate) fn forget_in_child() {
-    let old = std::mem::take(&mut *lock());
-    drop(old);
-}
-
 /// The children of this process that are still running (Python's
 /// `active_children()`); as a side effect, reaps those that ended.
 ///
@@ -60,10 +53,7 @@ pub(crate) fn forget_in_child() {
 /// ```
 pub fn active_children() -> Vec<ProcessHandle> {
     prune();
-    lock()
-        .iter()
-        .map(|c| ProcessHandle { shared: c.clone() })
-        .collect()
+    lock().iter().map(|c| ProcessHandle { shared: c.clone() }).collect()
 }
 
 /// At exit, like Python's `_exit_function`: terminate daemon children, then wait for

@@ -60,10 +60,7 @@ impl Entry {
     /// For a [`Run`](crate::Run) value: the entry decodes `R` and calls `run`.
     pub(crate) fn of_run<R: crate::Run>() -> Entry {
         let entry: EntryFn = call_run::<R>;
-        Entry {
-            entry: (entry as usize).wrapping_sub(base()),
-            target: 0,
-        }
+        Entry { entry: (entry as usize).wrapping_sub(base()), target: 0 }
     }
 
     /// Runs the entry in this process (a fresh exec of the parent's binary).
@@ -79,10 +76,7 @@ impl Entry {
     }
 }
 
-fn call_fn<A: DeserializeOwned + 'static>(
-    target: usize,
-    bytes: &[u8],
-) -> Result<Ready, postcard::Error> {
+fn call_fn<A: DeserializeOwned + 'static>(target: usize, bytes: &[u8]) -> Result<Ready, postcard::Error> {
     let args: A = postcard::from_bytes(bytes)?;
     let addr = target.wrapping_add(base());
     // SAFETY: `target` was produced by `Entry::of::<A>` from a `fn(A)` in a process of

@@ -137,13 +137,7 @@ pub(crate) fn pidfd_send_signal(fd: BorrowedFd<'_>, sig: i32) -> io::Result<()> 
     let raw = fd.as_raw_fd();
     // SAFETY: a null siginfo pointer is allowed (the kernel fills in a default one).
     cvt_retry(|| unsafe {
-        libc::syscall(
-            libc::SYS_pidfd_send_signal,
-            raw,
-            sig,
-            std::ptr::null::<u8>(),
-            0,
-        )
+        libc::syscall(libc::SYS_pidfd_send_signal, raw, sig, std::ptr::null::<u8>(), 0)
     })
     .map(drop)
 }
@@ -203,22 +197,14 @@ pub(crate) fn dup(fd: BorrowedFd<'_>) -> io::Result<OwnedFd> {
 /// Polls one descriptor for `events` (`POLLIN`/`POLLOUT`); `None` waits forever.
 /// Returns whether it is ready (hang-up and errors count as ready: the next
 /// read or write reports them).
-pub(crate) fn poll_one(
-    fd: BorrowedFd<'_>,
-    events: i16,
-    timeout: Option<Duration>,
-) -> io::Result<bool> {
+pub(crate) fn poll_one(fd: BorrowedFd<'_>, events: i16, timeout: Option<Duration>) -> io::Result<bool> {
     let deadline = timeout.map(|t| Instant::now() + t);
     loop {
         let ms = match deadline {
             None => -1,
             Some(d) => timeout_ms(d.saturating_duration_since(Instant::now())),
         };
-        let mut pfd = libc::pollfd {
-            fd: fd.as_raw_fd(),
-            events,
-            revents: 0,
-        };
+        let mut pfd = libc::pollfd { fd: fd.as_raw_fd(), events, revents: 0 };
         // SAFETY: `pfd` is one valid pollfd for the duration of the call.
         let r = unsafe { libc::poll(&mut pfd, 1, ms) };
         if r == -1 {
@@ -234,14 +220,8 @@ pub(crate) fn poll_one(
 
 /// Polls several descriptors for `POLLIN`, forever; returns which are ready.
 pub(crate) fn poll_in(fds: &[RawFd]) -> io::Result<Vec<bool>> {
-    let mut pfds: Vec<libc::pollfd> = fds
-        .iter()
-        .map(|&fd| libc::pollfd {
-            fd,
-            events: libc::POLLIN,
-            revents: 0,
-        })
-        .collect();
+    let mut pfds: Vec<libc::pollfd> =
+        fds.iter().map(|&fd| libc::pollfd { fd, events: libc::POLLIN, revents: 0 }).collect();
     // SAFETY: `pfds` is a valid array of `pfds.len()` pollfds for the call.
     cvt_retry(|| unsafe { libc::poll(pfds.as_mut_ptr(), pfds.len() as libc::nfds_t, -1) })?;
     Ok(pfds.iter().map(|p| p.revents != 0).collect())
@@ -256,8 +236,9 @@ fn timeout_ms(d: Duration) -> i32 {
 /// `recv(fd, buf, MSG_NOSIGNAL)`, retrying on `EINTR`. `Ok(0)` is end of stream.
 pub(crate) fn recv(fd: BorrowedFd<'_>, buf: &mut [u8]) -> io::Result<usize> {
     // SAFETY: `buf` is valid for writes of `buf.len()` bytes.
-    let n =
-        cvt_retry(|| unsafe { libc::recv(fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), 0) })?;
+    let n = cvt_retry(|| unsafe {
+        libc::recv(fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), 0)
+    })?;
     Ok(n as usize)
 }
 
@@ -269,8 +250,9 @@ pub(crate) fn recv_spare(fd: BorrowedFd<'_>, buf: &mut Vec<u8>, max: usize) -> i
     let want = spare.len().min(max);
     // SAFETY: `spare` is valid for writes of `want` bytes; recv writes only initialised
     // bytes into it and reports how many.
-    let n = cvt_retry(|| unsafe { libc::recv(fd.as_raw_fd(), spare.as_mut_ptr().cast(), want, 0) })?
-        as usize;
+    let n = cvt_retry(|| unsafe {
+        libc::recv(fd.as_raw_fd(), spare.as_mut_ptr().cast(), want, 0)
+    })? as usize;
     debug_assert!(n <= want);
     // SAFETY: recv initialised the first `n` bytes of the spare capacity.
     unsafe { buf.set_len(buf.len() + n) };
@@ -382,8 +364,9 @@ pub(crate) fn sigchld_fd() -> io::Result<OwnedFd> {
         return Err(io::Error::last_os_error());
     }
     // SAFETY: `set` is initialised; -1 asks for a new descriptor.
-    let fd =
-        cvt_retry(|| unsafe { libc::signalfd(-1, &set, libc::SFD_CLOEXEC | libc::SFD_NONBLOCK) })?;
+    let fd = cvt_retry(|| unsafe {
+        libc::signalfd(-1, &set, libc::SFD_CLOEXEC | libc::SFD_NONBLOCK)
+    })?;
     // SAFETY: signalfd returned a new descriptor that we alone own.
     Ok(unsafe { OwnedFd::from_raw_fd(fd) })
 }

@@ -1,0 +1,514 @@
+//! One test matrix, run under all three start methods (guarantee 9 of SPEC.md's
+//! "Beyond every anchor": CPython 3.14's forkserver default broke code written for
+//! fork). Each scenario is a function of the start method; the `matrix!` macro makes
+//! one `#[test]` per scenario per method.
+//!
+//! Crash behaviour that must be observed from outside (panic output, warnings,
+//! `EAGAIN`) is tested by re-running this test binary as a child with `--exact NAME
+//! --ignored` and inspecting its output.
+
+use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd};
+use std::process::Command;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+use skein_process::{
+    Connection, Process, RecvError, Run, StartMethod, active_children, current_process,
+    get_context, getpid, parent_process, pipe,
+};
+
+skein_process::test_support!();
+
+const LONG: Duration = Duration::from_secs(60);
+
+macro_rules! matrix {
+    ($($name:ident),* $(,)?) => {
+        mod fork {
+            $( #[test] fn $name() { super::$name(skein_process::StartMethod::Fork) } )*
+        }
+        mod spawn {
+            $( #[test] fn $name() { super::$name(skein_process::StartMethod::Spawn) } )*
+        }
+        mod forkserver {
+            $( #[test] fn $name() { super::$name(skein_process::StartMethod::Forkserver) } )*
+        }
+    };
+}
+
+matrix!(
+    target_with_args_and_pipe,
+    exit_code_is_reported,
+    panic_exits_with_1,
+    panic_is_printed_with_process_name,
+    kill_reports_minus_signal,
+    terminate_reports_minus_sigterm,
+    join_timeout_and_is_alive,
+    subclass_form_runs,
+    names_identity_and_parent,
+    globals_are_not_shared,
+    parent_copy_of_moved_handle_is_closed,
+    several_handles_in_one_argument,
+    unserialisable_argument_is_a_start_error,
+    missing_executable_is_a_start_error,
+    eagain_is_a_start_error,
+    zombies_are_reaped,
+    daemon_dies_with_sigkilled_parent,
+    close_refuses_running_child,
+);
+
+fn ctx(method: StartMethod) -> skein_process::Context {
+    get_context(method)
+}
+
+// ---------------------------------------------------------------- targets
+
+fn echo_sum((conn, a, b): (Connection, u64, u64)) {
+    let extra: u64 = conn.recv().unwrap();
+    conn.send(&(a + b + extra, getpid())).unwrap();
+}
+
+fn exit_with(code: i32) {
+    std::process::exit(code);
+}
+
+fn panics(msg: String) {
+    panic!("{msg}");
+}
+
+fn sleeper(secs: u64) {
+    std::thread::sleep(Duration::from_secs(secs));
+}
+
+fn wait_for_word(conn: Connection) {
+    // Ends when the parent sends anything or goes away.
+    let _ = conn.recv_bytes();
+}
+
+#[derive(Serialize, Deserialize)]
+struct Reporter {
+    conn: Connection,
+    label: String,
+}
+
+impl Run for Reporter {
+    fn run(self) {
+        self.conn.send(&format!("{} ran in {}", self.label, getpid())).unwrap();
+    }
+}
+
+#[derive(Serialize, Deserialize, Debug, PartialEq)]
+struct Identity {
+    name: String,
+    parent_pid: i32,
+    parent_name: String,
+    grandchild_name: String,
+    grandchild_parent: String,
+}
+
+fn report_identity((conn, method): (Connection, StartMethod)) {
+    let me = current_process();
+    let parent = parent_process().expect("a child has a parent");
+    let (here, there) = pipe(true).unwrap();
+    let g = ctx(method).process(report_name, there).start().unwrap();
+    let (gname, gparent): (String, String) = here.recv().unwrap();
+    assert_eq!(g.join().unwrap(), 0);
+    conn.send(&Identity {
+        name: me.name().to_owned(),
+        parent_pid: parent.pid(),
+        parent_name: parent.name().to_owned(),
+        grandchild_name: gname,
+        grandchild_parent: gparent,
+    })
+    .unwrap();
+}
+
+fn report_name(conn: Connection) {
+    let parent = parent_process().unwrap();
+    conn.send(&(current_process().name().to_owned(), parent.name().to_owned())).unwrap();
+}
+
+static GLOBAL: AtomicU32 = AtomicU32::new(1);
+
+fn bump_global(conn: Connection) {
+    GLOBAL.fetch_add(100, Ordering::SeqCst);
+    conn.send(&GLOBAL.load(Ordering::SeqCst)).unwrap();
+}
+
+fn two_pipes((a, b): (Connection, Connection)) {
+    let n: u32 = a.recv().unwrap();
+    b.send(&(n * 2)).unwrap();
+}
+
+struct Unserialisable;
+
+impl Serialize for Unserialisable {
+    fn serialize<S: serde::Serializer>(&self, _: S) -> Result<S::Ok, S::Error> {
+        Err(serde::ser::Error::custom("this value refuses to be serialised"))
+    }
+}
+
+impl<'de> Deserialize<'de> for Unserialisable {
+    fn deserialize<D: serde::Deserializer<'de>>(_: D) -> Result<Self, D::Error> {
+        Ok(Unserialisable)
+    }
+}
+
+fn takes_unserialisable(_: Unserialisable) {}
+
+fn noop(_: ()) {}
+
+fn middle((method, conn): (StartMethod, Connection)) {
+    let g = ctx(method).process(sleeper, 600).daemon(true).start().unwrap();
+    conn.send(&g.pid()).unwrap();
+    std::thread::sleep(Duration::from_secs(600));
+}
+
+// ---------------------------------------------------------------- helpers
+
+fn pidfd(pid: i32) -> OwnedFd {
+    // SAFETY: pidfd_open takes two integers.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
+    assert!(fd >= 0, "pidfd_open({pid}) failed: {}", std::io::Error::last_os_error());
+    // SAFETY: the kernel returned a new descriptor that we own.
+    unsafe { OwnedFd::from_raw_fd(fd as i32) }
+}
+
+/// Whether the process behind `fd` exits within `timeout`.
+fn exits_within(fd: &OwnedFd, timeout: Duration) -> bool {
+    let mut p = libc::pollfd { fd: fd.as_raw_fd(), events: libc::POLLIN, revents: 0 };
+    // SAFETY: one valid pollfd.
+    let r = unsafe { libc::poll(&mut p, 1, timeout.as_millis() as i32) };
+    r == 1
+}
+
+fn rerun(test: &str, method: StartMethod) -> std::process::Output {
+    Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", test, "--ignored", "--nocapture", "--test-threads=1"])
+        .env("SKEIN_TEST_METHOD", method.name())
+        .output()
+        .unwrap()
+}
+
+fn method_from_env() -> StartMethod {
+    std::env::var("SKEIN_TEST_METHOD").expect("run by its outer test").parse().unwrap()
+}
+
+// ---------------------------------------------------------------- scenarios
+
+fn target_with_args_and_pipe(method: StartMethod) {
+    let (here, there) = pipe(true).unwrap();
+    let p = ctx(method).process(echo_sum, (there, 40, 2)).name("summer").start().unwrap();
+    assert_eq!(p.name(), "summer");
+    assert_eq!(p.start_method(), method);
+    here.send(&100u64).unwrap();
+    let (sum, pid): (u64, i32) = here.recv_timeout(LONG).unwrap();
+    assert_eq!(sum, 142);
+    assert_eq!(pid, p.pid());
+    assert_ne!(pid, getpid());
+    assert_eq!(p.join().unwrap(), 0);
+    assert_eq!(p.exitcode(), Some(0));
+    assert!(!p.is_alive());
+}
+
+fn exit_code_is_reported(method: StartMethod) {
+    let p = ctx(method).process(exit_with, 7).start().unwrap();
+    assert_eq!(p.join().unwrap(), 7);
+    assert_eq!(p.exitcode(), Some(7));
+}
+
+fn panic_exits_with_1(method: StartMethod) {
+    let p = ctx(method).process(panics, "expected test panic".to_string()).start().unwrap();
+    assert_eq!(p.join().unwrap(), 1);
+}
+
+#[test]
+#[ignore = "run by panic_is_printed_with_process_name"]
+fn inner_panic_printer() {
+    let p = ctx(method_from_env()).process(panics, "boom 42".to_string()).name("panicky");
+    let p = p.start().unwrap();
+    assert_eq!(p.join().unwrap(), 1);
+}
+
+fn panic_is_printed_with_process_name(method: StartMethod) {
+    let out = rerun("inner_panic_printer", method);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "inner test failed: {stderr}");
+    assert!(stderr.contains("Process panicky (pid "), "no process name in: {stderr}");
+    assert!(stderr.contains("boom 42"), "no panic message in: {stderr}");
+}
+
+fn kill_reports_minus_signal(method: StartMethod) {
+    let p = ctx(method).process(sleeper, 600).start().unwrap();
+    assert!(p.is_alive());
+    p.kill().unwrap();
+    assert_eq!(p.join().unwrap(), -libc::SIGKILL);
+    // Signalling an ended child is a no-op, as in Python.
+    p.kill().unwrap();
+    p.terminate().unwrap();
+}
+
+fn terminate_reports_minus_sigterm(method: StartMethod) {
+    let p = ctx(method).process(sleeper, 600).start().unwrap();
+    p.terminate().unwrap();
+    assert_eq!(p.join().unwrap(), -libc::SIGTERM);
+}
+
+fn join_timeout_and_is_alive(method: StartMethod) {
+    let (here, there) = pipe(true).unwrap();
+    let p = ctx(method).process(wait_for_word, there).start().unwrap();
+    let t0 = Instant::now();
+    assert_eq!(p.join_timeout(Duration::from_millis(50)).unwrap(), None);
+    assert!(t0.elapsed() >= Duration::from_millis(50));
+    assert!(p.is_alive());
+    assert_eq!(p.exitcode(), None);
+    here.send_bytes(b"go").unwrap();
+    assert_eq!(p.join_timeout(LONG).unwrap(), Some(0));
+    assert!(!p.is_alive());
+}
+
+fn subclass_form_runs(method: StartMethod) {
+    let (here, there) = pipe(true).unwrap();
+    let p = ctx(method).process_run(Reporter { conn: there, label: "p1".into() }).start().unwrap();
+    let line: String = here.recv_timeout(LONG).unwrap();
+    assert_eq!(line, format!("p1 ran in {}", p.pid()));
+    assert_eq!(p.join().unwrap(), 0);
+}
+
+fn names_identity_and_parent(method: StartMethod) {
+    let (here, there) = pipe(true).unwrap();
+    let p = ctx(method).process(report_identity, (there, method)).start().unwrap();
+    let id: Identity = here.recv_timeout(LONG).unwrap();
+    assert_eq!(p.join().unwrap(), 0);
+    assert_eq!(id.name, p.name());
+    assert!(id.name.starts_with("Process-"), "{id:?}");
+    assert_eq!(id.parent_pid, getpid());
+    assert_eq!(id.parent_name, "MainProcess");
+    assert_eq!(id.grandchild_name, format!("{}:1", id.name));
+    assert_eq!(id.grandchild_parent, id.name);
+}
+
+fn globals_are_not_shared(method: StartMethod) {
+    let before = GLOBAL.load(Ordering::SeqCst);
+    let (here, there) = pipe(true).unwrap();
+    let p = ctx(method).process(bump_global, there).start().unwrap();
+    let in_child: u32 = here.recv_timeout(LONG).unwrap();
+    assert_eq!(p.join().unwrap(), 0);
+    assert!(in_child >= 101);
+    assert_eq!(GLOBAL.load(Ordering::SeqCst), before, "the child's change leaked back");
+}
+
+fn parent_copy_of_moved_handle_is_closed(method: StartMethod) {
+    let (here, there) = pipe(true).unwrap();
+    let p = ctx(method).process(exit_with, 0);
+    drop(p);
+    let p = ctx(method).process(wait_for_word, there).start().unwrap();
+    p.kill().unwrap();
+    p.join().unwrap();
+    // The child held the only other copy: its death is end-of-stream here.
+    match here.recv_bytes() {
+        Err(RecvError::Disconnected) => {}
+        other => panic!("expected Disconnected, got {other:?}"),
+    }
+}
+
+fn several_handles_in_one_argument(method: StartMethod) {
+    let (a_here, a_there) = pipe(true).unwrap();
+    let (b_there, b_here) = pipe(false).unwrap();
+    let p = ctx(method).process(two_pipes, (a_there, b_here)).start().unwrap();
+    a_here.send(&21u32).unwrap();
+    assert_eq!(b_there.recv_timeout::<u32>(LONG).unwrap(), 42);
+    assert_eq!(p.join().unwrap(), 0);
+}
+
+fn unserialisable_argument_is_a_start_error(method: StartMethod) {
+    let r = ctx(method).process(takes_unserialisable, Unserialisable).start();
+    match method {
+        // Fork moves the value; nothing is serialised.
+        StartMethod::Fork => assert_eq!(r.unwrap().join().unwrap(), 0),
+        _ => {
+            let e = r.unwrap_err();
+            assert!(e.is_serialize(), "{e}");
+            assert!(e.to_string().contains("cannot be serialised"), "{e}");
+            // The process comes back, unstarted.
+            let back = e.into_process();
+            assert_eq!(back.start_method(StartMethod::Fork).start().unwrap().join().unwrap(), 0);
+        }
+    }
+}
+
+fn missing_executable_is_a_start_error(method: StartMethod) {
+    let c = ctx(method).with_executable("/nonexistent/skein-missing-binary");
+    let r = c.process(noop, ()).start();
+    match method {
+        StartMethod::Fork => assert_eq!(r.unwrap().join().unwrap(), 0),
+        _ => {
+            let e = r.unwrap_err();
+            let os = e.os_error().expect("an OS error");
+            assert_eq!(os.kind(), std::io::ErrorKind::NotFound, "{e}");
+        }
+    }
+}
+
+#[test]
+#[ignore = "run by eagain_is_a_start_error"]
+fn inner_eagain() {
+    let method = method_from_env();
+    // SAFETY: plain integer system calls; this process exists only for this test.
+    unsafe {
+        if libc::geteuid() == 0 {
+            // Root ignores RLIMIT_NPROC; become an ordinary user first.
+            assert_eq!(libc::setgid(65534), 0);
+            assert_eq!(libc::setuid(65534), 0);
+        }
+        let lim = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+        assert_eq!(libc::setrlimit(libc::RLIMIT_NPROC, &lim), 0);
+    }
+    let e = ctx(method).process(noop, ()).start().unwrap_err();
+    let os = e.os_error().unwrap_or_else(|| panic!("not an OS error: {e}"));
+    assert_eq!(os.raw_os_error(), Some(libc::EAGAIN), "{e}");
+    println!("INNER-EAGAIN-OK: {e}");
+}
+
+fn eagain_is_a_start_error(method: StartMethod) {
+    let out = rerun("inner_eagain", method);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "inner test failed: {stdout}\n{stderr}");
+    assert!(stdout.contains("INNER-EAGAIN-OK"), "{stdout}");
+}
+
+fn zombies_are_reaped(method: StartMethod) {
+    let p = ctx(method).process(exit_with, 0).start().unwrap();
+    let pid = p.pid();
+    let fd = pidfd(pid);
+    drop(p); // no join
+    assert!(exits_within(&fd, LONG));
+    // Listing the children reaps those that ended (forkserver children are reaped by
+    // the server on its own).
+    let deadline = Instant::now() + LONG;
+    loop {
+        let _ = active_children();
+        if std::fs::metadata(format!("/proc/{pid}")).is_err() {
+            break;
+        }
+        assert!(Instant::now() < deadline, "child {pid} is still a zombie");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    assert!(!active_children().iter().any(|c| c.pid() == pid));
+}
+
+fn daemon_dies_with_sigkilled_parent(method: StartMethod) {
+    let (here, there) = pipe(true).unwrap();
+    let m = ctx(method).process(middle, (method, there)).start().unwrap();
+    let grandchild: i32 = here.recv_timeout(LONG).unwrap();
+    let fd = pidfd(grandchild);
+    assert!(!exits_within(&fd, Duration::ZERO), "the daemon should be running");
+    m.kill().unwrap();
+    assert_eq!(m.join().unwrap(), -libc::SIGKILL);
+    assert!(exits_within(&fd, LONG), "daemon {grandchild} outlived its SIGKILLed parent");
+}
+
+fn close_refuses_running_child(method: StartMethod) {
+    let p = ctx(method).process(sleeper, 600).start().unwrap();
+    assert!(matches!(p.close(), Err(skein_process::ProcessError::StillRunning)));
+    p.kill().unwrap();
+    p.join().unwrap();
+    p.close().unwrap();
+    assert!(matches!(p.join(), Err(skein_process::ProcessError::Closed)));
+    assert_eq!(p.exitcode(), Some(-9));
+}
+
+// ---------------------------------------------------------------- single-method tests
+
+#[test]
+#[ignore = "run by fork_with_threads_warns"]
+fn inner_fork_warning() {
+    let (tx, rx) = std::sync::mpsc::channel::<()>();
+    let t = std::thread::spawn(move || rx.recv().ok());
+    let p = Process::from_closure(|| {}).start().unwrap();
+    assert_eq!(p.join().unwrap(), 0);
+    tx.send(()).unwrap();
+    t.join().unwrap();
+}
+
+#[test]
+fn fork_with_threads_warns() {
+    let out = rerun("inner_fork_warning", StartMethod::Fork);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("is multi-threaded"), "no warning in: {stderr}");
+    assert_eq!(stderr.matches("is multi-threaded").count(), 1, "warn once: {stderr}");
+}
+
+#[test]
+fn closure_runs_only_under_fork() {
+    let data = vec![1u8, 2, 3];
+    let (here, there) = pipe(true).unwrap();
+    let p = Process::from_closure(move || there.send(&data).unwrap()).start().unwrap();
+    assert_eq!(here.recv_timeout::<Vec<u8>>(LONG).unwrap(), vec![1, 2, 3]);
+    assert_eq!(p.join().unwrap(), 0);
+
+    let e = Process::from_closure(|| {}).start_method(StartMethod::Spawn).start().unwrap_err();
+    assert!(e.to_string().contains("needs the fork start method"), "{e}");
+}
+
+#[test]
+fn only_the_parent_may_join() {
+    // A forked child holds a copy of its parent's handle; waiting on it there fails.
+    let p = get_context(StartMethod::Fork).process(sleeper, 600).start().unwrap();
+    let copy = p.clone();
+    let (here, there) = pipe(true).unwrap();
+    let q = Process::from_closure(move || {
+        let r = copy.join_timeout(Duration::ZERO);
+        there.send(&matches!(r, Err(skein_process::ProcessError::NotOurChild))).unwrap();
+    })
+    .start()
+    .unwrap();
+    assert!(here.recv_timeout::<bool>(LONG).unwrap());
+    assert_eq!(q.join().unwrap(), 0);
+    p.kill().unwrap();
+    p.join().unwrap();
+}
+
+#[test]
+fn sockets_are_anonymous() {
+    // Start a forkserver child and make a pipe, then check that no socket this process
+    // holds has a name anyone could connect to.
+    let (here, there) = pipe(true).unwrap();
+    let p = get_context(StartMethod::Forkserver).process(wait_for_word, there).start().unwrap();
+    let mut inodes = Vec::new();
+    for entry in std::fs::read_dir("/proc/self/fd").unwrap() {
+        let Ok(target) = std::fs::read_link(entry.unwrap().path()) else { continue };
+        let t = target.to_string_lossy().into_owned();
+        if let Some(inode) = t.strip_prefix("socket:[").and_then(|s| s.strip_suffix(']')) {
+            inodes.push(inode.to_owned());
+        }
+    }
+    assert!(inodes.len() >= 2, "expected our sockets, found {inodes:?}");
+    let table = std::fs::read_to_string("/proc/net/unix").unwrap();
+    for line in table.lines().skip(1) {
+        let cols: Vec<&str> = line.split_whitespace().collect();
+        if cols.len() >= 7 && inodes.iter().any(|i| i == cols[6]) {
+            assert!(cols.len() == 7, "socket {} has a name: {line}", cols[6]);
+        }
+    }
+    here.send_bytes(b"x").unwrap();
+    assert_eq!(p.join().unwrap(), 0);
+}
+
+#[test]
+fn forkserver_children_are_its_children() {
+    // The logical parent is us; the kernel parent is the server (not us).
+    let (here, there) = pipe(true).unwrap();
+    let p = get_context(StartMethod::Forkserver).process(report_ppid, there).start().unwrap();
+    let (ppid, logical): (i32, i32) = here.recv_timeout(LONG).unwrap();
+    assert_eq!(p.join().unwrap(), 0);
+    assert_eq!(logical, getpid());
+    assert_ne!(ppid, getpid());
+    let _ = here.as_fd();
+}
+
+fn report_ppid(conn: Connection) {
+    conn.send(&(skein_process::getppid(), parent_process().unwrap().pid())).unwrap();
+}
