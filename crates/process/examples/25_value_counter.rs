@@ -7,18 +7,21 @@
 //! `lock()` holds its process-shared lock across the read-modify-write
 //! (`with v.get_lock(): v.value += 1`), and the count is exact.
 
-use skein_process::{Process, RawValue, Value};
+use skein_process::{Barrier, Process, RawValue, Value};
 
 const PROCESSES: usize = 4;
-const EACH: u64 = 200_000;
+const EACH: u64 = 1_000_000;
 
-fn add_unlocked(v: RawValue<u64>) {
+fn add_unlocked((v, start): (RawValue<u64>, Barrier)) {
+    // Start together, so the processes really overlap.
+    start.wait().expect("barrier");
     for _ in 0..EACH {
         v.set(v.get() + 1);
     }
 }
 
-fn add_locked(v: Value<u64>) {
+fn add_locked((v, start): (Value<u64>, Barrier)) {
+    start.wait().expect("barrier");
     for _ in 0..EACH {
         *v.lock().unwrap() += 1;
     }
@@ -28,11 +31,12 @@ fn main() {
     skein_process::init();
     let expected = PROCESSES as u64 * EACH;
 
+    let start = Barrier::new(PROCESSES).expect("shared memory");
     println!("== without the lock (RawValue) ==");
     let raw = RawValue::new(0u64).expect("shared memory");
     let kids: Vec<_> = (0..PROCESSES)
         .map(|_| {
-            Process::new(add_unlocked, raw.clone())
+            Process::new(add_unlocked, (raw.clone(), start.clone()))
                 .start()
                 .expect("start")
         })
@@ -47,7 +51,11 @@ fn main() {
     println!("== with the lock (Value) ==");
     let v = Value::new(0u64).expect("shared memory");
     let kids: Vec<_> = (0..PROCESSES)
-        .map(|_| Process::new(add_locked, v.clone()).start().expect("start"))
+        .map(|_| {
+            Process::new(add_locked, (v.clone(), start.clone()))
+                .start()
+                .expect("start")
+        })
         .collect();
     kids.into_iter().for_each(|k| drop(k.join()));
     println!("expected {expected}, got {}", v.get());
