@@ -10,20 +10,25 @@
 use skein_process::{Barrier, Process, RawValue, Value};
 
 const PROCESSES: usize = 4;
-const EACH: u64 = 1_000_000;
+const EACH: u64 = 20_000;
 
 fn add_unlocked((v, start): (RawValue<u64>, Barrier)) {
     // Start together, so the processes really overlap.
     start.wait().expect("barrier");
     for _ in 0..EACH {
-        v.set(v.get() + 1);
+        let old = v.get();
+        std::thread::yield_now(); // widen the window, like the notes' time.sleep
+        v.set(old + 1);
     }
 }
 
 fn add_locked((v, start): (Value<u64>, Barrier)) {
     start.wait().expect("barrier");
     for _ in 0..EACH {
-        *v.lock().unwrap() += 1;
+        let mut guard = v.lock().unwrap();
+        let old = *guard;
+        std::thread::yield_now(); // the same window, but nobody else can enter it
+        *guard = old + 1;
     }
 }
 
