@@ -22,6 +22,12 @@ use crate::shared::region::Region;
 /// handles, even by SIGKILL, the creator's janitor process unlinks it once every process
 /// that mapped it is gone.
 ///
+/// A child created by `fork` inherits this process's mappings and descriptors, so it
+/// counts as a user of every segment the parent had open at the time, until it exits;
+/// the janitor unlinks the name (within about 100 ms) once the last such process is gone.
+/// To hand a segment to a `Spawn`/`Forkserver` child, pass its [`name`](Self::name) and
+/// [`attach`](Self::attach) there, as in Python.
+///
 /// # Examples
 ///
 /// ```
