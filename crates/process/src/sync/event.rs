@@ -8,6 +8,9 @@ use crate::shared::futex;
 use crate::shared::region::{AtomicHeader, Shared};
 use crate::shm::ShmError;
 
+/// Polls of the flag before sleeping on the futex.
+const SPIN: u32 = 100;
+
 #[repr(C)]
 pub(crate) struct EventState {
     flag: AtomicU32,
@@ -97,8 +100,9 @@ impl Event {
 
     fn wait_until(&self, deadline: Option<Instant>) -> bool {
         let st = self.st();
-        // Spin briefly: a peer process often sets the flag within microseconds.
-        for _ in 0..200 {
+        // Spin briefly (a peer process often sets the flag within a microsecond), but
+        // not long: on a busy machine the peer may need this very CPU to do it.
+        for _ in 0..SPIN {
             if self.is_set() {
                 return true;
             }
