@@ -33,6 +33,45 @@ fn helper_create_segments_and_wait() {
     std::thread::sleep(Duration::from_secs(60));
 }
 
+/// Run by `a_segment_forgotten_at_exit_is_unlinked`: leaks a handle and exits.
+#[test]
+#[ignore = "helper process for the cleanup tests"]
+fn helper_forget_segment_and_exit() {
+    if std::env::var_os(HELPER_ENV).is_none() {
+        return;
+    }
+    let shm = SharedMemory::create(4096).unwrap();
+    println!("SEGMENT {}", shm.name());
+    std::mem::forget(shm); // never dropped: only the janitor can clean up
+    std::process::exit(0);
+}
+
+#[test]
+fn a_segment_forgotten_at_exit_is_unlinked() {
+    let out = Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "helper_forget_segment_and_exit",
+            "--ignored",
+            "--nocapture",
+        ])
+        .env(HELPER_ENV, "1")
+        .stderr(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let name = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("SEGMENT "))
+        .expect("helper did not report its segment")
+        .to_owned();
+    assert!(
+        eventually(Duration::from_secs(20), || !shm_exists(&name)),
+        "{name} leaked after its creator exited without dropping it"
+    );
+}
+
 fn start_helper() -> (std::process::Child, Vec<String>) {
     let mut helper = Command::new(std::env::current_exe().unwrap())
         .args([

@@ -70,6 +70,9 @@ fn write_line(fd: &OwnedFd, op: u8, name: &str) -> std::io::Result<()> {
 
 fn start() -> std::io::Result<OwnedFd> {
     let (read, write) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)?;
+    // The janitor reports on `ready` once it has left our session and process group,
+    // so a signal sent to our group right after `create` returns cannot reach it.
+    let (ready_r, ready_w) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)?;
     // SAFETY: the child only calls async-signal-safe functions before `fork` again; the
     // grandchild runs `janitor_main`, which uses raw syscalls and glibc's malloc (made
     // usable in fork children by glibc's own fork handlers), and ends in `_exit`.
@@ -81,7 +84,7 @@ fn start() -> std::io::Result<OwnedFd> {
             // reparented and never becomes our zombie.
             unsafe {
                 if libc::fork() == 0 {
-                    janitor_main(read.as_raw_fd());
+                    janitor_main(read.as_raw_fd(), ready_w.as_raw_fd());
                 }
                 libc::_exit(0);
             }
@@ -96,7 +99,18 @@ fn start() -> std::io::Result<OwnedFd> {
                 }
             }
             drop(read);
-            Ok(write)
+            drop(ready_w);
+            let mut byte = [0u8; 1];
+            loop {
+                match rustix::io::read(&ready_r, &mut byte) {
+                    Ok(1) => return Ok(write),
+                    Ok(_) => {
+                        return Err(std::io::Error::other("the segment janitor failed to start"));
+                    }
+                    Err(rustix::io::Errno::INTR) => continue,
+                    Err(e) => return Err(e.into()),
+                }
+            }
         }
     }
 }
@@ -105,12 +119,15 @@ fn start() -> std::io::Result<OwnedFd> {
 ///
 /// # Safety
 ///
-/// Only to be called in a freshly forked process, with `read` the pipe's read end.
-unsafe fn janitor_main(read: i32) -> ! {
+/// Only to be called in a freshly forked process, with `read` the pipe's read end and
+/// `ready` the write end of the start-up report pipe.
+unsafe fn janitor_main(read: i32, ready: i32) -> ! {
     // SAFETY: plain syscalls on descriptors this process owns; the janitor is the only
     // thread of its process.
     unsafe {
         libc::setsid();
+        // Out of the creator's session and group now: report, then close everything.
+        libc::write(ready, [1u8].as_ptr().cast(), 1);
         let devnull = libc::open(c"/dev/null".as_ptr(), libc::O_RDWR);
         let fd = if read == 3 { 3 } else { libc::dup2(read, 3) };
         if fd != 3 {
