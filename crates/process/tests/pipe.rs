@@ -1,0 +1,227 @@
+//! `pipe`/`Connection`: the standard set (smoke, directions, timeouts, disconnect) plus
+//! hostile frames. Ideas from CPython's `_test_multiprocessing` connection tests, in
+//! our own words. A counting global allocator proves that a frame's claimed length is
+//! never allocated up front.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::io::Write;
+use std::os::fd::{AsRawFd, FromRawFd};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use skein_process::{Connection, RecvError, RecvTimeoutError, SendError, pipe};
+
+struct Counting;
+
+static LARGEST: AtomicUsize = AtomicUsize::new(0);
+
+// SAFETY: forwards every call to the system allocator unchanged; only records sizes.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, l: Layout) -> *mut u8 {
+        LARGEST.fetch_max(l.size(), Ordering::Relaxed);
+        // SAFETY: same contract as our caller's.
+        unsafe { System.alloc(l) }
+    }
+    unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
+        // SAFETY: same contract as our caller's.
+        unsafe { System.dealloc(p, l) }
+    }
+    unsafe fn realloc(&self, p: *mut u8, l: Layout, new: usize) -> *mut u8 {
+        LARGEST.fetch_max(new, Ordering::Relaxed);
+        // SAFETY: same contract as our caller's.
+        unsafe { System.realloc(p, l, new) }
+    }
+}
+
+#[global_allocator]
+static ALLOC: Counting = Counting;
+
+/// Writes raw bytes to the peer of `c`, bypassing framing.
+fn raw_write(c: &Connection, bytes: &[u8]) {
+    // SAFETY: we borrow the descriptor for the write only; ManuallyDrop keeps it open.
+    let mut f = std::mem::ManuallyDrop::new(unsafe { std::fs::File::from_raw_fd(c.as_raw_fd()) });
+    f.write_all(bytes).unwrap();
+}
+
+fn header(len: u32) -> Vec<u8> {
+    let mut h = vec![b'S', b'K', 1, 0];
+    h.extend_from_slice(&len.to_le_bytes());
+    h
+}
+
+#[test]
+fn smoke_values_and_bytes_both_ways() {
+    let (a, b) = pipe(true).unwrap();
+    a.send(&vec![1u32, 2, 3]).unwrap();
+    assert_eq!(b.recv::<Vec<u32>>().unwrap(), vec![1, 2, 3]);
+    b.send(&"back".to_string()).unwrap();
+    assert_eq!(a.recv::<String>().unwrap(), "back");
+    a.send_bytes(b"raw").unwrap();
+    assert_eq!(b.recv_bytes().unwrap(), b"raw");
+    a.send_bytes(b"").unwrap();
+    assert_eq!(b.recv_bytes().unwrap(), b"");
+    let mut buf = Vec::with_capacity(16);
+    a.send_bytes(b"into").unwrap();
+    assert_eq!(b.recv_bytes_into(&mut buf).unwrap(), 4);
+    assert_eq!(buf, b"into");
+}
+
+#[test]
+fn one_way_pipe_has_directions() {
+    let (r, w) = pipe(false).unwrap();
+    assert!(r.readable() && !r.writable());
+    assert!(w.writable() && !w.readable());
+    w.send(&5u8).unwrap();
+    assert_eq!(r.recv::<u8>().unwrap(), 5);
+    assert!(matches!(r.send(&1u8), Err(SendError::NotWritable)));
+    assert!(matches!(w.recv::<u8>(), Err(RecvError::NotReadable)));
+    assert!(matches!(w.poll(), Err(RecvError::NotReadable)));
+}
+
+#[test]
+fn poll_and_timeouts() {
+    let (a, b) = pipe(true).unwrap();
+    assert!(!b.poll().unwrap());
+    let t0 = Instant::now();
+    assert!(!b.poll_timeout(Duration::from_millis(30)).unwrap());
+    assert!(t0.elapsed() >= Duration::from_millis(30));
+    let t0 = Instant::now();
+    assert!(matches!(b.recv_timeout::<u8>(Duration::from_millis(30)), Err(RecvTimeoutError::Timeout)));
+    assert!(t0.elapsed() >= Duration::from_millis(30));
+    assert!(b.try_recv::<u8>().unwrap_err().is_timeout());
+    a.send(&9u8).unwrap();
+    assert!(b.poll_timeout(Duration::from_secs(10)).unwrap());
+    assert_eq!(b.recv_timeout::<u8>(Duration::from_secs(10)).unwrap(), 9);
+}
+
+#[test]
+fn disconnect_is_a_clear_error() {
+    let (a, b) = pipe(true).unwrap();
+    a.send(&1u8).unwrap();
+    drop(a);
+    // Frames sent before the end still arrive; then end-of-stream.
+    assert_eq!(b.recv::<u8>().unwrap(), 1);
+    assert!(b.poll().unwrap(), "end-of-stream counts as readable");
+    assert!(matches!(b.recv::<u8>(), Err(RecvError::Disconnected)));
+    assert!(matches!(b.send(&1u8), Err(SendError::Disconnected)));
+    let e = b.recv::<u8>().unwrap_err();
+    assert!(e.to_string().contains("other end is gone"), "{e}");
+}
+
+#[test]
+fn unserialisable_value_fails_at_send_and_sends_nothing() {
+    let (a, b) = pipe(true).unwrap();
+    let (c, _d) = pipe(true).unwrap();
+    // A connection is a handle: it only travels as a child's argument.
+    let e = a.send(&c).unwrap_err();
+    assert!(matches!(e, SendError::Serialize(_)), "{e}");
+    assert!(e.to_string().contains("argument of a child process"), "{e}");
+    assert!(!b.poll().unwrap(), "nothing reached the peer");
+}
+
+#[test]
+fn too_large_to_send_fails_in_the_caller() {
+    let (mut a, b) = pipe(true).unwrap();
+    a.set_max_frame(10);
+    assert!(matches!(a.send_bytes(&[0; 11]), Err(SendError::TooLarge { len: 11, max: 10 })));
+    a.send_bytes(&[0; 10]).unwrap();
+    assert_eq!(b.recv_bytes().unwrap().len(), 10);
+}
+
+#[test]
+fn oversized_frame_is_refused_without_allocating() {
+    let (a, b) = pipe(true).unwrap();
+    raw_write(&a, &header(u32::MAX)); // claims 4 GiB
+    LARGEST.store(0, Ordering::Relaxed);
+    let e = b.recv_bytes().unwrap_err();
+    assert!(LARGEST.load(Ordering::Relaxed) < 1 << 20, "allocated for the claim");
+    assert!(matches!(e, RecvError::TooLarge { len, .. } if len == u32::MAX as usize), "{e}");
+    // The stream cannot be re-synchronised.
+    assert!(matches!(b.recv_bytes(), Err(RecvError::Closed)));
+}
+
+#[test]
+fn truncated_frame_allocates_only_what_arrived() {
+    let (a, mut b) = pipe(true).unwrap();
+    b.set_max_frame(u32::MAX as usize);
+    raw_write(&a, &header(3 << 30)); // claims 3 GiB, within the maximum
+    raw_write(&a, b"only ten b");
+    drop(a);
+    LARGEST.store(0, Ordering::Relaxed);
+    let e = b.recv_bytes().unwrap_err();
+    assert!(
+        LARGEST.load(Ordering::Relaxed) <= 2 * skein_process::READ_CHUNK,
+        "allocated {} bytes",
+        LARGEST.load(Ordering::Relaxed)
+    );
+    assert!(matches!(e, RecvError::Truncated { expected, got: 10 } if expected == 3 << 30), "{e}");
+}
+
+#[test]
+fn corrupt_header_is_a_clear_error() {
+    let (a, b) = pipe(true).unwrap();
+    raw_write(&a, b"GET / HTTP/1.1\r\n");
+    let e = b.recv_bytes().unwrap_err();
+    assert!(matches!(e, RecvError::Corrupt(_)), "{e}");
+    assert!(matches!(b.recv_bytes(), Err(RecvError::Closed)));
+}
+
+#[test]
+fn truncated_header_is_a_clear_error() {
+    let (a, b) = pipe(true).unwrap();
+    raw_write(&a, b"SK\x01");
+    drop(a);
+    assert!(matches!(b.recv_bytes(), Err(RecvError::Truncated { expected: 8, got: 3 })));
+}
+
+#[test]
+fn wrong_type_is_a_decode_error() {
+    let (a, b) = pipe(true).unwrap();
+    a.send_bytes(&[0xff, 0xff, 0xff, 0xff, 0xff, 0xff]).unwrap();
+    assert!(matches!(b.recv::<String>(), Err(RecvError::Deserialize(_))));
+    // The frame boundary held: the next frame is fine.
+    a.send(&"ok").unwrap();
+    assert_eq!(b.recv::<String>().unwrap(), "ok");
+}
+
+#[test]
+fn timeout_mid_frame_keeps_the_partial_frame() {
+    let (a, b) = pipe(true).unwrap();
+    let mut frame = header(6);
+    frame.extend_from_slice(b"abcdef");
+    raw_write(&a, &frame[..10]); // header + "ab"
+    assert!(b.recv_bytes_timeout(Duration::from_millis(20)).unwrap_err().is_timeout());
+    raw_write(&a, &frame[10..]);
+    assert_eq!(b.recv_bytes_timeout(Duration::from_secs(10)).unwrap(), b"abcdef");
+}
+
+#[test]
+fn bulk_frames_survive_concurrent_sender() {
+    let (a, b) = pipe(true).unwrap();
+    let n = 200;
+    let sender = std::thread::spawn(move || {
+        for i in 0..n {
+            let v = vec![i as u8; 64 * 1024];
+            a.send_bytes(&v).unwrap();
+        }
+    });
+    let mut buf = Vec::new();
+    for i in 0..n {
+        assert_eq!(b.recv_bytes_into(&mut buf).unwrap(), 64 * 1024);
+        assert!(buf.iter().all(|&x| x == i as u8));
+    }
+    sender.join().unwrap();
+}
+
+#[test]
+fn try_clone_shares_the_stream() {
+    let (a, b) = pipe(true).unwrap();
+    let a2 = a.try_clone().unwrap();
+    a2.send(&1u8).unwrap();
+    a.send(&2u8).unwrap();
+    assert_eq!(b.recv::<u8>().unwrap(), 1);
+    assert_eq!(b.recv::<u8>().unwrap(), 2);
+    a.close();
+    a2.send(&3u8).unwrap();
+    assert_eq!(b.recv::<u8>().unwrap(), 3);
+}
