@@ -4,7 +4,10 @@
 //! Values are serialised with `postcard` **in the caller** (a value that cannot be
 //! serialised fails at `put`, cpython#109554), then copied into a ring in shared memory
 //! (no syscall per message while nobody sleeps; see `ring.rs`). Messages larger than the
-//! ring stream through it in chunks, so there is no size limit to hit by accident. Every
+//! ring stream through it in chunks, so there is no size limit to hit by accident; such a
+//! `put` returns once a consumer has taken all but the last ring-full of it (so one thread
+//! cannot `put` a message larger than the ring and then `get` it back itself: give the
+//! queue a bigger ring with `with_capacity` for that). Every
 //! queue is bounded — by bytes always (the ring), and by item count when built with
 //! `bounded(maxsize)` — so a fast producer blocks instead of eating memory. A failed put
 //! returns the value inside the error.
