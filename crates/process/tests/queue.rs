@@ -377,3 +377,36 @@ fn chunked_and_small_messages_from_many_processes_never_interleave() {
         assert_eq!(c.join().unwrap(), 0);
     }
 }
+
+fn big_then_small(q: Queue<Vec<u8>>) {
+    q.put(vec![1u8; 8 << 20]).unwrap(); // 8 MiB through a 4 KiB ring
+    q.put(b"after".to_vec()).unwrap();
+}
+
+fn take_one(q: Queue<Vec<u8>>) {
+    let _ = q.get();
+}
+
+#[test]
+fn a_consumer_killed_mid_message_does_not_wedge_the_queue() {
+    let q = Queue::<Vec<u8>>::with_capacity(0, 4096).unwrap();
+    let consumer = start(StartMethod::Fork, take_one, q.clone());
+    let producer = start(StartMethod::Fork, big_then_small, q.clone());
+    // Kill the consumer while the 8 MiB message is under way: before it took the
+    // first chunk, in the middle (the usual case), or just after the last.
+    assert!(eventually(Duration::from_secs(30), || q.qsize() == 1));
+    consumer.kill().unwrap();
+    consumer.join().unwrap();
+    // Whatever the moment, the queue goes on: the big message whole (if the consumer
+    // never started it) or skipped (it died with its consumer), then the next one.
+    let first = q.get_timeout(Duration::from_secs(60)).unwrap();
+    if first != b"after" {
+        assert!(
+            first.len() == 8 << 20 && first.iter().all(|&b| b == 1),
+            "corrupt message"
+        );
+        assert_eq!(q.get_timeout(Duration::from_secs(60)).unwrap(), b"after");
+    }
+    assert_eq!(producer.join().unwrap(), 0);
+    assert!(q.is_empty());
+}
