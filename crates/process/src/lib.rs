@@ -128,6 +128,8 @@
 
 #![deny(missing_docs)]
 #![deny(unsafe_op_in_unsafe_fn)]
+// part 2 (issue 7): the crate docs continue with shared memory, sync and queues
+#![doc = include_str!("part2.md")]
 
 mod boot;
 mod child;
@@ -143,6 +145,26 @@ mod process;
 mod registry;
 mod spawn;
 mod sys;
+
+// ==== part 2 (issue 7): shared memory, process-shared synchronisation, queues ====
+pub mod queue;
+mod shared;
+pub mod shm;
+pub mod sync;
+
+pub use crate::queue::{
+    CodecError, GetError, GetTimeoutError, JoinableQueue, PutError, PutTimeoutError, Queue,
+    SimpleQueue, TaskDoneError, TryGetError, TryPutError,
+};
+pub use crate::shm::{
+    Array, ArrayGuard, IndexError, Plain, RawArray, RawValue, SharedMemory, ShmError, Value,
+    ValueGuard,
+};
+pub use crate::sync::{
+    Barrier, BoundedSemaphore, BrokenBarrierError, Condition, ConditionError, Event, Lock,
+    LockGuard, OwnerDied, RLock, RLockGuard, ReleaseError, Semaphore,
+};
+// ==== end of part 2 ====
 
 pub use crate::context::{
     Context, ParseStartMethodError, StartMethod, get_context, get_start_method, set_start_method,

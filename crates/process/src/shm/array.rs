@@ -1,0 +1,318 @@
+//! `Array<T>` (with a lock) and `RawArray<T>` (without).
+
+use std::fmt;
+use std::marker::PhantomData;
+use std::ops::{Deref, DerefMut};
+
+use super::value::LockHeader;
+use super::{IndexError, Plain, ShmError};
+use crate::shared::ident;
+use crate::shared::rawlock::{self, Acquired};
+use crate::shared::region::Shared;
+use crate::sync::OwnerDied;
+
+fn new_array<T: Plain>(
+    len: usize,
+    fill: impl Fn(usize) -> T,
+) -> Result<Shared<LockHeader>, ShmError> {
+    const { assert!(align_of::<T>() <= 128) };
+    let bytes = len
+        .checked_mul(size_of::<T>())
+        .ok_or_else(|| ShmError::invalid("array size overflows"))?;
+    let shared = Shared::<LockHeader>::new(bytes)?;
+    let base = shared.data().cast::<T>();
+    for i in 0..len {
+        // SAFETY: i < len and the data area holds `len` aligned `T`s; the segment is new.
+        unsafe { base.add(i).write(fill(i)) };
+    }
+    Ok(shared)
+}
+
+/// A fixed-length array of `T` in shared memory with a process-shared lock —
+/// `multiprocessing.Array('i', 10)`.
+///
+/// [`get`](Self::get)/[`set`](Self::set) take the lock per element (as Python's
+/// synchronized wrapper does); [`lock`](Self::lock) gives the whole slice for bulk work.
+///
+/// # Examples
+///
+/// ```
+/// use skein_process::Array;
+///
+/// let li = Array::<i32>::new(10)?;          // Array('i', 10)
+/// li.set(3, 3)?;
+/// li.lock().unwrap()[4] = 4;
+/// assert_eq!(li.to_vec(), [0, 0, 0, 3, 4, 0, 0, 0, 0, 0]);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(serde::Serialize)]
+#[serde(bound = "")]
+pub struct Array<T: Plain> {
+    shared: Shared<LockHeader>,
+    len: usize,
+    _t: PhantomData<T>,
+}
+
+impl<T: Plain> Clone for Array<T> {
+    fn clone(&self) -> Self {
+        Array {
+            shared: self.shared.clone(),
+            len: self.len,
+            _t: PhantomData,
+        }
+    }
+}
+
+impl<T: Plain + fmt::Debug> fmt::Debug for Array<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("Array").field(&self.to_vec()).finish()
+    }
+}
+
+impl<T: Plain + Default> Array<T> {
+    /// `len` default (zero) elements — `Array('i', 10)`.
+    ///
+    /// # Errors
+    ///
+    /// When the system cannot provide the shared memory.
+    pub fn new(len: usize) -> Result<Array<T>, ShmError> {
+        Ok(Array {
+            shared: new_array(len, |_| T::default())?,
+            len,
+            _t: PhantomData,
+        })
+    }
+}
+
+impl<T: Plain> Array<T> {
+    /// An array holding a copy of `items` — `Array('i', [1, 2, 3])`.
+    ///
+    /// # Errors
+    ///
+    /// When the system cannot provide the shared memory.
+    pub fn from_slice(items: &[T]) -> Result<Array<T>, ShmError> {
+        Ok(Array {
+            shared: new_array(items.len(), |i| items[i])?,
+            len: items.len(),
+            _t: PhantomData,
+        })
+    }
+
+    /// The number of elements — `len(arr)`.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether the array has no elements.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    fn take(&self) -> Acquired {
+        rawlock::lock(&self.shared.header().lock, ident::pid(), None)
+            .expect("an untimed lock cannot time out")
+    }
+
+    /// Reads element `i` under the lock — `arr[i]`; `None` past the end.
+    pub fn get(&self, i: usize) -> Option<T> {
+        if i >= self.len {
+            return None;
+        }
+        let guard = self.lock().unwrap_or_else(OwnerDied::into_inner);
+        Some(guard[i])
+    }
+
+    /// Writes element `i` under the lock — `arr[i] = v`.
+    ///
+    /// # Errors
+    ///
+    /// [`IndexError`] past the end.
+    pub fn set(&self, i: usize, value: T) -> Result<(), IndexError> {
+        if i >= self.len {
+            return Err(IndexError {
+                index: i,
+                len: self.len,
+            });
+        }
+        let mut guard = self.lock().unwrap_or_else(OwnerDied::into_inner);
+        guard[i] = value;
+        Ok(())
+    }
+
+    /// A copy of all elements, read under the lock — `list(arr)` / `arr[:]`.
+    pub fn to_vec(&self) -> Vec<T> {
+        self.lock().unwrap_or_else(OwnerDied::into_inner).to_vec()
+    }
+
+    /// Takes the lock and gives the whole array as a slice until the guard drops —
+    /// `with arr.get_lock():`.
+    ///
+    /// # Errors
+    ///
+    /// [`OwnerDied`] (holding the guard) when the previous holder died with the lock taken.
+    pub fn lock(&self) -> Result<ArrayGuard<'_, T>, OwnerDied<ArrayGuard<'_, T>>> {
+        let acquired = self.take();
+        let guard = ArrayGuard { array: self };
+        match acquired {
+            Acquired::Clean => Ok(guard),
+            Acquired::OwnerDied => Err(OwnerDied::new(guard)),
+        }
+    }
+}
+
+/// The elements of an [`Array`] while holding its lock; releases on drop.
+#[must_use = "the lock is released as soon as the guard is dropped"]
+pub struct ArrayGuard<'a, T: Plain> {
+    array: &'a Array<T>,
+}
+
+impl<T: Plain + fmt::Debug> fmt::Debug for ArrayGuard<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("ArrayGuard").field(&&**self).finish()
+    }
+}
+
+impl<T: Plain> Deref for ArrayGuard<'_, T> {
+    type Target = [T];
+    fn deref(&self) -> &[T] {
+        // SAFETY: the guard holds the lock every access takes; the data area holds `len`
+        // initialised, aligned `T`s for as long as the array (borrowed by the guard).
+        unsafe { std::slice::from_raw_parts(self.array.shared.data().cast::<T>(), self.array.len) }
+    }
+}
+
+impl<T: Plain> DerefMut for ArrayGuard<'_, T> {
+    fn deref_mut(&mut self) -> &mut [T] {
+        // SAFETY: as `deref`; `&mut self` makes this the guard's only live reference.
+        unsafe {
+            std::slice::from_raw_parts_mut(self.array.shared.data().cast::<T>(), self.array.len)
+        }
+    }
+}
+
+impl<T: Plain> Drop for ArrayGuard<'_, T> {
+    fn drop(&mut self) {
+        rawlock::unlock(&self.array.shared.header().lock);
+    }
+}
+
+/// A fixed-length array of `T` in shared memory without a lock —
+/// `Array('i', 10, lock=False)` / `RawArray`.
+///
+/// Every element access is one volatile read or write; concurrent writers to one element
+/// race (each `T: Plain` value read is still valid).
+///
+/// # Examples
+///
+/// ```
+/// use skein_process::RawArray;
+///
+/// let a = RawArray::<u8>::new(4)?;
+/// a.set(1, 7)?;
+/// assert_eq!(a.to_vec(), [0, 7, 0, 0]);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(serde::Serialize)]
+#[serde(bound = "")]
+pub struct RawArray<T: Plain> {
+    shared: Shared<LockHeader>,
+    len: usize,
+    _t: PhantomData<T>,
+}
+
+impl<T: Plain> Clone for RawArray<T> {
+    fn clone(&self) -> Self {
+        RawArray {
+            shared: self.shared.clone(),
+            len: self.len,
+            _t: PhantomData,
+        }
+    }
+}
+
+impl<T: Plain + fmt::Debug> fmt::Debug for RawArray<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("RawArray").field(&self.to_vec()).finish()
+    }
+}
+
+impl<T: Plain + Default> RawArray<T> {
+    /// `len` default (zero) elements.
+    ///
+    /// # Errors
+    ///
+    /// When the system cannot provide the shared memory.
+    pub fn new(len: usize) -> Result<RawArray<T>, ShmError> {
+        Ok(RawArray {
+            shared: new_array(len, |_| T::default())?,
+            len,
+            _t: PhantomData,
+        })
+    }
+}
+
+impl<T: Plain> RawArray<T> {
+    /// The number of elements.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether the array has no elements.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Reads element `i`; `None` past the end.
+    pub fn get(&self, i: usize) -> Option<T> {
+        // SAFETY: bounds checked; aligned, initialised element; any bytes are a valid `T`.
+        (i < self.len).then(|| unsafe { self.shared.data().cast::<T>().add(i).read_volatile() })
+    }
+
+    /// Writes element `i`.
+    ///
+    /// # Errors
+    ///
+    /// [`IndexError`] past the end.
+    pub fn set(&self, i: usize, value: T) -> Result<(), IndexError> {
+        if i >= self.len {
+            return Err(IndexError {
+                index: i,
+                len: self.len,
+            });
+        }
+        // SAFETY: bounds checked; shared memory no Rust reference points into.
+        unsafe { self.shared.data().cast::<T>().add(i).write_volatile(value) };
+        Ok(())
+    }
+
+    /// A copy of all elements (each read once, volatile).
+    pub fn to_vec(&self) -> Vec<T> {
+        (0..self.len).filter_map(|i| self.get(i)).collect()
+    }
+}
+
+macro_rules! deserialize_array {
+    ($name:ident) => {
+        impl<'de, T: Plain> serde::Deserialize<'de> for $name<T> {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                #[derive(serde::Deserialize)]
+                struct Parts {
+                    shared: Shared<LockHeader>,
+                    len: usize,
+                }
+                let parts = Parts::deserialize(d)?;
+                parts
+                    .shared
+                    .check_data::<D::Error>(parts.len.checked_mul(size_of::<T>()))?;
+                Ok($name {
+                    shared: parts.shared,
+                    len: parts.len,
+                    _t: PhantomData,
+                })
+            }
+        }
+    };
+}
+
+deserialize_array!(Array);
+deserialize_array!(RawArray);

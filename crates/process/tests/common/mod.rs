@@ -1,0 +1,66 @@
+//! Raw-fork helpers for the part-2 tests (the `Process` API of part 1 is not used here
+//! so these tests exercise shared memory on its own).
+#![allow(dead_code, unreachable_pub)]
+
+use std::time::{Duration, Instant};
+
+/// Forks; the child runs `f` and `_exit`s with its return value (101 on panic).
+pub fn fork(f: impl FnOnce() -> i32) -> libc::pid_t {
+    // SAFETY: the child only runs `f` and then `_exit`s; the test binary uses glibc,
+    // whose fork keeps malloc usable in the child.
+    let pid = unsafe { libc::fork() };
+    assert!(pid >= 0, "fork failed");
+    if pid == 0 {
+        let code = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_or(101);
+        // SAFETY: ends the child without running the parent's atexit handlers.
+        unsafe { libc::_exit(code) };
+    }
+    pid
+}
+
+/// Waits for `pid`; its exit code, or minus the signal that killed it.
+pub fn wait(pid: libc::pid_t) -> i32 {
+    let mut status = 0;
+    loop {
+        // SAFETY: waits for our own child.
+        let r = unsafe { libc::waitpid(pid, &mut status, 0) };
+        if r == pid {
+            break;
+        }
+        assert_eq!(
+            std::io::Error::last_os_error().raw_os_error(),
+            Some(libc::EINTR)
+        );
+    }
+    if libc::WIFEXITED(status) {
+        libc::WEXITSTATUS(status)
+    } else {
+        -libc::WTERMSIG(status)
+    }
+}
+
+/// SIGKILLs `pid` and reaps it.
+pub fn kill(pid: libc::pid_t) -> i32 {
+    // SAFETY: signals our own child.
+    unsafe { libc::kill(pid, libc::SIGKILL) };
+    wait(pid)
+}
+
+/// Polls `cond` every 5 ms until it holds or `limit` passes (a generous upper bound).
+pub fn eventually(limit: Duration, mut cond: impl FnMut() -> bool) -> bool {
+    let end = Instant::now() + limit;
+    while Instant::now() < end {
+        if cond() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    cond()
+}
+
+/// Whether `/dev/shm` holds a segment with this shm name ("/skein-…").
+pub fn shm_exists(name: &str) -> bool {
+    std::path::Path::new("/dev/shm")
+        .join(name.trim_start_matches('/'))
+        .exists()
+}

@@ -1,0 +1,412 @@
+//! Cross-process queues: order, capacity, timeouts, shutdown, task tracking, large
+//! messages, many producers and consumers, and processes dying mid-operation.
+
+mod common;
+
+skein_process::test_support!();
+
+use std::collections::HashSet;
+use std::time::{Duration, Instant};
+
+use common::eventually;
+use serde::de::DeserializeOwned;
+use serde::{Serialize, Serializer};
+use skein_process::{
+    Event, GetTimeoutError, JoinableQueue, ProcessHandle, Queue, SimpleQueue, StartMethod,
+    TryGetError, TryPutError, get_context,
+};
+
+const METHODS: [StartMethod; 3] = [
+    StartMethod::Fork,
+    StartMethod::Spawn,
+    StartMethod::Forkserver,
+];
+
+fn start<A: Serialize + DeserializeOwned + Send + 'static>(
+    method: StartMethod,
+    f: fn(A),
+    args: A,
+) -> ProcessHandle {
+    get_context(method)
+        .process(f, args)
+        .start()
+        .expect("start child")
+}
+
+fn produce_range((q, from, to): (Queue<u64>, u64, u64)) {
+    for i in from..to {
+        q.put(i).unwrap();
+    }
+}
+
+#[test]
+fn fifo_across_processes_under_every_start_method() {
+    for method in METHODS {
+        let q = Queue::bounded(16).unwrap();
+        let k = start(method, produce_range, (q.clone(), 0, 2000));
+        for i in 0..2000 {
+            assert_eq!(q.get_timeout(Duration::from_secs(30)), Ok(i), "{method:?}");
+        }
+        assert_eq!(k.join().unwrap(), 0);
+        assert!(q.is_empty());
+        assert_eq!(q.try_get(), Err(TryGetError::Empty));
+    }
+}
+
+#[test]
+fn queue_of_three_is_full_then_times_out_then_refuses() {
+    let q = Queue::bounded(3).unwrap();
+    let k = start(StartMethod::Fork, produce_range, (q.clone(), 1, 4));
+    assert_eq!(k.join().unwrap(), 0);
+    assert!(q.is_full());
+    assert_eq!(q.qsize(), 3);
+    let t = Instant::now();
+    let err = q.put_timeout(4, Duration::from_millis(50)).unwrap_err();
+    assert!(err.is_timeout() && t.elapsed() >= Duration::from_millis(50));
+    assert_eq!(err.into_inner(), 4);
+    assert!(matches!(q.try_put(4), Err(TryPutError::Full(4))));
+    assert_eq!(
+        (q.get().unwrap(), q.get().unwrap(), q.get().unwrap()),
+        (1, 2, 3)
+    );
+    assert_eq!(
+        q.get_timeout(Duration::from_millis(20)),
+        Err(GetTimeoutError::Timeout)
+    );
+}
+
+struct Unencodable(u8);
+
+impl Serialize for Unencodable {
+    fn serialize<S: Serializer>(&self, _: S) -> Result<S::Ok, S::Error> {
+        Err(serde::ser::Error::custom(
+            "this value refuses to be serialised",
+        ))
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Unencodable {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        u8::deserialize(d).map(Unencodable)
+    }
+}
+
+#[test]
+fn a_value_that_cannot_be_serialised_fails_at_put_and_comes_back() {
+    let q = Queue::<Unencodable>::new().unwrap();
+    let err = q.put(Unencodable(9)).unwrap_err();
+    assert!(err.to_string().contains("serialisation failed"), "{err}");
+    assert_eq!(err.into_inner().0, 9);
+    assert!(q.is_empty());
+    assert!(matches!(
+        q.try_put(Unencodable(1)),
+        Err(TryPutError::Unencodable(..))
+    ));
+}
+
+fn send_big((q, sizes): (Queue<Vec<u8>>, Vec<usize>)) {
+    for (i, n) in sizes.into_iter().enumerate() {
+        q.put((0..n).map(|j| (i + j) as u8).collect()).unwrap();
+    }
+}
+
+#[test]
+fn messages_larger_than_the_ring_stream_through_it() {
+    let sizes = vec![10, 3000, 1 << 20, 5, 100_000, 4096, 0];
+    for method in [StartMethod::Fork, StartMethod::Forkserver] {
+        let q = Queue::with_capacity(0, 4096).unwrap();
+        let k = start(method, send_big, (q.clone(), sizes.clone()));
+        for (i, &n) in sizes.iter().enumerate() {
+            let got = q.get_timeout(Duration::from_secs(30)).unwrap();
+            assert_eq!(got.len(), n);
+            assert!(got.iter().enumerate().all(|(j, &b)| b == (i + j) as u8));
+        }
+        assert_eq!(k.join().unwrap(), 0);
+    }
+}
+
+fn consume_and_report((q, out): (Queue<u64>, Queue<u64>)) {
+    while let Ok(v) = q.get() {
+        out.put(v).unwrap();
+    }
+}
+
+#[test]
+fn many_producers_and_consumers_lose_and_duplicate_nothing() {
+    const P: u64 = 3;
+    const N: u64 = 3000;
+    let q = Queue::bounded(64).unwrap();
+    let out = Queue::new().unwrap();
+    let producers: Vec<_> = (0..P)
+        .map(|p| {
+            start(
+                StartMethod::Fork,
+                produce_range,
+                (q.clone(), p * N, (p + 1) * N),
+            )
+        })
+        .collect();
+    let consumers: Vec<_> = (0..3)
+        .map(|_| {
+            start(
+                StartMethod::Fork,
+                consume_and_report,
+                (q.clone(), out.clone()),
+            )
+        })
+        .collect();
+    let mut seen = HashSet::new();
+    for _ in 0..P * N {
+        let v = out
+            .get_timeout(Duration::from_secs(60))
+            .expect("an item went missing");
+        assert!(seen.insert(v), "duplicate {v}");
+    }
+    for p in producers {
+        assert_eq!(p.join().unwrap(), 0);
+    }
+    q.shutdown(false); // consumers drain and leave
+    for c in consumers {
+        assert_eq!(c.join().unwrap(), 0);
+    }
+    assert_eq!(seen.len() as u64, P * N);
+}
+
+#[test]
+fn killing_a_consumer_loses_at_most_its_item_in_flight() {
+    const N: u64 = 4000;
+    let q = Queue::bounded(32).unwrap();
+    let out = Queue::new().unwrap();
+    let producer = start(StartMethod::Fork, produce_range, (q.clone(), 0, N));
+    let victim = start(
+        StartMethod::Fork,
+        consume_and_report,
+        (q.clone(), out.clone()),
+    );
+    let survivor = start(
+        StartMethod::Fork,
+        consume_and_report,
+        (q.clone(), out.clone()),
+    );
+    let mut seen = HashSet::new();
+    while seen.len() < 200 {
+        assert!(seen.insert(out.get_timeout(Duration::from_secs(60)).unwrap()));
+    }
+    victim.kill().unwrap();
+    assert_eq!(victim.join().unwrap(), -9);
+    assert_eq!(producer.join().unwrap(), 0);
+    while let Ok(v) = out.get_timeout(Duration::from_millis(500)) {
+        assert!(seen.insert(v), "duplicate {v}");
+    }
+    let missing = N - seen.len() as u64;
+    assert!(missing <= 1, "{missing} items lost");
+    q.shutdown(true);
+    assert_eq!(survivor.join().unwrap(), 0);
+}
+
+fn stuck_big_put(q: Queue<Vec<u8>>) {
+    let _ = q.put(vec![7u8; 1 << 20]); // blocks mid-message: nobody reads yet
+}
+
+#[test]
+fn a_producer_killed_mid_message_does_not_wedge_the_queue() {
+    let q = Queue::<Vec<u8>>::with_capacity(0, 4096).unwrap();
+    let k = start(StartMethod::Fork, stuck_big_put, q.clone());
+    assert!(eventually(Duration::from_secs(30), || q.qsize() == 1));
+    std::thread::sleep(Duration::from_millis(50)); // let it fill the ring
+    k.kill().unwrap();
+    k.join().unwrap();
+    let reader = {
+        let q = q.clone();
+        std::thread::spawn(move || q.get_timeout(Duration::from_secs(30)))
+    };
+    q.put(b"after".to_vec()).unwrap();
+    assert_eq!(reader.join().unwrap().unwrap(), b"after");
+    assert!(q.is_empty());
+}
+
+fn blocked_get((q, ready): (Queue<u64>, Event)) {
+    ready.set();
+    let _ = q.get();
+}
+
+#[test]
+fn a_consumer_killed_while_blocked_does_not_wedge_the_queue() {
+    let q = Queue::new().unwrap();
+    let ready = Event::new().unwrap();
+    let k = start(StartMethod::Fork, blocked_get, (q.clone(), ready.clone()));
+    ready.wait();
+    std::thread::sleep(Duration::from_millis(20));
+    k.kill().unwrap();
+    k.join().unwrap();
+    q.put(5).unwrap();
+    assert_eq!(q.get_timeout(Duration::from_secs(30)), Ok(5));
+}
+
+fn get_until_shutdown((q, out): (Queue<u64>, Queue<String>)) {
+    let r = q.get();
+    out.put(format!("{r:?}")).unwrap();
+}
+
+#[test]
+fn shutdown_graceful_drains_immediate_stops_and_wakes_blocked_getters() {
+    let q = Queue::new().unwrap();
+    q.put(1).unwrap();
+    q.put(2).unwrap();
+    q.shutdown(false);
+    assert!(q.put(3).unwrap_err().is_shutdown());
+    assert_eq!(q.get(), Ok(1));
+    assert_eq!(q.try_get(), Ok(2));
+    assert_eq!(q.try_get(), Err(TryGetError::ShutDown));
+
+    let q = Queue::new().unwrap();
+    q.put(1).unwrap();
+    q.shutdown(true);
+    assert_eq!(q.try_get(), Err(TryGetError::ShutDown));
+
+    let q = Queue::<u64>::new().unwrap();
+    let out = Queue::new().unwrap();
+    let k = start(
+        StartMethod::Forkserver,
+        get_until_shutdown,
+        (q.clone(), out.clone()),
+    );
+    std::thread::sleep(Duration::from_millis(50));
+    q.shutdown(false);
+    assert_eq!(
+        out.get_timeout(Duration::from_secs(30)).unwrap(),
+        "Err(ShutDown)"
+    );
+    assert_eq!(k.join().unwrap(), 0);
+}
+
+fn worker(q: JoinableQueue<u32>) {
+    while let Ok(v) = q.get() {
+        if v == u32::MAX {
+            q.task_done().unwrap();
+            break; // the sentinel
+        }
+        q.task_done().unwrap();
+    }
+}
+
+#[test]
+fn joinable_queue_join_waits_for_task_done_across_processes() {
+    for method in METHODS {
+        let q = JoinableQueue::bounded(8).unwrap();
+        let k = start(method, worker, q.clone());
+        for i in 0..100 {
+            q.put(i).unwrap();
+        }
+        q.put(u32::MAX).unwrap();
+        assert!(q.join_timeout(Duration::from_secs(30)), "{method:?}");
+        assert_eq!(q.unfinished_tasks(), 0);
+        assert_eq!(k.join().unwrap(), 0);
+        assert!(q.task_done().is_err());
+    }
+    let q = JoinableQueue::<u8>::new().unwrap();
+    q.put(1).unwrap();
+    assert!(!q.join_timeout(Duration::from_millis(20)));
+    q.shutdown(true);
+    assert!(
+        q.join_timeout(Duration::from_secs(1)),
+        "immediate shutdown releases join"
+    );
+}
+
+fn simple_echo((a, b): (SimpleQueue<String>, SimpleQueue<String>)) {
+    let s = a.get().unwrap();
+    b.put(s.to_uppercase()).unwrap();
+}
+
+#[test]
+fn simple_queue_round_trip() {
+    let (a, b) = (SimpleQueue::new().unwrap(), SimpleQueue::new().unwrap());
+    let k = start(StartMethod::Spawn, simple_echo, (a.clone(), b.clone()));
+    a.put("hello".into()).unwrap();
+    assert_eq!(b.get().unwrap(), "HELLO");
+    assert_eq!(k.join().unwrap(), 0);
+    assert!(a.is_empty() && b.is_empty());
+}
+
+/// (producer id, sequence number, body)
+type Mixed = (u8, u32, Vec<u8>);
+
+fn send_mixed((q, id): (Queue<Mixed>, u8)) {
+    for seq in 0..60u32 {
+        let len = match seq % 4 {
+            0 => 3,
+            1 => 900,
+            2 => 20_000, // larger than the 4 KiB ring: chunked
+            _ => 5000,
+        };
+        q.put((id, seq, vec![id ^ seq as u8; len])).unwrap();
+    }
+}
+
+fn receive_mixed((q, out): (Queue<Mixed>, Queue<(u8, u32, bool)>)) {
+    while let Ok((id, seq, body)) = q.get() {
+        let intact = body.iter().all(|&b| b == id ^ seq as u8);
+        out.put((id, seq, intact)).unwrap();
+    }
+}
+
+#[test]
+fn chunked_and_small_messages_from_many_processes_never_interleave() {
+    let q = Queue::with_capacity(0, 4096).unwrap();
+    let out = Queue::new().unwrap();
+    let producers: Vec<_> = (0..3)
+        .map(|id| start(StartMethod::Fork, send_mixed, (q.clone(), id)))
+        .collect();
+    let consumers: Vec<_> = (0..2)
+        .map(|_| start(StartMethod::Fork, receive_mixed, (q.clone(), out.clone())))
+        .collect();
+    let mut seen = HashSet::new();
+    for _ in 0..180 {
+        let (id, seq, intact) = out
+            .get_timeout(Duration::from_secs(60))
+            .expect("message lost");
+        assert!(intact, "message {id}/{seq} corrupted");
+        assert!(seen.insert((id, seq)), "message {id}/{seq} duplicated");
+    }
+    for p in producers {
+        assert_eq!(p.join().unwrap(), 0);
+    }
+    q.shutdown(false);
+    for c in consumers {
+        assert_eq!(c.join().unwrap(), 0);
+    }
+}
+
+fn big_then_small(q: Queue<Vec<u8>>) {
+    q.put(vec![1u8; 8 << 20]).unwrap(); // 8 MiB through a 4 KiB ring
+    q.put(b"after".to_vec()).unwrap();
+}
+
+fn take_one(q: Queue<Vec<u8>>) {
+    let _ = q.get();
+}
+
+#[test]
+fn a_consumer_killed_mid_message_does_not_wedge_the_queue() {
+    let q = Queue::<Vec<u8>>::with_capacity(0, 4096).unwrap();
+    let consumer = start(StartMethod::Fork, take_one, q.clone());
+    let producer = start(StartMethod::Fork, big_then_small, q.clone());
+    // Kill the consumer while the 8 MiB message is under way: before it took the
+    // first chunk, in the middle (the usual case), or just after the last.
+    assert!(eventually(Duration::from_secs(30), || q.qsize() == 1));
+    consumer.kill().unwrap();
+    consumer.join().unwrap();
+    // Whatever the moment, the queue goes on: the big message whole (if the consumer
+    // never started it) or skipped (it died with its consumer), then the next one.
+    let first = q.get_timeout(Duration::from_secs(60)).unwrap();
+    if first != b"after" {
+        assert!(
+            first.len() == 8 << 20 && first.iter().all(|&b| b == 1),
+            "corrupt message"
+        );
+        assert_eq!(q.get_timeout(Duration::from_secs(60)).unwrap(), b"after");
+    }
+    assert_eq!(producer.join().unwrap(), 0);
+    assert!(q.is_empty());
+}

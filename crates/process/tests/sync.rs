@@ -1,0 +1,299 @@
+//! Process-shared synchronisation across real processes, under all three start methods,
+//! plus owner death for locks and barriers.
+
+mod common;
+
+skein_process::test_support!();
+
+use std::time::{Duration, Instant};
+
+use common::eventually;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use skein_process::{
+    Barrier, BoundedSemaphore, Condition, Event, Lock, ProcessHandle, Queue, RLock, RawValue,
+    ReleaseError, Semaphore, StartMethod, get_context,
+};
+
+const METHODS: [StartMethod; 3] = [
+    StartMethod::Fork,
+    StartMethod::Spawn,
+    StartMethod::Forkserver,
+];
+
+fn start<A: Serialize + DeserializeOwned + Send + 'static>(
+    method: StartMethod,
+    f: fn(A),
+    args: A,
+) -> ProcessHandle {
+    get_context(method)
+        .process(f, args)
+        .start()
+        .expect("start child")
+}
+
+fn count_under_lock((lock, counter): (Lock, RawValue<u64>)) {
+    for _ in 0..500 {
+        let _g = lock.lock().unwrap();
+        counter.set(counter.get() + 1);
+    }
+}
+
+#[test]
+fn lock_excludes_across_processes_under_every_start_method() {
+    for method in METHODS {
+        let lock = Lock::new().unwrap();
+        let counter = RawValue::new(0u64).unwrap();
+        let kids: Vec<_> = (0..2)
+            .map(|_| start(method, count_under_lock, (lock.clone(), counter.clone())))
+            .collect();
+        count_under_lock((lock.clone(), counter.clone()));
+        for k in kids {
+            assert_eq!(k.join().unwrap(), 0, "{method:?}");
+        }
+        assert_eq!(counter.get(), 1500, "{method:?}");
+        assert!(!lock.locked());
+        assert_eq!(lock.release(), Err(ReleaseError::NotLocked));
+    }
+}
+
+fn hold_rlock((lock, held, go): (RLock, Event, Event)) {
+    lock.acquire().unwrap();
+    lock.acquire().unwrap();
+    held.set();
+    go.wait();
+    lock.release().unwrap();
+    lock.release().unwrap();
+}
+
+#[test]
+fn rlock_is_owned_by_one_thread_of_one_process() {
+    for method in METHODS {
+        let (lock, held, go) = (
+            RLock::new().unwrap(),
+            Event::new().unwrap(),
+            Event::new().unwrap(),
+        );
+        let k = start(method, hold_rlock, (lock.clone(), held.clone(), go.clone()));
+        held.wait();
+        assert!(!lock.try_acquire().unwrap());
+        assert_eq!(lock.release(), Err(ReleaseError::NotOwner));
+        go.set();
+        assert!(
+            lock.acquire_timeout(Duration::from_secs(30)).unwrap(),
+            "{method:?}"
+        );
+        assert_eq!(k.join().unwrap(), 0);
+        lock.release().unwrap();
+    }
+}
+
+fn release_three(sem: Semaphore) {
+    for _ in 0..3 {
+        sem.release();
+    }
+}
+
+fn over_release(sem: BoundedSemaphore) {
+    sem.acquire();
+    sem.release().unwrap();
+    assert_eq!(sem.release(), Err(ReleaseError::TooManyReleases));
+}
+
+#[test]
+fn semaphores_count_across_processes() {
+    for method in METHODS {
+        let sem = Semaphore::new(0).unwrap();
+        assert!(!sem.try_acquire());
+        let k = start(method, release_three, sem.clone());
+        for _ in 0..3 {
+            assert!(sem.acquire_timeout(Duration::from_secs(30)), "{method:?}");
+        }
+        assert_eq!(k.join().unwrap(), 0);
+        assert!(!sem.acquire_timeout(Duration::from_millis(10)));
+
+        let bounded = BoundedSemaphore::new(2).unwrap();
+        assert_eq!(
+            start(method, over_release, bounded.clone()).join().unwrap(),
+            0
+        );
+        assert_eq!(bounded.value(), 2);
+    }
+    assert!(BoundedSemaphore::new(0).is_err());
+}
+
+fn echo_event((ping, pong): (Event, Event)) {
+    for _ in 0..50 {
+        ping.wait();
+        ping.clear();
+        pong.set();
+    }
+}
+
+#[test]
+fn events_ping_pong_between_processes() {
+    for method in METHODS {
+        let (ping, pong) = (Event::new().unwrap(), Event::new().unwrap());
+        let k = start(method, echo_event, (ping.clone(), pong.clone()));
+        for _ in 0..50 {
+            ping.set();
+            assert!(pong.wait_timeout(Duration::from_secs(30)), "{method:?}");
+            pong.clear();
+        }
+        assert_eq!(k.join().unwrap(), 0);
+    }
+}
+
+fn wait_for_value((cond, value): (Condition, RawValue<u32>)) {
+    cond.acquire().unwrap();
+    cond.wait_for(|| value.get() == 7).unwrap();
+    value.set(8);
+    cond.notify_all().unwrap();
+    cond.release().unwrap();
+}
+
+#[test]
+fn condition_waits_and_notifies_across_processes() {
+    for method in METHODS {
+        let cond = Condition::new().unwrap();
+        let value = RawValue::new(0u32).unwrap();
+        let k = start(method, wait_for_value, (cond.clone(), value.clone()));
+        cond.acquire().unwrap();
+        value.set(7);
+        cond.notify_all().unwrap();
+        let ok = cond
+            .wait_for_timeout(|| value.get() == 8, Duration::from_secs(30))
+            .unwrap();
+        cond.release().unwrap();
+        assert!(ok, "{method:?}");
+        assert_eq!(k.join().unwrap(), 0);
+    }
+    let c = Condition::with_lock(Lock::new().unwrap()).unwrap();
+    assert!(c.notify(1).is_err(), "notify without the lock");
+    assert!(
+        c.wait_timeout(Duration::from_millis(1)).is_err(),
+        "wait without the lock"
+    );
+}
+
+fn barrier_party((barrier, out): (Barrier, Queue<usize>)) {
+    let idx = barrier.wait_timeout(Duration::from_secs(30)).unwrap();
+    out.put(idx).unwrap();
+}
+
+#[test]
+fn barrier_releases_all_parties_across_processes() {
+    for method in METHODS {
+        let barrier = Barrier::new(4).unwrap();
+        let out = Queue::new().unwrap();
+        let kids: Vec<_> = (0..3)
+            .map(|_| start(method, barrier_party, (barrier.clone(), out.clone())))
+            .collect();
+        barrier_party((barrier.clone(), out.clone()));
+        for k in kids {
+            assert_eq!(k.join().unwrap(), 0, "{method:?}");
+        }
+        let mut idx: Vec<usize> = (0..4).map(|_| out.try_get().unwrap()).collect();
+        idx.sort();
+        assert_eq!(idx, [0, 1, 2, 3]);
+        assert!(!barrier.broken());
+    }
+    assert!(Barrier::new(0).is_err());
+}
+
+fn wait_forever_at(barrier: Barrier) {
+    let _ = barrier.wait();
+}
+
+#[test]
+fn a_barrier_breaks_when_a_waiting_party_dies() {
+    let barrier = Barrier::new(3).unwrap();
+    let k = start(StartMethod::Fork, wait_forever_at, barrier.clone());
+    assert!(eventually(Duration::from_secs(30), || barrier.n_waiting() == 1));
+    k.kill().unwrap();
+    k.join().unwrap();
+    let t = Instant::now();
+    assert!(barrier.wait_timeout(Duration::from_secs(60)).is_err());
+    assert!(
+        t.elapsed() < Duration::from_secs(30),
+        "took {:?}",
+        t.elapsed()
+    );
+    assert!(barrier.broken());
+    barrier.reset();
+    assert!(!barrier.broken());
+}
+
+fn take_and_vanish(lock: Lock) {
+    std::mem::forget(lock.lock().unwrap());
+    // exit holding the lock
+}
+
+fn take_and_hang((lock, held): (Lock, Event)) {
+    std::mem::forget(lock.lock().unwrap());
+    held.set();
+    std::thread::sleep(Duration::from_secs(60));
+}
+
+fn expect_owner_died((lock, out): (Lock, Queue<bool>)) {
+    out.put(lock.acquire().is_err()).unwrap();
+}
+
+#[test]
+fn a_lock_whose_owner_died_reports_owner_died() {
+    for method in METHODS {
+        let lock = Lock::new().unwrap();
+        assert_eq!(
+            start(method, take_and_vanish, lock.clone()).join().unwrap(),
+            0
+        );
+        assert!(lock.locked());
+        assert!(lock.acquire().is_err(), "{method:?}: expected OwnerDied");
+        lock.release().unwrap();
+        assert!(lock.acquire().is_ok());
+        lock.release().unwrap();
+    }
+}
+
+#[test]
+fn a_waiter_sees_owner_died_when_the_holder_is_killed() {
+    let (lock, held) = (Lock::new().unwrap(), Event::new().unwrap());
+    let out = Queue::new().unwrap();
+    let holder = start(
+        StartMethod::Fork,
+        take_and_hang,
+        (lock.clone(), held.clone()),
+    );
+    held.wait();
+    let waiter = start(
+        StartMethod::Forkserver,
+        expect_owner_died,
+        (lock.clone(), out.clone()),
+    );
+    assert!(
+        out.get_timeout(Duration::from_millis(100)).is_err(),
+        "waiter did not wait"
+    );
+    holder.kill().unwrap();
+    assert_eq!(holder.join().unwrap(), -9);
+    assert_eq!(out.get_timeout(Duration::from_secs(30)), Ok(true));
+    assert_eq!(waiter.join().unwrap(), 0);
+}
+
+fn rlock_vanish(lock: RLock) {
+    lock.acquire().unwrap();
+}
+
+#[test]
+fn an_rlock_whose_owner_died_reports_owner_died() {
+    let lock = RLock::new().unwrap();
+    assert_eq!(
+        start(StartMethod::Spawn, rlock_vanish, lock.clone())
+            .join()
+            .unwrap(),
+        0
+    );
+    assert!(lock.acquire().is_err());
+    lock.release().unwrap();
+    assert!(!lock.locked());
+}
