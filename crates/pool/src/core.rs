@@ -7,9 +7,13 @@
 //!   jobs start in submission order (Python's first-in first-out) and nothing ever sits
 //!   behind a blocked worker.
 //! * **Sleep.** A worker with nothing to do spins briefly, then sleeps on a condition
-//!   variable after announcing itself in `sleepers`. A submitter wakes one only when
-//!   `sleepers > 0` (a fence pairs the two checks, so no wake-up is lost), so a busy pool
-//!   makes no system calls per task.
+//!   variable after announcing itself in the sleeper bits of `state` (the same word as
+//!   the submission gate). A submitter learns whether anyone sleeps from the read-modify-
+//!   write that leaves the gate after its push, so a busy pool makes no system call and
+//!   no extra atomic operation per task. No wake-up is lost: both sides write `state`, so
+//!   either the submitter's write comes first and the sleeper (acquiring it) sees the
+//!   queued job, or the sleeper's comes first and the submitter sees the sleeper and
+//!   signals it under the sleep lock, which the sleeper holds until it waits.
 //! * **No work on blocked stacks.** Workers only take jobs in their loop. A worker blocked
 //!   inside a task (on a future, a lock, a queue) just blocks; the other workers keep
 //!   taking jobs from the shared queue. So a task waiting on another task of the same pool
@@ -25,7 +29,7 @@
 
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::Arc;
-use std::sync::atomic::{self, AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::thread::{self, ThreadId};
 use std::time::Instant;
 
@@ -39,9 +43,13 @@ use crate::queue::JobQueue;
 use crate::spawn::spawn;
 use crate::task::{Call, Cell, TaskRef};
 
+// `state`: the gate's flags, sleeping workers in the upper half, submitters inside the
+// gate in the lower half.
 const SHUT: usize = 1 << (usize::BITS - 1);
 const BROKEN: usize = 1 << (usize::BITS - 2);
-const COUNT: usize = !(SHUT | BROKEN);
+const SLEEPER: usize = 1 << (usize::BITS / 2);
+const SLEEPERS: usize = !(SHUT | BROKEN) & !(SLEEPER - 1);
+const COUNT: usize = SLEEPER - 1;
 
 /// What an `initializer` is.
 pub(crate) type Initializer = Arc<dyn Fn() + Send + Sync>;
@@ -67,7 +75,6 @@ pub(crate) struct Core {
     cancel_queued: AtomicBool,
     spawned: AtomicUsize,
     idle: AtomicUsize,
-    sleepers: AtomicUsize,
     sleep_lock: Mutex<()>,
     sleep_cond: Condvar,
     workers: Mutex<Workers>,
@@ -80,7 +87,11 @@ pub(crate) struct Entered<'a>(&'a Core);
 
 impl Drop for Entered<'_> {
     fn drop(&mut self) {
-        self.0.state.fetch_sub(1, Ordering::Release);
+        // Release: a sleeper that announces itself after this sees what was pushed.
+        let state = self.0.state.fetch_sub(1, Ordering::AcqRel);
+        if state & SLEEPERS != 0 {
+            self.0.notify_one();
+        }
     }
 }
 
@@ -99,7 +110,6 @@ impl Core {
             cancel_queued: AtomicBool::new(false),
             spawned: AtomicUsize::new(0),
             idle: AtomicUsize::new(0),
-            sleepers: AtomicUsize::new(0),
             sleep_lock: Mutex::new(()),
             sleep_cond: Condvar::new(),
             workers: Mutex::new(Workers {
@@ -190,10 +200,14 @@ impl Core {
         }
     }
 
-    /// Queues a job and wakes a sleeping worker if there is one.
+    /// Queues a job and wakes a sleeping worker if there is one (for a submitter that
+    /// pushes several jobs while inside the gate).
     pub(crate) fn push(&self, task: TaskRef, _entered: &Entered<'_>) {
         self.queue.push(task);
-        self.wake_one();
+        // A read-modify-write of `state`, like leaving the gate: ordered with a sleeper's.
+        if self.state.fetch_add(0, Ordering::AcqRel) & SLEEPERS != 0 {
+            self.notify_one();
+        }
     }
 
     /// Submits a job that runs in place on a worker: the gate, a worker if needed, one
@@ -215,17 +229,15 @@ impl Core {
             return Err(SubmitError::Spawn(job, e));
         }
         let (task, future) = Cell::create(job);
-        self.push(task, &entered);
+        self.queue.push(task);
+        // Leaving the gate wakes a sleeping worker if there is one.
+        drop(entered);
         Ok(future)
     }
 
-    fn wake_one(&self) {
-        // A read-modify-write, so it is ordered with the sleeper's increment: either we
-        // see the sleeper, or the sleeper (reading our write) sees our job.
-        if self.sleepers.fetch_add(0, Ordering::SeqCst) > 0 {
-            let _guard = self.sleep_lock.lock();
-            self.sleep_cond.notify_one();
-        }
+    fn notify_one(&self) {
+        let _guard = self.sleep_lock.lock();
+        self.sleep_cond.notify_one();
     }
 
     fn wake_all(&self) {
@@ -254,14 +266,14 @@ impl Core {
             backoff.snooze();
         }
         let mut guard = self.sleep_lock.lock();
-        self.sleepers.fetch_add(1, Ordering::SeqCst);
-        atomic::fence(Ordering::SeqCst);
+        // Acquire: pairs with the release of a submitter that wrote `state` before us.
+        self.state.fetch_add(SLEEPER, Ordering::AcqRel);
         let work = self.has_work();
         let shut = self.is_closed();
         if !work && !shut {
             self.sleep_cond.wait(&mut guard);
         }
-        self.sleepers.fetch_sub(1, Ordering::SeqCst);
+        self.state.fetch_sub(SLEEPER, Ordering::AcqRel);
         work || !shut || self.has_work()
     }
 
