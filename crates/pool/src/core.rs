@@ -1,8 +1,8 @@
 //! The worker machinery shared by [`ThreadPoolExecutor`](crate::ThreadPoolExecutor) and
-//! [`ThreadPool`](crate::ThreadPool): a shared injector queue, one local FIFO per worker,
-//! lazily started named workers, a sleep protocol, and the shutdown gate.
+//! [`ThreadPool`](crate::ThreadPool): one shared job queue, lazily started
+//! named workers, a sleep protocol, and the shutdown gate.
 //!
-//! * **Queue.** Submitters push onto one shared [`JobQueue`] (a lock-free ring with a
+//! * **Queue.** Submitters push onto one shared `JobQueue` (a lock-free ring with a
 //!   locked overflow list, see `queue.rs`); workers take jobs from it one at a time, so
 //!   jobs start in submission order (Python's first-in first-out) and nothing ever sits
 //!   behind a blocked worker.
