@@ -1,50 +1,55 @@
 //! The worker machinery shared by [`ThreadPoolExecutor`](crate::ThreadPoolExecutor) and
-//! [`ThreadPool`](crate::ThreadPool): a shared injector queue, one local FIFO per worker,
-//! lazily started named workers, a sleep protocol, and the shutdown gate.
+//! [`ThreadPool`](crate::ThreadPool): one shared job queue, lazily started
+//! named workers, a sleep protocol, and the shutdown gate.
 //!
-//! * **Queues.** Submitters push onto a crossbeam-deque `Injector` (lock-free MPMC).
-//!   Workers take jobs from it in submission order (`BATCH` = 1 keeps Python's strict
-//!   first-in first-out start order; a larger batch moves several jobs at once into the
-//!   worker's own FIFO deque, trading start order for less contention). Idle workers steal
-//!   from each other's deques, so nothing sits behind a blocked worker.
+//! * **Queue.** Submitters push onto one shared `JobQueue` (a lock-free ring with a
+//!   locked overflow list, see `queue.rs`); workers take jobs from it one at a time, so
+//!   jobs start in submission order (Python's first-in first-out) and nothing ever sits
+//!   behind a blocked worker.
 //! * **Sleep.** A worker with nothing to do spins briefly, then sleeps on a condition
-//!   variable after announcing itself in `sleepers`. A submitter wakes one only when
-//!   `sleepers > 0` (a fence pairs the two checks, so no wake-up is lost), so a busy pool
-//!   makes no system calls per task. A worker that moved a batch into its deque wakes one
-//!   more sleeper, which can steal from it.
+//!   variable after announcing itself in the sleeper bits of `state` (the same word as
+//!   the submission gate). A submitter learns whether anyone sleeps from the read-modify-
+//!   write that leaves the gate after its push, so a busy pool makes no system call and
+//!   no extra atomic operation per task. No wake-up is lost: both sides write `state`, so
+//!   either the submitter's write comes first and the sleeper (acquiring it) sees the
+//!   queued job, or the sleeper's comes first and the submitter sees the sleeper and
+//!   signals it under the sleep lock, which the sleeper holds until it waits.
 //! * **No work on blocked stacks.** Workers only take jobs in their loop. A worker blocked
-//!   inside a task (on a future, a lock, a queue) just blocks; other workers steal the jobs
-//!   in its deque. So a task waiting on another task of the same pool finishes as long as
-//!   one worker is free.
+//!   inside a task (on a future, a lock, a queue) just blocks; the other workers keep
+//!   taking jobs from the shared queue. So a task waiting on another task of the same pool
+//!   finishes as long as one worker is free.
 //! * **Submission gate.** `state` counts submitters in flight plus a `SHUT` bit. `submit`
 //!   enters (one `fetch_add`), checks the bit, pushes, leaves. `shutdown` sets the bit,
-//!   waits until no submitter is inside, then wakes every worker; workers leave once the
-//!   gate is shut and every queue is empty, so no job is left behind unrun.
+//!   waits until no submitter is inside, then sets `closed` and wakes every worker;
+//!   workers leave once `closed` is set and the queue is empty, so no job is left behind
+//!   unrun. Workers read only `closed`, a flag on its own cache line, so spinning workers
+//!   do not pull the gate counter away from the submitting thread.
 //! * **Spawning** happens inside `submit`, before the job is queued, so a failed spawn
 //!   hands the job back to the caller when the pool has no worker at all.
 
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::Arc;
-use std::sync::atomic::{self, AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::thread::{self, ThreadId};
 use std::time::Instant;
 
-use crossbeam_deque::{Injector, Steal, Stealer, Worker};
-use crossbeam_utils::Backoff;
-use parking_lot::{Condvar, Mutex, RwLock};
+use crossbeam_utils::{Backoff, CachePadded};
+use parking_lot::{Condvar, Mutex};
 use skein_threads::{JoinHandle, SpawnError};
 
 use crate::error::{SubmitError, TaskError, panic_message};
 use crate::future::Future;
+use crate::queue::JobQueue;
 use crate::spawn::spawn;
 use crate::task::{Call, Cell, TaskRef};
 
+// `state`: the gate's flags, sleeping workers in the upper half, submitters inside the
+// gate in the lower half.
 const SHUT: usize = 1 << (usize::BITS - 1);
 const BROKEN: usize = 1 << (usize::BITS - 2);
-const COUNT: usize = !(SHUT | BROKEN);
-
-/// Most jobs a worker moves from the shared queue at once (1 = strict FIFO start order).
-const BATCH: usize = 1;
+const SLEEPER: usize = 1 << (usize::BITS / 2);
+const SLEEPERS: usize = !(SHUT | BROKEN) & !(SLEEPER - 1);
+const COUNT: usize = SLEEPER - 1;
 
 /// What an `initializer` is.
 pub(crate) type Initializer = Arc<dyn Fn() + Send + Sync>;
@@ -62,13 +67,14 @@ struct Workers {
 }
 
 pub(crate) struct Core {
-    injector: Injector<TaskRef>,
-    stealers: RwLock<Vec<Stealer<TaskRef>>>,
-    state: AtomicUsize,
+    queue: JobQueue,
+    // Written twice per submit by the submitting thread; alone on its line.
+    state: CachePadded<AtomicUsize>,
+    // Set once the gate is shut and empty; what workers read.
+    closed: CachePadded<AtomicBool>,
     cancel_queued: AtomicBool,
     spawned: AtomicUsize,
     idle: AtomicUsize,
-    sleepers: AtomicUsize,
     sleep_lock: Mutex<()>,
     sleep_cond: Condvar,
     workers: Mutex<Workers>,
@@ -81,7 +87,11 @@ pub(crate) struct Entered<'a>(&'a Core);
 
 impl Drop for Entered<'_> {
     fn drop(&mut self) {
-        self.0.state.fetch_sub(1, Ordering::Release);
+        // Release: a sleeper that announces itself after this sees what was pushed.
+        let state = self.0.state.fetch_sub(1, Ordering::AcqRel);
+        if state & SLEEPERS != 0 {
+            self.0.notify_one();
+        }
     }
 }
 
@@ -94,13 +104,12 @@ pub(crate) enum Refused {
 impl Core {
     pub(crate) fn new(config: Config) -> Arc<Core> {
         Arc::new(Core {
-            injector: Injector::new(),
-            stealers: RwLock::new(Vec::new()),
-            state: AtomicUsize::new(0),
+            queue: JobQueue::new(),
+            state: CachePadded::new(AtomicUsize::new(0)),
+            closed: CachePadded::new(AtomicBool::new(false)),
             cancel_queued: AtomicBool::new(false),
             spawned: AtomicUsize::new(0),
             idle: AtomicUsize::new(0),
-            sleepers: AtomicUsize::new(0),
             sleep_lock: Mutex::new(()),
             sleep_cond: Condvar::new(),
             workers: Mutex::new(Workers {
@@ -150,7 +159,7 @@ impl Core {
         if self.spawned.load(Ordering::Relaxed) >= self.config.max_workers {
             return Ok(());
         }
-        if self.idle.load(Ordering::Acquire) > self.injector.len() {
+        if self.idle.load(Ordering::Acquire) > self.queue.len() {
             return Ok(());
         }
         match self.spawn_one() {
@@ -177,11 +186,8 @@ impl Core {
         }
         let name = format!("{}_{}", self.config.name_prefix, n);
         let core = self.clone();
-        // The deque is made here so its stealer is registered before any job is pushed.
-        let local = Worker::new_fifo();
-        self.stealers.write().push(local.stealer());
         workers.alive += 1;
-        match spawn(name, self.config.stack_size, move || core.worker(local)) {
+        match spawn(name, self.config.stack_size, move || core.worker()) {
             Ok((id, handle)) => {
                 workers.handles.push((id, handle));
                 self.spawned.store(n + 1, Ordering::Release);
@@ -189,16 +195,19 @@ impl Core {
             }
             Err(e) => {
                 workers.alive -= 1;
-                self.stealers.write().pop();
                 Err(e)
             }
         }
     }
 
-    /// Queues a job and wakes a sleeping worker if there is one.
+    /// Queues a job and wakes a sleeping worker if there is one (for a submitter that
+    /// pushes several jobs while inside the gate).
     pub(crate) fn push(&self, task: TaskRef, _entered: &Entered<'_>) {
-        self.injector.push(task);
-        self.wake_one();
+        self.queue.push(task);
+        // A read-modify-write of `state`, like leaving the gate: ordered with a sleeper's.
+        if self.state.fetch_add(0, Ordering::AcqRel) & SLEEPERS != 0 {
+            self.notify_one();
+        }
     }
 
     /// Submits a job that runs in place on a worker: the gate, a worker if needed, one
@@ -220,17 +229,15 @@ impl Core {
             return Err(SubmitError::Spawn(job, e));
         }
         let (task, future) = Cell::create(job);
-        self.push(task, &entered);
+        self.queue.push(task);
+        // Leaving the gate wakes a sleeping worker if there is one.
+        drop(entered);
         Ok(future)
     }
 
-    fn wake_one(&self) {
-        // A read-modify-write, so it is ordered with the sleeper's increment: either we
-        // see the sleeper, or the sleeper (reading our write) sees our job.
-        if self.sleepers.fetch_add(0, Ordering::SeqCst) > 0 {
-            let _guard = self.sleep_lock.lock();
-            self.sleep_cond.notify_one();
-        }
+    fn notify_one(&self) {
+        let _guard = self.sleep_lock.lock();
+        self.sleep_cond.notify_one();
     }
 
     fn wake_all(&self) {
@@ -239,40 +246,11 @@ impl Core {
     }
 
     fn has_work(&self) -> bool {
-        !self.injector.is_empty() || self.stealers.read().iter().any(|s| !s.is_empty())
+        !self.queue.is_empty()
     }
 
-    fn find_task(&self, local: &Worker<TaskRef>) -> Option<TaskRef> {
-        if let Some(task) = local.pop() {
-            return Some(task);
-        }
-        loop {
-            match self.injector.steal_batch_with_limit_and_pop(local, BATCH) {
-                Steal::Success(task) => {
-                    if !local.is_empty() {
-                        // Others may take a share of the batch.
-                        self.wake_one();
-                    }
-                    return Some(task);
-                }
-                Steal::Retry => continue,
-                Steal::Empty => break,
-            }
-        }
-        let stealers = self.stealers.read();
-        loop {
-            let mut retry = false;
-            for stealer in stealers.iter() {
-                match stealer.steal() {
-                    Steal::Success(task) => return Some(task),
-                    Steal::Retry => retry = true,
-                    Steal::Empty => {}
-                }
-            }
-            if !retry {
-                return None;
-            }
-        }
+    fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::Acquire)
     }
 
     /// Waits for work; `false` when the worker should exit.
@@ -282,24 +260,24 @@ impl Core {
             if self.has_work() {
                 return true;
             }
-            if self.is_shutdown() {
+            if self.is_closed() {
                 return false;
             }
             backoff.snooze();
         }
         let mut guard = self.sleep_lock.lock();
-        self.sleepers.fetch_add(1, Ordering::SeqCst);
-        atomic::fence(Ordering::SeqCst);
+        // Acquire: pairs with the release of a submitter that wrote `state` before us.
+        self.state.fetch_add(SLEEPER, Ordering::AcqRel);
         let work = self.has_work();
-        let shut = self.is_shutdown();
+        let shut = self.is_closed();
         if !work && !shut {
             self.sleep_cond.wait(&mut guard);
         }
-        self.sleepers.fetch_sub(1, Ordering::SeqCst);
+        self.state.fetch_sub(SLEEPER, Ordering::AcqRel);
         work || !shut || self.has_work()
     }
 
-    fn worker(self: Arc<Self>, local: Worker<TaskRef>) {
+    fn worker(self: Arc<Self>) {
         let mut broken = None;
         if let Some(init) = &self.config.initializer {
             if let Err(payload) = panic::catch_unwind(AssertUnwindSafe(|| init())) {
@@ -313,7 +291,7 @@ impl Core {
             }
         }
         loop {
-            match self.find_task(&local) {
+            match self.queue.pop() {
                 Some(task) => {
                     if let Some(why) = &broken {
                         task.fail(TaskError::Broken(why.clone()));
@@ -355,14 +333,11 @@ impl Core {
         }
         if cancel_futures {
             self.cancel_queued.store(true, Ordering::Release);
-            loop {
-                match self.injector.steal() {
-                    Steal::Success(task) => task.fail(TaskError::Cancelled),
-                    Steal::Retry => continue,
-                    Steal::Empty => break,
-                }
+            while let Some(task) = self.queue.pop() {
+                task.fail(TaskError::Cancelled);
             }
         }
+        self.closed.store(true, Ordering::Release);
         self.wake_all();
     }
 

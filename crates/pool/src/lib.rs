@@ -99,15 +99,16 @@
 //! * Thread pools use a faster private path: one `Arc` per task holds both the closure
 //!   and the future's state (the queue sees it as a type-erased runnable), so a task costs
 //!   one allocation; a queued task that is dropped without running fails its future.
-//! * Workers take jobs from one lock-free crossbeam-deque injector in submission order
-//!   (Python's FIFO start order), steal from each other when idle, spin briefly and then
-//!   sleep; a submitter wakes a worker only when one sleeps. `shutdown` closes a
+//! * Workers take jobs from one shared queue in submission order (Python's FIFO start
+//!   order): a fixed lock-free ring (crossbeam-queue's `ArrayQueue`, so a burst of
+//!   submissions allocates nothing but the tasks) with a locked overflow list behind it.
+//!   Idle workers spin briefly and then sleep; a submitter wakes a worker only when one sleeps. `shutdown` closes a
 //!   submission gate, waits for submitters inside it, then wakes the workers, which leave
-//!   once every queue is empty, so no task is orphaned. Workers start inside `submit`
+//!   once the queue is empty, so no task is orphaned. Workers start inside `submit`
 //!   (while idle workers are fewer than queued jobs), before the task is queued, so a
 //!   failed thread spawn is an error that hands the task back. See the `core` module.
 //!
-//! skein-pool uses crossbeam-deque, crossbeam-utils and parking_lot directly on its hot
+//! skein-pool uses crossbeam-queue, crossbeam-utils and parking_lot directly on its hot
 //! path rather than skein-queue, because task overhead is the point of a pool. Workers are
 //! skein-threads daemon threads, so they appear in `skein_threads::enumerate()`.
 #![deny(missing_docs)]
@@ -118,6 +119,7 @@ mod error;
 mod executor;
 mod future;
 mod promise;
+mod queue;
 mod spawn;
 mod task;
 mod thread_executor;

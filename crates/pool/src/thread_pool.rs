@@ -311,14 +311,10 @@ impl ThreadPool {
             Err(Refused::Broken) => return Err(SubmitError::Broken(items)),
         };
         let (promise, future) = Promise::new();
-        let collector = Arc::new(Collector {
-            parts: Mutex::new(Vec::new()),
-            left: AtomicUsize::new(1), // the submitter's token, released after the last chunk
-            len: AtomicUsize::new(0),
-            promise: Mutex::new(Some(promise)),
-        });
-        let f: Arc<F> = Arc::new(f);
         let (low, high) = items.size_hint();
+        // Like `Vec::from_iter`, trust the lower bound for the output's first capacity.
+        let collector = Arc::new(Collector::new(promise, low));
+        let f: Arc<F> = Arc::new(f);
         match chunksize {
             Some(chunksize) => self.push_chunks(items, chunksize, &f, &collector, &entered),
             None if high == Some(low) => {
@@ -357,9 +353,7 @@ impl ThreadPool {
             if chunk.is_empty() {
                 break;
             }
-            collector.len.fetch_add(chunk.len(), Ordering::Relaxed);
-            collector.parts.lock().push(None);
-            collector.left.fetch_add(1, Ordering::AcqRel);
+            collector.add_chunk();
             let task = Arc::new(ChunkTask {
                 work: Mutex::new(Some((chunk, f.clone()))),
                 index,
@@ -543,29 +537,66 @@ impl fmt::Debug for ThreadPool {
 }
 
 /// Gathers the chunks of one `map_async` into one vector.
+///
+/// Chunks are appended to the output as soon as they can be (in order: a chunk that
+/// finishes early waits in `pending` until those before it are in), so the copying is
+/// spread over the workers while the map runs instead of being one long copy at the end.
 struct Collector<T: Send + Sync + 'static> {
-    parts: Mutex<Vec<Option<Vec<T>>>>,
+    parts: Mutex<Assembly<T>>,
     left: AtomicUsize,
-    len: AtomicUsize,
     promise: Mutex<Option<Promise<Vec<T>>>>,
 }
 
+struct Assembly<T> {
+    /// Chunks `0..next`, in order.
+    out: Vec<T>,
+    next: usize,
+    /// Chunk `next + i` is `pending[i]` once it is done.
+    pending: VecDeque<Option<Vec<T>>>,
+}
+
 impl<T: Send + Sync + 'static> Collector<T> {
+    fn new(promise: Promise<Vec<T>>, capacity: usize) -> Collector<T> {
+        Collector {
+            parts: Mutex::new(Assembly {
+                out: Vec::with_capacity(capacity),
+                next: 0,
+                pending: VecDeque::new(),
+            }),
+            left: AtomicUsize::new(1), // the submitter's token, released after the last chunk
+            promise: Mutex::new(Some(promise)),
+        }
+    }
+
+    /// Registers the next chunk, before its task is queued.
+    fn add_chunk(&self) {
+        self.parts.lock().pending.push_back(None);
+        self.left.fetch_add(1, Ordering::AcqRel);
+    }
+
     fn put(&self, index: usize, part: Vec<T>) {
-        self.parts.lock()[index] = Some(part);
+        {
+            let mut parts = self.parts.lock();
+            let Assembly { out, next, pending } = &mut *parts;
+            pending[index - *next] = Some(part);
+            // `append` moves a whole chunk with one `memcpy`.
+            while let Some(Some(_)) = pending.front() {
+                if let Some(Some(mut part)) = pending.pop_front() {
+                    out.append(&mut part);
+                    *next += 1;
+                }
+            }
+        }
         self.part_done();
     }
 
-    /// One chunk (or the submitter's token) is done; the last one assembles the result.
+    /// One chunk (or the submitter's token) is done; the last one hands over the result.
     fn part_done(&self) {
         if self.left.fetch_sub(1, Ordering::AcqRel) == 1 {
             let Some(promise) = self.promise.lock().take() else {
                 return;
             };
-            let mut out = Vec::with_capacity(self.len.load(Ordering::Relaxed));
-            for part in self.parts.lock().iter_mut() {
-                out.extend(part.take().into_iter().flatten());
-            }
+            let out = std::mem::take(&mut self.parts.lock().out);
             promise.set_result(out);
         }
     }
@@ -984,7 +1015,29 @@ impl<A, T: Send + Sync + 'static, I> fmt::Debug for IMapUnordered<'_, A, T, I> {
 
 #[cfg(test)]
 mod tests {
-    use super::default_chunksize;
+    use super::{Collector, default_chunksize};
+    use crate::promise::Promise;
+
+    #[test]
+    fn chunks_finishing_out_of_order_are_assembled_in_order() {
+        let (promise, future) = Promise::new();
+        let collector = Collector::new(promise, 0);
+        for _ in 0..4 {
+            collector.add_chunk();
+        }
+        collector.put(2, vec![4, 5]);
+        collector.put(0, vec![0, 1]);
+        assert_eq!(
+            collector.parts.lock().out,
+            [0, 1],
+            "chunk 2 waits for chunk 1"
+        );
+        collector.put(3, vec![6]);
+        collector.put(1, vec![2, 3]);
+        assert!(!future.done(), "the submitter's token is still out");
+        collector.part_done();
+        assert_eq!(*future.result().unwrap(), [0, 1, 2, 3, 4, 5, 6]);
+    }
 
     #[test]
     fn default_chunksize_matches_python() {

@@ -617,3 +617,30 @@ fn into_result_of_a_cancelled_queued_task_returns_at_once() {
     release_tx.send(()).unwrap();
     blocker.into_result().unwrap();
 }
+
+/// Jobs submitted one by one, each while the workers are (about to be) asleep, from two
+/// submitters at once: a lost wake-up would leave a job queued with every worker asleep,
+/// and its `result_timeout` would fail (the bound is generous; each job is a no-op).
+#[test]
+fn sparse_submissions_always_wake_a_worker() {
+    let pool = Arc::new(ThreadPoolExecutor::new(2).unwrap());
+    let submitters: Vec<_> = (0..2u64)
+        .map(|s| {
+            let pool = pool.clone();
+            thread::spawn(move || {
+                for i in 0..300u64 {
+                    let f = pool.submit(move || i).unwrap();
+                    assert_eq!(*f.result_timeout(Duration::from_secs(20)).unwrap(), i);
+                    // Vary the gap so submissions land at every point of a worker's
+                    // spin-then-sleep path.
+                    if (i + s) % 3 == 0 {
+                        thread::sleep(Duration::from_micros(20 + (i * 37) % 400));
+                    }
+                }
+            })
+        })
+        .collect();
+    for t in submitters {
+        t.join().unwrap();
+    }
+}
