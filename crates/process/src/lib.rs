@@ -161,8 +161,8 @@ pub use crate::shm::{
     ValueGuard,
 };
 pub use crate::sync::{
-    Barrier, BoundedSemaphore, BrokenBarrierError, Condition, ConditionError, Event, Lock,
-    LockGuard, OwnerDied, RLock, RLockGuard, ReleaseError, Semaphore,
+    Barrier, BarrierBuilder, BoundedSemaphore, BrokenBarrierError, Condition, ConditionError,
+    Event, Lock, LockGuard, OwnerDied, RLock, RLockGuard, ReleaseError, Semaphore,
 };
 // ==== end of part 2 ====
 
