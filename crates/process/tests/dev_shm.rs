@@ -37,19 +37,20 @@ fn skein_entries() -> BTreeSet<String> {
         .unwrap_or_default()
 }
 
+/// Every kind of shared object, as a child's argument.
+type Shared = (
+    String,
+    Array<i32>,
+    Value<u64>,
+    Lock,
+    Queue<Vec<u8>>,
+    JoinableQueue<u32>,
+    SimpleQueue<String>,
+    Barrier,
+);
+
 /// What a child does with every kind of shared object it is given.
-fn worker(
-    (shm_name, arr, val, lock, q, jq, sq, barrier): (
-        String,
-        Array<i32>,
-        Value<u64>,
-        Lock,
-        Queue<Vec<u8>>,
-        JoinableQueue<u32>,
-        SimpleQueue<String>,
-        Barrier,
-    ),
-) {
+fn worker((shm_name, arr, val, lock, q, jq, sq, barrier): Shared) {
     let shm = SharedMemory::attach(&shm_name).unwrap();
     shm.write(0, b"child").unwrap();
     let mine = SharedMemory::create(1 << 16).unwrap(); // the child's own named segment
