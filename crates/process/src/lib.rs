@@ -118,6 +118,7 @@
 //! | `Condition(lock)`: `wait`, `wait_for`, `notify(n)`, `notify_all` | [`Condition::new`] / [`Condition::with_lock`]: [`wait`](Condition::wait), [`wait_for`](Condition::wait_for), [`notify`](Condition::notify), [`notify_all`](Condition::notify_all) (+ `_timeout`) |
 //! | `Barrier(n)`: `wait(timeout)`, `abort`, `reset`, `parties`, `n_waiting`, `broken` | [`Barrier::new`]: [`wait`](Barrier::wait) / [`wait_timeout`](Barrier::wait_timeout) / [`wait_deadline`](Barrier::wait_deadline), [`abort`](Barrier::abort), [`reset`](Barrier::reset), [`parties`](Barrier::parties), [`n_waiting`](Barrier::n_waiting), [`is_broken`](Barrier::is_broken) (alias [`broken`](Barrier::broken)) |
 //! | `Barrier(n, action=f, timeout=t)` | [`Barrier::builder`]`(n)`[`.action(f)`](BarrierBuilder::action)[`.timeout(t)`](BarrierBuilder::timeout)[`.build()`](BarrierBuilder::build); in a spawned child [`set_action`](Barrier::set_action) |
+//! | (hangs when a party dies before arriving) | [`b.enroll()`](Barrier::enroll) → [`Enrollment`]: its death breaks the barrier |
 //! | `BrokenBarrierError` | [`BrokenBarrierError`] |
 //! | **Queues** | |
 //! | `Queue()`, `Queue(maxsize)` | [`Queue::new`], [`Queue::bounded`] |
@@ -189,8 +190,9 @@
 //!   unchanged after the heaviest scenarios, exited normally or killed.
 //! * **Death is reported, not hung on.** A `Lock`/`RLock` whose owner died gives the
 //!   next acquirer [`OwnerDied`]; a `Barrier` breaks when a waiting party dies
-//!   (cpython#123899; a party that dies before arriving cannot be told from a slow
-//!   one: see [`Barrier`]); a queue whose producer or consumer dies mid-operation keeps
+//!   (cpython#123899), and so does one that dies before arriving if it
+//!   [enrolled](Barrier::enroll) (without enrollment such a party cannot be told from
+//!   a slow one: see [`Barrier`]); a queue whose producer or consumer dies mid-operation keeps
 //!   working for the others: a consumer killed before it took its item leaves it to
 //!   the next one, a consumer killed in the middle of a chunked message loses that
 //!   message only.
@@ -228,7 +230,8 @@
 //! * A `Barrier`'s `action` belongs to each process's handle (a closure cannot cross into a
 //!   spawned child): a `Spawn`/`Forkserver` child gives its handle the action with
 //!   [`Barrier::set_action`]; a last party without it breaks the barrier rather than skip
-//!   the action. A party that dies *before* arriving is not detected (use a timeout).
+//!   the action. A party that dies *before* arriving is detected only if it
+//!   [enrolled](Barrier::enroll) (otherwise use a timeout).
 //! * A `Semaphore` has no owner, so the death of a process holding a unit cannot be
 //!   detected (Python cannot either); locks and barriers can.
 
@@ -266,7 +269,7 @@ pub use crate::shm::{
 };
 pub use crate::sync::{
     Barrier, BarrierBuilder, BoundedSemaphore, BrokenBarrierError, Condition, ConditionError,
-    Event, Lock, LockGuard, OwnerDied, RLock, RLockGuard, ReleaseError, Semaphore,
+    Enrollment, Event, Lock, LockGuard, OwnerDied, RLock, RLockGuard, ReleaseError, Semaphore,
 };
 // ==== end of part 2 ====
 

@@ -405,3 +405,62 @@ fn a_default_timeout_breaks_the_barrier() {
     assert!(barrier.broken());
     assert_eq!(Barrier::new(2).unwrap().timeout(), None);
 }
+
+fn enroll_then_stall((barrier, enrolled): (Barrier, Event)) {
+    let _me = barrier.enroll().unwrap();
+    enrolled.set();
+    std::thread::sleep(Duration::from_secs(3600)); // killed before it ever arrives
+}
+
+#[test]
+fn a_barrier_breaks_when_an_enrolled_party_dies_before_arriving() {
+    for method in METHODS {
+        let barrier = Barrier::new(3).unwrap();
+        let enrolled = Event::new().unwrap();
+        let k = start(
+            method,
+            enroll_then_stall,
+            (barrier.clone(), enrolled.clone()),
+        );
+        assert!(enrolled.wait_timeout(Duration::from_secs(60)));
+        let b2 = barrier.clone();
+        let waiter = std::thread::spawn(move || {
+            let t = Instant::now();
+            (b2.wait_timeout(Duration::from_secs(60)), t.elapsed())
+        });
+        assert!(eventually(Duration::from_secs(30), || barrier.n_waiting() == 1));
+        k.kill().unwrap();
+        k.join().unwrap();
+        let (got, took) = waiter.join().unwrap();
+        assert!(got.is_err(), "{method:?}");
+        assert!(took < Duration::from_secs(30), "{method:?}: took {took:?}");
+        assert!(barrier.is_broken());
+        barrier.reset(); // the death is accounted for: the barrier works again
+        let b3 = barrier.clone();
+        let other = std::thread::spawn(move || b3.wait_timeout(Duration::from_secs(30)));
+        let b4 = barrier.clone();
+        let third = std::thread::spawn(move || b4.wait_timeout(Duration::from_secs(30)));
+        assert!(barrier.wait_timeout(Duration::from_secs(30)).is_ok());
+        assert!(other.join().unwrap().is_ok() && third.join().unwrap().is_ok());
+    }
+}
+
+fn enroll_and_leave(barrier: Barrier) {
+    let me = barrier.enroll().unwrap();
+    drop(me);
+}
+
+#[test]
+fn a_party_that_left_its_enrollment_may_exit_without_breaking_the_barrier() {
+    let barrier = Barrier::new(2).unwrap();
+    let k = start(StartMethod::Forkserver, enroll_and_leave, barrier.clone());
+    assert_eq!(k.join().unwrap(), 0);
+    let t = Instant::now();
+    // nobody else comes: only the timeout ends this wait, not a "death"
+    assert!(barrier.wait_timeout(Duration::from_millis(300)).is_err());
+    assert!(t.elapsed() >= Duration::from_millis(300));
+    barrier.reset();
+    let one = Barrier::new(1).unwrap();
+    let _a = one.enroll().unwrap();
+    assert!(one.enroll().is_err(), "more enrollments than parties");
+}

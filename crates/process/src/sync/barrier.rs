@@ -32,6 +32,8 @@ pub(crate) struct BarrierState {
     timeout_ns: AtomicU64,
     /// The pid of each waiter, by arrival index.
     slots: [AtomicU32; MAX_PARTIES],
+    /// The pid of each enrolled party (0: free slot); see [`Barrier::enroll`].
+    enrolled: [AtomicU32; MAX_PARTIES],
 }
 
 // SAFETY: atomics only; zero is a valid state (parties is set before sharing).
@@ -52,12 +54,15 @@ unsafe impl AtomicHeader for BarrierState {}
 /// [`BrokenBarrierError`] within a few tens of milliseconds (CPython's waiters hang,
 /// cpython#123899).
 ///
-/// **What is not detected:** a party that dies *before it arrives* (it never called
-/// `wait` in this round). The barrier cannot tell such a process from one that is
-/// merely slow, or from a new process that will take its place — parties are counted,
-/// not named, in Python and here. Give the barrier a default timeout
-/// ([`BarrierBuilder::timeout`]) or use [`wait_timeout`](Self::wait_timeout) when a
-/// party may die before arriving; the timeout breaks the barrier for everyone.
+/// **A party that dies before it arrives** (it has not called `wait` in this round) is
+/// detected only if it [`enroll`](Self::enroll)ed: parties are counted, not named (in
+/// Python and here), so the barrier cannot otherwise tell a dead process from a slow
+/// one, or from a new process that will take its place. A process that enrolls
+/// promises to keep arriving until it drops its [`Enrollment`]; if it dies enrolled
+/// (killed, or exits without dropping it), every waiter gets [`BrokenBarrierError`]
+/// within a few tens of milliseconds. Without enrollment, give the barrier a default
+/// timeout ([`BarrierBuilder::timeout`]) or use [`wait_timeout`](Self::wait_timeout);
+/// the timeout breaks the barrier for everyone.
 ///
 /// **The action across processes.** A closure cannot travel into a spawned child, so
 /// the action lives in each *handle*: [`BarrierBuilder::action`] gives it to the handle
@@ -116,6 +121,32 @@ pub struct BarrierBuilder {
     parties: usize,
     timeout: Option<Duration>,
     action: Option<Action>,
+}
+
+/// A process's promise to keep arriving at a [`Barrier`], from
+/// [`Barrier::enroll`]; dropping it withdraws the promise.
+#[must_use = "dropping the enrollment withdraws it at once"]
+pub struct Enrollment<'a> {
+    barrier: &'a Barrier,
+    slot: usize,
+}
+
+impl fmt::Debug for Enrollment<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Enrollment")
+            .field("slot", &self.slot)
+            .finish()
+    }
+}
+
+impl Drop for Enrollment<'_> {
+    fn drop(&mut self) {
+        let held = self.barrier.hold();
+        let slot = &held.0.enrolled[self.slot];
+        if slot.load(Ordering::Relaxed) == ident::pid() {
+            slot.store(0, Ordering::Relaxed);
+        }
+    }
 }
 
 impl fmt::Debug for BarrierBuilder {
@@ -227,6 +258,59 @@ impl Barrier {
     /// action; see [`Barrier`].
     pub fn set_action<F: Fn() + Send + Sync + 'static>(&mut self, action: F) {
         self.action = Some(Arc::new(action));
+    }
+
+    /// Enrolls the calling process as a party that keeps arriving at this barrier
+    /// until the returned [`Enrollment`] is dropped: if the process dies enrolled, even
+    /// before it arrives, the barrier breaks for the others (see [`Barrier`]). A process
+    /// that runs several parties (threads) enrolls once per party. Beyond Python.
+    ///
+    /// # Errors
+    ///
+    /// More enrollments than the barrier has parties.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use skein_process::Barrier;
+    ///
+    /// let b = Barrier::new(1)?;
+    /// let me = b.enroll()?; // as a child would, first thing
+    /// assert_eq!(b.wait(), Ok(0));
+    /// drop(me); // done with the barrier: leaving is not dying
+    /// # Ok::<(), skein_process::ShmError>(())
+    /// ```
+    pub fn enroll(&self) -> Result<Enrollment<'_>, ShmError> {
+        let held = self.hold();
+        let st = held.0;
+        let parties = st.parties.load(Ordering::Relaxed) as usize;
+        let me = ident::pid();
+        let free = st.enrolled[..parties]
+            .iter()
+            .position(|s| s.load(Ordering::Relaxed) == 0)
+            .ok_or(ShmError::invalid(
+                "more enrollments than the barrier has parties",
+            ))?;
+        st.enrolled[free].store(me, Ordering::Relaxed);
+        Ok(Enrollment {
+            barrier: self,
+            slot: free,
+        })
+    }
+
+    /// Whether an enrolled party has died; its slot is freed (so that a `reset`
+    /// barrier does not break again for the same death).
+    fn enrolled_died(st: &BarrierState, me: u32) -> bool {
+        let parties = (st.parties.load(Ordering::Relaxed) as usize).min(MAX_PARTIES);
+        let mut died = false;
+        for slot in &st.enrolled[..parties] {
+            let pid = slot.load(Ordering::Relaxed);
+            if pid != 0 && pid != me && !ident::is_alive(pid) {
+                slot.store(0, Ordering::Relaxed);
+                died = true;
+            }
+        }
+        died
     }
 
     /// The default timeout given to [`BarrierBuilder::timeout`], if any.
@@ -361,7 +445,7 @@ impl Barrier {
                 let pid = s.load(Ordering::Relaxed);
                 pid != me && !ident::is_alive(pid)
             });
-            if someone_died {
+            if someone_died || Self::enrolled_died(st, me) {
                 Self::break_now(st);
                 return Err(BrokenBarrierError);
             }
