@@ -1,11 +1,17 @@
-//! # skein-process — Python's `multiprocessing` for Rust (chapter 5, part 1)
+//! # skein-process — Python's `multiprocessing` for Rust (chapter 5)
 //!
 //! The chapter teaches running work in **other processes**: `fork()` returns twice;
 //! a `Process` runs a function in a child with its own memory (globals are not
 //! shared); the parent controls it (`start`, `join`, `terminate`, exit codes); the
 //! three *start methods* trade speed for safety; and processes talk through a
-//! `Pipe`. This crate is all of that for Rust functions; part 2 (queues,
-//! process-shared locks and shared memory) builds on its handle-passing mechanism.
+//! `Pipe`. Then, since processes share nothing by default, the ways they *do* share:
+//! cross-process **queues** (`Queue`, `JoinableQueue`, `SimpleQueue`),
+//! **process-shared locks** (`Lock`, `RLock`, `Semaphore`, `Event`, `Condition`,
+//! `Barrier`) and **shared memory** (`Value`, `Array`, `SharedMemory`). This crate is
+//! all of that for Rust functions, built so that none of CPython's known failure
+//! modes (leaked segments, hangs on a dead peer, late serialisation errors) exist.
+//!
+//! The tour: start a process and talk to it over a `Pipe`,
 //!
 //! ```
 //! use skein_process::{pipe, Connection, Process, StartMethod};
@@ -22,10 +28,39 @@
 //! assert_eq!(child.join().unwrap(), 0);
 //! ```
 //!
+//! then share data. Processes share nothing by default (the notes' globals demo). To
+//! share, put the data in **shared memory** (`Value`, `Array`, `SharedMemory`), guard
+//! it with **process-shared locks** (`Lock`, `RLock`, `Semaphore`, `Event`,
+//! `Condition`, `Barrier`), or send it through a **cross-process queue** (`Queue`,
+//! `JoinableQueue`, `SimpleQueue`). Every one of these is a handle: clone it, and give
+//! the clone to a child as (part of) its argument — it reaches the child under all
+//! three start methods.
+//!
+//! ```
+//! use skein_process::{Array, Process, Queue};
+//!
+//! let li = Array::<i32>::new(10)?;          // Array('i', 10)
+//! let q = Queue::bounded(3)?;               // Queue(3)
+//! let (li2, q2) = (li.clone(), q.clone());
+//! let child = Process::from_closure(move || {
+//!     li2.set(4, 4).unwrap();
+//!     q2.put("done".to_string()).unwrap();
+//! })
+//! .start()?;
+//! assert_eq!(q.get()?, "done");
+//! child.join()?;
+//! assert_eq!(li.get(4), Some(4));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! The sections after the table explain the start methods, how handles reach a child,
+//! and what is guaranteed beyond Python.
+//!
 //! ## Python → skein
 //!
 //! | Python | skein |
 //! |---|---|
+//! | **Processes** | |
 //! | `os.fork()` | [`fork()`] → [`Fork::Parent`]`{ child }` / [`Fork::Child`] (`unsafe`: see its contract) |
 //! | `os.getpid()`, `os.getppid()` | [`getpid()`], [`getppid()`] |
 //! | `Process(target=f, args=(a, b))` | [`Process::new`]`(f, (a, b))` (`f` a plain `fn`, args serde) |
@@ -49,6 +84,7 @@
 //! | `set_start_method(m)`, `get_start_method()` | [`set_start_method`], [`get_start_method`] |
 //! | `set_executable(path)` | [`Context::with_executable`] |
 //! | `if __name__ == "__main__":` | [`init()`] first in `main`; [`test_support!`] in test crates |
+//! | **Pipes** | |
 //! | `Pipe()` / `Pipe(duplex=False)` | [`pipe`]`(true)` / [`pipe`]`(false)` → `(`[`Connection`]`, Connection)` |
 //! | `conn.send(obj)`, `conn.recv()` | [`send(&v)`](Connection::send), [`recv::<T>()`](Connection::recv) |
 //! | `conn.send_bytes(b)`, `conn.recv_bytes()` | [`send_bytes`](Connection::send_bytes), [`recv_bytes`](Connection::recv_bytes) |
@@ -58,6 +94,43 @@
 //! | `conn.close()`, `conn.fileno()` | [`close`](Connection::close) / drop, `as_raw_fd()` |
 //! | `EOFError` | [`RecvError::Disconnected`] |
 //! | `subprocess.run([...])` | `std::process::Command` (see the demo; not rewrapped) |
+//! | **Shared memory** | |
+//! | `Value('i', 0)`; `v.value`; `v.value = x` | [`Value::new`]`(0i32)`; [`v.get()`](Value::get); [`v.set(x)`](Value::set) |
+//! | `with v.get_lock(): v.value += 1` | `*v.`[`lock()`](Value::lock)`?+= 1` (a guard) |
+//! | `Value('i', 0, lock=False)`, `RawValue` | [`RawValue`] |
+//! | `Array('i', 10)`, `Array('i', [1, 2])` | [`Array::<i32>::new(10)`](Array::new), [`Array::from_slice`] |
+//! | `arr[i]`, `arr[i] = x`, `arr[:]`, `len(arr)` | [`get(i)`](Array::get), [`set(i, x)`](Array::set), [`to_vec()`](Array::to_vec), [`len()`](Array::len) |
+//! | `with arr.get_lock():` | [`arr.lock()`](Array::lock) → `&mut [T]` guard |
+//! | `Array('i', 10, lock=False)`, `RawArray` | [`RawArray`] |
+//! | ctypes type codes `'i'`, `'d'`, … | `i32`, `f64`, … — any [`Plain`] type |
+//! | `shared_memory.SharedMemory(create=True, size=n)` | [`SharedMemory::create(n)`](SharedMemory::create) |
+//! | `SharedMemory(name)` | [`SharedMemory::attach(name)`](SharedMemory::attach) |
+//! | `shm.name`, `shm.size`, `shm.buf` | [`name()`](SharedMemory::name), [`size()`](SharedMemory::size), [`read`](SharedMemory::read)/[`write`](SharedMemory::write)/[`as_slice`](SharedMemory::as_slice) |
+//! | `shm.close()`, `shm.unlink()` | drop the handle (the last one unlinks) |
+//! | **Process-shared synchronisation** | |
+//! | `Lock()`, `RLock()` | [`Lock::new`], [`RLock::new`] |
+//! | `lock.acquire()`, `acquire(False)`, `acquire(timeout=t)` | [`acquire`](Lock::acquire), [`try_acquire`](Lock::try_acquire), [`acquire_timeout`](Lock::acquire_timeout) / [`acquire_deadline`](Lock::acquire_deadline) |
+//! | `lock.release()`, `with lock:` | [`release`](Lock::release), [`lock()`](Lock::lock) (guard) |
+//! | (hangs forever when the holder died) | `Err(`[`OwnerDied`]`)`: acquired, previous owner dead |
+//! | `Semaphore(n)`, `BoundedSemaphore(n)` | [`Semaphore::new`], [`BoundedSemaphore::new`] |
+//! | `sem.acquire(…)`, `sem.release()`, `sem.get_value()` | [`acquire`](Semaphore::acquire) / [`try_acquire`](Semaphore::try_acquire) / [`acquire_timeout`](Semaphore::acquire_timeout), [`release`](Semaphore::release), [`value`](Semaphore::value) |
+//! | `Event()`: `set`, `clear`, `is_set`, `wait(timeout)` | [`Event`]: [`set`](Event::set), [`clear`](Event::clear), [`is_set`](Event::is_set), [`wait`](Event::wait) / [`wait_timeout`](Event::wait_timeout) / [`wait_deadline`](Event::wait_deadline) |
+//! | `Condition(lock)`: `wait`, `wait_for`, `notify(n)`, `notify_all` | [`Condition::new`] / [`Condition::with_lock`]: [`wait`](Condition::wait), [`wait_for`](Condition::wait_for), [`notify`](Condition::notify), [`notify_all`](Condition::notify_all) (+ `_timeout`) |
+//! | `Barrier(n)`: `wait(timeout)`, `abort`, `reset`, `parties`, `n_waiting`, `broken` | [`Barrier::new`]: [`wait`](Barrier::wait) / [`wait_timeout`](Barrier::wait_timeout) / [`wait_deadline`](Barrier::wait_deadline), [`abort`](Barrier::abort), [`reset`](Barrier::reset), [`parties`](Barrier::parties), [`n_waiting`](Barrier::n_waiting), [`is_broken`](Barrier::is_broken) (alias [`broken`](Barrier::broken)) |
+//! | `Barrier(n, action=f, timeout=t)` | [`Barrier::builder`]`(n)`[`.action(f)`](BarrierBuilder::action)[`.timeout(t)`](BarrierBuilder::timeout)[`.build()`](BarrierBuilder::build); in a spawned child [`set_action`](Barrier::set_action) |
+//! | (hangs when a party dies before arriving) | [`b.enroll()`](Barrier::enroll) → [`Enrollment`]: its death breaks the barrier |
+//! | `BrokenBarrierError` | [`BrokenBarrierError`] |
+//! | **Queues** | |
+//! | `Queue()`, `Queue(maxsize)` | [`Queue::new`], [`Queue::bounded`] |
+//! | `q.put(x)`, `put(x, timeout=t)`, `put_nowait(x)` | [`put`](Queue::put), [`put_timeout`](Queue::put_timeout) / [`put_deadline`](Queue::put_deadline), [`try_put`](Queue::try_put) |
+//! | `q.get()`, `get(timeout=t)`, `get_nowait()` | [`get`](Queue::get), [`get_timeout`](Queue::get_timeout) / [`get_deadline`](Queue::get_deadline), [`try_get`](Queue::try_get) |
+//! | `q.qsize()`, `q.empty()`, `q.full()` | [`qsize`](Queue::qsize), [`is_empty`](Queue::is_empty), [`is_full`](Queue::is_full) |
+//! | `queue.Full`, `queue.Empty` | [`TryPutError::Full`] / [`PutTimeoutError::Timeout`], [`TryGetError::Empty`] / [`GetTimeoutError::Timeout`] |
+//! | (none in multiprocessing) `shutdown(immediate)` | [`shutdown(immediate)`](Queue::shutdown); `ShutDown` errors |
+//! | `q.close()`, `q.join_thread()`, `cancel_join_thread()` | drop the handle (there is no feeder thread) |
+//! | `JoinableQueue()`: `task_done`, `join` | [`JoinableQueue`]: [`task_done`](JoinableQueue::task_done), [`join`](JoinableQueue::join), [`join_timeout`](JoinableQueue::join_timeout) |
+//! | `SimpleQueue()`: `put`, `get`, `empty` | [`SimpleQueue`]: [`put`](SimpleQueue::put), [`get`](SimpleQueue::get), [`is_empty`](SimpleQueue::is_empty) |
+//! | `Manager()` | not built yet |
 //!
 //! ## Start methods
 //!
@@ -84,9 +157,10 @@
 //!
 //! ## Handles
 //!
-//! An IPC handle ([`Connection`], and part 2's kinds) given in a child's arguments
-//! moves into the child under every start method: inherited with memory under `Fork`,
-//! sent as `SCM_RIGHTS` over the bootstrap socket under `Spawn` and `Forkserver`. The
+//! An IPC handle ([`Connection`], the queues, the locks, `Value`/`Array`) given in a
+//! child's arguments moves into the child under every start method: inherited with
+//! memory under `Fork`, sent as `SCM_RIGHTS` over the bootstrap socket under `Spawn`
+//! and `Forkserver`. The
 //! mechanism, and how to add a handle kind, is in [`HandleFd`]'s module docs
 //! (`handle.rs`) and `DESIGN.md`.
 //!
@@ -106,6 +180,27 @@
 //!   anyone could guess or connect to.
 //! * Frames are length-prefixed with a per-connection maximum; a truncated, corrupt or
 //!   oversized frame is a clear [`RecvError`], never an allocation of the claimed size.
+//! * **No shared-memory segment leaks.** `Value`, `Array`, the locks and the queues
+//!   live in anonymous `memfd` segments the kernel frees with the last process using
+//!   them, however it dies. Named [`SharedMemory`] segments are unlinked by the last
+//!   handle, and after SIGKILL of every process by the creator's janitor — but **never
+//!   while another process still maps them** (cpython#82300; the `shared_memory` crate
+//!   has no crash cleanup, shared_memory#105, and unlinks under other users:
+//!   `tests/shared_memory_crate.rs`). `tests/dev_shm.rs` checks that `/dev/shm` is
+//!   unchanged after the heaviest scenarios, exited normally or killed.
+//! * **Death is reported, not hung on.** A `Lock`/`RLock` whose owner died gives the
+//!   next acquirer [`OwnerDied`]; a `Barrier` breaks when a waiting party dies
+//!   (cpython#123899), and so does one that dies before arriving if it
+//!   [enrolled](Barrier::enroll) (without enrollment such a party cannot be told from
+//!   a slow one: see [`Barrier`]); a queue whose producer or consumer dies mid-operation keeps
+//!   working for the others: a consumer killed before it took its item leaves it to
+//!   the next one, a consumer killed in the middle of a chunked message loses that
+//!   message only.
+//! * **Queues lose nothing**: a failed put hands the value back; a value that cannot
+//!   be serialised fails at `put` in the caller (cpython#109554); messages of any size
+//!   stream through the ring; puts block when the queue is full (backpressure by
+//!   default).
+//! * Segments are private to the user (mode 0600) with 128-bit random names.
 //!
 //! ## Differences from Python
 //!
@@ -125,11 +220,23 @@
 //! * The line naming a panicking child comes from a panic hook that skein installs
 //!   (once, wrapping the existing one) at the first `Fork` start or in a fresh child;
 //!   a hook the program sets afterwards replaces it.
+//! * Items of a queue are one type `T: Serialize + DeserializeOwned`, sent by value with
+//!   postcard; `Value`/`Array` hold [`Plain`] types (numbers and arrays of them).
+//! * Creating a shared object can fail (no memory, no descriptors): constructors return
+//!   `Result`.
+//! * `SharedMemory` has no `unlink()`: the name lives exactly as long as some process maps
+//!   it, so nobody can unlink it under another user, and nobody can forget to.
+//! * `Array`/`Value` locks are plain (not reentrant) locks; Python's default is an `RLock`.
+//! * A `Barrier`'s `action` belongs to each process's handle (a closure cannot cross into a
+//!   spawned child): a `Spawn`/`Forkserver` child gives its handle the action with
+//!   [`Barrier::set_action`]; a last party without it breaks the barrier rather than skip
+//!   the action. A party that dies *before* arriving is detected only if it
+//!   [enrolled](Barrier::enroll) (otherwise use a timeout).
+//! * A `Semaphore` has no owner, so the death of a process holding a unit cannot be
+//!   detected (Python cannot either); locks and barriers can.
 
 #![deny(missing_docs)]
 #![deny(unsafe_op_in_unsafe_fn)]
-// part 2 (issue 7): the crate docs continue with shared memory, sync and queues
-#![doc = include_str!("part2.md")]
 
 mod boot;
 mod child;
@@ -161,8 +268,8 @@ pub use crate::shm::{
     ValueGuard,
 };
 pub use crate::sync::{
-    Barrier, BoundedSemaphore, BrokenBarrierError, Condition, ConditionError, Event, Lock,
-    LockGuard, OwnerDied, RLock, RLockGuard, ReleaseError, Semaphore,
+    Barrier, BarrierBuilder, BoundedSemaphore, BrokenBarrierError, Condition, ConditionError,
+    Enrollment, Event, Lock, LockGuard, OwnerDied, RLock, RLockGuard, ReleaseError, Semaphore,
 };
 // ==== end of part 2 ====
 

@@ -410,3 +410,107 @@ fn a_consumer_killed_mid_message_does_not_wedge_the_queue() {
     assert_eq!(producer.join().unwrap(), 0);
     assert!(q.is_empty());
 }
+
+// ---- A consumer killed at a known point inside `get` (test hook), and the repair ----
+
+static PAUSED: std::sync::OnceLock<Event> = std::sync::OnceLock::new();
+static CALLS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+static PAUSE_AT: std::sync::OnceLock<skein_process::queue::__GetPoint> = std::sync::OnceLock::new();
+
+/// The hook: at the chosen point of the third `get` (the third item located, or the
+/// first chunked message started), report and stop there for good.
+fn pause_inside_get(at: skein_process::queue::__GetPoint) {
+    use skein_process::queue::__GetPoint;
+    use std::sync::atomic::Ordering;
+    let nth = if at == __GetPoint::Located { 2 } else { 0 };
+    if Some(&at) == PAUSE_AT.get() && CALLS.fetch_add(1, Ordering::SeqCst) == nth {
+        PAUSED.get().expect("event set before the hook").set();
+        loop {
+            std::thread::sleep(Duration::from_secs(3600));
+        }
+    }
+}
+
+/// Starts a Fork consumer that stops inside a `get` at `at` (see `pause_inside_get`); returns once it is
+/// stopped there. What it got before goes to `out`.
+fn consumer_stopped_inside_get<T>(
+    q: &Queue<T>,
+    out: &Queue<T>,
+    at: skein_process::queue::__GetPoint,
+) -> ProcessHandle
+where
+    T: Serialize + DeserializeOwned + Send + 'static,
+{
+    let paused = Event::new().unwrap();
+    let (q2, out2, paused2) = (q.clone(), out.clone(), paused.clone());
+    let consumer = skein_process::Process::from_closure(move || {
+        PAUSED.set(paused2).unwrap();
+        PAUSE_AT.set(at).unwrap();
+        skein_process::queue::__set_get_hook(pause_inside_get);
+        while let Ok(v) = q2.get() {
+            out2.put(v).unwrap();
+        }
+    })
+    .start()
+    .unwrap();
+    assert!(
+        paused.wait_timeout(Duration::from_secs(60)),
+        "the consumer never reached the hook"
+    );
+    consumer
+}
+
+#[test]
+fn a_consumer_killed_holding_a_located_item_loses_nothing() {
+    let q = Queue::<u64>::new().unwrap();
+    let out = Queue::<u64>::new().unwrap();
+    for i in 0..100 {
+        q.put(i).unwrap();
+    }
+    let consumer = consumer_stopped_inside_get(&q, &out, skein_process::queue::__GetPoint::Located);
+    // Stopped inside its third get: two items handed over, the third (item 2) located
+    // under the consumers' lock but not yet taken.
+    assert_eq!(q.qsize(), 98);
+    consumer.kill().unwrap();
+    assert_eq!(consumer.join().unwrap(), -9);
+    let mut seen: Vec<u64> = std::iter::from_fn(|| out.try_get().ok()).collect();
+    assert_eq!(seen, [0, 1]);
+    // The next consumer takes the dead one's lock over and starts at the item in flight.
+    assert_eq!(q.get_timeout(Duration::from_secs(60)).unwrap(), 2);
+    seen.push(2);
+    seen.extend(std::iter::from_fn(|| q.try_get().ok()));
+    assert_eq!(
+        seen,
+        (0..100).collect::<Vec<_>>(),
+        "nothing lost or duplicated"
+    );
+    q.put(7).unwrap();
+    assert_eq!(q.get().unwrap(), 7, "the queue works on");
+}
+
+fn big_message_then_small(q: Queue<Vec<u8>>) {
+    q.put(b"before".to_vec()).unwrap();
+    q.put(b"before".to_vec()).unwrap();
+    q.put(vec![1u8; 64 << 10]).unwrap(); // 16 chunks through a 4 KiB ring
+    q.put(b"after".to_vec()).unwrap();
+}
+
+#[test]
+fn a_consumer_killed_mid_message_loses_only_that_message() {
+    let q = Queue::<Vec<u8>>::with_capacity(0, 4096).unwrap();
+    let out = Queue::<Vec<u8>>::new().unwrap();
+    let producer = start(StartMethod::Fork, big_message_then_small, q.clone());
+    let consumer =
+        consumer_stopped_inside_get(&q, &out, skein_process::queue::__GetPoint::MidMessage);
+    // Stopped inside its third get, after taking the first chunk of the 64 KiB message.
+    consumer.kill().unwrap();
+    assert_eq!(consumer.join().unwrap(), -9);
+    let before: Vec<Vec<u8>> = std::iter::from_fn(|| out.try_get().ok()).collect();
+    assert_eq!(before, [b"before".to_vec(), b"before".to_vec()]);
+    // The repair skips the rest of the message in flight (lost with its consumer) and
+    // the producer, blocked mid-message, goes on.
+    assert_eq!(q.get_timeout(Duration::from_secs(60)).unwrap(), b"after");
+    assert_eq!(producer.join().unwrap(), 0);
+    assert!(q.is_empty());
+    assert_eq!(q.qsize(), 0);
+}

@@ -11,8 +11,8 @@ use common::eventually;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use skein_process::{
-    Barrier, BoundedSemaphore, Condition, Event, Lock, ProcessHandle, Queue, RLock, RawValue,
-    ReleaseError, Semaphore, StartMethod, get_context,
+    Barrier, BoundedSemaphore, Condition, Event, Lock, Process, ProcessHandle, Queue, RLock,
+    RawValue, ReleaseError, Semaphore, StartMethod, get_context,
 };
 
 const METHODS: [StartMethod; 3] = [
@@ -296,4 +296,171 @@ fn an_rlock_whose_owner_died_reports_owner_died() {
     assert!(lock.acquire().is_err());
     lock.release().unwrap();
     assert!(!lock.locked());
+}
+
+// ---- Barrier parity with skein-locks: action, default timeout, is_broken ----
+
+/// One party of the action test: `inherit` means the handle came by Fork with the
+/// action already on it; otherwise the child gives its handle the action itself.
+fn action_party((mut barrier, runs, out, inherit): (Barrier, RawValue<u64>, Queue<u64>, bool)) {
+    if !inherit {
+        let runs = runs.clone();
+        barrier.set_action(move || runs.set(runs.get() + 1));
+    }
+    for _ in 0..3 {
+        barrier.wait_timeout(Duration::from_secs(30)).unwrap();
+        out.put(runs.get()).unwrap();
+    }
+}
+
+#[test]
+fn barrier_action_runs_once_per_round_before_release_under_every_start_method() {
+    for method in METHODS {
+        let runs = RawValue::new(0u64).unwrap();
+        let r = runs.clone();
+        let barrier = Barrier::builder(4)
+            .action(move || r.set(r.get() + 1))
+            .build()
+            .unwrap();
+        let out = Queue::new().unwrap();
+        let inherit = method == StartMethod::Fork;
+        let kids: Vec<_> = (0..3)
+            .map(|_| {
+                let args = (barrier.clone(), runs.clone(), out.clone(), inherit);
+                if inherit {
+                    // a closure under Fork: the handle keeps its action with the memory
+                    Process::from_closure(move || action_party(args))
+                        .start()
+                        .expect("start child")
+                } else {
+                    start(method, action_party, args)
+                }
+            })
+            .collect();
+        action_party((barrier.clone(), runs.clone(), out.clone(), true));
+        for k in kids {
+            assert_eq!(k.join().unwrap(), 0, "{method:?}");
+        }
+        assert_eq!(runs.get(), 3, "one run per round, {method:?}");
+        let mut seen: Vec<u64> = (0..12).map(|_| out.try_get().unwrap()).collect();
+        seen.sort();
+        // every party of round r saw at least r runs: the action ran before release
+        for (i, s) in seen.iter().enumerate() {
+            assert!(*s > (i / 4) as u64, "{method:?}: {seen:?}");
+        }
+        assert!(!barrier.is_broken());
+    }
+}
+
+fn arrive_last_without_action((barrier, out): (Barrier, Queue<bool>)) {
+    assert!(eventually(Duration::from_secs(30), || barrier.n_waiting() == 1));
+    out.put(barrier.wait_timeout(Duration::from_secs(30)).is_err())
+        .unwrap();
+}
+
+#[test]
+fn a_party_without_the_action_breaks_the_barrier_instead_of_skipping_it() {
+    let barrier = Barrier::builder(2).action(|| {}).build().unwrap();
+    let out = Queue::new().unwrap();
+    let k = start(
+        StartMethod::Spawn,
+        arrive_last_without_action,
+        (barrier.clone(), out.clone()),
+    );
+    assert!(barrier.wait_timeout(Duration::from_secs(60)).is_err());
+    assert!(out.get().unwrap(), "the last party saw the barrier break");
+    assert_eq!(k.join().unwrap(), 0);
+    assert!(barrier.is_broken());
+}
+
+#[test]
+fn a_panicking_action_breaks_the_barrier_and_panics_in_its_runner() {
+    let barrier = Barrier::builder(2)
+        .action(|| panic!("action fails"))
+        .build()
+        .unwrap();
+    let b2 = barrier.clone();
+    let first = std::thread::spawn(move || b2.wait_timeout(Duration::from_secs(30)));
+    assert!(eventually(Duration::from_secs(30), || barrier.n_waiting() == 1));
+    let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| barrier.wait()));
+    assert!(ran.is_err(), "the action's panic continues in its runner");
+    assert!(first.join().unwrap().is_err());
+    assert!(barrier.is_broken());
+    barrier.reset();
+    assert!(!barrier.is_broken());
+    assert_eq!(barrier.n_waiting(), 0);
+}
+
+#[test]
+fn a_default_timeout_breaks_the_barrier() {
+    let barrier = Barrier::builder(2)
+        .timeout(Duration::from_millis(50))
+        .build()
+        .unwrap();
+    assert_eq!(barrier.timeout(), Some(Duration::from_millis(50)));
+    let t = Instant::now();
+    assert!(barrier.wait().is_err());
+    assert!(t.elapsed() >= Duration::from_millis(50));
+    assert!(barrier.is_broken());
+    assert!(barrier.broken());
+    assert_eq!(Barrier::new(2).unwrap().timeout(), None);
+}
+
+fn enroll_then_stall((barrier, enrolled): (Barrier, Event)) {
+    let _me = barrier.enroll().unwrap();
+    enrolled.set();
+    std::thread::sleep(Duration::from_secs(3600)); // killed before it ever arrives
+}
+
+#[test]
+fn a_barrier_breaks_when_an_enrolled_party_dies_before_arriving() {
+    for method in METHODS {
+        let barrier = Barrier::new(3).unwrap();
+        let enrolled = Event::new().unwrap();
+        let k = start(
+            method,
+            enroll_then_stall,
+            (barrier.clone(), enrolled.clone()),
+        );
+        assert!(enrolled.wait_timeout(Duration::from_secs(60)));
+        let b2 = barrier.clone();
+        let waiter = std::thread::spawn(move || {
+            let t = Instant::now();
+            (b2.wait_timeout(Duration::from_secs(60)), t.elapsed())
+        });
+        assert!(eventually(Duration::from_secs(30), || barrier.n_waiting() == 1));
+        k.kill().unwrap();
+        k.join().unwrap();
+        let (got, took) = waiter.join().unwrap();
+        assert!(got.is_err(), "{method:?}");
+        assert!(took < Duration::from_secs(30), "{method:?}: took {took:?}");
+        assert!(barrier.is_broken());
+        barrier.reset(); // the death is accounted for: the barrier works again
+        let b3 = barrier.clone();
+        let other = std::thread::spawn(move || b3.wait_timeout(Duration::from_secs(30)));
+        let b4 = barrier.clone();
+        let third = std::thread::spawn(move || b4.wait_timeout(Duration::from_secs(30)));
+        assert!(barrier.wait_timeout(Duration::from_secs(30)).is_ok());
+        assert!(other.join().unwrap().is_ok() && third.join().unwrap().is_ok());
+    }
+}
+
+fn enroll_and_leave(barrier: Barrier) {
+    let me = barrier.enroll().unwrap();
+    drop(me);
+}
+
+#[test]
+fn a_party_that_left_its_enrollment_may_exit_without_breaking_the_barrier() {
+    let barrier = Barrier::new(2).unwrap();
+    let k = start(StartMethod::Forkserver, enroll_and_leave, barrier.clone());
+    assert_eq!(k.join().unwrap(), 0);
+    let t = Instant::now();
+    // nobody else comes: only the timeout ends this wait, not a "death"
+    assert!(barrier.wait_timeout(Duration::from_millis(300)).is_err());
+    assert!(t.elapsed() >= Duration::from_millis(300));
+    barrier.reset();
+    let one = Barrier::new(1).unwrap();
+    let _a = one.enroll().unwrap();
+    assert!(one.enroll().is_err(), "more enrollments than parties");
 }

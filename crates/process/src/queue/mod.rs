@@ -26,5 +26,8 @@ pub use fifo::Queue;
 pub use joinable::JoinableQueue;
 pub use simple::SimpleQueue;
 
+#[doc(hidden)]
+pub use ring::{GetPoint as __GetPoint, set_get_hook as __set_get_hook};
+
 /// The default ring size in bytes (messages larger than a quarter of it are chunked).
 pub const DEFAULT_RING_BYTES: usize = 256 * 1024;

@@ -19,6 +19,7 @@
 //! part), a half-read message's remaining chunks are skipped. A consumer killed before
 //! it advanced `head` leaves the message for the next consumer: nothing is lost.
 
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::time::Instant;
 
@@ -39,6 +40,35 @@ const SPIN: u32 = 200;
 const OPEN: u32 = 0;
 const GRACEFUL: u32 = 1;
 const IMMEDIATE: u32 = 2;
+
+/// A point inside a consumer's `get` where a test hook can stop it (to be killed there).
+#[doc(hidden)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GetPoint {
+    /// Holding the consumers' lock, a one-record message located at `head` and about to
+    /// be decoded; nothing taken yet.
+    Located,
+    /// Holding the consumers' lock, the first chunk of a chunked message taken (the
+    /// message counts as taken; its remaining chunks are still in the ring).
+    MidMessage,
+}
+
+static GET_HOOK: OnceLock<fn(GetPoint)> = OnceLock::new();
+
+/// Installs, once per process, a function every consumer `get` of this process calls at
+/// each [`GetPoint`]. For crash tests only (a hook that never returns lets a test kill a
+/// consumer mid-operation); a second call is ignored.
+#[doc(hidden)]
+pub fn set_get_hook(hook: fn(GetPoint)) {
+    let _ = GET_HOOK.set(hook);
+}
+
+#[inline]
+fn get_hook(at: GetPoint) {
+    if let Some(hook) = GET_HOOK.get() {
+        hook(at);
+    }
+}
 
 #[repr(C, align(128))]
 struct Line<T>(T);
@@ -554,6 +584,7 @@ impl Ring {
                 continue;
             }
             if flags & FIRST != 0 && flags & LAST != 0 {
+                get_hook(GetPoint::Located);
                 // The common case: decode straight from shared memory.
                 let r = f(self.payload(head, len));
                 self.advance(head, size);
@@ -569,6 +600,9 @@ impl Ring {
                 st.get.0.taken.fetch_add(1, Ordering::SeqCst);
             }
             self.advance(head, size);
+            if flags & FIRST != 0 {
+                get_hook(GetPoint::MidMessage);
+            }
             if flags & LAST != 0 {
                 st.get.0.progress.store(0, Ordering::SeqCst);
                 self.unlock_get();

@@ -145,9 +145,49 @@ unsafe fn janitor_main(read: i32, ready: i32) -> ! {
                 libc::close(other);
             }
         }
+        unmap_shared();
         let read = OwnedFd::from_raw_fd(3);
         serve(&read);
         libc::_exit(0);
+    }
+}
+
+/// Unmaps every shared mapping the janitor inherited from the process that started it.
+///
+/// A janitor started by a process that already maps segments (a child that attached its
+/// parent's segment, then created one of its own) would otherwise keep those mappings
+/// (and with them the shared `flock` of their open file descriptions) for its whole life:
+/// it would wait for itself to let go of a segment it was told to unlink, and keep every
+/// other janitor from unlinking it too. The janitor needs no shared memory at all.
+fn unmap_shared() {
+    let Ok(maps) = std::fs::read("/proc/self/maps") else {
+        return;
+    };
+    let mut ranges = Vec::new();
+    for line in maps.split(|&b| b == b'\n') {
+        let mut fields = line.split(|&b| b == b' ').filter(|f| !f.is_empty());
+        let (Some(range), Some(perms)) = (fields.next(), fields.next()) else {
+            continue;
+        };
+        if perms.get(3) != Some(&b's') {
+            continue;
+        }
+        let Some(dash) = range.iter().position(|&b| b == b'-') else {
+            continue;
+        };
+        let parse = |hex: &[u8]| {
+            std::str::from_utf8(hex)
+                .ok()
+                .and_then(|h| usize::from_str_radix(h, 16).ok())
+        };
+        if let (Some(start), Some(end)) = (parse(&range[..dash]), parse(&range[dash + 1..])) {
+            ranges.push((start, end - start));
+        }
+    }
+    for (start, len) in ranges {
+        // SAFETY: a shared mapping inherited from the creator; nothing in the janitor
+        // (which runs only `serve`, on private memory) refers to it.
+        unsafe { libc::munmap(start as *mut libc::c_void, len) };
     }
 }
 

@@ -1,7 +1,9 @@
 //! `Barrier`, shared between processes, broken when a waiting participant dies.
 
 use std::fmt;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use super::BrokenBarrierError;
@@ -24,19 +26,52 @@ pub(crate) struct BarrierState {
     broken: AtomicU32,
     /// `g + 1` when generation `g` ended by a reset (its waiters fail).
     reset_gen: AtomicU32,
+    /// 1 if the barrier was built with an action (every party's handle must carry one).
+    has_action: AtomicU32,
+    /// The default timeout of `wait` in nanoseconds, 0 for none.
+    timeout_ns: AtomicU64,
     /// The pid of each waiter, by arrival index.
     slots: [AtomicU32; MAX_PARTIES],
+    /// The pid of each enrolled party (0: free slot); see [`Barrier::enroll`].
+    enrolled: [AtomicU32; MAX_PARTIES],
 }
 
 // SAFETY: atomics only; zero is a valid state (parties is set before sharing).
 unsafe impl AtomicHeader for BarrierState {}
 
-/// A barrier for `parties` processes — `multiprocessing.Barrier(parties)`.
+/// A barrier for `parties` processes — `multiprocessing.Barrier(parties, action,
+/// timeout)`.
 ///
-/// **Beyond Python:** if a process dies while waiting at the barrier, the barrier
-/// breaks and every other waiter gets [`BrokenBarrierError`] within a few tens of
-/// milliseconds (CPython's waiters hang, cpython#123899). A timeout also breaks it, as
-/// in Python.
+/// Each party calls [`wait`](Self::wait); all block until the last one arrives, then
+/// all go on, each with its arrival index (`0..parties`). The last to arrive runs the
+/// optional action first. The barrier is reusable. A wait that times out, an
+/// [`abort`](Self::abort), a panicking action, or the death of a waiting party *breaks*
+/// it: every waiter and every later `wait` gets [`BrokenBarrierError`] until
+/// [`reset`](Self::reset).
+///
+/// **Beyond Python:** if a process dies while waiting at the barrier (or inside one of
+/// its operations), the barrier breaks and every other waiter gets
+/// [`BrokenBarrierError`] within a few tens of milliseconds (CPython's waiters hang,
+/// cpython#123899).
+///
+/// **A party that dies before it arrives** (it has not called `wait` in this round) is
+/// detected only if it [`enroll`](Self::enroll)ed: parties are counted, not named (in
+/// Python and here), so the barrier cannot otherwise tell a dead process from a slow
+/// one, or from a new process that will take its place. A process that enrolls
+/// promises to keep arriving until it drops its [`Enrollment`]; if it dies enrolled
+/// (killed, or exits without dropping it), every waiter gets [`BrokenBarrierError`]
+/// within a few tens of milliseconds. Without enrollment, give the barrier a default
+/// timeout ([`BarrierBuilder::timeout`]) or use [`wait_timeout`](Self::wait_timeout);
+/// the timeout breaks the barrier for everyone.
+///
+/// **The action across processes.** A closure cannot travel into a spawned child, so
+/// the action lives in each *handle*: [`BarrierBuilder::action`] gives it to the handle
+/// it builds and to every clone of it made in that process (a `Fork` child inherits it
+/// with its memory); a handle that arrived in a `Spawn`/`Forkserver` child as an
+/// argument has none until the child calls [`set_action`](Self::set_action). The last
+/// party to arrive runs the action *of its own handle*. If the barrier was built with
+/// an action and the last party's handle has none, the round is not silently run
+/// without it: the barrier breaks and that party gets [`BrokenBarrierError`].
 ///
 /// # Examples
 ///
@@ -51,9 +86,117 @@ unsafe impl AtomicHeader for BarrierState {}
 /// assert_eq!(b.wait(), Ok(0));
 /// # Ok::<(), skein_process::ShmError>(())
 /// ```
+///
+/// With an action and a default timeout (`Barrier(1, action=f, timeout=5)`):
+///
+/// ```
+/// use std::sync::atomic::{AtomicUsize, Ordering};
+/// use std::time::Duration;
+/// use skein_process::Barrier;
+///
+/// static RUNS: AtomicUsize = AtomicUsize::new(0);
+/// let b = Barrier::builder(1)
+///     .action(|| { RUNS.fetch_add(1, Ordering::SeqCst); })
+///     .timeout(Duration::from_secs(5))
+///     .build()?;
+/// b.wait().unwrap();
+/// b.wait().unwrap();
+/// assert_eq!(RUNS.load(Ordering::SeqCst), 2);
+/// # Ok::<(), skein_process::ShmError>(())
+/// ```
 #[derive(Clone, serde::Serialize, serde::Deserialize)]
 pub struct Barrier {
     shared: Shared<BarrierState>,
+    /// This process's action (not serialised: see the type's docs).
+    #[serde(skip)]
+    action: Option<Action>,
+}
+
+type Action = Arc<dyn Fn() + Send + Sync>;
+
+/// Builds a [`Barrier`] with an action and/or a default timeout — the `action` and
+/// `timeout` arguments of `multiprocessing.Barrier`.
+#[must_use = "call build() to get the barrier"]
+pub struct BarrierBuilder {
+    parties: usize,
+    timeout: Option<Duration>,
+    action: Option<Action>,
+}
+
+/// A process's promise to keep arriving at a [`Barrier`], from
+/// [`Barrier::enroll`]; dropping it withdraws the promise.
+#[must_use = "dropping the enrollment withdraws it at once"]
+pub struct Enrollment<'a> {
+    barrier: &'a Barrier,
+    slot: usize,
+}
+
+impl fmt::Debug for Enrollment<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Enrollment")
+            .field("slot", &self.slot)
+            .finish()
+    }
+}
+
+impl Drop for Enrollment<'_> {
+    fn drop(&mut self) {
+        let held = self.barrier.hold();
+        let slot = &held.0.enrolled[self.slot];
+        if slot.load(Ordering::Relaxed) == ident::pid() {
+            slot.store(0, Ordering::Relaxed);
+        }
+    }
+}
+
+impl fmt::Debug for BarrierBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BarrierBuilder")
+            .field("parties", &self.parties)
+            .field("timeout", &self.timeout)
+            .field("action", &self.action.is_some())
+            .finish()
+    }
+}
+
+impl BarrierBuilder {
+    /// Runs `action` once per round, in the process of the last party to arrive, before
+    /// any party is released — `Barrier(n, action=f)`. The action belongs to this
+    /// process's handles (see [`Barrier`] for children). It may read
+    /// [`n_waiting`](Barrier::n_waiting)/[`is_broken`](Barrier::is_broken); calling
+    /// `wait`, `abort` or `reset` of the same barrier from it would block. If it panics,
+    /// the barrier breaks and the panic continues in the party that ran it.
+    pub fn action<F: Fn() + Send + Sync + 'static>(mut self, action: F) -> Self {
+        self.action = Some(Arc::new(action));
+        self
+    }
+
+    /// The timeout of every [`wait`](Barrier::wait) without its own —
+    /// `Barrier(n, timeout=t)`. Shared by every process the barrier reaches. A wait that
+    /// times out breaks the barrier.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    /// Creates the barrier.
+    ///
+    /// # Errors
+    ///
+    /// As [`Barrier::new`].
+    pub fn build(self) -> Result<Barrier, ShmError> {
+        let mut b = Barrier::new(self.parties)?;
+        let st = b.st();
+        if let Some(t) = self.timeout {
+            let ns = u64::try_from(t.as_nanos()).unwrap_or(u64::MAX).max(1);
+            st.timeout_ns.store(ns, Ordering::Relaxed);
+        }
+        if self.action.is_some() {
+            st.has_action.store(1, Ordering::Relaxed);
+        }
+        b.action = self.action;
+        Ok(b)
+    }
 }
 
 impl fmt::Debug for Barrier {
@@ -94,7 +237,88 @@ impl Barrier {
             .header()
             .parties
             .store(parties as u32, Ordering::Relaxed);
-        Ok(Barrier { shared })
+        Ok(Barrier {
+            shared,
+            action: None,
+        })
+    }
+
+    /// A builder for a barrier with an action and/or a default timeout.
+    pub fn builder(parties: usize) -> BarrierBuilder {
+        BarrierBuilder {
+            parties,
+            timeout: None,
+            action: None,
+        }
+    }
+
+    /// Gives this handle (and clones made from it afterwards) the barrier's action —
+    /// for a handle that arrived in a `Spawn`/`Forkserver` child, where the action the
+    /// barrier was built with cannot follow. Every party's handle should carry the same
+    /// action; see [`Barrier`].
+    pub fn set_action<F: Fn() + Send + Sync + 'static>(&mut self, action: F) {
+        self.action = Some(Arc::new(action));
+    }
+
+    /// Enrolls the calling process as a party that keeps arriving at this barrier
+    /// until the returned [`Enrollment`] is dropped: if the process dies enrolled, even
+    /// before it arrives, the barrier breaks for the others (see [`Barrier`]). A process
+    /// that runs several parties (threads) enrolls once per party. Beyond Python.
+    ///
+    /// # Errors
+    ///
+    /// More enrollments than the barrier has parties.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use skein_process::Barrier;
+    ///
+    /// let b = Barrier::new(1)?;
+    /// let me = b.enroll()?; // as a child would, first thing
+    /// assert_eq!(b.wait(), Ok(0));
+    /// drop(me); // done with the barrier: leaving is not dying
+    /// # Ok::<(), skein_process::ShmError>(())
+    /// ```
+    pub fn enroll(&self) -> Result<Enrollment<'_>, ShmError> {
+        let held = self.hold();
+        let st = held.0;
+        let parties = st.parties.load(Ordering::Relaxed) as usize;
+        let me = ident::pid();
+        let free = st.enrolled[..parties]
+            .iter()
+            .position(|s| s.load(Ordering::Relaxed) == 0)
+            .ok_or(ShmError::invalid(
+                "more enrollments than the barrier has parties",
+            ))?;
+        st.enrolled[free].store(me, Ordering::Relaxed);
+        Ok(Enrollment {
+            barrier: self,
+            slot: free,
+        })
+    }
+
+    /// Whether an enrolled party has died; its slot is freed (so that a `reset`
+    /// barrier does not break again for the same death).
+    fn enrolled_died(st: &BarrierState, me: u32) -> bool {
+        let parties = (st.parties.load(Ordering::Relaxed) as usize).min(MAX_PARTIES);
+        let mut died = false;
+        for slot in &st.enrolled[..parties] {
+            let pid = slot.load(Ordering::Relaxed);
+            if pid != 0 && pid != me && !ident::is_alive(pid) {
+                slot.store(0, Ordering::Relaxed);
+                died = true;
+            }
+        }
+        died
+    }
+
+    /// The default timeout given to [`BarrierBuilder::timeout`], if any.
+    pub fn timeout(&self) -> Option<Duration> {
+        match self.st().timeout_ns.load(Ordering::Relaxed) {
+            0 => None,
+            ns => Some(Duration::from_nanos(ns)),
+        }
     }
 
     fn st(&self) -> &BarrierState {
@@ -120,13 +344,21 @@ impl Barrier {
     }
 
     /// Waits until all parties have arrived — `wait()`. Returns this caller's arrival
-    /// index (0 to parties − 1).
+    /// index (0 to parties − 1). Waits at most the barrier's default timeout, if it has
+    /// one (a timeout breaks the barrier).
     ///
     /// # Errors
     ///
-    /// [`BrokenBarrierError`] when the barrier is or becomes broken.
+    /// [`BrokenBarrierError`] when the barrier is or becomes broken, times out, or its
+    /// action cannot run in this process (built with one, none on this handle).
+    ///
+    /// # Panics
+    ///
+    /// If this party runs the action and it panics: the barrier is broken first, then
+    /// the action's panic continues here (Python re-raises the action's exception in
+    /// the thread that ran it).
     pub fn wait(&self) -> Result<usize, BrokenBarrierError> {
-        self.wait_until(None)
+        self.wait_until(self.timeout().map(futex::deadline_after))
     }
 
     /// As [`wait`](Self::wait), at most `timeout`; a timeout breaks the barrier.
@@ -157,6 +389,23 @@ impl Barrier {
         let parties = st.parties.load(Ordering::Relaxed) as usize;
         st.slots[idx].store(ident::pid(), Ordering::Relaxed);
         if idx + 1 == parties {
+            if st.has_action.load(Ordering::Relaxed) != 0 {
+                let Some(action) = &self.action else {
+                    // Built with an action this handle does not carry: never pass a
+                    // round without it.
+                    st.count.store(0, Ordering::Relaxed);
+                    Self::break_now(st);
+                    return Err(BrokenBarrierError);
+                };
+                // The others are all parked: count says everyone has arrived.
+                st.count.store(parties as u32, Ordering::Relaxed);
+                if let Err(panic) = catch_unwind(AssertUnwindSafe(|| action())) {
+                    st.count.store(0, Ordering::Relaxed);
+                    Self::break_now(st);
+                    drop(held);
+                    resume_unwind(panic);
+                }
+            }
             st.count.store(0, Ordering::Relaxed);
             st.generation.fetch_add(1, Ordering::Relaxed);
             st.seq.fetch_add(1, Ordering::Release);
@@ -196,7 +445,7 @@ impl Barrier {
                 let pid = s.load(Ordering::Relaxed);
                 pid != me && !ident::is_alive(pid)
             });
-            if someone_died {
+            if someone_died || Self::enrolled_died(st, me) {
                 Self::break_now(st);
                 return Err(BrokenBarrierError);
             }
@@ -238,7 +487,12 @@ impl Barrier {
     }
 
     /// Whether the barrier is broken — `broken`.
-    pub fn broken(&self) -> bool {
+    pub fn is_broken(&self) -> bool {
         self.st().broken.load(Ordering::Relaxed) != 0
+    }
+
+    /// The same as [`is_broken`](Self::is_broken), under Python's attribute name.
+    pub fn broken(&self) -> bool {
+        self.is_broken()
     }
 }

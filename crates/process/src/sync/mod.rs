@@ -22,7 +22,7 @@ mod lock;
 mod rlock;
 mod semaphore;
 
-pub use barrier::Barrier;
+pub use barrier::{Barrier, BarrierBuilder, Enrollment};
 pub use condition::Condition;
 pub use error::{BrokenBarrierError, ConditionError, OwnerDied, ReleaseError};
 pub use event::Event;
