@@ -37,11 +37,12 @@ use crossbeam_utils::{Backoff, CachePadded};
 use parking_lot::{Condvar, Mutex};
 use skein_threads::{JoinHandle, SpawnError};
 
+use crate::cell::Cell;
 use crate::error::{SubmitError, TaskError, panic_message};
 use crate::future::Future;
 use crate::queue::JobQueue;
 use crate::spawn::spawn;
-use crate::task::{Call, Cell, TaskRef};
+use crate::task::{Call, TaskRef};
 
 // `state`: the gate's flags, sleeping workers in the upper half, submitters inside the
 // gate in the lower half.
