@@ -6,11 +6,11 @@
 //!   locked overflow list, see `queue.rs`); workers take jobs from it one at a time, so
 //!   jobs start in submission order (Python's first-in first-out) and nothing ever sits
 //!   behind a blocked worker.
-//! * **Sleep.** A worker with nothing to do spins briefly, then sleeps on a condition
-//!   variable after announcing itself in the sleeper bits of `state` (the same word as
-//!   the submission gate). A submitter learns whether anyone sleeps from the read-modify-
-//!   write that leaves the gate after its push, so a busy pool makes no system call and
-//!   no extra atomic operation per task. No wake-up is lost: both sides write `state`, so
+//! * **Sleep.** A worker with nothing to do polls briefly (yielding between polls), then
+//!   sleeps on a condition variable after announcing itself in the sleeper bits of
+//!   `state` (the same word as the submission gate). A submitter learns whether anyone
+//!   sleeps from the read-modify-write that leaves the gate after its push, so a busy
+//!   pool makes no system call and no extra atomic operation per submission. No wake-up is lost: both sides write `state`, so
 //!   either the submitter's write comes first and the sleeper (acquiring it) sees the
 //!   queued job, or the sleeper's comes first and the submitter sees the sleeper and
 //!   signals it under the sleep lock, which the sleeper holds until it waits.
@@ -37,11 +37,12 @@ use crossbeam_utils::{Backoff, CachePadded};
 use parking_lot::{Condvar, Mutex};
 use skein_threads::{JoinHandle, SpawnError};
 
+use crate::cell::Cell;
 use crate::error::{SubmitError, TaskError, panic_message};
 use crate::future::Future;
 use crate::queue::JobQueue;
 use crate::spawn::spawn;
-use crate::task::{Call, Cell, TaskRef};
+use crate::task::{Call, TaskRef};
 
 // `state`: the gate's flags, sleeping workers in the upper half, submitters inside the
 // gate in the lower half.
@@ -263,6 +264,11 @@ impl Core {
             if self.is_closed() {
                 return false;
             }
+            // Yield on every round, not only after the spinning ones: when workers outpace
+            // the submitter (no-op tasks), a worker polling the queue's indices in a busy
+            // loop keeps taking the cache lines the submitter writes, and on a machine
+            // with fewer cores than threads it takes the submitter's core as well.
+            thread::yield_now();
             backoff.snooze();
         }
         let mut guard = self.sleep_lock.lock();

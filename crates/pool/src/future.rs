@@ -9,8 +9,7 @@
 
 use std::fmt;
 use std::panic::{self, AssertUnwindSafe};
-use std::sync::atomic::{AtomicU8, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crossbeam_utils::Backoff;
@@ -18,16 +17,9 @@ use parking_lot::{Condvar, Mutex};
 
 use crate::error::{ResultTimeoutError, TaskError, panic_message};
 
-// Phase of a future: the low bits, plus `HOOKED` once a callback, a waiter or a blocked
-// reader registered under the hooks lock. The completer swaps in the final phase and takes
-// the lock only if `HOOKED` was set, so a task nobody waits on never touches the lock.
-const PENDING: u8 = 0;
-const RUNNING: u8 = 1;
-const CANCELLING: u8 = 2;
-const FINISHED: u8 = 3;
-const CANCELLED: u8 = 4;
-const MASK: u8 = 0b111;
-const HOOKED: u8 = 0b1000;
+#[cfg(test)]
+use crate::cell::HOOKED;
+use crate::cell::{CANCELLED, CANCELLING, Cancel, FINISHED, OWNED, Outcome, RUNNING, TAKEN};
 
 type Callback<T> = Box<dyn FnOnce(&Future<T>) + Send>;
 
@@ -84,9 +76,9 @@ impl<T> Hooks<T> {
 
 /// The state shared by a future, its promise, and (for thread pools) the task itself.
 pub(crate) struct State<T> {
-    phase: AtomicU8,
-    // The error is boxed so a finished `()` task's state fits in one cache line.
-    outcome: OnceLock<Result<T, Box<TaskError>>>,
+    // The phase word and the write-once outcome (see `cell.rs`). The error is boxed so a
+    // finished `()` task's state fits in one cache line.
+    outcome: Outcome<Result<T, Box<TaskError>>>,
     hooks: Mutex<Option<Box<Hooks<T>>>>,
     cond: Condvar,
 }
@@ -111,8 +103,7 @@ impl<T: Send + Sync> Slot<T> for State<T> {
 impl<T> State<T> {
     pub(crate) fn new() -> State<T> {
         State {
-            phase: AtomicU8::new(PENDING),
-            outcome: OnceLock::new(),
+            outcome: Outcome::new(),
             hooks: Mutex::new(None),
             cond: Condvar::new(),
         }
@@ -121,31 +112,25 @@ impl<T> State<T> {
     /// Python's `set_running_or_notify_cancel`: `true` if the task may run now, `false` if
     /// it was cancelled (or already completed) and must not run.
     pub(crate) fn set_running(&self) -> bool {
-        let mut phase = self.phase.load(Ordering::Acquire);
-        loop {
-            if phase & MASK != PENDING {
-                return false;
-            }
-            let next = (phase & HOOKED) | RUNNING;
-            match self
-                .phase
-                .compare_exchange_weak(phase, next, Ordering::AcqRel, Ordering::Acquire)
-            {
-                Ok(_) => return true,
-                Err(now) => phase = now,
-            }
-        }
+        self.outcome.set_running()
+    }
+
+    pub(crate) fn outcome(&self) -> &Outcome<Result<T, Box<TaskError>>> {
+        &self.outcome
     }
 
     fn is_done(&self) -> bool {
         self.outcome.get().is_some()
     }
 
+    fn phase(&self) -> u8 {
+        self.outcome.phase()
+    }
+
     /// Marks that someone needs the completer to take the hooks lock; returns whether the
     /// future is already done. Call with the hooks lock held.
     fn hook_in(&self) -> bool {
-        let phase = self.phase.fetch_or(HOOKED, Ordering::AcqRel);
-        matches!(phase & MASK, FINISHED | CANCELLED)
+        self.outcome.hook_in()
     }
 
     /// Stores the outcome and fires the hooks. `view` builds a `Future` for callbacks (only
@@ -155,49 +140,34 @@ impl<T> State<T> {
         result: Result<T, TaskError>,
         view: impl FnOnce() -> Future<T>,
     ) -> bool {
-        if self.outcome.set(result.map_err(Box::new)).is_err() {
-            return false;
+        match self.outcome.complete(result.map_err(Box::new)) {
+            Ok(hooked) => {
+                if hooked {
+                    self.fire(view);
+                }
+                true
+            }
+            Err(_) => false,
         }
-        let phase = self.phase.swap(FINISHED, Ordering::AcqRel);
-        if phase & HOOKED != 0 {
-            self.fire(view);
-        }
-        true
     }
 
     /// Cancels a pending future. `true` if it is (now or already) cancelled.
     pub(crate) fn cancel(&self, view: impl FnOnce() -> Future<T>) -> bool {
-        let mut phase = self.phase.load(Ordering::Acquire);
-        loop {
-            match phase & MASK {
-                PENDING => {}
-                CANCELLING | CANCELLED => return true,
-                _ => return false,
+        match self.outcome.cancel(|| Err(Box::new(TaskError::Cancelled))) {
+            Cancel::Now(hooked) => {
+                if hooked {
+                    self.fire(view);
+                }
+                true
             }
-            let next = (phase & HOOKED) | CANCELLING;
-            match self
-                .phase
-                .compare_exchange_weak(phase, next, Ordering::AcqRel, Ordering::Acquire)
-            {
-                Ok(_) => break,
-                Err(now) => phase = now,
-            }
+            Cancel::Already => true,
+            Cancel::Refused => false,
         }
-        if self
-            .outcome
-            .set(Err(Box::new(TaskError::Cancelled)))
-            .is_err()
-        {
-            return false;
-        }
-        let phase = self.phase.swap(CANCELLED, Ordering::AcqRel);
-        if phase & HOOKED != 0 {
-            self.fire(view);
-        }
-        true
     }
 
-    fn fire(&self, view: impl FnOnce() -> Future<T>) {
+    /// Wakes blocked readers, notifies waiters and runs the callbacks (after a completion
+    /// that found `HOOKED` set).
+    pub(crate) fn fire(&self, view: impl FnOnce() -> Future<T>) {
         let hooks = self.hooks.lock().take();
         self.cond.notify_all();
         let Some(hooks) = hooks else { return };
@@ -332,15 +302,12 @@ impl<T> Future<T> {
 
     /// Python `future.running()`: `true` while a worker is running the task.
     pub fn running(&self) -> bool {
-        self.state().phase.load(Ordering::Acquire) & MASK == RUNNING
+        matches!(self.state().phase(), RUNNING | OWNED)
     }
 
     /// Python `future.cancelled()`: `true` if the task was cancelled before it started.
     pub fn cancelled(&self) -> bool {
-        matches!(
-            self.state().phase.load(Ordering::Acquire) & MASK,
-            CANCELLING | CANCELLED
-        )
+        matches!(self.state().phase(), CANCELLING | CANCELLED)
     }
 
     /// Python `future.cancel()`: cancels the task if it has not started. Returns `true` if
@@ -472,11 +439,11 @@ impl<T> Future<T> {
 
 impl<T> fmt::Debug for Future<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let state = match self.state().phase.load(Ordering::Acquire) & MASK {
-            PENDING => "pending",
-            RUNNING => "running",
+        let state = match self.state().phase() {
+            RUNNING | OWNED => "running",
             CANCELLING | CANCELLED => "cancelled",
-            _ => "finished",
+            FINISHED | TAKEN => "finished",
+            _ => "pending",
         };
         f.debug_struct("Future").field("state", &state).finish()
     }
@@ -509,7 +476,7 @@ mod tests {
             !state.cancel(view_of(&state)),
             "a finished future cannot be cancelled"
         );
-        assert_eq!(state.phase.load(Ordering::Acquire) & MASK, FINISHED);
+        assert_eq!(state.phase(), FINISHED);
     }
 
     #[test]
@@ -518,7 +485,7 @@ mod tests {
         assert!(state.cancel(view_of(&state)));
         assert!(!state.set_running());
         assert!(!state.complete(Ok(1), view_of(&state)));
-        assert_eq!(state.phase.load(Ordering::Acquire) & MASK, CANCELLED);
+        assert_eq!(state.phase(), CANCELLED);
     }
 
     #[test]
@@ -526,7 +493,7 @@ mod tests {
         let state = Arc::new(State::<u32>::new());
         let waiter = Waiter::new();
         assert!(state.add_waiter(&waiter, 7));
-        assert_ne!(state.phase.load(Ordering::Acquire) & HOOKED, 0);
+        assert_ne!(state.outcome.phase_word() & HOOKED, 0);
         assert!(state.complete(Ok(3), view_of(&state)));
         assert_eq!(waiter.take(None), vec![7]);
         assert!(

@@ -79,8 +79,8 @@ mod tests {
     use std::sync::Arc;
 
     use super::*;
+    use crate::cell::Cell;
     use crate::future::Future;
-    use crate::task::Cell;
 
     fn job(i: usize) -> (TaskRef, Future<usize>) {
         Cell::create(move || i)

@@ -1,14 +1,10 @@
-//! How a thread pool carries a job: one allocation holding the closure and its future's
-//! state, seen by the queue as a type-erased [`Runnable`].
+//! How a thread pool carries a job: a type-erased [`Runnable`] behind a [`TaskRef`] (the
+//! usual one is `cell::Cell`: the closure and its future's state in one allocation).
 
 use std::fmt;
-use std::panic::{self, AssertUnwindSafe};
 use std::sync::Arc;
 
-use crossbeam_utils::atomic::AtomicCell;
-
 use crate::error::TaskError;
-use crate::future::{Future, Slot, State};
 
 /// A job in a thread pool's queue.
 pub(crate) trait Runnable: Send + Sync {
@@ -71,68 +67,5 @@ where
 
     fn call(self) -> T {
         self()
-    }
-}
-
-/// A closure and the state of its future, in one allocation.
-pub(crate) struct Cell<T, F> {
-    state: State<T>,
-    // Taken once, by the worker or a cancel; a single atomic swap for small closures.
-    job: AtomicCell<Option<F>>,
-}
-
-impl<T, F> Cell<T, F>
-where
-    T: Send + Sync + 'static,
-    F: Call<Output = T>,
-{
-    /// The job for the queue and the future for the submitter.
-    pub(crate) fn create(job: F) -> (TaskRef, Future<T>) {
-        let cell = Arc::new(Cell {
-            state: State::new(),
-            job: AtomicCell::new(Some(job)),
-        });
-        let future = Future::from_slot(cell.clone() as Arc<dyn Slot<T>>);
-        (TaskRef::new(cell), future)
-    }
-}
-
-impl<T: Send + Sync, F: Send> Slot<T> for Cell<T, F> {
-    fn state(&self) -> &State<T> {
-        &self.state
-    }
-
-    fn state_mut(&mut self) -> &mut State<T> {
-        &mut self.state
-    }
-}
-
-impl<T, F> Runnable for Cell<T, F>
-where
-    T: Send + Sync + 'static,
-    F: Call<Output = T>,
-{
-    fn run(self: Arc<Self>) {
-        let Some(job) = self.job.take() else {
-            return;
-        };
-        if !self.state.set_running() {
-            return; // cancelled while queued: drop the closure unrun
-        }
-        let outcome =
-            panic::catch_unwind(AssertUnwindSafe(|| job.call())).map_err(TaskError::from_panic);
-        self.state.complete(outcome, || {
-            Future::from_slot(self.clone() as Arc<dyn Slot<T>>)
-        });
-    }
-
-    fn fail(self: Arc<Self>, error: TaskError) {
-        drop(self.job.take());
-        let view = || Future::from_slot(self.clone() as Arc<dyn Slot<T>>);
-        if error.is_cancelled() {
-            self.state.cancel(view);
-        } else {
-            self.state.complete(Err(error), view);
-        }
     }
 }
