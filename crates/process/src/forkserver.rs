@@ -29,7 +29,7 @@ use std::collections::HashMap;
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, MutexGuard};
 
 use crate::boot;
 use crate::child;
@@ -95,10 +95,22 @@ pub(crate) struct Server {
     pid: Pid,
 }
 
-static SERVERS: Mutex<Vec<Server>> = Mutex::new(Vec::new());
+impl Server {
+    /// In a forked child: closes the inherited control socket (so that the child
+    /// never keeps the server alive) without freeing the record (see
+    /// `ForkGuards::reset_in_child`).
+    pub(crate) fn forget_in_child(self) {
+        let Server { exe, control, .. } = self;
+        drop(control);
+        std::mem::forget(exe);
+    }
+}
 
 pub(crate) fn servers() -> MutexGuard<'static, Vec<Server>> {
-    SERVERS.lock().unwrap_or_else(|e| e.into_inner())
+    crate::child::STATE
+        .servers
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
 }
 
 fn launch(exe: Option<&Path>) -> io::Result<Server> {

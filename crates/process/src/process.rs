@@ -75,7 +75,10 @@ impl<A: Serialize + DeserializeOwned + Send + 'static> ErasedArgs for FnArgs<A> 
         r.map(|b| (b, fds)).map_err(|e| handle::describe(&e))
     }
     fn run_here(self: Box<Self>) {
-        (self.target)(self.args)
+        // A forked child leaks the box rather than free it: freeing writes to heap
+        // pages (a copy-on-write fault each) just before the process ends anyway.
+        let FnArgs { target, args } = sys::unbox_leaking(self);
+        target(args)
     }
 }
 
@@ -90,7 +93,7 @@ impl<R: Run> ErasedArgs for RunArgs<R> {
         r.map(|b| (b, fds)).map_err(|e| handle::describe(&e))
     }
     fn run_here(self: Box<Self>) {
-        self.0.run()
+        sys::unbox_leaking(self).0.run()
     }
 }
 
