@@ -113,9 +113,20 @@ pub(crate) fn servers() -> MutexGuard<'static, Vec<Server>> {
         .unwrap_or_else(|e| e.into_inner())
 }
 
+/// Set on the server's exec when we added `LD_BIND_NOW` to its environment (the
+/// server removes both, so its children and their execs see the owner's environment).
+const BIND_NOW_MARK: &str = "__SKEIN_PROCESS_BIND_NOW";
+
 fn launch(exe: Option<&Path>) -> io::Result<Server> {
     let (ours, theirs) = sys::socketpair(SockKind::SeqPacket)?;
-    let child = self_command(exe, "forkserver", theirs).spawn()?;
+    let mut cmd = self_command(exe, "forkserver", theirs);
+    // Resolve every dynamic symbol once in the server: otherwise each forked child
+    // binds the library functions it calls lazily, writing (and so copying) the
+    // server's symbol tables page by page, once per child.
+    if std::env::var_os("LD_BIND_NOW").is_none() {
+        cmd.env("LD_BIND_NOW", "1").env(BIND_NOW_MARK, "1");
+    }
+    let child = cmd.spawn()?;
     let pid = child.id() as Pid;
     drop(child);
     Ok(Server {
@@ -209,6 +220,12 @@ pub(crate) fn start(p: Process) -> Result<ProcessHandle, StartError> {
 /// The server, called from [`init`](crate::init) when the role is `forkserver`.
 pub(crate) fn server_main() -> ! {
     sys::ignore_sigpipe();
+    if std::env::var_os(BIND_NOW_MARK).is_some() {
+        sys::remove_env_single_threaded(BIND_NOW_MARK);
+        sys::remove_env_single_threaded("LD_BIND_NOW");
+    }
+    // Done once here rather than in every child (it allocates and writes the hook).
+    child::install_panic_hook();
     let control = match sys::take_stdin() {
         Ok(s) if sys::is_socket(s.as_fd()) => s,
         _ => {
@@ -226,7 +243,7 @@ pub(crate) fn server_main() -> ! {
     let me = sys::getpid();
     let mut children: HashMap<Pid, OwnedFd> = HashMap::new();
     loop {
-        let ready = match sys::poll_in(&[control.as_raw_fd(), sigchld.as_raw_fd()]) {
+        let ready = match sys::poll_in([control.as_raw_fd(), sigchld.as_raw_fd()]) {
             Ok(r) => r,
             Err(_) => sys::exit_now(1),
         };

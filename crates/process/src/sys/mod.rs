@@ -225,19 +225,18 @@ pub(crate) fn poll_one(
     }
 }
 
-/// Polls several descriptors for `POLLIN`, forever; returns which are ready.
-pub(crate) fn poll_in(fds: &[RawFd]) -> io::Result<Vec<bool>> {
-    let mut pfds: Vec<libc::pollfd> = fds
-        .iter()
-        .map(|&fd| libc::pollfd {
-            fd,
-            events: libc::POLLIN,
-            revents: 0,
-        })
-        .collect();
-    // SAFETY: `pfds` is a valid array of `pfds.len()` pollfds for the call.
-    cvt_retry(|| unsafe { libc::poll(pfds.as_mut_ptr(), pfds.len() as libc::nfds_t, -1) })?;
-    Ok(pfds.iter().map(|p| p.revents != 0).collect())
+/// Polls several descriptors for `POLLIN`, forever; returns which are ready. (No
+/// allocation: the forkserver calls this once per event, and every heap page it
+/// writes after a fork is a copy-on-write fault.)
+pub(crate) fn poll_in<const N: usize>(fds: [RawFd; N]) -> io::Result<[bool; N]> {
+    let mut pfds = fds.map(|fd| libc::pollfd {
+        fd,
+        events: libc::POLLIN,
+        revents: 0,
+    });
+    // SAFETY: `pfds` is a valid array of `N` pollfds for the call.
+    cvt_retry(|| unsafe { libc::poll(pfds.as_mut_ptr(), N as libc::nfds_t, -1) })?;
+    Ok(pfds.map(|p| p.revents != 0))
 }
 
 /// Milliseconds for `poll`, rounded up so that a short wait is not a busy loop.
