@@ -72,8 +72,14 @@ pub(crate) fn next_identity() -> Vec<u32> {
 
 /// Python's default name for the child with this identity.
 pub(crate) fn default_name(identity: &[u32]) -> String {
-    let parts: Vec<String> = identity.iter().map(u32::to_string).collect();
-    format!("Process-{}", parts.join(":"))
+    use std::fmt::Write as _;
+    let mut name = String::with_capacity(8 + 4 * identity.len());
+    name.push_str("Process-");
+    for (i, n) in identity.iter().enumerate() {
+        let sep = if i == 0 { "" } else { ":" };
+        let _ = write!(name, "{sep}{n}");
+    }
+    name
 }
 
 /// The description of a child about to start from this process.
@@ -141,6 +147,7 @@ impl ForkGuards {
     /// the heap pages they live on (and the allocator's), each a copy-on-write fault,
     /// for memory that is only this child's copy anyway. Only the descriptors are
     /// closed.
+    #[inline(always)]
     pub(crate) fn reset_in_child(mut self, me: Option<Arc<Me>>) -> Vec<fn()> {
         std::mem::forget(std::mem::take(&mut *self.children));
         for server in std::mem::take(&mut *self.servers) {

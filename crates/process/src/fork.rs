@@ -118,6 +118,12 @@ pub(crate) fn start(p: Process) -> Result<ProcessHandle, StartError> {
     // The parent's record of the child, built before the fork too: after it, the
     // parent only fills in the pid (see `ForkState`'s note on copy-on-write faults).
     let mut shared = Shared::new(&p, name, 0, Waiter::Own { pidfd: None });
+    // The record keeps the child's description alive: the parent then only drops a
+    // reference after the fork (one counter on a page it writes anyway), instead of
+    // freeing the description's four allocations.
+    std::sync::Arc::get_mut(&mut shared)
+        .expect("the record is not shared yet")
+        .child_me = Some(me.clone());
     registry::arm_at_exit();
     let mut guards = child::ForkGuards::lock();
     guards.reserve_child();

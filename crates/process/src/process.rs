@@ -284,6 +284,9 @@ pub(crate) struct Shared {
     /// The process that started the child: the only one that may wait for it.
     pub(crate) owner: Pid,
     pub(crate) state: Mutex<State>,
+    /// `Fork` only: the child's own description, kept here so that the parent frees
+    /// nothing right after the fork (see `fork::start`).
+    pub(crate) child_me: Option<Arc<child::Me>>,
 }
 
 impl Shared {
@@ -295,6 +298,7 @@ impl Shared {
             pid,
             owner: sys::getpid(),
             state: Mutex::new(State::Running(waiter)),
+            child_me: None,
         })
     }
 
