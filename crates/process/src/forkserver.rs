@@ -224,8 +224,18 @@ pub(crate) fn server_main() -> ! {
         sys::remove_env_single_threaded(BIND_NOW_MARK);
         sys::remove_env_single_threaded("LD_BIND_NOW");
     }
-    // Done once here rather than in every child (it allocates and writes the hook).
+    // Done once here rather than in every child: after a fork, every page a child
+    // writes (and every code page it runs) costs it a page fault, so the server sets up
+    // what each child would otherwise set up for itself: the naming panic hook, the
+    // standard output's buffer, and the thread-local handle table (whose destructor
+    // registration goes through the dynamic loader).
     child::install_panic_hook();
+    {
+        use std::io::Write as _;
+        let _ = std::io::stdout().lock().flush();
+        let _ = std::io::stderr().lock().flush();
+    }
+    crate::handle::provide(Vec::new(), || ());
     let control = match sys::take_stdin() {
         Ok(s) if sys::is_socket(s.as_fd()) => s,
         _ => {
@@ -274,7 +284,9 @@ pub(crate) fn server_main() -> ! {
                 Ok(ForkOutcome::Child) => {
                     drop(control);
                     drop(sigchld);
-                    drop(children);
+                    // Close the other children's sockets, but leave the table's
+                    // memory alone (freeing it only costs this child page faults).
+                    sys::close_and_forget(children);
                     sys::unblock_all_signals();
                     server_child(b, me)
                 }

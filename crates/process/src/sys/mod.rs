@@ -79,6 +79,17 @@ pub(crate) fn unbox_leaking<T>(b: Box<T>) -> T {
     unsafe { ptr.read() }
 }
 
+/// Closes every descriptor in `map` without freeing the map (a forked child about
+/// to run its target saves the copy-on-write faults that freeing costs).
+pub(crate) fn close_and_forget<K>(map: std::collections::HashMap<K, OwnedFd>) {
+    for fd in map.values() {
+        // SAFETY: the map is forgotten below, so no `OwnedFd` in it ever closes (or
+        // uses) its descriptor again: each is closed exactly once, here.
+        unsafe { libc::close(fd.as_raw_fd()) };
+    }
+    std::mem::forget(map);
+}
+
 /// `_exit(code)`: ends the process now, without running `atexit` handlers or
 /// destructors (the copy of the parent's state a forked child holds must not run them).
 pub(crate) fn exit_now(code: i32) -> ! {
