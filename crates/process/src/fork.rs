@@ -114,10 +114,11 @@ pub(crate) fn start(p: Process) -> Result<ProcessHandle, StartError> {
         p.daemon,
         StartMethod::Fork,
     ));
-    let parent = sys::getpid();
+    // `describe_child` looked our pid up already.
+    let parent = me.parent.as_ref().map_or_else(sys::getpid, |p| p.0);
     // The parent's record of the child, built before the fork too: after it, the
     // parent only fills in the pid (see `ForkState`'s note on copy-on-write faults).
-    let mut shared = Shared::new(&p, name, 0, Waiter::Own { pidfd: None });
+    let mut shared = Shared::with_owner(&p, name, 0, Waiter::Own { pidfd: None }, parent);
     // The record keeps the child's description alive: the parent then only drops a
     // reference after the fork (one counter on a page it writes anyway), instead of
     // freeing the description's four allocations.
