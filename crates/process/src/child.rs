@@ -32,28 +32,54 @@ impl Me {
     }
 }
 
-/// `None` until this process becomes a child; the main process is `Me::main()`.
-static CURRENT: Mutex<Option<Arc<Me>>> = Mutex::new(None);
-/// How many children this process has started (for `Process-N` names).
-static COUNTER: AtomicU32 = AtomicU32::new(0);
+/// Every mutable static the start path writes, on one page of its own.
+///
+/// After a `fork`, each page either process writes costs a copy-on-write fault (several
+/// µs on a busy VM); the parent unlocks these locks and the child resets them right
+/// after the fork, so keeping them together makes that one page instead of one per
+/// static.
+#[repr(C, align(4096))]
+pub(crate) struct ForkState {
+    /// `None` until this process becomes a child; the main process is `Me::main()`.
+    current: Mutex<Option<Arc<Me>>>,
+    /// How many children this process has started (for `Process-N` names).
+    counter: AtomicU32,
+    /// The children this process started and has not reaped (see `registry`).
+    pub(crate) children: Mutex<Vec<Arc<crate::process::Shared>>>,
+    /// The connections to forkservers (see `forkserver`).
+    pub(crate) servers: Mutex<Vec<forkserver::Server>>,
+}
+
+pub(crate) static STATE: ForkState = ForkState {
+    current: Mutex::new(None),
+    counter: AtomicU32::new(0),
+    children: Mutex::new(Vec::new()),
+    servers: Mutex::new(Vec::new()),
+};
 
 /// Who this process is.
 pub(crate) fn me() -> Arc<Me> {
-    let mut cur = CURRENT.lock().unwrap_or_else(|e| e.into_inner());
+    let mut cur = STATE.current.lock().unwrap_or_else(|e| e.into_inner());
     cur.get_or_insert_with(|| Arc::new(Me::main())).clone()
 }
 
 /// The identity of the next child: ours plus the next counter value.
 pub(crate) fn next_identity() -> Vec<u32> {
     let mut id = me().identity.clone();
-    id.push(COUNTER.fetch_add(1, Ordering::Relaxed) + 1);
+    id.push(STATE.counter.fetch_add(1, Ordering::Relaxed) + 1);
     id
 }
 
 /// Python's default name for the child with this identity.
 pub(crate) fn default_name(identity: &[u32]) -> String {
-    let parts: Vec<String> = identity.iter().map(u32::to_string).collect();
-    format!("Process-{}", parts.join(":"))
+    use std::fmt::Write as _;
+    let mut name = String::with_capacity(8 + 4 * identity.len());
+    name.push_str("Process-");
+    for (i, n) in identity.iter().enumerate() {
+        let sep = if i == 0 { "" } else { ":" };
+        let _ = write!(name, "{sep}{n}");
+    }
+    name
 }
 
 /// The description of a child about to start from this process.
@@ -101,7 +127,7 @@ impl ForkGuards {
         let _ = stderr.flush();
         let children = registry::lock();
         let servers = forkserver::servers();
-        let current = CURRENT.lock().unwrap_or_else(|e| e.into_inner());
+        let current = STATE.current.lock().unwrap_or_else(|e| e.into_inner());
         let hooks = handle::child_hooks();
         ForkGuards {
             children,
@@ -116,14 +142,35 @@ impl ForkGuards {
     /// In the child: forget the parent's children and forkserver connections (closing
     /// their descriptors), restart the name counter, and become `me` (if given).
     /// Returns the child hooks to run.
+    ///
+    /// The parent's records are forgotten, not dropped: freeing them would write to
+    /// the heap pages they live on (and the allocator's), each a copy-on-write fault,
+    /// for memory that is only this child's copy anyway. Only the descriptors are
+    /// closed.
+    #[inline(always)]
     pub(crate) fn reset_in_child(mut self, me: Option<Arc<Me>>) -> Vec<fn()> {
-        drop(std::mem::take(&mut *self.children));
-        drop(std::mem::take(&mut *self.servers));
-        if let Some(me) = me {
-            *self.current = Some(me);
+        std::mem::forget(std::mem::take(&mut *self.children));
+        for server in std::mem::take(&mut *self.servers) {
+            server.forget_in_child();
         }
-        COUNTER.store(0, Ordering::Relaxed);
+        if let Some(me) = me {
+            std::mem::forget(self.current.replace(me));
+        }
+        STATE.counter.store(0, Ordering::Relaxed);
         std::mem::take(&mut self.hooks)
+    }
+
+    /// In the parent, right after the fork: registers `child` while the registry's
+    /// lock is still held (its room was reserved before the fork), then releases
+    /// everything.
+    pub(crate) fn register_and_release(mut self, child: Arc<crate::process::Shared>) {
+        self.children.push(child);
+    }
+
+    /// Makes room for one more child in the registry (before the fork, so that the
+    /// parent does not allocate after it).
+    pub(crate) fn reserve_child(&mut self) {
+        self.children.reserve(1);
     }
 }
 

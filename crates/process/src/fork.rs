@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use crate::child;
 use crate::context::StartMethod;
 use crate::error::{StartCause, StartError};
-use crate::process::{Process, ProcessHandle, Shared, Waiter, child_name};
+use crate::process::{Process, ProcessHandle, Shared, State, Waiter, child_name};
 use crate::registry;
 use crate::sys::{self, ForkOutcome};
 
@@ -114,8 +114,20 @@ pub(crate) fn start(p: Process) -> Result<ProcessHandle, StartError> {
         p.daemon,
         StartMethod::Fork,
     ));
-    let parent = sys::getpid();
-    let guards = child::ForkGuards::lock();
+    // `describe_child` looked our pid up already.
+    let parent = me.parent.as_ref().map_or_else(sys::getpid, |p| p.0);
+    // The parent's record of the child, built before the fork too: after it, the
+    // parent only fills in the pid (see `ForkState`'s note on copy-on-write faults).
+    let mut shared = Shared::with_owner(&p, name, 0, Waiter::Own { pidfd: None }, parent);
+    // The record keeps the child's description alive: the parent then only drops a
+    // reference after the fork (one counter on a page it writes anyway), instead of
+    // freeing the description's four allocations.
+    std::sync::Arc::get_mut(&mut shared)
+        .expect("the record is not shared yet")
+        .child_me = Some(me.clone());
+    registry::arm_at_exit();
+    let mut guards = child::ForkGuards::lock();
+    guards.reserve_child();
     // SAFETY: this thread holds every lock of the crate's own state across the fork
     // (`guards`), so the child resets that state without waiting on a vanished thread;
     // then it runs the user's payload and `_exit`s, never returning into the caller's
@@ -139,13 +151,16 @@ pub(crate) fn start(p: Process) -> Result<ProcessHandle, StartError> {
             })
         }
         Ok(ForkOutcome::Parent(pid)) => {
-            drop(guards);
             let pidfd = sys::pidfd_open(pid).ok().map(std::sync::Arc::new);
-            let shared = Shared::new(&p, name, pid, Waiter::Own { pidfd });
+            let record = std::sync::Arc::get_mut(&mut shared)
+                .expect("the record is not shared before the child is registered");
+            record.pid = pid;
+            *record.state.get_mut().unwrap_or_else(|e| e.into_inner()) =
+                State::Running(Waiter::Own { pidfd });
+            guards.register_and_release(shared.clone());
             // Dropping the payload here closes the parent's copies of handles that
             // moved into the child.
             drop(p);
-            registry::register(shared.clone());
             Ok(ProcessHandle { shared })
         }
     }

@@ -29,7 +29,7 @@ use std::collections::HashMap;
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, MutexGuard};
 
 use crate::boot;
 use crate::child;
@@ -95,15 +95,38 @@ pub(crate) struct Server {
     pid: Pid,
 }
 
-static SERVERS: Mutex<Vec<Server>> = Mutex::new(Vec::new());
+impl Server {
+    /// In a forked child: closes the inherited control socket (so that the child
+    /// never keeps the server alive) without freeing the record (see
+    /// `ForkGuards::reset_in_child`).
+    pub(crate) fn forget_in_child(self) {
+        let Server { exe, control, .. } = self;
+        drop(control);
+        std::mem::forget(exe);
+    }
+}
 
 pub(crate) fn servers() -> MutexGuard<'static, Vec<Server>> {
-    SERVERS.lock().unwrap_or_else(|e| e.into_inner())
+    crate::child::STATE
+        .servers
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
 }
+
+/// Set on the server's exec when we added `LD_BIND_NOW` to its environment (the
+/// server removes both, so its children and their execs see the owner's environment).
+const BIND_NOW_MARK: &str = "__SKEIN_PROCESS_BIND_NOW";
 
 fn launch(exe: Option<&Path>) -> io::Result<Server> {
     let (ours, theirs) = sys::socketpair(SockKind::SeqPacket)?;
-    let child = self_command(exe, "forkserver", theirs).spawn()?;
+    let mut cmd = self_command(exe, "forkserver", theirs);
+    // Resolve every dynamic symbol once in the server: otherwise each forked child
+    // binds the library functions it calls lazily, writing (and so copying) the
+    // server's symbol tables page by page, once per child.
+    if std::env::var_os("LD_BIND_NOW").is_none() {
+        cmd.env("LD_BIND_NOW", "1").env(BIND_NOW_MARK, "1");
+    }
+    let child = cmd.spawn()?;
     let pid = child.id() as Pid;
     drop(child);
     Ok(Server {
@@ -197,6 +220,22 @@ pub(crate) fn start(p: Process) -> Result<ProcessHandle, StartError> {
 /// The server, called from [`init`](crate::init) when the role is `forkserver`.
 pub(crate) fn server_main() -> ! {
     sys::ignore_sigpipe();
+    if std::env::var_os(BIND_NOW_MARK).is_some() {
+        sys::remove_env_single_threaded(BIND_NOW_MARK);
+        sys::remove_env_single_threaded("LD_BIND_NOW");
+    }
+    // Done once here rather than in every child: after a fork, every page a child
+    // writes (and every code page it runs) costs it a page fault, so the server sets up
+    // what each child would otherwise set up for itself: the naming panic hook, the
+    // standard output's buffer, and the thread-local handle table (whose destructor
+    // registration goes through the dynamic loader).
+    child::install_panic_hook();
+    {
+        use std::io::Write as _;
+        let _ = std::io::stdout().lock().flush();
+        let _ = std::io::stderr().lock().flush();
+    }
+    crate::handle::provide(Vec::new(), || ());
     let control = match sys::take_stdin() {
         Ok(s) if sys::is_socket(s.as_fd()) => s,
         _ => {
@@ -214,7 +253,7 @@ pub(crate) fn server_main() -> ! {
     let me = sys::getpid();
     let mut children: HashMap<Pid, OwnedFd> = HashMap::new();
     loop {
-        let ready = match sys::poll_in(&[control.as_raw_fd(), sigchld.as_raw_fd()]) {
+        let ready = match sys::poll_in([control.as_raw_fd(), sigchld.as_raw_fd()]) {
             Ok(r) => r,
             Err(_) => sys::exit_now(1),
         };
@@ -245,7 +284,9 @@ pub(crate) fn server_main() -> ! {
                 Ok(ForkOutcome::Child) => {
                     drop(control);
                     drop(sigchld);
-                    drop(children);
+                    // Close the other children's sockets, but leave the table's
+                    // memory alone (freeing it only costs this child page faults).
+                    sys::close_and_forget(children);
                     sys::unblock_all_signals();
                     server_child(b, me)
                 }

@@ -6,22 +6,30 @@
 //! exit, whether or not any handle to it is still alive. Forkserver children are
 //! reaped by the server the moment they end.
 
-use std::sync::{Arc, Mutex, MutexGuard, Once};
+use std::sync::{Arc, MutexGuard, Once};
 use std::time::{Duration, Instant};
 
 use crate::process::{ProcessHandle, Shared};
 
-static CHILDREN: Mutex<Vec<Arc<Shared>>> = Mutex::new(Vec::new());
 static AT_EXIT: Once = Once::new();
 
 pub(crate) fn lock() -> MutexGuard<'static, Vec<Arc<Shared>>> {
-    CHILDREN.lock().unwrap_or_else(|e| e.into_inner())
+    crate::child::STATE
+        .children
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
 }
 
 /// Records a started child, and arranges for exit-time handling.
 pub(crate) fn register(child: Arc<Shared>) {
-    AT_EXIT.call_once(|| crate::sys::at_exit(at_exit));
+    arm_at_exit();
     lock().push(child);
+}
+
+/// Arranges for exit-time handling (done by [`register`]; a `Fork` start calls it
+/// before the fork and registers the child under the lock it already holds).
+pub(crate) fn arm_at_exit() {
+    AT_EXIT.call_once(|| crate::sys::at_exit(at_exit));
 }
 
 /// Forgets a closed child.
@@ -65,7 +73,7 @@ extern "C" fn at_exit() {
     let children: Vec<Arc<Shared>> = {
         let deadline = Instant::now() + Duration::from_millis(200);
         loop {
-            if let Ok(g) = CHILDREN.try_lock() {
+            if let Ok(g) = crate::child::STATE.children.try_lock() {
                 break g.clone();
             }
             if Instant::now() > deadline {

@@ -69,6 +69,27 @@ pub(crate) unsafe fn fork() -> io::Result<ForkOutcome> {
     }
 }
 
+/// Moves the value out of `b` and leaks its allocation instead of freeing it (a
+/// forked child about to `_exit` saves the copy-on-write faults a `free` costs).
+pub(crate) fn unbox_leaking<T>(b: Box<T>) -> T {
+    let ptr = Box::into_raw(b);
+    // SAFETY: `ptr` comes from a live `Box<T>`: valid, aligned and initialised. The
+    // value is read once and the allocation is never used (nor freed) again, so the
+    // value has exactly one owner.
+    unsafe { ptr.read() }
+}
+
+/// Closes every descriptor in `map` without freeing the map (a forked child about
+/// to run its target saves the copy-on-write faults that freeing costs).
+pub(crate) fn close_and_forget<K>(map: std::collections::HashMap<K, OwnedFd>) {
+    for fd in map.values() {
+        // SAFETY: the map is forgotten below, so no `OwnedFd` in it ever closes (or
+        // uses) its descriptor again: each is closed exactly once, here.
+        unsafe { libc::close(fd.as_raw_fd()) };
+    }
+    std::mem::forget(map);
+}
+
 /// `_exit(code)`: ends the process now, without running `atexit` handlers or
 /// destructors (the copy of the parent's state a forked child holds must not run them).
 pub(crate) fn exit_now(code: i32) -> ! {
@@ -215,19 +236,18 @@ pub(crate) fn poll_one(
     }
 }
 
-/// Polls several descriptors for `POLLIN`, forever; returns which are ready.
-pub(crate) fn poll_in(fds: &[RawFd]) -> io::Result<Vec<bool>> {
-    let mut pfds: Vec<libc::pollfd> = fds
-        .iter()
-        .map(|&fd| libc::pollfd {
-            fd,
-            events: libc::POLLIN,
-            revents: 0,
-        })
-        .collect();
-    // SAFETY: `pfds` is a valid array of `pfds.len()` pollfds for the call.
-    cvt_retry(|| unsafe { libc::poll(pfds.as_mut_ptr(), pfds.len() as libc::nfds_t, -1) })?;
-    Ok(pfds.iter().map(|p| p.revents != 0).collect())
+/// Polls several descriptors for `POLLIN`, forever; returns which are ready. (No
+/// allocation: the forkserver calls this once per event, and every heap page it
+/// writes after a fork is a copy-on-write fault.)
+pub(crate) fn poll_in<const N: usize>(fds: [RawFd; N]) -> io::Result<[bool; N]> {
+    let mut pfds = fds.map(|fd| libc::pollfd {
+        fd,
+        events: libc::POLLIN,
+        revents: 0,
+    });
+    // SAFETY: `pfds` is a valid array of `N` pollfds for the call.
+    cvt_retry(|| unsafe { libc::poll(pfds.as_mut_ptr(), N as libc::nfds_t, -1) })?;
+    Ok(pfds.map(|p| p.revents != 0))
 }
 
 /// Milliseconds for `poll`, rounded up so that a short wait is not a busy loop.
