@@ -311,10 +311,25 @@ impl Ring {
         }
     }
 
-    /// Free bytes in the ring, reading `head` afresh.
-    fn free(&self, tail: u64) -> usize {
-        let head = self.st().head.0.load(Ordering::SeqCst);
-        self.cap - (tail - head) as usize
+    /// Whether [`append`](Self::append) of a `need`-byte record could go on now, judged
+    /// from fresh reads of `head` and `tail` (in that order, so `tail - head` cannot
+    /// underflow): the sleeping producer's wake-up test.
+    ///
+    /// It must not use the `tail` its caller saw: a producer waiting for a first record's
+    /// room releases `put_lock`, other producers append meanwhile, and consumers can move
+    /// `head` past that old `tail`.
+    fn room_now(&self, need: usize, first: bool) -> bool {
+        let st = self.st();
+        let head = st.head.0.load(Ordering::SeqCst);
+        let tail = st.tail.0.load(Ordering::SeqCst);
+        let free = self.cap - (tail - head) as usize;
+        let contiguous = self.cap - ((tail as usize) & (self.cap - 1));
+        if need > contiguous {
+            // Room for the padding record that skips the ring's end.
+            free >= contiguous
+        } else {
+            free >= need && (!first || self.count_ok())
+        }
     }
 
     /// Free bytes in the ring as the `put_lock` holder sees them: from its cached view
@@ -400,15 +415,13 @@ impl Ring {
                 }
                 return Ok(());
             }
-            let want = need.min(contiguous);
-            self.wait_space(wait, !first, |r| {
-                r.free(tail) >= want && (!first || r.count_ok())
-            })?;
+            self.wait_space(wait, !first, |r| r.room_now(need, first))?;
         }
     }
 
     /// Sleeps until `ready` or the deadline; releases `put_lock` meanwhile unless
-    /// `keep_lock`.
+    /// `keep_lock` (so `ready` must read the ring's positions afresh: they move while
+    /// the lock is released).
     fn wait_space(
         &self,
         wait: Wait,
@@ -793,6 +806,66 @@ mod tests {
         assert_eq!(ring.count(), 0);
         let big = vec![9u8; 3000]; // > max_single: chunked, and fits the ring on its own
         assert_eq!(put_get(&ring, &big), big);
+    }
+
+    /// Regression: a producer that waits for room with `put_lock` released used to judge
+    /// the room against the `tail` it saw before sleeping. Other producers then moved
+    /// `tail` on and consumers moved `head` past that stale `tail`, so `tail - head`
+    /// underflowed: a panic in debug builds (the producer died and its messages never
+    /// came, so consumers waited forever), a garbage answer in release builds.
+    #[test]
+    fn producers_waiting_for_room_see_the_current_tail() {
+        // The window is narrow (between releasing the lock and the re-check): a few
+        // rounds make a failure without the fix all but certain (~0.1 s a round).
+        for _ in 0..4 {
+            many_producers_through_a_tiny_ring();
+        }
+    }
+
+    fn many_producers_through_a_tiny_ring() {
+        use std::sync::Arc;
+        const PRODUCERS: u64 = 8;
+        const EACH: u64 = 20_000;
+        // A small ring and a small `maxsize`: producers wait (lock released) all the time.
+        let ring = Arc::new(Ring::new(4096, 2, false).unwrap());
+        let producers: Vec<_> = (0..PRODUCERS)
+            .map(|p| {
+                let ring = Arc::clone(&ring);
+                std::thread::spawn(move || {
+                    for i in p * EACH..(p + 1) * EACH {
+                        // Sizes vary so records end anywhere (padding at the ring's end).
+                        let len = 8 + (i as usize * 53) % 300;
+                        let mut msg = vec![0u8; len];
+                        msg[..8].copy_from_slice(&i.to_le_bytes());
+                        ring.put(&msg, Wait::Until(None)).unwrap();
+                    }
+                })
+            })
+            .collect();
+        let consumers: Vec<_> = (0..2)
+            .map(|_| {
+                let ring = Arc::clone(&ring);
+                std::thread::spawn(move || {
+                    let mut got = Vec::new();
+                    while let Ok(i) = ring.get(Wait::Until(None), |b| {
+                        u64::from_le_bytes(b[..8].try_into().unwrap())
+                    }) {
+                        got.push(i);
+                    }
+                    got
+                })
+            })
+            .collect();
+        for p in producers {
+            p.join().expect("a producer panicked");
+        }
+        ring.shutdown(false);
+        let mut all: Vec<u64> = consumers
+            .into_iter()
+            .flat_map(|c| c.join().expect("a consumer panicked"))
+            .collect();
+        all.sort_unstable();
+        assert_eq!(all, (0..PRODUCERS * EACH).collect::<Vec<_>>());
     }
 
     #[test]
