@@ -424,7 +424,7 @@ impl ThreadPool {
         T: Send + Sync + 'static,
         I: IntoIterator<Item = A>,
     {
-        IMap::new(self, Arc::new(f), items.into_iter(), 1)
+        self.imap_chunked(f, items, 1)
     }
 
     /// Python `pool.imap(f, iterable, chunksize)`.
@@ -452,7 +452,7 @@ impl ThreadPool {
         T: Send + Sync + 'static,
         I: IntoIterator<Item = A>,
     {
-        IMapUnordered::new(self, Arc::new(f), items.into_iter(), 1)
+        self.imap_unordered_chunked(f, items, 1)
     }
 
     /// Python `pool.imap_unordered(f, iterable, chunksize)`.

@@ -8,30 +8,13 @@ skein_process::test_support!();
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
-use common::eventually;
+use common::{METHODS, eventually, start};
 use serde::de::DeserializeOwned;
 use serde::{Serialize, Serializer};
 use skein_process::{
     Event, GetTimeoutError, JoinableQueue, ProcessHandle, Queue, SimpleQueue, StartMethod,
-    TryGetError, TryPutError, get_context,
+    TryGetError, TryPutError,
 };
-
-const METHODS: [StartMethod; 3] = [
-    StartMethod::Fork,
-    StartMethod::Spawn,
-    StartMethod::Forkserver,
-];
-
-fn start<A: Serialize + DeserializeOwned + Send + 'static>(
-    method: StartMethod,
-    f: fn(A),
-    args: A,
-) -> ProcessHandle {
-    get_context(method)
-        .process(f, args)
-        .start()
-        .expect("start child")
-}
 
 fn produce_range((q, from, to): (Queue<u64>, u64, u64)) {
     for i in from..to {

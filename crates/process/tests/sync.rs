@@ -7,30 +7,11 @@ skein_process::test_support!();
 
 use std::time::{Duration, Instant};
 
-use common::eventually;
-use serde::Serialize;
-use serde::de::DeserializeOwned;
+use common::{METHODS, eventually, start};
 use skein_process::{
-    Barrier, BoundedSemaphore, Condition, Event, Lock, Process, ProcessHandle, Queue, RLock,
-    RawValue, ReleaseError, Semaphore, StartMethod, get_context,
+    Barrier, BoundedSemaphore, Condition, Event, Lock, Process, Queue, RLock, RawValue,
+    ReleaseError, Semaphore, StartMethod,
 };
-
-const METHODS: [StartMethod; 3] = [
-    StartMethod::Fork,
-    StartMethod::Spawn,
-    StartMethod::Forkserver,
-];
-
-fn start<A: Serialize + DeserializeOwned + Send + 'static>(
-    method: StartMethod,
-    f: fn(A),
-    args: A,
-) -> ProcessHandle {
-    get_context(method)
-        .process(f, args)
-        .start()
-        .expect("start child")
-}
 
 fn count_under_lock((lock, counter): (Lock, RawValue<u64>)) {
     for _ in 0..500 {

@@ -222,24 +222,10 @@ impl Thread {
         if crate::registry::is_current(self) {
             return Err(JoinError::current_thread(self.name()));
         }
-        let mut state = self.inner.state.lock();
-        while matches!(*state, State::Running) {
-            match deadline {
-                None => self.inner.ended.wait(&mut state),
-                Some(deadline) => {
-                    if self
-                        .inner
-                        .ended
-                        .wait_until(&mut state, deadline)
-                        .timed_out()
-                        && matches!(*state, State::Running)
-                    {
-                        drop(state);
-                        return Err(JoinError::timeout(self.name()));
-                    }
-                }
-            }
+        if !self.wait_ended(deadline) {
+            return Err(JoinError::timeout(self.name()));
         }
+        let state = self.inner.state.lock();
         match &*state {
             State::Panicked(message) => {
                 let message = message.clone();

@@ -1,8 +1,32 @@
-//! Raw-fork helpers for the part-2 tests (the `Process` API of part 1 is not used here
-//! so these tests exercise shared memory on its own).
+//! Helpers for the part-2 tests: raw fork (so the shared-memory tests exercise shared
+//! memory on its own), and starting a child through the `Process` API under a given
+//! start method.
 #![allow(dead_code, unreachable_pub)]
 
 use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use skein_process::{ProcessHandle, StartMethod, get_context};
+
+/// Every start method, for tests that run the same scenario under each.
+pub const METHODS: [StartMethod; 3] = [
+    StartMethod::Fork,
+    StartMethod::Spawn,
+    StartMethod::Forkserver,
+];
+
+/// Starts `f(args)` in a child under `method`.
+pub fn start<A: Serialize + DeserializeOwned + Send + 'static>(
+    method: StartMethod,
+    f: fn(A),
+    args: A,
+) -> ProcessHandle {
+    get_context(method)
+        .process(f, args)
+        .start()
+        .expect("start child")
+}
 
 /// Forks; the child runs `f` and `_exit`s with its return value (101 on panic).
 pub fn fork(f: impl FnOnce() -> i32) -> libc::pid_t {
