@@ -18,6 +18,7 @@ const HELPER_ENV: &str = "SKEIN_SHM_CLEANUP_HELPER";
 #[test]
 #[ignore = "helper process for the cleanup tests"]
 fn helper_create_segments_and_wait() {
+    let _serial = common::serial();
     if std::env::var_os(HELPER_ENV).is_none() {
         return;
     }
@@ -37,6 +38,7 @@ fn helper_create_segments_and_wait() {
 #[test]
 #[ignore = "helper process for the cleanup tests"]
 fn helper_forget_segment_and_exit() {
+    let _serial = common::serial();
     if std::env::var_os(HELPER_ENV).is_none() {
         return;
     }
@@ -48,6 +50,7 @@ fn helper_forget_segment_and_exit() {
 
 #[test]
 fn a_segment_forgotten_at_exit_is_unlinked() {
+    let _serial = common::serial();
     let out = Command::new(std::env::current_exe().unwrap())
         .args([
             "--exact",
@@ -109,6 +112,7 @@ fn kill_tree(helper: &mut std::process::Child) {
 
 #[test]
 fn segments_vanish_after_sigkill_of_the_whole_tree() {
+    let _serial = common::serial();
     let (mut helper, names) = start_helper();
     assert!(names.iter().all(|n| shm_exists(n)));
     kill_tree(&mut helper);
@@ -122,6 +126,7 @@ fn segments_vanish_after_sigkill_of_the_whole_tree() {
 
 #[test]
 fn a_segment_an_unrelated_process_maps_is_kept_until_it_lets_go() {
+    let _serial = common::serial();
     let (mut helper, names) = start_helper();
     let mine = SharedMemory::attach(&names[0]).unwrap();
     kill_tree(&mut helper);

@@ -125,6 +125,7 @@ fn heavy_scenarios() -> Vec<String> {
 #[test]
 #[ignore = "helper process for the /dev/shm tests"]
 fn helper_heavy_scenarios() {
+    let _serial = common::serial();
     let Some(mode) = std::env::var_os(HELPER_ENV) else {
         return;
     };
@@ -175,6 +176,7 @@ fn assert_back_to(before: &BTreeSet<String>) {
 
 #[test]
 fn dev_shm_is_unchanged_after_the_heavy_scenarios_exit() {
+    let _serial = common::serial();
     let before = skein_entries();
     let out = helper("exit").output().unwrap();
     assert!(out.status.success(), "scenarios failed: {out:?}");
@@ -183,6 +185,7 @@ fn dev_shm_is_unchanged_after_the_heavy_scenarios_exit() {
 
 #[test]
 fn dev_shm_is_unchanged_after_sigkill_of_a_parent_holding_segments() {
+    let _serial = common::serial();
     let before = skein_entries();
     let mut child = helper("hold")
         .stdout(Stdio::piped())

@@ -10,6 +10,7 @@ use skein_process::{Array, Event, RawArray, RawValue, SharedMemory, Value};
 
 #[test]
 fn shared_memory_is_private_unguessable_and_unlinked_by_the_last_drop() {
+    let _serial = common::serial();
     let shm = SharedMemory::create(100).unwrap();
     let name = shm.name().to_owned();
     assert!(
@@ -27,6 +28,7 @@ fn shared_memory_is_private_unguessable_and_unlinked_by_the_last_drop() {
 
 #[test]
 fn attach_by_name_from_another_process() {
+    let _serial = common::serial();
     let shm = SharedMemory::create(4096).unwrap();
     shm.write(0, b"from parent").unwrap();
     let name = shm.name().to_owned();
@@ -47,6 +49,7 @@ fn attach_by_name_from_another_process() {
 
 #[test]
 fn the_name_stays_while_any_handle_maps_it() {
+    let _serial = common::serial();
     let creator = SharedMemory::create(64).unwrap();
     let name = creator.name().to_owned();
     let attached = SharedMemory::attach(&name).unwrap();
@@ -65,6 +68,7 @@ fn the_name_stays_while_any_handle_maps_it() {
 
 #[test]
 fn the_name_survives_its_creator_while_a_child_maps_it() {
+    let _serial = common::serial();
     let shm = SharedMemory::create(64).unwrap();
     let name = shm.name().to_owned();
     let attached = Event::new().unwrap();
@@ -92,6 +96,7 @@ fn the_name_survives_its_creator_while_a_child_maps_it() {
 
 #[test]
 fn array_i_10_filled_by_ten_processes() {
+    let _serial = common::serial();
     let li = Array::<i32>::new(10).unwrap();
     let children: Vec<_> = (0..10)
         .map(|i| {
@@ -112,6 +117,7 @@ fn array_i_10_filled_by_ten_processes() {
 
 #[test]
 fn value_counter_with_its_lock_loses_nothing() {
+    let _serial = common::serial();
     const CHILDREN: usize = 4;
     const EACH: i64 = 2000;
     let counter = Value::new(0i64).unwrap();
@@ -134,6 +140,7 @@ fn value_counter_with_its_lock_loses_nothing() {
 
 #[test]
 fn raw_value_and_raw_array_are_shared_without_a_lock() {
+    let _serial = common::serial();
     let v = RawValue::new(0u64).unwrap();
     let a = RawArray::<f64>::new(3).unwrap();
     let (v2, a2) = (v.clone(), a.clone());
@@ -150,6 +157,7 @@ fn raw_value_and_raw_array_are_shared_without_a_lock() {
 
 #[test]
 fn value_lock_reports_owner_died() {
+    let _serial = common::serial();
     let v = Value::new(7u32).unwrap();
     let v2 = v.clone();
     let child = fork(move || {

@@ -88,3 +88,15 @@ pub fn shm_exists(name: &str) -> bool {
         .join(name.trim_start_matches('/'))
         .exists()
 }
+
+/// Serialises the tests of one binary that use the raw [`fork`] above: a raw fork in a
+/// multi-threaded test binary copies whatever lock another test thread holds at that
+/// moment (the janitor's registry, say), and the child then waits on it forever — the
+/// fork-with-threads hazard. skein's own `Fork` start method guards its locks across the
+/// fork; this raw helper does not, so its tests take turns.
+pub fn serial() -> std::sync::MutexGuard<'static, ()> {
+    static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    SERIAL
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
