@@ -8,6 +8,7 @@
 
 use std::io;
 use std::os::fd::{BorrowedFd, OwnedFd, RawFd};
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
@@ -79,14 +80,9 @@ fn recv_exact(sock: BorrowedFd<'_>, buf: &mut [u8]) -> io::Result<()> {
     Ok(())
 }
 
-/// Reads the boot message (in the child).
-pub(crate) fn recv(sock: BorrowedFd<'_>) -> io::Result<(Boot, Vec<OwnedFd>)> {
-    let mut pre = [0u8; 12];
-    let (n, fds) = scm::recv_with_fds(sock, &mut pre)?;
-    if n == 0 {
-        return Err(bad("the parent went away before the bootstrap"));
-    }
-    recv_exact(sock, &mut pre[n..])?;
+/// Checks a message's 12-byte preamble against the descriptors that came with it;
+/// returns the body's length.
+fn check_preamble(pre: &[u8], fds: &[OwnedFd]) -> io::Result<usize> {
     let word = |i: usize| u32::from_le_bytes(pre[i * 4..i * 4 + 4].try_into().expect("4 bytes"));
     if word(0) != MAGIC {
         return Err(bad("not a skein-process bootstrap message"));
@@ -101,29 +97,107 @@ pub(crate) fn recv(sock: BorrowedFd<'_>) -> io::Result<(Boot, Vec<OwnedFd>)> {
     if len > MAX_BODY {
         return Err(bad(format!("bootstrap body of {len} bytes is too large")));
     }
-    let mut body = vec![0u8; len];
-    recv_exact(sock, &mut body)?;
-    let boot: Boot = postcard::from_bytes(&body).map_err(|e| bad(e.to_string()))?;
+    Ok(len)
+}
+
+fn decode_body(body: &[u8]) -> io::Result<Boot> {
+    let boot: Boot = postcard::from_bytes(body).map_err(|e| bad(e.to_string()))?;
     if boot.layout != entry::layout_check() {
         return Err(bad("the child runs a different binary than its parent"));
     }
-    Ok((boot, fds))
+    Ok(boot)
 }
 
-/// Runs a received boot message in this (child) process; never returns.
-/// `creator` is the process that created this one (the parent for `Spawn`, the
-/// forkserver for its children), for the daemon's death signal.
-pub(crate) fn run(boot: Boot, fds: Vec<OwnedFd>, creator: sys::Pid) -> ! {
-    let daemon = boot.me.daemon;
-    let hooks = crate::child::become_child(boot.me);
-    if daemon {
-        crate::child::die_with_parent(creator);
+/// Decodes a whole boot message that is already in memory (the forkserver receives a
+/// small one with the request, and decodes it before it forks).
+pub(crate) fn parse(msg: &[u8], fds: Vec<OwnedFd>) -> io::Result<Prepared> {
+    if msg.len() < 12 {
+        return Err(bad("truncated bootstrap message"));
     }
-    let (entry, args) = (boot.entry, boot.args);
-    crate::child::run_and_exit(hooks, move || {
-        let ready = crate::handle::provide(fds, || entry.decode(&args))
-            .map_err(|e| format!("cannot decode the arguments: {e}"))?;
-        ready();
-        Ok(())
-    })
+    let len = check_preamble(&msg[..12], &fds)?;
+    if msg.len() - 12 != len {
+        return Err(bad("bootstrap message of the wrong length"));
+    }
+    Ok(Prepared::new(decode_body(&msg[12..])?, fds))
+}
+
+/// Reads the boot message from `sock` (in the child). A small message arrives whole in
+/// the first read (one system call, no allocation for the body); a larger one is read
+/// on.
+pub(crate) fn recv(sock: BorrowedFd<'_>) -> io::Result<Prepared> {
+    // Small: every byte of stack this child touches may be a copy-on-write fault.
+    let mut first = [0u8; 512];
+    let (mut have, fds) = scm::recv_with_fds(sock, &mut first)?;
+    if have == 0 {
+        return Err(bad("the parent went away before the bootstrap"));
+    }
+    if have < 12 {
+        recv_exact(sock, &mut first[have..12])?;
+        have = 12;
+    }
+    let len = check_preamble(&first[..12], &fds)?;
+    if have - 12 > len {
+        return Err(bad("bytes after the bootstrap message"));
+    }
+    let boot = if have - 12 == len {
+        decode_body(&first[12..have])?
+    } else {
+        let mut body = vec![0u8; len];
+        body[..have - 12].copy_from_slice(&first[12..have]);
+        recv_exact(sock, &mut body[have - 12..])?;
+        decode_body(&body)?
+    };
+    Ok(Prepared::new(boot, fds))
+}
+
+/// A received boot message with everything the child will need already allocated: a
+/// forkserver builds it *before* it forks, so that its child allocates nothing (every
+/// heap page a forked child writes is a copy-on-write fault).
+pub(crate) struct Prepared {
+    me: Arc<Me>,
+    entry: Entry,
+    args: Vec<u8>,
+    fds: Vec<Option<OwnedFd>>,
+    hooks: Vec<fn()>,
+}
+
+impl Prepared {
+    fn new(boot: Boot, fds: Vec<OwnedFd>) -> Prepared {
+        Prepared {
+            me: Arc::new(boot.me),
+            entry: boot.entry,
+            args: boot.args,
+            fds: fds.into_iter().map(Some).collect(),
+            hooks: crate::handle::child_hooks(),
+        }
+    }
+
+    /// The pid of the process that asked for this child.
+    pub(crate) fn parent_pid(&self) -> sys::Pid {
+        self.me.parent.as_ref().map_or(0, |p| p.0)
+    }
+
+    /// Runs the child in this process; never returns. `creator` is the process that
+    /// created this one (the parent for `Spawn`, the forkserver for its children), for
+    /// the daemon's death signal.
+    pub(crate) fn run(self, creator: sys::Pid) -> ! {
+        let Prepared {
+            me,
+            entry,
+            args,
+            fds,
+            hooks,
+        } = self;
+        let daemon = me.daemon;
+        crate::child::become_child(me);
+        if daemon {
+            crate::child::die_with_parent(creator);
+        }
+        crate::child::run_and_exit(hooks, move || {
+            let mut provided = Some(crate::handle::Provided::new(fds));
+            entry
+                .run(&args, &mut || drop(provided.take()))
+                .map_err(|e| format!("cannot decode the arguments: {e}"))
+        })
+    }
 }

@@ -105,26 +105,34 @@ pub(crate) fn describe_child(
 /// through them and releases them. (A lock held by a vanished thread would otherwise
 /// stay locked in the child forever.)
 ///
-/// The standard output and error locks are held across the fork too (flushed first):
-/// a thread printing at the moment of the fork would otherwise leave them locked in
-/// the child. (They are reentrant and owned by this very thread, which the child is.)
+/// Standard output is flushed first, so that buffered output is not printed twice.
+/// When other threads may run, the standard output and error locks are held across
+/// the fork too: a thread printing at the moment of the fork would otherwise leave
+/// them locked in the child. (They are reentrant and owned by this very thread, which
+/// the child is.) A process that never started a second thread skips those two locks:
+/// nobody else can hold them, and each lock word is one more page that both copies
+/// would write after the fork (a copy-on-write fault each).
 pub(crate) struct ForkGuards {
     children: MutexGuard<'static, Vec<Arc<crate::process::Shared>>>,
     servers: MutexGuard<'static, Vec<forkserver::Server>>,
     current: MutexGuard<'static, Option<Arc<Me>>>,
     hooks: Vec<fn()>,
-    _stdout: std::io::StdoutLock<'static>,
-    _stderr: std::io::StderrLock<'static>,
+    _stdio: Option<(std::io::StdoutLock<'static>, std::io::StderrLock<'static>)>,
 }
 
 impl ForkGuards {
     /// Takes every lock, in the crate's one lock order (stdout, stderr, children,
     /// servers, current).
     pub(crate) fn lock() -> ForkGuards {
-        let mut stdout = std::io::stdout().lock();
-        let _ = stdout.flush();
-        let mut stderr = std::io::stderr().lock();
-        let _ = stderr.flush();
+        let stdio = if sys::certainly_single_threaded() {
+            let _ = std::io::stdout().flush();
+            None
+        } else {
+            let mut stdout = std::io::stdout().lock();
+            let _ = stdout.flush();
+            // Unbuffered: locked only so that no other thread holds it at the fork.
+            Some((stdout, std::io::stderr().lock()))
+        };
         let children = registry::lock();
         let servers = forkserver::servers();
         let current = STATE.current.lock().unwrap_or_else(|e| e.into_inner());
@@ -134,8 +142,7 @@ impl ForkGuards {
             servers,
             current,
             hooks,
-            _stdout: stdout,
-            _stderr: stderr,
+            _stdio: stdio,
         }
     }
 
@@ -174,11 +181,19 @@ impl ForkGuards {
     }
 }
 
-/// Makes this freshly exec'd (single-threaded) process the child described by `me`;
-/// returns the child hooks to run.
-pub(crate) fn become_child(me: Me) -> Vec<fn()> {
+/// Makes this process — a fresh exec, or a forkserver's child: single-threaded, with
+/// nothing of its own on standard output — the child described by `me`.
+pub(crate) fn become_child(me: Arc<Me>) {
     install_panic_hook();
-    ForkGuards::lock().reset_in_child(Some(Arc::new(me)))
+    // Nobody else can hold these locks; the child hooks were read beforehand.
+    let mut current = STATE.current.lock().unwrap_or_else(|e| e.into_inner());
+    std::mem::forget(current.replace(me));
+    drop(current);
+    std::mem::forget(std::mem::take(&mut *registry::lock()));
+    for server in std::mem::take(&mut *forkserver::servers()) {
+        server.forget_in_child();
+    }
+    STATE.counter.store(0, Ordering::Relaxed);
 }
 
 static PANIC_HOOK: Once = Once::new();
@@ -234,8 +249,8 @@ pub(crate) fn run_and_exit(hooks: Vec<fn()>, target: impl FnOnce() -> Result<(),
         }
         Err(_) => 1,
     };
+    // Standard error is unbuffered: only standard output can hold unwritten bytes.
     let _ = std::io::stdout().flush();
-    let _ = std::io::stderr().flush();
     sys::exit_now(code)
 }
 

@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use crate::child;
 use crate::context::StartMethod;
 use crate::error::{StartCause, StartError};
-use crate::process::{Process, ProcessHandle, Shared, State, Waiter, child_name};
+use crate::process::{Process, ProcessHandle, Shared, Waiter, child_name};
 use crate::registry;
 use crate::sys::{self, ForkOutcome};
 
@@ -87,6 +87,9 @@ pub(crate) fn warn_if_threaded() {
     if WARNED.load(Ordering::Relaxed) {
         return;
     }
+    if sys::certainly_single_threaded() {
+        return;
+    }
     if let Some(n) = sys::thread_count().filter(|&n| n > 1) {
         if !WARNED.swap(true, Ordering::Relaxed) {
             let _ = writeln!(
@@ -151,12 +154,11 @@ pub(crate) fn start(p: Process) -> Result<ProcessHandle, StartError> {
             })
         }
         Ok(ForkOutcome::Parent(pid)) => {
-            let pidfd = sys::pidfd_open(pid).ok().map(std::sync::Arc::new);
-            let record = std::sync::Arc::get_mut(&mut shared)
-                .expect("the record is not shared before the child is registered");
-            record.pid = pid;
-            *record.state.get_mut().unwrap_or_else(|e| e.into_inner()) =
-                State::Running(Waiter::Own { pidfd });
+            // No pidfd yet: a plain `join` waits with `waitid`, and only a timed wait
+            // opens one (see `Shared::wait_deadline`).
+            std::sync::Arc::get_mut(&mut shared)
+                .expect("the record is not shared before the child is registered")
+                .pid = pid;
             guards.register_and_release(shared.clone());
             // Dropping the payload here closes the parent's copies of handles that
             // moved into the child.

@@ -8,14 +8,17 @@
 //!  owner ──control (SEQPACKET pair, the server's stdin)──▶ server
 //!    │  per child: a STREAM pair (a ↔ b); b travels over control (SCM_RIGHTS)
 //!    │  a: owner writes the Boot message ──────────────────▶ child reads it from b
-//!    │  a: owner reads  ◀── PID(pid) + pidfd, later EXIT(code) ── server writes on b
+//!    │  a: owner reads  ◀── PID(pid), later EXIT(code) ── server writes on b
 //! ```
 //!
 //! * The server forks one child per request. The child closes everything of the
 //!   server's, reads its boot message from `b`, and runs.
-//! * The server sends the child's pid with a pidfd (so the owner can signal it with
-//!   no pid-reuse race), reaps it when it ends (`SIGCHLD` through a signalfd), and
-//!   writes its exit status on `b`. The owner's `join` is a blocking read of `a`.
+//! * The server sends the child's pid. When the child ends (`SIGCHLD` through a
+//!   signalfd) the server writes its exit status on `b` *before* reaping it, so that
+//!   the owner, which opens a pidfd only when it first signals the child, knows the
+//!   pid still named its child when it opened one if no status had arrived by then
+//!   (no pid-reuse race, and no pidfd to open and pass for the common child that is
+//!   never signalled). The owner's `join` waits for `a` to become readable.
 //! * If `fork` fails in the server, it writes the `errno` instead of a pid: the
 //!   owner's `start` returns that error.
 //! * The server ends when the owner does: it sees end-of-file on its control socket
@@ -27,7 +30,7 @@
 
 use std::collections::HashMap;
 use std::io;
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, MutexGuard};
 
@@ -48,7 +51,7 @@ const TAG_EXIT: u32 = 3;
 /// A message from the server about one child.
 #[derive(Debug)]
 pub(crate) enum Reply {
-    Pid(Pid, Option<OwnedFd>),
+    Pid(Pid),
     Err(i32),
     Exit(i32),
 }
@@ -63,10 +66,26 @@ fn encode(tag: u32, value: i32) -> [u8; 8] {
 /// Reads one 8-byte reply; `Ok(None)` at end of stream (the server is gone).
 pub(crate) fn read_reply(sock: BorrowedFd<'_>) -> io::Result<Option<Reply>> {
     let mut buf = [0u8; 8];
-    let (mut got, mut fds) = scm::recv_with_fds(sock, &mut buf)?;
-    if got == 0 {
-        return Ok(None);
+    finish_reply(sock, &mut buf, 0)
+}
+
+/// Reads the reply waiting on `sock` without blocking: `Ok(None)` if none has come
+/// yet, `Ok(Some(None))` at end of stream.
+pub(crate) fn try_read_reply(sock: BorrowedFd<'_>) -> io::Result<Option<Option<Reply>>> {
+    let mut buf = [0u8; 8];
+    match sys::recv_nowait(sock, &mut buf)? {
+        None => Ok(None),
+        Some(0) => Ok(Some(None)),
+        // The server writes each reply whole; a partial one completes at once.
+        Some(got) => finish_reply(sock, &mut buf, got).map(Some),
     }
+}
+
+fn finish_reply(
+    sock: BorrowedFd<'_>,
+    buf: &mut [u8; 8],
+    mut got: usize,
+) -> io::Result<Option<Reply>> {
     while got < 8 {
         match sys::recv(sock, &mut buf[got..])? {
             0 => return Ok(None),
@@ -76,7 +95,7 @@ pub(crate) fn read_reply(sock: BorrowedFd<'_>) -> io::Result<Option<Reply>> {
     let tag = u32::from_le_bytes(buf[..4].try_into().expect("4 bytes"));
     let value = i32::from_le_bytes(buf[4..].try_into().expect("4 bytes"));
     Ok(Some(match tag {
-        TAG_PID => Reply::Pid(value, fds.pop()),
+        TAG_PID => Reply::Pid(value),
         TAG_ERR => Reply::Err(value),
         TAG_EXIT => Reply::Exit(value),
         _ => {
@@ -136,9 +155,22 @@ fn launch(exe: Option<&Path>) -> io::Result<Server> {
     })
 }
 
+/// The largest boot message sent inline with its request (see [`request`]).
+const INLINE_MAX: usize = 16 * 1024;
+
 /// Sends the far end `b` of a child's socket pair to the server for `exe`, starting
-/// (or restarting) the server as needed.
-fn request(exe: Option<&Path>, b: &OwnedFd) -> io::Result<()> {
+/// (or restarting) the server as needed. A small boot message (with its handles'
+/// descriptors) rides along in the same message: the server then decodes it before it
+/// forks, and the child reads nothing (one system call fewer for each side, and no
+/// allocation in the child). Otherwise the child reads it from `b`.
+fn request(exe: Option<&Path>, b: &OwnedFd, inline: Option<(&[u8], &[RawFd])>) -> io::Result<()> {
+    let mut data = Vec::with_capacity(1 + inline.map_or(0, |(m, _)| m.len()));
+    data.push(b'F');
+    let mut fds = vec![b.as_raw_fd()];
+    if let Some((msg, handle_fds)) = inline {
+        data.extend_from_slice(msg);
+        fds.extend_from_slice(handle_fds);
+    }
     let mut servers = servers();
     for attempt in 0..2 {
         let idx = match servers.iter().position(|s| s.exe.as_deref() == exe) {
@@ -148,7 +180,7 @@ fn request(exe: Option<&Path>, b: &OwnedFd) -> io::Result<()> {
                 servers.len() - 1
             }
         };
-        match scm::send_with_fds(servers[idx].control.as_fd(), b"F", &[b.as_raw_fd()]) {
+        match scm::send_with_fds(servers[idx].control.as_fd(), &data, &fds) {
             Ok(()) => return Ok(()),
             Err(e) => {
                 // The server died: reap it and try once with a fresh one.
@@ -179,22 +211,28 @@ pub(crate) fn start(p: Process) -> Result<ProcessHandle, StartError> {
         Ok(pair) => pair,
         Err(e) => return Err(StartError::new(StartCause::Os(e), p)),
     };
-    if let Err(e) = request(p.executable.as_deref(), &b) {
+    let inline = msg.len() <= INLINE_MAX && fds.len() < scm::MAX_FDS;
+    let with_request = inline.then_some((&msg[..], &fds[..]));
+    if let Err(e) = request(p.executable.as_deref(), &b, with_request) {
         return Err(StartError::new(StartCause::Os(e), p));
     }
     drop(b);
     // If the fork failed, the server closed `b` after writing its error: the send
     // fails with EPIPE and the reply below says why.
-    let sent = boot::send(a.as_fd(), &msg, &fds);
+    let sent = if inline {
+        Ok(())
+    } else {
+        boot::send(a.as_fd(), &msg, &fds)
+    };
     match read_reply(a.as_fd()) {
-        Ok(Some(Reply::Pid(pid, pidfd))) => {
+        Ok(Some(Reply::Pid(pid))) => {
             if let Err(e) = sent {
                 // The child exists but could not get its bootstrap; it exits with 1.
                 return Err(StartError::new(StartCause::Os(e), p));
             }
             let waiter = Waiter::Server {
                 status: Arc::new(a),
-                pidfd,
+                pidfd: None,
             };
             let shared = Shared::new(&p, name, pid, waiter);
             drop(p); // closes the parent's copies of handles that moved into the child
@@ -236,6 +274,8 @@ pub(crate) fn server_main() -> ! {
         let _ = std::io::stderr().lock().flush();
     }
     crate::handle::provide(Vec::new(), || ());
+    // Its first call looks a symbol up in the dynamic loader: dozens of pages.
+    sys::certainly_single_threaded();
     let control = match sys::take_stdin() {
         Ok(s) if sys::is_socket(s.as_fd()) => s,
         _ => {
@@ -252,6 +292,9 @@ pub(crate) fn server_main() -> ! {
     };
     let me = sys::getpid();
     let mut children: HashMap<Pid, OwnedFd> = HashMap::new();
+    // One request: `F`, then an inline boot message if small enough. Allocated (and
+    // written) once, so a child reads its boot message from pages it shares with us.
+    let mut request = vec![0u8; 1 + INLINE_MAX];
     loop {
         let ready = match sys::poll_in([control.as_raw_fd(), sigchld.as_raw_fd()]) {
             Ok(r) => r,
@@ -259,15 +302,18 @@ pub(crate) fn server_main() -> ! {
         };
         if ready[1] {
             sys::drain(sigchld.as_fd());
-            while let Ok(Some((pid, code))) = sys::wait_any_nohang() {
+            // Report, then reap: see the module docs (the owner's lazy pidfd).
+            while let Ok(Some((pid, code))) = sys::peek_any_ended() {
                 if let Some(b) = children.remove(&pid) {
                     let _ = sys::send_all_vectored(b.as_fd(), &[&encode(TAG_EXIT, code)]);
+                }
+                if sys::waitpid(pid, true).is_err() {
+                    break;
                 }
             }
         }
         if ready[0] {
-            let mut byte = [0u8; 1];
-            let (n, mut fds) = match scm::recv_with_fds(control.as_fd(), &mut byte) {
+            let (n, mut fds) = match scm::recv_with_fds(control.as_fd(), &mut request) {
                 Ok(r) => r,
                 Err(_) => sys::exit_now(1),
             };
@@ -275,9 +321,12 @@ pub(crate) fn server_main() -> ! {
                 // The owner is gone. Daemon children die with us (PR_SET_PDEATHSIG).
                 sys::exit_now(0);
             }
-            let Some(b) = fds.pop().filter(|_| fds.is_empty()) else {
+            if request[0] != b'F' || fds.is_empty() {
                 continue;
-            };
+            }
+            let b = fds.remove(0);
+            // An inline boot message is decoded here, before the fork (see `request`).
+            let child = (n > 1).then(|| boot::parse(&request[1..n], fds));
             // SAFETY: the server is single-threaded (it runs only this loop), so the
             // child holds every lock and datum the server had.
             match unsafe { sys::fork() } {
@@ -288,12 +337,10 @@ pub(crate) fn server_main() -> ! {
                     // memory alone (freeing it only costs this child page faults).
                     sys::close_and_forget(children);
                     sys::unblock_all_signals();
-                    server_child(b, me)
+                    server_child(b, child, me)
                 }
                 Ok(ForkOutcome::Parent(pid)) => {
-                    let pidfd = sys::pidfd_open(pid).ok();
-                    let raw: Vec<_> = pidfd.iter().map(|f| f.as_raw_fd()).collect();
-                    let _ = scm::send_with_fds(b.as_fd(), &encode(TAG_PID, pid), &raw);
+                    let _ = sys::send_all_vectored(b.as_fd(), &[&encode(TAG_PID, pid)]);
                     children.insert(pid, b);
                 }
                 Err(e) => {
@@ -301,17 +348,28 @@ pub(crate) fn server_main() -> ! {
                     let _ = sys::send_all_vectored(b.as_fd(), &[&encode(TAG_ERR, errno)]);
                 }
             }
+            // Closes the server's copies of the child's handle descriptors.
+            drop(child);
         }
     }
 }
 
-/// A freshly forked child of the server.
-fn server_child(b: OwnedFd, server: Pid) -> ! {
-    match boot::recv(b.as_fd()) {
-        Ok((boot, fds)) => {
+/// A freshly forked child of the server: runs the boot message decoded before the
+/// fork, or reads it from `b`.
+fn server_child(b: OwnedFd, inline: Option<io::Result<boot::Prepared>>, server: Pid) -> ! {
+    let child = match inline {
+        Some(child) => {
             drop(b);
-            boot::run(boot, fds, server)
+            child
         }
+        None => {
+            let child = boot::recv(b.as_fd());
+            drop(b);
+            child
+        }
+    };
+    match child {
+        Ok(child) => child.run(server),
         Err(e) => {
             eprintln!("skein-process: forkserver child cannot start: {e}");
             sys::exit_now(1)

@@ -99,10 +99,36 @@ pub(crate) fn collect<R>(f: impl FnOnce() -> R) -> (R, Vec<RawFd>) {
 /// Runs `f` (which deserialises a child's arguments) with `fds` available to the
 /// handles inside; descriptors left unclaimed are closed afterwards.
 pub(crate) fn provide<R>(fds: Vec<OwnedFd>, f: impl FnOnce() -> R) -> R {
-    let saved = INCOMING.with(|i| i.borrow_mut().replace(fds.into_iter().map(Some).collect()));
-    let r = f();
-    INCOMING.with(|i| *i.borrow_mut() = saved);
-    r
+    provide_slots(fds.into_iter().map(Some).collect(), f)
+}
+
+/// As [`provide`], with the descriptors already in their slots.
+pub(crate) fn provide_slots<R>(slots: Vec<Option<OwnedFd>>, f: impl FnOnce() -> R) -> R {
+    let _provided = Provided::new(slots);
+    f()
+}
+
+/// Descriptors available to handles being deserialised, until dropped; dropping
+/// closes those left unclaimed.
+pub(crate) struct Provided {
+    saved: Option<Vec<Option<OwnedFd>>>,
+}
+
+impl Provided {
+    /// Makes `slots` available to handles deserialised on this thread.
+    pub(crate) fn new(slots: Vec<Option<OwnedFd>>) -> Provided {
+        Provided {
+            saved: INCOMING.with(|i| i.borrow_mut().replace(slots)),
+        }
+    }
+}
+
+impl Drop for Provided {
+    fn drop(&mut self) {
+        let saved = self.saved.take();
+        let unclaimed = INCOMING.with(|i| std::mem::replace(&mut *i.borrow_mut(), saved));
+        drop(unclaimed);
+    }
 }
 
 /// Serialises a descriptor as a handle index. For hand-written `Serialize` impls of

@@ -260,13 +260,25 @@ impl fmt::Debug for Process {
 
 /// How the parent learns that a child ended.
 pub(crate) enum Waiter {
-    /// Our own child: `waitpid`, woken by its pidfd (none on kernels before 5.3).
+    /// Our own child: reaped with `waitpid`. `pidfd` is opened by the first timed
+    /// wait (none on kernels before 5.3).
     Own { pidfd: Option<Arc<OwnedFd>> },
-    /// A forkserver child: the server writes its exit status on `status`.
+    /// A forkserver child: the server writes its exit status on `status`. `pidfd` is
+    /// opened when the child is first signalled.
     Server {
         status: Arc<OwnedFd>,
         pidfd: Option<OwnedFd>,
     },
+}
+
+/// How [`Shared::wait_deadline`] waits for a change, outside the lock.
+enum Wake {
+    /// Until our own child `pid` has ended (`waitid` with `WNOWAIT`).
+    Exited(Pid),
+    /// Until the descriptor is readable (a pidfd, or a forkserver status socket).
+    Readable(Arc<OwnedFd>),
+    /// A short sleep (no pidfd to poll).
+    Sleep,
 }
 
 pub(crate) enum State {
@@ -333,16 +345,13 @@ impl Shared {
             State::Closed(c) => return c.map(Some).ok_or(ProcessError::Closed),
             State::Running(Waiter::Own { .. }) => sys::waitpid(self.pid, true)?,
             State::Running(Waiter::Server { status, .. }) => {
-                if !sys::poll_one(status.as_fd(), libc::POLLIN, Some(Duration::ZERO))? {
-                    None
-                } else {
-                    match forkserver::read_reply(status.as_fd())? {
-                        Some(forkserver::Reply::Exit(code)) => Some(code),
-                        _ => {
-                            // The server died without a status (or spoke nonsense).
-                            *st = State::Closed(None);
-                            return Err(ProcessError::Lost);
-                        }
+                match forkserver::try_read_reply(status.as_fd())? {
+                    None => None,
+                    Some(Some(forkserver::Reply::Exit(code))) => Some(code),
+                    Some(_) => {
+                        // The server died without a status (or spoke nonsense).
+                        *st = State::Closed(None);
+                        return Err(ProcessError::Lost);
                     }
                 }
             }
@@ -361,6 +370,12 @@ impl Shared {
     }
 
     /// Waits until the child ends or `deadline` passes.
+    ///
+    /// Our own child (`Fork`, `Spawn`): an unbounded wait blocks in `waitid(WNOWAIT)`
+    /// outside the lock, then reaps under it, so `kill` from another thread is never
+    /// held up and never reaches a recycled pid. A timed wait polls a pidfd, opened on
+    /// the first timed wait only (opening one costs more than the rest of a `join`).
+    /// A forkserver child: poll its status socket.
     pub(crate) fn wait_deadline(
         &self,
         deadline: Option<Instant>,
@@ -374,21 +389,29 @@ impl Shared {
                 if let State::Closed(_) = &*st {
                     return Err(ProcessError::Closed);
                 }
-                // With a pidfd, an unbounded join goes straight to waiting: one system
-                // call fewer on the common path. Status is read under the lock only.
-                let skip = first
-                    && deadline.is_none()
-                    && matches!(&*st, State::Running(Waiter::Own { pidfd: Some(_) }));
+                // An unbounded join goes straight to waiting: one system call fewer
+                // on the common path.
+                let skip = first && deadline.is_none() && matches!(&*st, State::Running(_));
                 first = false;
                 if !skip {
                     if let Some(c) = self.poll_locked(&mut st)? {
                         return Ok(Some(c));
                     }
                 }
-                match &*st {
-                    State::Running(Waiter::Own { pidfd }) => pidfd.clone(),
-                    State::Running(Waiter::Server { status, .. }) => Some(status.clone()),
-                    _ => None,
+                match &mut *st {
+                    State::Running(Waiter::Own { .. }) if deadline.is_none() => {
+                        Wake::Exited(self.pid)
+                    }
+                    State::Running(Waiter::Own { pidfd }) => {
+                        if pidfd.is_none() {
+                            // Not reaped (that happens under this lock): the pid is
+                            // still this child's.
+                            *pidfd = sys::pidfd_open(self.pid).ok().map(Arc::new);
+                        }
+                        pidfd.clone().map_or(Wake::Sleep, Wake::Readable)
+                    }
+                    State::Running(Waiter::Server { status, .. }) => Wake::Readable(status.clone()),
+                    _ => Wake::Sleep,
                 }
             };
             let remaining = deadline.map(|d| d.saturating_duration_since(Instant::now()));
@@ -396,10 +419,17 @@ impl Shared {
                 return Ok(None);
             }
             match fd {
-                Some(fd) => {
+                Wake::Exited(pid) => match sys::wait_ended_nowait(pid) {
+                    // ECHILD: another thread of ours reaped it meanwhile (its state
+                    // says so under the lock), or someone else did (the reap under
+                    // the lock reports that).
+                    Err(e) if e.raw_os_error() != Some(libc::ECHILD) => return Err(e.into()),
+                    _ => {}
+                },
+                Wake::Readable(fd) => {
                     sys::poll_one(fd.as_fd(), libc::POLLIN, remaining)?;
                 }
-                None => {
+                Wake::Sleep => {
                     // No pidfd (kernel before 5.3): sleep in growing steps.
                     let step = remaining.map_or(backoff, |r| r.min(backoff));
                     std::thread::sleep(step);
@@ -415,13 +445,27 @@ impl Shared {
         if self.poll_locked(&mut st)?.is_some() {
             return Ok(()); // already ended: nothing to signal (Python does the same)
         }
-        match &*st {
+        match &mut *st {
             // Not reaped yet (reaping happens under this lock), so the pid is still ours.
             State::Running(Waiter::Own { .. }) => sys::kill(self.pid, sig)?,
-            State::Running(Waiter::Server {
-                pidfd: Some(fd), ..
-            }) => sys::pidfd_send_signal(fd.as_fd(), sig)?,
-            State::Running(Waiter::Server { pidfd: None, .. }) => sys::kill(self.pid, sig)?,
+            State::Running(Waiter::Server { status, pidfd }) => {
+                if pidfd.is_none() {
+                    let opened = sys::pidfd_open(self.pid);
+                    // The server writes a child's status before it reaps it: with none
+                    // waiting now, the pid still named our child when the pidfd was
+                    // opened. With one waiting, the child has ended: nothing to signal.
+                    if sys::poll_one(status.as_fd(), libc::POLLIN, Some(Duration::ZERO))? {
+                        return Ok(());
+                    }
+                    match opened {
+                        Ok(fd) => *pidfd = Some(fd),
+                        // No pidfds (kernel before 5.3): the same check, then the pid.
+                        Err(_) => return Ok(sys::kill(self.pid, sig)?),
+                    }
+                }
+                let fd = pidfd.as_ref().expect("opened above");
+                sys::pidfd_send_signal(fd.as_fd(), sig)?
+            }
             State::Exited(_) => {}
             State::Closed(_) => return Err(ProcessError::Closed),
         }

@@ -8,7 +8,6 @@ use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::sync::Arc;
 
 use crate::boot;
 use crate::child;
@@ -58,8 +57,7 @@ pub(crate) fn start(p: Process) -> Result<ProcessHandle, StartError> {
         let _ = sys::waitpid(pid, false);
         return Err(StartError::new(StartCause::Os(e), p));
     }
-    let pidfd = sys::pidfd_open(pid).ok().map(Arc::new);
-    let shared = Shared::new(&p, name, pid, Waiter::Own { pidfd });
+    let shared = Shared::new(&p, name, pid, Waiter::Own { pidfd: None });
     drop(p); // closes the parent's copies of handles that moved into the child
     registry::register(shared.clone());
     Ok(ProcessHandle { shared })
@@ -76,10 +74,10 @@ pub(crate) fn child_main() -> ! {
         }
     };
     match boot::recv(sock.as_fd()) {
-        Ok((b, fds)) => {
+        Ok(child) => {
             drop(sock);
-            let parent = b.me.parent.as_ref().map_or(0, |p| p.0);
-            boot::run(b, fds, parent)
+            let parent = child.parent_pid();
+            child.run(parent)
         }
         Err(e) => {
             eprintln!("skein-process: spawn child cannot start: {e}");

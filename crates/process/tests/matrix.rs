@@ -55,6 +55,10 @@ matrix!(
     zombies_are_reaped,
     daemon_dies_with_sigkilled_parent,
     close_refuses_running_child,
+    joins_from_several_threads_and_a_kill,
+    signalling_a_child_that_ended_is_a_no_op,
+    small_and_large_arguments_arrive_whole,
+    many_children_ending_together,
 );
 
 fn ctx(method: StartMethod) -> skein_process::Context {
@@ -512,6 +516,80 @@ fn close_refuses_running_child(method: StartMethod) {
     p.close().unwrap();
     assert!(matches!(p.join(), Err(skein_process::ProcessError::Closed)));
     assert_eq!(p.exitcode(), Some(-9));
+}
+
+fn joins_from_several_threads_and_a_kill(method: StartMethod) {
+    // Blocking joins wait outside the child's lock, so a kill from another thread goes
+    // through, and every joiner gets the same status (the first reaps it).
+    let p = ctx(method).process(sleeper, 600).start().unwrap();
+    std::thread::scope(|s| {
+        let joiners: Vec<_> = (0..3).map(|_| s.spawn(|| p.join().unwrap())).collect();
+        let timed = s.spawn(|| {
+            loop {
+                if let Some(code) = p.join_timeout(Duration::from_millis(5)).unwrap() {
+                    break code;
+                }
+            }
+        });
+        std::thread::sleep(Duration::from_millis(20));
+        p.kill().unwrap();
+        for j in joiners {
+            assert_eq!(j.join().unwrap(), -libc::SIGKILL);
+        }
+        assert_eq!(timed.join().unwrap(), -libc::SIGKILL);
+    });
+    assert_eq!(p.exitcode(), Some(-libc::SIGKILL));
+}
+
+fn say_bye(conn: Connection) {
+    conn.send(&"bye").unwrap();
+}
+
+fn signalling_a_child_that_ended_is_a_no_op(method: StartMethod) {
+    let (here, there) = pipe(true).unwrap();
+    let p = ctx(method).process(say_bye, there).start().unwrap();
+    assert_eq!(here.recv_timeout::<String>(LONG).unwrap(), "bye");
+    // End of stream: the child has closed its descriptors, so it is past the point where
+    // a signal could change its status, but it may not be reaped (or reported) yet.
+    assert!(matches!(
+        here.recv_timeout::<String>(LONG),
+        Err(skein_process::RecvTimeoutError::Recv(
+            RecvError::Disconnected
+        ))
+    ));
+    p.terminate().unwrap();
+    p.kill().unwrap();
+    assert_eq!(p.join().unwrap(), 0);
+}
+
+fn sum_bytes((conn, bytes): (Connection, Vec<u8>)) {
+    let sum: u64 = bytes.iter().map(|&b| u64::from(b)).sum();
+    conn.send(&(bytes.len(), sum)).unwrap();
+}
+
+fn small_and_large_arguments_arrive_whole(method: StartMethod) {
+    // Around the size where a forkserver stops sending the arguments with the request.
+    for len in [0, 15 * 1024, 16 * 1024, 64 * 1024, 1 << 20] {
+        let bytes: Vec<u8> = (0..len).map(|i| (i % 251) as u8).collect();
+        let sum: u64 = bytes.iter().map(|&b| u64::from(b)).sum();
+        let (here, there) = pipe(true).unwrap();
+        let p = ctx(method)
+            .process(sum_bytes, (there, bytes))
+            .start()
+            .unwrap();
+        assert_eq!(here.recv_timeout::<(usize, u64)>(LONG).unwrap(), (len, sum));
+        assert_eq!(p.join().unwrap(), 0, "arguments of {len} bytes");
+    }
+}
+
+fn many_children_ending_together(method: StartMethod) {
+    // Their exits coalesce into fewer SIGCHLDs; each status must still arrive.
+    let children: Vec<_> = (0..16)
+        .map(|i| ctx(method).process(exit_with, i).start().unwrap())
+        .collect();
+    for (i, p) in children.iter().enumerate() {
+        assert_eq!(p.join().unwrap(), i as i32);
+    }
 }
 
 // ---------------------------------------------------------------- single-method tests

@@ -31,14 +31,13 @@ pub(crate) fn layout_check() -> usize {
     (anchor2 as fn() -> u32 as usize).wrapping_sub(base())
 }
 
-/// What an entry returns: the decoded target, ready to run.
-pub(crate) type Ready = Box<dyn FnOnce()>;
-
-/// The signature every child entry shares: decode the arguments from `bytes` and
-/// return the target named by `target` bound to them (decoding and running are
-/// separate so that handle descriptors nobody claimed are closed before the target
-/// runs).
-pub(crate) type EntryFn = fn(target: usize, bytes: &[u8]) -> Result<Ready, postcard::Error>;
+/// The signature every child entry shares: decode the arguments from `bytes`, call
+/// `decoded` (which closes the handle descriptors nobody claimed, before the target
+/// runs), then run the target named by `target` with them. An error means the
+/// arguments did not decode, and nothing ran. (Nothing is boxed: a forked child that
+/// allocates writes heap pages, a copy-on-write fault each.)
+pub(crate) type EntryFn =
+    fn(target: usize, bytes: &[u8], decoded: &mut dyn FnMut()) -> Result<(), postcard::Error>;
 
 /// A child's entry point and target, as offsets valid in any process of this binary.
 #[derive(Debug, Clone, Copy, serde::Serialize, serde::Deserialize)]
@@ -66,35 +65,49 @@ impl Entry {
         }
     }
 
-    /// Runs the entry in this process (a fresh exec of the parent's binary).
+    /// Runs the entry in this process (a fresh exec of the parent's binary): decodes
+    /// the arguments, calls `decoded`, and runs the target.
     ///
     /// The caller has checked [`layout_check`] against the parent's value.
-    pub(crate) fn decode(self, bytes: &[u8]) -> Result<Ready, postcard::Error> {
+    pub(crate) fn run(
+        self,
+        bytes: &[u8],
+        decoded: &mut dyn FnMut(),
+    ) -> Result<(), postcard::Error> {
         let addr = self.entry.wrapping_add(base());
         // SAFETY: `self.entry` was produced by `Entry::of`/`Entry::of_run` in a process
         // of this same binary (the layout check matched), from a function of type
         // `EntryFn`; adding our base gives that function's address here.
         let f: EntryFn = unsafe { std::mem::transmute::<usize, EntryFn>(addr) };
-        f(self.target, bytes)
+        f(self.target, bytes, decoded)
     }
 }
 
 fn call_fn<A: DeserializeOwned + 'static>(
     target: usize,
     bytes: &[u8],
-) -> Result<Ready, postcard::Error> {
+    decoded: &mut dyn FnMut(),
+) -> Result<(), postcard::Error> {
     let args: A = postcard::from_bytes(bytes)?;
+    decoded();
     let addr = target.wrapping_add(base());
     // SAFETY: `target` was produced by `Entry::of::<A>` from a `fn(A)` in a process of
     // this same binary, and this monomorphisation is the entry `Entry::of::<A>` paired
     // with it, so the address is a `fn(A)` here.
     let f: fn(A) = unsafe { std::mem::transmute::<usize, fn(A)>(addr) };
-    Ok(Box::new(move || f(args)))
+    f(args);
+    Ok(())
 }
 
-fn call_run<R: crate::Run>(_target: usize, bytes: &[u8]) -> Result<Ready, postcard::Error> {
+fn call_run<R: crate::Run>(
+    _target: usize,
+    bytes: &[u8],
+    decoded: &mut dyn FnMut(),
+) -> Result<(), postcard::Error> {
     let r: R = postcard::from_bytes(bytes)?;
-    Ok(Box::new(move || r.run()))
+    decoded();
+    r.run();
+    Ok(())
 }
 
 #[cfg(test)]
@@ -112,15 +125,23 @@ mod tests {
     fn entry_round_trips_in_one_process() {
         let e = Entry::of(target);
         let bytes = postcard::to_allocvec(&41u64).unwrap();
-        let ready = e.decode(&bytes).unwrap();
-        ready();
+        let mut decoded = false;
+        e.run(&bytes, &mut || {
+            // The arguments are decoded, and the target has not run yet.
+            assert_eq!(SEEN.load(Ordering::SeqCst), 0);
+            decoded = true;
+        })
+        .unwrap();
+        assert!(decoded);
         assert_eq!(SEEN.load(Ordering::SeqCst), 41);
     }
 
     #[test]
     fn bad_arguments_are_a_decode_error() {
         let e = Entry::of(target);
-        assert!(e.decode(&[]).is_err());
+        let mut decoded = false;
+        assert!(e.run(&[], &mut || decoded = true).is_err());
+        assert!(!decoded);
     }
 
     #[test]

@@ -124,16 +124,52 @@ pub(crate) fn waitpid(pid: Pid, nohang: bool) -> io::Result<Option<i32>> {
     }
 }
 
-/// `waitpid(-1, WNOHANG)`: one reaped child of any pid, if any.
-pub(crate) fn wait_any_nohang() -> io::Result<Option<(Pid, i32)>> {
-    let mut status: libc::c_int = 0;
-    // SAFETY: `status` is a valid out-pointer for the duration of the call.
-    let r = cvt_retry(|| unsafe { libc::waitpid(-1, &mut status, libc::WNOHANG) })?;
-    if r == 0 {
-        Ok(None)
-    } else {
-        Ok(Some((r, decode_status(status))))
+/// Blocks until child `pid` has ended, without reaping it
+/// (`waitid(P_PID, pid, WEXITED | WNOWAIT)`): the caller then reaps it where it
+/// chooses (under its record's lock), so that a signal sent under that lock never
+/// reaches a recycled pid. The kernel pins the child's `struct pid` for the duration
+/// of the call, so a pid reused meanwhile is not waited for.
+pub(crate) fn wait_ended_nowait(pid: Pid) -> io::Result<()> {
+    // SAFETY: an all-zero siginfo is a valid out-buffer.
+    let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+    // SAFETY: `info` is a valid out-pointer for the duration of the call.
+    cvt_retry(|| unsafe {
+        libc::waitid(
+            libc::P_PID,
+            pid as libc::id_t,
+            &mut info,
+            libc::WEXITED | libc::WNOWAIT,
+        )
+    })
+    .map(drop)
+}
+
+/// `waitid(P_ALL, WEXITED | WNOHANG | WNOWAIT)`: a child that has ended, with its
+/// exit code, *left unreaped* (reap it with [`waitpid`]); `None` if none has.
+pub(crate) fn peek_any_ended() -> io::Result<Option<(Pid, i32)>> {
+    // SAFETY: an all-zero siginfo is a valid out-buffer (and reads as "no child").
+    let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+    // SAFETY: `info` is a valid out-pointer for the duration of the call.
+    cvt_retry(|| unsafe {
+        libc::waitid(
+            libc::P_ALL,
+            0,
+            &mut info,
+            libc::WEXITED | libc::WNOHANG | libc::WNOWAIT,
+        )
+    })?;
+    // SAFETY: waitid filled in a SIGCHLD siginfo (or left it zeroed: pid 0), whose
+    // pid and status fields these accessors read.
+    let (pid, status) = unsafe { (info.si_pid(), info.si_status()) };
+    if pid == 0 {
+        return Ok(None);
     }
+    let code = match info.si_code {
+        libc::CLD_EXITED => status,
+        libc::CLD_KILLED | libc::CLD_DUMPED => -status,
+        _ => -255,
+    };
+    Ok(Some((pid, code)))
 }
 
 /// `kill(pid, sig)`.
@@ -256,6 +292,24 @@ fn timeout_ms(d: Duration) -> i32 {
     ms.min(i32::MAX as u128) as i32
 }
 
+/// `recv(fd, buf, MSG_DONTWAIT)`: `Ok(None)` when nothing is there yet, `Ok(Some(0))`
+/// at end of stream.
+pub(crate) fn recv_nowait(fd: BorrowedFd<'_>, buf: &mut [u8]) -> io::Result<Option<usize>> {
+    // SAFETY: `buf` is valid for writes of its length for the duration of the call.
+    match cvt_retry(|| unsafe {
+        libc::recv(
+            fd.as_raw_fd(),
+            buf.as_mut_ptr().cast(),
+            buf.len(),
+            libc::MSG_DONTWAIT,
+        )
+    }) {
+        Ok(n) => Ok(Some(n as usize)),
+        Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
 /// `recv(fd, buf, MSG_NOSIGNAL)`, retrying on `EINTR`. `Ok(0)` is end of stream.
 pub(crate) fn recv(fd: BorrowedFd<'_>, buf: &mut [u8]) -> io::Result<usize> {
     // SAFETY: `buf` is valid for writes of `buf.len()` bytes.
@@ -364,6 +418,37 @@ pub(crate) fn ignore_sigpipe() {
     unsafe { libc::signal(libc::SIGPIPE, libc::SIG_IGN) };
 }
 
+/// Whether this process has certainly never started a second thread: glibc's
+/// `__libc_single_threaded` (2.32+), looked up once with `dlsym` so that older C
+/// libraries (and musl) still link; there the answer is always "not known" (`false`).
+/// One byte read instead of [`thread_count`]'s `stat` on every `Fork` start.
+pub(crate) fn certainly_single_threaded() -> bool {
+    use std::sync::atomic::{AtomicPtr, Ordering};
+    // Null: not looked up yet; `NOT_FOUND`: the C library has no such variable.
+    static FLAG: AtomicPtr<libc::c_char> = AtomicPtr::new(std::ptr::null_mut());
+    const NOT_FOUND: *mut libc::c_char = 1 as *mut libc::c_char;
+    let mut ptr = FLAG.load(Ordering::Relaxed);
+    if ptr.is_null() {
+        // SAFETY: dlsym with RTLD_DEFAULT and a NUL-terminated name only reads.
+        let found = unsafe { libc::dlsym(libc::RTLD_DEFAULT, c"__libc_single_threaded".as_ptr()) };
+        ptr = if found.is_null() {
+            NOT_FOUND
+        } else {
+            found.cast()
+        };
+        FLAG.store(ptr, Ordering::Relaxed);
+    }
+    if ptr == NOT_FOUND {
+        return false;
+    }
+    // SAFETY: `ptr` is the address of glibc's `char __libc_single_threaded`, which
+    // lives as long as the process; glibc documents it as readable by applications.
+    // glibc clears it before it creates a second thread, so `true` here means no
+    // other thread exists (a volatile read: it can change under us only towards
+    // `false`, from this very thread's `pthread_create`).
+    unsafe { std::ptr::read_volatile(ptr) != 0 }
+}
+
 /// The number of threads of this process: procfs gives `/proc/self/task` one link
 /// per thread plus two (one `stat` call); `/proc/self/stat` field 20 as a fallback.
 pub(crate) fn thread_count() -> Option<usize> {
@@ -433,22 +518,21 @@ pub(crate) fn sigchld_fd() -> io::Result<OwnedFd> {
     Ok(unsafe { OwnedFd::from_raw_fd(fd) })
 }
 
-/// Reads and discards everything pending on a non-blocking signalfd.
+/// Reads and discards what is pending on a non-blocking signalfd that watches only
+/// `SIGCHLD`: a standard signal is pending at most once, so one read takes it.
 pub(crate) fn drain(fd: BorrowedFd<'_>) {
-    let mut buf = [0u8; 128 * 8];
+    let mut buf = [0u8; 128];
     // SAFETY: `buf` is valid for writes of its length.
-    while unsafe { libc::read(fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) } > 0 {}
+    unsafe { libc::read(fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
 }
 
 /// Unblocks every signal (a forkserver child must not inherit the server's mask).
 pub(crate) fn unblock_all_signals() {
-    // SAFETY: an all-zero sigset is valid storage; sigemptyset initialises it.
-    let mut set: libc::sigset_t = unsafe { std::mem::zeroed() };
+    // SAFETY: on Linux a sigset is a bit array, and all-zero is the empty set (what
+    // sigemptyset writes; not calling it spares a forkserver child a code page fault).
+    let set: libc::sigset_t = unsafe { std::mem::zeroed() };
     // SAFETY: `set` is valid; SIG_SETMASK with an empty set unblocks everything.
-    unsafe {
-        libc::sigemptyset(&mut set);
-        libc::sigprocmask(libc::SIG_SETMASK, &set, std::ptr::null_mut());
-    }
+    unsafe { libc::sigprocmask(libc::SIG_SETMASK, &set, std::ptr::null_mut()) };
 }
 
 /// Removes an environment variable. Used only at startup of a child or forkserver,

@@ -6,6 +6,9 @@ use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 
 /// The most descriptors one message may carry (Linux's `SCM_MAX_FD`).
 pub(crate) const MAX_FDS: usize = 253;
+/// Room for a control message carrying [`MAX_FDS`] descriptors, in 8-byte words
+/// (`CMSG_SPACE(253 * 4)` is 1032 bytes on 64-bit Linux).
+const CONTROL_WORDS: usize = (MAX_FDS * size_of::<RawFd>()).div_ceil(8) + 4;
 
 /// Sends `data` with `fds` attached to its first byte (`MSG_NOSIGNAL`). The whole of
 /// `data` is written (short writes are continued without descriptors).
@@ -78,9 +81,12 @@ pub(crate) fn recv_with_fds(
     sock: BorrowedFd<'_>,
     buf: &mut [u8],
 ) -> io::Result<(usize, Vec<OwnedFd>)> {
+    // On the stack: no allocation per message (the forkserver and its children call
+    // this, and every heap page a forked process writes is a copy-on-write fault).
+    let mut control = [0u64; CONTROL_WORDS];
     // SAFETY: CMSG_SPACE is a pure size computation.
     let space = unsafe { libc::CMSG_SPACE((MAX_FDS * size_of::<RawFd>()) as u32) } as usize;
-    let mut control = vec![0u64; space.div_ceil(8)];
+    debug_assert!(space <= size_of_val(&control));
     let mut iov = libc::iovec {
         iov_base: buf.as_mut_ptr().cast(),
         iov_len: buf.len(),
@@ -120,6 +126,12 @@ pub(crate) fn recv_with_fds(
             }
             cmsg = libc::CMSG_NXTHDR(&msg, cmsg);
         }
+    }
+    if msg.msg_flags & libc::MSG_TRUNC != 0 {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            "message larger than the receive buffer (truncated)",
+        ));
     }
     if msg.msg_flags & libc::MSG_CTRUNC != 0 {
         return Err(io::Error::new(
