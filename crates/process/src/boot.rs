@@ -110,7 +110,7 @@ fn decode_body(body: &[u8]) -> io::Result<Boot> {
 
 /// Decodes a whole boot message that is already in memory (the forkserver receives a
 /// small one with the request, and decodes it before it forks).
-pub(crate) fn parse(msg: &[u8], fds: Vec<OwnedFd>) -> io::Result<Prepared> {
+pub(crate) fn parse(msg: &[u8], fds: Vec<OwnedFd>, hooks: Vec<fn()>) -> io::Result<Prepared> {
     if msg.len() < 12 {
         return Err(bad("truncated bootstrap message"));
     }
@@ -118,7 +118,7 @@ pub(crate) fn parse(msg: &[u8], fds: Vec<OwnedFd>) -> io::Result<Prepared> {
     if msg.len() - 12 != len {
         return Err(bad("bootstrap message of the wrong length"));
     }
-    Ok(Prepared::new(decode_body(&msg[12..])?, fds))
+    Ok(Prepared::new(decode_body(&msg[12..])?, fds, hooks))
 }
 
 /// Reads the boot message from `sock` (in the child). A small message arrives whole in
@@ -147,7 +147,7 @@ pub(crate) fn recv(sock: BorrowedFd<'_>) -> io::Result<Prepared> {
         recv_exact(sock, &mut body[have - 12..])?;
         decode_body(&body)?
     };
-    Ok(Prepared::new(boot, fds))
+    Ok(Prepared::new(boot, fds, crate::handle::child_hooks()))
 }
 
 /// A received boot message with everything the child will need already allocated: a
@@ -162,13 +162,13 @@ pub(crate) struct Prepared {
 }
 
 impl Prepared {
-    fn new(boot: Boot, fds: Vec<OwnedFd>) -> Prepared {
+    fn new(boot: Boot, fds: Vec<OwnedFd>, hooks: Vec<fn()>) -> Prepared {
         Prepared {
             me: Arc::new(boot.me),
             entry: boot.entry,
             args: boot.args,
             fds: fds.into_iter().map(Some).collect(),
-            hooks: crate::handle::child_hooks(),
+            hooks,
         }
     }
 

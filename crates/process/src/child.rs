@@ -238,9 +238,12 @@ pub(crate) fn run_and_exit(hooks: Vec<fn()>, target: impl FnOnce() -> Result<(),
     // The panic hook that names this process was installed before (see
     // `install_panic_hook`): the child takes no lock that another thread of its parent
     // may have held at the moment of a fork.
-    for hook in hooks {
+    // By reference, and the vector forgotten: its iterator's drop is one more code
+    // page for a forked child to fault in.
+    for hook in &hooks {
         hook();
     }
+    std::mem::forget(hooks);
     let code = match panic::catch_unwind(AssertUnwindSafe(target)) {
         Ok(Ok(())) => 0,
         Ok(Err(msg)) => {

@@ -295,6 +295,8 @@ pub(crate) fn server_main() -> ! {
     // One request: `F`, then an inline boot message if small enough. Allocated (and
     // written) once, so a child reads its boot message from pages it shares with us.
     let mut request = vec![0u8; 1 + INLINE_MAX];
+    // Read once: nothing registers child hooks in the server after this point.
+    let hooks = crate::handle::child_hooks();
     loop {
         let ready = match sys::poll_in([control.as_raw_fd(), sigchld.as_raw_fd()]) {
             Ok(r) => r,
@@ -326,7 +328,7 @@ pub(crate) fn server_main() -> ! {
             }
             let b = fds.remove(0);
             // An inline boot message is decoded here, before the fork (see `request`).
-            let child = (n > 1).then(|| boot::parse(&request[1..n], fds));
+            let child = (n > 1).then(|| boot::parse(&request[1..n], fds, hooks.clone()));
             // SAFETY: the server is single-threaded (it runs only this loop), so the
             // child holds every lock and datum the server had.
             match unsafe { sys::fork() } {
