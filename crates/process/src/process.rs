@@ -464,7 +464,11 @@ impl Shared {
                     }
                 }
                 let fd = pidfd.as_ref().expect("opened above");
-                sys::pidfd_send_signal(fd.as_fd(), sig)?
+                match sys::pidfd_send_signal(fd.as_fd(), sig) {
+                    // Ended and reaped since: its status is on its way.
+                    Err(e) if e.raw_os_error() == Some(libc::ESRCH) => {}
+                    r => r?,
+                }
             }
             State::Exited(_) => {}
             State::Closed(_) => return Err(ProcessError::Closed),
