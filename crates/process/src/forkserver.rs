@@ -6,13 +6,17 @@
 //!
 //! ```text
 //!  owner ──control (SEQPACKET pair, the server's stdin)──▶ server
-//!    │  per child: a STREAM pair (a ↔ b); b travels over control (SCM_RIGHTS)
-//!    │  a: owner writes the Boot message ──────────────────▶ child reads it from b
+//!    │  per child: a STREAM pair (a ↔ b); b travels over control (SCM_RIGHTS),
+//!    │  with the Boot message (≤ 16 KiB) and its handles' descriptors
+//!    │  a: owner writes a larger Boot message ─────────────▶ child reads it from b
 //!    │  a: owner reads  ◀── PID(pid), later EXIT(code) ── server writes on b
 //! ```
 //!
-//! * The server forks one child per request. The child closes everything of the
-//!   server's, reads its boot message from `b`, and runs.
+//! * The server forks one child per request. A boot message that came with the
+//!   request is decoded before the fork, so the child only closes everything of the
+//!   server's and runs (every page a forked child writes or runs is a page fault, so
+//!   the child path reads, allocates and touches as little as it can); otherwise the
+//!   child reads its boot message from `b` first.
 //! * The server sends the child's pid. When the child ends (`SIGCHLD` through a
 //!   signalfd) the server writes its exit status on `b` *before* reaping it, so that
 //!   the owner, which opens a pidfd only when it first signals the child, knows the

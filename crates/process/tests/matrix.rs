@@ -597,6 +597,35 @@ fn inner_fork_warning() {
     t.join().unwrap();
 }
 
+fn fork_three_quietly(_: ()) {
+    // A spawned child runs its target before `main`: it has no other thread.
+    let threads = std::fs::read_dir("/proc/self/task").unwrap().count();
+    assert_eq!(threads, 1, "a spawned child should be single-threaded");
+    for _ in 0..3 {
+        let p = Process::from_closure(|| {}).start().unwrap();
+        assert_eq!(p.join().unwrap(), 0);
+    }
+}
+
+#[test]
+#[ignore = "run by fork_without_threads_is_quiet"]
+fn inner_fork_quiet() {
+    let p = get_context(StartMethod::Spawn)
+        .process(fork_three_quietly, ())
+        .start()
+        .unwrap();
+    assert_eq!(p.join().unwrap(), 0);
+}
+
+#[test]
+fn fork_without_threads_is_quiet() {
+    // The spawned child's standard error is the rerun's, which we read.
+    let out = rerun("inner_fork_quiet", StartMethod::Spawn);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(!stderr.contains("is multi-threaded"), "warned: {stderr}");
+}
+
 #[test]
 fn fork_with_threads_warns() {
     let out = rerun("inner_fork_warning", StartMethod::Fork);

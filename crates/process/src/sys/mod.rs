@@ -426,7 +426,7 @@ pub(crate) fn certainly_single_threaded() -> bool {
     use std::sync::atomic::{AtomicPtr, Ordering};
     // Null: not looked up yet; `NOT_FOUND`: the C library has no such variable.
     static FLAG: AtomicPtr<libc::c_char> = AtomicPtr::new(std::ptr::null_mut());
-    const NOT_FOUND: *mut libc::c_char = 1 as *mut libc::c_char;
+    const NOT_FOUND: *mut libc::c_char = std::ptr::dangling_mut();
     let mut ptr = FLAG.load(Ordering::Relaxed);
     if ptr.is_null() {
         // SAFETY: dlsym with RTLD_DEFAULT and a NUL-terminated name only reads.
@@ -563,6 +563,15 @@ mod tests {
         assert!(thread_count().unwrap() >= 2);
         tx.send(()).unwrap();
         t.join().unwrap();
+    }
+
+    #[test]
+    fn a_process_that_started_a_thread_is_not_certainly_single_threaded() {
+        std::thread::spawn(|| ()).join().unwrap();
+        // Stays false after the thread ends, as glibc documents (and a second call
+        // reads the cached address).
+        assert!(!certainly_single_threaded());
+        assert!(!certainly_single_threaded());
     }
 
     #[test]
