@@ -12,12 +12,13 @@ use crate::{forkserver, handle, registry};
 /// What a child knows about itself and its parent.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Me {
-    pub(crate) name: String,
+    /// Shared with the parent's record of this child (one allocation, not two).
+    pub(crate) name: Arc<str>,
     /// Python's `_identity`: `[1, 2]` is the second child of the first child.
     pub(crate) identity: Vec<u32>,
     pub(crate) daemon: bool,
     pub(crate) method: Option<StartMethod>,
-    pub(crate) parent: Option<(Pid, String)>,
+    pub(crate) parent: Option<(Pid, Arc<str>)>,
 }
 
 impl Me {
@@ -45,16 +46,23 @@ pub(crate) struct ForkState {
     /// How many children this process has started (for `Process-N` names).
     counter: AtomicU32,
     /// The children this process started and has not reaped (see `registry`).
-    pub(crate) children: Mutex<Vec<Arc<crate::process::Shared>>>,
+    pub(crate) children: Mutex<registry::Children>,
     /// The connections to forkservers (see `forkserver`).
     pub(crate) servers: Mutex<Vec<forkserver::Server>>,
+    /// Hooks run in every child before its target, whatever the start method (see
+    /// `handle::on_child_start`).
+    pub(crate) hooks: Mutex<Vec<fn()>>,
 }
+
+// All of it on one page.
+const _: () = assert!(std::mem::size_of::<ForkState>() == 4096);
 
 pub(crate) static STATE: ForkState = ForkState {
     current: Mutex::new(None),
     counter: AtomicU32::new(0),
-    children: Mutex::new(Vec::new()),
+    children: Mutex::new(registry::Children::new()),
     servers: Mutex::new(Vec::new()),
+    hooks: Mutex::new(Vec::new()),
 };
 
 /// Who this process is.
@@ -63,39 +71,85 @@ pub(crate) fn me() -> Arc<Me> {
     cur.get_or_insert_with(|| Arc::new(Me::main())).clone()
 }
 
-/// The identity of the next child: ours plus the next counter value.
-pub(crate) fn next_identity() -> Vec<u32> {
-    let mut id = me().identity.clone();
-    id.push(STATE.counter.fetch_add(1, Ordering::Relaxed) + 1);
-    id
-}
-
-/// Python's default name for the child with this identity.
-pub(crate) fn default_name(identity: &[u32]) -> String {
+/// Python's default name for the child with this identity (`Process-1:2`), formatted
+/// on the stack and then allocated once.
+pub(crate) fn default_name(identity: &[u32]) -> Arc<str> {
     use std::fmt::Write as _;
-    let mut name = String::with_capacity(8 + 4 * identity.len());
+    let mut name = StackStr::default();
     name.push_str("Process-");
     for (i, n) in identity.iter().enumerate() {
         let sep = if i == 0 { "" } else { ":" };
         let _ = write!(name, "{sep}{n}");
     }
-    name
+    match name.spilled {
+        Some(long) => Arc::from(long),
+        None => Arc::from(name.as_str()),
+    }
 }
 
-/// The description of a child about to start from this process.
-pub(crate) fn describe_child(
-    name: String,
-    identity: Vec<u32>,
-    daemon: bool,
-    method: StartMethod,
-) -> Me {
-    let parent = me();
+/// A string built on the stack; spills into a `String` if it outgrows its buffer.
+struct StackStr {
+    buf: [u8; 64],
+    len: usize,
+    spilled: Option<String>,
+}
+
+impl Default for StackStr {
+    fn default() -> StackStr {
+        StackStr {
+            buf: [0; 64],
+            len: 0,
+            spilled: None,
+        }
+    }
+}
+
+impl StackStr {
+    fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.buf[..self.len]).expect("only whole strings are pushed")
+    }
+
+    fn push_str(&mut self, s: &str) {
+        if let Some(long) = &mut self.spilled {
+            long.push_str(s);
+        } else if self.len + s.len() <= self.buf.len() {
+            self.buf[self.len..self.len + s.len()].copy_from_slice(s.as_bytes());
+            self.len += s.len();
+        } else {
+            let mut long = String::with_capacity(self.len + s.len());
+            long.push_str(self.as_str());
+            long.push_str(s);
+            self.spilled = Some(long);
+        }
+    }
+}
+
+impl std::fmt::Write for StackStr {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        self.push_str(s);
+        Ok(())
+    }
+}
+
+/// The description of the next child this process starts: its identity (ours plus the
+/// next counter value), its name (`name`, or Python's default), and us as its parent.
+///
+/// One look at our own description, under its lock, without cloning it: a `Fork`
+/// start writes as few heap pages as it can (after the fork, each is a copy-on-write
+/// fault in the parent).
+pub(crate) fn describe_next_child(name: Option<&str>, daemon: bool, method: StartMethod) -> Me {
+    let mut current = STATE.current.lock().unwrap_or_else(|e| e.into_inner());
+    let me = current.get_or_insert_with(|| Arc::new(Me::main()));
+    let mut identity = Vec::with_capacity(me.identity.len() + 1);
+    identity.extend_from_slice(&me.identity);
+    identity.push(STATE.counter.fetch_add(1, Ordering::Relaxed) + 1);
+    let name = name.map_or_else(|| default_name(&identity), Arc::from);
     Me {
         name,
         identity,
         daemon,
         method: Some(method),
-        parent: Some((sys::getpid(), parent.name.clone())),
+        parent: Some((sys::getpid(), me.name.clone())),
     }
 }
 
@@ -113,7 +167,7 @@ pub(crate) fn describe_child(
 /// nobody else can hold them, and each lock word is one more page that both copies
 /// would write after the fork (a copy-on-write fault each).
 pub(crate) struct ForkGuards {
-    children: MutexGuard<'static, Vec<Arc<crate::process::Shared>>>,
+    children: MutexGuard<'static, registry::Children>,
     servers: MutexGuard<'static, Vec<forkserver::Server>>,
     current: MutexGuard<'static, Option<Arc<Me>>>,
     hooks: Vec<fn()>,
@@ -156,10 +210,8 @@ impl ForkGuards {
     /// closed.
     #[inline(always)]
     pub(crate) fn reset_in_child(mut self, me: Option<Arc<Me>>) -> Vec<fn()> {
-        std::mem::forget(std::mem::take(&mut *self.children));
-        for server in std::mem::take(&mut *self.servers) {
-            server.forget_in_child();
-        }
+        self.children.forget_all();
+        forkserver::forget_all_in_child(&mut self.servers);
         if let Some(me) = me {
             std::mem::forget(self.current.replace(me));
         }
@@ -177,7 +229,7 @@ impl ForkGuards {
     /// Makes room for one more child in the registry (before the fork, so that the
     /// parent does not allocate after it).
     pub(crate) fn reserve_child(&mut self) {
-        self.children.reserve(1);
+        self.children.reserve_one();
     }
 }
 
@@ -189,10 +241,8 @@ pub(crate) fn become_child(me: Arc<Me>) {
     let mut current = STATE.current.lock().unwrap_or_else(|e| e.into_inner());
     std::mem::forget(current.replace(me));
     drop(current);
-    std::mem::forget(std::mem::take(&mut *registry::lock()));
-    for server in std::mem::take(&mut *forkserver::servers()) {
-        server.forget_in_child();
-    }
+    registry::lock().forget_all();
+    forkserver::forget_all_in_child(&mut forkserver::servers());
     STATE.counter.store(0, Ordering::Relaxed);
 }
 
@@ -234,6 +284,8 @@ pub(crate) fn die_with_parent(expected_parent: Pid) {
 /// Runs a child's target and ends the process with Python's exit codes: 0 when the
 /// target returns, 1 after a panic (printed with the process's name) or when the
 /// arguments cannot be rebuilt.
+// Inlined into each start path: in a forked child, every code page it runs is a fault.
+#[inline(always)]
 pub(crate) fn run_and_exit(hooks: Vec<fn()>, target: impl FnOnce() -> Result<(), String>) -> ! {
     // The panic hook that names this process was installed before (see
     // `install_panic_hook`): the child takes no lock that another thread of its parent
@@ -263,7 +315,11 @@ mod tests {
 
     #[test]
     fn default_names_follow_python() {
-        assert_eq!(default_name(&[1]), "Process-1");
-        assert_eq!(default_name(&[1, 2]), "Process-1:2");
+        assert_eq!(&*default_name(&[1]), "Process-1");
+        assert_eq!(&*default_name(&[1, 2]), "Process-1:2");
+        let deep: Vec<u32> = (1..=20).map(|i| i * 1_000_000).collect();
+        let long = default_name(&deep);
+        assert!(long.starts_with("Process-1000000:2000000:"));
+        assert!(long.ends_with(":20000000"));
     }
 }

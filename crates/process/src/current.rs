@@ -72,7 +72,7 @@ impl CurrentProcess {
 pub fn current_process() -> CurrentProcess {
     let me = child::me();
     CurrentProcess {
-        name: me.name.clone(),
+        name: me.name.to_string(),
         identity: me.identity.clone(),
         daemon: me.daemon,
         method: me.method,
@@ -111,8 +111,8 @@ impl ParentProcess {
 /// The parent of this process if it is a child started by this crate (Python's
 /// `multiprocessing.parent_process()`); `None` in the main process.
 pub fn parent_process() -> Option<ParentProcess> {
-    child::me()
-        .parent
-        .clone()
-        .map(|(pid, name)| ParentProcess { pid, name })
+    child::me().parent.clone().map(|(pid, name)| ParentProcess {
+        pid,
+        name: name.to_string(),
+    })
 }

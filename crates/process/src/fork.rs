@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use crate::child;
 use crate::context::StartMethod;
 use crate::error::{StartCause, StartError};
-use crate::process::{Process, ProcessHandle, Shared, Waiter, child_name};
+use crate::process::{Process, ProcessHandle, Shared, Waiter};
 use crate::registry;
 use crate::sys::{self, ForkOutcome};
 
@@ -108,16 +108,14 @@ pub(crate) fn start(p: Process) -> Result<ProcessHandle, StartError> {
     debug_assert_eq!(p.method, StartMethod::Fork);
     warn_if_threaded();
     child::install_panic_hook();
-    let identity = child::next_identity();
-    let name = child_name(&p, &identity);
     // Allocated here: the child should touch (copy-on-write) as little memory as it can.
-    let me = std::sync::Arc::new(child::describe_child(
-        name.clone(),
-        identity,
+    let me = std::sync::Arc::new(child::describe_next_child(
+        p.name.as_deref(),
         p.daemon,
         StartMethod::Fork,
     ));
-    // `describe_child` looked our pid up already.
+    let name = me.name.clone();
+    // `describe_next_child` looked our pid up already.
     let parent = me.parent.as_ref().map_or_else(sys::getpid, |p| p.0);
     // The parent's record of the child, built before the fork too: after it, the
     // parent only fills in the pid (see `ForkState`'s note on copy-on-write faults).

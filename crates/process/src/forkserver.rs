@@ -43,7 +43,7 @@ use crate::child;
 use crate::context::StartMethod;
 use crate::error::{StartCause, StartError};
 use crate::init::is_initialized;
-use crate::process::{Process, ProcessHandle, Shared, Waiter, child_name};
+use crate::process::{Process, ProcessHandle, Shared, Waiter};
 use crate::registry;
 use crate::spawn::self_command;
 use crate::sys::{self, ForkOutcome, Pid, SockKind, scm};
@@ -118,15 +118,17 @@ pub(crate) struct Server {
     pid: Pid,
 }
 
-impl Server {
-    /// In a forked child: closes the inherited control socket (so that the child
-    /// never keeps the server alive) without freeing the record (see
-    /// `ForkGuards::reset_in_child`).
-    pub(crate) fn forget_in_child(self) {
-        let Server { exe, control, .. } = self;
-        drop(control);
-        std::mem::forget(exe);
+impl AsFd for Server {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.control.as_fd()
     }
+}
+
+/// In a forked child: closes the inherited control sockets (so that the child never
+/// keeps a server alive) without freeing the records (see
+/// `ForkGuards::reset_in_child`).
+pub(crate) fn forget_all_in_child(servers: &mut Vec<Server>) {
+    sys::close_each_and_forget(std::mem::take(servers));
 }
 
 pub(crate) fn servers() -> MutexGuard<'static, Vec<Server>> {
@@ -204,9 +206,8 @@ pub(crate) fn start(p: Process) -> Result<ProcessHandle, StartError> {
     if !is_initialized() {
         return Err(StartError::new(StartCause::NotInitialized, p));
     }
-    let identity = child::next_identity();
-    let name = child_name(&p, &identity);
-    let me = child::describe_child(name.clone(), identity, p.daemon, StartMethod::Forkserver);
+    let me = child::describe_next_child(p.name.as_deref(), p.daemon, StartMethod::Forkserver);
+    let name = me.name.clone();
     let (msg, fds) = match boot::prepare(&p, me) {
         Ok(m) => m,
         Err(cause) => return Err(StartError::new(cause, p)),

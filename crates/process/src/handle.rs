@@ -50,7 +50,6 @@
 use std::cell::RefCell;
 use std::fmt;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
-use std::sync::Mutex;
 
 use serde::de::Error as _;
 use serde::ser::Error as _;
@@ -248,9 +247,6 @@ impl<'de> Deserialize<'de> for HandleFd {
     }
 }
 
-/// Hooks run in every child before its target, whatever the start method.
-static CHILD_HOOKS: Mutex<Vec<fn()>> = Mutex::new(Vec::new());
-
 /// Registers `hook` to run in every child process this process starts from now on,
 /// after the child's bookkeeping is reset and before its target runs.
 ///
@@ -260,7 +256,10 @@ static CHILD_HOOKS: Mutex<Vec<fn()>> = Mutex::new(Vec::new());
 /// initialiser). For part-2 handle kinds; registering the same `fn` twice runs it once.
 #[allow(dead_code)] // used by handle kinds added in part 2
 pub(crate) fn on_child_start(hook: fn()) {
-    let mut hooks = CHILD_HOOKS.lock().unwrap_or_else(|e| e.into_inner());
+    let mut hooks = crate::child::STATE
+        .hooks
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
     if !hooks.iter().any(|h| std::ptr::fn_addr_eq(*h, hook)) {
         hooks.push(hook);
     }
@@ -269,7 +268,8 @@ pub(crate) fn on_child_start(hook: fn()) {
 /// The registered child hooks (read in the parent before a fork, so that the child
 /// takes no lock to find them).
 pub(crate) fn child_hooks() -> Vec<fn()> {
-    CHILD_HOOKS
+    crate::child::STATE
+        .hooks
         .lock()
         .unwrap_or_else(|e| e.into_inner())
         .clone()

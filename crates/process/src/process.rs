@@ -289,7 +289,7 @@ pub(crate) enum State {
 
 /// What a started child shares between its handles and the registry.
 pub(crate) struct Shared {
-    pub(crate) name: String,
+    pub(crate) name: Arc<str>,
     pub(crate) daemon: bool,
     pub(crate) method: StartMethod,
     pub(crate) pid: Pid,
@@ -302,7 +302,7 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
-    pub(crate) fn new(p: &Process, name: String, pid: Pid, waiter: Waiter) -> Arc<Shared> {
+    pub(crate) fn new(p: &Process, name: Arc<str>, pid: Pid, waiter: Waiter) -> Arc<Shared> {
         Shared::with_owner(p, name, pid, waiter, sys::getpid())
     }
 
@@ -310,7 +310,7 @@ impl Shared {
     /// call fewer on the `Fork` start path).
     pub(crate) fn with_owner(
         p: &Process,
-        name: String,
+        name: Arc<str>,
         pid: Pid,
         waiter: Waiter,
         owner: Pid,
@@ -629,11 +629,4 @@ impl fmt::Debug for ProcessHandle {
             .field("exitcode", &self.exitcode())
             .finish()
     }
-}
-
-/// The name a child gets: the given one, or Python's `Process-N`.
-pub(crate) fn child_name(p: &Process, identity: &[u32]) -> String {
-    p.name
-        .clone()
-        .unwrap_or_else(|| child::default_name(identity))
 }

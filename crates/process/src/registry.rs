@@ -13,7 +13,60 @@ use crate::process::{ProcessHandle, Shared};
 
 static AT_EXIT: Once = Once::new();
 
-pub(crate) fn lock() -> MutexGuard<'static, Vec<Arc<Shared>>> {
+/// The registry's storage: the first few children inline, in `child::STATE`'s page
+/// (which a `Fork` start writes after the fork anyway: its locks), the rest in a
+/// vector. A vector's buffer would be one more page for the parent to fault on after
+/// every fork.
+pub(crate) struct Children {
+    inline: [Option<Arc<Shared>>; INLINE],
+    spill: Vec<Arc<Shared>>,
+}
+
+const INLINE: usize = 8;
+
+impl Children {
+    pub(crate) const fn new() -> Children {
+        Children {
+            inline: [const { None }; INLINE],
+            spill: Vec::new(),
+        }
+    }
+
+    pub(crate) fn push(&mut self, child: Arc<Shared>) {
+        match self.inline.iter_mut().find(|slot| slot.is_none()) {
+            Some(slot) => *slot = Some(child),
+            None => self.spill.push(child),
+        }
+    }
+
+    /// Makes sure the next [`push`](Children::push) does not allocate.
+    pub(crate) fn reserve_one(&mut self) {
+        if self.inline.iter().all(Option::is_some) {
+            self.spill.reserve(1);
+        }
+    }
+
+    pub(crate) fn retain(&mut self, mut keep: impl FnMut(&Arc<Shared>) -> bool) {
+        for slot in &mut self.inline {
+            if slot.as_ref().is_some_and(|c| !keep(c)) {
+                *slot = None;
+            }
+        }
+        self.spill.retain(|c| keep(c));
+    }
+
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &Arc<Shared>> {
+        self.inline.iter().flatten().chain(&self.spill)
+    }
+
+    /// Empties the registry without dropping what it held (a forked child forgets its
+    /// parent's children: freeing them would only write to pages it shares).
+    pub(crate) fn forget_all(&mut self) {
+        std::mem::forget(std::mem::replace(self, Children::new()));
+    }
+}
+
+pub(crate) fn lock() -> MutexGuard<'static, Children> {
     crate::child::STATE
         .children
         .lock()
@@ -74,7 +127,7 @@ extern "C" fn at_exit() {
         let deadline = Instant::now() + Duration::from_millis(200);
         loop {
             if let Ok(g) = crate::child::STATE.children.try_lock() {
-                break g.clone();
+                break g.iter().cloned().collect::<Vec<_>>();
             }
             if Instant::now() > deadline {
                 return;

@@ -14,7 +14,7 @@ use crate::child;
 use crate::context::StartMethod;
 use crate::error::{StartCause, StartError};
 use crate::init::{ROLE_VAR, is_initialized};
-use crate::process::{Process, ProcessHandle, Shared, Waiter, child_name};
+use crate::process::{Process, ProcessHandle, Shared, Waiter};
 use crate::registry;
 use crate::sys::{self, SockKind};
 
@@ -33,9 +33,8 @@ pub(crate) fn start(p: Process) -> Result<ProcessHandle, StartError> {
     if !is_initialized() {
         return Err(StartError::new(StartCause::NotInitialized, p));
     }
-    let identity = child::next_identity();
-    let name = child_name(&p, &identity);
-    let me = child::describe_child(name.clone(), identity, p.daemon, StartMethod::Spawn);
+    let me = child::describe_next_child(p.name.as_deref(), p.daemon, StartMethod::Spawn);
+    let name = me.name.clone();
     let (msg, fds) = match boot::prepare(&p, me) {
         Ok(m) => m,
         Err(cause) => return Err(StartError::new(cause, p)),
