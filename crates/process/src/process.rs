@@ -302,12 +302,8 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
-    pub(crate) fn new(p: &Process, name: Arc<str>, pid: Pid, waiter: Waiter) -> Arc<Shared> {
-        Shared::with_owner(p, name, pid, waiter, sys::getpid())
-    }
-
-    /// As [`new`](Shared::new), with this process's pid already known (one system
-    /// call fewer on the `Fork` start path).
+    /// The record of a child started by `owner` (this process, whose pid the start
+    /// path already looked up).
     pub(crate) fn with_owner(
         p: &Process,
         name: Arc<str>,

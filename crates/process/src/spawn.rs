@@ -35,6 +35,8 @@ pub(crate) fn start(p: Process) -> Result<ProcessHandle, StartError> {
     }
     let me = child::describe_next_child(p.name.as_deref(), p.daemon, StartMethod::Spawn);
     let name = me.name.clone();
+    // `describe_next_child` looked our pid up already.
+    let owner = me.parent.as_ref().map_or_else(sys::getpid, |p| p.0);
     let (msg, fds) = match boot::prepare(&p, me) {
         Ok(m) => m,
         Err(cause) => return Err(StartError::new(cause, p)),
@@ -56,7 +58,7 @@ pub(crate) fn start(p: Process) -> Result<ProcessHandle, StartError> {
         let _ = sys::waitpid(pid, false);
         return Err(StartError::new(StartCause::Os(e), p));
     }
-    let shared = Shared::new(&p, name, pid, Waiter::Own { pidfd: None });
+    let shared = Shared::with_owner(&p, name, pid, Waiter::Own { pidfd: None }, owner);
     drop(p); // closes the parent's copies of handles that moved into the child
     registry::register(shared.clone());
     Ok(ProcessHandle { shared })
