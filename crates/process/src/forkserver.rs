@@ -314,7 +314,7 @@ pub(crate) fn server_main() -> ! {
             // Report, then reap: see the module docs (the owner's lazy pidfd).
             while let Ok(Some((pid, code))) = sys::peek_any_ended() {
                 if let Some(b) = children.remove(&pid) {
-                    let _ = sys::send_all_vectored(b.as_fd(), &[&encode(TAG_EXIT, code)]);
+                    let _ = sys::send_all(b.as_fd(), &encode(TAG_EXIT, code));
                 }
                 if sys::waitpid(pid, true).is_err() {
                     break;
@@ -349,12 +349,12 @@ pub(crate) fn server_main() -> ! {
                     server_child(b, child, me)
                 }
                 Ok(ForkOutcome::Parent(pid)) => {
-                    let _ = sys::send_all_vectored(b.as_fd(), &[&encode(TAG_PID, pid)]);
+                    let _ = sys::send_all(b.as_fd(), &encode(TAG_PID, pid));
                     children.insert(pid, b);
                 }
                 Err(e) => {
                     let errno = e.raw_os_error().unwrap_or(libc::EAGAIN);
-                    let _ = sys::send_all_vectored(b.as_fd(), &[&encode(TAG_ERR, errno)]);
+                    let _ = sys::send_all(b.as_fd(), &encode(TAG_ERR, errno));
                 }
             }
             // Closes the server's copies of the child's handle descriptors.

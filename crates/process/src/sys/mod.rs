@@ -394,6 +394,25 @@ pub(crate) fn send_vectored(fd: BorrowedFd<'_>, bufs: &[io::IoSlice<'_>]) -> io:
     Ok(n as usize)
 }
 
+/// Sends all of `buf` on a socket (`MSG_NOSIGNAL`), looping over short sends; no
+/// allocation (the forkserver replies with this right after a fork, when every heap
+/// page it writes is a copy-on-write fault).
+pub(crate) fn send_all(fd: BorrowedFd<'_>, mut buf: &[u8]) -> io::Result<()> {
+    while !buf.is_empty() {
+        // SAFETY: `buf` is valid for reads of its length during the call.
+        let n = cvt_retry(|| unsafe {
+            libc::send(
+                fd.as_raw_fd(),
+                buf.as_ptr().cast(),
+                buf.len(),
+                libc::MSG_NOSIGNAL,
+            )
+        })?;
+        buf = &buf[n as usize..];
+    }
+    Ok(())
+}
+
 /// Writes all of `bufs`, looping over short writes.
 pub(crate) fn send_all_vectored(fd: BorrowedFd<'_>, bufs: &[&[u8]]) -> io::Result<()> {
     let mut idx = 0;
