@@ -14,9 +14,9 @@ use crate::process::{Process, Run};
 ///
 /// | method | child is | target | cost | hazards |
 /// |---|---|---|---|---|
-/// | [`Fork`](StartMethod::Fork) | a copy of the parent (`fork()`) | any `FnOnce + Send` closure, or a `fn` | fastest | the child holds only the forking thread: locks other threads held stay locked (a warning is printed when the parent runs other threads) |
-/// | [`Spawn`](StartMethod::Spawn) | a fresh `exec` of the same binary | a plain `fn(A)` with `A: Serialize + DeserializeOwned`, or a [`Run`] value | slowest (a whole program start) | none from the parent's state; needs [`init`](crate::init) |
-/// | [`Forkserver`](StartMethod::Forkserver) | a fork of a clean, single-threaded server that was exec'd once | as `Spawn` | close to `Fork` after the first start | none from the parent's state; needs [`init`](crate::init) |
+/// | [`Fork`](StartMethod::Fork) | a copy of the parent (`fork()`) | any `FnOnce + Send` closure, or a `fn` | fastest: about 1.1–1.25× a raw `fork`+`waitpid`, growing with the parent's memory as a raw fork does | the child holds only the forking thread: locks other threads held stay locked (a warning is printed when the parent runs other threads) |
+/// | [`Spawn`](StartMethod::Spawn) | a fresh `exec` of the same binary | a plain `fn(A)` with `A: Serialize + DeserializeOwned`, or a [`Run`] value | slowest: a whole program start (about 1 ms here, below procspawn) | none from the parent's state; needs [`init`](crate::init) |
+/// | [`Forkserver`](StartMethod::Forkserver) | a fork of a clean, single-threaded server that was exec'd once | as `Spawn` | after the first start (which execs the server), about 1.6–2× a raw fork: two processes and four wake-ups per child, but independent of the parent's memory | none from the parent's state; needs [`init`](crate::init) |
 ///
 /// The default is `Forkserver`, CPython 3.14's choice on Linux: fork speed without
 /// fork's hazards.

@@ -146,9 +146,10 @@
 //!   from an anchor function in the same binary; the program calls [`init()`] first
 //!   so that the new process runs the target instead of `main`.
 //! * **`Forkserver`** (the default, CPython 3.14's choice) execs this binary *once*
-//!   as a clean single-threaded server, which then forks a child per request: fork
-//!   speed after the first start, without fork's hazards. Same target rules as
-//!   `Spawn`. The server dies with its owner.
+//!   as a clean single-threaded server, which then forks a child per request: close
+//!   to fork speed after the first start (a start+join costs about 1.6–2× a raw
+//!   `fork`+`waitpid`, for the round trips to the server), without fork's hazards.
+//!   Same target rules as `Spawn`. The server dies with its owner.
 //!
 //! Tests: `cargo test` binaries have no `main`; [`test_support!`] registers an ELF
 //! constructor that calls [`init()`] before the test harness starts, so a re-executed
