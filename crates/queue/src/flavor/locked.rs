@@ -104,7 +104,9 @@ impl<T: Send, S: Store<T>> RawQueue<T> for Locked<T, S> {
                 return Err(PushError::Full(value));
             }
             state.store.push(value);
-            self.pushes.fetch_add(1, Ordering::Relaxed);
+            // Only written under the mutex: a plain store, no read-modify-write needed.
+            let pushes = self.pushes.load(Ordering::Relaxed);
+            self.pushes.store(pushes.wrapping_add(1), Ordering::Relaxed);
         }
         // Pairs with the sleeper counters of the blocking layer (see `RawQueue`).
         atomic::fence(Ordering::SeqCst);
