@@ -485,6 +485,13 @@ mod loom_tests {
     use loom::sync::Arc;
     use loom::thread;
 
+    /// Explores every interleaving with at most 3 preemptions.
+    fn model(f: impl Fn() + Sync + Send + 'static) {
+        let mut model = loom::model::Builder::new();
+        model.preemption_bound = Some(3);
+        model.check(f);
+    }
+
     fn pop_retrying(l: &List<usize>) -> usize {
         loop {
             match l.try_pop() {
@@ -496,9 +503,7 @@ mod loom_tests {
 
     #[test]
     fn loom_spsc_across_a_block() {
-        let mut model = loom::model::Builder::new();
-        model.preemption_bound = Some(3);
-        model.check(|| {
+        model(|| {
             let l = Arc::new(List::new());
             // Start near the end of the first block so the scenario crosses it.
             l.try_push(0).ok().unwrap();
@@ -522,9 +527,7 @@ mod loom_tests {
 
     #[test]
     fn loom_two_consumers_split_a_block_boundary() {
-        let mut model = loom::model::Builder::new();
-        model.preemption_bound = Some(3);
-        model.check(|| {
+        model(|| {
             let l = Arc::new(List::new());
             for v in 1..=4 {
                 l.try_push(v).ok().unwrap();
@@ -541,9 +544,7 @@ mod loom_tests {
 
     #[test]
     fn loom_close_races_with_push_at_block_end() {
-        let mut model = loom::model::Builder::new();
-        model.preemption_bound = Some(3);
-        model.check(|| {
+        model(|| {
             let l = Arc::new(List::new());
             l.try_push(0).ok().unwrap();
             l.try_push(1).ok().unwrap();
