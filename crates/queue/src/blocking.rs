@@ -300,6 +300,54 @@ impl<T: Send, R: RawQueue<T>> Source<T> for Core<T, R> {
     }
 }
 
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+    use crate::flavor::array::Array;
+    use std::sync::{Arc, mpsc};
+    use std::thread;
+
+    /// The deterministic form of `join_returns_even_if_new_work_arrives_before_waking`
+    /// (tests/kinds.rs): a registered joiner is released by the count reaching zero even
+    /// when a new item is put before it can wake up. Holding the epoch lock keeps the
+    /// joiner asleep (and the releasing `task_done` waiting) until the new item is in.
+    #[test]
+    fn join_released_by_epoch_even_if_new_work_arrives_first() {
+        let q = Arc::new(Core::new(Array::with_capacity(4)));
+        q.try_put(1).ok().unwrap();
+        let (tx, rx) = mpsc::channel();
+        let joiner = {
+            let q = Arc::clone(&q);
+            thread::spawn(move || tx.send(q.join_until(None)).unwrap())
+        };
+        // The joiner registers under the epoch lock and only lets go of it to wait.
+        while q.all_done.joiners.load(Ordering::SeqCst) == 0 {
+            thread::yield_now();
+        }
+        let epoch = q.all_done.epoch.lock();
+        assert_eq!(q.try_get().ok(), Some(1));
+        let doer = {
+            let q = Arc::clone(&q);
+            thread::spawn(move || q.task_done().unwrap())
+        };
+        while q.unfinished() != 0 {
+            thread::yield_now();
+        }
+        q.try_put(2).ok().unwrap();
+        assert_eq!(q.unfinished(), 1);
+        drop(epoch);
+        let released = rx.recv_timeout(Duration::from_secs(30));
+        assert_eq!(
+            released,
+            Ok(true),
+            "the zero reached before the put releases join"
+        );
+        assert_eq!(q.unfinished(), 1);
+        doer.join().unwrap();
+        joiner.join().unwrap();
+    }
+}
+
 /// Model checks of the parking protocol (no lost wakeup) and of join's release:
 /// `RUSTFLAGS="--cfg loom" cargo test -p skein-queue --lib --release loom`.
 #[cfg(all(test, loom))]

@@ -28,9 +28,8 @@ pub struct LifoQueue<T> {
 impl<T: Send> LifoQueue<T> {
     /// A stack holding at most `maxsize` items; `0` means unbounded, as in Python.
     pub fn new(maxsize: usize) -> Self {
-        let cap = (maxsize != 0).then_some(maxsize);
         Self {
-            core: Arc::new(Core::new(Locked::new(cap))),
+            core: Arc::new(Core::new(Locked::new(maxsize))),
         }
     }
 

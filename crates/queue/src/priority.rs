@@ -31,9 +31,8 @@ pub struct PriorityQueue<T> {
 impl<T: Send + Ord> PriorityQueue<T> {
     /// A priority queue holding at most `maxsize` items; `0` means unbounded.
     pub fn new(maxsize: usize) -> Self {
-        let cap = (maxsize != 0).then_some(maxsize);
         Self {
-            core: Arc::new(Core::new(Locked::new(cap))),
+            core: Arc::new(Core::new(Locked::new(maxsize))),
         }
     }
 

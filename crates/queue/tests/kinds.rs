@@ -263,6 +263,10 @@ macro_rules! suite {
                     })
                 };
                 rx.recv().unwrap();
+                // Only makes it likely that the joiner waits already; either way it must
+                // return. The deterministic form (joiner known to be waiting) is the unit
+                // test `join_released_by_epoch_even_if_new_work_arrives_first` in
+                // src/blocking.rs.
                 thread::sleep(Duration::from_millis(20));
                 q.get().unwrap();
                 q.task_done().unwrap();
@@ -298,7 +302,8 @@ macro_rules! suite {
                     }));
                 }
                 start.wait();
-                thread::sleep(Duration::from_millis(50)); // let them block (result is the same if not)
+                // Let them block (the result is the same if they have not yet).
+                thread::sleep(Duration::from_millis(50));
                 let t = Instant::now();
                 if $bounded {
                     full.shutdown();

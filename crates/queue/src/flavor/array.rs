@@ -1,7 +1,7 @@
 //! Bounded lock-free MPMC ring: Dmitry Vyukov's array queue with per-slot stamps.
 //!
-//! This is the only module of the crate with `unsafe` code (slot values live in
-//! `UnsafeCell<MaybeUninit<T>>`).
+//! With [`super::list`], the only module of the crate with `unsafe` code (slot values live
+//! in `UnsafeCell<MaybeUninit<T>>`).
 //!
 //! # Design
 //!

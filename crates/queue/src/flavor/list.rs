@@ -9,15 +9,15 @@
 //! a position: an index and the block it points into. An index counts in units of
 //! `1 << SHIFT`; `(index >> SHIFT) % LAP` is the offset in the current block, and offset
 //! `BLOCK_CAP` (one past the last slot) means "the next block is being installed, wait".
-//! The low bit of `tail.index` is `CLOSED` (set by `close`, preserved by every later
-//! update, so a racing push either claims its slot first or sees the bit); the low bit of
-//! `head.index` is `HAS_NEXT` (the tail is in a later block, so the head's block is
+//! The low bit (`MARK_BIT`) of `tail.index` means "closed" (set by `close`, preserved by
+//! every later update, so a racing push either claims its slot first or sees the bit); in
+//! `head.index` it means "has next" (the tail is in a later block, so the head's block is
 //! completely claimed and a pop needs not read `tail`).
 //!
 //! - A producer claims a slot by a CAS on `tail.index`, writes the value and sets the
 //!   slot's `WRITE` bit. The producer that claims the last slot of a block installs the
 //!   next block (allocated before the CAS) into `tail.block`, then moves `tail.index` past
-//!   the gap with a `fetch_add` (which keeps `CLOSED`), then links `block.next`.
+//!   the gap with a `fetch_add` (which keeps the closed bit), then links `block.next`.
 //! - A consumer claims a slot by a CAS on `head.index`, waits for `WRITE`, reads the value
 //!   and sets `READ`. The consumer that claims the last slot of a block moves `head` to the
 //!   next block and starts destroying the old one.
@@ -199,7 +199,7 @@ impl<T: Send> RawQueue<T> for List<T> {
                             None => unreachable!("allocated before claiming the last slot"),
                         };
                         self.tail.block.store(next, Ordering::Release);
-                        // Past the gap; `fetch_add` keeps a `CLOSED` bit set meanwhile.
+                        // Past the gap; `fetch_add` keeps a closed bit set meanwhile.
                         self.tail.index.fetch_add(1 << SHIFT, Ordering::Release);
                         // SAFETY: we claimed a slot of `block`, so consumers cannot have
                         // destroyed it (its last slot, ours, is not written yet).
@@ -485,6 +485,13 @@ mod loom_tests {
     use loom::sync::Arc;
     use loom::thread;
 
+    /// Explores every interleaving with at most 3 preemptions.
+    fn model(f: impl Fn() + Sync + Send + 'static) {
+        let mut model = loom::model::Builder::new();
+        model.preemption_bound = Some(3);
+        model.check(f);
+    }
+
     fn pop_retrying(l: &List<usize>) -> usize {
         loop {
             match l.try_pop() {
@@ -496,9 +503,7 @@ mod loom_tests {
 
     #[test]
     fn loom_spsc_across_a_block() {
-        let mut model = loom::model::Builder::new();
-        model.preemption_bound = Some(3);
-        model.check(|| {
+        model(|| {
             let l = Arc::new(List::new());
             // Start near the end of the first block so the scenario crosses it.
             l.try_push(0).ok().unwrap();
@@ -522,9 +527,7 @@ mod loom_tests {
 
     #[test]
     fn loom_two_consumers_split_a_block_boundary() {
-        let mut model = loom::model::Builder::new();
-        model.preemption_bound = Some(3);
-        model.check(|| {
+        model(|| {
             let l = Arc::new(List::new());
             for v in 1..=4 {
                 l.try_push(v).ok().unwrap();
@@ -541,9 +544,7 @@ mod loom_tests {
 
     #[test]
     fn loom_close_races_with_push_at_block_end() {
-        let mut model = loom::model::Builder::new();
-        model.preemption_bound = Some(3);
-        model.check(|| {
+        model(|| {
             let l = Arc::new(List::new());
             l.try_push(0).ok().unwrap();
             l.try_push(1).ok().unwrap();

@@ -77,9 +77,10 @@ pub(crate) struct Locked<T, S> {
 }
 
 impl<T, S: Store<T>> Locked<T, S> {
-    /// `None`: unbounded.
-    pub(crate) fn new(cap: Option<usize>) -> Self {
-        let room = cap.map_or(0, |c| c.min(MAX_PREALLOC));
+    /// `maxsize == 0` means unbounded, as in Python (and as for [`super::Fifo::new`]).
+    pub(crate) fn new(maxsize: usize) -> Self {
+        let cap = (maxsize != 0).then_some(maxsize);
+        let room = maxsize.min(MAX_PREALLOC);
         Self {
             state: Mutex::new(State {
                 store: S::with_capacity(room),
@@ -103,7 +104,9 @@ impl<T: Send, S: Store<T>> RawQueue<T> for Locked<T, S> {
                 return Err(PushError::Full(value));
             }
             state.store.push(value);
-            self.pushes.fetch_add(1, Ordering::Relaxed);
+            // Only written under the mutex: a plain store, no read-modify-write needed.
+            let pushes = self.pushes.load(Ordering::Relaxed);
+            self.pushes.store(pushes.wrapping_add(1), Ordering::Relaxed);
         }
         // Pairs with the sleeper counters of the blocking layer (see `RawQueue`).
         atomic::fence(Ordering::SeqCst);
@@ -160,8 +163,8 @@ mod tests {
 
     #[test]
     fn orders() {
-        let lifo: Locked<i32, Vec<i32>> = Locked::new(Some(3));
-        let prio: Locked<i32, MinHeap<i32>> = Locked::new(Some(3));
+        let lifo: Locked<i32, Vec<i32>> = Locked::new(3);
+        let prio: Locked<i32, MinHeap<i32>> = Locked::new(3);
         for v in [2, 3, 1] {
             lifo.try_push(v).ok().unwrap();
             prio.try_push(v).ok().unwrap();
