@@ -251,7 +251,10 @@ fn serve(read: &OwnedFd) {
 
 /// Unlinks `name` if no process holds a shared `flock` on it. Returns whether the
 /// name is gone.
-fn unlink_if_unmapped(name: &[u8]) -> bool {
+///
+/// Used by the janitor and by `SharedMemory`'s `drop`; raw `libc` calls only, so that it
+/// is as safe in the janitor (a fork child) as anywhere.
+pub(crate) fn unlink_if_unmapped(name: &[u8]) -> bool {
     let Ok(cname) = CString::new(name) else {
         return true;
     };
