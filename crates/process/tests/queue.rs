@@ -8,7 +8,7 @@ skein_process::test_support!();
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
-use common::{METHODS, eventually, start};
+use common::{METHODS, asleep, eventually, start};
 use serde::de::DeserializeOwned;
 use serde::{Serialize, Serializer};
 use skein_process::{
@@ -211,16 +211,6 @@ fn a_producer_killed_mid_message_does_not_wedge_the_queue() {
     q.put(b"after".to_vec()).unwrap();
     assert_eq!(reader.join().unwrap().unwrap(), b"after");
     assert!(q.is_empty());
-}
-
-/// Whether process `pid` is asleep (state `S` in `/proc/<pid>/stat`). Called after the
-/// child reported that it is about to wait on a queue: a child that then sleeps is
-/// blocked inside that wait (nothing else between its report and the wait can sleep).
-fn asleep(pid: i32) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
-        stat.rsplit_once(')')
-            .is_some_and(|(_, rest)| rest.trim_start().starts_with('S'))
-    })
 }
 
 /// Waits until the child `k`, which set `ready` just before a blocking `get`, sleeps in it.
