@@ -773,9 +773,7 @@ impl Ring {
             let Some(left) = futex::remaining(deadline) else {
                 return false;
             };
-            sleepers.fetch_add(1, Ordering::SeqCst);
-            futex::wait(unfinished, n, left);
-            sleepers.fetch_sub(1, Ordering::SeqCst);
+            futex::wait_counted(unfinished, sleepers, n, left);
         }
     }
 }
