@@ -7,7 +7,7 @@
 //! the improvement — the parent puts the sentinels after joining the producers, so no
 //! consumer can stop early.
 
-use skein_process::{JoinableQueue, Process};
+use skein_process::{JoinableQueue, Process, ProcessHandle};
 
 fn consumer((name, q): (String, JoinableQueue<Option<String>>)) {
     loop {
@@ -34,25 +34,27 @@ fn producer((name, q): (String, JoinableQueue<Option<String>>)) {
     println!("{name}: all my buns were eaten");
 }
 
+/// Starts one `role` process per name, each with its name and the queue.
+fn start_each(
+    names: [&str; 2],
+    role: fn((String, JoinableQueue<Option<String>>)),
+    q: &JoinableQueue<Option<String>>,
+) -> Vec<ProcessHandle> {
+    names
+        .iter()
+        .map(|n| {
+            Process::new(role, (n.to_string(), q.clone()))
+                .start()
+                .expect("start")
+        })
+        .collect()
+}
+
 fn main() {
     skein_process::init();
     let q = JoinableQueue::bounded(4).expect("shared memory");
-    let consumers: Vec<_> = ["c1", "c2"]
-        .iter()
-        .map(|n| {
-            Process::new(consumer, (n.to_string(), q.clone()))
-                .start()
-                .expect("start")
-        })
-        .collect();
-    let producers: Vec<_> = ["p1", "p2"]
-        .iter()
-        .map(|n| {
-            Process::new(producer, (n.to_string(), q.clone()))
-                .start()
-                .expect("start")
-        })
-        .collect();
+    let consumers = start_each(["c1", "c2"], consumer, &q);
+    let producers = start_each(["p1", "p2"], producer, &q);
     for p in producers {
         p.join().expect("join");
     }

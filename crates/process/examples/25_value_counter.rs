@@ -32,6 +32,17 @@ fn add_locked((v, start): (Value<u64>, Barrier)) {
     }
 }
 
+/// Starts `PROCESSES` children running `f(args())` and waits for them all.
+fn run_all<A: serde::Serialize + serde::de::DeserializeOwned + Send + 'static>(
+    f: fn(A),
+    args: impl Fn() -> A,
+) {
+    let kids: Vec<_> = (0..PROCESSES)
+        .map(|_| Process::new(f, args()).start().expect("start"))
+        .collect();
+    kids.into_iter().for_each(|k| drop(k.join()));
+}
+
 fn main() {
     skein_process::init();
     let expected = PROCESSES as u64 * EACH;
@@ -39,14 +50,7 @@ fn main() {
     let start = Barrier::new(PROCESSES).expect("shared memory");
     println!("== without the lock (RawValue) ==");
     let raw = RawValue::new(0u64).expect("shared memory");
-    let kids: Vec<_> = (0..PROCESSES)
-        .map(|_| {
-            Process::new(add_unlocked, (raw.clone(), start.clone()))
-                .start()
-                .expect("start")
-        })
-        .collect();
-    kids.into_iter().for_each(|k| drop(k.join()));
+    run_all(add_unlocked, || (raw.clone(), start.clone()));
     let got = raw.get();
     println!(
         "expected {expected}, got {got} ({} updates lost)",
@@ -55,14 +59,7 @@ fn main() {
 
     println!("== with the lock (Value) ==");
     let v = Value::new(0u64).expect("shared memory");
-    let kids: Vec<_> = (0..PROCESSES)
-        .map(|_| {
-            Process::new(add_locked, (v.clone(), start.clone()))
-                .start()
-                .expect("start")
-        })
-        .collect();
-    kids.into_iter().for_each(|k| drop(k.join()));
+    run_all(add_locked, || (v.clone(), start.clone()));
     println!("expected {expected}, got {}", v.get());
     assert_eq!(v.get(), expected);
 }

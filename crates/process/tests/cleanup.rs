@@ -13,13 +13,28 @@ use skein_process::SharedMemory;
 
 const HELPER_ENV: &str = "SKEIN_SHM_CLEANUP_HELPER";
 
+/// Whether this test binary was started by [`helper`] (the ignored helper tests do
+/// nothing in an ordinary `--ignored` run).
+fn running_as_helper() -> bool {
+    std::env::var_os(HELPER_ENV).is_some()
+}
+
+/// This test binary, set to run only the ignored helper test `name`.
+fn helper(name: &str) -> Command {
+    let mut cmd = Command::new(std::env::current_exe().unwrap());
+    cmd.args(["--exact", name, "--ignored", "--nocapture"])
+        .env(HELPER_ENV, "1")
+        .stderr(Stdio::null());
+    cmd
+}
+
 /// Run by the tests below in a child process: creates two segments, forks a child that
 /// maps them too, prints the names, and waits to be killed.
 #[test]
 #[ignore = "helper process for the cleanup tests"]
 fn helper_create_segments_and_wait() {
     let _serial = common::serial();
-    if std::env::var_os(HELPER_ENV).is_none() {
+    if !running_as_helper() {
         return;
     }
     let a = SharedMemory::create(4096).unwrap();
@@ -39,7 +54,7 @@ fn helper_create_segments_and_wait() {
 #[ignore = "helper process for the cleanup tests"]
 fn helper_forget_segment_and_exit() {
     let _serial = common::serial();
-    if std::env::var_os(HELPER_ENV).is_none() {
+    if !running_as_helper() {
         return;
     }
     let shm = SharedMemory::create(4096).unwrap();
@@ -51,17 +66,7 @@ fn helper_forget_segment_and_exit() {
 #[test]
 fn a_segment_forgotten_at_exit_is_unlinked() {
     let _serial = common::serial();
-    let out = Command::new(std::env::current_exe().unwrap())
-        .args([
-            "--exact",
-            "helper_forget_segment_and_exit",
-            "--ignored",
-            "--nocapture",
-        ])
-        .env(HELPER_ENV, "1")
-        .stderr(Stdio::null())
-        .output()
-        .unwrap();
+    let out = helper("helper_forget_segment_and_exit").output().unwrap();
     assert!(out.status.success());
     let stdout = String::from_utf8_lossy(&out.stdout);
     let name = stdout
@@ -76,16 +81,8 @@ fn a_segment_forgotten_at_exit_is_unlinked() {
 }
 
 fn start_helper() -> (std::process::Child, Vec<String>) {
-    let mut helper = Command::new(std::env::current_exe().unwrap())
-        .args([
-            "--exact",
-            "helper_create_segments_and_wait",
-            "--ignored",
-            "--nocapture",
-        ])
-        .env(HELPER_ENV, "1")
+    let mut helper = helper("helper_create_segments_and_wait")
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
         .process_group(0)
         .spawn()
         .unwrap();

@@ -8,7 +8,7 @@ skein_process::test_support!();
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
-use common::{METHODS, eventually, start};
+use common::{METHODS, asleep, eventually, start};
 use serde::de::DeserializeOwned;
 use serde::{Serialize, Serializer};
 use skein_process::{
@@ -196,7 +196,12 @@ fn a_producer_killed_mid_message_does_not_wedge_the_queue() {
     let q = Queue::<Vec<u8>>::with_capacity(0, 4096).unwrap();
     let k = start(StartMethod::Fork, stuck_big_put, q.clone());
     assert!(eventually(Duration::from_secs(30), || q.qsize() == 1));
-    std::thread::sleep(Duration::from_millis(50)); // let it fill the ring
+    // Its place is reserved; once it sleeps, it has filled the ring and waits for room
+    // in the middle of the message.
+    assert!(
+        eventually(Duration::from_secs(30), || asleep(k.pid())),
+        "the producer never blocked mid-message"
+    );
     k.kill().unwrap();
     k.join().unwrap();
     let reader = {
@@ -206,6 +211,15 @@ fn a_producer_killed_mid_message_does_not_wedge_the_queue() {
     q.put(b"after".to_vec()).unwrap();
     assert_eq!(reader.join().unwrap().unwrap(), b"after");
     assert!(q.is_empty());
+}
+
+/// Waits until the child `k`, which set `ready` just before a blocking `get`, sleeps in it.
+fn wait_until_blocked(k: &ProcessHandle, ready: &Event) {
+    ready.wait();
+    assert!(
+        eventually(Duration::from_secs(30), || asleep(k.pid())),
+        "the child never blocked in get"
+    );
 }
 
 fn blocked_get((q, ready): (Queue<u64>, Event)) {
@@ -218,15 +232,15 @@ fn a_consumer_killed_while_blocked_does_not_wedge_the_queue() {
     let q = Queue::new().unwrap();
     let ready = Event::new().unwrap();
     let k = start(StartMethod::Fork, blocked_get, (q.clone(), ready.clone()));
-    ready.wait();
-    std::thread::sleep(Duration::from_millis(20));
+    wait_until_blocked(&k, &ready);
     k.kill().unwrap();
     k.join().unwrap();
     q.put(5).unwrap();
     assert_eq!(q.get_timeout(Duration::from_secs(30)), Ok(5));
 }
 
-fn get_until_shutdown((q, out): (Queue<u64>, Queue<String>)) {
+fn get_until_shutdown((q, out, ready): (Queue<u64>, Queue<String>, Event)) {
+    ready.set();
     let r = q.get();
     out.put(format!("{r:?}")).unwrap();
 }
@@ -249,12 +263,13 @@ fn shutdown_graceful_drains_immediate_stops_and_wakes_blocked_getters() {
 
     let q = Queue::<u64>::new().unwrap();
     let out = Queue::new().unwrap();
+    let ready = Event::new().unwrap();
     let k = start(
         StartMethod::Forkserver,
         get_until_shutdown,
-        (q.clone(), out.clone()),
+        (q.clone(), out.clone(), ready.clone()),
     );
-    std::thread::sleep(Duration::from_millis(50));
+    wait_until_blocked(&k, &ready);
     q.shutdown(false);
     assert_eq!(
         out.get_timeout(Duration::from_secs(30)).unwrap(),

@@ -7,7 +7,7 @@ skein_process::test_support!();
 
 use std::time::{Duration, Instant};
 
-use common::{METHODS, eventually, start};
+use common::{METHODS, asleep, eventually, start};
 use skein_process::{
     Barrier, BoundedSemaphore, Condition, Event, Lock, Process, Queue, RLock, RawValue,
     ReleaseError, Semaphore, StartMethod,
@@ -216,7 +216,8 @@ fn take_and_hang((lock, held): (Lock, Event)) {
     std::thread::sleep(Duration::from_secs(60));
 }
 
-fn expect_owner_died((lock, out): (Lock, Queue<bool>)) {
+fn expect_owner_died((lock, out, ready): (Lock, Queue<bool>, Event)) {
+    ready.set();
     out.put(lock.acquire().is_err()).unwrap();
 }
 
@@ -246,10 +247,18 @@ fn a_waiter_sees_owner_died_when_the_holder_is_killed() {
         (lock.clone(), held.clone()),
     );
     held.wait();
+    let ready = Event::new().unwrap();
     let waiter = start(
         StartMethod::Forkserver,
         expect_owner_died,
-        (lock.clone(), out.clone()),
+        (lock.clone(), out.clone(), ready.clone()),
+    );
+    ready.wait();
+    // Asleep after its report: waiting for the lock (it wakes now and then to check
+    // the owner, so it may take a few polls to catch it asleep).
+    assert!(
+        eventually(Duration::from_secs(30), || asleep(waiter.pid())),
+        "the waiter never blocked on the lock"
     );
     assert!(
         out.get_timeout(Duration::from_millis(100)).is_err(),

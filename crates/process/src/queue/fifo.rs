@@ -33,8 +33,7 @@ pub(crate) fn with_encoded<T: Serialize, R>(
             Err(_) => &mut fresh,
         };
         buf.clear();
-        let bytes = postcard::to_io(item, &mut *buf).map_err(CodecError::new)?;
-        let _ = bytes;
+        postcard::to_io(item, &mut *buf).map_err(CodecError::new)?;
         Ok(send(buf))
     })
 }

@@ -600,8 +600,10 @@ impl Ring {
                 get_hook(GetPoint::Located);
                 // The common case: decode straight from shared memory.
                 let r = f(self.payload(head, len));
-                self.advance(head, size);
+                st.head.0.store(head + size, Ordering::SeqCst);
                 st.get.0.taken.fetch_add(1, Ordering::SeqCst);
+                // One wake-up check for both changes (bytes and, under `maxsize`, a place
+                // freed): a producer sleeping on either re-checks both.
                 self.space_changed();
                 self.unlock_get();
                 return Ok(r);
@@ -771,9 +773,7 @@ impl Ring {
             let Some(left) = futex::remaining(deadline) else {
                 return false;
             };
-            sleepers.fetch_add(1, Ordering::SeqCst);
-            futex::wait(unfinished, n, left);
-            sleepers.fetch_sub(1, Ordering::SeqCst);
+            futex::wait_counted(unfinished, sleepers, n, left);
         }
     }
 }

@@ -1,6 +1,6 @@
 //! Shared (not `FUTEX_PRIVATE`) futex waits and wakes on words in shared memory.
 
-use std::sync::atomic::AtomicU32;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use rustix::thread::futex;
@@ -16,6 +16,22 @@ pub(crate) fn wait(word: &AtomicU32, expected: u32, timeout: Option<Duration>) {
     });
     // EAGAIN (value changed), ETIMEDOUT and EINTR all mean "re-check".
     let _ = futex::wait(word, futex::Flags::empty(), expected, ts.as_ref());
+}
+
+/// As [`wait`], counted in `sleepers` for the time of the wait, so that a waker may skip
+/// the wake-up syscall while `sleepers` is 0. Wakers change `word`, then read `sleepers`
+/// (both `SeqCst`): either they see this sleeper, or this sleeper sees the new `word`.
+pub(crate) fn wait_counted(
+    word: &AtomicU32,
+    sleepers: &AtomicU32,
+    expected: u32,
+    timeout: Option<Duration>,
+) {
+    sleepers.fetch_add(1, Ordering::SeqCst);
+    if word.load(Ordering::SeqCst) == expected {
+        wait(word, expected, timeout);
+    }
+    sleepers.fetch_sub(1, Ordering::SeqCst);
 }
 
 /// Wakes at most `n` processes sleeping on `word`.

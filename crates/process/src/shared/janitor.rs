@@ -25,34 +25,31 @@ static JANITOR: Mutex<Option<OwnedFd>> = Mutex::new(None);
 
 /// Tells the janitor (starting it if needed) that `name` exists.
 pub(crate) fn register(name: &str) -> std::io::Result<()> {
-    let mut guard = JANITOR.lock().unwrap_or_else(|e| e.into_inner());
-    if guard.is_none() {
-        *guard = Some(start()?);
-    }
-    let fd = guard.as_ref().expect("janitor started above");
-    write_line(fd, b'+', name)
+    send(b'+', name, true)
 }
 
 /// Tells the janitor (starting it if needed) that every handle of this process on
 /// `name` is gone but another process still maps it: unlink it as soon as nobody does.
 pub(crate) fn orphan(name: &str) {
-    let mut guard = JANITOR.lock().unwrap_or_else(|e| e.into_inner());
-    if guard.is_none() {
-        match start() {
-            Ok(fd) => *guard = Some(fd),
-            Err(_) => return, // the creator's janitor still cleans up at the end
-        }
-    }
-    if let Some(fd) = guard.as_ref() {
-        let _ = write_line(fd, b'?', name);
-    }
+    // On failure to start, the creator's janitor still cleans up at the end.
+    let _ = send(b'?', name, true);
 }
 
 /// Tells the janitor that `name` was unlinked normally.
 pub(crate) fn forget(name: &str) {
-    let guard = JANITOR.lock().unwrap_or_else(|e| e.into_inner());
-    if let Some(fd) = guard.as_ref() {
-        let _ = write_line(fd, b'-', name);
+    let _ = send(b'-', name, false);
+}
+
+/// Writes one `op name` line to this process tree's janitor; starts it first if there
+/// is none yet and `start_if_needed` (otherwise there is nobody to tell).
+fn send(op: u8, name: &str, start_if_needed: bool) -> std::io::Result<()> {
+    let mut guard = JANITOR.lock().unwrap_or_else(|e| e.into_inner());
+    if guard.is_none() && start_if_needed {
+        *guard = Some(start()?);
+    }
+    match guard.as_ref() {
+        Some(fd) => write_line(fd, op, name),
+        None => Ok(()),
     }
 }
 
@@ -251,7 +248,10 @@ fn serve(read: &OwnedFd) {
 
 /// Unlinks `name` if no process holds a shared `flock` on it. Returns whether the
 /// name is gone.
-fn unlink_if_unmapped(name: &[u8]) -> bool {
+///
+/// Used by the janitor and by `SharedMemory`'s `drop`; raw `libc` calls only, so that it
+/// is as safe in the janitor (a fork child) as anywhere.
+pub(crate) fn unlink_if_unmapped(name: &[u8]) -> bool {
     let Ok(cname) = CString::new(name) else {
         return true;
     };

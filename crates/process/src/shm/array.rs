@@ -6,8 +6,7 @@ use std::ops::{Deref, DerefMut};
 
 use super::value::LockHeader;
 use super::{IndexError, Plain, ShmError};
-use crate::shared::ident;
-use crate::shared::rawlock::{self, Acquired};
+use crate::shared::rawlock::Acquired;
 use crate::shared::region::Shared;
 use crate::sync::OwnerDied;
 
@@ -108,11 +107,6 @@ impl<T: Plain> Array<T> {
         self.len == 0
     }
 
-    fn take(&self) -> Acquired {
-        rawlock::lock(&self.shared.header().lock, ident::pid(), None)
-            .expect("an untimed lock cannot time out")
-    }
-
     /// Reads element `i` under the lock — `arr[i]`; `None` past the end.
     pub fn get(&self, i: usize) -> Option<T> {
         if i >= self.len {
@@ -151,7 +145,7 @@ impl<T: Plain> Array<T> {
     ///
     /// [`OwnerDied`] (holding the guard) when the previous holder died with the lock taken.
     pub fn lock(&self) -> Result<ArrayGuard<'_, T>, OwnerDied<ArrayGuard<'_, T>>> {
-        let acquired = self.take();
+        let acquired = self.shared.header().lock();
         let guard = ArrayGuard { array: self };
         match acquired {
             Acquired::Clean => Ok(guard),
@@ -192,7 +186,7 @@ impl<T: Plain> DerefMut for ArrayGuard<'_, T> {
 
 impl<T: Plain> Drop for ArrayGuard<'_, T> {
     fn drop(&mut self) {
-        rawlock::unlock(&self.array.shared.header().lock);
+        self.array.shared.header().unlock();
     }
 }
 

@@ -1,7 +1,7 @@
 //! `SharedMemory`: a named segment any process of the same user can attach to.
 
 use std::fmt;
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::OwnedFd;
 
 use rustix::fs::{FlockOperation, Mode};
 use rustix::shm::OFlags;
@@ -242,21 +242,13 @@ impl Drop for SharedMemory {
         // Unmap and close first: our own shared lock (which `fork`ed children may share)
         // must not count.
         drop(self.region.take());
-        let Ok(fd) = rustix::shm::open(self.name.as_str(), OFlags::RDWR, Mode::empty()) else {
-            return; // someone else unlinked it already
-        };
-        if rustix::fs::flock(&fd, FlockOperation::NonBlockingLockExclusive).is_err() {
+        if janitor::unlink_if_unmapped(self.name.as_bytes()) {
+            // Unlinked now (or by someone else already).
+            janitor::forget(&self.name);
+        } else {
             // Still mapped elsewhere (maybe only by a forked child that inherited our
             // handle): the janitor unlinks it as soon as nobody maps it.
             janitor::orphan(&self.name);
-            return;
-        }
-        let unlinked = rustix::fs::fstat(fd.as_fd())
-            .map(|st| st.st_nlink == 0)
-            .unwrap_or(true);
-        if !unlinked {
-            let _ = rustix::shm::unlink(self.name.as_str());
-            janitor::forget(&self.name);
         }
     }
 }

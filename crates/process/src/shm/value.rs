@@ -13,11 +13,22 @@ use crate::sync::OwnerDied;
 
 #[repr(C)]
 pub(crate) struct LockHeader {
-    pub(crate) lock: AtomicU32,
+    lock: AtomicU32,
 }
 
 // SAFETY: one atomic; all-zero is "unlocked".
 unsafe impl AtomicHeader for LockHeader {}
+
+impl LockHeader {
+    /// Takes the cell's lock for this process, waiting as long as it takes.
+    pub(crate) fn lock(&self) -> Acquired {
+        rawlock::lock(&self.lock, ident::pid(), None).expect("an untimed lock cannot time out")
+    }
+
+    pub(crate) fn unlock(&self) {
+        rawlock::unlock(&self.lock);
+    }
+}
 
 /// A `T` in shared memory with its own process-shared lock —
 /// `multiprocessing.Value(typecode, value)`.
@@ -86,26 +97,21 @@ impl<T: Plain> Value<T> {
         self.shared.data().cast::<T>()
     }
 
-    fn take(&self) -> Acquired {
-        rawlock::lock(&self.shared.header().lock, ident::pid(), None)
-            .expect("an untimed lock cannot time out")
-    }
-
     /// Reads the value under the lock — `v.value`.
     pub fn get(&self) -> T {
-        self.take();
+        self.shared.header().lock();
         // SAFETY: we hold the lock that every access to the cell takes.
         let v = unsafe { self.ptr().read_volatile() };
-        rawlock::unlock(&self.shared.header().lock);
+        self.shared.header().unlock();
         v
     }
 
     /// Writes the value under the lock — `v.value = x`.
     pub fn set(&self, value: T) {
-        self.take();
+        self.shared.header().lock();
         // SAFETY: we hold the lock that every access to the cell takes.
         unsafe { self.ptr().write_volatile(value) };
-        rawlock::unlock(&self.shared.header().lock);
+        self.shared.header().unlock();
     }
 
     /// Takes the lock and gives access to the value until the guard drops —
@@ -116,7 +122,7 @@ impl<T: Plain> Value<T> {
     /// [`OwnerDied`] (holding the guard) when the previous holder died with the lock
     /// taken: the value may be half-updated.
     pub fn lock(&self) -> Result<ValueGuard<'_, T>, OwnerDied<ValueGuard<'_, T>>> {
-        let acquired = self.take();
+        let acquired = self.shared.header().lock();
         let guard = ValueGuard { value: self };
         match acquired {
             Acquired::Clean => Ok(guard),
@@ -155,7 +161,7 @@ impl<T: Plain> DerefMut for ValueGuard<'_, T> {
 
 impl<T: Plain> Drop for ValueGuard<'_, T> {
     fn drop(&mut self) {
-        rawlock::unlock(&self.value.shared.header().lock);
+        self.value.shared.header().unlock();
     }
 }
 

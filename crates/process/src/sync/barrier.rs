@@ -330,9 +330,7 @@ impl Barrier {
         let got = rawlock::lock(&st.lock, ident::pid(), None).expect("untimed");
         if got == rawlock::Acquired::OwnerDied {
             // Someone died mid-update: the state may be torn, so break the barrier.
-            st.broken.store(1, Ordering::Relaxed);
-            st.seq.fetch_add(1, Ordering::Release);
-            futex::wake_all(&st.seq);
+            Self::break_now(st);
         }
         Held(st)
     }

@@ -115,11 +115,7 @@ impl Event {
             let Some(left) = futex::remaining(deadline) else {
                 return false;
             };
-            st.sleepers.fetch_add(1, Ordering::SeqCst);
-            if st.flag.load(Ordering::SeqCst) == 0 {
-                futex::wait(&st.flag, 0, left);
-            }
-            st.sleepers.fetch_sub(1, Ordering::SeqCst);
+            futex::wait_counted(&st.flag, &st.sleepers, 0, left);
         }
     }
 }

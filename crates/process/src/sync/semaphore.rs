@@ -60,11 +60,7 @@ impl Sem {
                 return false;
             };
             let st = self.st();
-            st.sleepers.fetch_add(1, Ordering::SeqCst);
-            if st.value.load(Ordering::SeqCst) == 0 {
-                futex::wait(&st.value, 0, left);
-            }
-            st.sleepers.fetch_sub(1, Ordering::SeqCst);
+            futex::wait_counted(&st.value, &st.sleepers, 0, left);
         }
     }
 

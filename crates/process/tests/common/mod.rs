@@ -82,6 +82,16 @@ pub fn eventually(limit: Duration, mut cond: impl FnMut() -> bool) -> bool {
     cond()
 }
 
+/// Whether process `pid` is asleep (state `S` in `/proc/<pid>/stat`). Polled after a
+/// child reported that it is about to block (on a queue, a lock): once it sleeps, it is
+/// blocked there, as long as nothing between its report and that wait can sleep.
+pub fn asleep(pid: i32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+        stat.rsplit_once(')')
+            .is_some_and(|(_, rest)| rest.trim_start().starts_with('S'))
+    })
+}
+
 /// Whether `/dev/shm` holds a segment with this shm name ("/skein-…").
 pub fn shm_exists(name: &str) -> bool {
     std::path::Path::new("/dev/shm")
