@@ -26,7 +26,7 @@ const PARKED: u64 = 2;
 const SHIFT: u32 = 2;
 
 #[inline]
-pub(crate) const fn token(me: u64) -> u64 {
+const fn token(me: u64) -> u64 {
     me << SHIFT | LOCKED
 }
 
@@ -60,7 +60,7 @@ impl RawLock {
 
     /// One CAS from free to held by `me`.
     #[inline]
-    pub(crate) fn try_lock_fast(&self, me: u64) -> bool {
+    fn try_lock_fast(&self, me: u64) -> bool {
         self.state
             .compare_exchange(0, token(me), Ordering::Acquire, Ordering::Relaxed)
             .is_ok()
@@ -110,7 +110,7 @@ impl RawLock {
     /// Blocks until the lock is taken (`Ok(true)`), the deadline passes (`Ok(false)`), or —
     /// only when `checked` — a deadlock cycle through this wait is found (`Err`).
     #[inline]
-    pub(crate) fn lock(
+    fn lock(
         &self,
         me: u64,
         deadline: Option<Instant>,
@@ -125,6 +125,36 @@ impl RawLock {
             return Ok(true);
         }
         self.lock_slow(me, deadline, checked, name, true)
+    }
+
+    /// Blocks until the lock is taken (`true`) or the deadline passes (`false`); no deadlock
+    /// error (an unchecked wait reports a cycle and waits on, as Python would).
+    #[inline]
+    pub(crate) fn lock_until(
+        &self,
+        me: u64,
+        deadline: Option<Instant>,
+        name: Option<&Arc<str>>,
+    ) -> bool {
+        loop {
+            match self.lock(me, deadline, false, name) {
+                Ok(true) => return true,
+                Ok(false) if deadline.is_some() => return false,
+                // An unchecked wait never fails and an untimed one never times out.
+                _ => {}
+            }
+        }
+    }
+
+    /// Blocks until the lock is taken, or returns the report of a deadlock cycle through
+    /// this wait (detection must be on).
+    pub(crate) fn lock_checked(
+        &self,
+        me: u64,
+        name: Option<&Arc<str>>,
+    ) -> Result<(), DeadlockReport> {
+        while !self.lock(me, None, true, name)? {}
+        Ok(())
     }
 
     /// Blocks until the lock is taken, spinning without `yield_now` first: for a thread
