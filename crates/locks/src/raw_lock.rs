@@ -338,15 +338,7 @@ impl RawLock {
             }
         }
         if deadlock::is_enabled() {
-            let addr = self.addr();
-            if let Some(w) = &woken {
-                deadlock::unregister(w.id, addr, !q.is_empty());
-            }
-            if q.is_empty() {
-                deadlock::forget_lock(addr);
-            } else {
-                deadlock::set_owner(addr, 0);
-            }
+            deadlock::released(self.addr(), woken.map(|w| w.id), !q.is_empty());
         }
         let new = if q.is_empty() { 0 } else { PARKED };
         self.state.store(new, Ordering::Release);
