@@ -224,3 +224,45 @@ impl fmt::Debug for LockGuard<'_> {
             .finish()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::mpsc;
+    use std::thread;
+    use std::time::{Duration, Instant};
+
+    use super::Lock;
+
+    /// Yields (bounded) until a thread is parked on `lock`, so the test below takes the wake-up
+    /// path every time instead of by luck of the scheduler.
+    fn until_parked(lock: &Lock) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while !lock.raw.has_parked() {
+            assert!(Instant::now() < deadline, "the waiter never parked");
+            thread::yield_now();
+        }
+    }
+
+    #[test]
+    fn release_from_another_thread_wakes_a_parked_waiter() {
+        for deadline in [None, Some(Duration::from_secs(60))] {
+            let lock = Lock::new();
+            lock.acquire().leak();
+            let (tx, rx) = mpsc::channel();
+            thread::scope(|s| {
+                s.spawn(|| {
+                    let got = match deadline {
+                        None => Some(lock.acquire()),
+                        Some(t) => lock.acquire_timeout(t),
+                    };
+                    tx.send(got.is_some()).unwrap();
+                });
+                until_parked(&lock);
+                assert!(rx.try_recv().is_err(), "got a held lock");
+                s.spawn(|| lock.release().unwrap());
+                assert!(rx.recv().unwrap(), "the parked waiter never got the lock");
+            });
+            assert!(!lock.is_locked());
+        }
+    }
+}

@@ -53,6 +53,12 @@ impl RawLock {
         if s & LOCKED == 0 { 0 } else { s >> SHIFT }
     }
 
+    /// Whether some thread is parked in the queue (for tests that must wait until it is).
+    #[cfg(test)]
+    pub(crate) fn has_parked(&self) -> bool {
+        self.state.load(Ordering::Relaxed) & PARKED != 0
+    }
+
     #[inline]
     pub(crate) fn is_locked(&self) -> bool {
         self.state.load(Ordering::Relaxed) & LOCKED != 0
