@@ -47,7 +47,9 @@ fn main() {
     let b = Barrier::new(3).unwrap();
     thread::scope(|s| {
         let early = s.spawn(|| b.wait());
-        thread::sleep(Duration::from_millis(50));
+        while b.n_waiting() == 0 {
+            thread::yield_now(); // let the early party arrive first
+        }
         let late = b.wait_timeout(Duration::from_millis(200));
         println!("the waiter that timed out: {late:?}");
         println!("the other waiter:          {:?}", early.join().unwrap());

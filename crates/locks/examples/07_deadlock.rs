@@ -14,6 +14,22 @@ use std::thread;
 
 use skein_locks::{Lock, deadlock};
 
+/// Takes `first`, waits until the other thread holds its first lock too, then asks for
+/// `second` with `acquire_checked` (func_1 and func_2 of the seed, with the locks swapped).
+fn take_both(me: &str, first: &Lock, second: &Lock, both_hold_one: &Barrier) {
+    let (a, b) = (first.name().unwrap(), second.name().unwrap());
+    let _first = first.acquire();
+    println!("{me}: got {a}, now asking for {b}");
+    both_hold_one.wait();
+    match second.acquire_checked() {
+        Ok(_second) => println!("{me}: got {b}"),
+        Err(e) => println!(
+            "{me}: no {b}: DeadlockError ({} threads)",
+            e.report().edges().len()
+        ),
+    }
+}
+
 fn main() {
     deadlock::set_enabled(true);
     deadlock::set_handler(|report| {
@@ -25,36 +41,18 @@ fn main() {
 
     println!("== two threads, two locks, opposite order ==");
     thread::scope(|s| {
-        let f1 = thread::Builder::new()
-            .name("func_1".into())
-            .spawn_scoped(s, || {
-                let _a = lock_1.acquire();
-                println!("func_1: got lock_1, now asking for lock_2");
-                both_hold_one.wait();
-                match lock_2.acquire_checked() {
-                    Ok(_b) => println!("func_1: got lock_2"),
-                    Err(e) => println!(
-                        "func_1: no lock_2: DeadlockError ({} threads)",
-                        e.report().edges().len()
-                    ),
-                }
-            });
-        let f2 = thread::Builder::new()
-            .name("func_2".into())
-            .spawn_scoped(s, || {
-                let _b = lock_2.acquire();
-                println!("func_2: got lock_2, now asking for lock_1");
-                both_hold_one.wait();
-                match lock_1.acquire_checked() {
-                    Ok(_a) => println!("func_2: got lock_1"),
-                    Err(e) => println!(
-                        "func_2: no lock_1: DeadlockError ({} threads)",
-                        e.report().edges().len()
-                    ),
-                }
-            });
-        f1.unwrap().join().unwrap();
-        f2.unwrap().join().unwrap();
+        let threads = [("func_1", &lock_1, &lock_2), ("func_2", &lock_2, &lock_1)].map(
+            |(name, first, second)| {
+                let both_hold_one = &both_hold_one;
+                thread::Builder::new()
+                    .name(name.into())
+                    .spawn_scoped(s, move || take_both(name, first, second, both_hold_one))
+                    .unwrap()
+            },
+        );
+        for t in threads {
+            t.join().unwrap();
+        }
     });
     println!("\nboth threads ended; no hang");
 }

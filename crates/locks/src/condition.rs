@@ -34,14 +34,8 @@ pub trait ConditionLock: sealed::Sealed {}
 
 impl sealed::Sealed for Lock {
     fn cond_acquire(&self, deadline: Option<Instant>) -> bool {
-        let me = current_id();
-        loop {
-            match self.raw().lock(me, deadline, false, self.name_arc()) {
-                Ok(true) => return true,
-                Ok(false) if deadline.is_some() => return false,
-                _ => {}
-            }
-        }
+        self.raw()
+            .lock_until(current_id(), deadline, self.name_arc())
     }
     fn cond_try_acquire(&self) -> bool {
         self.raw().try_lock(current_id())

@@ -356,9 +356,19 @@ pub(crate) fn unregister(thread: u64, lock: usize, lock_has_waiters: bool) {
     }
 }
 
-/// Forgets `lock`'s owner (its last parked waiter left).
-pub(crate) fn forget_lock(lock: usize) {
-    GRAPH.lock().owners.retain(|(l, _)| *l != lock);
+/// Records the release of a lock that had parked waiters, in one visit to the graph: the
+/// `woken` thread no longer waits, and the lock is free — its owner is forgotten when
+/// `lock_has_waiters` is false.
+pub(crate) fn released(lock: usize, woken: Option<u64>, lock_has_waiters: bool) {
+    let mut g = GRAPH.lock();
+    if let Some(thread) = woken {
+        g.waiting.retain(|e| e.thread != thread);
+    }
+    if lock_has_waiters {
+        g.set_owner(lock, 0);
+    } else {
+        g.owners.retain(|(l, _)| *l != lock);
+    }
 }
 
 /// Takes the report left for a victim woken with `DEADLOCKED`.

@@ -150,3 +150,34 @@ impl fmt::Debug for Event {
             .finish()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::thread;
+    use std::time::{Duration, Instant};
+
+    use super::Event;
+
+    /// Yields (bounded) until `n` threads are parked on `e`.
+    fn until_parked(e: &Event, n: usize) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while e.waiters.lock().len() < n {
+            assert!(Instant::now() < deadline, "the waiters never parked");
+            thread::yield_now();
+        }
+    }
+
+    /// The parked-waiter path every time: both waits are queued before the `set`.
+    #[test]
+    fn a_set_wakes_parked_waiters_plain_and_timed() {
+        let e = Event::new();
+        thread::scope(|s| {
+            let plain = s.spawn(|| e.wait());
+            let timed = s.spawn(|| e.wait_timeout(Duration::from_secs(60)));
+            until_parked(&e, 2);
+            e.set();
+            plain.join().unwrap();
+            assert!(timed.join().unwrap(), "a set during a timed wait is seen");
+        });
+    }
+}

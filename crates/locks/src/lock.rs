@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use crate::error::{DeadlockError, ReleaseError};
 use crate::primitive::loom_const_fn;
-use crate::raw_lock::{RawLock, token};
+use crate::raw_lock::RawLock;
 use crate::waiter::current_id;
 
 /// A mutual-exclusion lock that guards no data — Python's `threading.Lock`.
@@ -101,14 +101,8 @@ impl Lock {
     #[inline]
     pub fn acquire(&self) -> LockGuard<'_> {
         let me = current_id();
-        loop {
-            if let Ok(true) = self.raw.lock(me, None, false, self.name.as_ref()) {
-                return LockGuard {
-                    lock: self,
-                    token: token(me),
-                };
-            }
-        }
+        self.raw.lock_until(me, None, self.name.as_ref());
+        self.guard(me)
     }
 
     /// Like [`acquire`](Lock::acquire), but returns an error instead of hanging when the
@@ -119,28 +113,17 @@ impl Lock {
     /// [`DeadlockError`] with the cycle's report.
     pub fn acquire_checked(&self) -> Result<LockGuard<'_>, DeadlockError> {
         let me = current_id();
-        loop {
-            match self.raw.lock(me, None, true, self.name.as_ref()) {
-                Ok(true) => {
-                    return Ok(LockGuard {
-                        lock: self,
-                        token: token(me),
-                    });
-                }
-                Ok(false) => {}
-                Err(report) => return Err(DeadlockError::new(report)),
-            }
-        }
+        self.raw
+            .lock_checked(me, self.name.as_ref())
+            .map_err(DeadlockError::new)?;
+        Ok(self.guard(me))
     }
 
     /// Takes the lock only if it is free — `lock.acquire(blocking=False)`.
     #[inline]
     pub fn try_acquire(&self) -> Option<LockGuard<'_>> {
         let me = current_id();
-        self.raw.try_lock(me).then(|| LockGuard {
-            lock: self,
-            token: token(me),
-        })
+        self.raw.try_lock(me).then(|| self.guard(me))
     }
 
     /// Waits at most `timeout` — `lock.acquire(timeout=t)`. `None` means it timed out.
@@ -154,13 +137,14 @@ impl Lock {
     /// Waits until `deadline` at the latest. `None` means it timed out.
     pub fn acquire_deadline(&self, deadline: Instant) -> Option<LockGuard<'_>> {
         let me = current_id();
-        match self.raw.lock(me, Some(deadline), false, self.name.as_ref()) {
-            Ok(true) => Some(LockGuard {
-                lock: self,
-                token: token(me),
-            }),
-            _ => None,
-        }
+        self.raw
+            .lock_until(me, Some(deadline), self.name.as_ref())
+            .then(|| self.guard(me))
+    }
+
+    #[inline]
+    fn guard(&self, me: u64) -> LockGuard<'_> {
+        LockGuard { lock: self, me }
     }
 
     /// Releases the lock, whichever thread took it — `lock.release()`. Meant for a lock
@@ -209,7 +193,8 @@ impl fmt::Debug for Lock {
 #[must_use = "the lock is released as soon as the guard is dropped"]
 pub struct LockGuard<'a> {
     lock: &'a Lock,
-    token: u64,
+    /// The thread that took it: the drop releases only that thread's hold.
+    me: u64,
 }
 
 impl<'a> LockGuard<'a> {
@@ -228,7 +213,7 @@ impl<'a> LockGuard<'a> {
 impl Drop for LockGuard<'_> {
     #[inline]
     fn drop(&mut self) {
-        self.lock.raw.unlock_owned(self.token >> 2);
+        self.lock.raw.unlock_owned(self.me);
     }
 }
 
@@ -237,5 +222,47 @@ impl fmt::Debug for LockGuard<'_> {
         f.debug_struct("LockGuard")
             .field("lock", &self.lock)
             .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::mpsc;
+    use std::thread;
+    use std::time::{Duration, Instant};
+
+    use super::Lock;
+
+    /// Yields (bounded) until a thread is parked on `lock`, so the test below takes the wake-up
+    /// path every time instead of by luck of the scheduler.
+    fn until_parked(lock: &Lock) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while !lock.raw.has_parked() {
+            assert!(Instant::now() < deadline, "the waiter never parked");
+            thread::yield_now();
+        }
+    }
+
+    #[test]
+    fn release_from_another_thread_wakes_a_parked_waiter() {
+        for deadline in [None, Some(Duration::from_secs(60))] {
+            let lock = Lock::new();
+            lock.acquire().leak();
+            let (tx, rx) = mpsc::channel();
+            thread::scope(|s| {
+                s.spawn(|| {
+                    let got = match deadline {
+                        None => Some(lock.acquire()),
+                        Some(t) => lock.acquire_timeout(t),
+                    };
+                    tx.send(got.is_some()).unwrap();
+                });
+                until_parked(&lock);
+                assert!(rx.try_recv().is_err(), "got a held lock");
+                s.spawn(|| lock.release().unwrap());
+                assert!(rx.recv().unwrap(), "the parked waiter never got the lock");
+            });
+            assert!(!lock.is_locked());
+        }
     }
 }

@@ -26,7 +26,7 @@ const PARKED: u64 = 2;
 const SHIFT: u32 = 2;
 
 #[inline]
-pub(crate) const fn token(me: u64) -> u64 {
+const fn token(me: u64) -> u64 {
     me << SHIFT | LOCKED
 }
 
@@ -53,6 +53,12 @@ impl RawLock {
         if s & LOCKED == 0 { 0 } else { s >> SHIFT }
     }
 
+    /// Whether some thread is parked in the queue (for tests that must wait until it is).
+    #[cfg(test)]
+    pub(crate) fn has_parked(&self) -> bool {
+        self.state.load(Ordering::Relaxed) & PARKED != 0
+    }
+
     #[inline]
     pub(crate) fn is_locked(&self) -> bool {
         self.state.load(Ordering::Relaxed) & LOCKED != 0
@@ -60,7 +66,7 @@ impl RawLock {
 
     /// One CAS from free to held by `me`.
     #[inline]
-    pub(crate) fn try_lock_fast(&self, me: u64) -> bool {
+    fn try_lock_fast(&self, me: u64) -> bool {
         self.state
             .compare_exchange(0, token(me), Ordering::Acquire, Ordering::Relaxed)
             .is_ok()
@@ -110,7 +116,7 @@ impl RawLock {
     /// Blocks until the lock is taken (`Ok(true)`), the deadline passes (`Ok(false)`), or —
     /// only when `checked` — a deadlock cycle through this wait is found (`Err`).
     #[inline]
-    pub(crate) fn lock(
+    fn lock(
         &self,
         me: u64,
         deadline: Option<Instant>,
@@ -125,6 +131,36 @@ impl RawLock {
             return Ok(true);
         }
         self.lock_slow(me, deadline, checked, name, true)
+    }
+
+    /// Blocks until the lock is taken (`true`) or the deadline passes (`false`); no deadlock
+    /// error (an unchecked wait reports a cycle and waits on, as Python would).
+    #[inline]
+    pub(crate) fn lock_until(
+        &self,
+        me: u64,
+        deadline: Option<Instant>,
+        name: Option<&Arc<str>>,
+    ) -> bool {
+        loop {
+            match self.lock(me, deadline, false, name) {
+                Ok(true) => return true,
+                Ok(false) if deadline.is_some() => return false,
+                // An unchecked wait never fails and an untimed one never times out.
+                _ => {}
+            }
+        }
+    }
+
+    /// Blocks until the lock is taken, or returns the report of a deadlock cycle through
+    /// this wait (detection must be on).
+    pub(crate) fn lock_checked(
+        &self,
+        me: u64,
+        name: Option<&Arc<str>>,
+    ) -> Result<(), DeadlockReport> {
+        while !self.lock(me, None, true, name)? {}
+        Ok(())
     }
 
     /// Blocks until the lock is taken, spinning without `yield_now` first: for a thread
@@ -308,15 +344,7 @@ impl RawLock {
             }
         }
         if deadlock::is_enabled() {
-            let addr = self.addr();
-            if let Some(w) = &woken {
-                deadlock::unregister(w.id, addr, !q.is_empty());
-            }
-            if q.is_empty() {
-                deadlock::forget_lock(addr);
-            } else {
-                deadlock::set_owner(addr, 0);
-            }
+            deadlock::released(self.addr(), woken.map(|w| w.id), !q.is_empty());
         }
         let new = if q.is_empty() { 0 } else { PARKED };
         self.state.store(new, Ordering::Release);

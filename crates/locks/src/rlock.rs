@@ -113,25 +113,11 @@ impl RLock {
         if self.enter(me) {
             return true;
         }
-        if self.raw.try_lock_fast(me) {
+        let taken = self.raw.lock_until(me, deadline, self.name.as_ref());
+        if taken {
             self.count.store(1, Ordering::Relaxed);
-            return true;
         }
-        self.acquire_slow(me, deadline)
-    }
-
-    #[cold]
-    fn acquire_slow(&self, me: u64, deadline: Option<Instant>) -> bool {
-        loop {
-            match self.raw.lock(me, deadline, false, self.name.as_ref()) {
-                Ok(true) => {
-                    self.count.store(1, Ordering::Relaxed);
-                    return true;
-                }
-                Ok(false) if deadline.is_some() => return false,
-                _ => {}
-            }
-        }
+        taken
     }
 
     /// Like [`acquire`](RLock::acquire), but returns an error instead of hanging when the
@@ -142,19 +128,13 @@ impl RLock {
     /// [`DeadlockError`] with the cycle's report.
     pub fn acquire_checked(&self) -> Result<RLockGuard<'_>, DeadlockError> {
         let me = current_id();
-        if self.enter(me) {
-            return Ok(self.guard(me));
+        if !self.enter(me) {
+            self.raw
+                .lock_checked(me, self.name.as_ref())
+                .map_err(DeadlockError::new)?;
+            self.count.store(1, Ordering::Relaxed);
         }
-        loop {
-            match self.raw.lock(me, None, true, self.name.as_ref()) {
-                Ok(true) => {
-                    self.count.store(1, Ordering::Relaxed);
-                    return Ok(self.guard(me));
-                }
-                Ok(false) => {}
-                Err(report) => return Err(DeadlockError::new(report)),
-            }
-        }
+        Ok(self.guard(me))
     }
 
     /// Takes the lock if it is free or already ours — `rlock.acquire(blocking=False)`.

@@ -66,13 +66,10 @@ impl RawSemaphore {
         }
         *v = new;
         drop(v);
-        if n == 1 {
-            self.cv.notify_one();
-        } else {
-            for _ in 0..n {
-                if !self.cv.notify_one() {
-                    break;
-                }
+        // Wake up to `n` waiters, stopping at the first notify that finds nobody.
+        for _ in 0..n {
+            if !self.cv.notify_one() {
+                break;
             }
         }
         Ok(())

@@ -141,7 +141,7 @@ impl Waiter {
         self.parker.unpark();
     }
 
-    /// Spins (see [`spin_until`](Waiter::spin_until)) for the state to leave `WAITING`, then
+    /// Spins (see [`spin_until`]) for the state to leave `WAITING`, then
     /// parks. Returns the new state, or `WAITING` if the deadline passed.
     pub(crate) fn spin_then_park(&self, deadline: Option<Instant>) -> u8 {
         if spin_until(|| self.state() != WAITING) {

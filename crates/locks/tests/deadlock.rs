@@ -280,19 +280,26 @@ fn child_two_thread_cycle_with_default_handler() {
     assert!(results.iter().all(|r| r.is_err()));
 }
 
-#[test]
-fn default_handler_prints_to_stderr() {
+/// Runs the ignored test `name` of this binary in a child process; returns its stderr after
+/// checking that it passed.
+fn run_child(name: &str) -> String {
     let out = std::process::Command::new(std::env::current_exe().unwrap())
         .args([
             "--exact",
-            "child_two_thread_cycle_with_default_handler",
+            name,
             "--ignored",
+            "--nocapture",
+            "--test-threads=1",
         ])
-        .args(["--nocapture", "--test-threads=1"])
         .output()
         .unwrap();
     assert!(out.status.success(), "child failed: {out:?}");
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[test]
+fn default_handler_prints_to_stderr() {
+    let stderr = run_child("child_two_thread_cycle_with_default_handler");
     assert!(
         stderr.contains("skein-locks: deadlock among 2 threads"),
         "{stderr}"
@@ -305,17 +312,8 @@ fn default_handler_prints_to_stderr() {
 
 #[test]
 fn set_enabled_false_turns_detection_off_in_a_child() {
-    let out = std::process::Command::new(std::env::current_exe().unwrap())
-        .args([
-            "--exact",
-            "child_disabled_detection_times_out_instead",
-            "--ignored",
-        ])
-        .args(["--nocapture", "--test-threads=1"])
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "child failed: {out:?}");
-    assert!(!String::from_utf8_lossy(&out.stderr).contains("deadlock among"));
+    let stderr = run_child("child_disabled_detection_times_out_instead");
+    assert!(!stderr.contains("deadlock among"), "{stderr}");
 }
 
 /// Child half of `set_enabled_false_turns_detection_off_in_a_child`: a real cycle that the
