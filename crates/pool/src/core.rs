@@ -38,7 +38,7 @@ use parking_lot::{Condvar, Mutex};
 use skein_threads::{JoinHandle, SpawnError};
 
 use crate::cell::Cell;
-use crate::error::{SubmitError, TaskError, panic_message};
+use crate::error::{BuildError, SubmitError, TaskError, panic_message};
 use crate::future::Future;
 use crate::queue::JobQueue;
 use crate::spawn::spawn;
@@ -60,6 +60,41 @@ pub(crate) struct Config {
     pub(crate) name_prefix: String,
     pub(crate) initializer: Option<Initializer>,
     pub(crate) stack_size: Option<usize>,
+}
+
+/// What both builders collect (`ThreadPoolExecutor`'s and `ThreadPool`'s); unset options
+/// take each pool's defaults in [`Options::into_config`].
+#[derive(Default)]
+pub(crate) struct Options {
+    pub(crate) workers: Option<usize>,
+    pub(crate) prefix: Option<String>,
+    pub(crate) initializer: Option<Initializer>,
+    pub(crate) stack_size: Option<usize>,
+}
+
+impl Options {
+    /// The pool's configuration: `default_workers()` workers unless a count was given,
+    /// named `{kind}-{n}_…` with `n` drawn from `counter` unless a prefix was given.
+    pub(crate) fn into_config(
+        self,
+        default_workers: impl FnOnce() -> usize,
+        kind: &str,
+        counter: &AtomicUsize,
+    ) -> Result<Config, BuildError> {
+        let max_workers = self.workers.unwrap_or_else(default_workers);
+        if max_workers == 0 {
+            return Err(BuildError::zero_workers());
+        }
+        let name_prefix = self
+            .prefix
+            .unwrap_or_else(|| format!("{kind}-{}", counter.fetch_add(1, Ordering::Relaxed)));
+        Ok(Config {
+            max_workers,
+            name_prefix,
+            initializer: self.initializer,
+            stack_size: self.stack_size,
+        })
+    }
 }
 
 struct Workers {

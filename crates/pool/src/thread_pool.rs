@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
 
-use crate::core::{Config, Core, Entered, Initializer, Refused};
+use crate::core::{Core, Entered, Options, Refused};
 use crate::error::{
     ApplyError, BuildError, MapError, NotClosedError, NotReadyError, PoolError, ResultTimeoutError,
     SubmitError, TaskError,
@@ -51,17 +51,14 @@ pub struct ThreadPool {
 /// Configures a [`ThreadPool`] (Python's `Pool(processes, initializer)`).
 #[must_use = "a builder does nothing until build() is called"]
 pub struct PoolBuilder {
-    processes: Option<usize>,
-    prefix: Option<String>,
-    initializer: Option<Initializer>,
-    stack_size: Option<usize>,
+    options: Options,
 }
 
 impl fmt::Debug for PoolBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("PoolBuilder")
-            .field("processes", &self.processes)
-            .field("prefix", &self.prefix)
+            .field("processes", &self.options.workers)
+            .field("prefix", &self.options.prefix)
             .finish_non_exhaustive()
     }
 }
@@ -69,26 +66,26 @@ impl fmt::Debug for PoolBuilder {
 impl PoolBuilder {
     /// Python `processes`: the number of worker threads (default: the CPU count).
     pub fn processes(mut self, n: usize) -> Self {
-        self.processes = Some(n);
+        self.options.workers = Some(n);
         self
     }
 
     /// Workers are named `{prefix}_{n}`.
     pub fn thread_name_prefix(mut self, prefix: impl Into<String>) -> Self {
-        self.prefix = Some(prefix.into());
+        self.options.prefix = Some(prefix.into());
         self
     }
 
     /// Python `initializer`: runs at the start of every worker. If it panics the pool is
     /// broken and every job fails with [`TaskError::Broken`].
     pub fn initializer(mut self, f: impl Fn() + Send + Sync + 'static) -> Self {
-        self.initializer = Some(Arc::new(f));
+        self.options.initializer = Some(Arc::new(f));
         self
     }
 
     /// Stack size of each worker thread, in bytes.
     pub fn stack_size(mut self, bytes: usize) -> Self {
-        self.stack_size = Some(bytes);
+        self.options.stack_size = Some(bytes);
         self
     }
 
@@ -99,24 +96,12 @@ impl PoolBuilder {
     /// [`BuildError`] if `processes` is 0 or a worker thread could not be started (the
     /// workers already started are stopped again).
     pub fn build(self) -> Result<ThreadPool, BuildError> {
-        let n = self.processes.unwrap_or_else(|| {
-            std::thread::available_parallelism().map_or_else(|_| default_workers(), |n| n.get())
-        });
-        if n == 0 {
-            return Err(BuildError::zero_workers());
-        }
-        let prefix = self.prefix.unwrap_or_else(|| {
-            format!(
-                "ThreadPool-{}",
-                POOL_COUNTER.fetch_add(1, Ordering::Relaxed)
-            )
-        });
-        let core = Core::new(Config {
-            max_workers: n,
-            name_prefix: prefix,
-            initializer: self.initializer,
-            stack_size: self.stack_size,
-        });
+        let cpus =
+            || std::thread::available_parallelism().map_or_else(|_| default_workers(), |n| n.get());
+        let core = Core::new(
+            self.options
+                .into_config(cpus, "ThreadPool", &POOL_COUNTER)?,
+        );
         if let Err(e) = core.spawn_all() {
             core.begin_shutdown(true);
             core.join_workers(None);
@@ -144,10 +129,7 @@ impl ThreadPool {
     /// A [`PoolBuilder`] for the other options.
     pub fn builder() -> PoolBuilder {
         PoolBuilder {
-            processes: None,
-            prefix: None,
-            initializer: None,
-            stack_size: None,
+            options: Options::default(),
         }
     }
 
