@@ -39,7 +39,7 @@ use skein_threads::{JoinHandle, SpawnError};
 
 use crate::cell::Cell;
 use crate::error::{BuildError, SubmitError, TaskError, panic_message};
-use crate::future::Future;
+use crate::future::{Future, wait_on};
 use crate::queue::JobQueue;
 use crate::spawn::spawn;
 use crate::task::{Call, TaskRef};
@@ -389,13 +389,8 @@ impl Core {
         let mut workers = self.workers.lock();
         let own = workers.handles.iter().any(|(id, _)| *id == me) as usize;
         while workers.alive > own {
-            match deadline {
-                None => self.exited.wait(&mut workers),
-                Some(d) => {
-                    if self.exited.wait_until(&mut workers, d).timed_out() && workers.alive > own {
-                        return false;
-                    }
-                }
+            if !wait_on(&self.exited, &mut workers, deadline) && workers.alive > own {
+                return false;
             }
         }
         let handles = std::mem::take(&mut workers.handles);
