@@ -211,6 +211,16 @@ fn imap_unordered_yields_everything_once() {
 }
 
 #[test]
+fn imap_on_a_closed_pool_says_so_once() {
+    let pool = ThreadPool::new(1).unwrap();
+    pool.close();
+    let ordered: Vec<_> = pool.imap(|x: u8| x, 0..3).collect();
+    assert!(matches!(ordered.as_slice(), [Err(MapError::ShutDown)]));
+    let unordered: Vec<_> = pool.imap_unordered(|x: u8| x, 0..3).collect();
+    assert!(matches!(unordered.as_slice(), [Err(MapError::ShutDown)]));
+}
+
+#[test]
 fn join_before_close_is_an_error() {
     let pool = ThreadPool::new(1).unwrap();
     assert_eq!(pool.join(), Err(NotClosedError));
