@@ -10,10 +10,11 @@
 //!   sleeps on a condition variable after announcing itself in the sleeper bits of
 //!   `state` (the same word as the submission gate). A submitter learns whether anyone
 //!   sleeps from the read-modify-write that leaves the gate after its push, so a busy
-//!   pool makes no system call and no extra atomic operation per submission. No wake-up is lost: both sides write `state`, so
-//!   either the submitter's write comes first and the sleeper (acquiring it) sees the
-//!   queued job, or the sleeper's comes first and the submitter sees the sleeper and
-//!   signals it under the sleep lock, which the sleeper holds until it waits.
+//!   pool makes no system call and no extra atomic operation per submission. No wake-up
+//!   is lost: both sides write `state`, so either the submitter's write comes first and
+//!   the sleeper (acquiring it) sees the queued job, or the sleeper's comes first and the
+//!   submitter sees the sleeper and signals it under the sleep lock, which the sleeper
+//!   holds until it waits.
 //! * **No work on blocked stacks.** Workers only take jobs in their loop. A worker blocked
 //!   inside a task (on a future, a lock, a queue) just blocks; the other workers keep
 //!   taking jobs from the shared queue. So a task waiting on another task of the same pool

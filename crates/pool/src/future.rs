@@ -1,5 +1,5 @@
-//! `Future<T>` (the reading side) and `Promise<T>` (the completing side) over one shared
-//! state.
+//! `Future<T>` (the reading side) and the state it shares with its completing side (a
+//! `Promise<T>`, see `promise.rs`, or a thread pool's task cell, see `cell.rs`).
 //!
 //! The state is a write-once cell for the outcome, an atomic phase (pending, running,
 //! finished, cancelled) and a small lock that guards the hooks: done-callbacks, the waiters
@@ -244,11 +244,12 @@ fn run_callback<T>(callback: Callback<T>, future: &Future<T>) {
 
 /// The result of an asynchronous computation: Python's `concurrent.futures.Future`.
 ///
-/// Returned by [`Submit::submit`](crate::Submit::submit) and by [`Promise::new`](crate::Promise::new). It can be
-/// polled (`done`, `running`, `cancelled`), waited on (`wait`, `result`, `result_timeout`),
-/// cancelled while it has not started (`cancel`), and given callbacks that run when it
-/// completes (`add_done_callback`). A task's panic becomes this future's
-/// [`TaskError::Panicked`] and touches nothing else.
+/// Returned by [`Submit::submit`](crate::Submit::submit) and by
+/// [`Promise::new`](crate::Promise::new). It can be polled (`done`, `running`,
+/// `cancelled`), waited on (`wait`, `result`, `result_timeout`), cancelled while it has
+/// not started (`cancel`), and given callbacks that run when it completes
+/// (`add_done_callback`). A task's panic becomes this future's [`TaskError::Panicked`] and
+/// touches nothing else.
 ///
 /// The value is read by reference (`result` returns `&T`, any number of times, from any
 /// thread), which is why `T` must be `Send + Sync`; [`Future::into_result`] moves it out.
