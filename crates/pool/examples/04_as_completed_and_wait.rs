@@ -10,14 +10,11 @@
 use std::thread;
 use std::time::Duration;
 
-use skein_pool::{ReturnWhen, Submit, ThreadPoolExecutor, as_completed, wait};
+use skein_pool::{Future, ReturnWhen, Submit, ThreadPoolExecutor, as_completed, wait};
 
-fn main() {
-    let pool = ThreadPoolExecutor::new(5).expect("a pool of 5");
-    let delays = [250u64, 50, 150, 10, 100];
-
-    println!("== as_completed ==");
-    let futures: Vec<_> = delays
+/// One task per delay: it sleeps that many milliseconds and returns them.
+fn submit_sleepers(pool: &ThreadPoolExecutor, delays: &[u64]) -> Vec<Future<u64>> {
+    delays
         .iter()
         .map(|&ms| {
             pool.submit(move || {
@@ -26,7 +23,15 @@ fn main() {
             })
             .expect("the pool is open")
         })
-        .collect();
+        .collect()
+}
+
+fn main() {
+    let pool = ThreadPoolExecutor::new(5).expect("a pool of 5");
+    let delays = [250u64, 50, 150, 10, 100];
+
+    println!("== as_completed ==");
+    let futures = submit_sleepers(&pool, &delays);
     for future in as_completed(futures) {
         println!(
             "finished: task that slept {:>3} ms",
@@ -35,16 +40,7 @@ fn main() {
     }
 
     println!("\n== wait(FirstCompleted) ==");
-    let futures: Vec<_> = delays
-        .iter()
-        .map(|&ms| {
-            pool.submit(move || {
-                thread::sleep(Duration::from_millis(ms));
-                ms
-            })
-            .expect("the pool is open")
-        })
-        .collect();
+    let futures = submit_sleepers(&pool, &delays);
     let first = wait(&futures, ReturnWhen::FirstCompleted);
     println!("done: {:?}  not done: {:?}", first.done, first.not_done);
     let all = wait(&futures, ReturnWhen::AllCompleted);

@@ -162,10 +162,17 @@ impl<R> Outcome<R> {
 
     /// Moves `PENDING` (keeping `HOOKED`) to `next`; `true` if this call did it.
     fn leave_pending(&self, next: u8) -> bool {
+        self.advance(|phase| phase == PENDING, next).is_ok()
+    }
+
+    /// Moves the phase to `next`, keeping the flags, if `allowed` accepts the phase found
+    /// (re-checked after every failed compare-and-swap); otherwise returns that phase.
+    #[inline]
+    fn advance(&self, allowed: impl Fn(u8) -> bool, next: u8) -> Result<(), u8> {
         let mut phase = self.phase.load(Ordering::Relaxed);
         loop {
-            if phase & MASK != PENDING {
-                return false;
+            if !allowed(phase & MASK) {
+                return Err(phase & MASK);
             }
             match self.phase.compare_exchange_weak(
                 phase,
@@ -173,7 +180,7 @@ impl<R> Outcome<R> {
                 Ordering::Acquire,
                 Ordering::Relaxed,
             ) {
-                Ok(_) => return true,
+                Ok(_) => return Ok(()),
                 Err(now) => phase = now,
             }
         }
@@ -201,20 +208,11 @@ impl<R> Outcome<R> {
     /// Completes a pending or (shared-path) running outcome with `value`; `Ok(hooked)`, or
     /// the value back if it was already completed, cancelled or is owned by a runner.
     pub(crate) fn complete(&self, value: R) -> Result<bool, R> {
-        let mut phase = self.phase.load(Ordering::Relaxed);
-        loop {
-            if !matches!(phase & MASK, PENDING | RUNNING) {
-                return Err(value);
-            }
-            match self.phase.compare_exchange_weak(
-                phase,
-                (phase & !MASK) | COMPLETING,
-                Ordering::Acquire,
-                Ordering::Relaxed,
-            ) {
-                Ok(_) => break,
-                Err(now) => phase = now,
-            }
+        if self
+            .advance(|phase| matches!(phase, PENDING | RUNNING), COMPLETING)
+            .is_err()
+        {
+            return Err(value);
         }
         // SAFETY: this call moved the phase into `COMPLETING`; no transition leaves it but
         // our publish.
@@ -223,22 +221,10 @@ impl<R> Outcome<R> {
 
     /// Cancels a pending outcome, storing `value()`.
     pub(crate) fn cancel(&self, value: impl FnOnce() -> R) -> Cancel {
-        let mut phase = self.phase.load(Ordering::Relaxed);
-        loop {
-            match phase & MASK {
-                PENDING => {}
-                CANCELLING | CANCELLED => return Cancel::Already,
-                _ => return Cancel::Refused,
-            }
-            match self.phase.compare_exchange_weak(
-                phase,
-                (phase & !MASK) | CANCELLING,
-                Ordering::Acquire,
-                Ordering::Relaxed,
-            ) {
-                Ok(_) => break,
-                Err(now) => phase = now,
-            }
+        match self.advance(|phase| phase == PENDING, CANCELLING) {
+            Ok(()) => {}
+            Err(CANCELLING | CANCELLED) => return Cancel::Already,
+            Err(_) => return Cancel::Refused,
         }
         // A panicking `value` would leave the phase at `CANCELLING` for good; the callers'
         // closures only box an error.

@@ -10,10 +10,11 @@
 //!   sleeps on a condition variable after announcing itself in the sleeper bits of
 //!   `state` (the same word as the submission gate). A submitter learns whether anyone
 //!   sleeps from the read-modify-write that leaves the gate after its push, so a busy
-//!   pool makes no system call and no extra atomic operation per submission. No wake-up is lost: both sides write `state`, so
-//!   either the submitter's write comes first and the sleeper (acquiring it) sees the
-//!   queued job, or the sleeper's comes first and the submitter sees the sleeper and
-//!   signals it under the sleep lock, which the sleeper holds until it waits.
+//!   pool makes no system call and no extra atomic operation per submission. No wake-up
+//!   is lost: both sides write `state`, so either the submitter's write comes first and
+//!   the sleeper (acquiring it) sees the queued job, or the sleeper's comes first and the
+//!   submitter sees the sleeper and signals it under the sleep lock, which the sleeper
+//!   holds until it waits.
 //! * **No work on blocked stacks.** Workers only take jobs in their loop. A worker blocked
 //!   inside a task (on a future, a lock, a queue) just blocks; the other workers keep
 //!   taking jobs from the shared queue. So a task waiting on another task of the same pool
@@ -38,8 +39,8 @@ use parking_lot::{Condvar, Mutex};
 use skein_threads::{JoinHandle, SpawnError};
 
 use crate::cell::Cell;
-use crate::error::{SubmitError, TaskError, panic_message};
-use crate::future::Future;
+use crate::error::{BuildError, SubmitError, TaskError, panic_message};
+use crate::future::{Future, wait_on};
 use crate::queue::JobQueue;
 use crate::spawn::spawn;
 use crate::task::{Call, TaskRef};
@@ -60,6 +61,41 @@ pub(crate) struct Config {
     pub(crate) name_prefix: String,
     pub(crate) initializer: Option<Initializer>,
     pub(crate) stack_size: Option<usize>,
+}
+
+/// What both builders collect (`ThreadPoolExecutor`'s and `ThreadPool`'s); unset options
+/// take each pool's defaults in [`Options::into_config`].
+#[derive(Default)]
+pub(crate) struct Options {
+    pub(crate) workers: Option<usize>,
+    pub(crate) prefix: Option<String>,
+    pub(crate) initializer: Option<Initializer>,
+    pub(crate) stack_size: Option<usize>,
+}
+
+impl Options {
+    /// The pool's configuration: `default_workers()` workers unless a count was given,
+    /// named `{kind}-{n}_…` with `n` drawn from `counter` unless a prefix was given.
+    pub(crate) fn into_config(
+        self,
+        default_workers: impl FnOnce() -> usize,
+        kind: &str,
+        counter: &AtomicUsize,
+    ) -> Result<Config, BuildError> {
+        let max_workers = self.workers.unwrap_or_else(default_workers);
+        if max_workers == 0 {
+            return Err(BuildError::zero_workers());
+        }
+        let name_prefix = self
+            .prefix
+            .unwrap_or_else(|| format!("{kind}-{}", counter.fetch_add(1, Ordering::Relaxed)));
+        Ok(Config {
+            max_workers,
+            name_prefix,
+            initializer: self.initializer,
+            stack_size: self.stack_size,
+        })
+    }
 }
 
 struct Workers {
@@ -354,13 +390,8 @@ impl Core {
         let mut workers = self.workers.lock();
         let own = workers.handles.iter().any(|(id, _)| *id == me) as usize;
         while workers.alive > own {
-            match deadline {
-                None => self.exited.wait(&mut workers),
-                Some(d) => {
-                    if self.exited.wait_until(&mut workers, d).timed_out() && workers.alive > own {
-                        return false;
-                    }
-                }
+            if !wait_on(&self.exited, &mut workers, deadline) && workers.alive > own {
+                return false;
             }
         }
         let handles = std::mem::take(&mut workers.handles);

@@ -125,7 +125,9 @@ where
             }
         }
     }
+}
 
+impl<E: Submit<J>, J, I> Map<'_, E, J, I> {
     fn cancel_all(&mut self) {
         for future in self.in_flight.drain(..) {
             future.cancel();
@@ -163,9 +165,7 @@ where
 
 impl<E: Submit<J>, J, I> Drop for Map<'_, E, J, I> {
     fn drop(&mut self) {
-        for future in self.in_flight.drain(..) {
-            future.cancel();
-        }
+        self.cancel_all();
     }
 }
 

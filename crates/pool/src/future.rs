@@ -1,5 +1,5 @@
-//! `Future<T>` (the reading side) and `Promise<T>` (the completing side) over one shared
-//! state.
+//! `Future<T>` (the reading side) and the state it shares with its completing side (a
+//! `Promise<T>`, see `promise.rs`, or a thread pool's task cell, see `cell.rs`).
 //!
 //! The state is a write-once cell for the outcome, an atomic phase (pending, running,
 //! finished, cancelled) and a small lock that guards the hooks: done-callbacks, the waiters
@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crossbeam_utils::Backoff;
-use parking_lot::{Condvar, Mutex};
+use parking_lot::{Condvar, Mutex, MutexGuard};
 
 use crate::error::{ResultTimeoutError, TaskError, panic_message};
 
@@ -46,16 +46,7 @@ impl Waiter {
     /// Takes the indices that completed, blocking until there is one or `deadline` passes.
     pub(crate) fn take(&self, deadline: Option<Instant>) -> Vec<usize> {
         let mut ready = self.ready.lock();
-        while ready.is_empty() {
-            match deadline {
-                None => self.cond.wait(&mut ready),
-                Some(d) => {
-                    if self.cond.wait_until(&mut ready, d).timed_out() {
-                        break;
-                    }
-                }
-            }
-        }
+        while ready.is_empty() && wait_on(&self.cond, &mut ready, deadline) {}
         std::mem::take(&mut *ready)
     }
 }
@@ -125,6 +116,10 @@ impl<T> State<T> {
 
     fn phase(&self) -> u8 {
         self.outcome.phase()
+    }
+
+    pub(crate) fn is_cancelled(&self) -> bool {
+        matches!(self.phase(), CANCELLING | CANCELLED)
     }
 
     /// Marks that someone needs the completer to take the hooks lock; returns whether the
@@ -197,13 +192,8 @@ impl<T> State<T> {
         }
         let mut hooks = self.hooks.lock();
         while !self.hook_in() {
-            match deadline {
-                None => self.cond.wait(&mut hooks),
-                Some(d) => {
-                    if self.cond.wait_until(&mut hooks, d).timed_out() {
-                        return self.is_done();
-                    }
-                }
+            if !wait_on(&self.cond, &mut hooks, deadline) {
+                return self.is_done();
             }
         }
         true
@@ -254,11 +244,12 @@ fn run_callback<T>(callback: Callback<T>, future: &Future<T>) {
 
 /// The result of an asynchronous computation: Python's `concurrent.futures.Future`.
 ///
-/// Returned by [`Submit::submit`](crate::Submit::submit) and by [`Promise::new`](crate::Promise::new). It can be
-/// polled (`done`, `running`, `cancelled`), waited on (`wait`, `result`, `result_timeout`),
-/// cancelled while it has not started (`cancel`), and given callbacks that run when it
-/// completes (`add_done_callback`). A task's panic becomes this future's
-/// [`TaskError::Panicked`] and touches nothing else.
+/// Returned by [`Submit::submit`](crate::Submit::submit) and by
+/// [`Promise::new`](crate::Promise::new). It can be polled (`done`, `running`,
+/// `cancelled`), waited on (`wait`, `result`, `result_timeout`), cancelled while it has
+/// not started (`cancel`), and given callbacks that run when it completes
+/// (`add_done_callback`). A task's panic becomes this future's [`TaskError::Panicked`] and
+/// touches nothing else.
 ///
 /// The value is read by reference (`result` returns `&T`, any number of times, from any
 /// thread), which is why `T` must be `Send + Sync`; [`Future::into_result`] moves it out.
@@ -307,7 +298,7 @@ impl<T> Future<T> {
 
     /// Python `future.cancelled()`: `true` if the task was cancelled before it started.
     pub fn cancelled(&self) -> bool {
-        matches!(self.state().phase(), CANCELLING | CANCELLED)
+        self.state().is_cancelled()
     }
 
     /// Python `future.cancel()`: cancels the task if it has not started. Returns `true` if
@@ -446,6 +437,22 @@ impl<T> fmt::Debug for Future<T> {
             _ => "pending",
         };
         f.debug_struct("Future").field("state", &state).finish()
+    }
+}
+
+/// One wait on `cond`, until notified or `deadline` (none: forever); `false` if the
+/// deadline passed. Callers re-check their condition either way.
+pub(crate) fn wait_on<T>(
+    cond: &Condvar,
+    guard: &mut MutexGuard<'_, T>,
+    deadline: Option<Instant>,
+) -> bool {
+    match deadline {
+        None => {
+            cond.wait(guard);
+            true
+        }
+        Some(d) => !cond.wait_until(guard, d).timed_out(),
     }
 }
 

@@ -106,10 +106,11 @@
 //!   order): a fixed lock-free ring (crossbeam-queue's `ArrayQueue`, so a burst of
 //!   submissions allocates nothing but the tasks) with a locked overflow list behind it.
 //!   Idle workers poll briefly (yielding) and then sleep; a submitter wakes a worker only
-//!   when one sleeps. `shutdown` closes a submission gate, waits for submitters inside it, then wakes the workers, which leave
-//!   once the queue is empty, so no task is orphaned. Workers start inside `submit`
-//!   (while idle workers are fewer than queued jobs), before the task is queued, so a
-//!   failed thread spawn is an error that hands the task back. See the `core` module.
+//!   when one sleeps. `shutdown` closes a submission gate, waits for submitters inside
+//!   it, then wakes the workers, which leave once the queue is empty, so no task is
+//!   orphaned. Workers start inside `submit` (while idle workers are fewer than queued
+//!   jobs), before the task is queued, so a failed thread spawn is an error that hands
+//!   the task back. See the `core` module.
 //!
 //! skein-pool uses crossbeam-queue, crossbeam-utils and parking_lot directly on its hot
 //! path rather than skein-queue, because task overhead is the point of a pool. Workers are

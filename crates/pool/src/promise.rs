@@ -55,9 +55,7 @@ impl<T: Send + Sync + 'static> Promise<T> {
 
     /// `true` if the future was cancelled.
     pub fn is_cancelled(&self) -> bool {
-        self.state
-            .as_ref()
-            .is_some_and(|s| Future::from_slot(s.clone() as Arc<dyn Slot<T>>).cancelled())
+        self.state.as_ref().is_some_and(|s| s.is_cancelled())
     }
 
     /// Python `future.set_result(value)`: completes the future with a value.

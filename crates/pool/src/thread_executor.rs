@@ -2,10 +2,10 @@
 
 use std::fmt;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::AtomicUsize;
 use std::time::Duration;
 
-use crate::core::{Config, Core, Initializer};
+use crate::core::{Core, Options};
 use crate::error::{BuildError, SubmitError};
 use crate::executor::{Executor, Map, Submit};
 use crate::future::{Future, deadline_after};
@@ -53,17 +53,14 @@ pub struct ThreadPoolExecutor {
 /// ```
 #[must_use = "a builder does nothing until build() is called"]
 pub struct Builder {
-    max_workers: Option<usize>,
-    prefix: Option<String>,
-    initializer: Option<Initializer>,
-    stack_size: Option<usize>,
+    options: Options,
 }
 
 impl fmt::Debug for Builder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Builder")
-            .field("max_workers", &self.max_workers)
-            .field("thread_name_prefix", &self.prefix)
+            .field("max_workers", &self.options.workers)
+            .field("thread_name_prefix", &self.options.prefix)
             .finish_non_exhaustive()
     }
 }
@@ -71,26 +68,26 @@ impl fmt::Debug for Builder {
 impl Builder {
     /// Python `max_workers`; the default is Python's `min(32, cpus + 4)`.
     pub fn max_workers(mut self, n: usize) -> Self {
-        self.max_workers = Some(n);
+        self.options.workers = Some(n);
         self
     }
 
     /// Python `thread_name_prefix`: workers are named `{prefix}_{n}`.
     pub fn thread_name_prefix(mut self, prefix: impl Into<String>) -> Self {
-        self.prefix = Some(prefix.into());
+        self.options.prefix = Some(prefix.into());
         self
     }
 
     /// Python `initializer`: runs at the start of every worker. If it panics the pool is
     /// broken: pending and later jobs fail with `Broken` (Python: `BrokenThreadPool`).
     pub fn initializer(mut self, f: impl Fn() + Send + Sync + 'static) -> Self {
-        self.initializer = Some(Arc::new(f));
+        self.options.initializer = Some(Arc::new(f));
         self
     }
 
     /// Stack size of each worker thread, in bytes.
     pub fn stack_size(mut self, bytes: usize) -> Self {
-        self.stack_size = Some(bytes);
+        self.options.stack_size = Some(bytes);
         self
     }
 
@@ -100,23 +97,12 @@ impl Builder {
     ///
     /// [`BuildError`] if `max_workers` is 0 (Python: `ValueError`).
     pub fn build(self) -> Result<ThreadPoolExecutor, BuildError> {
-        let max_workers = self.max_workers.unwrap_or_else(default_workers);
-        if max_workers == 0 {
-            return Err(BuildError::zero_workers());
-        }
-        let prefix = self.prefix.unwrap_or_else(|| {
-            format!(
-                "ThreadPoolExecutor-{}",
-                EXECUTOR_COUNTER.fetch_add(1, Ordering::Relaxed)
-            )
-        });
-        let core = Core::new(Config {
-            max_workers,
-            name_prefix: prefix,
-            initializer: self.initializer,
-            stack_size: self.stack_size,
-        });
-        Ok(ThreadPoolExecutor { core })
+        let config =
+            self.options
+                .into_config(default_workers, "ThreadPoolExecutor", &EXECUTOR_COUNTER)?;
+        Ok(ThreadPoolExecutor {
+            core: Core::new(config),
+        })
     }
 }
 
@@ -139,10 +125,7 @@ impl ThreadPoolExecutor {
     /// A [`Builder`] for the other options.
     pub fn builder() -> Builder {
         Builder {
-            max_workers: None,
-            prefix: None,
-            initializer: None,
-            stack_size: None,
+            options: Options::default(),
         }
     }
 

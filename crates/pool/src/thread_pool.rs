@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
 
-use crate::core::{Config, Core, Entered, Initializer, Refused};
+use crate::core::{Core, Entered, Options, Refused};
 use crate::error::{
     ApplyError, BuildError, MapError, NotClosedError, NotReadyError, PoolError, ResultTimeoutError,
     SubmitError, TaskError,
@@ -51,17 +51,14 @@ pub struct ThreadPool {
 /// Configures a [`ThreadPool`] (Python's `Pool(processes, initializer)`).
 #[must_use = "a builder does nothing until build() is called"]
 pub struct PoolBuilder {
-    processes: Option<usize>,
-    prefix: Option<String>,
-    initializer: Option<Initializer>,
-    stack_size: Option<usize>,
+    options: Options,
 }
 
 impl fmt::Debug for PoolBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("PoolBuilder")
-            .field("processes", &self.processes)
-            .field("prefix", &self.prefix)
+            .field("processes", &self.options.workers)
+            .field("prefix", &self.options.prefix)
             .finish_non_exhaustive()
     }
 }
@@ -69,26 +66,26 @@ impl fmt::Debug for PoolBuilder {
 impl PoolBuilder {
     /// Python `processes`: the number of worker threads (default: the CPU count).
     pub fn processes(mut self, n: usize) -> Self {
-        self.processes = Some(n);
+        self.options.workers = Some(n);
         self
     }
 
     /// Workers are named `{prefix}_{n}`.
     pub fn thread_name_prefix(mut self, prefix: impl Into<String>) -> Self {
-        self.prefix = Some(prefix.into());
+        self.options.prefix = Some(prefix.into());
         self
     }
 
     /// Python `initializer`: runs at the start of every worker. If it panics the pool is
     /// broken and every job fails with [`TaskError::Broken`].
     pub fn initializer(mut self, f: impl Fn() + Send + Sync + 'static) -> Self {
-        self.initializer = Some(Arc::new(f));
+        self.options.initializer = Some(Arc::new(f));
         self
     }
 
     /// Stack size of each worker thread, in bytes.
     pub fn stack_size(mut self, bytes: usize) -> Self {
-        self.stack_size = Some(bytes);
+        self.options.stack_size = Some(bytes);
         self
     }
 
@@ -99,24 +96,12 @@ impl PoolBuilder {
     /// [`BuildError`] if `processes` is 0 or a worker thread could not be started (the
     /// workers already started are stopped again).
     pub fn build(self) -> Result<ThreadPool, BuildError> {
-        let n = self.processes.unwrap_or_else(|| {
-            std::thread::available_parallelism().map_or_else(|_| default_workers(), |n| n.get())
-        });
-        if n == 0 {
-            return Err(BuildError::zero_workers());
-        }
-        let prefix = self.prefix.unwrap_or_else(|| {
-            format!(
-                "ThreadPool-{}",
-                POOL_COUNTER.fetch_add(1, Ordering::Relaxed)
-            )
-        });
-        let core = Core::new(Config {
-            max_workers: n,
-            name_prefix: prefix,
-            initializer: self.initializer,
-            stack_size: self.stack_size,
-        });
+        let cpus =
+            || std::thread::available_parallelism().map_or_else(|_| default_workers(), |n| n.get());
+        let core = Core::new(
+            self.options
+                .into_config(cpus, "ThreadPool", &POOL_COUNTER)?,
+        );
         if let Err(e) = core.spawn_all() {
             core.begin_shutdown(true);
             core.join_workers(None);
@@ -144,10 +129,7 @@ impl ThreadPool {
     /// A [`PoolBuilder`] for the other options.
     pub fn builder() -> PoolBuilder {
         PoolBuilder {
-            processes: None,
-            prefix: None,
-            initializer: None,
-            stack_size: None,
+            options: Options::default(),
         }
     }
 
@@ -785,30 +767,58 @@ fn run_chunk<A, T>(f: &(dyn Fn(A) -> T + Send + Sync), chunk: Vec<A>) -> ChunkOu
         .collect()
 }
 
-/// Pulls the next chunk from `items` and submits it; `None` when `items` is exhausted.
-fn submit_chunk<A, T, I>(
-    pool: &ThreadPool,
-    f: &Arc<dyn Fn(A) -> T + Send + Sync>,
-    items: &mut I,
+/// The input side of [`IMap`] and [`IMapUnordered`]: cuts `items` into chunks and submits
+/// them while fewer than the pool's window are in flight.
+struct Feed<'a, A, T, I> {
+    pool: &'a ThreadPool,
+    f: Arc<dyn Fn(A) -> T + Send + Sync>,
+    items: I,
     chunksize: usize,
-) -> Option<Result<SubmittedChunk<T>, usize>>
+    /// The pool refused a chunk: nothing more is submitted.
+    refused: bool,
+}
+
+impl<'a, A, T, I> Feed<'a, A, T, I>
 where
     A: Send + 'static,
     T: Send + Sync + 'static,
     I: Iterator<Item = A>,
 {
-    let chunk: Vec<A> = items.by_ref().take(chunksize).collect();
-    if chunk.is_empty() {
-        return None;
+    fn new(
+        pool: &'a ThreadPool,
+        f: Arc<dyn Fn(A) -> T + Send + Sync>,
+        items: I,
+        chunksize: usize,
+    ) -> Self {
+        Feed {
+            pool,
+            f,
+            items,
+            chunksize,
+            refused: false,
+        }
     }
-    let len = chunk.len();
-    let f = f.clone();
-    Some(
-        pool.core
-            .submit_call(move || run_chunk(&*f, chunk))
-            .map(|fut| (fut, len))
-            .map_err(|_| len),
-    )
+
+    /// Submits the next chunk if `in_flight` is below the window; `None` when the window
+    /// is full, `items` is exhausted, or the pool refused (which sets `refused`).
+    fn next_chunk(&mut self, in_flight: usize) -> Option<SubmittedChunk<T>> {
+        if self.refused || in_flight >= self.pool.window() {
+            return None;
+        }
+        let chunk: Vec<A> = self.items.by_ref().take(self.chunksize).collect();
+        if chunk.is_empty() {
+            return None;
+        }
+        let len = chunk.len();
+        let f = self.f.clone();
+        match self.pool.core.submit_call(move || run_chunk(&*f, chunk)) {
+            Ok(future) => Some((future, len)),
+            Err(_) => {
+                self.refused = true;
+                None
+            }
+        }
+    }
 }
 
 fn chunk_results<T>(future: Future<ChunkOut<T>>, len: usize) -> VecDeque<Result<T, MapError>> {
@@ -828,13 +838,9 @@ fn chunk_results<T>(future: Future<ChunkOut<T>>, len: usize) -> VecDeque<Result<
 /// the chunks still queued.
 #[must_use = "iterators are lazy: nothing is submitted until iterated"]
 pub struct IMap<'a, A, T: Send + Sync + 'static, I> {
-    pool: &'a ThreadPool,
-    f: Arc<dyn Fn(A) -> T + Send + Sync>,
-    items: I,
-    chunksize: usize,
-    in_flight: VecDeque<(Future<ChunkOut<T>>, usize)>,
+    feed: Feed<'a, A, T, I>,
+    in_flight: VecDeque<SubmittedChunk<T>>,
     current: VecDeque<Result<T, MapError>>,
-    refused: bool,
     finished: bool,
 }
 
@@ -851,13 +857,9 @@ where
         chunksize: usize,
     ) -> Self {
         IMap {
-            pool,
-            f,
-            items,
-            chunksize,
+            feed: Feed::new(pool, f, items, chunksize),
             in_flight: VecDeque::new(),
             current: VecDeque::new(),
-            refused: false,
             finished: false,
         }
     }
@@ -876,16 +878,12 @@ where
             if let Some(item) = self.current.pop_front() {
                 return Some(item);
             }
-            while !self.refused && self.in_flight.len() < self.pool.window() {
-                match submit_chunk(self.pool, &self.f, &mut self.items, self.chunksize) {
-                    None => break,
-                    Some(Ok(chunk)) => self.in_flight.push_back(chunk),
-                    Some(Err(_)) => self.refused = true,
-                }
+            while let Some(chunk) = self.feed.next_chunk(self.in_flight.len()) {
+                self.in_flight.push_back(chunk);
             }
             match self.in_flight.pop_front() {
                 Some((future, len)) => self.current = chunk_results(future, len),
-                None if self.refused && !self.finished => {
+                None if self.feed.refused && !self.finished => {
                     self.finished = true;
                     return Some(Err(MapError::ShutDown));
                 }
@@ -914,14 +912,10 @@ impl<A, T: Send + Sync + 'static, I> fmt::Debug for IMap<'_, A, T, I> {
 /// The lazy iterator of [`ThreadPool::imap_unordered`]: results as chunks complete.
 #[must_use = "iterators are lazy: nothing is submitted until iterated"]
 pub struct IMapUnordered<'a, A, T: Send + Sync + 'static, I> {
-    pool: &'a ThreadPool,
-    f: Arc<dyn Fn(A) -> T + Send + Sync>,
-    items: I,
-    chunksize: usize,
+    feed: Feed<'a, A, T, I>,
     in_flight: AsCompleted<ChunkOut<T>>,
     lens: Vec<usize>,
     current: VecDeque<Result<T, MapError>>,
-    refused: bool,
     done: bool,
 }
 
@@ -938,14 +932,10 @@ where
         chunksize: usize,
     ) -> Self {
         IMapUnordered {
-            pool,
-            f,
-            items,
-            chunksize,
+            feed: Feed::new(pool, f, items, chunksize),
             in_flight: as_completed(Vec::new()),
             lens: Vec::new(),
             current: VecDeque::new(),
-            refused: false,
             done: false,
         }
     }
@@ -967,18 +957,12 @@ where
             if self.done {
                 return None;
             }
-            while !self.refused && self.in_flight.pending() < self.pool.window() {
-                match submit_chunk(self.pool, &self.f, &mut self.items, self.chunksize) {
-                    None => break,
-                    Some(Ok((future, len))) => {
-                        let slot = self.in_flight.push_indexed(future);
-                        if slot >= self.lens.len() {
-                            self.lens.resize(slot + 1, 0);
-                        }
-                        self.lens[slot] = len;
-                    }
-                    Some(Err(_)) => self.refused = true,
+            while let Some((future, len)) = self.feed.next_chunk(self.in_flight.pending()) {
+                let slot = self.in_flight.push_indexed(future);
+                if slot >= self.lens.len() {
+                    self.lens.resize(slot + 1, 0);
                 }
+                self.lens[slot] = len;
             }
             match self.in_flight.next_indexed() {
                 Some((index, future)) => {
@@ -986,7 +970,7 @@ where
                 }
                 None => {
                     self.done = true;
-                    if self.refused {
+                    if self.feed.refused {
                         return Some(Err(MapError::ShutDown));
                     }
                     return None;

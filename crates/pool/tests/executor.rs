@@ -17,6 +17,25 @@ fn current_name() -> String {
     thread::current().name().unwrap_or("").to_owned()
 }
 
+/// Submits a task that returns `value` once released, and returns when it is running
+/// (so a one-worker pool is busy): its future and the sender that releases it.
+fn start_blocker<T: Send + Sync + 'static>(
+    pool: &ThreadPoolExecutor,
+    value: T,
+) -> (skein_pool::Future<T>, mpsc::Sender<()>) {
+    let (started_tx, started_rx) = mpsc::channel();
+    let (release_tx, release_rx) = mpsc::channel::<()>();
+    let future = pool
+        .submit(move || {
+            started_tx.send(()).unwrap();
+            release_rx.recv().unwrap();
+            value
+        })
+        .unwrap();
+    started_rx.recv().unwrap();
+    (future, release_tx)
+}
+
 #[test]
 fn submit_smoke() {
     let pool = ThreadPoolExecutor::new(2).unwrap();
@@ -51,15 +70,7 @@ fn panic_fails_only_its_own_future() {
 #[test]
 fn cancel_before_start_and_after() {
     let pool = ThreadPoolExecutor::new(1).unwrap();
-    let (started_tx, started_rx) = mpsc::channel();
-    let (release_tx, release_rx) = mpsc::channel::<()>();
-    let blocker = pool
-        .submit(move || {
-            started_tx.send(()).unwrap();
-            release_rx.recv().unwrap();
-        })
-        .unwrap();
-    started_rx.recv().unwrap();
+    let (blocker, release_tx) = start_blocker(&pool, ());
     let ran = Arc::new(AtomicBool::new(false));
     let r = ran.clone();
     let queued = pool
@@ -156,16 +167,26 @@ fn map_timeout_ends_the_iterator() {
     let pool = ThreadPoolExecutor::new(1).unwrap();
     let (release_tx, release_rx) = mpsc::channel::<()>();
     let release_rx = Arc::new(Mutex::new(release_rx));
+    // Item 0 is done before the map checks it (the input hands out item 1 only once item 0
+    // has run), so it yields its value however slow the machine; item 1 never is.
+    let (ran_0_tx, ran_0_rx) = mpsc::channel::<()>();
+    let items = (0..5).inspect(move |&x| {
+        if x == 1 {
+            ran_0_rx.recv().unwrap();
+        }
+    });
     let start = Instant::now();
     let mut map = pool
         .map(
             move |x: u32| {
-                if x == 1 {
-                    release_rx.lock().unwrap().recv().unwrap();
+                match x {
+                    0 => ran_0_tx.send(()).unwrap(),
+                    1 => release_rx.lock().unwrap().recv().unwrap(),
+                    _ => {}
                 }
                 x
             },
-            0..5,
+            items,
         )
         .timeout(Duration::from_millis(50));
     assert_eq!(map.next().unwrap().unwrap(), 0);
@@ -303,6 +324,7 @@ fn wait_all_completed_timeout() {
         pool.submit(|| ()).unwrap(),
         pool.submit(move || rx.recv().unwrap()).unwrap(),
     ];
+    futures[0].wait(); // not left to luck within the timeout
     let start = Instant::now();
     let done = wait_timeout(
         &futures,
@@ -345,16 +367,7 @@ fn shutdown_wait_runs_everything_queued() {
 #[test]
 fn shutdown_nowait_returns_and_cancel_futures_cancels_queued() {
     let pool = ThreadPoolExecutor::new(1).unwrap();
-    let (started_tx, started_rx) = mpsc::channel();
-    let (release_tx, release_rx) = mpsc::channel::<()>();
-    let running = pool
-        .submit(move || {
-            started_tx.send(()).unwrap();
-            release_rx.recv().unwrap();
-            "ran"
-        })
-        .unwrap();
-    started_rx.recv().unwrap();
+    let (running, release_tx) = start_blocker(&pool, "ran");
     let queued: Vec<_> = (0..5).map(|i| pool.submit(move || i).unwrap()).collect();
     pool.shutdown(false, true); // returns at once although a task is running
     for f in &queued {
@@ -371,15 +384,7 @@ fn shutdown_nowait_returns_and_cancel_futures_cancels_queued() {
 #[test]
 fn shutdown_timeout_returns_with_a_stuck_task() {
     let pool = ThreadPoolExecutor::new(1).unwrap();
-    let (started_tx, started_rx) = mpsc::channel();
-    let (release_tx, release_rx) = mpsc::channel::<()>();
-    let stuck = pool
-        .submit(move || {
-            started_tx.send(()).unwrap();
-            release_rx.recv().unwrap();
-        })
-        .unwrap();
-    started_rx.recv().unwrap();
+    let (stuck, release_tx) = start_blocker(&pool, ());
     let start = Instant::now();
     assert!(!pool.shutdown_timeout(Duration::from_millis(50), false));
     assert!(start.elapsed() >= Duration::from_millis(50));
@@ -601,15 +606,7 @@ fn stress_every_task_resolves_exactly_once() {
 #[test]
 fn into_result_of_a_cancelled_queued_task_returns_at_once() {
     let pool = ThreadPoolExecutor::new(1).unwrap();
-    let (started_tx, started_rx) = mpsc::channel();
-    let (release_tx, release_rx) = mpsc::channel::<()>();
-    let blocker = pool
-        .submit(move || {
-            started_tx.send(()).unwrap();
-            release_rx.recv().unwrap();
-        })
-        .unwrap();
-    started_rx.recv().unwrap();
+    let (blocker, release_tx) = start_blocker(&pool, ());
     let queued = pool.submit(|| 1).unwrap();
     assert!(queued.cancel());
     // The task still sits in the queue behind the blocker; the error comes back anyway.

@@ -8,8 +8,8 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use skein_pool::{
-    ApplyError, MapError, NotClosedError, NotReadyError, PoolError, SubmitError, TaskError,
-    ThreadPool,
+    ApplyError, MapError, NotClosedError, NotReadyError, PoolError, ResultTimeoutError,
+    SubmitError, TaskError, ThreadPool,
 };
 
 #[test]
@@ -211,6 +211,16 @@ fn imap_unordered_yields_everything_once() {
 }
 
 #[test]
+fn imap_on_a_closed_pool_says_so_once() {
+    let pool = ThreadPool::new(1).unwrap();
+    pool.close();
+    let ordered: Vec<_> = pool.imap(|x: u8| x, 0..3).collect();
+    assert!(matches!(ordered.as_slice(), [Err(MapError::ShutDown)]));
+    let unordered: Vec<_> = pool.imap_unordered(|x: u8| x, 0..3).collect();
+    assert!(matches!(unordered.as_slice(), [Err(MapError::ShutDown)]));
+}
+
+#[test]
 fn join_before_close_is_an_error() {
     let pool = ThreadPool::new(1).unwrap();
     assert_eq!(pool.join(), Err(NotClosedError));
@@ -296,6 +306,32 @@ fn drop_is_terminate() {
         pool.join().unwrap();
     }
     assert_eq!(ran.load(Ordering::SeqCst), 1);
+
+    // Dropped while open: queued jobs are cancelled, the running one is waited for.
+    let pool = ThreadPool::new(1).unwrap();
+    let (started_tx, started_rx) = mpsc::channel();
+    let (release_tx, release_rx) = mpsc::channel::<()>();
+    let running = pool
+        .apply_async(move || {
+            started_tx.send(()).unwrap();
+            release_rx.recv().unwrap();
+        })
+        .unwrap();
+    started_rx.recv().unwrap();
+    let r = ran.clone();
+    let queued = pool
+        .apply_async(move || r.fetch_add(1, Ordering::SeqCst))
+        .unwrap();
+    let dropper = thread::spawn(move || drop(pool));
+    // Bounded so that a drop which waited for the queue fails instead of hanging.
+    assert!(matches!(
+        queued.get_timeout(Duration::from_secs(60)),
+        Err(ResultTimeoutError::Failed(TaskError::Cancelled))
+    ));
+    release_tx.send(()).unwrap();
+    dropper.join().unwrap();
+    running.get().unwrap();
+    assert_eq!(ran.load(Ordering::SeqCst), 1, "the queued job never ran");
 }
 
 #[test]
