@@ -322,7 +322,7 @@ pub(crate) fn recv_nowait(fd: BorrowedFd<'_>, buf: &mut [u8]) -> io::Result<Opti
     }
 }
 
-/// `recv(fd, buf, MSG_NOSIGNAL)`, retrying on `EINTR`. `Ok(0)` is end of stream.
+/// `recv(fd, buf, 0)`, retrying on `EINTR`. `Ok(0)` is end of stream.
 pub(crate) fn recv(fd: BorrowedFd<'_>, buf: &mut [u8]) -> io::Result<usize> {
     // SAFETY: `buf` is valid for writes of `buf.len()` bytes.
     let n =
@@ -383,7 +383,7 @@ pub(crate) fn recv_header_and_spare(
 
 /// `sendmsg` of several slices with `MSG_NOSIGNAL` (a closed peer is `EPIPE`, never a
 /// `SIGPIPE`), retrying on `EINTR`. Returns the bytes written (maybe short).
-pub(crate) fn send_vectored(fd: BorrowedFd<'_>, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
+fn send_vectored(fd: BorrowedFd<'_>, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
     // SAFETY: an all-zero msghdr is a valid empty header.
     let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
     msg.msg_iov = bufs.as_ptr() as *mut libc::iovec;
@@ -394,42 +394,24 @@ pub(crate) fn send_vectored(fd: BorrowedFd<'_>, bufs: &[io::IoSlice<'_>]) -> io:
     Ok(n as usize)
 }
 
-/// Sends all of `buf` on a socket (`MSG_NOSIGNAL`), looping over short sends; no
-/// allocation (the forkserver replies with this right after a fork, when every heap
-/// page it writes is a copy-on-write fault).
-pub(crate) fn send_all(fd: BorrowedFd<'_>, mut buf: &[u8]) -> io::Result<()> {
-    while !buf.is_empty() {
-        // SAFETY: `buf` is valid for reads of its length during the call.
-        let n = cvt_retry(|| unsafe {
-            libc::send(
-                fd.as_raw_fd(),
-                buf.as_ptr().cast(),
-                buf.len(),
-                libc::MSG_NOSIGNAL,
-            )
-        })?;
-        buf = &buf[n as usize..];
-    }
-    Ok(())
+/// Sends all of `buf` on a socket (`MSG_NOSIGNAL`), looping over short sends.
+pub(crate) fn send_all(fd: BorrowedFd<'_>, buf: &[u8]) -> io::Result<()> {
+    send_all_vectored(fd, &mut [io::IoSlice::new(buf)])
 }
 
-/// Writes all of `bufs`, looping over short writes.
-pub(crate) fn send_all_vectored(fd: BorrowedFd<'_>, bufs: &[&[u8]]) -> io::Result<()> {
-    let mut idx = 0;
-    let mut off = 0;
-    while idx < bufs.len() {
-        let mut slices = Vec::with_capacity(bufs.len() - idx);
-        slices.push(io::IoSlice::new(&bufs[idx][off..]));
-        for b in &bufs[idx + 1..] {
-            slices.push(io::IoSlice::new(b));
-        }
-        let mut n = send_vectored(fd, &slices)?;
-        while idx < bufs.len() && n >= bufs[idx].len() - off {
-            n -= bufs[idx].len() - off;
-            idx += 1;
-            off = 0;
-        }
-        off += n;
+/// Sends all of `bufs` on a socket, one `sendmsg` for all of them unless a send comes
+/// back short. No allocation: the slices are advanced in place (the forkserver replies
+/// with this right after a fork, when every heap page it writes is a copy-on-write
+/// fault, and a `Connection` sends every frame with it).
+pub(crate) fn send_all_vectored(
+    fd: BorrowedFd<'_>,
+    mut bufs: &mut [io::IoSlice<'_>],
+) -> io::Result<()> {
+    // Drops leading empty slices (a message with an empty payload, say).
+    io::IoSlice::advance_slices(&mut bufs, 0);
+    while !bufs.is_empty() {
+        let n = send_vectored(fd, bufs)?;
+        io::IoSlice::advance_slices(&mut bufs, n);
     }
     Ok(())
 }
