@@ -366,17 +366,8 @@ pub(crate) fn server_main() -> ! {
 /// A freshly forked child of the server: runs the boot message decoded before the
 /// fork, or reads it from `b`.
 fn server_child(b: OwnedFd, inline: Option<io::Result<boot::Prepared>>, server: Pid) -> ! {
-    let child = match inline {
-        Some(child) => {
-            drop(b);
-            child
-        }
-        None => {
-            let child = boot::recv(b.as_fd());
-            drop(b);
-            child
-        }
-    };
+    let child = inline.unwrap_or_else(|| boot::recv(b.as_fd()));
+    drop(b);
     match child {
         Ok(child) => child.run(server),
         Err(e) => {
