@@ -235,8 +235,10 @@ fn is_asleep(tid: i32) -> bool {
         .is_some_and(|i| stat[i + 1..].trim_start().starts_with('S'))
 }
 
-fn rerun(test: &str, method: StartMethod) -> std::process::Output {
-    Command::new(std::env::current_exe().unwrap())
+/// Re-runs this binary's ignored test `test` under `method`; asserts that it ran and
+/// passed, and returns its standard output and error.
+fn rerun(test: &str, method: StartMethod) -> (String, String) {
+    let out = Command::new(std::env::current_exe().unwrap())
         .args([
             "--exact",
             test,
@@ -246,7 +248,19 @@ fn rerun(test: &str, method: StartMethod) -> std::process::Output {
         ])
         .env("SKEIN_TEST_METHOD", method.name())
         .output()
-        .unwrap()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(
+        out.status.success(),
+        "inner test {test} failed: {stdout}\n{stderr}"
+    );
+    // A filter that matches nothing passes too.
+    assert!(
+        stdout.contains("test result: ok. 1 passed"),
+        "inner test {test} did not run: {stdout}"
+    );
+    (stdout, stderr)
 }
 
 fn method_from_env() -> StartMethod {
@@ -302,9 +316,7 @@ fn inner_panic_printer() {
 }
 
 fn panic_is_printed_with_process_name(method: StartMethod) {
-    let out = rerun("inner_panic_printer", method);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "inner test failed: {stderr}");
+    let (_, stderr) = rerun("inner_panic_printer", method);
     assert!(
         stderr.contains("Process panicky (pid "),
         "no process name in: {stderr}"
@@ -475,13 +487,7 @@ fn inner_eagain() {
 }
 
 fn eagain_is_a_start_error(method: StartMethod) {
-    let out = rerun("inner_eagain", method);
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        out.status.success(),
-        "inner test failed: {stdout}\n{stderr}"
-    );
+    let (stdout, _) = rerun("inner_eagain", method);
     assert!(stdout.contains("INNER-EAGAIN-OK"), "{stdout}");
 }
 
@@ -653,17 +659,13 @@ fn inner_fork_quiet() {
 #[test]
 fn fork_without_threads_is_quiet() {
     // The spawned child's standard error is the rerun's, which we read.
-    let out = rerun("inner_fork_quiet", StartMethod::Spawn);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{stderr}");
+    let (_, stderr) = rerun("inner_fork_quiet", StartMethod::Spawn);
     assert!(!stderr.contains("is multi-threaded"), "warned: {stderr}");
 }
 
 #[test]
 fn fork_with_threads_warns() {
-    let out = rerun("inner_fork_warning", StartMethod::Fork);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{stderr}");
+    let (_, stderr) = rerun("inner_fork_warning", StartMethod::Fork);
     assert!(
         stderr.contains("is multi-threaded"),
         "no warning in: {stderr}"
@@ -845,9 +847,6 @@ fn inner_fork_stress() {
 
 #[test]
 fn fork_while_other_threads_hold_stdout_and_panic() {
-    let out = rerun("inner_fork_stress", StartMethod::Fork);
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "inner test failed: {stderr}");
+    let (stdout, _) = rerun("inner_fork_stress", StartMethod::Fork);
     assert!(stdout.contains("INNER-FORK-STRESS-OK"), "{stdout}");
 }
