@@ -588,6 +588,37 @@ mod tests {
     }
 
     #[test]
+    fn send_all_vectored_sends_every_slice_in_order() {
+        let (a, b) = socketpair(SockKind::Stream).unwrap();
+        let big = vec![7u8; 300 * 1024]; // more than a socket buffer holds at once
+        let reader = std::thread::spawn(move || {
+            let mut got = Vec::new();
+            let mut buf = [0u8; 64 * 1024];
+            loop {
+                match recv(b.as_fd(), &mut buf).unwrap() {
+                    0 => break got,
+                    n => got.extend_from_slice(&buf[..n]),
+                }
+            }
+        });
+        let mut bufs = [
+            io::IoSlice::new(b""),
+            io::IoSlice::new(b"head"),
+            io::IoSlice::new(b""),
+            io::IoSlice::new(&big),
+            io::IoSlice::new(b"tail"),
+        ];
+        send_all_vectored(a.as_fd(), &mut bufs).unwrap();
+        send_all(a.as_fd(), b"!").unwrap();
+        drop(a);
+        let got = reader.join().unwrap();
+        assert_eq!(got.len(), 4 + big.len() + 4 + 1);
+        assert_eq!(&got[..4], b"head");
+        assert!(got[4..4 + big.len()].iter().all(|&x| x == 7));
+        assert_eq!(&got[4 + big.len()..], b"tail!");
+    }
+
+    #[test]
     fn decode_status_follows_python() {
         assert_eq!(decode_status(3 << 8), 3);
         assert_eq!(decode_status(libc::SIGKILL), -9);
