@@ -175,7 +175,7 @@ impl Prepared {
 
     /// The pid of the process that asked for this child.
     pub(crate) fn parent_pid(&self) -> sys::Pid {
-        self.me.parent.as_ref().map_or(0, |p| p.0)
+        self.me.parent_pid()
     }
 
     /// Runs the child in this process; never returns. `creator` is the process that

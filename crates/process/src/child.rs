@@ -31,6 +31,13 @@ impl Me {
             parent: None,
         }
     }
+
+    /// The pid of the process that started this one (0 for the main process). In a
+    /// description made by [`describe_next_child`], the describing process's own pid,
+    /// looked up already.
+    pub(crate) fn parent_pid(&self) -> Pid {
+        self.parent.as_ref().map_or(0, |p| p.0)
+    }
 }
 
 /// Every mutable static the start path writes, on one page of its own.
