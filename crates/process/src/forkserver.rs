@@ -128,7 +128,7 @@ impl AsFd for Server {
 /// keeps a server alive) without freeing the records (see
 /// `ForkGuards::reset_in_child`).
 pub(crate) fn forget_all_in_child(servers: &mut Vec<Server>) {
-    sys::close_each_and_forget(std::mem::take(servers));
+    sys::close_and_forget(std::mem::take(servers));
 }
 
 pub(crate) fn servers() -> MutexGuard<'static, Vec<Server>> {
@@ -343,7 +343,7 @@ pub(crate) fn server_main() -> ! {
                     drop(sigchld);
                     // Close the other children's sockets, but leave the table's
                     // memory alone (freeing it only costs this child page faults).
-                    sys::close_and_forget(children);
+                    sys::close_and_forget(children.into_values());
                     sys::unblock_all_signals();
                     server_child(b, child, me)
                 }

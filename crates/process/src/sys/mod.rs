@@ -79,27 +79,20 @@ pub(crate) fn unbox_leaking<T>(b: Box<T>) -> T {
     unsafe { ptr.read() }
 }
 
-/// Closes every descriptor in `map` without freeing the map (a forked child about
-/// to run its target saves the copy-on-write faults that freeing costs).
-pub(crate) fn close_and_forget<K>(map: std::collections::HashMap<K, OwnedFd>) {
-    for fd in map.values() {
-        // SAFETY: the map is forgotten below, so no `OwnedFd` in it ever closes (or
-        // uses) its descriptor again: each is closed exactly once, here.
-        unsafe { libc::close(fd.as_raw_fd()) };
-    }
-    std::mem::forget(map);
-}
-
 /// Closes the descriptor of every item in `items` without dropping (or freeing) the
-/// items (a forked child saves the copy-on-write faults that freeing costs, and the
-/// code pages of the vector's destructor).
-pub(crate) fn close_each_and_forget<T: AsFd>(items: Vec<T>) {
-    for item in &items {
-        // SAFETY: `items` is forgotten below, so no owner of these descriptors ever
-        // closes (or uses) them again: each is closed exactly once, here.
+/// items or the collection they came in (a forked child saves the copy-on-write faults
+/// that freeing costs, and the code pages of the destructors). For a vector of records
+/// that own a descriptor, or a map's `into_values()`.
+pub(crate) fn close_and_forget<T: AsFd>(items: impl IntoIterator<Item = T>) {
+    let mut iter = items.into_iter();
+    for item in &mut iter {
+        // SAFETY: `item` is forgotten right after, so its owner never closes (or uses)
+        // this descriptor again: it is closed exactly once, here.
         unsafe { libc::close(item.as_fd().as_raw_fd()) };
+        std::mem::forget(item);
     }
-    std::mem::forget(items);
+    // Holds the collection's allocation: never freed.
+    std::mem::forget(iter);
 }
 
 /// `_exit(code)`: ends the process now, without running `atexit` handlers or
