@@ -45,18 +45,19 @@ pub(crate) fn prepare(p: &Process, me: Me) -> Result<(Vec<u8>, Vec<RawFd>), Star
         me,
         args: bytes,
     };
-    let body = postcard::to_allocvec(&boot).map_err(|e| StartCause::Serialize(e.to_string()))?;
-    if body.len() > MAX_BODY {
+    // The body is encoded after room for the preamble, which is filled in below (no
+    // second copy of the body).
+    let mut msg = postcard::to_extend(&boot, vec![0u8; 12])
+        .map_err(|e| StartCause::Serialize(e.to_string()))?;
+    let body_len = msg.len() - 12;
+    if body_len > MAX_BODY {
         return Err(StartCause::Serialize(format!(
-            "arguments of {} bytes exceed the {MAX_BODY}-byte limit",
-            body.len()
+            "arguments of {body_len} bytes exceed the {MAX_BODY}-byte limit"
         )));
     }
-    let mut msg = Vec::with_capacity(12 + body.len());
-    msg.extend_from_slice(&MAGIC.to_le_bytes());
-    msg.extend_from_slice(&(fds.len() as u32).to_le_bytes());
-    msg.extend_from_slice(&(body.len() as u32).to_le_bytes());
-    msg.extend_from_slice(&body);
+    msg[..4].copy_from_slice(&MAGIC.to_le_bytes());
+    msg[4..8].copy_from_slice(&(fds.len() as u32).to_le_bytes());
+    msg[8..12].copy_from_slice(&(body_len as u32).to_le_bytes());
     Ok((msg, fds))
 }
 
@@ -174,7 +175,7 @@ impl Prepared {
 
     /// The pid of the process that asked for this child.
     pub(crate) fn parent_pid(&self) -> sys::Pid {
-        self.me.parent.as_ref().map_or(0, |p| p.0)
+        self.me.parent_pid()
     }
 
     /// Runs the child in this process; never returns. `creator` is the process that

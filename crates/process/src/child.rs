@@ -31,6 +31,13 @@ impl Me {
             parent: None,
         }
     }
+
+    /// The pid of the process that started this one (0 for the main process). In a
+    /// description made by [`describe_next_child`], the describing process's own pid,
+    /// looked up already.
+    pub(crate) fn parent_pid(&self) -> Pid {
+        self.parent.as_ref().map_or(0, |p| p.0)
+    }
 }
 
 /// Every mutable static the start path writes, on one page of its own.
@@ -210,12 +217,7 @@ impl ForkGuards {
     /// closed.
     #[inline(always)]
     pub(crate) fn reset_in_child(mut self, me: Option<Arc<Me>>) -> Vec<fn()> {
-        self.children.forget_all();
-        forkserver::forget_all_in_child(&mut self.servers);
-        if let Some(me) = me {
-            std::mem::forget(self.current.replace(me));
-        }
-        STATE.counter.store(0, Ordering::Relaxed);
+        reset_state(&mut self.children, &mut self.servers, &mut self.current, me);
         std::mem::take(&mut self.hooks)
     }
 
@@ -237,12 +239,33 @@ impl ForkGuards {
 /// nothing of its own on standard output — the child described by `me`.
 pub(crate) fn become_child(me: Arc<Me>) {
     install_panic_hook();
-    // Nobody else can hold these locks; the child hooks were read beforehand.
-    let mut current = STATE.current.lock().unwrap_or_else(|e| e.into_inner());
-    std::mem::forget(current.replace(me));
-    drop(current);
-    registry::lock().forget_all();
-    forkserver::forget_all_in_child(&mut forkserver::servers());
+    // Nobody else can hold these locks (taken in the crate's lock order, and released
+    // at the end of the statement); the child hooks were read beforehand.
+    reset_state(
+        &mut registry::lock(),
+        &mut forkserver::servers(),
+        &mut STATE.current.lock().unwrap_or_else(|e| e.into_inner()),
+        Some(me),
+    );
+}
+
+/// A new child's reset of the state it inherited, through the locks its caller holds:
+/// forgets the parent's children and forkserver connections (closing their
+/// descriptors), restarts the name counter, and becomes `me` (if given). What is
+/// replaced is forgotten, not dropped (see [`ForkGuards::reset_in_child`]).
+// Inlined into each start path: in a forked child, every code page it runs is a fault.
+#[inline(always)]
+fn reset_state(
+    children: &mut registry::Children,
+    servers: &mut Vec<forkserver::Server>,
+    current: &mut Option<Arc<Me>>,
+    me: Option<Arc<Me>>,
+) {
+    children.forget_all();
+    forkserver::forget_all_in_child(servers);
+    if let Some(me) = me {
+        std::mem::forget(current.replace(me));
+    }
     STATE.counter.store(0, Ordering::Relaxed);
 }
 

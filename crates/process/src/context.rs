@@ -55,7 +55,7 @@ impl StartMethod {
         }
     }
 
-    fn to_u8(self) -> u8 {
+    const fn to_u8(self) -> u8 {
         match self {
             StartMethod::Fork => 0,
             StartMethod::Spawn => 1,
@@ -107,7 +107,8 @@ impl FromStr for StartMethod {
     }
 }
 
-static DEFAULT_METHOD: AtomicU8 = AtomicU8::new(2);
+// `Forkserver`, the `#[default]` above (`Default::default` cannot run in a const).
+static DEFAULT_METHOD: AtomicU8 = AtomicU8::new(StartMethod::Forkserver.to_u8());
 
 /// Sets the start method that [`Process::new`] uses from now on (Python's
 /// `set_start_method`, minus its "already set" error: the last call wins).

@@ -115,8 +115,7 @@ pub(crate) fn start(p: Process) -> Result<ProcessHandle, StartError> {
         StartMethod::Fork,
     ));
     let name = me.name.clone();
-    // `describe_next_child` looked our pid up already.
-    let parent = me.parent.as_ref().map_or_else(sys::getpid, |p| p.0);
+    let parent = me.parent_pid();
     // The parent's record of the child, built before the fork too: after it, the
     // parent only fills in the pid (see `ForkState`'s note on copy-on-write faults).
     let mut shared = Shared::with_owner(&p, name, 0, Waiter::Own { pidfd: None }, parent);

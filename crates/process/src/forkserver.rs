@@ -128,7 +128,7 @@ impl AsFd for Server {
 /// keeps a server alive) without freeing the records (see
 /// `ForkGuards::reset_in_child`).
 pub(crate) fn forget_all_in_child(servers: &mut Vec<Server>) {
-    sys::close_each_and_forget(std::mem::take(servers));
+    sys::close_and_forget(std::mem::take(servers));
 }
 
 pub(crate) fn servers() -> MutexGuard<'static, Vec<Server>> {
@@ -208,8 +208,7 @@ pub(crate) fn start(p: Process) -> Result<ProcessHandle, StartError> {
     }
     let me = child::describe_next_child(p.name.as_deref(), p.daemon, StartMethod::Forkserver);
     let name = me.name.clone();
-    // `describe_next_child` looked our pid up already.
-    let owner = me.parent.as_ref().map_or_else(sys::getpid, |p| p.0);
+    let owner = me.parent_pid();
     let (msg, fds) = match boot::prepare(&p, me) {
         Ok(m) => m,
         Err(cause) => return Err(StartError::new(cause, p)),
@@ -344,7 +343,7 @@ pub(crate) fn server_main() -> ! {
                     drop(sigchld);
                     // Close the other children's sockets, but leave the table's
                     // memory alone (freeing it only costs this child page faults).
-                    sys::close_and_forget(children);
+                    sys::close_and_forget(children.into_values());
                     sys::unblock_all_signals();
                     server_child(b, child, me)
                 }
@@ -366,17 +365,8 @@ pub(crate) fn server_main() -> ! {
 /// A freshly forked child of the server: runs the boot message decoded before the
 /// fork, or reads it from `b`.
 fn server_child(b: OwnedFd, inline: Option<io::Result<boot::Prepared>>, server: Pid) -> ! {
-    let child = match inline {
-        Some(child) => {
-            drop(b);
-            child
-        }
-        None => {
-            let child = boot::recv(b.as_fd());
-            drop(b);
-            child
-        }
-    };
+    let child = inline.unwrap_or_else(|| boot::recv(b.as_fd()));
+    drop(b);
     match child {
         Ok(child) => child.run(server),
         Err(e) => {

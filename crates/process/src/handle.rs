@@ -98,12 +98,7 @@ pub(crate) fn collect<R>(f: impl FnOnce() -> R) -> (R, Vec<RawFd>) {
 /// Runs `f` (which deserialises a child's arguments) with `fds` available to the
 /// handles inside; descriptors left unclaimed are closed afterwards.
 pub(crate) fn provide<R>(fds: Vec<OwnedFd>, f: impl FnOnce() -> R) -> R {
-    provide_slots(fds.into_iter().map(Some).collect(), f)
-}
-
-/// As [`provide`], with the descriptors already in their slots.
-pub(crate) fn provide_slots<R>(slots: Vec<Option<OwnedFd>>, f: impl FnOnce() -> R) -> R {
-    let _provided = Provided::new(slots);
+    let _provided = Provided::new(fds.into_iter().map(Some).collect());
     f()
 }
 

@@ -179,12 +179,11 @@ impl Connection {
     pub fn send<T: Serialize + ?Sized>(&self, value: &T) -> Result<(), SendError> {
         self.check_writable()?;
         handle::clear_note();
-        let buf = postcard::to_extend(value, vec![0u8; HEADER])
+        let mut buf = postcard::to_extend(value, vec![0u8; HEADER])
             .map_err(|e| SendError::Serialize(handle::describe(&e)))?;
         let len = buf.len() - HEADER;
-        let mut buf = buf;
         buf[..HEADER].copy_from_slice(&self.header(len)?);
-        self.write_frame(&[&buf])
+        self.write_frame(&mut [io::IoSlice::new(&buf)])
     }
 
     /// Sends raw bytes as one frame (Python's `send_bytes(buf)`).
@@ -195,7 +194,7 @@ impl Connection {
     pub fn send_bytes(&self, bytes: &[u8]) -> Result<(), SendError> {
         self.check_writable()?;
         let header = self.header(bytes.len())?;
-        self.write_frame(&[&header, bytes])
+        self.write_frame(&mut [io::IoSlice::new(&header), io::IoSlice::new(bytes)])
     }
 
     fn check_writable(&self) -> Result<(), SendError> {
@@ -219,7 +218,7 @@ impl Connection {
         Ok(h)
     }
 
-    fn write_frame(&self, parts: &[&[u8]]) -> Result<(), SendError> {
+    fn write_frame(&self, parts: &mut [io::IoSlice<'_>]) -> Result<(), SendError> {
         let mut broken = lock(&self.write_broken);
         if *broken {
             return Err(SendError::Closed);

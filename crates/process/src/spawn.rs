@@ -35,8 +35,7 @@ pub(crate) fn start(p: Process) -> Result<ProcessHandle, StartError> {
     }
     let me = child::describe_next_child(p.name.as_deref(), p.daemon, StartMethod::Spawn);
     let name = me.name.clone();
-    // `describe_next_child` looked our pid up already.
-    let owner = me.parent.as_ref().map_or_else(sys::getpid, |p| p.0);
+    let owner = me.parent_pid();
     let (msg, fds) = match boot::prepare(&p, me) {
         Ok(m) => m,
         Err(cause) => return Err(StartError::new(cause, p)),

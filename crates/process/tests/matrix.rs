@@ -7,16 +7,18 @@
 //! `EAGAIN`) is tested by re-running this test binary as a child with `--exact NAME
 //! --ignored` and inspecting its output.
 
-use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::process::Command;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 use skein_process::{
-    Connection, Process, RecvError, Run, StartMethod, active_children, current_process,
-    get_context, getpid, parent_process, pipe,
+    Connection, Process, ProcessHandle, RecvError, Run, StartMethod, active_children,
+    current_process, get_context, getpid, parent_process, pipe,
 };
+
+mod common;
 
 skein_process::test_support!();
 
@@ -206,8 +208,37 @@ fn exits_within(fd: &OwnedFd, timeout: Duration) -> bool {
     r == 1
 }
 
-fn rerun(test: &str, method: StartMethod) -> std::process::Output {
-    Command::new(std::env::current_exe().unwrap())
+/// Asserts that `pid` runs, SIGKILLs `parent`, and asserts that `pid` (a `what`: a
+/// daemon child, a forkserver) ends with it.
+fn assert_ends_with_sigkilled(parent: &ProcessHandle, pid: i32, what: &str) {
+    let fd = pidfd(pid);
+    assert!(
+        !exits_within(&fd, Duration::ZERO),
+        "the {what} {pid} should be running"
+    );
+    parent.kill().unwrap();
+    assert_eq!(parent.join().unwrap(), -libc::SIGKILL);
+    assert!(
+        exits_within(&fd, LONG),
+        "{what} {pid} outlived its SIGKILLed parent {}",
+        parent.name()
+    );
+}
+
+/// Whether thread `tid` of this process is asleep (state `S` in its `stat`).
+fn is_asleep(tid: i32) -> bool {
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/self/task/{tid}/stat")) else {
+        return false;
+    };
+    // The command name (field 2) may contain spaces; the state follows its ')'.
+    stat.rfind(')')
+        .is_some_and(|i| stat[i + 1..].trim_start().starts_with('S'))
+}
+
+/// Re-runs this binary's ignored test `test` under `method`; asserts that it ran and
+/// passed, and returns its standard output and error.
+fn rerun(test: &str, method: StartMethod) -> (String, String) {
+    let out = Command::new(std::env::current_exe().unwrap())
         .args([
             "--exact",
             test,
@@ -217,7 +248,19 @@ fn rerun(test: &str, method: StartMethod) -> std::process::Output {
         ])
         .env("SKEIN_TEST_METHOD", method.name())
         .output()
-        .unwrap()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(
+        out.status.success(),
+        "inner test {test} failed: {stdout}\n{stderr}"
+    );
+    // A filter that matches nothing passes too.
+    assert!(
+        stdout.contains("test result: ok. 1 passed"),
+        "inner test {test} did not run: {stdout}"
+    );
+    (stdout, stderr)
 }
 
 fn method_from_env() -> StartMethod {
@@ -273,9 +316,7 @@ fn inner_panic_printer() {
 }
 
 fn panic_is_printed_with_process_name(method: StartMethod) {
-    let out = rerun("inner_panic_printer", method);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "inner test failed: {stderr}");
+    let (_, stderr) = rerun("inner_panic_printer", method);
     assert!(
         stderr.contains("Process panicky (pid "),
         "no process name in: {stderr}"
@@ -446,13 +487,7 @@ fn inner_eagain() {
 }
 
 fn eagain_is_a_start_error(method: StartMethod) {
-    let out = rerun("inner_eagain", method);
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        out.status.success(),
-        "inner test failed: {stdout}\n{stderr}"
-    );
+    let (stdout, _) = rerun("inner_eagain", method);
     assert!(stdout.contains("INNER-EAGAIN-OK"), "{stdout}");
 }
 
@@ -469,20 +504,15 @@ fn zombies_are_reaped(method: StartMethod) {
         assert!(exits_within(&fd, LONG));
     }
     // Listing the children reaps those that ended (forkserver children are reaped by
-    // the server on its own).
-    // (A forkserver child's status reaches us a moment after the server reaps it.)
-    let deadline = Instant::now() + LONG;
-    loop {
-        let listed = active_children().iter().any(|c| c.pid() == pid);
-        if !listed && std::fs::metadata(format!("/proc/{pid}")).is_err() {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "child {pid} is still a zombie (listed: {listed})"
-        );
-        std::thread::sleep(Duration::from_millis(5));
-    }
+    // the server on its own; its report reaches us a moment after it ended).
+    let reaped = || {
+        !active_children().iter().any(|c| c.pid() == pid)
+            && std::fs::metadata(format!("/proc/{pid}")).is_err()
+    };
+    assert!(
+        common::eventually(LONG, reaped),
+        "child {pid} is still a zombie"
+    );
 }
 
 fn daemon_dies_with_sigkilled_parent(method: StartMethod) {
@@ -492,17 +522,7 @@ fn daemon_dies_with_sigkilled_parent(method: StartMethod) {
         .start()
         .unwrap();
     let grandchild: i32 = here.recv_timeout(LONG).unwrap();
-    let fd = pidfd(grandchild);
-    assert!(
-        !exits_within(&fd, Duration::ZERO),
-        "the daemon should be running"
-    );
-    m.kill().unwrap();
-    assert_eq!(m.join().unwrap(), -libc::SIGKILL);
-    assert!(
-        exits_within(&fd, LONG),
-        "daemon {grandchild} outlived its SIGKILLed parent"
-    );
+    assert_ends_with_sigkilled(&m, grandchild, "daemon");
 }
 
 fn close_refuses_running_child(method: StartMethod) {
@@ -523,7 +543,18 @@ fn joins_from_several_threads_and_a_kill(method: StartMethod) {
     // through, and every joiner gets the same status (the first reaps it).
     let p = ctx(method).process(sleeper, 600).start().unwrap();
     std::thread::scope(|s| {
-        let joiners: Vec<_> = (0..3).map(|_| s.spawn(|| p.join().unwrap())).collect();
+        let (tid_tx, tid_rx) = std::sync::mpsc::channel();
+        let joiners: Vec<_> = (0..3)
+            .map(|_| {
+                let tid_tx = tid_tx.clone();
+                let p = &p;
+                s.spawn(move || {
+                    // SAFETY: gettid has no preconditions.
+                    tid_tx.send(unsafe { libc::gettid() }).unwrap();
+                    p.join().unwrap()
+                })
+            })
+            .collect();
         let timed = s.spawn(|| {
             loop {
                 if let Some(code) = p.join_timeout(Duration::from_millis(5)).unwrap() {
@@ -531,7 +562,15 @@ fn joins_from_several_threads_and_a_kill(method: StartMethod) {
                 }
             }
         });
-        std::thread::sleep(Duration::from_millis(20));
+        // Kill only once every blocking joiner sleeps: in its wait for the child (or,
+        // were a joiner to wait while holding the child's lock, on that lock — and then
+        // the kill below would hang).
+        for tid in tid_rx.iter().take(3) {
+            assert!(
+                common::eventually(LONG, || is_asleep(tid)),
+                "joiner thread {tid} never blocked"
+            );
+        }
         p.kill().unwrap();
         for j in joiners {
             assert_eq!(j.join().unwrap(), -libc::SIGKILL);
@@ -620,17 +659,13 @@ fn inner_fork_quiet() {
 #[test]
 fn fork_without_threads_is_quiet() {
     // The spawned child's standard error is the rerun's, which we read.
-    let out = rerun("inner_fork_quiet", StartMethod::Spawn);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{stderr}");
+    let (_, stderr) = rerun("inner_fork_quiet", StartMethod::Spawn);
     assert!(!stderr.contains("is multi-threaded"), "warned: {stderr}");
 }
 
 #[test]
 fn fork_with_threads_warns() {
-    let out = rerun("inner_fork_warning", StartMethod::Fork);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{stderr}");
+    let (_, stderr) = rerun("inner_fork_warning", StartMethod::Fork);
     assert!(
         stderr.contains("is multi-threaded"),
         "no warning in: {stderr}"
@@ -725,7 +760,6 @@ fn forkserver_children_are_its_children() {
     assert_eq!(p.join().unwrap(), 0);
     assert_eq!(logical, getpid());
     assert_ne!(ppid, getpid());
-    let _ = here.as_fd();
 }
 
 fn report_ppid(conn: Connection) {
@@ -757,17 +791,7 @@ fn forkserver_dies_with_its_sigkilled_owner() {
         .unwrap();
     let server: i32 = here.recv_timeout(LONG).unwrap();
     assert_ne!(server, owner.pid());
-    let fd = pidfd(server);
-    assert!(
-        !exits_within(&fd, Duration::ZERO),
-        "the server should be running"
-    );
-    owner.kill().unwrap();
-    assert_eq!(owner.join().unwrap(), -libc::SIGKILL);
-    assert!(
-        exits_within(&fd, LONG),
-        "forkserver {server} outlived its SIGKILLed owner"
-    );
+    assert_ends_with_sigkilled(&owner, server, "forkserver");
 }
 
 #[test]
@@ -823,9 +847,6 @@ fn inner_fork_stress() {
 
 #[test]
 fn fork_while_other_threads_hold_stdout_and_panic() {
-    let out = rerun("inner_fork_stress", StartMethod::Fork);
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "inner test failed: {stderr}");
+    let (stdout, _) = rerun("inner_fork_stress", StartMethod::Fork);
     assert!(stdout.contains("INNER-FORK-STRESS-OK"), "{stdout}");
 }

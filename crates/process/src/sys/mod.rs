@@ -79,27 +79,20 @@ pub(crate) fn unbox_leaking<T>(b: Box<T>) -> T {
     unsafe { ptr.read() }
 }
 
-/// Closes every descriptor in `map` without freeing the map (a forked child about
-/// to run its target saves the copy-on-write faults that freeing costs).
-pub(crate) fn close_and_forget<K>(map: std::collections::HashMap<K, OwnedFd>) {
-    for fd in map.values() {
-        // SAFETY: the map is forgotten below, so no `OwnedFd` in it ever closes (or
-        // uses) its descriptor again: each is closed exactly once, here.
-        unsafe { libc::close(fd.as_raw_fd()) };
-    }
-    std::mem::forget(map);
-}
-
 /// Closes the descriptor of every item in `items` without dropping (or freeing) the
-/// items (a forked child saves the copy-on-write faults that freeing costs, and the
-/// code pages of the vector's destructor).
-pub(crate) fn close_each_and_forget<T: AsFd>(items: Vec<T>) {
-    for item in &items {
-        // SAFETY: `items` is forgotten below, so no owner of these descriptors ever
-        // closes (or uses) them again: each is closed exactly once, here.
+/// items or the collection they came in (a forked child saves the copy-on-write faults
+/// that freeing costs, and the code pages of the destructors). For a vector of records
+/// that own a descriptor, or a map's `into_values()`.
+pub(crate) fn close_and_forget<T: AsFd>(items: impl IntoIterator<Item = T>) {
+    let mut iter = items.into_iter();
+    for item in &mut iter {
+        // SAFETY: `item` is forgotten right after, so its owner never closes (or uses)
+        // this descriptor again: it is closed exactly once, here.
         unsafe { libc::close(item.as_fd().as_raw_fd()) };
+        std::mem::forget(item);
     }
-    std::mem::forget(items);
+    // Holds the collection's allocation: never freed.
+    std::mem::forget(iter);
 }
 
 /// `_exit(code)`: ends the process now, without running `atexit` handlers or
@@ -322,7 +315,7 @@ pub(crate) fn recv_nowait(fd: BorrowedFd<'_>, buf: &mut [u8]) -> io::Result<Opti
     }
 }
 
-/// `recv(fd, buf, MSG_NOSIGNAL)`, retrying on `EINTR`. `Ok(0)` is end of stream.
+/// `recv(fd, buf, 0)`, retrying on `EINTR`. `Ok(0)` is end of stream.
 pub(crate) fn recv(fd: BorrowedFd<'_>, buf: &mut [u8]) -> io::Result<usize> {
     // SAFETY: `buf` is valid for writes of `buf.len()` bytes.
     let n =
@@ -383,7 +376,7 @@ pub(crate) fn recv_header_and_spare(
 
 /// `sendmsg` of several slices with `MSG_NOSIGNAL` (a closed peer is `EPIPE`, never a
 /// `SIGPIPE`), retrying on `EINTR`. Returns the bytes written (maybe short).
-pub(crate) fn send_vectored(fd: BorrowedFd<'_>, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
+fn send_vectored(fd: BorrowedFd<'_>, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
     // SAFETY: an all-zero msghdr is a valid empty header.
     let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
     msg.msg_iov = bufs.as_ptr() as *mut libc::iovec;
@@ -394,42 +387,24 @@ pub(crate) fn send_vectored(fd: BorrowedFd<'_>, bufs: &[io::IoSlice<'_>]) -> io:
     Ok(n as usize)
 }
 
-/// Sends all of `buf` on a socket (`MSG_NOSIGNAL`), looping over short sends; no
-/// allocation (the forkserver replies with this right after a fork, when every heap
-/// page it writes is a copy-on-write fault).
-pub(crate) fn send_all(fd: BorrowedFd<'_>, mut buf: &[u8]) -> io::Result<()> {
-    while !buf.is_empty() {
-        // SAFETY: `buf` is valid for reads of its length during the call.
-        let n = cvt_retry(|| unsafe {
-            libc::send(
-                fd.as_raw_fd(),
-                buf.as_ptr().cast(),
-                buf.len(),
-                libc::MSG_NOSIGNAL,
-            )
-        })?;
-        buf = &buf[n as usize..];
-    }
-    Ok(())
+/// Sends all of `buf` on a socket (`MSG_NOSIGNAL`), looping over short sends.
+pub(crate) fn send_all(fd: BorrowedFd<'_>, buf: &[u8]) -> io::Result<()> {
+    send_all_vectored(fd, &mut [io::IoSlice::new(buf)])
 }
 
-/// Writes all of `bufs`, looping over short writes.
-pub(crate) fn send_all_vectored(fd: BorrowedFd<'_>, bufs: &[&[u8]]) -> io::Result<()> {
-    let mut idx = 0;
-    let mut off = 0;
-    while idx < bufs.len() {
-        let mut slices = Vec::with_capacity(bufs.len() - idx);
-        slices.push(io::IoSlice::new(&bufs[idx][off..]));
-        for b in &bufs[idx + 1..] {
-            slices.push(io::IoSlice::new(b));
-        }
-        let mut n = send_vectored(fd, &slices)?;
-        while idx < bufs.len() && n >= bufs[idx].len() - off {
-            n -= bufs[idx].len() - off;
-            idx += 1;
-            off = 0;
-        }
-        off += n;
+/// Sends all of `bufs` on a socket, one `sendmsg` for all of them unless a send comes
+/// back short. No allocation: the slices are advanced in place (the forkserver replies
+/// with this right after a fork, when every heap page it writes is a copy-on-write
+/// fault, and a `Connection` sends every frame with it).
+pub(crate) fn send_all_vectored(
+    fd: BorrowedFd<'_>,
+    mut bufs: &mut [io::IoSlice<'_>],
+) -> io::Result<()> {
+    // Drops leading empty slices (a message with an empty payload, say).
+    io::IoSlice::advance_slices(&mut bufs, 0);
+    while !bufs.is_empty() {
+        let n = send_vectored(fd, bufs)?;
+        io::IoSlice::advance_slices(&mut bufs, n);
     }
     Ok(())
 }
@@ -603,6 +578,37 @@ mod tests {
         // reads the cached address).
         assert!(!certainly_single_threaded());
         assert!(!certainly_single_threaded());
+    }
+
+    #[test]
+    fn send_all_vectored_sends_every_slice_in_order() {
+        let (a, b) = socketpair(SockKind::Stream).unwrap();
+        let big = vec![7u8; 300 * 1024]; // more than a socket buffer holds at once
+        let reader = std::thread::spawn(move || {
+            let mut got = Vec::new();
+            let mut buf = [0u8; 64 * 1024];
+            loop {
+                match recv(b.as_fd(), &mut buf).unwrap() {
+                    0 => break got,
+                    n => got.extend_from_slice(&buf[..n]),
+                }
+            }
+        });
+        let mut bufs = [
+            io::IoSlice::new(b""),
+            io::IoSlice::new(b"head"),
+            io::IoSlice::new(b""),
+            io::IoSlice::new(&big),
+            io::IoSlice::new(b"tail"),
+        ];
+        send_all_vectored(a.as_fd(), &mut bufs).unwrap();
+        send_all(a.as_fd(), b"!").unwrap();
+        drop(a);
+        let got = reader.join().unwrap();
+        assert_eq!(got.len(), 4 + big.len() + 4 + 1);
+        assert_eq!(&got[..4], b"head");
+        assert!(got[4..4 + big.len()].iter().all(|&x| x == 7));
+        assert_eq!(&got[4 + big.len()..], b"tail!");
     }
 
     #[test]

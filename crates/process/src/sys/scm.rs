@@ -29,8 +29,10 @@ pub(crate) fn send_with_fds(sock: BorrowedFd<'_>, data: &[u8], fds: &[RawFd]) ->
     let payload_len = std::mem::size_of_val(fds) as u32;
     // SAFETY: CMSG_SPACE is a pure size computation.
     let space = unsafe { libc::CMSG_SPACE(payload_len) } as usize;
-    // u64 storage keeps the control buffer aligned for cmsghdr.
-    let mut control = vec![0u64; space.div_ceil(8).max(1)];
+    // u64 storage keeps the control buffer aligned for cmsghdr; on the stack, as in
+    // `recv_with_fds` (at most `MAX_FDS` descriptors, checked above).
+    let mut control = [0u64; CONTROL_WORDS];
+    debug_assert!(space <= size_of_val(&control));
     let mut iov = libc::iovec {
         iov_base: data.as_ptr() as *mut _,
         iov_len: data.len(),
@@ -70,7 +72,7 @@ pub(crate) fn send_with_fds(sock: BorrowedFd<'_>, data: &[u8], fds: &[RawFd]) ->
         }
     };
     if n < data.len() {
-        super::send_all_vectored(sock, &[&data[n..]])?;
+        super::send_all(sock, &data[n..])?;
     }
     Ok(())
 }

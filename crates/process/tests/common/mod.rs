@@ -1,6 +1,6 @@
-//! Helpers for the part-2 tests: raw fork (so the shared-memory tests exercise shared
-//! memory on its own), and starting a child through the `Process` API under a given
-//! start method.
+//! Helpers for the tests: raw fork (so the shared-memory tests exercise shared memory on
+//! its own), starting a child through the `Process` API under a given start method, and
+//! waiting for a condition with a generous upper bound.
 #![allow(dead_code, unreachable_pub)]
 
 use std::time::{Duration, Instant};
@@ -10,11 +10,7 @@ use serde::de::DeserializeOwned;
 use skein_process::{ProcessHandle, StartMethod, get_context};
 
 /// Every start method, for tests that run the same scenario under each.
-pub const METHODS: [StartMethod; 3] = [
-    StartMethod::Fork,
-    StartMethod::Spawn,
-    StartMethod::Forkserver,
-];
+pub const METHODS: [StartMethod; 3] = StartMethod::ALL;
 
 /// Starts `f(args)` in a child under `method`.
 pub fn start<A: Serialize + DeserializeOwned + Send + 'static>(
