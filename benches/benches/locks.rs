@@ -34,16 +34,16 @@ fn uncontended(c: &mut Criterion) {
     g.finish();
 }
 
-/// Two threads each run `work(iters)` after a common start; returns the time from the first
-/// thread's start to the last one's end (measured by the workers, so a descheduled main
-/// thread does not distort it).
-fn two_threads<F>(iters: u64, work: F) -> Duration
+/// `threads` threads each run `work(iters)` after a common start; returns the time from the
+/// first thread's start to the last one's end (measured by the workers, so a descheduled
+/// main thread does not distort it).
+fn on_threads<F>(threads: usize, iters: u64, work: F) -> Duration
 where
     F: Fn(u64) + Send + Sync + 'static,
 {
     let work = Arc::new(work);
-    let start = Arc::new(Barrier::new(2));
-    let hs: Vec<_> = (0..2)
+    let start = Arc::new(Barrier::new(threads));
+    let hs: Vec<_> = (0..threads)
         .map(|_| {
             let (work, start) = (work.clone(), start.clone());
             thread::spawn(move || {
@@ -64,7 +64,7 @@ where
 fn skein_counter(iters: u64) -> Duration {
     let lock = Arc::new((Lock::new(), AtomicU64::new(0)));
     let l2 = lock.clone();
-    let t = two_threads(iters, move |n| {
+    let t = on_threads(2, iters, move |n| {
         for _ in 0..n {
             let _g = l2.0.acquire();
             l2.1.store(l2.1.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
@@ -82,7 +82,7 @@ fn contended(c: &mut Criterion) {
         b.iter_custom(|iters| {
             let m = Arc::new(parking_lot::Mutex::new(0u64));
             let m2 = m.clone();
-            let t = two_threads(iters, move |n| {
+            let t = on_threads(2, iters, move |n| {
                 for _ in 0..n {
                     *m2.lock() += 1;
                 }
@@ -95,7 +95,7 @@ fn contended(c: &mut Criterion) {
         b.iter_custom(|iters| {
             let m = Arc::new(std::sync::Mutex::new(0u64));
             let m2 = m.clone();
-            let t = two_threads(iters, move |n| {
+            let t = on_threads(2, iters, move |n| {
                 for _ in 0..n {
                     *m2.lock().unwrap() += 1;
                 }
@@ -255,26 +255,14 @@ fn detection(c: &mut Criterion) {
         g.bench_function(label, |b| {
             b.iter_custom(|iters| {
                 let shared = Arc::new((Lock::named("a"), Lock::named("b"), AtomicU64::new(0)));
-                let start = Arc::new(Barrier::new(4));
-                let hs: Vec<_> = (0..4)
-                    .map(|_| {
-                        let (sh, start) = (shared.clone(), start.clone());
-                        thread::spawn(move || {
-                            start.wait();
-                            let t0 = Instant::now();
-                            for _ in 0..iters {
-                                let _a = sh.0.acquire();
-                                let _b = sh.1.acquire();
-                                sh.2.store(sh.2.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
-                            }
-                            (t0, Instant::now())
-                        })
-                    })
-                    .collect();
-                let spans: Vec<(Instant, Instant)> =
-                    hs.into_iter().map(|h| h.join().unwrap()).collect();
-                let t = spans.iter().map(|s| s.1).max().unwrap()
-                    - spans.iter().map(|s| s.0).min().unwrap();
+                let sh = shared.clone();
+                let t = on_threads(4, iters, move |n| {
+                    for _ in 0..n {
+                        let _a = sh.0.acquire();
+                        let _b = sh.1.acquire();
+                        sh.2.store(sh.2.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
+                    }
+                });
                 assert_eq!(shared.2.load(Ordering::Relaxed), 4 * iters);
                 t
             })

@@ -22,6 +22,14 @@ const ITEMS: u64 = 1_000_000;
 const CHUNK: usize = 10_000;
 const WORKERS: usize = 2;
 
+/// A rayon pool with as many threads as skein's pools have workers.
+fn rayon_pool() -> rayon::ThreadPool {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(WORKERS)
+        .build()
+        .unwrap()
+}
+
 fn submit_wait(c: &mut Criterion) {
     let mut group = c.benchmark_group("pool/submit_wait_100k");
     group.throughput(Throughput::Elements(TASKS as u64));
@@ -42,10 +50,7 @@ fn submit_wait(c: &mut Criterion) {
     });
     drop(skein);
 
-    let rayon_pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(WORKERS)
-        .build()
-        .unwrap();
+    let rayon_pool = rayon_pool();
     group.bench_function("rayon/scope_spawn", |b| {
         b.iter(|| {
             rayon_pool.scope(|s| {
@@ -118,10 +123,7 @@ fn map_chunked(c: &mut Criterion) {
     });
     drop(skein);
 
-    let rayon_pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(WORKERS)
-        .build()
-        .unwrap();
+    let rayon_pool = rayon_pool();
     group.bench_function("rayon/par_iter", |b| {
         b.iter(|| {
             let out: Vec<u64> = rayon_pool.install(|| {

@@ -285,6 +285,12 @@ fn read_some(fd: &OwnedFd, buf: &mut [u8]) -> usize {
     n as usize
 }
 
+/// Runs `run` `iters` times and adds up the time each run measured of itself (the
+/// set-up of a run stays outside its own clock).
+fn total_of(iters: u64, mut run: impl FnMut() -> Duration) -> Duration {
+    (0..iters).map(|_| run()).sum()
+}
+
 fn expected_sum() -> u64 {
     MESSAGES * (MESSAGES - 1) / 2
 }
@@ -295,8 +301,7 @@ fn queue_100k(c: &mut Criterion) {
     g.sample_size(10);
     g.bench_function("skein", |b| {
         b.iter_custom(|iters| {
-            let mut total = Duration::ZERO;
-            for _ in 0..iters {
+            total_of(iters, || {
                 let q = Queue::<u64>::new().unwrap();
                 let t = Instant::now();
                 let tx = q.clone();
@@ -310,16 +315,15 @@ fn queue_100k(c: &mut Criterion) {
                     sum += q.get().unwrap();
                 }
                 reap(child);
-                total += t.elapsed();
+                let elapsed = t.elapsed();
                 assert_eq!(sum, expected_sum());
-            }
-            total
+                elapsed
+            })
         })
     });
     g.bench_function("raw socketpair", |b| {
         b.iter_custom(|iters| {
-            let mut total = Duration::ZERO;
-            for _ in 0..iters {
+            total_of(iters, || {
                 let (rx, tx) = socketpair();
                 let t = Instant::now();
                 let child = fork(|| {
@@ -341,16 +345,15 @@ fn queue_100k(c: &mut Criterion) {
                     carry.drain(..whole);
                 }
                 reap(child);
-                total += t.elapsed();
+                let elapsed = t.elapsed();
                 assert_eq!(sum, expected_sum());
-            }
-            total
+                elapsed
+            })
         })
     });
     g.bench_function("ipc-channel", |b| {
         b.iter_custom(|iters| {
-            let mut total = Duration::ZERO;
-            for _ in 0..iters {
+            total_of(iters, || {
                 let (tx, rx) = ipc_channel::ipc::channel::<u64>().unwrap();
                 let t = Instant::now();
                 let child = fork(move || {
@@ -363,10 +366,10 @@ fn queue_100k(c: &mut Criterion) {
                     sum += rx.recv().unwrap();
                 }
                 reap(child);
-                total += t.elapsed();
+                let elapsed = t.elapsed();
                 assert_eq!(sum, expected_sum());
-            }
-            total
+                elapsed
+            })
         })
     });
     g.finish();
@@ -447,8 +450,7 @@ fn event_ping_pong(c: &mut Criterion) {
     g.sample_size(10);
     g.bench_function("skein", |b| {
         b.iter_custom(|iters| {
-            let mut total = Duration::ZERO;
-            for _ in 0..iters {
+            total_of(iters, || {
                 let (ping, pong) = (Event::new().unwrap(), Event::new().unwrap());
                 let (p2, q2) = (ping.clone(), pong.clone());
                 let child = fork(move || {
@@ -464,16 +466,15 @@ fn event_ping_pong(c: &mut Criterion) {
                     pong.wait();
                     pong.clear();
                 }
-                total += t.elapsed();
+                let elapsed = t.elapsed();
                 reap(child);
-            }
-            total
+                elapsed
+            })
         })
     });
     g.bench_function("raw socketpair", |b| {
         b.iter_custom(|iters| {
-            let mut total = Duration::ZERO;
-            for _ in 0..iters {
+            total_of(iters, || {
                 let (a, bb) = socketpair();
                 let child = fork(|| {
                     let mut byte = [0u8; 1];
@@ -488,10 +489,10 @@ fn event_ping_pong(c: &mut Criterion) {
                     write_all(&a, &byte);
                     read_some(&a, &mut byte);
                 }
-                total += t.elapsed();
+                let elapsed = t.elapsed();
                 reap(child);
-            }
-            total
+                elapsed
+            })
         })
     });
     g.finish();

@@ -81,9 +81,14 @@ fn main() -> ExitCode {
     }
 }
 
+/// The cargo that runs xtask (`$CARGO`), else `cargo` from the PATH.
+pub(crate) fn cargo_program() -> String {
+    std::env::var("CARGO").unwrap_or_else(|_| "cargo".into())
+}
+
 /// Runs `cargo` with `args` from the workspace root, failing with a readable message.
 pub(crate) fn cargo(args: &[&str]) -> Result<(), String> {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let cargo = cargo_program();
     let status = std::process::Command::new(&cargo)
         .args(args)
         .current_dir(meta::workspace_root())

@@ -44,8 +44,7 @@ pub(crate) struct Example {
 
 impl Metadata {
     pub(crate) fn load() -> Result<Self, String> {
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let output = Command::new(cargo)
+        let output = Command::new(crate::cargo_program())
             .args(["metadata", "--format-version", "1", "--no-deps"])
             .current_dir(workspace_root())
             .output()

@@ -59,15 +59,13 @@ pub(crate) fn run() -> Result<(), String> {
         ) else {
             continue;
         };
-        results
-            .entry(id.group_id)
-            .or_default()
-            .entry(id.value_str.unwrap_or_default())
-            .or_default()
-            .insert(
-                id.function_id.unwrap_or_else(|| "—".into()),
-                estimates.mean.point_estimate,
-            );
+        record(
+            &mut results,
+            id.group_id,
+            id.value_str.unwrap_or_default(),
+            id.function_id.unwrap_or_else(|| "—".into()),
+            estimates.mean.point_estimate,
+        );
     }
     if results.is_empty() {
         return Err(format!(
@@ -116,6 +114,16 @@ pub(crate) fn run() -> Result<(), String> {
     print!("{out}");
     println!("\nwritten to {}", path.display());
     Ok(())
+}
+
+/// Files one mean time under its group, workload parameter and function.
+fn record(results: &mut Results, group: String, parameter: String, function: String, ns: f64) {
+    results
+        .entry(group)
+        .or_default()
+        .entry(parameter)
+        .or_default()
+        .insert(function, ns);
 }
 
 fn find_new_dirs(dir: &Path, found: &mut Vec<PathBuf>) {
@@ -170,12 +178,13 @@ fn run_python(results: &mut Results) {
         };
         for line in String::from_utf8_lossy(&output.stdout).lines() {
             if let Ok(row) = serde_json::from_str::<PythonRow>(line) {
-                results
-                    .entry(row.group)
-                    .or_default()
-                    .entry(row.parameter.unwrap_or_default())
-                    .or_default()
-                    .insert(row.function, row.mean_ns);
+                record(
+                    results,
+                    row.group,
+                    row.parameter.unwrap_or_default(),
+                    row.function,
+                    row.mean_ns,
+                );
             }
         }
     }

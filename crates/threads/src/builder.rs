@@ -97,13 +97,10 @@ impl Builder {
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
     {
-        let stack_size = match self.stack_size {
-            Some(size) => Some(size),
-            None => match STACK_SIZE.load(Ordering::Relaxed) {
-                0 => None,
-                size => Some(size),
-            },
-        };
+        let stack_size = self.stack_size.or_else(|| match stack_size() {
+            0 => None,
+            size => Some(size),
+        });
         if let Some(size) = stack_size {
             if size < MIN_STACK_SIZE {
                 return Err(SpawnError::stack_size(size));
@@ -111,11 +108,7 @@ impl Builder {
         }
         let daemon = self.daemon.unwrap_or_else(registry::current_is_daemon);
         let name = self.name.unwrap_or_else(registry::default_name);
-        let os_name = if name.contains('\0') {
-            name.replace('\0', "")
-        } else {
-            name.clone()
-        };
+        let os_name = name.replace('\0', "");
         let thread = Thread::new(registry::next_ident(), name, daemon, Kind::Skein);
 
         let mut std_builder = std::thread::Builder::new().name(os_name);

@@ -21,6 +21,11 @@ struct Key<T> {
     _values: PhantomData<fn() -> T>,
 }
 
+/// A weak reference to `key` that tells, type-erased, when its `Local` is gone.
+fn owner_of<T: 'static>(key: &Arc<Key<T>>) -> Weak<dyn Any + Send + Sync> {
+    Arc::<Key<T>>::downgrade(key)
+}
+
 /// One thread's value of one `Local`, and a way to tell when that `Local` is gone.
 struct Slot {
     owner: Weak<dyn Any + Send + Sync>,
@@ -145,10 +150,7 @@ impl<T: 'static> Local<T> {
     /// Inserts a fresh cell for this thread (holding `value`) and returns it.
     fn insert(&self, value: Option<T>) -> Option<Rc<RefCell<Option<T>>>> {
         let cell = Rc::new(RefCell::new(value));
-        let owner: Weak<dyn Any + Send + Sync> = {
-            let weak: Weak<Key<T>> = Arc::downgrade(&self.key);
-            weak
-        };
+        let owner = owner_of(&self.key);
         let dead = SLOTS
             .try_with(|slots| {
                 let mut slots = slots.borrow_mut();
@@ -305,10 +307,7 @@ mod tests {
             init: None,
             _values: PhantomData,
         });
-        let owner: Weak<dyn Any + Send + Sync> = {
-            let weak: Weak<Key<u32>> = Arc::downgrade(&dead_key);
-            weak
-        };
+        let owner = owner_of(&dead_key);
         slots.map.insert(
             u64::MAX,
             Slot {
@@ -316,10 +315,7 @@ mod tests {
                 value: Rc::new(RefCell::new(Some(5u32))),
             },
         );
-        let live_owner: Weak<dyn Any + Send + Sync> = {
-            let weak: Weak<Key<u32>> = Arc::downgrade(&alive.key);
-            weak
-        };
+        let live_owner = owner_of(&alive.key);
         slots.map.insert(
             alive.key.id,
             Slot {

@@ -82,6 +82,7 @@ fn a_panicking_timer_function_fails_the_join() {
         .spawn_timer(Duration::from_millis(1), || panic!("alarm broke"))
         .unwrap();
     let err = timer.join().unwrap_err();
+    skein_threads::reset_excepthook();
     assert_eq!(err.panic_message(), Some("alarm broke"));
     assert_eq!(err.thread_name(), "bad-alarm");
 }
