@@ -18,7 +18,6 @@ use crate::error::{
 use crate::future::{Future, deadline_after};
 use crate::promise::Promise;
 use crate::task::{Runnable, TaskRef};
-use crate::thread_executor::default_workers;
 use crate::wait::{AsCompleted, as_completed};
 
 static POOL_COUNTER: AtomicUsize = AtomicUsize::new(0);
@@ -64,7 +63,8 @@ impl fmt::Debug for PoolBuilder {
 }
 
 impl PoolBuilder {
-    /// Python `processes`: the number of worker threads (default: the CPU count).
+    /// Python `processes`: the number of worker threads (default: the CPU count, or 1
+    /// when it cannot be known, as Python's `os.cpu_count() or 1`).
     pub fn processes(mut self, n: usize) -> Self {
         self.options.workers = Some(n);
         self
@@ -96,8 +96,8 @@ impl PoolBuilder {
     /// [`BuildError`] if `processes` is 0 or a worker thread could not be started (the
     /// workers already started are stopped again).
     pub fn build(self) -> Result<ThreadPool, BuildError> {
-        let cpus =
-            || std::thread::available_parallelism().map_or_else(|_| default_workers(), |n| n.get());
+        // Python: `os.cpu_count() or 1`.
+        let cpus = || std::thread::available_parallelism().map_or(1, |n| n.get());
         let core = Core::new(
             self.options
                 .into_config(cpus, "ThreadPool", &POOL_COUNTER)?,
