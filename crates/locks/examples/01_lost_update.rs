@@ -1,5 +1,7 @@
 //! Lost updates: threads doing an unguarded read-modify-write on a shared counter.
 //! Seed: 000 (a global `n` incremented by 20 threads — here first without any lock)
+//! Example: 000 § 未加锁 — n += 1
+//! Example: 004 § 案例09
 //!
 //! In Python `n += 1` on a global is three steps (load, add, store) and the GIL may switch
 //! threads between them, so two threads can read the same value and one update is lost.

@@ -1,6 +1,7 @@
 //! `Array('i', 10)` filled by ten processes, each writing its own slot.
 //!
 //! Seed: 000 (数据共享: li = Array('i', 10); li[num] = num)
+//! Example: 000 § 数据共享 — li = Array('i', 10)
 //!
 //! Memory is not shared between processes — except what is put in shared memory on
 //! purpose. Each child sets `li[num] = num` and prints the whole array; the parent
