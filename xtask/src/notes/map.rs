@@ -279,6 +279,39 @@ impl Map {
         }
     }
 
+    /// One sentence on what the demos cover, as README states it: "54 of the notes' 63
+    /// examples have a demo that reproduces them; 9 wait on parts of chapters not built yet (…)."
+    pub(crate) fn coverage(&self) -> String {
+        let c = self.counts();
+        if c.waiting == 0 {
+            return format!(
+                "All {} examples of the notes have a demo that reproduces them.",
+                c.examples
+            );
+        }
+        let mut per_chapter: Vec<(usize, &str, usize)> = Vec::new();
+        for s in self.status.iter().flatten() {
+            if let Status::Waiting(w) = s {
+                match per_chapter.iter_mut().find(|(_, c, _)| *c == w.chapter) {
+                    Some(entry) => entry.2 += 1,
+                    None => per_chapter.push((chapter_number(w.chapter), w.chapter, 1)),
+                }
+            }
+        }
+        per_chapter.sort();
+        let waits: Vec<String> = per_chapter
+            .iter()
+            .map(|(n, name, k)| format!("chapter {n} {name}: {k}"))
+            .collect();
+        format!(
+            "{} of the notes' {} examples have a demo that reproduces them; {} wait on parts of chapters not built yet ({}).",
+            c.claimed,
+            c.examples,
+            c.waiting,
+            waits.join(", ")
+        )
+    }
+
     /// The map as text: per note, every example with its demos or what it waits on.
     pub(crate) fn render(&self) -> String {
         let mut out = String::new();
@@ -360,30 +393,12 @@ impl Map {
                 let _ = writeln!(out, "{line}");
             }
         }
-        let c = self.counts();
-        let mut per_chapter: Vec<(usize, &str, usize)> = Vec::new();
-        for s in self.status.iter().flatten() {
-            if let Status::Waiting(w) = s {
-                match per_chapter.iter_mut().find(|(_, c, _)| *c == w.chapter) {
-                    Some(entry) => entry.2 += 1,
-                    None => per_chapter.push((chapter_number(w.chapter), w.chapter, 1)),
-                }
-            }
-        }
-        per_chapter.sort();
-        let waits: Vec<String> = per_chapter
-            .iter()
-            .map(|(n, name, k)| format!("chapter {n} {name}: {k}"))
-            .collect();
         let _ = writeln!(
             out,
-            "\n{}\n{} examples: {} reproduced by a demo, {} waiting ({}); {} reference blocks (API lists) beside them",
+            "\n{}\n{} ({} reference blocks, API lists, beside them)",
             "═".repeat(78),
-            c.examples,
-            c.claimed,
-            c.waiting,
-            waits.join(", "),
-            c.reference
+            self.coverage(),
+            self.counts().reference
         );
         if !self.problems.is_empty() {
             let _ = writeln!(out, "\n{} mismatches:", self.problems.len());
@@ -505,5 +520,18 @@ mod tests {
         assert_eq!(c.examples, 63);
         assert_eq!(c.reference, 2);
         assert_eq!(c.claimed + c.waiting, c.examples);
+    }
+
+    /// README states the coverage the map counts, word for word, so it cannot claim more.
+    #[test]
+    fn readme_states_what_the_demos_cover() {
+        let map = load().unwrap_or_else(|why| panic!("the seed notes are required: {why}"));
+        let readme = std::fs::read_to_string(workspace_root().join("README.md"))
+            .expect("README.md at the workspace root");
+        let sentence = map.coverage();
+        assert!(
+            collapse_spaces(&readme).contains(&sentence),
+            "README.md must say what the demos cover, as `cargo xtask demos --list` counts it:\n  {sentence}"
+        );
     }
 }
