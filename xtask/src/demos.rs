@@ -5,49 +5,12 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use crate::header::parse_header;
 use crate::meta::{Example, Metadata, workspace_root};
 use crate::{CHAPTERS, cargo};
 
 /// Bound for a demo whose header names none.
 const DEFAULT_BOUND: Duration = Duration::from_secs(60);
-
-/// What an example's leading `//!` comment says about it.
-#[derive(Debug, Default, PartialEq)]
-struct Header {
-    /// First line: what the demo shows.
-    title: String,
-    /// The `Seed:` line, without the label.
-    seed: Option<String>,
-    /// The `Time bound: N s` line.
-    bound: Option<Duration>,
-}
-
-fn parse_header(source: &str) -> Header {
-    let mut header = Header::default();
-    for line in source.lines() {
-        let Some(text) = line.trim_start().strip_prefix("//!") else {
-            if line.trim().is_empty() {
-                continue;
-            }
-            break;
-        };
-        let text = text.trim();
-        let lower = text.to_ascii_lowercase();
-        if let Some(rest) = lower
-            .strip_prefix("seeds:")
-            .or_else(|| lower.strip_prefix("seed:"))
-        {
-            let start = text.len() - rest.len();
-            header.seed = Some(text[start..].trim().to_string());
-        } else if let Some(rest) = lower.strip_prefix("time bound:") {
-            let seconds = rest.trim().trim_end_matches('s').trim();
-            header.bound = seconds.parse::<u64>().ok().map(Duration::from_secs);
-        } else if header.title.is_empty() && !text.is_empty() {
-            header.title = text.to_string();
-        }
-    }
-    header
-}
 
 enum Outcome {
     Passed,
@@ -110,6 +73,9 @@ pub(crate) fn run(chapter: Option<&str>, only: Option<&str>) -> Result<(), Strin
         );
         if !header.title.is_empty() {
             println!("{}", header.title);
+        }
+        for claim in &header.examples {
+            println!("reproduces seed {claim}");
         }
         println!("{}", "═".repeat(78));
         let started = Instant::now();
@@ -203,25 +169,5 @@ fn run_one(binary: &Path, bound: Duration) -> Outcome {
         Outcome::Failed(format!("killed by signal {signal}"))
     } else {
         Outcome::Failed(format!("exit code {}", status.code().unwrap_or(-1)))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn header_reads_title_seed_and_bound() {
-        let source = "//! Sing and dance at once.\n//!\n//! Seed: 000 (多任务)\n//! Time bound: 20 s\n//! More words.\n\nfn main() {}\n";
-        let header = parse_header(source);
-        assert_eq!(header.title, "Sing and dance at once.");
-        assert_eq!(header.seed.as_deref(), Some("000 (多任务)"));
-        assert_eq!(header.bound, Some(Duration::from_secs(20)));
-    }
-
-    #[test]
-    fn header_stops_at_code() {
-        let header = parse_header("fn main() {}\n//! not a header\n");
-        assert_eq!(header, Header::default());
     }
 }

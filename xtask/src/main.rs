@@ -3,6 +3,8 @@
 //! - `cargo xtask demos [--chapter NAME]` builds every chapter's examples once (release)
 //!   and runs them in chapter order, each under a header taken from the example's own
 //!   doc comment, each with a time bound; exits non-zero if any demo failed or overran.
+//! - `cargo xtask demos --list` prints the map: every example of the five seed notes (seed,
+//!   title, first code line) with the demo that reproduces it, or the chapter it waits on.
 //! - `cargo xtask bench [--quick] [--chapter NAME]` runs the criterion bench targets of
 //!   `skein-benches` one after another, with progress shown.
 //! - `cargo xtask report` turns criterion's results in `target/criterion` into a Markdown
@@ -13,11 +15,20 @@
 //!
 //! Every example starts with a `//!` doc comment: its first line says what the demo shows;
 //! a line `//! Seed: NNN …` names the seed note it comes from; an optional line
-//! `//! Time bound: N s` raises the default bound of 60 seconds. The rest of the comment
+//! `//! Time bound: N s` raises the default bound of 60 seconds. A line
+//! `//! Example: NNN § SECTION — KEY` (one per example) says the demo reproduces the example
+//! of seed NNN that the note titles SECTION and whose code has a line containing KEY (the
+//! key is needed only when the section holds several examples). The rest of the comment
 //! is the explanation a learner reads in the source.
+//!
+//! The `Example:` lines are the map's only record of which demo reproduces what; the
+//! examples no demo reproduces yet are listed in `notes/tables.rs` with the chapter they
+//! wait on, and a test checks both against the notes in `../shared/seeds`.
 
 mod demos;
+mod header;
 mod meta;
+mod notes;
 mod report;
 
 use std::process::ExitCode;
@@ -48,6 +59,10 @@ enum Command {
         /// Run only demos whose name contains this text.
         #[arg(long)]
         only: Option<String>,
+        /// Run nothing: print every example of the notes with the demo that reproduces it,
+        /// or the chapter it waits on.
+        #[arg(long, conflicts_with_all = ["chapter", "only"])]
+        list: bool,
     },
     /// Run the criterion benches, one target at a time.
     Bench {
@@ -67,7 +82,8 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Demos { chapter, only } => demos::run(chapter.as_deref(), only.as_deref()),
+        Command::Demos { list: true, .. } => notes::map::list(),
+        Command::Demos { chapter, only, .. } => demos::run(chapter.as_deref(), only.as_deref()),
         Command::Bench { quick, chapter } => bench(quick, chapter.as_deref()),
         Command::Report => report::run(),
         Command::Ci => ci(),

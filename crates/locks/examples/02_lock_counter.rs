@@ -1,5 +1,8 @@
 //! The same counter guarded by a `Lock`: 20 threads, no update lost.
 //! Seed: 000 (`mylock = threading.Lock()`; each `MyThread.run` does acquire, print, n += 1, release)
+//! Example: 000 § 加线程锁 — mylock = threading.Lock()
+//! Example: 001 § 互斥锁 — mutex = threading.Lock()
+//! Example: 004 § 案例10
 //!
 //! Each thread takes the lock, prints the counter and its own name, increments, and releases.
 //! The Python version calls `acquire()`/`release()` by hand; in Rust `acquire()` returns a

@@ -1,5 +1,6 @@
 //! The bank balance: 100,000 deposit/withdraw pairs per thread; with a lock it stays 0.
 //! Seed: 002 (`balance`, `change_it(n)` deposits then withdraws; threads t1 (5) and t2 (8))
+//! Example: 002 § 多线程 — balance = balance + n
 //!
 //! `change_it` adds `n` and subtracts it again, so the balance should always be 0. Without a
 //! lock the two threads interleave their load/store steps and the balance drifts; with the

@@ -1,5 +1,6 @@
 //! `BoundedSemaphore(3)` lets three threads in at a time; releasing too often is an error.
 //! Seed: 000 (`threading.BoundedSemaphore(3)`: at most three threads enter; ValueError on misuse)
+//! Example: 004 § 案例14
 //!
 //! Eight workers share a semaphore with three permits. Each enters (acquire), works a little
 //! and leaves (the guard gives the permit back). We track how many are inside at once: never

@@ -1,5 +1,6 @@
 //! An `Event` as a gate: ten threads wait until the main thread opens it.
 //! Seed: 000 (`lock = threading.Event()`; threads `lock.wait()`; main calls `lock.set()` on input "1")
+//! Example: 000 § 事件Event — lock = threading.Event()
 //!
 //! Every worker blocks in `event.wait()` while the flag is down. The seed's main thread waits
 //! for the user to type `1`; here it waits a moment instead, then calls `set()` and all ten

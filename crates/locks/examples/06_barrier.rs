@@ -1,5 +1,6 @@
 //! A `Barrier` makes a client wait until the server is up; a timeout breaks it for all.
 //! Seed: 001 (`b = Barrier(2, timeout=5)`; server starts, then `b.wait()`; client `b.wait()`s first)
+//! Example: 001 § 栅栏对象 — b = Barrier(2, timeout=5)
 //!
 //! The server needs a moment to start; the client must not connect before. Both call
 //! `wait()` on a two-party barrier and go on together, each with its arrival index. The

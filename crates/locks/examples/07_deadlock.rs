@@ -1,5 +1,6 @@
 //! Deadlock: two threads take two locks in opposite order; skein detects and reports it.
 //! Seed: 004 (case 12: the deadlock problem — func_1 takes lock_1 then lock_2, func_2 the reverse)
+//! Example: 004 § 案例12
 //! Time bound: 20 s
 //!
 //! Thread `func_1` holds `lock_1` and wants `lock_2`; thread `func_2` holds `lock_2` and

@@ -1,5 +1,6 @@
 //! Lock waits with a timeout: the thread that cannot get its second lock gives up in time.
 //! Seed: 004 (case 13: `lock_1.acquire(timeout=4)`; on failure "func_2 did not get lock_1")
+//! Example: 004 § 案例13
 //!
 //! Same two locks in opposite order as the deadlock demo, but `func_2` waits for `lock_1`
 //! with a timeout. When the time is up `acquire_timeout` returns `None` (Python: `False`),

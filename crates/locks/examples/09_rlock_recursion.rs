@@ -1,5 +1,7 @@
 //! `RLock` in a recursive function: the owner re-enters; a plain `Lock` would block itself.
 //! Seed: 004 (case 16: a reentrant lock for recursion; also seed 001's `threading.RLock()`)
+//! Example: 001 § 互斥锁 — mutex = threading.RLock()
+//! Example: 004 § 案例16
 //!
 //! `countdown(n)` takes the lock, then calls itself: with an `RLock` each level just bumps the
 //! owner's count, and the lock is free once every level has returned. Two threads run it; the

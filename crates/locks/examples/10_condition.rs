@@ -1,5 +1,6 @@
 //! `Condition` producer/consumer: producers wait on "not full", consumers on "not empty".
 //! Seed: 004 (case 11: the producer–consumer model)
+//! Example: 004 § 案例11
 //!
 //! Two conditions share one lock, like Python's `queue.Queue` does internally: `not_full`
 //! for producers, `not_empty` for consumers. Each side checks its predicate with

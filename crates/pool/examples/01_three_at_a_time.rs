@@ -1,5 +1,6 @@
 //! ThreadPoolExecutor(3) over 50 tasks: never more than three run at once.
 //! Seed: 000 (线程池: ThreadPoolExecutor(3), 每次输出三个 hello)
+//! Example: 000 § 线程池 — pool = ThreadPoolExecutor(3)
 //! Time bound: 30 s
 //!
 //! The notes submit 50 tasks that each sleep 2 s to a pool of 3 threads and watch the

@@ -1,5 +1,6 @@
 //! add100 with the callback add1000: a done-callback gets the finished future.
 //! Seed: 000 (线程池的回调函数: future.add_done_callback(add1000))
+//! Example: 000 § 线程池的回调函数 — future.add_done_callback(add1000)
 //! Time bound: 30 s
 //!
 //! `add100(num)` runs on the pool; when it is done, `add1000(future)` runs with the

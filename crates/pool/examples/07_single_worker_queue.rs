@@ -1,5 +1,6 @@
 //! The notes' hand-made single-thread worker pool, and the same with a pool of one.
 //! Seed: 003 (MyThread: 子线程从队列取任务, apply_async 往队列放任务)
+//! Example: 003 § 3.进程池 — class MyThread(Thread):
 //! Time bound: 30 s
 //!
 //! Seed 003 builds a worker by hand: a thread that loops on `queue.get()` and calls each

@@ -1,6 +1,8 @@
 //! `fork()` is called once and returns twice: the child's pid in the parent, `Child` in the child.
 //!
 //! Seed: 002 (os.fork 只在类 Linux 平台)
+//! Example: 002 § os.fork() — pid = os.fork()
+//! Example: 004 § 案例19
 //!
 //! The notes' first multiprocessing example: the process copies itself; both copies
 //! continue from the same line, each learning which one it is from the return value.

@@ -1,6 +1,8 @@
 //! `Process` with a target and arguments: the notes' `run_proc`, under the default start method.
 //!
 //! Seed: 002 (multiprocessing.Process(target=run_proc, args=('test',)))
+//! Example: 002 § multiprocessing — p = Process(target=run_proc, args=('test',))
+//! Example: 004 § 案例17
 //!
 //! The target is a plain `fn`, the arguments a serde value (a tuple for several). The
 //! default start method on Linux is `Forkserver`, so `main` calls `init()` first: the

@@ -1,6 +1,8 @@
 //! The subclass form: a struct that *is* the process, with `run` as its body (`impl Run`).
 //!
 //! Seed: 001 (class MyProcess(mp.Process): def run(self))
+//! Example: 001 § 多进程 — class MyProcess(mp.Process):
+//! Example: 004 § 案例18
 //!
 //! Python subclasses `Process` and overrides `run`; in Rust the struct's fields are the
 //! process's state and `Run::run(self)` runs in the child. The notes loop forever; this

@@ -1,6 +1,7 @@
 //! Ten processes started without `join`: the parent's `main` finishes first, and exit waits for them.
 //!
 //! Seed: 000 (for i in range(10): Process(target=task).start(); print('主进程结束'))
+//! Example: 000 § 多进程 — p = Process(target=task)
 //!
 //! Nothing orders the children with each other or with the parent: their lines
 //! interleave. As in Python, returning from `main` waits for non-daemon children (an

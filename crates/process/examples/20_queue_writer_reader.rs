@@ -1,6 +1,7 @@
 //! A writer and an endless reader share a `Queue`; the parent terminates the reader.
 //!
 //! Seed: 002 (进程间通信: write/read over a Queue, pr.terminate())
+//! Example: 002 § 进程间通信 — pr.terminate()
 //!
 //! The parent creates the queue and passes it to both children as an argument (it
 //! crosses into them under the default forkserver start method as a shared-memory

@@ -1,6 +1,7 @@
 //! `Queue(3)` across processes: full, put with a timeout, put_nowait, then drain.
 //!
 //! Seed: 001 (q = multiprocessing.Queue(3): full(), put(4, timeout=1), put_nowait(4))
+//! Example: 001 § 基础使用 — q = multiprocessing.Queue(3)
 //!
 //! A child process fills the three places; the parent sees the queue full, and each way
 //! of putting a fourth item fails — and hands the item back, so nothing is lost. Then

@@ -1,6 +1,7 @@
 //! A downloader process and an analysis process connected by a queue.
 //!
 //! Seed: 003 (download_from_web / analysis_data over multiprocessing.Queue)
+//! Example: 003 § 【多进程通讯】 — def download_from_web(q):
 //!
 //! The notes' analysis loop breaks when `q.empty()` — a race: the queue can be empty
 //! just because the downloader is slow. Here the downloader shuts the queue down when it

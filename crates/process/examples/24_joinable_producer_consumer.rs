@@ -1,6 +1,9 @@
 //! Producer/consumer with a `JoinableQueue`: task_done/join, then sentinels.
 //!
 //! Seed: 004 (案例20-22: 生产者消费者, JoinableQueue, 哨兵)
+//! Example: 004 § 案例20
+//! Example: 004 § 案例21
+//! Example: 004 § 案例22
 //!
 //! Case 20: consumers mark each item done, and the producer's `join` returns when all
 //! were processed. Case 21: one sentinel (`None`) per consumer tells it to stop. Case 22:

@@ -1,5 +1,6 @@
 //! The Queue(3) walk-through: full(), put with a timeout, put_nowait, block=False, drain.
 //! Seed: 001 (multiprocessing.Queue(3) 满队列示例)
+//! Example: 001 § 基础使用 — q = multiprocessing.Queue(3)
 //! Time bound: 10 s
 //!
 //! Seed 001 fills a `Queue(3)`, shows `full()` turning true, then tries three ways of

@@ -1,5 +1,6 @@
 //! Producer/consumer: a downloader thread fills a queue, an analyser thread empties it.
 //! Seed: 003 (download_from_web / analysis_data 通过队列通讯)
+//! Example: 003 § 【多进程通讯】 — def download_from_web(q):
 //! Time bound: 10 s
 //!
 //! Seed 003 passes a queue between a "downloader" that puts 11, 22, 33, 44 and an

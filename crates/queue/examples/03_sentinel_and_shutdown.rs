@@ -1,5 +1,7 @@
 //! Stopping consumers: one sentinel, a sentinel per consumer, then shutdown() with none.
 //! Seed: 004 (案例21 队列中哨兵的使用, 案例22 哨兵的改进)
+//! Example: 004 § 案例21
+//! Example: 004 § 案例22
 //! Time bound: 10 s
 //!
 //! Case 21 puts a single `None` after the work: the consumer that takes it stops, but

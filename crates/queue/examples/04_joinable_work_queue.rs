@@ -1,5 +1,6 @@
 //! A joinable work queue: workers call task_done() for each item, the producer join()s.
 //! Seed: 004 (JoinableQueue, 生产者消费者模型 案例20)
+//! Example: 004 § 案例20
 //! Time bound: 10 s
 //!
 //! Python's `queue.Queue` (and `multiprocessing.JoinableQueue`) counts unfinished tasks:

@@ -1,5 +1,6 @@
 //! The hand-made single-worker pool: one thread running the tasks put in a Queue(5).
 //! Seed: 003 (MyThread + queue.Queue(5) 手写线程池)
+//! Example: 003 § 3.进程池 — class MyThread(Thread):
 //! Time bound: 10 s
 //!
 //! Seed 003 subclasses `Thread`, gives it a `queue.Queue(5)` of callables, loops

@@ -1,5 +1,8 @@
 //! Sing and dance at the same time: two threads started, then joined.
 //! Seed: 001 (多任务: sing / dance)
+//! Example: 001 § 多线程 — t1 = threading.Thread(target=sing)
+//! Example: 001 § 基础使用 — t1 = threading.Thread(target=dance)
+//! Example: 004 § 案例04
 //! Time bound: 20 s
 //!
 //! The notes' first example: `threading.Thread(target=sing)` and `target=dance`, both

@@ -1,5 +1,7 @@
 //! threading.enumerate(): list the live threads, with their names, while they run.
 //! Seed: 001 (获取线程数量: threading.enumerate)
+//! Example: 001 § 获取线程数量 — print(threading.enumerate())
+//! Example: 004 § 案例06
 //! Time bound: 20 s
 //!
 //! Five `dance` threads are started; `enumerate()` lists them beside the main thread, in

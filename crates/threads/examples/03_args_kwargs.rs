@@ -1,5 +1,8 @@
 //! Passing arguments to a thread: Python's args=(…) and kwargs={…} become a closure.
 //! Seed: 001 (传递参数: args / kwargs)
+//! Example: 001 § 传递参数 — args=("John", i + 18)
+//! Example: 001 § 传递参数 — kwargs={"name": "Alice"
+//! Example: 004 § 案例03
 //! Time bound: 20 s
 //!
 //! `Thread(target=dance, args=("John", 18))` unpacks a tuple into the target's

@@ -1,5 +1,9 @@
 //! Subclassing Thread: calling run() yourself stays on your thread; start() makes a new one.
 //! Seed: 000 (class Study(threading.Thread): s1.run() vs s1.start())
+//! Example: 000 § 线程 — s1.run()
+//! Example: 001 § 继承的方式创建 — class MyThread(threading.Thread):
+//! Example: 004 § 案例07
+//! Example: 004 § 案例08
 //! Time bound: 20 s
 //!
 //! The notes' `Study` class overrides `run`. Calling `s1.run(); s2.run()` just calls a

@@ -1,5 +1,6 @@
 //! Daemon vs non-daemon threads at exit: Python waits for non-daemon threads, Rust waits for none.
 //! Seed: 000 (setDaemon: 后台线程 / 前台线程)
+//! Example: 004 § 案例05
 //! Time bound: 30 s
 //!
 //! The notes: with a non-daemon ("foreground") thread, the program waits for it after the

@@ -1,5 +1,7 @@
 //! A named LoopThread and current_thread(): every thread knows its own name.
 //! Seed: 002 (threading.current_thread().name, LoopThread)
+//! Example: 002 § 多线程 — t = threading.Thread(target=loop, name='LoopThread')
+//! Example: 004 § 案例06
 //! Time bound: 20 s
 //!
 //! Any process starts with a main thread, `MainThread`; a child thread's name is given

@@ -1,5 +1,6 @@
 //! threading.Timer: run a function after a delay, unless cancelled first.
 //! Seed: 004 (threading.Timer: 启动倒计时(sec, func))
+//! Example: 004 § 案例15
 //! Time bound: 20 s
 //!
 //! `Timer(interval, f)` is a thread that waits `interval`, then calls `f`. `cancel()`

@@ -1,5 +1,6 @@
 //! threading.local(): one value per thread — Alice and Bob each see their own student.
 //! Seed: 002 (ThreadLocal: local_school.student)
+//! Example: 002 § ThreadLocal — local_school = threading.local()
 //! Time bound: 20 s
 //!
 //! `local_school = threading.local()` is one shared object, yet each thread reads and
