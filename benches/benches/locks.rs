@@ -1,6 +1,7 @@
 //! Chapter 2 — locks: skein-locks beside parking_lot, std and crossbeam-channel.
 //!
-//! Groups: uncontended acquire+release (Lock, RLock), a 2-thread contended counter,
+//! Groups: uncontended acquire+release (Lock, RLock), a 2-thread contended counter (Lock
+//! beside parking_lot's and std's `Mutex`, RLock beside parking_lot's `ReentrantMutex`),
 //! ping-pong between 2 threads (Event pair, Condition pair, parking_lot Condvar pair,
 //! crossbeam-channel bounded(1) pair), and the cost of deadlock detection on vs off.
 #![allow(missing_docs)]
@@ -101,6 +102,38 @@ fn contended(c: &mut Criterion) {
                 }
             });
             assert_eq!(*m.lock().unwrap(), 2 * iters);
+            t
+        })
+    });
+    g.finish();
+
+    let mut g = c.benchmark_group("locks/contended_rlock_counter_2_threads");
+    g.throughput(criterion::Throughput::Elements(2));
+    g.bench_function("skein", |b| {
+        b.iter_custom(|iters| {
+            let lock = Arc::new((RLock::new(), AtomicU64::new(0)));
+            let l2 = lock.clone();
+            let t = on_threads(2, iters, move |n| {
+                for _ in 0..n {
+                    let _g = l2.0.acquire();
+                    l2.1.store(l2.1.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
+                }
+            });
+            assert_eq!(lock.1.load(Ordering::Relaxed), 2 * iters);
+            t
+        })
+    });
+    g.bench_function("parking_lot", |b| {
+        b.iter_custom(|iters| {
+            let m = Arc::new(parking_lot::ReentrantMutex::new(std::cell::Cell::new(0u64)));
+            let m2 = m.clone();
+            let t = on_threads(2, iters, move |n| {
+                for _ in 0..n {
+                    let g = m2.lock();
+                    g.set(g.get() + 1);
+                }
+            });
+            assert_eq!(m.lock().get(), 2 * iters);
             t
         })
     });

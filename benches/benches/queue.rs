@@ -1,9 +1,12 @@
-//! Chapter 3 — queues: skein's queues beside crossbeam-channel, flume, std and lock-based
-//! baselines. Every run moves `N` items and checks their sum.
+//! Chapter 3 — queues: skein's queues beside kanal, crossbeam-channel, flume, std and
+//! lock-based baselines. Every run checks the sum of what it received.
 //!
 //! Groups (each entry's throughput is items per second):
-//! - `queue/spsc_bounded_1024`, `queue/mpmc_2x2_bounded_1024`: the FIFO hot path.
-//! - `queue/spsc_unbounded`, `queue/mpmc_2x2_unbounded`.
+//! - `queue/spsc_bounded_1024`, `queue/mpmc_2x2_bounded_1024`: the FIFO hot path, as the
+//!   independent harness of issue 18 runs it: 4,000,000 `u64` (one producer, or two sending
+//!   2,000,000 each), each thread with its own handle, timed from a common start to the
+//!   last `get` (thread start-up is not timed).
+//! - `queue/spsc_unbounded`, `queue/mpmc_2x2_unbounded`: the same, unbounded.
 //! - `queue/lifo_priority_spsc_1024`: LifoQueue / PriorityQueue beside a
 //!   `Mutex<BinaryHeap>` + two `Condvar`s.
 //! - `queue/task_done_join_1p2c`: put + get + task_done + join beside crossbeam-channel
@@ -15,14 +18,193 @@
 use std::collections::BinaryHeap;
 use std::hint::black_box;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Condvar, Mutex, mpsc};
+use std::sync::{Arc, Barrier, Condvar, Mutex, mpsc};
 use std::thread;
+use std::time::{Duration, Instant};
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 
-/// Items per measured run.
-const N: usize = 200_000;
 const CAP: usize = 1024;
+
+/// Items each producer sends in the FIFO groups: one producer sends 4,000,000, two send
+/// 2,000,000 each (the independent harness's workloads).
+const TOTAL: u64 = 4_000_000;
+
+/// One FIFO run as the harness times it: `senders.len()` producer threads each send
+/// `0..per` (`per = TOTAL / producers`), `receivers.len()` consumer threads take their share;
+/// timed from the moment every thread is ready to the last `get`. Each thread owns its own
+/// handle (a clone), as users write it. Checks the sum.
+fn timed_fifo<S, R>(senders: Vec<S>, receivers: Vec<R>) -> Duration
+where
+    S: FnMut(u64) + Send,
+    R: FnMut() -> u64 + Send,
+{
+    let (p, k) = (senders.len() as u64, receivers.len() as u64);
+    let per = TOTAL / p;
+    let start = Barrier::new(senders.len() + receivers.len() + 1);
+    let (elapsed, sum) = thread::scope(|s| {
+        for mut send in senders {
+            let start = &start;
+            s.spawn(move || {
+                start.wait();
+                for i in 0..per {
+                    send(i);
+                }
+            });
+        }
+        let consumers: Vec<_> = receivers
+            .into_iter()
+            .map(|mut recv| {
+                let start = &start;
+                s.spawn(move || {
+                    start.wait();
+                    let mut sum = 0u64;
+                    for _ in 0..TOTAL / k {
+                        sum += recv();
+                    }
+                    (Instant::now(), sum)
+                })
+            })
+            .collect();
+        start.wait();
+        let t0 = Instant::now();
+        let ends: Vec<(Instant, u64)> = consumers.into_iter().map(|h| h.join().unwrap()).collect();
+        let last = ends.iter().map(|e| e.0).max().unwrap();
+        (last - t0, ends.iter().map(|e| e.1).sum::<u64>())
+    });
+    assert_eq!(black_box(sum), p * (per * (per - 1) / 2));
+    elapsed
+}
+
+/// `iters` runs of [`timed_fifo`], summed (criterion's `iter_custom`).
+fn fifo_runs<S, R>(iters: u64, mut make: impl FnMut() -> (Vec<S>, Vec<R>)) -> Duration
+where
+    S: FnMut(u64) + Send,
+    R: FnMut() -> u64 + Send,
+{
+    (0..iters)
+        .map(|_| {
+            let (tx, rx) = make();
+            timed_fifo(tx, rx)
+        })
+        .sum()
+}
+
+/// `n` clones of `h`, each made into a closure by `f`.
+fn handles<H: Clone, F>(h: &H, n: usize, f: impl Fn(H) -> F) -> Vec<F> {
+    (0..n).map(|_| f(h.clone())).collect()
+}
+
+fn fifo_group(c: &mut Criterion, name: &str, bounded: bool, p: usize, k: usize) {
+    let mut g = c.benchmark_group(name);
+    g.throughput(Throughput::Elements(TOTAL));
+    g.sample_size(10);
+    let cap = if bounded { CAP } else { 0 };
+
+    g.bench_function(if bounded { "skein" } else { "skein/unbounded" }, |b| {
+        b.iter_custom(|iters| {
+            fifo_runs(iters, || {
+                let q = skein_queue::Queue::new(cap);
+                (
+                    handles(&q, p, |q| move |i| q.put(i).unwrap()),
+                    handles(&q, k, |q| move || q.get().unwrap()),
+                )
+            })
+        })
+    });
+    g.bench_function("crossbeam-channel", |b| {
+        b.iter_custom(|iters| {
+            fifo_runs(iters, || {
+                let (tx, rx) = if bounded {
+                    crossbeam_channel::bounded(CAP)
+                } else {
+                    crossbeam_channel::unbounded()
+                };
+                (
+                    handles(&tx, p, |tx| move |i| tx.send(i).unwrap()),
+                    handles(&rx, k, |rx| move || rx.recv().unwrap()),
+                )
+            })
+        })
+    });
+    g.bench_function("kanal", |b| {
+        b.iter_custom(|iters| {
+            fifo_runs(iters, || {
+                let (tx, rx) = if bounded {
+                    kanal::bounded(CAP)
+                } else {
+                    kanal::unbounded()
+                };
+                (
+                    handles(&tx, p, |tx| move |i| tx.send(i).unwrap()),
+                    handles(&rx, k, |rx| move || rx.recv().unwrap()),
+                )
+            })
+        })
+    });
+    g.bench_function("flume", |b| {
+        b.iter_custom(|iters| {
+            fifo_runs(iters, || {
+                let (tx, rx) = if bounded {
+                    flume::bounded(CAP)
+                } else {
+                    flume::unbounded()
+                };
+                (
+                    handles(&tx, p, |tx| move |i| tx.send(i).unwrap()),
+                    handles(&rx, k, |rx| move || rx.recv().unwrap()),
+                )
+            })
+        })
+    });
+    g.bench_function("std", |b| {
+        // std's receiver is single-consumer: with several consumers it sits behind a
+        // `Mutex` (what people write by hand).
+        b.iter_custom(|iters| {
+            fifo_runs(iters, || {
+                let (tx, rx) = if bounded {
+                    let (tx, rx) = mpsc::sync_channel(CAP);
+                    (StdTx::Bounded(tx), rx)
+                } else {
+                    let (tx, rx) = mpsc::channel();
+                    (StdTx::Unbounded(tx), rx)
+                };
+                let rx = Arc::new(Mutex::new(rx));
+                (
+                    handles(&tx, p, |tx| move |i| tx.send(i)),
+                    handles(&rx, k, |rx| move || rx.lock().unwrap().recv().unwrap()),
+                )
+            })
+        })
+    });
+    g.finish();
+}
+
+/// Either kind of std sender.
+#[derive(Clone)]
+enum StdTx {
+    Bounded(mpsc::SyncSender<u64>),
+    Unbounded(mpsc::Sender<u64>),
+}
+
+impl StdTx {
+    fn send(&self, v: u64) {
+        match self {
+            StdTx::Bounded(tx) => tx.send(v).unwrap(),
+            StdTx::Unbounded(tx) => tx.send(v).unwrap(),
+        }
+    }
+}
+
+fn fifo(c: &mut Criterion) {
+    fifo_group(c, "queue/spsc_bounded_1024", true, 1, 1);
+    fifo_group(c, "queue/mpmc_2x2_bounded_1024", true, 2, 2);
+    fifo_group(c, "queue/spsc_unbounded", false, 1, 1);
+    fifo_group(c, "queue/mpmc_2x2_unbounded", false, 2, 2);
+}
+
+/// Items per measured run in the other groups.
+const N: usize = 200_000;
 const EXPECTED: usize = N * (N - 1) / 2;
 
 /// Runs `producers` threads sending their share of `0..N` and `consumers` threads taking
@@ -54,96 +236,6 @@ where
         }
     });
     total.into_inner()
-}
-
-fn fifo_group(c: &mut Criterion, name: &str, bounded: bool, p: usize, k: usize) {
-    let mut g = c.benchmark_group(name);
-    g.throughput(Throughput::Elements(N as u64));
-    let cap = if bounded { CAP } else { 0 };
-
-    g.bench_function(if bounded { "skein" } else { "skein/unbounded" }, |b| {
-        b.iter(|| {
-            let q = skein_queue::Queue::new(cap);
-            let sum = run(p, k, |i| q.put(i).unwrap(), || q.get().unwrap());
-            assert_eq!(black_box(sum), EXPECTED);
-        })
-    });
-    g.bench_function("crossbeam-channel", |b| {
-        b.iter(|| {
-            let (tx, rx) = if bounded {
-                crossbeam_channel::bounded(CAP)
-            } else {
-                crossbeam_channel::unbounded()
-            };
-            let sum = run(p, k, |i| tx.send(i).unwrap(), || rx.recv().unwrap());
-            assert_eq!(black_box(sum), EXPECTED);
-        })
-    });
-    g.bench_function("flume", |b| {
-        b.iter(|| {
-            let (tx, rx) = if bounded {
-                flume::bounded(CAP)
-            } else {
-                flume::unbounded()
-            };
-            let sum = run(p, k, |i| tx.send(i).unwrap(), || rx.recv().unwrap());
-            assert_eq!(black_box(sum), EXPECTED);
-        })
-    });
-    g.bench_function("std", |b| {
-        b.iter(|| {
-            // std's Sender is Sync (1.72+): share one; the receiver needs a lock for MPMC.
-            let sum = if k == 1 {
-                std_spsc(bounded)
-            } else if bounded {
-                let (tx, rx) = mpsc::sync_channel(CAP);
-                let rx = Mutex::new(rx);
-                run(
-                    p,
-                    k,
-                    |i| tx.send(i).unwrap(),
-                    || rx.lock().unwrap().recv().unwrap(),
-                )
-            } else {
-                let (tx, rx) = mpsc::channel();
-                let rx = Mutex::new(rx);
-                run(
-                    p,
-                    k,
-                    |i| tx.send(i).unwrap(),
-                    || rx.lock().unwrap().recv().unwrap(),
-                )
-            };
-            assert_eq!(black_box(sum), EXPECTED);
-        })
-    });
-    g.finish();
-}
-
-/// std with one consumer: the receiver is moved into it, no lock.
-fn std_spsc(bounded: bool) -> usize {
-    let (tx, rx): (Box<dyn Fn(usize) + Send>, mpsc::Receiver<usize>) = if bounded {
-        let (tx, rx) = mpsc::sync_channel(CAP);
-        (Box::new(move |i| tx.send(i).unwrap()), rx)
-    } else {
-        let (tx, rx) = mpsc::channel();
-        (Box::new(move |i| tx.send(i).unwrap()), rx)
-    };
-    thread::scope(|s| {
-        s.spawn(move || {
-            for i in 0..N {
-                tx(i);
-            }
-        });
-        rx.iter().take(N).sum()
-    })
-}
-
-fn fifo(c: &mut Criterion) {
-    fifo_group(c, "queue/spsc_bounded_1024", true, 1, 1);
-    fifo_group(c, "queue/mpmc_2x2_bounded_1024", true, 2, 2);
-    fifo_group(c, "queue/spsc_unbounded", false, 1, 1);
-    fifo_group(c, "queue/mpmc_2x2_unbounded", false, 2, 2);
 }
 
 /// The hand-written baseline: a bounded max-heap with "not empty" / "not full" condvars.

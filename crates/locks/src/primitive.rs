@@ -47,18 +47,24 @@ mod imp {
     }
 
     /// parking_lot's `SpinWait`, as its mutex uses it before parking: three rounds of busy
-    /// spinning (2, 4, 8 spin hints), then up to seven `yield_now`s.
+    /// spinning (2, 4, 8 spin hints), then up to seven `yield_now`s. Without yields (a
+    /// thread coming back from a `Condition` wait) it busy-spins six rounds (2 to 64 hints,
+    /// the spin part of crossbeam's `Backoff`): its notifier is about to release the lock,
+    /// and parking there costs a futex wake on both sides.
     pub(crate) struct SpinWait {
         counter: u32,
+        busy: u32,
         limit: u32,
     }
 
     impl SpinWait {
-        /// parking_lot's schedule, or (`may_yield == false`) only its busy-spin part.
+        /// parking_lot's schedule, or (`may_yield == false`) a longer busy spin only.
         pub(crate) fn new(may_yield: bool) -> Self {
+            let (busy, limit) = if may_yield { (3, 10) } else { (6, 6) };
             SpinWait {
                 counter: 0,
-                limit: if may_yield { 10 } else { 3 },
+                busy,
+                limit,
             }
         }
 
@@ -68,7 +74,7 @@ mod imp {
                 return false;
             }
             self.counter += 1;
-            if self.counter <= 3 {
+            if self.counter <= self.busy {
                 for _ in 0..1 << self.counter {
                     std::hint::spin_loop();
                 }

@@ -66,7 +66,7 @@ impl RawLock {
 
     /// One CAS from free to held by `me`.
     #[inline]
-    fn try_lock_fast(&self, me: u64) -> bool {
+    pub(crate) fn try_lock_fast(&self, me: u64) -> bool {
         self.state
             .compare_exchange(0, token(me), Ordering::Acquire, Ordering::Relaxed)
             .is_ok()

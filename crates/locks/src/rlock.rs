@@ -96,11 +96,24 @@ impl RLock {
     }
 
     /// Blocks until this thread holds the lock (again) — `rlock.acquire()` / `with rlock:`.
+    ///
+    /// Taking a free lock is one compare-and-swap (it records the owner too); only when it
+    /// fails does the lock look at who holds it, to re-enter or to wait.
     #[inline]
     pub fn acquire(&self) -> RLockGuard<'_> {
         let me = current_id();
-        self.acquire_as(me, None);
+        if self.raw.try_lock_fast(me) {
+            self.count.store(1, Ordering::Relaxed);
+        } else {
+            self.acquire_held(me);
+        }
         self.guard(me)
+    }
+
+    /// `acquire` when the lock was not free: re-enter it, or wait for it.
+    #[inline(never)]
+    fn acquire_held(&self, me: u64) {
+        self.acquire_as(me, None);
     }
 
     #[inline]
@@ -269,9 +282,18 @@ impl Drop for RLockGuard<'_> {
     #[inline]
     fn drop(&mut self) {
         // A guard exists only while its thread owns the lock (guards are not `Send`), unless
-        // someone released a leaked level by hand; `release` checks in that case.
-        if self.lock.raw.owner() == self.me && self.lock.count.load(Ordering::Relaxed) > 0 {
-            self.lock.exit(self.me);
+        // someone released levels by hand with `release` (after `leak`): then the lock may
+        // be free, or another thread's, and this guard has nothing left to undo. The one
+        // owner check below covers that; the count is only read once.
+        let lock = self.lock;
+        if lock.raw.owner() == self.me {
+            let c = lock.count.load(Ordering::Relaxed);
+            if c == 1 {
+                lock.count.store(0, Ordering::Relaxed);
+                lock.raw.unlock_owned(self.me);
+            } else if c > 1 {
+                lock.count.store(c - 1, Ordering::Relaxed);
+            }
         }
     }
 }

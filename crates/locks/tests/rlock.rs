@@ -112,3 +112,30 @@ fn stress_reentrant_counter() {
     assert_eq!(n.load(Ordering::Relaxed), 40_000);
     assert!(!lock.is_locked());
 }
+
+/// A guard whose level was undone by hand (`release`) has nothing left to undo: dropping it
+/// while another thread holds the lock leaves that thread's levels alone.
+#[test]
+fn a_guard_released_by_hand_leaves_another_owner_alone() {
+    let lock = RLock::new();
+    let g = lock.acquire();
+    lock.release().unwrap();
+    assert!(!lock.is_locked());
+    let (taken_tx, taken_rx) = std::sync::mpsc::channel();
+    let (go_tx, go_rx) = std::sync::mpsc::channel::<()>();
+    thread::scope(|s| {
+        let lock = &lock;
+        s.spawn(move || {
+            let _a = lock.acquire();
+            let _b = lock.acquire();
+            taken_tx.send(()).unwrap();
+            go_rx.recv().unwrap();
+            assert!(lock.is_owned());
+            assert_eq!(lock.count(), 2, "the stale guard took nothing away");
+        });
+        taken_rx.recv().unwrap();
+        drop(g);
+        go_tx.send(()).unwrap();
+    });
+    assert!(!lock.is_locked());
+}

@@ -11,6 +11,20 @@ pub(crate) use loom::sync::atomic::{AtomicBool, AtomicPtr, AtomicUsize, Ordering
 pub(crate) use parking_lot::{Condvar, Mutex};
 #[cfg(not(loom))]
 pub(crate) use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicUsize, Ordering, fence};
+#[cfg(not(loom))]
+pub(crate) use std::thread;
+
+/// Thread parking: loom's `park`/`unpark`. Loom has no clock, so there is no timed park
+/// (callers give up a timed wait at once under loom instead).
+#[cfg(loom)]
+pub(crate) mod thread {
+    pub(crate) use loom::thread::{Thread, current, park};
+
+    /// Never reached under loom (see the module docs); parks like [`park`] to type-check.
+    pub(crate) fn park_timeout(_timeout: std::time::Duration) {
+        park();
+    }
+}
 
 /// Nothing in real builds. Under loom, a `SeqCst` fence: loom models `SeqCst` loads,
 /// stores and read-modify-writes as `AcqRel` (loom issue #180), weaker than the C++/Rust

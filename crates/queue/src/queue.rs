@@ -16,7 +16,22 @@ use crate::flavor::Fifo;
 ///
 /// Bounded queues are a lock-free ring (Vyukov's stamped slots) that allocates its
 /// `maxsize` slots up front, as crossbeam-channel's `bounded` does; blocked threads spin
-/// briefly, then park. Unbounded queues are a lock-free linked list of blocks of slots.
+/// briefly, then park. Unbounded queues are a lock-free linked list of blocks of slots
+/// (crossbeam-channel's list design) that keeps one emptied block for reuse.
+///
+/// # Speed
+///
+/// Measured in `benches/benches/queue.rs` (4,000,000 `u64`, one producer and one consumer
+/// or two of each, each with its own handle, timed to the last `get`) beside
+/// crossbeam-channel and kanal: at least as fast as crossbeam-channel, bounded and
+/// unbounded. The reason is the blocking layer: a put or get touches no lock and pays one
+/// load of a sleeper count on top of the ring operation, and **a thread woken from its
+/// sleep stops being counted the moment its waker picks it** (as crossbeam-channel's waker
+/// does), not when it next runs. When it was counted until it ran again, every operation
+/// on the other side took a mutex and notified in the meantime — a whole scheduler time
+/// slice on a busy machine — and the bounded queue ran at 0.33–0.59× crossbeam-channel.
+/// The unbounded list also reuses its blocks, saving one allocation in the producer and
+/// one free in the consumer per block of 63 items.
 ///
 /// # Examples
 ///

@@ -46,7 +46,7 @@ const READ: usize = 2;
 const DESTROY: usize = 4;
 
 /// Indices per block, one of which (the last) is the "next block" gap.
-const LAP: usize = if cfg!(loom) { 4 } else { 32 };
+const LAP: usize = if cfg!(loom) { 4 } else { 64 };
 /// Slots per block.
 const BLOCK_CAP: usize = LAP - 1;
 /// Index bits reserved for metadata.
@@ -103,13 +103,14 @@ impl<T> Block<T> {
         }
     }
 
-    /// Frees `this` once every slot from `start` on has been read.
+    /// Frees `this` (or keeps it in `spare` for the next block a producer needs) once every
+    /// slot from `start` on has been read.
     ///
     /// # Safety
     ///
     /// `this` came from `Box::into_raw`, every slot before `start` has been read, and the
     /// caller has finished with the block (it never touches it again).
-    unsafe fn destroy(this: *mut Self, start: usize) {
+    unsafe fn destroy(this: *mut Self, start: usize, spare: &AtomicPtr<Self>) {
         // The last slot is read by the consumer that starts destruction: skip it.
         for i in start..BLOCK_CAP - 1 {
             // SAFETY: the block is still alive: at least the reader of slot `i` or we
@@ -123,7 +124,41 @@ impl<T> Block<T> {
             }
         }
         // SAFETY: every slot has been read and no thread will touch the block again.
-        drop(unsafe { Box::from_raw(this) });
+        Self::recycle(unsafe { Box::from_raw(this) }, spare);
+    }
+
+    /// Keeps a block nobody uses any more as `spare` (reset to empty), unless one is kept
+    /// already; then frees it. A block holds `BLOCK_CAP` items, so without this a stream of
+    /// items costs one allocation in one thread and one free in another per `BLOCK_CAP`.
+    fn recycle(block: Box<Self>, spare: &AtomicPtr<Self>) {
+        for slot in &block.slots {
+            slot.state.store(0, Ordering::Relaxed);
+        }
+        block.next.store(ptr::null_mut(), Ordering::Relaxed);
+        let raw = Box::into_raw(block);
+        // Release: the resets above happen before a producer's `take_spare` acquires it.
+        if spare
+            .compare_exchange(ptr::null_mut(), raw, Ordering::Release, Ordering::Relaxed)
+            .is_err()
+        {
+            // SAFETY: `raw` came from `Box::into_raw` just above and was not published.
+            drop(unsafe { Box::from_raw(raw) });
+        }
+    }
+
+    /// The kept spare block, or a new one.
+    fn take_or_new(spare: &AtomicPtr<Self>) -> Box<Self> {
+        if spare.load(Ordering::Relaxed).is_null() {
+            return Self::new();
+        }
+        let raw = spare.swap(ptr::null_mut(), Ordering::Acquire);
+        if raw.is_null() {
+            Self::new()
+        } else {
+            // SAFETY: `recycle` published a block it owned alone; the swap handed it to us
+            // alone (whoever swaps next finds null or a later block).
+            unsafe { Box::from_raw(raw) }
+        }
     }
 }
 
@@ -137,6 +172,8 @@ struct Position<T> {
 pub(crate) struct List<T> {
     head: CachePadded<Position<T>>,
     tail: CachePadded<Position<T>>,
+    /// One emptied block kept for reuse (null when none), see [`Block::recycle`].
+    spare: AtomicPtr<Block<T>>,
 }
 
 // SAFETY: values of type `T` move from producer threads to consumer threads; nothing hands
@@ -158,6 +195,7 @@ impl<T> List<T> {
                 index: AtomicUsize::new(0),
                 block: AtomicPtr::new(first),
             }),
+            spare: AtomicPtr::new(ptr::null_mut()),
         }
     }
 }
@@ -183,7 +221,7 @@ impl<T: Send> RawQueue<T> for List<T> {
             // About to fill the block: allocate the next one before claiming, so the
             // window in which others wait is short.
             if offset + 1 == BLOCK_CAP && next_block.is_none() {
-                next_block = Some(Block::new());
+                next_block = Some(Block::take_or_new(&self.spare));
             }
             let new_tail = tail + (1 << SHIFT);
             match self.tail.index.compare_exchange_weak(
@@ -278,9 +316,9 @@ impl<T: Send> RawQueue<T> for List<T> {
                         slot.wait_write();
                         let value = slot.value.with_mut(|p| p.read().assume_init());
                         if offset + 1 == BLOCK_CAP {
-                            Block::destroy(block, 0);
+                            Block::destroy(block, 0, &self.spare);
                         } else if slot.state.fetch_or(READ, Ordering::AcqRel) & DESTROY != 0 {
-                            Block::destroy(block, offset + 1);
+                            Block::destroy(block, offset + 1, &self.spare);
                         }
                         return Ok(value);
                     }
@@ -373,6 +411,11 @@ impl<T> Drop for List<T> {
         // SAFETY: the last (current) block is freed once; it is never null (`new`
         // allocates the first block and every advance installs a non-null one).
         drop(unsafe { Box::from_raw(block) });
+        let spare = self.spare.load(Ordering::Relaxed);
+        if !spare.is_null() {
+            // SAFETY: the spare block is owned by the list alone and freed once.
+            drop(unsafe { Box::from_raw(spare) });
+        }
     }
 }
 
