@@ -100,8 +100,8 @@
 //!   and the future's state (the queue sees it as a type-erased runnable), so a task costs
 //!   one allocation; a queued task that is dropped without running fails its future. The
 //!   outcome is written in place under one atomic phase word (the crate's only `unsafe`
-//!   code, in the private `cell` module, model-checked with loom): starting a task is one
-//!   compare-and-swap, publishing its result one read-modify-write.
+//!   code, in the private `outcome` and `cell` modules, model-checked with loom): starting
+//!   a task is one compare-and-swap, publishing its result one read-modify-write.
 //! * Workers take jobs from one shared queue in submission order (Python's FIFO start
 //!   order): a fixed lock-free ring (crossbeam-queue's `ArrayQueue`, so a burst of
 //!   submissions allocates nothing but the tasks) with a locked overflow list behind it.
@@ -124,6 +124,8 @@ pub mod core;
 mod error;
 mod executor;
 mod future;
+#[allow(unsafe_code)]
+mod outcome;
 mod promise;
 mod queue;
 mod spawn;
