@@ -118,6 +118,7 @@
 #![deny(missing_docs)]
 #![deny(unsafe_code)]
 
+mod builder;
 #[allow(unsafe_code)]
 mod cell;
 pub mod core;
@@ -134,6 +135,7 @@ mod thread_executor;
 mod thread_pool;
 mod wait;
 
+pub use crate::builder::Builder;
 pub use crate::error::{
     ApplyError, BuildError, MapError, NotClosedError, NotReadyError, PoolError, ResultTimeoutError,
     SubmitError, TaskError, TimeoutError,
@@ -141,7 +143,7 @@ pub use crate::error::{
 pub use crate::executor::{Executor, Map, Submit};
 pub use crate::future::Future;
 pub use crate::promise::Promise;
-pub use crate::thread_executor::{Builder, ExecutorMap, MapJob, MapJobs, ThreadPoolExecutor};
+pub use crate::thread_executor::{ExecutorMap, MapJob, MapJobs, ThreadPoolExecutor};
 pub use crate::thread_pool::{AsyncResult, IMap, IMapUnordered, PoolBuilder, StarFn, ThreadPool};
 pub use crate::wait::{
     AsCompleted, Done, ReturnWhen, as_completed, wait, wait_deadline, wait_timeout,
