@@ -18,6 +18,7 @@
 
 mod demos;
 mod meta;
+mod readme;
 mod report;
 
 use std::process::ExitCode;
