@@ -1,18 +1,12 @@
 //! `ThreadPool::map`, `map_async` and `starmap`: the whole result as one vector, the
 //! items cut into chunks (Python's `chunksize`).
 
-use std::collections::VecDeque;
-use std::panic::{self, AssertUnwindSafe};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
-
-use parking_lot::Mutex;
-
+use super::map_job::MapJob;
 use super::{AsyncResult, ThreadPool};
-use crate::core::{Entered, Refused};
-use crate::error::{PoolError, SubmitError, TaskError};
+use crate::core::Refused;
+use crate::error::{PoolError, SubmitError};
 use crate::promise::Promise;
-use crate::task::{Runnable, TaskRef};
+use crate::task::TaskRef;
 
 /// Python's default `chunksize` for `map`: `ceil(len / (4 × workers))`.
 fn default_chunksize(len: usize, workers: usize) -> usize {
@@ -119,57 +113,26 @@ impl ThreadPool {
             Err(Refused::ShutDown) => return Err(SubmitError::ShutDown(items)),
             Err(Refused::Broken) => return Err(SubmitError::Broken(items)),
         };
+        // Workers that went to sleep take a while to wake: start that now, while the items
+        // are gathered.
+        self.core.wake_sleepers();
         let (promise, future) = Promise::new();
-        let (low, high) = items.size_hint();
-        // Like `Vec::from_iter`, trust the lower bound for the output's first capacity.
-        let collector = Arc::new(Collector::new(promise, low));
-        let f: Arc<F> = Arc::new(f);
-        match chunksize {
-            Some(chunksize) => self.push_chunks(items, chunksize, &f, &collector, &entered),
-            None if high == Some(low) => {
-                let chunksize = default_chunksize(low, self.processes());
-                self.push_chunks(items, chunksize, &f, &collector, &entered)
-            }
-            None => {
-                // Python turns the iterable into a list first to size the chunks.
-                let all: Vec<A> = items.collect();
-                let chunksize = default_chunksize(all.len(), self.processes());
-                self.push_chunks(all.into_iter(), chunksize, &f, &collector, &entered)
-            }
+        // Python turns the iterable into a list first (to size the chunks); so do we, once,
+        // and the runners move the items out of it (see `map_job`).
+        let items: Vec<A> = items.collect();
+        if items.is_empty() {
+            promise.set_result(Vec::new());
+            return Ok(AsyncResult::new(future));
         }
-        collector.part_done();
+        let chunksize =
+            chunksize.unwrap_or_else(|| default_chunksize(items.len(), self.processes()));
+        let chunks = items.len().div_ceil(chunksize);
+        let runners = self.processes().min(chunks);
+        let job = MapJob::new(items, chunksize, f, promise, runners);
+        for _ in 0..runners {
+            self.core.push(TaskRef::new(job.clone()), &entered);
+        }
         Ok(AsyncResult::new(future))
-    }
-
-    /// Cuts `items` into chunks as it goes (one vector per chunk, none per item) and
-    /// queues one task per chunk.
-    fn push_chunks<A, T, F, I>(
-        &self,
-        items: I,
-        chunksize: usize,
-        f: &Arc<F>,
-        collector: &Arc<Collector<T>>,
-        entered: &Entered<'_>,
-    ) where
-        F: Fn(A) -> T + Send + Sync + 'static,
-        A: Send + 'static,
-        T: Send + Sync + 'static,
-        I: Iterator<Item = A>,
-    {
-        let mut items = items;
-        for index in 0.. {
-            let chunk: Vec<A> = items.by_ref().take(chunksize).collect();
-            if chunk.is_empty() {
-                break;
-            }
-            collector.add_chunk();
-            let task = Arc::new(ChunkTask {
-                work: Mutex::new(Some((chunk, f.clone()))),
-                index,
-                collector: collector.clone(),
-            });
-            self.core.push(TaskRef::new(task), entered);
-        }
     }
 
     /// Python `pool.starmap(f, iterable_of_tuples)`: like [`map`](ThreadPool::map) with the
@@ -225,113 +188,6 @@ impl ThreadPool {
     }
 }
 
-/// Gathers the chunks of one `map_async` into one vector.
-///
-/// Chunks are appended to the output as soon as they can be (in order: a chunk that
-/// finishes early waits in `pending` until those before it are in), so the copying is
-/// spread over the workers while the map runs instead of being one long copy at the end.
-struct Collector<T: Send + Sync + 'static> {
-    parts: Mutex<Assembly<T>>,
-    left: AtomicUsize,
-    promise: Mutex<Option<Promise<Vec<T>>>>,
-}
-
-struct Assembly<T> {
-    /// Chunks `0..next`, in order.
-    out: Vec<T>,
-    next: usize,
-    /// Chunk `next + i` is `pending[i]` once it is done.
-    pending: VecDeque<Option<Vec<T>>>,
-}
-
-impl<T: Send + Sync + 'static> Collector<T> {
-    fn new(promise: Promise<Vec<T>>, capacity: usize) -> Collector<T> {
-        Collector {
-            parts: Mutex::new(Assembly {
-                out: Vec::with_capacity(capacity),
-                next: 0,
-                pending: VecDeque::new(),
-            }),
-            left: AtomicUsize::new(1), // the submitter's token, released after the last chunk
-            promise: Mutex::new(Some(promise)),
-        }
-    }
-
-    /// Registers the next chunk, before its task is queued.
-    fn add_chunk(&self) {
-        self.parts.lock().pending.push_back(None);
-        self.left.fetch_add(1, Ordering::AcqRel);
-    }
-
-    fn put(&self, index: usize, part: Vec<T>) {
-        {
-            let mut parts = self.parts.lock();
-            let Assembly { out, next, pending } = &mut *parts;
-            pending[index - *next] = Some(part);
-            // `append` moves a whole chunk with one `memcpy`.
-            while let Some(Some(_)) = pending.front() {
-                if let Some(Some(mut part)) = pending.pop_front() {
-                    out.append(&mut part);
-                    *next += 1;
-                }
-            }
-        }
-        self.part_done();
-    }
-
-    /// One chunk (or the submitter's token) is done; the last one hands over the result.
-    fn part_done(&self) {
-        if self.left.fetch_sub(1, Ordering::AcqRel) == 1 {
-            let Some(promise) = self.promise.lock().take() else {
-                return;
-            };
-            let out = std::mem::take(&mut self.parts.lock().out);
-            promise.set_result(out);
-        }
-    }
-
-    fn fail(&self, error: TaskError) {
-        // Python fails the whole map on the first error.
-        if let Some(promise) = self.promise.lock().take() {
-            promise.set_error(error);
-        }
-    }
-}
-
-type ChunkWork<A, F> = (Vec<A>, Arc<F>);
-
-/// One chunk of a `map_async`.
-struct ChunkTask<A, T: Send + Sync + 'static, F> {
-    work: Mutex<Option<ChunkWork<A, F>>>,
-    index: usize,
-    collector: Arc<Collector<T>>,
-}
-
-impl<A, T, F> Runnable for ChunkTask<A, T, F>
-where
-    A: Send + 'static,
-    T: Send + Sync + 'static,
-    F: Fn(A) -> T + Send + Sync + 'static,
-{
-    fn run(self: Arc<Self>) {
-        let Some((chunk, f)) = self.work.lock().take() else {
-            return;
-        };
-        let outcome = panic::catch_unwind(AssertUnwindSafe(|| {
-            chunk.into_iter().map(|a| f(a)).collect::<Vec<T>>()
-        }));
-        match outcome {
-            Ok(part) => self.collector.put(self.index, part),
-            Err(payload) => self.collector.fail(TaskError::from_panic(payload)),
-        }
-    }
-
-    fn fail(self: Arc<Self>, error: TaskError) {
-        drop(self.work.lock().take());
-        self.collector.fail(error);
-    }
-}
-
 /// A function called with a tuple's fields as arguments: what `starmap` takes.
 pub trait StarFn<Args>: Send + Sync + 'static {
     /// What the function returns.
@@ -363,29 +219,7 @@ star_fn!(A, B, C, D);
 
 #[cfg(test)]
 mod tests {
-    use super::{Collector, default_chunksize};
-    use crate::promise::Promise;
-
-    #[test]
-    fn chunks_finishing_out_of_order_are_assembled_in_order() {
-        let (promise, future) = Promise::new();
-        let collector = Collector::new(promise, 0);
-        for _ in 0..4 {
-            collector.add_chunk();
-        }
-        collector.put(2, vec![4, 5]);
-        collector.put(0, vec![0, 1]);
-        assert_eq!(
-            collector.parts.lock().out,
-            [0, 1],
-            "chunk 2 waits for chunk 1"
-        );
-        collector.put(3, vec![6]);
-        collector.put(1, vec![2, 3]);
-        assert!(!future.done(), "the submitter's token is still out");
-        collector.part_done();
-        assert_eq!(*future.result().unwrap(), [0, 1, 2, 3, 4, 5, 6]);
-    }
+    use super::default_chunksize;
 
     #[test]
     fn default_chunksize_matches_python() {

@@ -3,7 +3,8 @@
 //!
 //! * this file: the pool, its builder options, `apply`/`apply_async` and the life cycle
 //!   (`close`, `terminate`, `join`);
-//! * `map.rs`: `map`, `map_async`, `starmap` — the whole result as one vector;
+//! * `map.rs`: `map`, `map_async`, `starmap` — the whole result as one vector, computed by
+//!   the shared job of `map_job.rs` (`unsafe`: runners write results straight into place);
 //! * `imap.rs`: `imap`, `imap_unordered` — lazy iterators with a bounded window;
 //! * `async_result.rs`: [`AsyncResult`], what the `*_async` calls return.
 
@@ -20,6 +21,8 @@ use crate::future::deadline_after;
 mod async_result;
 mod imap;
 mod map;
+#[allow(unsafe_code)]
+mod map_job;
 
 pub use self::async_result::AsyncResult;
 pub use self::imap::{IMap, IMapUnordered};
