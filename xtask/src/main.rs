@@ -29,6 +29,7 @@ mod demos;
 mod header;
 mod meta;
 mod notes;
+mod readme;
 mod report;
 
 use std::process::ExitCode;

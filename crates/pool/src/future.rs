@@ -18,8 +18,8 @@ use parking_lot::{Condvar, Mutex, MutexGuard};
 use crate::error::{ResultTimeoutError, TaskError, panic_message};
 
 #[cfg(test)]
-use crate::cell::HOOKED;
-use crate::cell::{CANCELLED, CANCELLING, Cancel, FINISHED, OWNED, Outcome, RUNNING, TAKEN};
+use crate::outcome::HOOKED;
+use crate::outcome::{CANCELLED, CANCELLING, Cancel, FINISHED, OWNED, Outcome, RUNNING, TAKEN};
 
 type Callback<T> = Box<dyn FnOnce(&Future<T>) + Send>;
 

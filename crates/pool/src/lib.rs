@@ -99,9 +99,14 @@
 //! * Thread pools use a faster private path: one `Arc` per task holds both the closure
 //!   and the future's state (the queue sees it as a type-erased runnable), so a task costs
 //!   one allocation; a queued task that is dropped without running fails its future. The
-//!   outcome is written in place under one atomic phase word (the crate's only `unsafe`
-//!   code, in the private `cell` module, model-checked with loom): starting a task is one
-//!   compare-and-swap, publishing its result one read-modify-write.
+//!   outcome is written in place under one atomic phase word (`unsafe` code, in the
+//!   private `outcome` and `cell` modules, model-checked with loom): starting a task is
+//!   one compare-and-swap, publishing its result one read-modify-write.
+//! * `ThreadPool::map` gathers the items once and queues one runner task per worker for
+//!   one shared job; runners claim chunks with one `fetch_add` and write results straight
+//!   into the output (in place over the items when both have the same layout). So a map
+//!   allocates a fixed handful of times, even at `chunksize = 1`. This is the crate's
+//!   third and last `unsafe` module, the private `thread_pool::map_job`.
 //! * Workers take jobs from one shared queue in submission order (Python's FIFO start
 //!   order): a fixed lock-free ring (crossbeam-queue's `ArrayQueue`, so a burst of
 //!   submissions allocates nothing but the tasks) with a locked overflow list behind it.
@@ -118,12 +123,15 @@
 #![deny(missing_docs)]
 #![deny(unsafe_code)]
 
+mod builder;
 #[allow(unsafe_code)]
 mod cell;
 pub mod core;
 mod error;
 mod executor;
 mod future;
+#[allow(unsafe_code)]
+mod outcome;
 mod promise;
 mod queue;
 mod spawn;
@@ -132,6 +140,7 @@ mod thread_executor;
 mod thread_pool;
 mod wait;
 
+pub use crate::builder::Builder;
 pub use crate::error::{
     ApplyError, BuildError, MapError, NotClosedError, NotReadyError, PoolError, ResultTimeoutError,
     SubmitError, TaskError, TimeoutError,
@@ -139,7 +148,7 @@ pub use crate::error::{
 pub use crate::executor::{Executor, Map, Submit};
 pub use crate::future::Future;
 pub use crate::promise::Promise;
-pub use crate::thread_executor::{Builder, ExecutorMap, MapJob, MapJobs, ThreadPoolExecutor};
+pub use crate::thread_executor::{ExecutorMap, MapJob, MapJobs, ThreadPoolExecutor};
 pub use crate::thread_pool::{AsyncResult, IMap, IMapUnordered, PoolBuilder, StarFn, ThreadPool};
 pub use crate::wait::{
     AsCompleted, Done, ReturnWhen, as_completed, wait, wait_deadline, wait_timeout,

@@ -5,7 +5,8 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicUsize;
 use std::time::Duration;
 
-use crate::core::{Core, Options};
+use crate::builder::Builder;
+use crate::core::Core;
 use crate::error::{BuildError, SubmitError};
 use crate::executor::{Executor, Map, Submit};
 use crate::future::{Future, deadline_after};
@@ -36,58 +37,10 @@ pub struct ThreadPoolExecutor {
     core: Arc<Core>,
 }
 
-/// Configures a [`ThreadPoolExecutor`] (Python's constructor arguments).
-///
-/// # Examples
-///
-/// ```
-/// use skein_pool::ThreadPoolExecutor;
-///
-/// let pool = ThreadPoolExecutor::builder()
-///     .max_workers(4)
-///     .thread_name_prefix("io")
-///     .initializer(|| println!("worker up"))
-///     .build()
-///     .unwrap();
-/// # drop(pool);
-/// ```
-#[must_use = "a builder does nothing until build() is called"]
-pub struct Builder {
-    options: Options,
-}
-
-impl fmt::Debug for Builder {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Builder")
-            .field("max_workers", &self.options.workers)
-            .field("thread_name_prefix", &self.options.prefix)
-            .finish_non_exhaustive()
-    }
-}
-
-impl Builder {
+impl Builder<ThreadPoolExecutor> {
     /// Python `max_workers`; the default is Python's `min(32, cpus + 4)`.
     pub fn max_workers(mut self, n: usize) -> Self {
         self.options.workers = Some(n);
-        self
-    }
-
-    /// Python `thread_name_prefix`: workers are named `{prefix}_{n}`.
-    pub fn thread_name_prefix(mut self, prefix: impl Into<String>) -> Self {
-        self.options.prefix = Some(prefix.into());
-        self
-    }
-
-    /// Python `initializer`: runs at the start of every worker. If it panics the pool is
-    /// broken: pending and later jobs fail with `Broken` (Python: `BrokenThreadPool`).
-    pub fn initializer(mut self, f: impl Fn() + Send + Sync + 'static) -> Self {
-        self.options.initializer = Some(Arc::new(f));
-        self
-    }
-
-    /// Stack size of each worker thread, in bytes.
-    pub fn stack_size(mut self, bytes: usize) -> Self {
-        self.options.stack_size = Some(bytes);
         self
     }
 
@@ -124,9 +77,7 @@ impl ThreadPoolExecutor {
 
     /// A [`Builder`] for the other options.
     pub fn builder() -> Builder {
-        Builder {
-            options: Options::default(),
-        }
+        Builder::new()
     }
 
     /// Python `executor.map(fn, iterable)`: `f` over `items`, lazily, results in order,

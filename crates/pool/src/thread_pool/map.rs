@@ -1,0 +1,232 @@
+//! `ThreadPool::map`, `map_async` and `starmap`: the whole result as one vector, the
+//! items cut into chunks (Python's `chunksize`).
+
+use super::map_job::MapJob;
+use super::{AsyncResult, ThreadPool};
+use crate::core::Refused;
+use crate::error::{PoolError, SubmitError};
+use crate::promise::Promise;
+use crate::task::TaskRef;
+
+/// Python's default `chunksize` for `map`: `ceil(len / (4 × workers))`.
+fn default_chunksize(len: usize, workers: usize) -> usize {
+    len.div_ceil(workers * 4).max(1)
+}
+
+impl ThreadPool {
+    /// Python `pool.map(f, iterable)`: all results in order, with Python's default
+    /// chunk size (`len / (4 × workers)`, rounded up).
+    ///
+    /// # Errors
+    ///
+    /// [`PoolError`]: the pool is not running, or the first item that failed.
+    pub fn map<A, T, F, I>(&self, f: F, items: I) -> Result<Vec<T>, PoolError>
+    where
+        F: Fn(A) -> T + Send + Sync + 'static,
+        A: Send + 'static,
+        T: Send + Sync + 'static,
+        I: IntoIterator<Item = A>,
+    {
+        let r = self
+            .map_async(f, items)
+            .map_err(|_| PoolError::NotRunning)?;
+        r.into_result().map_err(PoolError::Failed)
+    }
+
+    /// Python `pool.map(f, iterable, chunksize)`.
+    ///
+    /// # Errors
+    ///
+    /// As [`map`](ThreadPool::map).
+    pub fn map_chunked<A, T, F, I>(
+        &self,
+        f: F,
+        items: I,
+        chunksize: usize,
+    ) -> Result<Vec<T>, PoolError>
+    where
+        F: Fn(A) -> T + Send + Sync + 'static,
+        A: Send + 'static,
+        T: Send + Sync + 'static,
+        I: IntoIterator<Item = A>,
+    {
+        let r = self
+            .map_async_chunked(f, items, chunksize)
+            .map_err(|_| PoolError::NotRunning)?;
+        r.into_result().map_err(PoolError::Failed)
+    }
+
+    /// Python `pool.map_async(f, iterable)`: an [`AsyncResult`] of all results in order.
+    ///
+    /// # Errors
+    ///
+    /// [`SubmitError`] with the untouched items if the pool is not running.
+    pub fn map_async<A, T, F, I>(
+        &self,
+        f: F,
+        items: I,
+    ) -> Result<AsyncResult<Vec<T>>, SubmitError<I::IntoIter>>
+    where
+        F: Fn(A) -> T + Send + Sync + 'static,
+        A: Send + 'static,
+        T: Send + Sync + 'static,
+        I: IntoIterator<Item = A>,
+    {
+        self.map_async_inner(f, items.into_iter(), None)
+    }
+
+    /// Python `pool.map_async(f, iterable, chunksize)`: one task per `chunksize` items;
+    /// items are moved in chunks, never allocated one by one.
+    ///
+    /// # Errors
+    ///
+    /// [`SubmitError`] with the untouched items if the pool is not running.
+    pub fn map_async_chunked<A, T, F, I>(
+        &self,
+        f: F,
+        items: I,
+        chunksize: usize,
+    ) -> Result<AsyncResult<Vec<T>>, SubmitError<I::IntoIter>>
+    where
+        F: Fn(A) -> T + Send + Sync + 'static,
+        A: Send + 'static,
+        T: Send + Sync + 'static,
+        I: IntoIterator<Item = A>,
+    {
+        self.map_async_inner(f, items.into_iter(), Some(chunksize.max(1)))
+    }
+
+    fn map_async_inner<A, T, F, I>(
+        &self,
+        f: F,
+        items: I,
+        chunksize: Option<usize>,
+    ) -> Result<AsyncResult<Vec<T>>, SubmitError<I>>
+    where
+        F: Fn(A) -> T + Send + Sync + 'static,
+        A: Send + 'static,
+        T: Send + Sync + 'static,
+        I: Iterator<Item = A>,
+    {
+        let entered = match self.core.enter() {
+            Ok(entered) => entered,
+            Err(Refused::ShutDown) => return Err(SubmitError::ShutDown(items)),
+            Err(Refused::Broken) => return Err(SubmitError::Broken(items)),
+        };
+        // Workers that went to sleep take a while to wake: start that now, while the items
+        // are gathered.
+        self.core.wake_sleepers();
+        let (promise, future) = Promise::new();
+        // Python turns the iterable into a list first (to size the chunks); so do we, once,
+        // and the runners move the items out of it (see `map_job`).
+        let items: Vec<A> = items.collect();
+        if items.is_empty() {
+            promise.set_result(Vec::new());
+            return Ok(AsyncResult::new(future));
+        }
+        let chunksize =
+            chunksize.unwrap_or_else(|| default_chunksize(items.len(), self.processes()));
+        let chunks = items.len().div_ceil(chunksize);
+        let runners = self.processes().min(chunks);
+        let job = MapJob::new(items, chunksize, f, promise, runners);
+        for _ in 0..runners {
+            self.core.push(TaskRef::new(job.clone()), &entered);
+        }
+        Ok(AsyncResult::new(future))
+    }
+
+    /// Python `pool.starmap(f, iterable_of_tuples)`: like [`map`](ThreadPool::map) with the
+    /// tuple's fields as arguments (tuples of 1 to 4 fields).
+    ///
+    /// # Errors
+    ///
+    /// As [`map`](ThreadPool::map).
+    pub fn starmap<Args, F, I>(&self, f: F, items: I) -> Result<Vec<F::Output>, PoolError>
+    where
+        F: StarFn<Args>,
+        Args: Send + 'static,
+        I: IntoIterator<Item = Args>,
+    {
+        self.map(move |args| f.call(args), items)
+    }
+
+    /// Python `pool.starmap(f, iterable, chunksize)`.
+    ///
+    /// # Errors
+    ///
+    /// As [`map`](ThreadPool::map).
+    pub fn starmap_chunked<Args, F, I>(
+        &self,
+        f: F,
+        items: I,
+        chunksize: usize,
+    ) -> Result<Vec<F::Output>, PoolError>
+    where
+        F: StarFn<Args>,
+        Args: Send + 'static,
+        I: IntoIterator<Item = Args>,
+    {
+        self.map_chunked(move |args| f.call(args), items, chunksize)
+    }
+
+    /// Python `pool.starmap_async(f, iterable)`.
+    ///
+    /// # Errors
+    ///
+    /// [`SubmitError`] with the untouched items if the pool is not running.
+    pub fn starmap_async<Args, F, I>(
+        &self,
+        f: F,
+        items: I,
+    ) -> Result<AsyncResult<Vec<F::Output>>, SubmitError<I::IntoIter>>
+    where
+        F: StarFn<Args>,
+        Args: Send + 'static,
+        I: IntoIterator<Item = Args>,
+    {
+        self.map_async(move |args| f.call(args), items)
+    }
+}
+
+/// A function called with a tuple's fields as arguments: what `starmap` takes.
+pub trait StarFn<Args>: Send + Sync + 'static {
+    /// What the function returns.
+    type Output: Send + Sync + 'static;
+    /// Calls the function with the fields of `args`.
+    fn call(&self, args: Args) -> Self::Output;
+}
+
+macro_rules! star_fn {
+    ($($arg:ident),+) => {
+        impl<Func, Out, $($arg),+> StarFn<($($arg,)+)> for Func
+        where
+            Func: Fn($($arg),+) -> Out + Send + Sync + 'static,
+            Out: Send + Sync + 'static,
+        {
+            type Output = Out;
+            #[allow(non_snake_case)]
+            fn call(&self, ($($arg,)+): ($($arg,)+)) -> Out {
+                self($($arg),+)
+            }
+        }
+    };
+}
+
+star_fn!(A);
+star_fn!(A, B);
+star_fn!(A, B, C);
+star_fn!(A, B, C, D);
+
+#[cfg(test)]
+mod tests {
+    use super::default_chunksize;
+
+    #[test]
+    fn default_chunksize_matches_python() {
+        // Python: chunksize, extra = divmod(len, workers * 4); if extra: chunksize += 1
+        assert_eq!(default_chunksize(100, 4), 7);
+        assert_eq!(default_chunksize(32, 4), 2);
+        assert_eq!(default_chunksize(0, 4), 1);
+        assert_eq!(default_chunksize(1, 8), 1);
+    }
+}
