@@ -9,7 +9,19 @@
 //! The crate is being built; its modules and the full `Python → skein` table arrive with
 //! them.
 //!
+//! ## Unsafe boundary
+//!
+//! `#![deny(unsafe_code)]` holds everywhere but in `stack/` (memory mappings, guard
+//! pages, the stack-overflow signal handler).
+//!
 //! ## Python → skein
 //!
 //! | Python | skein |
 //! |---|---|
+#![deny(unsafe_code)]
+
+mod error;
+#[allow(unsafe_code)]
+pub mod stack;
+
+pub use error::StackError;

@@ -1,0 +1,115 @@
+//! The crate's error types, one per operation shape.
+
+use std::error::Error;
+use std::fmt;
+use std::io;
+
+/// A coroutine stack could not be created (Python has no counterpart: CPython's
+/// generators live on the heap and greenlet copies stacks; a stackful coroutine needs
+/// address space and, per guard page, memory mappings).
+///
+/// Returned by `Generator::try_new`, `GeneratorBuilder::build`, `Greenlet::try_new`
+/// and the hub's `spawn`, never turned into a crash. The message says what to do.
+///
+/// # Examples
+///
+/// ```
+/// use skein_coroutine::StackError;
+///
+/// fn advice(e: &StackError) -> &'static str {
+///     if e.is_map_count_limit() {
+///         "raise vm.max_map_count"
+///     } else if e.is_address_space() {
+///         "raise ulimit -v or use smaller stacks"
+///     } else {
+///         "see the message"
+///     }
+/// }
+/// # let _ = advice;
+/// ```
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum StackError {
+    /// The process reached Linux's `vm.max_map_count`: the kernel refused another
+    /// memory mapping. Only reachable when guard pages are made with `mprotect`
+    /// (kernels before 6.13, or `SKEIN_STACK_GUARD=mprotect`), where each live stack
+    /// costs two mappings.
+    MapCountLimit {
+        /// The limit read from `/proc/sys/vm/max_map_count`, when readable.
+        max_map_count: Option<u64>,
+        /// Stacks handed out and not yet returned on the calling thread.
+        live_on_thread: usize,
+    },
+    /// No address space (or commit charge) was left for a new region of stacks:
+    /// `RLIMIT_AS` (`ulimit -v`) or the overcommit policy refused the `mmap`.
+    AddressSpace {
+        /// Bytes the refused reservation asked for.
+        requested: usize,
+        /// What the OS said.
+        source: io::Error,
+    },
+    /// Another OS error from `mmap`, `madvise` or `mprotect`.
+    Os {
+        /// The call that failed.
+        op: &'static str,
+        /// What the OS said.
+        source: io::Error,
+    },
+}
+
+impl StackError {
+    /// True when the cause is Linux's `vm.max_map_count`.
+    pub fn is_map_count_limit(&self) -> bool {
+        matches!(self, StackError::MapCountLimit { .. })
+    }
+
+    /// True when the cause is exhausted address space (`RLIMIT_AS`, overcommit).
+    pub fn is_address_space(&self) -> bool {
+        matches!(self, StackError::AddressSpace { .. })
+    }
+}
+
+impl fmt::Display for StackError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StackError::MapCountLimit {
+                max_map_count,
+                live_on_thread,
+            } => {
+                write!(
+                    f,
+                    "cannot create a coroutine stack: the process reached vm.max_map_count"
+                )?;
+                if let Some(n) = max_map_count {
+                    write!(f, " ({n} memory mappings)")?;
+                }
+                write!(
+                    f,
+                    "; each live stack with an mprotect guard page costs two mappings and \
+                     {live_on_thread} stacks are live on this thread. Raise the limit with \
+                     `sysctl -w vm.max_map_count=1048576` as root (persist it in \
+                     /etc/sysctl.d/), run on Linux 6.13 or later where guard pages cost no \
+                     mapping, or keep fewer coroutines alive"
+                )
+            }
+            StackError::AddressSpace { requested, source } => write!(
+                f,
+                "cannot reserve {} KiB of address space for coroutine stacks ({source}); \
+                 raise `ulimit -v` (RLIMIT_AS), use smaller stacks, or keep fewer coroutines alive",
+                requested / 1024
+            ),
+            StackError::Os { op, source } => {
+                write!(f, "cannot create a coroutine stack: {op} failed ({source})")
+            }
+        }
+    }
+}
+
+impl Error for StackError {
+    fn source(&self) -> Option<&(dyn Error + 'static)> {
+        match self {
+            StackError::MapCountLimit { .. } => None,
+            StackError::AddressSpace { source, .. } | StackError::Os { source, .. } => Some(source),
+        }
+    }
+}
