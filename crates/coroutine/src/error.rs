@@ -113,3 +113,70 @@ impl Error for StackError {
         }
     }
 }
+
+/// [`Generator::send`](crate::Generator::send) failed; the value is handed back.
+#[derive(PartialEq, Eq)]
+pub enum SendError<S> {
+    /// The generator has not started: prime it with
+    /// [`start`](crate::Generator::start) first (Python: `TypeError: can't send
+    /// non-None value to a just-started generator`).
+    NotStarted(S),
+    /// The generator is finished (Python: `StopIteration`).
+    Finished(S),
+}
+
+impl<S> SendError<S> {
+    /// The value that was not sent.
+    pub fn into_inner(self) -> S {
+        match self {
+            SendError::NotStarted(s) | SendError::Finished(s) => s,
+        }
+    }
+
+    /// True for [`SendError::Finished`].
+    pub fn is_finished(&self) -> bool {
+        matches!(self, SendError::Finished(_))
+    }
+}
+
+impl<S> fmt::Debug for SendError<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SendError::NotStarted(_) => f.write_str("NotStarted(..)"),
+            SendError::Finished(_) => f.write_str("Finished(..)"),
+        }
+    }
+}
+
+impl<S> fmt::Display for SendError<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SendError::NotStarted(_) => f.write_str(
+                "cannot send a value to a generator that has not started; call start() first",
+            ),
+            SendError::Finished(_) => f.write_str("cannot send a value to a finished generator"),
+        }
+    }
+}
+
+impl<S> Error for SendError<S> {}
+
+/// [`Generator::start`](crate::Generator::start) failed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StartError {
+    /// It was started before: resume it with `send` or `next`.
+    AlreadyStarted,
+    /// It is finished (closed, thrown into, or its body ended).
+    Finished,
+}
+
+impl fmt::Display for StartError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StartError::AlreadyStarted => f.write_str("the generator has already started"),
+            StartError::Finished => f.write_str("the generator is finished"),
+        }
+    }
+}
+
+impl Error for StartError {}

@@ -21,7 +21,9 @@
 #![deny(unsafe_code)]
 
 mod error;
+mod generator;
 #[allow(unsafe_code)]
 pub mod stack;
 
-pub use error::StackError;
+pub use error::{SendError, StackError, StartError};
+pub use generator::{Co, Generator, GeneratorBuilder, GeneratorState, Thrown};
