@@ -180,3 +180,45 @@ impl fmt::Display for StartError {
 }
 
 impl Error for StartError {}
+
+/// [`Greenlet::kill`](crate::Greenlet::kill) refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum KillError {
+    /// The greenlet is the running one: return from it (or panic) instead.
+    Current,
+    /// A thread's root greenlet cannot be killed.
+    Root,
+}
+
+impl fmt::Display for KillError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            KillError::Current => f.write_str("cannot kill the running greenlet"),
+            KillError::Root => f.write_str("cannot kill a thread's root greenlet"),
+        }
+    }
+}
+
+impl Error for KillError {}
+
+/// [`Greenlet::set_parent`](crate::Greenlet::set_parent) refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ParentError {
+    /// The new parent is the greenlet itself or one of its descendants.
+    Cycle,
+    /// A thread's root greenlet has no parent.
+    Root,
+}
+
+impl fmt::Display for ParentError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ParentError::Cycle => f.write_str("cyclic parent chain"),
+            ParentError::Root => f.write_str("a root greenlet has no parent"),
+        }
+    }
+}
+
+impl Error for ParentError {}

@@ -22,8 +22,10 @@
 
 mod error;
 mod generator;
+pub mod greenlet;
 #[allow(unsafe_code)]
 pub mod stack;
 
-pub use error::{SendError, StackError, StartError};
+pub use error::{KillError, ParentError, SendError, StackError, StartError};
 pub use generator::{Co, Generator, GeneratorBuilder, GeneratorState, Thrown};
+pub use greenlet::{Greenlet, GreenletBuilder};
