@@ -21,7 +21,6 @@ use crate::stack::{self, DEFAULT_STACK_SIZE, PooledStack};
 /// What a resumed generator did: yielded a value, or returned (Python's
 /// `StopIteration(value)`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[must_use = "a yielded value or the generator's result is lost if ignored"]
 pub enum GeneratorState<Y, R> {
     /// The generator paused at `co.yield_(value)`.
     Yielded(Y),
