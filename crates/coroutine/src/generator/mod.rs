@@ -8,6 +8,7 @@ mod test;
 use std::any::Any;
 use std::fmt;
 use std::iter::FusedIterator;
+use std::marker::PhantomData;
 use std::panic::{self, AssertUnwindSafe};
 
 use corosensei::{Coroutine, CoroutineResult, Yielder};
@@ -101,13 +102,21 @@ pub struct Generator<Y, R = (), S = ()> {
 /// assert_eq!(g.collect::<Vec<i32>>(), [42]);
 /// # Ok::<(), skein_coroutine::StackError>(())
 /// ```
-#[derive(Clone, Copy, Debug)]
 #[must_use = "a builder does nothing until build() is called"]
-pub struct GeneratorBuilder {
+pub struct GeneratorBuilder<Y, R = (), S = ()> {
     stack_size: usize,
+    marker: PhantomData<fn(S) -> (Y, R)>,
 }
 
-impl GeneratorBuilder {
+impl<Y, R, S> fmt::Debug for GeneratorBuilder<Y, R, S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("GeneratorBuilder")
+            .field("stack_size", &self.stack_size)
+            .finish()
+    }
+}
+
+impl<Y: 'static, R: 'static, S: 'static> GeneratorBuilder<Y, R, S> {
     /// Usable bytes of the generator's stack (rounded up to whole pages); default
     /// [`DEFAULT_STACK_SIZE`](crate::stack::DEFAULT_STACK_SIZE). Only touched pages
     /// become resident; overflowing it is reported and aborts (never corruption).
@@ -121,12 +130,9 @@ impl GeneratorBuilder {
     /// # Errors
     ///
     /// [`StackError`] when no stack can be mapped (see its variants).
-    pub fn build<Y, R, S, F>(self, body: F) -> Result<Generator<Y, R, S>, StackError>
+    pub fn build<F>(self, body: F) -> Result<Generator<Y, R, S>, StackError>
     where
         F: FnOnce(&Co<'_, Y, S>) -> R + 'static,
-        Y: 'static,
-        R: 'static,
-        S: 'static,
     {
         let stack = stack::acquire(self.stack_size)?;
         let inner =
@@ -151,15 +157,6 @@ impl GeneratorBuilder {
             started: false,
             ret: None,
         })
-    }
-}
-
-impl Generator<(), (), ()> {
-    /// A builder to set the stack size.
-    pub fn builder() -> GeneratorBuilder {
-        GeneratorBuilder {
-            stack_size: DEFAULT_STACK_SIZE,
-        }
     }
 }
 
@@ -206,10 +203,15 @@ impl<Y: 'static, R: 'static, S: 'static> Generator<Y, R, S> {
     where
         F: FnOnce(&Co<'_, Y, S>) -> R + 'static,
     {
+        Self::builder().build(body)
+    }
+
+    /// A builder to set the stack size.
+    pub fn builder() -> GeneratorBuilder<Y, R, S> {
         GeneratorBuilder {
             stack_size: DEFAULT_STACK_SIZE,
+            marker: PhantomData,
         }
-        .build(body)
     }
 
     /// Python's first `next(gen)`: runs a fresh generator to its first `yield`.
