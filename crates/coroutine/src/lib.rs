@@ -13,3 +13,6 @@
 //!
 //! | Python | skein |
 //! |---|---|
+
+#[allow(unsafe_code)]
+pub mod hub;
