@@ -57,7 +57,7 @@ pub(crate) struct Shared {
     /// The slice the monitor asked a backtrace for, and the one captured.
     capture_request: AtomicU64,
     captured: AtomicU64,
-    /// The slice the monitor reported.
+    /// The slice the monitor caught (and reports).
     reported: AtomicU64,
     ips: [AtomicUsize; MAX_FRAMES],
     n_ips: AtomicUsize,
@@ -104,8 +104,25 @@ pub struct BlockingReport {
     held: Duration,
     threshold: Duration,
     phase: BlockingPhase,
-    backtrace: Option<String>,
+    backtrace: Option<Trace>,
     origin: BacktraceOrigin,
+}
+
+/// A report's backtrace: resolved by the monitor thread, or captured at a switch and
+/// resolved only when read (resolving symbols takes long; the hub must not wait for it).
+#[derive(Clone, Debug)]
+enum Trace {
+    Resolved(String),
+    Captured(Arc<Backtrace>),
+}
+
+impl Trace {
+    fn text(&self) -> String {
+        match self {
+            Trace::Resolved(s) => s.clone(),
+            Trace::Captured(bt) => bt.to_string(),
+        }
+    }
 }
 
 impl BlockingReport {
@@ -134,9 +151,10 @@ impl BlockingReport {
         self.phase
     }
 
-    /// The backtrace, one frame a line, when there is one.
-    pub fn backtrace(&self) -> Option<&str> {
-        self.backtrace.as_deref()
+    /// The backtrace, one frame a line, when there is one (symbols of a backtrace
+    /// taken at a switch are resolved by this call).
+    pub fn backtrace(&self) -> Option<String> {
+        self.backtrace.as_ref().map(Trace::text)
     }
 
     /// Where the backtrace was taken.
@@ -160,7 +178,7 @@ impl fmt::Display for BlockingReport {
                 self.task_name, self.task_id, self.held, self.threshold
             )?,
         }
-        if let Some(bt) = &self.backtrace {
+        if let Some(bt) = self.backtrace() {
             let origin = match self.origin {
                 BacktraceOrigin::WhileBlocked => "while it blocked",
                 BacktraceOrigin::AtNextSwitch => "at its next switch",
@@ -262,15 +280,15 @@ impl Watch {
         if held_ns < s.threshold_ns.load(Ordering::Relaxed) {
             return;
         }
-        let monitor_reported = s.reported.load(Ordering::Acquire) == seq;
-        let (backtrace, origin) = if monitor_reported {
-            (None, BacktraceOrigin::None)
-        } else if s.captured.load(Ordering::Acquire) == seq {
-            (Some(resolve(s)), BacktraceOrigin::WhileBlocked)
-        } else if let Some(bt) = switch_bt {
-            (Some(bt.to_string()), BacktraceOrigin::AtNextSwitch)
-        } else {
-            (None, BacktraceOrigin::None)
+        // The monitor sets `captured` from the signal handler, before it resolves and
+        // reports: then the backtrace is its report's.
+        let monitor_caught = s.captured.load(Ordering::Acquire) == seq;
+        let (backtrace, origin) = match switch_bt {
+            Some(bt) if !monitor_caught => (
+                Some(Trace::Captured(Arc::new(bt))),
+                BacktraceOrigin::AtNextSwitch,
+            ),
+            _ => (None, BacktraceOrigin::None),
         };
         let report = BlockingReport {
             task_id: task.id,
@@ -293,34 +311,61 @@ impl Drop for Watch {
     }
 }
 
-/// Formats the instruction pointers the signal handler recorded.
+/// Formats the instruction pointers the signal handler recorded: the task's frames,
+/// from the blocking call down to the task's closure (the signal handler's frames above
+/// and the hub's frames below say nothing about the task).
 fn resolve(s: &Shared) -> String {
     let n = s.n_ips.load(Ordering::Relaxed).min(MAX_FRAMES);
-    let mut out = String::new();
-    let mut index = 0;
+    let mut frames: Vec<(String, String)> = Vec::new();
     for slot in &s.ips[..n] {
         let ip = slot.load(Ordering::Relaxed);
-        let mut lines = Vec::new();
+        let before = frames.len();
         backtrace::resolve(ip as *mut std::ffi::c_void, |symbol| {
             let name = symbol
                 .name()
                 .map_or_else(|| "<unknown>".to_string(), |n| format!("{n:#}"));
             let place = match (symbol.filename(), symbol.lineno()) {
-                (Some(file), Some(line)) => format!("\n             at {}:{line}", file.display()),
+                (Some(file), Some(line)) => format!("{}:{line}", file.display()),
                 _ => String::new(),
             };
-            lines.push(format!("{name}{place}"));
+            frames.push((name, place));
         });
-        if lines.is_empty() {
-            lines.push(format!("{ip:#x}"));
+        if frames.len() == before {
+            frames.push((format!("{ip:#x}"), String::new()));
         }
-        for line in lines {
-            // The frames of the handler itself say nothing about the task.
-            if index == 0 && (line.starts_with("backtrace::") || line.contains("detector::signal")) {
-                continue;
-            }
-            let _ = writeln!(out, "  {index:>2}: {line}");
-            index += 1;
+    }
+    // Drop the handler's frames and the signal trampoline: start after the last of them.
+    let start = frames
+        .iter()
+        .rposition(|(name, _)| name.contains("detector::signal") || name.starts_with("backtrace::"))
+        .map_or(0, |i| i + 1);
+    let start = if frames.get(start).is_some_and(|(name, _)| name.starts_with("0x")) {
+        start + 1
+    } else {
+        start
+    };
+    // End at the task's closure: cut the hub's frames and the `catch_unwind` around it.
+    let end = frames
+        .iter()
+        .position(|(name, _)| name.starts_with("skein_coroutine::hub::task::make_body"))
+        .unwrap_or(frames.len());
+    let mut end = end.max(start);
+    while end > start {
+        let name = &frames[end - 1].0;
+        let plumbing = name.starts_with("std::panicking")
+            || name.starts_with("std::panic::")
+            || name.starts_with("__rust_try")
+            || name.starts_with("<core::panic::unwind_safe");
+        if !plumbing {
+            break;
+        }
+        end -= 1;
+    }
+    let mut out = String::new();
+    for (index, (name, place)) in frames[start..end].iter().enumerate() {
+        let _ = writeln!(out, "  {index:>2}: {name}");
+        if !place.is_empty() {
+            let _ = writeln!(out, "             at {place}");
         }
     }
     out
@@ -388,29 +433,30 @@ fn check(s: &Shared, threshold_ns: u64) {
         return;
     }
     s.capture_request.store(seq, Ordering::Release);
-    let mut backtrace = None;
+    let mut caught = None;
     if signal::request(s) {
         let deadline = Instant::now() + Duration::from_millis(200);
         while Instant::now() < deadline && s.seq.load(Ordering::Acquire) == seq {
             if s.captured.load(Ordering::Acquire) == seq {
-                backtrace = Some(resolve(s));
+                caught = Some(nanos(s.epoch.elapsed()).saturating_sub(started));
                 break;
             }
             std::thread::sleep(Duration::from_micros(200));
         }
     }
-    // Only report while the slice still runs: otherwise the hub reports it at the
-    // switch, with the total time.
-    let Some(backtrace) = backtrace else { return };
-    let (task_id, task_name) = s.task.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    // Report only a slice caught while it still ran: otherwise the hub reports it at
+    // the switch, with the total time.
+    let Some(held) = caught else { return };
     s.reported.store(seq, Ordering::Release);
+    let (task_id, task_name) = s.task.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    let backtrace = resolve(s);
     let report = BlockingReport {
         task_id,
         task_name,
-        held: Duration::from_nanos(nanos(s.epoch.elapsed()).saturating_sub(started)),
+        held: Duration::from_nanos(held),
         threshold: Duration::from_nanos(threshold_ns),
         phase: BlockingPhase::Blocking,
-        backtrace: Some(backtrace),
+        backtrace: Some(Trace::Resolved(backtrace)),
         origin: BacktraceOrigin::WhileBlocked,
     };
     let reporter = s.reporter.lock().unwrap_or_else(|e| e.into_inner()).clone();
