@@ -9,10 +9,25 @@
 //! The crate is being built; its modules and the full `Python → skein` table arrive with
 //! them.
 //!
+//! ## Unsafe boundary
+//!
+//! `#![deny(unsafe_code)]` holds everywhere but in `stack/` (memory mappings, guard
+//! pages, the stack-overflow signal handler).
+//!
 //! ## Python → skein
 //!
 //! | Python | skein |
 //! |---|---|
+#![deny(unsafe_code)]
 
+mod error;
+mod generator;
+pub mod greenlet;
 #[allow(unsafe_code)]
 pub mod hub;
+#[allow(unsafe_code)]
+pub mod stack;
+
+pub use error::{KillError, ParentError, SendError, StackError, StartError};
+pub use generator::{Co, Generator, GeneratorBuilder, GeneratorState, Thrown};
+pub use greenlet::{Greenlet, GreenletBuilder};

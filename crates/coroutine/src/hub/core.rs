@@ -25,7 +25,8 @@ use corosensei::{Coroutine, CoroutineResult, Yielder};
 use super::detector::Watch;
 use super::error::JoinError;
 use super::io::Reactor;
-use super::stack::{StackCache, TaskStack};
+use super::stack::{self, TaskStack};
+use crate::error::StackError;
 use super::timer::{TimerAction, TimerKey, Timers};
 
 type Co = Coroutine<(), (), (), TaskStack>;
@@ -181,7 +182,6 @@ pub(crate) struct Hub {
     pub(crate) timers: RefCell<Timers>,
     pub(crate) reactor: RefCell<Option<Reactor>>,
     io_waiting: Cell<usize>,
-    stacks: RefCell<StackCache>,
     next_id: Cell<u64>,
     next_timeout: Cell<u64>,
     live: Cell<usize>,
@@ -230,7 +230,6 @@ impl Hub {
             timers: RefCell::new(Timers::default()),
             reactor: RefCell::new(None),
             io_waiting: Cell::new(0),
-            stacks: RefCell::new(StackCache::default()),
             next_id: Cell::new(1),
             next_timeout: Cell::new(1),
             live: Cell::new(0),
@@ -255,9 +254,9 @@ impl Hub {
         name: Option<Box<str>>,
         body: Body,
         eager: bool,
-    ) -> Result<Rc<Task>, (std::io::Error, Body)> {
+    ) -> Result<Rc<Task>, (StackError, Body)> {
         let stack = if eager {
-            match self.stacks.borrow_mut().take() {
+            match stack::take() {
                 Ok(stack) => Some(stack),
                 Err(e) => return Err((e, body)),
             }
@@ -472,7 +471,7 @@ impl Hub {
                     Slot::Unstarted(body, stack) => {
                         let stack = match stack {
                             Some(stack) => Ok(stack),
-                            None => self.stacks.borrow_mut().take(),
+                            None => stack::take(),
                         };
                         match stack {
                             Ok(stack) => Co::with_stack(stack, move |yielder, ()| {
@@ -509,7 +508,8 @@ impl Hub {
         match result {
             CoroutineResult::Yield(()) => *task.body.borrow_mut() = Slot::Running(co),
             CoroutineResult::Return(()) => {
-                self.stacks.borrow_mut().give(co.into_stack());
+                // Dropping the finished coroutine returns its stack to the pool.
+                drop(co);
                 self.finish(&task);
             }
         }
@@ -549,9 +549,7 @@ impl Hub {
                 }
                 let slot = std::mem::replace(&mut *task.body.borrow_mut(), Slot::Empty);
                 if let Slot::Unstarted(body, stack) = slot {
-                    if let Some(stack) = stack {
-                        self.stacks.borrow_mut().give(stack);
-                    }
+                    drop(stack);
                     body(Start::Cancel(JoinError::Killed));
                 }
                 self.finish(task);

@@ -2,7 +2,8 @@
 
 use std::any::Any;
 use std::fmt;
-use std::io;
+
+use crate::error::StackError;
 
 /// Why [`JoinHandle::join`](super::JoinHandle::join) has no value: the task's error.
 ///
@@ -19,8 +20,8 @@ pub enum JoinError {
     /// `GreenletExit`) before it returned.
     Killed,
     /// The task could not get a stack when it started (the kernel's memory-map limit,
-    /// `vm.max_map_count`, or no memory); it never ran.
-    Stack(io::Error),
+    /// `vm.max_map_count`, or no address space); it never ran.
+    Stack(StackError),
     /// The main context joined a task that can never finish: no task is ready, no timer
     /// is pending and no socket is awaited (gevent's `LoopExit`).
     WouldBlockForever,
@@ -29,7 +30,7 @@ pub enum JoinError {
 }
 
 impl JoinError {
-    pub(crate) fn stack(e: io::Error) -> Self {
+    pub(crate) fn stack(e: StackError) -> Self {
         JoinError::Stack(e)
     }
 
@@ -77,11 +78,7 @@ impl fmt::Display for JoinError {
                 None => write!(f, "green task '{task}' panicked"),
             },
             JoinError::Killed => f.write_str("green task was killed"),
-            JoinError::Stack(e) => write!(
-                f,
-                "green task could not get a stack ({e}); on Linux raise vm.max_map_count \
-                 (sysctl -w vm.max_map_count=262144) or keep fewer tasks alive"
-            ),
+            JoinError::Stack(e) => write!(f, "green task could not get a stack: {e}"),
             JoinError::WouldBlockForever => f.write_str(
                 "join would block forever: no green task is ready, no timer is pending and \
                  no socket is awaited",
@@ -119,12 +116,12 @@ impl std::error::Error for JoinError {
 /// [`Builder::try_spawn`](super::Builder::try_spawn) could not get a stack for the task
 /// (at Linux's `vm.max_map_count` cap, or out of memory). The closure is handed back.
 pub struct SpawnError<F> {
-    error: io::Error,
+    error: StackError,
     f: F,
 }
 
 impl<F> SpawnError<F> {
-    pub(crate) fn new(error: io::Error, f: F) -> Self {
+    pub(crate) fn new(error: StackError, f: F) -> Self {
         SpawnError { error, f }
     }
 
@@ -133,21 +130,15 @@ impl<F> SpawnError<F> {
         self.f
     }
 
-    /// The operating system's error (`ENOMEM` at the map-count cap).
-    pub fn io_error(&self) -> &io::Error {
+    /// Why no stack could be had ([`StackError::is_map_count_limit`] at the cap).
+    pub fn stack_error(&self) -> &StackError {
         &self.error
     }
 }
 
 impl<F> fmt::Display for SpawnError<F> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "cannot spawn a green task: no stack ({}); each live task's stack costs two \
-             memory mappings, so Linux's vm.max_map_count (default 65530) caps live tasks \
-             near 32k: raise it (sysctl -w vm.max_map_count=262144) or keep fewer tasks alive",
-            self.error
-        )
+        write!(f, "cannot spawn a green task: {}", self.error)
     }
 }
 

@@ -1,40 +1,18 @@
 //! Where green tasks get their stacks: the one place that names the stack type.
 //!
-//! A task takes a stack when it first runs (not at `spawn`), and gives it back when it
-//! ends, so 100,000 tasks that each run to completion share a handful of stacks.
+//! A task takes a stack from the thread's stack pool ([`crate::stack`]: guard-paged,
+//! `MAP_NORESERVE`, reused) when it first runs — not at `spawn` — and the stack goes back
+//! to the pool when the task's coroutine is dropped, so 100,000 tasks that each run to
+//! completion share a handful of warm stacks. [`Builder::try_spawn`](super::Builder::try_spawn)
+//! takes it at spawn instead, to report the map-count cap there.
 
-use std::io;
-
-use corosensei::stack::DefaultStack;
+use crate::error::StackError;
+use crate::stack::{self, PooledStack};
 
 /// The stack type every green task runs on.
-pub(crate) type TaskStack = DefaultStack;
+pub(crate) type TaskStack = PooledStack;
 
-/// Usable bytes of one green task's stack (untouched pages cost no memory).
-pub(crate) const STACK_SIZE: usize = 256 * 1024;
-
-/// Stacks this many or fewer are kept for reuse after their task ends.
-const KEEP: usize = 64;
-
-/// A per-hub free list of stacks.
-#[derive(Default)]
-pub(crate) struct StackCache {
-    free: Vec<TaskStack>,
-}
-
-impl StackCache {
-    /// A stack for a task about to start: a reused one, or a fresh mapping.
-    pub(crate) fn take(&mut self) -> io::Result<TaskStack> {
-        match self.free.pop() {
-            Some(stack) => Ok(stack),
-            None => DefaultStack::new(STACK_SIZE),
-        }
-    }
-
-    /// A stack whose task has ended.
-    pub(crate) fn give(&mut self, stack: TaskStack) {
-        if self.free.len() < KEEP {
-            self.free.push(stack);
-        }
-    }
+/// A stack for a green task (256 KiB usable; untouched pages cost no memory).
+pub(crate) fn take() -> Result<TaskStack, StackError> {
+    stack::acquire(stack::DEFAULT_STACK_SIZE)
 }

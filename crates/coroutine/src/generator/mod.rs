@@ -1,0 +1,401 @@
+//! Python's generators as stackful coroutines: `yield` from any depth, `send`, `throw`,
+//! `close`, and `Iterator` when nothing is sent.
+
+mod co;
+#[cfg(test)]
+mod test;
+
+use std::any::Any;
+use std::fmt;
+use std::iter::FusedIterator;
+use std::panic::{self, AssertUnwindSafe};
+
+use corosensei::{Coroutine, CoroutineResult, Yielder};
+
+pub use co::{Co, Thrown};
+pub(crate) use co::{Input, ThrowSignal};
+
+use crate::error::{SendError, StackError, StartError};
+use crate::stack::{self, DEFAULT_STACK_SIZE, PooledStack};
+
+/// What a resumed generator did: yielded a value, or returned (Python's
+/// `StopIteration(value)`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum GeneratorState<Y, R> {
+    /// The generator paused at `co.yield_(value)`.
+    Yielded(Y),
+    /// The generator's body returned this value; it is finished.
+    Complete(R),
+}
+
+/// How the body finished.
+enum Outcome<R> {
+    Returned(R),
+    Thrown(Box<dyn Any + Send>),
+}
+
+type Inner<Y, R, S> = Coroutine<Input<S>, Y, Outcome<R>, PooledStack>;
+
+/// A generator: a function that pauses at each `co.yield_(v)` and resumes where it
+/// stopped (Python's `def f(): ... yield v ...`).
+///
+/// The body runs on its own stack from the thread's [stack pool](crate::stack), so it can
+/// yield from any call depth (Python needs `yield from` for that). `Y` is what it
+/// yields, `R` what it returns (Python's `StopIteration.value`), `S` what
+/// [`send`](Generator::send) passes in (the value of the `yield` expression).
+///
+/// A `Generator` with `S: Default` (e.g. `S = ()`) is an [`Iterator`] over its yielded
+/// values; the return value is kept for [`return_value`](Generator::return_value).
+///
+/// # Soundness: why the body is `'static`
+///
+/// A suspended coroutine that borrows from its creator's stack frame must be dropped
+/// (unwound) before that frame ends; `mem::forget` would skip that and leave a live
+/// stack pointing into freed memory (corosensei#27). `Generator` therefore takes only
+/// `'static` bodies (owned data, `Rc`, channels): forgetting one merely leaks its stack.
+/// Borrowing generators would need a scope whose guard cannot be leaked, which costs an
+/// extra closure level for every use; owned data is what Python's generators hold too.
+///
+/// # Threads
+///
+/// `Generator` is `!Send`: its stack belongs to the creating thread's pool and the code
+/// on it may hold thread-local data (`Rc`, `RefCell`, thread-locals read mid-body).
+///
+/// # Examples
+///
+/// ```
+/// use skein_coroutine::{Generator, GeneratorState};
+///
+/// // Python: def averager(): total, n, avg = 0, 0, None
+/// //             while True: x = yield avg; total += x; n += 1; avg = total / n
+/// let mut avg = Generator::<f64, (), f64>::new(|co| {
+///     let (mut total, mut n) = (0.0, 0.0);
+///     let mut x = co.yield_(f64::NAN);
+///     loop {
+///         total += x;
+///         n += 1.0;
+///         x = co.yield_(total / n);
+///     }
+/// });
+/// avg.start().unwrap(); // Python: next(avg) primes it
+/// assert_eq!(avg.send(10.0).unwrap(), GeneratorState::Yielded(10.0));
+/// assert_eq!(avg.send(20.0).unwrap(), GeneratorState::Yielded(15.0));
+/// avg.close(); // Python: avg.close()
+/// ```
+pub struct Generator<Y, R = (), S = ()> {
+    inner: Option<Inner<Y, R, S>>,
+    started: bool,
+    ret: Option<R>,
+}
+
+/// Configures a [`Generator`] before it is made (stack size).
+///
+/// # Examples
+///
+/// ```
+/// use skein_coroutine::Generator;
+///
+/// let g = Generator::builder()
+///     .stack_size(1 << 20)
+///     .build(|co| co.yield_(42))?;
+/// assert_eq!(g.collect::<Vec<i32>>(), [42]);
+/// # Ok::<(), skein_coroutine::StackError>(())
+/// ```
+#[derive(Clone, Copy, Debug)]
+#[must_use = "a builder does nothing until build() is called"]
+pub struct GeneratorBuilder {
+    stack_size: usize,
+}
+
+impl GeneratorBuilder {
+    /// Usable bytes of the generator's stack (rounded up to whole pages); default
+    /// [`DEFAULT_STACK_SIZE`](crate::stack::DEFAULT_STACK_SIZE). Only touched pages
+    /// become resident; overflowing it is reported and aborts (never corruption).
+    pub fn stack_size(mut self, bytes: usize) -> Self {
+        self.stack_size = bytes;
+        self
+    }
+
+    /// Makes the generator; its body does not run until the first resume.
+    ///
+    /// # Errors
+    ///
+    /// [`StackError`] when no stack can be mapped (see its variants).
+    pub fn build<Y, R, S, F>(self, body: F) -> Result<Generator<Y, R, S>, StackError>
+    where
+        F: FnOnce(&Co<'_, Y, S>) -> R + 'static,
+        Y: 'static,
+        R: 'static,
+        S: 'static,
+    {
+        let stack = stack::acquire(self.stack_size)?;
+        let inner =
+            Coroutine::with_stack(stack, move |y: &Yielder<Input<S>, Y>, first: Input<S>| {
+                if let Input::Throw(e) = first {
+                    // Python: throw() into a just-created generator raises before the body runs.
+                    return Outcome::Thrown(e);
+                }
+                let co = Co { yielder: y };
+                match panic::catch_unwind(AssertUnwindSafe(|| body(&co))) {
+                    Ok(r) => Outcome::Returned(r),
+                    Err(p) => match p.downcast::<ThrowSignal>() {
+                        Ok(t) => Outcome::Thrown(t.0),
+                        // A real panic (or corosensei's forced unwind): keep unwinding; the
+                        // resumer re-raises it.
+                        Err(p) => panic::resume_unwind(p),
+                    },
+                }
+            });
+        Ok(Generator {
+            inner: Some(inner),
+            started: false,
+            ret: None,
+        })
+    }
+}
+
+impl Generator<(), (), ()> {
+    /// A builder to set the stack size.
+    pub fn builder() -> GeneratorBuilder {
+        GeneratorBuilder {
+            stack_size: DEFAULT_STACK_SIZE,
+        }
+    }
+}
+
+impl<Y: 'static, R: 'static, S: 'static> Generator<Y, R, S> {
+    /// Makes a generator running `body` (Python: calling a generator function). The body
+    /// does not run until the first resume.
+    ///
+    /// # Panics
+    ///
+    /// If no stack can be mapped (like `std::thread::spawn`); use
+    /// [`try_new`](Generator::try_new) or the [builder](Generator::builder) to get the
+    /// [`StackError`] instead.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use skein_coroutine::Generator;
+    ///
+    /// fn walk(co: &skein_coroutine::Co<'_, u32>, depth: u32) {
+    ///     if depth > 0 {
+    ///         walk(co, depth - 1); // yield from any depth: no `yield from` needed
+    ///     }
+    ///     co.yield_(depth);
+    /// }
+    /// let g = Generator::new(|co| walk(co, 3));
+    /// assert_eq!(g.collect::<Vec<_>>(), [0, 1, 2, 3]);
+    /// ```
+    pub fn new<F>(body: F) -> Self
+    where
+        F: FnOnce(&Co<'_, Y, S>) -> R + 'static,
+    {
+        match Self::try_new(body) {
+            Ok(g) => g,
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    /// [`new`](Generator::new) that returns the [`StackError`] instead of panicking.
+    ///
+    /// # Errors
+    ///
+    /// [`StackError`] when no stack can be mapped.
+    pub fn try_new<F>(body: F) -> Result<Self, StackError>
+    where
+        F: FnOnce(&Co<'_, Y, S>) -> R + 'static,
+    {
+        GeneratorBuilder {
+            stack_size: DEFAULT_STACK_SIZE,
+        }
+        .build(body)
+    }
+
+    /// Python's first `next(gen)`: runs a fresh generator to its first `yield`.
+    ///
+    /// # Errors
+    ///
+    /// [`StartError::AlreadyStarted`] if it was started before, [`StartError::Finished`]
+    /// if it was closed or thrown into before starting.
+    ///
+    /// # Panics
+    ///
+    /// A panic in the body propagates to the caller (the generator is then finished).
+    pub fn start(&mut self) -> Result<GeneratorState<Y, R>, StartError> {
+        if !self.live() {
+            return Err(StartError::Finished);
+        }
+        if self.started {
+            return Err(StartError::AlreadyStarted);
+        }
+        self.started = true;
+        Ok(self
+            .resume_raw(Input::Start)
+            .unwrap_or_else(|e| panic::resume_unwind(e)))
+    }
+
+    /// Python's `gen.send(value)`: resumes the paused `yield_`, which returns `value`,
+    /// and runs to the next `yield_` or to the end.
+    ///
+    /// # Errors
+    ///
+    /// [`SendError::NotStarted`] for a fresh generator (Python's `TypeError: can't send
+    /// non-None value to a just-started generator`; prime it with
+    /// [`start`](Generator::start)), [`SendError::Finished`] for a finished one (Python's
+    /// `StopIteration`); both hand `value` back.
+    ///
+    /// # Panics
+    ///
+    /// A panic in the body propagates to the caller (the generator is then finished).
+    #[inline]
+    pub fn send(&mut self, value: S) -> Result<GeneratorState<Y, R>, SendError<S>> {
+        if !self.live() {
+            return Err(SendError::Finished(value));
+        }
+        if !self.started {
+            return Err(SendError::NotStarted(value));
+        }
+        Ok(self
+            .resume_raw(Input::Value(value))
+            .unwrap_or_else(|e| panic::resume_unwind(e)))
+    }
+
+    /// Python's `gen.throw(err)`: raises `err` at the paused `yield_`.
+    ///
+    /// If the body does not catch it (with [`Co::try_yield`]) the generator unwinds —
+    /// its destructors run — and `err` comes back as `Err(err)`, as an uncaught
+    /// exception propagates to the caller in Python. If the body catches it, this
+    /// returns what the body did next. A fresh generator is finished without running;
+    /// a finished one hands `err` straight back.
+    ///
+    /// # Panics
+    ///
+    /// A panic in the body propagates to the caller.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use skein_coroutine::Generator;
+    ///
+    /// let mut g = Generator::<u32>::new(|co| loop { co.yield_(1); });
+    /// g.start().unwrap();
+    /// assert_eq!(g.throw("enough").unwrap_err(), "enough");
+    /// assert!(g.is_finished());
+    /// ```
+    pub fn throw<E: Any + Send>(&mut self, err: E) -> Result<GeneratorState<Y, R>, E> {
+        if !self.live() {
+            return Err(err);
+        }
+        self.started = true;
+        match self.resume_raw(Input::Throw(Box::new(err))) {
+            Ok(state) => Ok(state),
+            Err(thrown) => match thrown.downcast::<E>() {
+                Ok(e) => Err(*e),
+                // The body threw something else from its handler: that is a bug of the
+                // body as far as the caller's types go; surface it as a panic.
+                Err(other) => panic::resume_unwind(other),
+            },
+        }
+    }
+
+    /// Python's `gen.close()`: unwinds a paused generator from its `yield_`, running its
+    /// destructors, and frees its stack. A fresh generator's body is dropped unrun; a
+    /// finished one is left alone. Dropping a `Generator` closes it.
+    ///
+    /// # Panics
+    ///
+    /// A panic raised by a destructor while unwinding propagates to the caller. Calling
+    /// `yield_` from a destructor during `close` aborts (Python raises `RuntimeError:
+    /// generator ignored GeneratorExit`).
+    pub fn close(&mut self) {
+        // Dropping the coroutine force-unwinds it and returns its stack to the pool.
+        self.inner = None;
+    }
+
+    /// Whether the coroutine can still be resumed (a body that panicked leaves a done
+    /// coroutine behind until the next call drops it).
+    #[inline]
+    fn live(&mut self) -> bool {
+        match &self.inner {
+            Some(c) if !c.done() => true,
+            Some(_) => {
+                self.inner = None;
+                false
+            }
+            None => false,
+        }
+    }
+
+    #[inline]
+    fn resume_raw(&mut self, input: Input<S>) -> Result<GeneratorState<Y, R>, Box<dyn Any + Send>> {
+        let inner = self.inner.as_mut().expect("checked by the callers");
+        // A panic in the body is re-raised here by corosensei; the coroutine is then done
+        // and `live()` drops it at the next call.
+        match inner.resume(input) {
+            CoroutineResult::Yield(y) => Ok(GeneratorState::Yielded(y)),
+            CoroutineResult::Return(out) => {
+                self.inner = None; // the stack goes back to the pool now
+                match out {
+                    Outcome::Returned(r) => Ok(GeneratorState::Complete(r)),
+                    Outcome::Thrown(e) => Err(e),
+                }
+            }
+        }
+    }
+}
+
+impl<Y, R, S> Generator<Y, R, S> {
+    /// True once the body returned, panicked, was thrown out of, or was closed.
+    pub fn is_finished(&self) -> bool {
+        self.inner.as_ref().is_none_or(|c| c.done())
+    }
+
+    /// True once the generator was resumed at least once.
+    pub fn is_started(&self) -> bool {
+        self.started
+    }
+
+    /// The body's return value (Python's `StopIteration.value`), taken out once it
+    /// finished while being driven as an [`Iterator`].
+    pub fn return_value(&mut self) -> Option<R> {
+        self.ret.take()
+    }
+}
+
+impl<Y: 'static, R: 'static, S: Default + 'static> Iterator for Generator<Y, R, S> {
+    type Item = Y;
+
+    /// Python's `next(gen)`: the next yielded value, or `None` once the body returned
+    /// (its value is then in [`return_value`](Generator::return_value)).
+    #[inline]
+    fn next(&mut self) -> Option<Y> {
+        let state = if self.started {
+            self.send(S::default()).ok()?
+        } else {
+            self.start().ok()?
+        };
+        match state {
+            GeneratorState::Yielded(y) => Some(y),
+            GeneratorState::Complete(r) => {
+                self.ret = Some(r);
+                None
+            }
+        }
+    }
+}
+
+impl<Y: 'static, R: 'static, S: Default + 'static> FusedIterator for Generator<Y, R, S> {}
+
+impl<Y, R, S> fmt::Debug for Generator<Y, R, S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let state = match (self.started, !self.is_finished()) {
+            (false, true) => "created",
+            (true, true) => "suspended",
+            (_, false) => "closed",
+        };
+        f.debug_struct("Generator")
+            .field("state", &state)
+            .finish_non_exhaustive()
+    }
+}
