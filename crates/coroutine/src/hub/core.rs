@@ -25,7 +25,7 @@ use corosensei::{Coroutine, CoroutineResult, Yielder};
 use super::detector::Watch;
 use super::error::JoinError;
 use super::io::Reactor;
-use super::stack::{self, TaskStack};
+use super::stack::{StackCache, TaskStack};
 use crate::error::StackError;
 use super::timer::{TimerAction, TimerKey, Timers};
 
@@ -182,6 +182,7 @@ pub(crate) struct Hub {
     pub(crate) timers: RefCell<Timers>,
     pub(crate) reactor: RefCell<Option<Reactor>>,
     io_waiting: Cell<usize>,
+    stacks: RefCell<StackCache>,
     next_id: Cell<u64>,
     next_timeout: Cell<u64>,
     live: Cell<usize>,
@@ -230,6 +231,7 @@ impl Hub {
             timers: RefCell::new(Timers::default()),
             reactor: RefCell::new(None),
             io_waiting: Cell::new(0),
+            stacks: RefCell::new(StackCache::default()),
             next_id: Cell::new(1),
             next_timeout: Cell::new(1),
             live: Cell::new(0),
@@ -256,7 +258,7 @@ impl Hub {
         eager: bool,
     ) -> Result<Rc<Task>, (StackError, Body)> {
         let stack = if eager {
-            match stack::take() {
+            match self.stacks.borrow_mut().take() {
                 Ok(stack) => Some(stack),
                 Err(e) => return Err((e, body)),
             }
@@ -471,7 +473,7 @@ impl Hub {
                     Slot::Unstarted(body, stack) => {
                         let stack = match stack {
                             Some(stack) => Ok(stack),
-                            None => stack::take(),
+                            None => self.stacks.borrow_mut().take(),
                         };
                         match stack {
                             Ok(stack) => Co::with_stack(stack, move |yielder, ()| {
@@ -508,8 +510,7 @@ impl Hub {
         match result {
             CoroutineResult::Yield(()) => *task.body.borrow_mut() = Slot::Running(co),
             CoroutineResult::Return(()) => {
-                // Dropping the finished coroutine returns its stack to the pool.
-                drop(co);
+                self.stacks.borrow_mut().give(co.into_stack());
                 self.finish(&task);
             }
         }
@@ -549,7 +550,9 @@ impl Hub {
                 }
                 let slot = std::mem::replace(&mut *task.body.borrow_mut(), Slot::Empty);
                 if let Slot::Unstarted(body, stack) = slot {
-                    drop(stack);
+                    if let Some(stack) = stack {
+                        self.stacks.borrow_mut().give(stack);
+                    }
                     body(Start::Cancel(JoinError::Killed));
                 }
                 self.finish(task);
