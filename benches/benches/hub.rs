@@ -70,7 +70,9 @@ fn sleepers(c: &mut Criterion) {
 
     group.bench_function("skein", |b| {
         b.iter(|| {
-            let tasks: Vec<_> = (0..SLEEPERS).map(|_| hub::spawn(move || hub::sleep(nap))).collect();
+            let tasks: Vec<_> = (0..SLEEPERS)
+                .map(|_| hub::spawn(move || hub::sleep(nap)))
+                .collect();
             hub::joinall(&tasks);
             assert!(tasks.iter().all(|t| t.is_finished()));
         })

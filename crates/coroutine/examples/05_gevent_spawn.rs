@@ -1,5 +1,6 @@
 //! Three green tasks taking turns with `sleep(0)`: gevent's `spawn(f, 5)` x3.
 //! Seed: 001 (协程 — 使用gevent: `gevent.spawn(f, 5)` three times, `g1.join()`)
+//! Example: 001 § 使用gevent — g1 = gevent.spawn(f, 5)
 //!
 //! `hub::spawn` only queues a task. The first blocking call of the main context —
 //! `g1.join()` here, as in gevent — runs the hub: each task prints one line and yields

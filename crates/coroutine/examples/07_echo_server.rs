@@ -42,7 +42,10 @@ fn main() {
                 }
             }));
         }
-        handlers.into_iter().map(|h| h.join().expect("handler")).sum::<usize>()
+        handlers
+            .into_iter()
+            .map(|h| h.join().expect("handler"))
+            .sum::<usize>()
     });
 
     let clients: Vec<_> = (0..CLIENTS)

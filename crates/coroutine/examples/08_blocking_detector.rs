@@ -1,5 +1,6 @@
 //! The blocking detector catching a `std::thread::sleep` inside a green task.
 //! Seed: 001 (协程 — `monkey.patch_all()` makes `time.sleep` cooperative; Rust cannot patch std)
+//! Example: 001 § 修饰其他IO函数 — monkey.patch_all()
 //!
 //! gevent's `monkey.patch_all()` swaps `time.sleep` and `socket` for cooperative
 //! versions. Rust cannot patch std, so `std::thread::sleep` in a green task blocks the
@@ -41,7 +42,10 @@ fn main() {
     });
     let careless = hub::Builder::new().name("careless").spawn(move || {
         hub::sleep(Duration::from_millis(120));
-        println!("[{:>4} ms] careless: std::thread::sleep(300 ms) — the hub stops", stamp());
+        println!(
+            "[{:>4} ms] careless: std::thread::sleep(300 ms) — the hub stops",
+            stamp()
+        );
         std::thread::sleep(Duration::from_millis(300));
         println!("[{:>4} ms] careless: done blocking", stamp());
     });

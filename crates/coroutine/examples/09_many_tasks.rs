@@ -52,7 +52,10 @@ fn main() {
     hub::sleep(std::time::Duration::ZERO); // every task runs once and parks
     let live = hub::live_tasks();
     let after = resident_bytes();
-    println!("== {live} green tasks alive at once (spawned and parked in {:.2} s) ==", start.elapsed().as_secs_f64());
+    println!(
+        "== {live} green tasks alive at once (spawned and parked in {:.2} s) ==",
+        start.elapsed().as_secs_f64()
+    );
     if let (Some(before), Some(after)) = (before, after) {
         let per_task = after.saturating_sub(before) as f64 / live.max(1) as f64;
         println!(
@@ -65,6 +68,9 @@ fn main() {
     let start = Instant::now();
     gate.set();
     let odd: usize = tasks.into_iter().map(|t| t.join().expect("task")).sum();
-    println!("woke and joined all {live} in {:.2} s ({odd} odd ones)", start.elapsed().as_secs_f64());
+    println!(
+        "woke and joined all {live} in {:.2} s ({odd} odd ones)",
+        start.elapsed().as_secs_f64()
+    );
     assert_eq!(hub::live_tasks(), 0);
 }

@@ -56,10 +56,19 @@ fn monitor_reports_the_blocked_task_with_a_backtrace_of_the_blocking_call() {
     assert!(blocking.held() >= threshold);
     assert_eq!(blocking.backtrace_origin(), BacktraceOrigin::WhileBlocked);
     let bt = blocking.backtrace().unwrap();
-    assert!(bt.contains("recv_timeout"), "the backtrace shows the blocking call:\n{bt}");
-    assert!(bt.contains("hub_detector"), "and the task's own code:\n{bt}");
+    assert!(
+        bt.contains("recv_timeout"),
+        "the backtrace shows the blocking call:\n{bt}"
+    );
+    assert!(
+        bt.contains("hub_detector"),
+        "and the task's own code:\n{bt}"
+    );
     let text = blocking.to_string();
-    assert!(text.contains("'blocker'") && text.contains("held the hub"), "{text}");
+    assert!(
+        text.contains("'blocker'") && text.contains("held the hub"),
+        "{text}"
+    );
     let released = reports
         .iter()
         .find(|r| r.phase() == BlockingPhase::Released)
@@ -116,7 +125,11 @@ fn tasks_that_yield_often_are_never_reported() {
     // Green sleeps do not count either: the hub is free while a task sleeps.
     let sleeper = hub::spawn(|| hub::sleep(Duration::from_millis(400)));
     sleeper.join().unwrap();
-    assert!(reports.lock().unwrap().is_empty(), "{:?}", reports.lock().unwrap());
+    assert!(
+        reports.lock().unwrap().is_empty(),
+        "{:?}",
+        reports.lock().unwrap()
+    );
 }
 
 #[test]

@@ -58,7 +58,9 @@ fn echo_with_many_green_clients() {
 #[test]
 fn accept_and_read_time_out_cleanly() {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let err = listener.accept_timeout(Duration::from_millis(10)).unwrap_err();
+    let err = listener
+        .accept_timeout(Duration::from_millis(10))
+        .unwrap_err();
     assert_eq!(err.kind(), io::ErrorKind::TimedOut);
     let addr = listener.local_addr().unwrap();
     let client = hub::spawn(move || {

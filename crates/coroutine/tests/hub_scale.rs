@@ -55,7 +55,10 @@ fn child_spawn_until_the_map_count_cap() {
     println!("LIVE_AT_CAP={}", handles.len());
     println!("MESSAGE={message}");
     // The tasks that got stacks run; their stacks go back and spawning works again.
-    let ran: usize = handles.into_iter().map(|h| usize::from(h.join().unwrap())).sum();
+    let ran: usize = handles
+        .into_iter()
+        .map(|h| usize::from(h.join().unwrap()))
+        .sum();
     assert!(ran > 0);
     assert_eq!(hub::spawn(|| 2).join().unwrap(), 2);
     println!("CHILD_OK");
@@ -67,7 +70,14 @@ fn map_count_cap_is_an_error_at_spawn() {
     // default vm.max_map_count caps live stacks near 32k; force that mode in a child.
     let exe = std::env::current_exe().unwrap();
     let out = Command::new(exe)
-        .args(["--exact", "child_spawn_until_the_map_count_cap", "--ignored", "--nocapture", "--test-threads", "1"])
+        .args([
+            "--exact",
+            "child_spawn_until_the_map_count_cap",
+            "--ignored",
+            "--nocapture",
+            "--test-threads",
+            "1",
+        ])
         .env(CHILD_ENV, "1")
         .env("SKEIN_STACK_GUARD", "mprotect")
         .env("SKEIN_HUB_BLOCKING_MS", "0")
@@ -75,7 +85,11 @@ fn map_count_cap_is_an_error_at_spawn() {
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "child failed: {}\n{stdout}\n{stderr}", out.status);
+    assert!(
+        out.status.success(),
+        "child failed: {}\n{stdout}\n{stderr}",
+        out.status
+    );
     assert!(stdout.contains("CHILD_OK"), "{stdout}\n{stderr}");
     let live: usize = stdout
         .split("LIVE_AT_CAP=")

@@ -26,7 +26,12 @@ fn bounded_queue_parks_the_producer_and_hands_items_back_on_failure() {
     q.try_put(2).unwrap();
     assert!(q.is_full());
     assert_eq!(q.try_put(3).unwrap_err().into_inner(), 3);
-    assert_eq!(q.put_timeout(4, Duration::from_millis(5)).unwrap_err().into_inner(), 4);
+    assert_eq!(
+        q.put_timeout(4, Duration::from_millis(5))
+            .unwrap_err()
+            .into_inner(),
+        4
+    );
     let log = Rc::new(RefCell::new(Vec::new()));
     let (q2, l) = (q.clone(), log.clone());
     let producer = hub::spawn(move || {

@@ -26,8 +26,8 @@ use super::detector::Watch;
 use super::error::JoinError;
 use super::io::Reactor;
 use super::stack::{StackCache, TaskStack};
-use crate::error::StackError;
 use super::timer::{TimerAction, TimerKey, Timers};
+use crate::error::StackError;
 
 type Co = Coroutine<(), (), (), TaskStack>;
 
@@ -412,7 +412,8 @@ impl Hub {
                     return;
                 }
                 (next, true) => {
-                    let timeout = next.map(|d| d.saturating_duration_since(now.unwrap_or_else(Instant::now)));
+                    let timeout =
+                        next.map(|d| d.saturating_duration_since(now.unwrap_or_else(Instant::now)));
                     self.poll_io(timeout);
                 }
                 (Some(deadline), false) => {

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use mio::event::Source;
 use mio::{Events, Interest, Poll, Token};
 
-use super::core::{Hub, Wake, Waiter, checkpoint};
+use super::core::{Hub, Waiter, Wake, checkpoint};
 
 /// One registered socket: who waits to read, who waits to write.
 #[derive(Debug)]
@@ -119,7 +119,12 @@ impl Hub {
 
     /// Parks the current task until `entry` is ready in `direction` or `deadline`
     /// passes; false on timeout. Unwinds if the task is killed or times out meanwhile.
-    pub(crate) fn wait_io(&self, entry: &IoEntry, direction: Direction, deadline: Option<Instant>) -> bool {
+    pub(crate) fn wait_io(
+        &self,
+        entry: &IoEntry,
+        direction: Direction,
+        deadline: Option<Instant>,
+    ) -> bool {
         let waiter = self.waiter();
         match direction {
             Direction::Read => entry.readers.borrow_mut().push(waiter),

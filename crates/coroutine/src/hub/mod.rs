@@ -24,6 +24,18 @@
 //! happen). To talk to other threads, use a thread-safe channel and a non-blocking poll
 //! (`try_recv` + [`sleep`]).
 //!
+//! ```compile_fail
+//! // A task handle cannot go to another thread:
+//! let task = skein_coroutine::hub::spawn(|| 1);
+//! std::thread::spawn(move || task.join());
+//! ```
+//!
+//! ```compile_fail
+//! // Nor can a green queue:
+//! let q: skein_coroutine::hub::Queue<u8> = skein_coroutine::hub::Queue::new();
+//! std::thread::spawn(move || q.put(1));
+//! ```
+//!
 //! # What blocks the hub
 //!
 //! Rust cannot monkey-patch std, so a green task blocks its whole thread — every other

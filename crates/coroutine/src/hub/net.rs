@@ -29,9 +29,7 @@ fn each_addr<A: ToSocketAddrs, T>(
             Err(e) => last = Some(e),
         }
     }
-    Err(last.unwrap_or_else(|| {
-        io::Error::new(io::ErrorKind::InvalidInput, "no address to use")
-    }))
+    Err(last.unwrap_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "no address to use")))
 }
 
 /// Runs a non-blocking operation, parking on the socket while it would block.
@@ -135,8 +133,13 @@ impl TcpListener {
         self.accept_deadline_opt(Some(deadline))
     }
 
-    fn accept_deadline_opt(&self, deadline: Option<Instant>) -> io::Result<(TcpStream, SocketAddr)> {
-        let (stream, addr) = cooperative(&self.entry, Direction::Read, deadline, || self.inner.accept())?;
+    fn accept_deadline_opt(
+        &self,
+        deadline: Option<Instant>,
+    ) -> io::Result<(TcpStream, SocketAddr)> {
+        let (stream, addr) = cooperative(&self.entry, Direction::Read, deadline, || {
+            self.inner.accept()
+        })?;
         Ok((TcpStream::from_mio(stream)?, addr))
     }
 
@@ -285,12 +288,16 @@ impl TcpStream {
 
     fn read_coop(&self, buf: &mut [u8]) -> io::Result<usize> {
         let deadline = Self::deadline(&self.read_timeout);
-        cooperative(&self.entry, Direction::Read, deadline, || (&self.inner).read(buf))
+        cooperative(&self.entry, Direction::Read, deadline, || {
+            (&self.inner).read(buf)
+        })
     }
 
     fn write_coop(&self, buf: &[u8]) -> io::Result<usize> {
         let deadline = Self::deadline(&self.write_timeout);
-        cooperative(&self.entry, Direction::Write, deadline, || (&self.inner).write(buf))
+        cooperative(&self.entry, Direction::Write, deadline, || {
+            (&self.inner).write(buf)
+        })
     }
 }
 

@@ -316,7 +316,11 @@ impl Builder {
         let cell: Rc<Cell<Option<F>>> = Rc::new(Cell::new(Some(f)));
         let inner = cell.clone();
         let body = make_body(
-            move || (inner.take().expect("the closure is there until the task runs"))(),
+            move || {
+                (inner
+                    .take()
+                    .expect("the closure is there until the task runs"))()
+            },
             slot.clone(),
         );
         match hub.new_task(self.name, body, true) {

@@ -188,10 +188,22 @@ mod tests {
         let main = crate::hub::core::hub().current();
         let mut timers = Timers::default();
         let t0 = Instant::now();
-        timers.add(t0 + Duration::from_millis(30), TimerAction::Timeout(main.clone(), 3));
-        let k = timers.add(t0 + Duration::from_millis(10), TimerAction::Timeout(main.clone(), 1));
-        timers.add(t0 + Duration::from_millis(20), TimerAction::Timeout(main.clone(), 2));
-        timers.add(t0 + Duration::from_millis(20), TimerAction::Timeout(main.clone(), 22));
+        timers.add(
+            t0 + Duration::from_millis(30),
+            TimerAction::Timeout(main.clone(), 3),
+        );
+        let k = timers.add(
+            t0 + Duration::from_millis(10),
+            TimerAction::Timeout(main.clone(), 1),
+        );
+        timers.add(
+            t0 + Duration::from_millis(20),
+            TimerAction::Timeout(main.clone(), 2),
+        );
+        timers.add(
+            t0 + Duration::from_millis(20),
+            TimerAction::Timeout(main.clone(), 22),
+        );
         assert_eq!(timers.next_deadline(), Some(t0 + Duration::from_millis(10)));
         assert!(timers.cancel(k));
         assert!(!timers.cancel(k));

@@ -264,9 +264,13 @@ impl Watch {
     /// The running task is about to switch away (called on its stack).
     pub(crate) fn before_switch(&self, _task: &Task) {
         let s = &self.shared;
-        let held = self.now_ns().saturating_sub(s.started.load(Ordering::Relaxed));
+        let held = self
+            .now_ns()
+            .saturating_sub(s.started.load(Ordering::Relaxed));
         let seq = s.seq.load(Ordering::Relaxed);
-        if held >= s.threshold_ns.load(Ordering::Relaxed) && s.captured.load(Ordering::Acquire) != seq {
+        if held >= s.threshold_ns.load(Ordering::Relaxed)
+            && s.captured.load(Ordering::Acquire) != seq
+        {
             *self.switch_backtrace.borrow_mut() = Some(Backtrace::force_capture());
         }
     }
@@ -274,7 +278,9 @@ impl Watch {
     /// The running task switched back to the hub (or ended).
     pub(crate) fn slice_end(&self, task: &Task) {
         let s = &self.shared;
-        let held_ns = self.now_ns().saturating_sub(s.started.load(Ordering::Relaxed));
+        let held_ns = self
+            .now_ns()
+            .saturating_sub(s.started.load(Ordering::Relaxed));
         let seq = s.seq.fetch_add(1, Ordering::AcqRel);
         let switch_bt = self.switch_backtrace.borrow_mut().take();
         if held_ns < s.threshold_ns.load(Ordering::Relaxed) {
@@ -339,7 +345,10 @@ fn resolve(s: &Shared) -> String {
         .iter()
         .rposition(|(name, _)| name.contains("detector::signal") || name.starts_with("backtrace::"))
         .map_or(0, |i| i + 1);
-    let start = if frames.get(start).is_some_and(|(name, _)| name.starts_with("0x")) {
+    let start = if frames
+        .get(start)
+        .is_some_and(|(name, _)| name.starts_with("0x"))
+    {
         start + 1
     } else {
         start

@@ -75,21 +75,21 @@ impl Event {
     }
 
     fn wait_deadline_opt(&self, deadline: Option<Instant>) -> bool {
-        let hub = hub();
-        loop {
-            if self.inner.flag.get() {
-                return true;
-            }
-            match self.inner.waiters.park(&hub, deadline) {
-                Wake::Woken => return true,
-                _ => return self.inner.flag.get(),
-            }
+        if self.inner.flag.get() {
+            return true;
+        }
+        match self.inner.waiters.park(&hub(), deadline) {
+            // `set` wakes the waiters: the flag was set, even if cleared since.
+            Wake::Woken => true,
+            _ => self.inner.flag.get(),
         }
     }
 }
 
 impl fmt::Debug for Event {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Event").field("set", &self.is_set()).finish()
+        f.debug_struct("Event")
+            .field("set", &self.is_set())
+            .finish()
     }
 }

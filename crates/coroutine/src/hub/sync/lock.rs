@@ -88,7 +88,9 @@ impl Default for Lock {
 
 impl fmt::Debug for Lock {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Lock").field("locked", &self.locked()).finish()
+        f.debug_struct("Lock")
+            .field("locked", &self.locked())
+            .finish()
     }
 }
 

@@ -172,7 +172,11 @@ impl<T> Queue<T> {
         self.put_deadline_opt(item, Some(deadline))
     }
 
-    fn put_deadline_opt(&self, item: T, deadline: Option<Instant>) -> Result<(), PutTimeoutError<T>> {
+    fn put_deadline_opt(
+        &self,
+        item: T,
+        deadline: Option<Instant>,
+    ) -> Result<(), PutTimeoutError<T>> {
         let hub = hub();
         loop {
             if !self.is_full() {

@@ -4,7 +4,7 @@ use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::time::Instant;
 
-use crate::hub::core::{Hub, Wake, Waiter, checkpoint};
+use crate::hub::core::{Hub, Waiter, Wake, checkpoint};
 
 /// Tasks waiting on one condition, in arrival order.
 #[derive(Default, Debug)]
