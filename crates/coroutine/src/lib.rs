@@ -24,6 +24,8 @@ mod error;
 mod generator;
 pub mod greenlet;
 #[allow(unsafe_code)]
+pub mod hub;
+#[allow(unsafe_code)]
 pub mod stack;
 
 pub use error::{KillError, ParentError, SendError, StackError, StartError};

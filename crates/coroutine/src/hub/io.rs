@@ -1,0 +1,143 @@
+//! The hub's IO poller: mio (epoll on Linux, kqueue on the BSDs and macOS) in
+//! edge-triggered mode. A socket is registered once for reading and writing; a task that
+//! gets `WouldBlock` parks on the socket's reader or writer list until the next event.
+
+use std::cell::RefCell;
+use std::io;
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+use mio::event::Source;
+use mio::{Events, Interest, Poll, Token};
+
+use super::core::{Hub, Waiter, Wake, checkpoint};
+
+/// One registered socket: who waits to read, who waits to write.
+#[derive(Debug)]
+pub(crate) struct IoEntry {
+    token: usize,
+    readers: RefCell<Vec<Waiter>>,
+    writers: RefCell<Vec<Waiter>>,
+}
+
+/// The direction a task waits for.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Direction {
+    Read,
+    Write,
+}
+
+/// The poller of one hub and its registered sockets.
+pub(crate) struct Reactor {
+    poll: Poll,
+    events: Events,
+    entries: Vec<Option<Rc<IoEntry>>>,
+    free: Vec<usize>,
+}
+
+impl Reactor {
+    fn new() -> io::Result<Self> {
+        Ok(Reactor {
+            poll: Poll::new()?,
+            events: Events::with_capacity(1024),
+            entries: Vec::new(),
+            free: Vec::new(),
+        })
+    }
+
+    /// Waits for events up to `timeout` and returns the waiters to wake.
+    pub(crate) fn poll(&mut self, timeout: Option<Duration>) -> Vec<Waiter> {
+        let mut woken = Vec::new();
+        match self.poll.poll(&mut self.events, timeout) {
+            Ok(()) => {}
+            // EINTR (e.g. the blocking detector's signal): no events this time.
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => return woken,
+            Err(e) => panic!("skein hub: the IO poller failed: {e}"),
+        }
+        for event in self.events.iter() {
+            let Some(Some(entry)) = self.entries.get(event.token().0) else {
+                continue;
+            };
+            let failed = event.is_error();
+            if event.is_readable() || event.is_read_closed() || failed {
+                woken.append(&mut entry.readers.borrow_mut());
+            }
+            if event.is_writable() || event.is_write_closed() || failed {
+                woken.append(&mut entry.writers.borrow_mut());
+            }
+        }
+        woken
+    }
+}
+
+impl Hub {
+    fn with_reactor<R>(&self, f: impl FnOnce(&mut Reactor) -> io::Result<R>) -> io::Result<R> {
+        let mut reactor = self.reactor.borrow_mut();
+        if reactor.is_none() {
+            *reactor = Some(Reactor::new()?);
+        }
+        f(reactor.as_mut().expect("created above"))
+    }
+
+    /// Registers a socket with this hub's poller.
+    pub(crate) fn register(&self, source: &mut impl Source) -> io::Result<Rc<IoEntry>> {
+        self.with_reactor(|r| {
+            let token = match r.free.pop() {
+                Some(token) => token,
+                None => {
+                    r.entries.push(None);
+                    r.entries.len() - 1
+                }
+            };
+            if let Err(e) = r.poll.registry().register(
+                source,
+                Token(token),
+                Interest::READABLE | Interest::WRITABLE,
+            ) {
+                r.free.push(token);
+                return Err(e);
+            }
+            let entry = Rc::new(IoEntry {
+                token,
+                readers: RefCell::new(Vec::new()),
+                writers: RefCell::new(Vec::new()),
+            });
+            r.entries[token] = Some(entry.clone());
+            Ok(entry)
+        })
+    }
+
+    /// Removes a socket from this hub's poller (before it is closed).
+    pub(crate) fn deregister(&self, source: &mut impl Source, entry: &IoEntry) {
+        let mut reactor = self.reactor.borrow_mut();
+        if let Some(r) = reactor.as_mut() {
+            let _ = r.poll.registry().deregister(source);
+            r.entries[entry.token] = None;
+            r.free.push(entry.token);
+        }
+    }
+
+    /// Parks the current task until `entry` is ready in `direction` or `deadline`
+    /// passes; false on timeout. Unwinds if the task is killed or times out meanwhile.
+    pub(crate) fn wait_io(
+        &self,
+        entry: &IoEntry,
+        direction: Direction,
+        deadline: Option<Instant>,
+    ) -> bool {
+        let waiter = self.waiter();
+        match direction {
+            Direction::Read => entry.readers.borrow_mut().push(waiter),
+            Direction::Write => entry.writers.borrow_mut().push(waiter),
+        }
+        match self.park_io(deadline) {
+            Wake::Woken => true,
+            Wake::TimedOut => false,
+            Wake::Interrupted => {
+                checkpoint();
+                true
+            }
+            Wake::Deadlock => unreachable!("an IO wait always counts as a possible wake-up"),
+        }
+    }
+}

@@ -1,0 +1,14 @@
+//! Green synchronisation: gevent's `Event`, `Lock`, `Semaphore`, `BoundedSemaphore`
+//! and `Queue`. They park green tasks (never the thread) and belong to one hub: their
+//! handles are `Clone` and `!Send`.
+
+mod event;
+mod lock;
+mod queue;
+mod semaphore;
+mod waitlist;
+
+pub use event::Event;
+pub use lock::{Lock, LockGuard};
+pub use queue::{PutTimeoutError, Queue, TryPutError};
+pub use semaphore::{ReleaseError, Semaphore, SemaphoreGuard};

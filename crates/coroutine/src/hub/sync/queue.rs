@@ -1,0 +1,251 @@
+//! gevent's `Queue`.
+
+use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
+use std::fmt;
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+use super::waitlist::WaitList;
+use crate::hub::core::{Wake, hub};
+
+struct Inner<T> {
+    items: RefCell<VecDeque<T>>,
+    capacity: Option<usize>,
+    getters: WaitList,
+    putters: WaitList,
+    len: Cell<usize>,
+}
+
+/// A FIFO queue between green tasks (gevent's `gevent.queue.Queue(maxsize)`): `get`
+/// parks while it is empty, `put` parks while a bounded queue is full. Clones share one
+/// queue.
+///
+/// # Examples
+///
+/// ```
+/// use skein_coroutine::hub::{self, Queue};
+///
+/// let q = Queue::bounded(2);
+/// let producer = { let q = q.clone(); hub::spawn(move || for i in 0..5 { q.put(i) }) };
+/// let got: Vec<i32> = (0..5).map(|_| q.get()).collect();
+/// assert_eq!(got, [0, 1, 2, 3, 4]);
+/// producer.join().unwrap();
+/// ```
+pub struct Queue<T> {
+    inner: Rc<Inner<T>>,
+}
+
+/// [`Queue::try_put`] failed: the queue is full; the item is handed back.
+#[derive(PartialEq, Eq)]
+pub struct TryPutError<T>(pub T);
+
+/// [`Queue::put_timeout`] ran out of time; the item is handed back.
+#[derive(PartialEq, Eq)]
+pub struct PutTimeoutError<T>(pub T);
+
+macro_rules! put_error {
+    ($name:ident, $msg:literal) => {
+        impl<T> $name<T> {
+            /// The item that was not put.
+            pub fn into_inner(self) -> T {
+                self.0
+            }
+        }
+        impl<T> fmt::Debug for $name<T> {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(stringify!($name))?;
+                f.write_str("(..)")
+            }
+        }
+        impl<T> fmt::Display for $name<T> {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str($msg)
+            }
+        }
+        impl<T> std::error::Error for $name<T> {}
+    };
+}
+
+put_error!(TryPutError, "the queue is full");
+put_error!(PutTimeoutError, "timed out waiting for room in the queue");
+
+impl<T> Queue<T> {
+    /// An unbounded queue (gevent's `Queue()`).
+    pub fn new() -> Self {
+        Self::with_capacity(None)
+    }
+
+    /// A queue holding at most `capacity` items (gevent's `Queue(maxsize)`); a capacity
+    /// of 0 is treated as 1.
+    pub fn bounded(capacity: usize) -> Self {
+        Self::with_capacity(Some(capacity.max(1)))
+    }
+
+    fn with_capacity(capacity: Option<usize>) -> Self {
+        Queue {
+            inner: Rc::new(Inner {
+                items: RefCell::new(VecDeque::new()),
+                capacity,
+                getters: WaitList::default(),
+                putters: WaitList::default(),
+                len: Cell::new(0),
+            }),
+        }
+    }
+
+    /// Items in the queue (Python's `qsize()`).
+    pub fn len(&self) -> usize {
+        self.inner.len.get()
+    }
+
+    /// True when the queue holds no item.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// True when a bounded queue is at capacity.
+    pub fn is_full(&self) -> bool {
+        self.inner.capacity.is_some_and(|c| self.len() >= c)
+    }
+
+    /// The bound, if any (Python's `maxsize`).
+    pub fn capacity(&self) -> Option<usize> {
+        self.inner.capacity
+    }
+
+    fn push(&self, item: T) {
+        self.inner.items.borrow_mut().push_back(item);
+        self.inner.len.set(self.inner.len.get() + 1);
+        self.inner.getters.wake_one(&hub());
+    }
+
+    fn pop(&self) -> Option<T> {
+        let item = self.inner.items.borrow_mut().pop_front()?;
+        self.inner.len.set(self.inner.len.get() - 1);
+        if self.inner.capacity.is_some() {
+            self.inner.putters.wake_one(&hub());
+        }
+        Some(item)
+    }
+
+    /// Puts an item, waiting while a bounded queue is full.
+    ///
+    /// # Panics
+    ///
+    /// In the main context, when no task, timer or socket could ever make room
+    /// (gevent's `LoopExit`).
+    pub fn put(&self, item: T) {
+        if let Err(PutTimeoutError(_)) = self.put_deadline_opt(item, None) {
+            unreachable!("no deadline");
+        }
+    }
+
+    /// Puts an item if there is room now (Python's `put_nowait`).
+    ///
+    /// # Errors
+    ///
+    /// [`TryPutError`] with the item when the queue is full.
+    pub fn try_put(&self, item: T) -> Result<(), TryPutError<T>> {
+        if self.is_full() {
+            return Err(TryPutError(item));
+        }
+        self.push(item);
+        Ok(())
+    }
+
+    /// Puts an item, waiting at most `timeout` for room.
+    ///
+    /// # Errors
+    ///
+    /// [`PutTimeoutError`] with the item when no room came in time.
+    pub fn put_timeout(&self, item: T, timeout: Duration) -> Result<(), PutTimeoutError<T>> {
+        self.put_deadline_opt(item, Some(Instant::now() + timeout))
+    }
+
+    /// Puts an item, waiting until `deadline` at most for room.
+    ///
+    /// # Errors
+    ///
+    /// [`PutTimeoutError`] with the item when no room came in time.
+    pub fn put_deadline(&self, item: T, deadline: Instant) -> Result<(), PutTimeoutError<T>> {
+        self.put_deadline_opt(item, Some(deadline))
+    }
+
+    fn put_deadline_opt(
+        &self,
+        item: T,
+        deadline: Option<Instant>,
+    ) -> Result<(), PutTimeoutError<T>> {
+        let hub = hub();
+        loop {
+            if !self.is_full() {
+                self.push(item);
+                return Ok(());
+            }
+            if self.inner.putters.park(&hub, deadline) == Wake::TimedOut && self.is_full() {
+                return Err(PutTimeoutError(item));
+            }
+        }
+    }
+
+    /// Takes the oldest item, waiting while the queue is empty.
+    ///
+    /// # Panics
+    ///
+    /// In the main context, when no task, timer or socket could ever put one
+    /// (gevent's `LoopExit`).
+    pub fn get(&self) -> T {
+        self.get_deadline_opt(None).expect("no deadline")
+    }
+
+    /// The oldest item if there is one now (Python's `get_nowait`).
+    pub fn try_get(&self) -> Option<T> {
+        self.pop()
+    }
+
+    /// Takes the oldest item, waiting at most `timeout`; `None` when none came.
+    pub fn get_timeout(&self, timeout: Duration) -> Option<T> {
+        self.get_deadline_opt(Some(Instant::now() + timeout))
+    }
+
+    /// Takes the oldest item, waiting until `deadline` at most.
+    pub fn get_deadline(&self, deadline: Instant) -> Option<T> {
+        self.get_deadline_opt(Some(deadline))
+    }
+
+    fn get_deadline_opt(&self, deadline: Option<Instant>) -> Option<T> {
+        let hub = hub();
+        loop {
+            if let Some(item) = self.pop() {
+                return Some(item);
+            }
+            if self.inner.getters.park(&hub, deadline) == Wake::TimedOut {
+                return self.pop();
+            }
+        }
+    }
+}
+
+impl<T> Clone for Queue<T> {
+    fn clone(&self) -> Self {
+        Queue {
+            inner: self.inner.clone(),
+        }
+    }
+}
+
+impl<T> Default for Queue<T> {
+    fn default() -> Self {
+        Queue::new()
+    }
+}
+
+impl<T> fmt::Debug for Queue<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Queue")
+            .field("len", &self.len())
+            .field("capacity", &self.capacity())
+            .finish()
+    }
+}

@@ -1,0 +1,114 @@
+//! Cooperative TCP: an echo server with many green clients, timeouts, errors.
+
+use std::io::{self, Read, Write};
+use std::time::Duration;
+
+use skein_coroutine::hub::{self, TcpListener, TcpStream};
+
+const CLIENTS: usize = 500;
+const ROUNDS: usize = 5;
+
+fn echo_server(listener: TcpListener, connections: usize) -> hub::JoinHandle<()> {
+    hub::Builder::new().name("acceptor").spawn(move || {
+        let mut handlers = Vec::new();
+        for _ in 0..connections {
+            let (mut conn, _) = listener.accept().expect("accept");
+            handlers.push(hub::spawn(move || {
+                let mut buf = [0u8; 64];
+                loop {
+                    match conn.read(&mut buf) {
+                        Ok(0) => break,
+                        Ok(n) => conn.write_all(&buf[..n]).expect("echo"),
+                        Err(e) => panic!("server read: {e}"),
+                    }
+                }
+            }));
+        }
+        for h in handlers {
+            h.join().expect("handler");
+        }
+    })
+}
+
+#[test]
+fn echo_with_many_green_clients() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = echo_server(listener, CLIENTS);
+    let clients: Vec<_> = (0..CLIENTS)
+        .map(|c| {
+            hub::spawn(move || {
+                let mut s = TcpStream::connect(addr).expect("connect");
+                for r in 0..ROUNDS {
+                    let msg = format!("client {c} round {r}");
+                    s.write_all(msg.as_bytes()).unwrap();
+                    let mut back = vec![0u8; msg.len()];
+                    s.read_exact(&mut back).unwrap();
+                    assert_eq!(back, msg.as_bytes());
+                }
+                ROUNDS
+            })
+        })
+        .collect();
+    let total: usize = clients.into_iter().map(|c| c.join().unwrap()).sum();
+    assert_eq!(total, CLIENTS * ROUNDS);
+    server.join().unwrap();
+}
+
+#[test]
+fn accept_and_read_time_out_cleanly() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let err = listener
+        .accept_timeout(Duration::from_millis(10))
+        .unwrap_err();
+    assert_eq!(err.kind(), io::ErrorKind::TimedOut);
+    let addr = listener.local_addr().unwrap();
+    let client = hub::spawn(move || {
+        let mut s = TcpStream::connect(addr).unwrap();
+        s.set_read_timeout(Some(Duration::from_millis(10)));
+        let mut buf = [0u8; 4];
+        s.read(&mut buf).unwrap_err().kind()
+    });
+    let (_conn, _) = listener.accept().unwrap();
+    assert_eq!(client.join().unwrap(), io::ErrorKind::TimedOut);
+}
+
+#[test]
+fn connect_to_a_closed_port_is_refused() {
+    let addr = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap()
+    };
+    let err = TcpStream::connect(addr).unwrap_err();
+    assert_eq!(err.kind(), io::ErrorKind::ConnectionRefused);
+}
+
+#[test]
+fn a_green_sleep_and_a_socket_wait_share_the_hub() {
+    // One task waits on a socket, another sleeps and then writes: the sleeper's timer
+    // must fire while the hub polls the socket.
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let reader = hub::spawn(move || {
+        let (mut conn, _) = listener.accept().unwrap();
+        let mut buf = String::new();
+        conn.read_to_string(&mut buf).unwrap();
+        buf
+    });
+    let writer = hub::spawn(move || {
+        let mut s = TcpStream::connect(addr).unwrap();
+        hub::sleep(Duration::from_millis(10));
+        s.write_all(b"late hello").unwrap();
+    });
+    writer.join().unwrap();
+    assert_eq!(reader.join().unwrap(), "late hello");
+}
+
+#[test]
+fn killing_a_task_blocked_in_accept() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let t = hub::spawn(move || listener.accept().map(|_| ()));
+    hub::sleep(Duration::ZERO);
+    t.kill();
+    assert!(t.join().unwrap_err().is_killed());
+}
