@@ -56,15 +56,6 @@ impl Entry {
         }
     }
 
-    /// For a [`Run`](crate::Run) value: the entry decodes `R` and calls `run`.
-    pub(crate) fn of_run<R: crate::Run>() -> Entry {
-        let entry: EntryFn = call_run::<R>;
-        Entry {
-            entry: (entry as usize).wrapping_sub(base()),
-            target: 0,
-        }
-    }
-
     /// Runs the entry in this process (a fresh exec of the parent's binary): decodes
     /// the arguments, calls `decoded`, and runs the target.
     ///
@@ -96,17 +87,6 @@ fn call_fn<A: DeserializeOwned + 'static>(
     // with it, so the address is a `fn(A)` here.
     let f: fn(A) = unsafe { std::mem::transmute::<usize, fn(A)>(addr) };
     f(args);
-    Ok(())
-}
-
-fn call_run<R: crate::Run>(
-    _target: usize,
-    bytes: &[u8],
-    decoded: &mut dyn FnMut(),
-) -> Result<(), postcard::Error> {
-    let r: R = postcard::from_bytes(bytes)?;
-    decoded();
-    r.run();
     Ok(())
 }
 

@@ -69,6 +69,52 @@ pub(crate) unsafe fn fork() -> io::Result<ForkOutcome> {
     }
 }
 
+/// `fork()` in a process where no other thread runs: the child then holds every lock
+/// and datum the parent had, so the hazard of [`fork`] cannot arise. Refuses
+/// (`WouldBlock`) when another thread may run. (Only this thread could start one
+/// between the check and the fork.) For the forkserver, which is single-threaded.
+pub(crate) fn fork_single_threaded() -> io::Result<ForkOutcome> {
+    if !certainly_single_threaded() && thread_count() != Some(1) {
+        return Err(io::Error::new(
+            io::ErrorKind::WouldBlock,
+            "refusing to fork: other threads run in this process",
+        ));
+    }
+    // SAFETY: no other thread exists (checked above), so no lock or datum of a
+    // vanished thread can be left behind in the child.
+    unsafe { fork() }
+}
+
+/// `fork()` whose child runs `in_child` and never returns into the caller's frames;
+/// the parent gets `state` back with the child's pid (or the error).
+///
+/// Safe where [`fork`] is not because of what remains of its hazard: the child never
+/// returns, and state that another thread held at the moment of the fork is behind
+/// that thread's locks, which stay locked in the child — a deadlock if the child
+/// touches it, never a data race (the vanished thread runs no more). The `Fork` start
+/// method takes every lock of the crate's own state across the call, so that the
+/// child resets it without waiting; other code's locks are the documented hazard of
+/// the `Fork` method, announced by a warning as CPython does.
+#[inline(always)]
+pub(crate) fn fork_child_never_returns<T>(
+    state: T,
+    in_child: impl FnOnce(T) -> Never,
+) -> Result<(Pid, T), (io::Error, T)> {
+    // SAFETY: see above: the child runs `in_child`, which cannot return, so no frame
+    // of the caller runs in the child; what the child may touch of other threads'
+    // state is guarded by their locks (a deadlock, the documented Fork hazard).
+    match unsafe { fork() } {
+        // `in_child` returns `Never`: the match on it has no arm, which is the proof.
+        #[allow(unreachable_code)]
+        Ok(ForkOutcome::Child) => match in_child(state) {},
+        Ok(ForkOutcome::Parent(pid)) => Ok((pid, state)),
+        Err(e) => Err((e, state)),
+    }
+}
+
+/// The type of a function that never returns (`!` on stable Rust).
+pub(crate) enum Never {}
+
 /// Moves the value out of `b` and leaks its allocation instead of freeing it (a
 /// forked child about to `_exit` saves the copy-on-write faults a `free` costs).
 pub(crate) fn unbox_leaking<T>(b: Box<T>) -> T {

@@ -38,14 +38,11 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, MutexGuard};
 
-use crate::boot;
-use crate::child;
-use crate::context::StartMethod;
-use crate::error::{StartCause, StartError};
-use crate::init::is_initialized;
-use crate::process::{Process, ProcessHandle, Shared, Waiter};
-use crate::registry;
-use crate::spawn::self_command;
+use crate::error::StartCause;
+use crate::start::init::is_initialized;
+use crate::start::record::Waiter;
+use crate::start::spawn::self_command;
+use crate::start::{Failed, Record, Spec, StartMethod, boot, child, registry};
 use crate::sys::{self, ForkOutcome, Pid, SockKind, scm};
 
 const TAG_PID: u32 = 1;
@@ -132,7 +129,7 @@ pub(crate) fn forget_all_in_child(servers: &mut Vec<Server>) {
 }
 
 pub(crate) fn servers() -> MutexGuard<'static, Vec<Server>> {
-    crate::child::STATE
+    child::STATE
         .servers
         .lock()
         .unwrap_or_else(|e| e.into_inner())
@@ -202,25 +199,25 @@ fn request(exe: Option<&Path>, b: &OwnedFd, inline: Option<(&[u8], &[RawFd])>) -
 }
 
 /// Starts `p` with the `Forkserver` start method.
-pub(crate) fn start(p: Process) -> Result<ProcessHandle, StartError> {
+pub(crate) fn start(p: Spec) -> Result<Arc<Record>, Failed> {
     if !is_initialized() {
-        return Err(StartError::new(StartCause::NotInitialized, p));
+        return Err((StartCause::NotInitialized, p));
     }
     let me = child::describe_next_child(p.name.as_deref(), p.daemon, StartMethod::Forkserver);
     let name = me.name.clone();
     let owner = me.parent_pid();
     let (msg, fds) = match boot::prepare(&p, me) {
         Ok(m) => m,
-        Err(cause) => return Err(StartError::new(cause, p)),
+        Err(cause) => return Err((cause, p)),
     };
     let (a, b) = match sys::socketpair(SockKind::Stream) {
         Ok(pair) => pair,
-        Err(e) => return Err(StartError::new(StartCause::Os(e), p)),
+        Err(e) => return Err((StartCause::Os(e), p)),
     };
     let inline = msg.len() <= INLINE_MAX && fds.len() < scm::MAX_FDS;
     let with_request = inline.then_some((&msg[..], &fds[..]));
     if let Err(e) = request(p.executable.as_deref(), &b, with_request) {
-        return Err(StartError::new(StartCause::Os(e), p));
+        return Err((StartCause::Os(e), p));
     }
     drop(b);
     // If the fork failed, the server closed `b` after writing its error: the send
@@ -234,30 +231,23 @@ pub(crate) fn start(p: Process) -> Result<ProcessHandle, StartError> {
         Ok(Some(Reply::Pid(pid))) => {
             if let Err(e) = sent {
                 // The child exists but could not get its bootstrap; it exits with 1.
-                return Err(StartError::new(StartCause::Os(e), p));
+                return Err((StartCause::Os(e), p));
             }
             let waiter = Waiter::Server {
                 status: Arc::new(a),
                 pidfd: None,
             };
-            let shared = Shared::with_owner(&p, name, pid, waiter, owner);
+            let shared = Record::with_owner(&p, name, pid, waiter, owner);
             drop(p); // closes the parent's copies of handles that moved into the child
             registry::register(shared.clone());
-            Ok(ProcessHandle { shared })
+            Ok(shared)
         }
-        Ok(Some(Reply::Err(errno))) => Err(StartError::new(
-            StartCause::Os(io::Error::from_raw_os_error(errno)),
-            p,
-        )),
-        Ok(Some(Reply::Exit(_))) => Err(StartError::new(
-            StartCause::Forkserver("status before pid".into()),
-            p,
-        )),
-        Ok(None) => Err(StartError::new(
-            StartCause::Forkserver("the server died".into()),
-            p,
-        )),
-        Err(e) => Err(StartError::new(StartCause::Os(e), p)),
+        Ok(Some(Reply::Err(errno))) => {
+            Err((StartCause::Os(io::Error::from_raw_os_error(errno)), p))
+        }
+        Ok(Some(Reply::Exit(_))) => Err((StartCause::Forkserver("status before pid".into()), p)),
+        Ok(None) => Err((StartCause::Forkserver("the server died".into()), p)),
+        Err(e) => Err((StartCause::Os(e), p)),
     }
 }
 
@@ -302,7 +292,7 @@ pub(crate) fn server_main() -> ! {
     // written) once, so a child reads its boot message from pages it shares with us.
     let mut request = vec![0u8; 1 + INLINE_MAX];
     // Read once: nothing registers child hooks in the server after this point.
-    let hooks = crate::handle::child_hooks();
+    let hooks = child::child_hooks();
     loop {
         let ready = match sys::poll_in([control.as_raw_fd(), sigchld.as_raw_fd()]) {
             Ok(r) => r,
@@ -335,9 +325,9 @@ pub(crate) fn server_main() -> ! {
             let b = fds.remove(0);
             // An inline boot message is decoded here, before the fork (see `request`).
             let child = (n > 1).then(|| boot::parse(&request[1..n], fds, hooks.clone()));
-            // SAFETY: the server is single-threaded (it runs only this loop), so the
-            // child holds every lock and datum the server had.
-            match unsafe { sys::fork() } {
+            // The server is single-threaded (it runs only this loop), so the child
+            // holds every lock and datum the server had; `sys` checks it.
+            match sys::fork_single_threaded() {
                 Ok(ForkOutcome::Child) => {
                     drop(control);
                     drop(sigchld);

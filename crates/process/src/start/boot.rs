@@ -12,9 +12,9 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use crate::child::Me;
 use crate::error::StartCause;
-use crate::process::{Payload, Process};
+use crate::start::child::{self, Me};
+use crate::start::{Payload, Spec};
 use crate::sys::entry::{self, Entry};
 use crate::sys::{self, scm};
 
@@ -34,7 +34,7 @@ pub(crate) struct Boot {
 
 /// Builds the boot message for `p` (serialising its arguments and collecting its
 /// handles' descriptors), or the cause of failure.
-pub(crate) fn prepare(p: &Process, me: Me) -> Result<(Vec<u8>, Vec<RawFd>), StartCause> {
+pub(crate) fn prepare(p: &Spec, me: Me) -> Result<(Vec<u8>, Vec<RawFd>), StartCause> {
     let Payload::Args(args) = &p.payload else {
         return Err(StartCause::ClosureNeedsFork);
     };
@@ -148,7 +148,7 @@ pub(crate) fn recv(sock: BorrowedFd<'_>) -> io::Result<Prepared> {
         recv_exact(sock, &mut body[have - 12..])?;
         decode_body(&body)?
     };
-    Ok(Prepared::new(boot, fds, crate::handle::child_hooks()))
+    Ok(Prepared::new(boot, fds, child::child_hooks()))
 }
 
 /// A received boot message with everything the child will need already allocated: a
@@ -190,11 +190,11 @@ impl Prepared {
             hooks,
         } = self;
         let daemon = me.daemon;
-        crate::child::become_child(me);
+        child::become_child(me);
         if daemon {
-            crate::child::die_with_parent(creator);
+            child::die_with_parent(creator);
         }
-        crate::child::run_and_exit(hooks, move || {
+        child::run_and_exit(hooks, move || {
             let mut provided = Some(crate::handle::Provided::new(fds));
             entry
                 .run(&args, &mut || drop(provided.take()))
