@@ -2,12 +2,13 @@
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU8, Ordering};
+use std::time::Duration;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::process::{Process, Run};
-use crate::start::StartMethod;
+use crate::start::{DEFAULT_START_TIMEOUT, StartMethod};
 
 // `Forkserver`, the `#[default]` above (`Default::default` cannot run in a const).
 static DEFAULT_METHOD: AtomicU8 = AtomicU8::new(StartMethod::Forkserver.to_u8());
@@ -44,6 +45,7 @@ pub fn get_start_method() -> StartMethod {
 pub struct Context {
     pub(crate) method: StartMethod,
     pub(crate) executable: Option<PathBuf>,
+    pub(crate) start_timeout: Duration,
 }
 
 /// A context for `method` (Python's `get_context`).
@@ -51,6 +53,7 @@ pub fn get_context(method: StartMethod) -> Context {
     Context {
         method,
         executable: None,
+        start_timeout: DEFAULT_START_TIMEOUT,
     }
 }
 
@@ -61,12 +64,33 @@ impl Context {
     }
 
     /// Uses `path` instead of the running binary for `Spawn` and `Forkserver` children
-    /// (Python's `set_executable`). The program there must be built from the same
-    /// source (it must contain the target, at the same place) and call
-    /// [`init`](crate::init): in practice, a copy of this binary.
+    /// (Python's `set_executable`). The program there must be this very binary (a
+    /// copy of it, say): the child compares its executable's identity (the ELF
+    /// build-id) with this process's and refuses another binary, and a program that
+    /// is not a skein child at all (`/bin/true`, a script) is found out by its
+    /// silence. Either way [`start`](crate::Process::start) returns a
+    /// [`StartError`](crate::StartError) ([`is_wrong_executable`](crate::StartError::is_wrong_executable)
+    /// or, for a program that neither answers nor ends, [`is_timeout`](crate::StartError::is_timeout)),
+    /// and nothing of the target runs.
     pub fn with_executable(mut self, path: impl Into<PathBuf>) -> Context {
         self.executable = Some(path.into());
         self
+    }
+
+    /// How long a start waits for the other side: a `Spawn` child's answer to its
+    /// bootstrap, a new forkserver's greeting, and the forkserver's reply to a request
+    /// (default: 30 s). When it passes, `start` returns a
+    /// [`StartError`](crate::StartError) with [`is_timeout`](crate::StartError::is_timeout)
+    /// and the silent process is killed; a forkserver that missed it (stopped with
+    /// `SIGSTOP`, wedged) is replaced by the next start. (`Fork` waits for nobody.)
+    pub fn with_start_timeout(mut self, timeout: Duration) -> Context {
+        self.start_timeout = timeout;
+        self
+    }
+
+    /// This context's start timeout (see [`with_start_timeout`](Context::with_start_timeout)).
+    pub fn start_timeout(&self) -> Duration {
+        self.start_timeout
     }
 
     /// A process that will run `target(args)` (Python's `ctx.Process(target=…,

@@ -18,6 +18,12 @@ pub(crate) enum StartCause {
     ClosureNeedsFork,
     /// The forkserver is gone or answered nonsense.
     Forkserver(String),
+    /// The executable is not this program: another binary (its identity differs:
+    /// both are named), or a program that ended without answering the bootstrap.
+    WrongExecutable(String),
+    /// The child or forkserver did not answer within the start timeout (the message
+    /// says what was waited for); it was killed.
+    Timeout(String),
 }
 
 /// Why an operation on a started process ([`ProcessHandle`](crate::ProcessHandle))

@@ -87,6 +87,7 @@ impl Process {
                 daemon: false,
                 method,
                 executable: None,
+                start_timeout: start::DEFAULT_START_TIMEOUT,
                 payload,
             },
         }
@@ -117,6 +118,7 @@ impl Process {
     pub fn context(mut self, ctx: &Context) -> Process {
         self.spec.method = ctx.method;
         self.spec.executable = ctx.executable.clone();
+        self.spec.start_timeout = ctx.start_timeout;
         self
     }
 
@@ -135,7 +137,10 @@ impl Process {
     pub fn start(self) -> Result<ProcessHandle, StartError> {
         match start::start(self.spec) {
             Ok(record) => Ok(ProcessHandle { record }),
-            Err((cause, spec)) => Err(StartError::new(cause, Process { spec })),
+            Err(failed) => {
+                let (cause, spec) = *failed;
+                Err(StartError::new(cause, Process { spec }))
+            }
         }
     }
 }
@@ -321,6 +326,21 @@ impl StartError {
         matches!(self.cause, StartCause::Serialize(_))
     }
 
+    /// Whether the executable is not this program (see
+    /// [`Context::with_executable`]): another binary, whose identity (ELF build-id)
+    /// differs from this one's — the message names both — or a program that ended
+    /// without answering the bootstrap. Nothing of the target ran.
+    pub fn is_wrong_executable(&self) -> bool {
+        matches!(self.cause, StartCause::WrongExecutable(_))
+    }
+
+    /// Whether the child (`Spawn`) or the forkserver did not answer within the start
+    /// timeout ([`Context::with_start_timeout`]). It was killed; a forkserver that
+    /// missed its deadline is replaced by the next start.
+    pub fn is_timeout(&self) -> bool {
+        matches!(self.cause, StartCause::Timeout(_))
+    }
+
     /// Whether [`init`](crate::init) was never called in this binary.
     pub fn is_not_initialized(&self) -> bool {
         matches!(self.cause, StartCause::NotInitialized)
@@ -358,6 +378,10 @@ impl fmt::Display for StartError {
                  (use a plain fn with serialisable arguments for spawn/forkserver)"
             ),
             StartCause::Forkserver(e) => write!(f, "cannot start process {name}: forkserver: {e}"),
+            StartCause::WrongExecutable(e) => {
+                write!(f, "cannot start process {name}: wrong executable: {e}")
+            }
+            StartCause::Timeout(e) => write!(f, "cannot start process {name}: timed out: {e}"),
         }
     }
 }

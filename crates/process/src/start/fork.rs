@@ -149,7 +149,7 @@ pub(crate) fn start(p: Spec) -> Result<Arc<Record>, Failed> {
     }) {
         Err((e, (guards, p, _me))) => {
             drop(guards);
-            Err((StartCause::Os(e), p))
+            Err(Box::new((StartCause::Os(e), p)))
         }
         Ok((pid, (guards, p, _me))) => {
             // No pidfd yet: a plain `join` waits with `waitid`, and only a timed wait

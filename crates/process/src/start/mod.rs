@@ -22,6 +22,7 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 pub(crate) mod boot;
 pub(crate) mod child;
@@ -46,11 +47,18 @@ pub(crate) struct Spec {
     pub(crate) daemon: bool,
     pub(crate) method: StartMethod,
     pub(crate) executable: Option<PathBuf>,
+    /// How long a start waits for a child's or the forkserver's answer.
+    pub(crate) start_timeout: Duration,
     pub(crate) payload: Payload,
 }
 
-/// A failed start: why, and the unstarted spec (nothing is lost).
-pub(crate) type Failed = (StartCause, Spec);
+/// The default of `Context::with_start_timeout`: long enough for an exec on a
+/// loaded machine, short enough that a silent executable is an error, not a hang.
+pub(crate) const DEFAULT_START_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// A failed start: why, and the unstarted spec (nothing is lost). Boxed: the error
+/// path is cold, and the `Ok` path should not move a large `Result`.
+pub(crate) type Failed = Box<(StartCause, Spec)>;
 
 /// Starts `spec` with its start method.
 pub(crate) fn start(spec: Spec) -> Result<Arc<Record>, Failed> {

@@ -5,6 +5,7 @@
 //! one `unsafe fn` ([`fork`]) is written on it.
 
 pub(crate) mod entry;
+pub(crate) mod image;
 pub(crate) mod scm;
 
 use std::io;
@@ -453,6 +454,28 @@ pub(crate) fn send_all_vectored(
         io::IoSlice::advance_slices(&mut bufs, n);
     }
     Ok(())
+}
+
+/// `SO_SNDTIMEO`: a blocking send on `fd` gives up with `EAGAIN` (`WouldBlock`)
+/// after `timeout` (rounded up to a microsecond; never zero, which would mean "no
+/// timeout").
+pub(crate) fn set_send_timeout(fd: BorrowedFd<'_>, timeout: Duration) -> io::Result<()> {
+    let t = timeout.max(Duration::from_micros(1));
+    let tv = libc::timeval {
+        tv_sec: t.as_secs().min(i64::MAX as u64) as libc::time_t,
+        tv_usec: t.subsec_micros() as libc::suseconds_t,
+    };
+    // SAFETY: `tv` is a valid timeval for the call, and its size is passed.
+    cvt_retry(|| unsafe {
+        libc::setsockopt(
+            fd.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_SNDTIMEO,
+            (&tv as *const libc::timeval).cast(),
+            size_of::<libc::timeval>() as libc::socklen_t,
+        )
+    })
+    .map(drop)
 }
 
 /// `prctl(PR_SET_PDEATHSIG, sig)`: the kernel sends `sig` to this process when the
