@@ -73,7 +73,7 @@
 //! | `p.is_alive()` | [`h.is_alive()`](ProcessHandle::is_alive) |
 //! | `p.pid`, `p.name`, `p.daemon` | [`h.pid()`](ProcessHandle::pid), [`h.name()`](ProcessHandle::name), [`h.is_daemon()`](ProcessHandle::is_daemon) |
 //! | `p.exitcode` (`-N` if killed by signal N) | [`h.exitcode()`](ProcessHandle::exitcode) → `Option<i32>` (same convention; `1` after a panic) |
-//! | `p.terminate()`, `p.kill()` | [`h.terminate()`](ProcessHandle::terminate), [`h.kill()`](ProcessHandle::kill) |
+//! | `p.terminate()`, `p.kill()`, `p.interrupt()` (3.14) | [`h.terminate()`](ProcessHandle::terminate), [`h.kill()`](ProcessHandle::kill), [`h.interrupt()`](ProcessHandle::interrupt) |
 //! | `p.close()` | [`h.close()`](ProcessHandle::close) |
 //! | `multiprocessing.current_process()` | [`current_process()`] |
 //! | `multiprocessing.parent_process()` | [`parent_process()`] |

@@ -259,6 +259,17 @@ impl ProcessHandle {
         self.record.signal(libc::SIGTERM)
     }
 
+    /// Interrupts the child with `SIGINT` (Python 3.14's `interrupt()`): what Ctrl-C
+    /// does to a foreground program. Unless the child handles `SIGINT`, it ends with
+    /// exit code `-2`. Nothing happens if it already ended.
+    ///
+    /// # Errors
+    ///
+    /// As [`terminate`](ProcessHandle::terminate).
+    pub fn interrupt(&self) -> Result<(), ProcessError> {
+        self.record.signal(libc::SIGINT)
+    }
+
     /// Kills the child with `SIGKILL` (Python's `kill()`).
     ///
     /// # Errors

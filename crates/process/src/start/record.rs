@@ -192,6 +192,11 @@ impl Record {
     pub(crate) fn signal(&self, sig: i32) -> Result<(), ProcessError> {
         self.check_owner()?;
         let mut st = self.lock();
+        // Closed: the handle's resources are released (Python's `_check_closed`
+        // raises ValueError in terminate()/kill() too).
+        if let State::Closed(_) = &*st {
+            return Err(ProcessError::Closed);
+        }
         if self.poll_locked(&mut st)?.is_some() {
             return Ok(()); // already ended: nothing to signal (Python does the same)
         }
