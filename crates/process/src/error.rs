@@ -161,6 +161,18 @@ pub enum RecvError {
     NotReadable,
     /// The connection was closed or an earlier error left the stream unusable.
     Closed,
+    /// The message does not fit in the caller's buffer after the offset
+    /// ([`recv_bytes_into_at`](crate::Connection::recv_bytes_into_at)); here it is,
+    /// whole (Python's `BufferTooShort`, whose `args[0]` is the message).
+    BufferTooShort(Vec<u8>),
+    /// The offset given to [`recv_bytes_into_at`](crate::Connection::recv_bytes_into_at)
+    /// is past the buffer's end; nothing was received.
+    OffsetOutOfRange {
+        /// The offset asked for.
+        offset: usize,
+        /// The buffer's length.
+        len: usize,
+    },
     /// The system refused.
     Io(io::Error),
 }
@@ -183,6 +195,17 @@ impl fmt::Display for RecvError {
             RecvError::Deserialize(e) => write!(f, "frame does not decode: {e}"),
             RecvError::NotReadable => f.write_str("this end of a one-way pipe cannot receive"),
             RecvError::Closed => f.write_str("the connection is closed"),
+            RecvError::BufferTooShort(m) => write!(
+                f,
+                "the message of {} bytes does not fit in the buffer after the offset",
+                m.len()
+            ),
+            RecvError::OffsetOutOfRange { offset, len } => {
+                write!(
+                    f,
+                    "offset {offset} is past the end of a buffer of {len} bytes"
+                )
+            }
             RecvError::Io(e) => write!(f, "receive failed: {e}"),
         }
     }
