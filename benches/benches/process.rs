@@ -1,6 +1,7 @@
 //! Chapter 5 (processes): spawn+join per start method beside raw fork+waitpid,
 //! `Command::new("/bin/true")` and procspawn; `Pipe` round trip and 64 KiB bulk
-//! transfer beside a raw socketpair.
+//! transfer beside a raw socketpair; 100k small (8-byte) `Pipe` messages beside a raw
+//! socketpair that writes one frame per message.
 //!
 //! Part 2: cross-process `Queue` (100k small messages) beside a raw socketpair (one
 //! write per message) and ipc-channel; `Array` writes by a child beside a raw shared
@@ -10,7 +11,8 @@
 //! both sides of a ratio.
 //!
 //! Bars (SPEC.md): fork ≤ 1.3× raw fork+waitpid; forkserver ≤ 2× raw fork; spawn ≤
-//! 1.0× procspawn; 64 KiB bulk over `Pipe` ≥ 0.9× raw socketpair; queue ≥ 3× raw
+//! 1.0× procspawn; 64 KiB bulk over `Pipe` ≥ 0.9× raw socketpair; small `Pipe`
+//! messages ≥ 1.0× raw socketpair (issue 17); queue ≥ 3× raw
 //! socketpair and ≥ 5× ipc-channel; `Array` writes ≥ 0.9× raw shared mmap.
 
 use std::hint::black_box;
@@ -375,6 +377,97 @@ fn queue_100k(c: &mut Criterion) {
     g.finish();
 }
 
+/// 100k messages of 8 bytes from a child over `Pipe` (`send_bytes` →
+/// `recv_bytes_into` a reused vector, and `send(&u64)` → `recv::<u64>()`) beside a raw
+/// socketpair whose child writes one 16-byte frame (an 8-byte header like skein's and
+/// the payload) per message with one `write`, and whose parent reads with a 64 KiB
+/// buffer and checks each frame. Issue 17's bar: skein ≥ 1.0× the raw socketpair.
+fn pipe_small(c: &mut Criterion) {
+    let mut g = c.benchmark_group("process/pipe_small_8b");
+    g.throughput(Throughput::Elements(MESSAGES));
+    g.sample_size(10);
+    g.bench_function("skein bytes", |b| {
+        b.iter_custom(|iters| {
+            total_of(iters, || {
+                let (rx, tx) = pipe(true).unwrap();
+                let t = Instant::now();
+                let child = fork(move || {
+                    for i in 0..MESSAGES {
+                        tx.send_bytes(&i.to_le_bytes()).unwrap();
+                    }
+                });
+                let mut buf = Vec::with_capacity(8);
+                let mut sum = 0;
+                for _ in 0..MESSAGES {
+                    rx.recv_bytes_into(&mut buf).unwrap();
+                    sum += u64::from_le_bytes(buf[..].try_into().unwrap());
+                }
+                reap(child);
+                let elapsed = t.elapsed();
+                assert_eq!(sum, expected_sum());
+                elapsed
+            })
+        })
+    });
+    g.bench_function("skein values", |b| {
+        b.iter_custom(|iters| {
+            total_of(iters, || {
+                let (rx, tx) = pipe(true).unwrap();
+                let t = Instant::now();
+                let child = fork(move || {
+                    for i in 0..MESSAGES {
+                        tx.send(&i).unwrap();
+                    }
+                });
+                let mut sum = 0;
+                for _ in 0..MESSAGES {
+                    sum += rx.recv::<u64>().unwrap();
+                }
+                reap(child);
+                let elapsed = t.elapsed();
+                assert_eq!(sum, expected_sum());
+                elapsed
+            })
+        })
+    });
+    g.bench_function("raw socketpair", |b| {
+        b.iter_custom(|iters| {
+            total_of(iters, || {
+                let (rx, tx) = socketpair();
+                let t = Instant::now();
+                let child = fork(|| {
+                    let mut frame = [0u8; 16];
+                    frame[..4].copy_from_slice(&[b'S', b'K', 1, 0]);
+                    frame[4..8].copy_from_slice(&8u32.to_le_bytes());
+                    for i in 0..MESSAGES {
+                        frame[8..].copy_from_slice(&i.to_le_bytes());
+                        write_all(&tx, &frame); // one write per message
+                    }
+                });
+                drop(tx);
+                let mut buf = vec![0u8; 64 * 1024];
+                let (mut sum, mut got, mut carry) = (0u64, 0u64, Vec::new());
+                while got < MESSAGES {
+                    let n = read_some(&rx, &mut buf);
+                    carry.extend_from_slice(&buf[..n]);
+                    let whole = carry.len() / 16 * 16;
+                    for f in carry[..whole].chunks_exact(16) {
+                        assert_eq!(&f[..8], &[b'S', b'K', 1, 0, 8, 0, 0, 0]);
+                        sum += u64::from_le_bytes(f[8..].try_into().unwrap());
+                        got += 1;
+                    }
+                    carry.drain(..whole);
+                }
+                reap(child);
+                let elapsed = t.elapsed();
+                assert_eq!(sum, expected_sum());
+                elapsed
+            })
+        })
+    });
+    g.finish();
+}
+
 fn array_writes(c: &mut Criterion) {
     let mut g = c.benchmark_group("process/array_writes_10M_i32");
     g.throughput(Throughput::Elements(ELEMS as u64));
@@ -507,6 +600,7 @@ fn main() {
     round_trip(&mut c);
     bulk(&mut c);
     queue_100k(&mut c);
+    pipe_small(&mut c);
     array_writes(&mut c);
     lock_uncontended(&mut c);
     event_ping_pong(&mut c);

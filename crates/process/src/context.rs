@@ -1,111 +1,14 @@
 //! Start methods and contexts (Python's `get_context`, `set_start_method`).
 
-use std::fmt;
 use std::path::PathBuf;
-use std::str::FromStr;
 use std::sync::atomic::{AtomicU8, Ordering};
+use std::time::Duration;
 
+use serde::Serialize;
 use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
 
 use crate::process::{Process, Run};
-
-/// How a child process is created (Python's start methods).
-///
-/// | method | child is | target | cost | hazards |
-/// |---|---|---|---|---|
-/// | [`Fork`](StartMethod::Fork) | a copy of the parent (`fork()`) | any `FnOnce + Send` closure, or a `fn` | fastest: about 1.1–1.25× a raw `fork`+`waitpid`, growing with the parent's memory as a raw fork does | the child holds only the forking thread: locks other threads held stay locked (a warning is printed when the parent runs other threads) |
-/// | [`Spawn`](StartMethod::Spawn) | a fresh `exec` of the same binary | a plain `fn(A)` with `A: Serialize + DeserializeOwned`, or a [`Run`] value | slowest: a whole program start (about 1 ms here, below procspawn) | none from the parent's state; needs [`init`](crate::init) |
-/// | [`Forkserver`](StartMethod::Forkserver) | a fork of a clean, single-threaded server that was exec'd once | as `Spawn` | after the first start (which execs the server), about 1.6–2× a raw fork: two processes and four wake-ups per child, but independent of the parent's memory | none from the parent's state; needs [`init`](crate::init) |
-///
-/// The default is `Forkserver`, CPython 3.14's choice on Linux: fork speed without
-/// fork's hazards.
-///
-/// Descriptors: a `Fork` child inherits *every* open descriptor of the parent, as in
-/// Python — including the parent's own end of a pipe, which then keeps the pipe open
-/// (the child would never see end-of-stream from it). A `Spawn` or `Forkserver` child
-/// receives only the handles in its arguments (and stdout/stderr). Code meant to run
-/// under every method should not rely on end-of-stream from a pipe whose other end the
-/// parent still holds when a `Fork` child starts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
-pub enum StartMethod {
-    /// Python's `"fork"`.
-    Fork,
-    /// Python's `"spawn"`.
-    Spawn,
-    /// Python's `"forkserver"` (the default).
-    #[default]
-    Forkserver,
-}
-
-impl StartMethod {
-    /// Every start method, in Python's order of `get_all_start_methods()`.
-    pub const ALL: [StartMethod; 3] = [
-        StartMethod::Fork,
-        StartMethod::Spawn,
-        StartMethod::Forkserver,
-    ];
-
-    /// Python's name: `"fork"`, `"spawn"` or `"forkserver"`.
-    pub fn name(self) -> &'static str {
-        match self {
-            StartMethod::Fork => "fork",
-            StartMethod::Spawn => "spawn",
-            StartMethod::Forkserver => "forkserver",
-        }
-    }
-
-    const fn to_u8(self) -> u8 {
-        match self {
-            StartMethod::Fork => 0,
-            StartMethod::Spawn => 1,
-            StartMethod::Forkserver => 2,
-        }
-    }
-
-    fn from_u8(v: u8) -> StartMethod {
-        match v {
-            0 => StartMethod::Fork,
-            1 => StartMethod::Spawn,
-            _ => StartMethod::Forkserver,
-        }
-    }
-}
-
-impl fmt::Display for StartMethod {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-/// The error of parsing a start method name.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ParseStartMethodError(String);
-
-impl fmt::Display for ParseStartMethodError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "unknown start method {:?} (expected fork, spawn or forkserver)",
-            self.0
-        )
-    }
-}
-
-impl std::error::Error for ParseStartMethodError {}
-
-impl FromStr for StartMethod {
-    type Err = ParseStartMethodError;
-
-    fn from_str(s: &str) -> Result<StartMethod, ParseStartMethodError> {
-        match s {
-            "fork" => Ok(StartMethod::Fork),
-            "spawn" => Ok(StartMethod::Spawn),
-            "forkserver" => Ok(StartMethod::Forkserver),
-            other => Err(ParseStartMethodError(other.to_owned())),
-        }
-    }
-}
+use crate::start::{DEFAULT_START_TIMEOUT, StartMethod};
 
 // `Forkserver`, the `#[default]` above (`Default::default` cannot run in a const).
 static DEFAULT_METHOD: AtomicU8 = AtomicU8::new(StartMethod::Forkserver.to_u8());
@@ -142,6 +45,7 @@ pub fn get_start_method() -> StartMethod {
 pub struct Context {
     pub(crate) method: StartMethod,
     pub(crate) executable: Option<PathBuf>,
+    pub(crate) start_timeout: Duration,
 }
 
 /// A context for `method` (Python's `get_context`).
@@ -149,6 +53,7 @@ pub fn get_context(method: StartMethod) -> Context {
     Context {
         method,
         executable: None,
+        start_timeout: DEFAULT_START_TIMEOUT,
     }
 }
 
@@ -159,12 +64,33 @@ impl Context {
     }
 
     /// Uses `path` instead of the running binary for `Spawn` and `Forkserver` children
-    /// (Python's `set_executable`). The program there must be built from the same
-    /// source (it must contain the target, at the same place) and call
-    /// [`init`](crate::init): in practice, a copy of this binary.
+    /// (Python's `set_executable`). The program there must be this very binary (a
+    /// copy of it, say): the child compares its executable's identity (the ELF
+    /// build-id) with this process's and refuses another binary, and a program that
+    /// is not a skein child at all (`/bin/true`, a script) is found out by its
+    /// silence. Either way [`start`](crate::Process::start) returns a
+    /// [`StartError`](crate::StartError) ([`is_wrong_executable`](crate::StartError::is_wrong_executable)
+    /// or, for a program that neither answers nor ends, [`is_timeout`](crate::StartError::is_timeout)),
+    /// and nothing of the target runs.
     pub fn with_executable(mut self, path: impl Into<PathBuf>) -> Context {
         self.executable = Some(path.into());
         self
+    }
+
+    /// How long a start waits for the other side: a `Spawn` child's answer to its
+    /// bootstrap, a new forkserver's greeting, and the forkserver's reply to a request
+    /// (default: 30 s). When it passes, `start` returns a
+    /// [`StartError`](crate::StartError) with [`is_timeout`](crate::StartError::is_timeout)
+    /// and the silent process is killed; a forkserver that missed it (stopped with
+    /// `SIGSTOP`, wedged) is replaced by the next start. (`Fork` waits for nobody.)
+    pub fn with_start_timeout(mut self, timeout: Duration) -> Context {
+        self.start_timeout = timeout;
+        self
+    }
+
+    /// This context's start timeout (see [`with_start_timeout`](Context::with_start_timeout)).
+    pub fn start_timeout(&self) -> Duration {
+        self.start_timeout
     }
 
     /// A process that will run `target(args)` (Python's `ctx.Process(target=…,

@@ -3,8 +3,7 @@
 use std::os::fd::AsFd;
 use std::time::Duration;
 
-use crate::child;
-use crate::context::StartMethod;
+use crate::start::{StartMethod, child};
 use crate::sys;
 
 /// Python's `os.getpid()`.

@@ -3,16 +3,7 @@
 use std::fmt;
 use std::io;
 
-use crate::process::Process;
-
-/// Why [`Process::start`] failed. The unstarted [`Process`] comes back inside, so
-/// nothing is lost: fix the cause and start it again.
-pub struct StartError {
-    pub(crate) cause: StartCause,
-    pub(crate) process: Box<Process>,
-}
-
-/// The private cause of a [`StartError`].
+/// The private cause of a [`StartError`](crate::StartError).
 #[derive(Debug)]
 pub(crate) enum StartCause {
     /// The system refused (`fork`/`exec` failed: `EAGAIN`, `ENOMEM`, a missing
@@ -27,83 +18,12 @@ pub(crate) enum StartCause {
     ClosureNeedsFork,
     /// The forkserver is gone or answered nonsense.
     Forkserver(String),
-}
-
-impl StartError {
-    pub(crate) fn new(cause: StartCause, process: Process) -> StartError {
-        StartError {
-            cause,
-            process: Box::new(process),
-        }
-    }
-
-    /// The unstarted process, to retry or drop.
-    pub fn into_process(self) -> Process {
-        *self.process
-    }
-
-    /// The operating-system error, when the system refused (for example `EAGAIN` when
-    /// no more processes may be created, `ENOENT` for a missing executable).
-    pub fn os_error(&self) -> Option<&io::Error> {
-        match &self.cause {
-            StartCause::Os(e) => Some(e),
-            _ => None,
-        }
-    }
-
-    /// Whether the arguments could not be serialised (`Spawn`/`Forkserver`).
-    pub fn is_serialize(&self) -> bool {
-        matches!(self.cause, StartCause::Serialize(_))
-    }
-
-    /// Whether [`init`](crate::init) was never called in this binary.
-    pub fn is_not_initialized(&self) -> bool {
-        matches!(self.cause, StartCause::NotInitialized)
-    }
-}
-
-impl fmt::Debug for StartError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("StartError")
-            .field("cause", &self.cause)
-            .field("process", &self.process.name_for_debug())
-            .finish()
-    }
-}
-
-impl fmt::Display for StartError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let name = self.process.name_for_debug();
-        match &self.cause {
-            StartCause::Os(e) => write!(f, "cannot start process {name}: {e}"),
-            StartCause::Serialize(e) => {
-                write!(
-                    f,
-                    "cannot start process {name}: its arguments cannot be serialised: {e}"
-                )
-            }
-            StartCause::NotInitialized => write!(
-                f,
-                "cannot start process {name} with spawn/forkserver: call skein_process::init() \
-                 first thing in main (or skein_process::test_support!() in a test crate)"
-            ),
-            StartCause::ClosureNeedsFork => write!(
-                f,
-                "cannot start process {name}: a closure target needs the fork start method \
-                 (use a plain fn with serialisable arguments for spawn/forkserver)"
-            ),
-            StartCause::Forkserver(e) => write!(f, "cannot start process {name}: forkserver: {e}"),
-        }
-    }
-}
-
-impl std::error::Error for StartError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match &self.cause {
-            StartCause::Os(e) => Some(e),
-            _ => None,
-        }
-    }
+    /// The executable is not this program: another binary (its identity differs:
+    /// both are named), or a program that ended without answering the bootstrap.
+    WrongExecutable(String),
+    /// The child or forkserver did not answer within the start timeout (the message
+    /// says what was waited for); it was killed.
+    Timeout(String),
 }
 
 /// Why an operation on a started process ([`ProcessHandle`](crate::ProcessHandle))
@@ -241,6 +161,18 @@ pub enum RecvError {
     NotReadable,
     /// The connection was closed or an earlier error left the stream unusable.
     Closed,
+    /// The message does not fit in the caller's buffer after the offset
+    /// ([`recv_bytes_into_at`](crate::Connection::recv_bytes_into_at)); here it is,
+    /// whole (Python's `BufferTooShort`, whose `args[0]` is the message).
+    BufferTooShort(Vec<u8>),
+    /// The offset given to [`recv_bytes_into_at`](crate::Connection::recv_bytes_into_at)
+    /// is past the buffer's end; nothing was received.
+    OffsetOutOfRange {
+        /// The offset asked for.
+        offset: usize,
+        /// The buffer's length.
+        len: usize,
+    },
     /// The system refused.
     Io(io::Error),
 }
@@ -263,6 +195,17 @@ impl fmt::Display for RecvError {
             RecvError::Deserialize(e) => write!(f, "frame does not decode: {e}"),
             RecvError::NotReadable => f.write_str("this end of a one-way pipe cannot receive"),
             RecvError::Closed => f.write_str("the connection is closed"),
+            RecvError::BufferTooShort(m) => write!(
+                f,
+                "the message of {} bytes does not fit in the buffer after the offset",
+                m.len()
+            ),
+            RecvError::OffsetOutOfRange { offset, len } => {
+                write!(
+                    f,
+                    "offset {offset} is past the end of a buffer of {len} bytes"
+                )
+            }
             RecvError::Io(e) => write!(f, "receive failed: {e}"),
         }
     }

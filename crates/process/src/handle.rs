@@ -33,7 +33,7 @@
 //! use serde::{Deserialize, Serialize};
 //! use skein_process::HandleFd;
 //!
-//! /// A part-2 style handle: a memory segment descriptor plus its length.
+//! /// A handle kind: a memory segment descriptor plus its length.
 //! #[derive(Serialize, Deserialize)]
 //! struct SegmentHandle {
 //!     memory: HandleFd,
@@ -44,7 +44,7 @@
 //! Rebuilding in the child is the `Deserialize` impl (for example, `mmap` the received
 //! descriptor again). Work that must happen in every child whatever the start method
 //! (for example, re-registering a resource with a tracker after a `fork`, where no
-//! deserialisation happens) goes in a hook registered with [`on_child_start`]; hooks
+//! deserialisation happens) goes in a hook registered with `start::child::on_child_start`; hooks
 //! run in the child after its bookkeeping is reset and before the target runs.
 
 use std::cell::RefCell;
@@ -242,34 +242,6 @@ impl<'de> Deserialize<'de> for HandleFd {
     }
 }
 
-/// Registers `hook` to run in every child process this process starts from now on,
-/// after the child's bookkeeping is reset and before its target runs.
-///
-/// Under `Fork` the registration is inherited with memory; under `Spawn` and
-/// `Forkserver` the child is a fresh exec, so a hook must be registered by code that
-/// also runs there (typically a handle's `Deserialize` impl, or a `static`
-/// initialiser). For part-2 handle kinds; registering the same `fn` twice runs it once.
-#[allow(dead_code)] // used by handle kinds added in part 2
-pub(crate) fn on_child_start(hook: fn()) {
-    let mut hooks = crate::child::STATE
-        .hooks
-        .lock()
-        .unwrap_or_else(|e| e.into_inner());
-    if !hooks.iter().any(|h| std::ptr::fn_addr_eq(*h, hook)) {
-        hooks.push(hook);
-    }
-}
-
-/// The registered child hooks (read in the parent before a fork, so that the child
-/// takes no lock to find them).
-pub(crate) fn child_hooks() -> Vec<fn()> {
-    crate::child::STATE
-        .hooks
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .clone()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -327,17 +299,5 @@ mod tests {
         let bytes = postcard::to_allocvec(&5u32).unwrap();
         let r: Result<HandleFd, _> = provide(vec![dup()], || postcard::from_bytes(&bytes));
         assert!(r.is_err(), "index out of range");
-    }
-
-    #[test]
-    fn hooks_register_once() {
-        fn hook() {}
-        on_child_start(hook);
-        on_child_start(hook);
-        let n = child_hooks()
-            .iter()
-            .filter(|h| std::ptr::fn_addr_eq(**h, hook as fn()))
-            .count();
-        assert_eq!(n, 1);
     }
 }

@@ -39,6 +39,8 @@ pub const DEFAULT_MAX_FRAME: usize = 64 << 20;
 pub const READ_CHUNK: usize = 1 << 20;
 
 const HEADER: usize = 8;
+/// Payloads up to this size are framed on the stack and sent with one plain `send`.
+const SMALL: usize = 248;
 const MAGIC: [u8; 3] = [b'S', b'K', 1];
 
 /// Python's `multiprocessing.Pipe(duplex)`: a connected pair of [`Connection`]s.
@@ -75,21 +77,68 @@ pub fn pipe(duplex: bool) -> io::Result<(Connection, Connection)> {
     }
 }
 
+/// The receive buffer: small frames are read many at a time into it, and received
+/// from it without an allocation.
+const RBUF: usize = 64 * 1024;
+/// Frames at least this long are read straight into a payload vector (the caller's
+/// reused one, for `recv_bytes_into`), not through the receive buffer.
+const LARGE: usize = 8 * 1024;
+
 #[derive(Default)]
 struct ReadState {
-    header: [u8; HEADER],
-    have: usize,
-    /// The payload's length once the header is complete.
+    /// Bytes read from the socket; `buf[pos..]` is not received yet.
+    buf: Vec<u8>,
+    pos: usize,
+    /// The current frame's length, once its header was taken.
     expect: Option<usize>,
-    payload: Vec<u8>,
-    /// Bytes of following frames that arrived with the last header-and-payload read.
-    ahead: Vec<u8>,
+    /// The payload of a large frame as it arrives (reused between frames).
+    large: Vec<u8>,
+    /// Whether the last frame was large: then the next read at a frame's start goes
+    /// straight into `large` (header and payload in one `recvmsg`).
+    last_large: bool,
     broken: bool,
 }
 
 impl ReadState {
+    /// Whether bytes of an unfinished or a following frame are held here.
     fn partial(&self) -> bool {
-        self.have > 0 || !self.ahead.is_empty()
+        self.pos < self.buf.len() || self.expect.is_some()
+    }
+
+    fn buffered(&self) -> usize {
+        self.buf.len() - self.pos
+    }
+}
+
+/// A received frame's payload, lent to the receiving method.
+enum Frame<'a> {
+    /// In the receive buffer (a small frame).
+    Buffered(&'a [u8]),
+    /// In the large-frame vector (taken or swapped by the receiver).
+    Large(&'a mut Vec<u8>),
+}
+
+impl Frame<'_> {
+    fn bytes(&self) -> &[u8] {
+        match self {
+            Frame::Buffered(b) => b,
+            Frame::Large(v) => v,
+        }
+    }
+
+    /// Replaces `out`'s contents with the payload, reusing `out`'s allocation (small
+    /// frames) or swapping buffers (large ones: no copy).
+    fn into_vec(self, out: &mut Vec<u8>) {
+        match self {
+            Frame::Buffered(b) => {
+                out.clear();
+                out.extend_from_slice(b);
+            }
+            Frame::Large(v) => {
+                std::mem::swap(out, v);
+                v.clear();
+            }
+        }
     }
 }
 
@@ -179,11 +228,26 @@ impl Connection {
     pub fn send<T: Serialize + ?Sized>(&self, value: &T) -> Result<(), SendError> {
         self.check_writable()?;
         handle::clear_note();
-        let mut buf = postcard::to_extend(value, vec![0u8; HEADER])
-            .map_err(|e| SendError::Serialize(handle::describe(&e)))?;
-        let len = buf.len() - HEADER;
-        buf[..HEADER].copy_from_slice(&self.header(len)?);
-        self.write_frame(&mut [io::IoSlice::new(&buf)])
+        // A small value is framed on the stack (no allocation per message); a larger
+        // one in a vector.
+        let mut small = [0u8; HEADER + SMALL];
+        let (mut big, frame): (Vec<u8>, &mut [u8]) =
+            match postcard::to_slice(value, &mut small[HEADER..]) {
+                Ok(body) => {
+                    let len = body.len();
+                    (Vec::new(), &mut small[..HEADER + len])
+                }
+                Err(postcard::Error::SerializeBufferFull) => {
+                    let v = postcard::to_extend(value, vec![0u8; HEADER])
+                        .map_err(|e| SendError::Serialize(handle::describe(&e)))?;
+                    (v, &mut [])
+                }
+                Err(e) => return Err(SendError::Serialize(handle::describe(&e))),
+            };
+        let frame: &mut [u8] = if big.is_empty() { frame } else { &mut big };
+        let len = frame.len() - HEADER;
+        frame[..HEADER].copy_from_slice(&self.header(len)?);
+        self.write_contiguous(frame)
     }
 
     /// Sends raw bytes as one frame (Python's `send_bytes(buf)`).
@@ -194,7 +258,19 @@ impl Connection {
     pub fn send_bytes(&self, bytes: &[u8]) -> Result<(), SendError> {
         self.check_writable()?;
         let header = self.header(bytes.len())?;
+        if bytes.len() <= SMALL {
+            // Header and payload contiguous on the stack: one plain `send`.
+            let mut frame = [0u8; HEADER + SMALL];
+            frame[..HEADER].copy_from_slice(&header);
+            frame[HEADER..HEADER + bytes.len()].copy_from_slice(bytes);
+            return self.write_contiguous(&frame[..HEADER + bytes.len()]);
+        }
         self.write_frame(&mut [io::IoSlice::new(&header), io::IoSlice::new(bytes)])
+    }
+
+    /// Writes one whole frame that is one contiguous buffer.
+    fn write_contiguous(&self, frame: &[u8]) -> Result<(), SendError> {
+        self.write_with(|fd| sys::send_all(fd, frame))
     }
 
     fn check_writable(&self) -> Result<(), SendError> {
@@ -219,11 +295,18 @@ impl Connection {
     }
 
     fn write_frame(&self, parts: &mut [io::IoSlice<'_>]) -> Result<(), SendError> {
+        self.write_with(|fd| sys::send_all_vectored(fd, parts))
+    }
+
+    fn write_with(
+        &self,
+        write: impl FnOnce(BorrowedFd<'_>) -> io::Result<()>,
+    ) -> Result<(), SendError> {
         let mut broken = lock(&self.write_broken);
         if *broken {
             return Err(SendError::Closed);
         }
-        match sys::send_all_vectored(self.fd.as_fd(), parts) {
+        match write(self.fd.as_fd()) {
             Ok(()) => Ok(()),
             Err(e) => {
                 // Part of a frame may have been written: the stream is unusable.
@@ -246,8 +329,7 @@ impl Connection {
     /// [`RecvError::Truncated`], [`RecvError::Corrupt`], [`RecvError::TooLarge`] for a
     /// bad frame; [`RecvError::Deserialize`] when the frame is not a `T`.
     pub fn recv<T: DeserializeOwned>(&self) -> Result<T, RecvError> {
-        let bytes = self.recv_bytes()?;
-        decode(&bytes)
+        unbounded(self.read_frame(None, |f| decode(f.bytes())))?
     }
 
     /// Receives a value, waiting at most `timeout`.
@@ -271,9 +353,7 @@ impl Connection {
         &self,
         deadline: Instant,
     ) -> Result<T, RecvTimeoutError> {
-        let mut buf = Vec::new();
-        self.read_frame(&mut buf, Some(deadline))?;
-        Ok(decode(&buf)?)
+        Ok(self.read_frame(Some(deadline), |f| decode(f.bytes()))??)
     }
 
     /// Receives a value if one is ready now.
@@ -303,11 +383,49 @@ impl Connection {
     ///
     /// As [`recv_bytes`](Connection::recv_bytes).
     pub fn recv_bytes_into(&self, buf: &mut Vec<u8>) -> Result<usize, RecvError> {
-        match self.read_frame(buf, None) {
-            Ok(n) => Ok(n),
-            Err(RecvTimeoutError::Recv(e)) => Err(e),
-            Err(RecvTimeoutError::Timeout) => unreachable!("an unbounded receive cannot time out"),
+        unbounded(self.read_frame(None, |f| {
+            let n = f.bytes().len();
+            f.into_vec(buf);
+            n
+        }))
+    }
+
+    /// Receives one frame's bytes into `buf` starting at `offset` (Python's
+    /// `recv_bytes_into(buffer, offset)`); returns the frame's length. Bytes of `buf`
+    /// outside `offset..offset + len` are left alone.
+    ///
+    /// # Errors
+    ///
+    /// [`RecvError::BufferTooShort`] with the whole message when it does not fit after
+    /// `offset` (Python's `BufferTooShort`: the message is received, and handed back);
+    /// [`RecvError::OffsetOutOfRange`] when `offset > buf.len()` (nothing is
+    /// received); otherwise as [`recv_bytes`](Connection::recv_bytes).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (a, b) = skein_process::pipe(true).unwrap();
+    /// a.send_bytes(b"tail").unwrap();
+    /// let mut buf = *b"head----";
+    /// assert_eq!(b.recv_bytes_into_at(&mut buf, 4).unwrap(), 4);
+    /// assert_eq!(&buf, b"headtail");
+    /// ```
+    pub fn recv_bytes_into_at(&self, buf: &mut [u8], offset: usize) -> Result<usize, RecvError> {
+        if offset > buf.len() {
+            return Err(RecvError::OffsetOutOfRange {
+                offset,
+                len: buf.len(),
+            });
         }
+        let room = &mut buf[offset..];
+        unbounded(self.read_frame(None, |f| {
+            let bytes = f.bytes();
+            if bytes.len() > room.len() {
+                return Err(RecvError::BufferTooShort(bytes.to_vec()));
+            }
+            room[..bytes.len()].copy_from_slice(bytes);
+            Ok(bytes.len())
+        }))?
     }
 
     /// Receives one frame's bytes, waiting at most `timeout`.
@@ -317,7 +435,7 @@ impl Connection {
     /// As [`recv_timeout`](Connection::recv_timeout), minus deserialisation.
     pub fn recv_bytes_timeout(&self, timeout: Duration) -> Result<Vec<u8>, RecvTimeoutError> {
         let mut buf = Vec::new();
-        self.read_frame(&mut buf, Some(Instant::now() + timeout))?;
+        self.read_frame(Some(Instant::now() + timeout), |f| f.into_vec(&mut buf))?;
         Ok(buf)
     }
 
@@ -344,7 +462,7 @@ impl Connection {
         // Bytes already read ahead make a receive possible without waiting. (If another
         // thread is receiving right now, ask the socket only.)
         if let Ok(st) = self.read.try_lock() {
-            if !st.ahead.is_empty() {
+            if st.buffered() > 0 {
                 return Ok(true);
             }
         }
@@ -373,119 +491,193 @@ impl Connection {
         Ok(())
     }
 
-    /// Reads one frame into `out` (replacing its contents).
-    fn read_frame(
+    /// Receives one frame and hands its payload to `deliver` (under the read lock).
+    ///
+    /// Small frames are read into the connection's receive buffer, as many as the
+    /// socket holds in one `recv`, and lent from there: one system call per batch
+    /// and no allocation per message. A large frame (at least [`LARGE`] bytes) is
+    /// read straight into the reused large-frame vector; after one, the next read at
+    /// a frame's start takes its header and payload in one `recvmsg` into that
+    /// vector, bytes of a following frame going to the buffer as read-ahead.
+    fn read_frame<R>(
         &self,
-        out: &mut Vec<u8>,
         deadline: Option<Instant>,
-    ) -> Result<usize, RecvTimeoutError> {
+        deliver: impl FnOnce(Frame<'_>) -> R,
+    ) -> Result<R, RecvTimeoutError> {
         if !self.readable {
             return Err(RecvError::NotReadable.into());
         }
-        let mut st = lock(&self.read);
+        let mut guard = lock(&self.read);
+        let st = &mut *guard;
         if st.broken {
             return Err(RecvError::Closed.into());
         }
         let fd = self.fd.as_fd();
-        let st = &mut *st;
-        while st.have < HEADER {
-            let have = st.have;
-            if !st.ahead.is_empty() {
-                let k = (HEADER - have).min(st.ahead.len());
-                st.header[have..have + k].copy_from_slice(&st.ahead[..k]);
-                st.ahead.drain(..k);
-                st.have += k;
-                continue;
-            }
-            self.wait(deadline)?;
-            // At a frame's start, read the header and (into the reused buffer's spare
-            // capacity) as much payload as is there, in one call. `payload` is empty
-            // here: it is cleared at every frame's end.
-            let r = if have == 0 && st.payload.capacity() > 0 {
-                sys::recv_header_and_spare(fd, &mut st.header, &mut st.payload, self.max_frame)
-            } else {
-                sys::recv(fd, &mut st.header[have..])
-            };
-            let n = r.map_err(|e| self.recv_failed(st, e))?;
-            if n == 0 {
-                if st.have == 0 {
-                    return Err(RecvError::Disconnected.into());
-                }
-                st.broken = true;
-                return Err(RecvError::Truncated {
-                    expected: HEADER,
-                    got: st.have,
-                }
-                .into());
-            }
-            st.have += n.min(HEADER - have);
-        }
-        let len = match st.expect {
-            Some(len) => len,
-            None => {
-                let h = st.header;
-                if h[..3] != MAGIC || h[3] != 0 {
-                    st.broken = true;
-                    return Err(RecvError::Corrupt(format!("bad frame header {h:02x?}")).into());
-                }
-                let len = u32::from_le_bytes(h[4..].try_into().expect("4 bytes")) as usize;
-                if len > self.max_frame {
-                    st.broken = true;
-                    return Err(RecvError::TooLarge {
-                        len,
-                        max: self.max_frame,
+        loop {
+            match st.expect {
+                None if st.buffered() >= HEADER => {
+                    let h: [u8; HEADER] = st.buf[st.pos..st.pos + HEADER]
+                        .try_into()
+                        .expect("a whole header");
+                    let len = self.check_header(st, h)?;
+                    st.pos += HEADER;
+                    st.expect = Some(len);
+                    st.last_large = len >= LARGE;
+                    if st.last_large {
+                        // What of it is buffered moves to the large-frame vector.
+                        let take = st.buffered().min(len);
+                        st.large.clear();
+                        st.large.extend_from_slice(&st.buf[st.pos..st.pos + take]);
+                        st.pos += take;
                     }
-                    .into());
+                    continue;
                 }
-                st.expect = Some(len);
-                if st.payload.len() > len {
-                    // The read went past this frame: keep the rest for the next one.
-                    debug_assert!(st.ahead.is_empty());
-                    st.ahead.extend_from_slice(&st.payload[len..]);
-                    st.payload.truncate(len);
+                None => {
+                    if st.buffered() == 0 && st.last_large && st.large.capacity() > 0 {
+                        self.wait(deadline)?;
+                        self.read_large_start(st)?;
+                        continue;
+                    }
                 }
-                len
+                Some(len) if len >= LARGE => {
+                    if st.large.len() == len {
+                        st.expect = None;
+                        self.reset_if_drained(st);
+                        return Ok(deliver(Frame::Large(&mut st.large)));
+                    }
+                    self.wait(deadline)?;
+                    let want = (len - st.large.len()).min(READ_CHUNK);
+                    let n = sys::recv_spare(fd, &mut st.large, want)
+                        .map_err(|e| self.recv_failed(st, e))?;
+                    if n == 0 {
+                        st.broken = true;
+                        let got = st.large.len();
+                        return Err(RecvError::Truncated { expected: len, got }.into());
+                    }
+                    continue;
+                }
+                Some(len) if st.buffered() >= len => {
+                    let range = st.pos..st.pos + len;
+                    st.pos += len;
+                    st.expect = None;
+                    let r = deliver(Frame::Buffered(&st.buf[range]));
+                    self.reset_if_drained(st);
+                    return Ok(r);
+                }
+                Some(_) => {}
             }
-        };
-        while st.payload.len() < len {
-            if !st.ahead.is_empty() {
-                let k = (len - st.payload.len()).min(st.ahead.len());
-                st.payload.extend_from_slice(&st.ahead[..k]);
-                st.ahead.drain(..k);
-                continue;
+            // More bytes are needed in the buffer: move what is left of it to the front
+            // (less than a frame, usually nothing), then read as much as there is room.
+            if st.pos > 0 {
+                st.buf.drain(..st.pos);
+                st.pos = 0;
+            }
+            if st.buf.capacity() < RBUF {
+                st.buf.reserve_exact(RBUF - st.buf.len());
             }
             self.wait(deadline)?;
-            let want = (len - st.payload.len()).min(READ_CHUNK);
-            let n =
-                sys::recv_spare(fd, &mut st.payload, want).map_err(|e| self.recv_failed(st, e))?;
+            let room = st.buf.capacity() - st.buf.len();
+            let n = sys::recv_spare(fd, &mut st.buf, room).map_err(|e| self.recv_failed(st, e))?;
             if n == 0 {
-                st.broken = true;
-                let got = st.payload.len();
-                return Err(RecvError::Truncated { expected: len, got }.into());
+                return Err(self.ended(st).into());
             }
         }
-        std::mem::swap(out, &mut st.payload);
-        st.payload.clear();
-        st.have = 0;
-        st.expect = None;
+    }
+
+    /// The socket reached end-of-stream: between frames that is `Disconnected`,
+    /// inside one `Truncated` (and the connection is unusable).
+    fn ended(&self, st: &mut ReadState) -> RecvError {
+        if !st.partial() {
+            return RecvError::Disconnected;
+        }
+        st.broken = true;
+        match st.expect {
+            Some(len) => RecvError::Truncated {
+                expected: len,
+                got: st.buffered(),
+            },
+            None => RecvError::Truncated {
+                expected: HEADER,
+                got: st.buffered(),
+            },
+        }
+    }
+
+    /// After a frame: an emptied buffer restarts at its front.
+    fn reset_if_drained(&self, st: &mut ReadState) {
+        if st.pos == st.buf.len() {
+            st.buf.clear();
+            st.pos = 0;
+        }
+    }
+
+    /// Checks a frame header; returns the payload's length.
+    fn check_header(&self, st: &mut ReadState, h: [u8; HEADER]) -> Result<usize, RecvError> {
+        if h[..3] != MAGIC || h[3] != 0 {
+            st.broken = true;
+            return Err(RecvError::Corrupt(format!("bad frame header {h:02x?}")));
+        }
+        let len = u32::from_le_bytes(h[4..].try_into().expect("4 bytes")) as usize;
+        if len > self.max_frame {
+            st.broken = true;
+            return Err(RecvError::TooLarge {
+                len,
+                max: self.max_frame,
+            });
+        }
         Ok(len)
+    }
+
+    /// At a frame's start with nothing buffered, after a large frame: one `recvmsg`
+    /// for the header and (into the large-frame vector's spare capacity) as much
+    /// payload as is there. Whatever turns out not to belong to a large frame's
+    /// payload goes to the buffer, where the small-frame path takes it.
+    fn read_large_start(&self, st: &mut ReadState) -> Result<(), RecvTimeoutError> {
+        let mut header = [0u8; HEADER];
+        st.large.clear();
+        let n =
+            sys::recv_header_and_spare(self.fd.as_fd(), &mut header, &mut st.large, self.max_frame)
+                .map_err(|e| self.recv_failed(st, e))?;
+        if n == 0 {
+            return Err(self.ended(st).into());
+        }
+        if n < HEADER {
+            st.buf.extend_from_slice(&header[..n]);
+            return Ok(());
+        }
+        let len = self.check_header(st, header)?;
+        if len < LARGE {
+            // A small frame after all: through the buffer (a copy, on a change of
+            // message sizes only).
+            st.last_large = false;
+            st.buf.extend_from_slice(&header);
+            st.buf.extend_from_slice(&st.large);
+            st.large.clear();
+            return Ok(());
+        }
+        st.expect = Some(len);
+        if st.large.len() > len {
+            // The read went past this frame: keep the rest for the next one.
+            st.buf.extend_from_slice(&st.large[len..]);
+            st.large.truncate(len);
+        }
+        Ok(())
     }
 
     fn recv_failed(&self, st: &mut ReadState, e: io::Error) -> RecvTimeoutError {
         if is_disconnect(&e) {
-            if st.partial() {
-                st.broken = true;
-                let expected = st.expect.unwrap_or(HEADER);
-                let got = if st.expect.is_some() {
-                    st.payload.len()
-                } else {
-                    st.have
-                };
-                return RecvError::Truncated { expected, got }.into();
-            }
-            return RecvError::Disconnected.into();
+            return self.ended(st).into();
         }
         RecvError::Io(e).into()
+    }
+}
+
+/// The result of a receive without a deadline (which cannot time out).
+fn unbounded<R>(r: Result<R, RecvTimeoutError>) -> Result<R, RecvError> {
+    match r {
+        Ok(v) => Ok(v),
+        Err(RecvTimeoutError::Recv(e)) => Err(e),
+        Err(RecvTimeoutError::Timeout) => unreachable!("an unbounded receive cannot time out"),
     }
 }
 

@@ -61,6 +61,8 @@ matrix!(
     signalling_a_child_that_ended_is_a_no_op,
     small_and_large_arguments_arrive_whole,
     many_children_ending_together,
+    signals_after_close_are_closed_errors,
+    interrupt_reports_minus_sigint,
 );
 
 fn ctx(method: StartMethod) -> skein_process::Context {
@@ -849,4 +851,29 @@ fn inner_fork_stress() {
 fn fork_while_other_threads_hold_stdout_and_panic() {
     let (stdout, _) = rerun("inner_fork_stress", StartMethod::Fork);
     assert!(stdout.contains("INNER-FORK-STRESS-OK"), "{stdout}");
+}
+
+/// Issue 17 item 6: `terminate()`/`kill()` after `close()` return `Closed`, as the docs
+/// promise (on main they returned `Ok(())`).
+fn signals_after_close_are_closed_errors(method: StartMethod) {
+    let p = ctx(method).process(exit_with, 0).start().unwrap();
+    assert_eq!(p.join().unwrap(), 0);
+    p.close().unwrap();
+    assert!(matches!(
+        p.terminate(),
+        Err(skein_process::ProcessError::Closed)
+    ));
+    assert!(matches!(p.kill(), Err(skein_process::ProcessError::Closed)));
+    assert!(matches!(
+        p.interrupt(),
+        Err(skein_process::ProcessError::Closed)
+    ));
+    assert_eq!(p.exitcode(), Some(0), "close keeps the exit code");
+}
+
+/// Python 3.14's `Process.interrupt()`: SIGINT, exit code -2.
+fn interrupt_reports_minus_sigint(method: StartMethod) {
+    let p = ctx(method).process(sleeper, 600).start().unwrap();
+    p.interrupt().unwrap();
+    assert_eq!(p.join().unwrap(), -libc::SIGINT);
 }

@@ -15,9 +15,24 @@ struct Counting;
 
 static LARGEST: AtomicUsize = AtomicUsize::new(0);
 
+thread_local! {
+    /// Allocations (and reallocations) made by this thread.
+    static ALLOCS: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+fn count() {
+    // `try_with`: the thread-local may be gone while a thread ends.
+    let _ = ALLOCS.try_with(|c| c.set(c.get() + 1));
+}
+
+fn allocations_here() -> u64 {
+    ALLOCS.with(|c| c.get())
+}
+
 // SAFETY: forwards every call to the system allocator unchanged; only records sizes.
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, l: Layout) -> *mut u8 {
+        count();
         LARGEST.fetch_max(l.size(), Ordering::Relaxed);
         // SAFETY: same contract as our caller's.
         unsafe { System.alloc(l) }
@@ -27,6 +42,7 @@ unsafe impl GlobalAlloc for Counting {
         unsafe { System.dealloc(p, l) }
     }
     unsafe fn realloc(&self, p: *mut u8, l: Layout, new: usize) -> *mut u8 {
+        count();
         LARGEST.fetch_max(new, Ordering::Relaxed);
         // SAFETY: same contract as our caller's.
         unsafe { System.realloc(p, l, new) }
@@ -309,4 +325,115 @@ fn queued(c: &Connection) -> libc::c_int {
     // SAFETY: FIONREAD writes one int through the valid pointer.
     unsafe { libc::ioctl(c.as_raw_fd(), libc::FIONREAD, &mut n) };
     n
+}
+
+/// Issue 17 item 7: receiving small messages allocates nothing per message — `recv`
+/// of a value, `recv_bytes_into` a reused vector, `recv_bytes_into_at` a slice. (On
+/// main, every `recv` allocated the payload's vector.)
+#[test]
+fn small_messages_are_received_without_allocating() {
+    const N: u64 = 10_000;
+    let (a, b) = pipe(true).unwrap();
+    let sender = std::thread::spawn(move || {
+        for round in 0..3 {
+            for i in 0..N {
+                if round == 0 {
+                    a.send(&i).unwrap();
+                } else {
+                    a.send_bytes(&i.to_le_bytes()).unwrap();
+                }
+            }
+        }
+        a
+    });
+    // Warm up (the receive buffer is allocated once), then count.
+    assert_eq!(b.recv::<u64>().unwrap(), 0);
+    let mut vec = Vec::with_capacity(64);
+    let mut slice = [0u8; 16];
+    let before = allocations_here();
+    for i in 1..N {
+        assert_eq!(b.recv::<u64>().unwrap(), i);
+    }
+    for i in 0..N {
+        assert_eq!(b.recv_bytes_into(&mut vec).unwrap(), 8);
+        assert_eq!(vec, i.to_le_bytes());
+    }
+    for i in 0..N {
+        assert_eq!(b.recv_bytes_into_at(&mut slice, 8).unwrap(), 8);
+        assert_eq!(slice[8..], i.to_le_bytes());
+    }
+    let allocated = allocations_here() - before;
+    assert_eq!(
+        allocated,
+        0,
+        "{allocated} allocations for {} messages",
+        3 * N - 1
+    );
+    drop(sender.join().unwrap());
+}
+
+/// Python's `recv_bytes_into(buffer, offset)`: the message lands at the offset; one
+/// that does not fit comes back whole in `BufferTooShort`, and the stream goes on.
+#[test]
+fn recv_bytes_into_at_an_offset() {
+    let (a, b) = pipe(true).unwrap();
+    a.send_bytes(b"tail").unwrap();
+    a.send_bytes(b"too long for the room").unwrap();
+    a.send_bytes(b"next").unwrap();
+    let mut buf = *b"head----";
+    assert_eq!(b.recv_bytes_into_at(&mut buf, 4).unwrap(), 4);
+    assert_eq!(&buf, b"headtail");
+    match b.recv_bytes_into_at(&mut buf, 2) {
+        Err(RecvError::BufferTooShort(m)) => assert_eq!(m, b"too long for the room"),
+        other => panic!("expected BufferTooShort, got {other:?}"),
+    }
+    assert_eq!(&buf, b"headtail", "nothing written on BufferTooShort");
+    assert!(matches!(
+        b.recv_bytes_into_at(&mut buf, 9),
+        Err(RecvError::OffsetOutOfRange { offset: 9, len: 8 })
+    ));
+    // Exactly at the end: room for an empty message only.
+    a.send_bytes(b"").unwrap();
+    assert_eq!(b.recv_bytes_into_at(&mut buf, 0).unwrap(), 4);
+    assert_eq!(&buf[..4], b"next");
+    assert_eq!(b.recv_bytes_into_at(&mut buf, 8).unwrap(), 0);
+}
+
+/// Small and large frames in every order, through every receive method: the buffered
+/// small-frame path and the direct large-frame path hand over to each other without
+/// losing or reordering a byte.
+#[test]
+fn mixed_frame_sizes_arrive_in_order() {
+    let sizes: Vec<usize> = [
+        8, 100_000, 8, 8, 20_000, 3, 70_000, 0, 8, 8191, 8192, 8193, 65_536, 65_528, 1, 300_000, 7,
+        7, 7,
+    ]
+    .repeat(5);
+    let (a, b) = pipe(true).unwrap();
+    let sent = sizes.clone();
+    let sender = std::thread::spawn(move || {
+        for (i, &n) in sent.iter().enumerate() {
+            let v: Vec<u8> = (0..n).map(|k| (k as u8).wrapping_add(i as u8)).collect();
+            a.send_bytes(&v).unwrap();
+        }
+        a
+    });
+    let mut vec = Vec::new();
+    let mut slice = vec![0u8; 400_000];
+    for (i, &n) in sizes.iter().enumerate() {
+        let expected: Vec<u8> = (0..n).map(|k| (k as u8).wrapping_add(i as u8)).collect();
+        match i % 3 {
+            0 => assert_eq!(b.recv_bytes().unwrap(), expected, "frame {i}"),
+            1 => {
+                assert_eq!(b.recv_bytes_into(&mut vec).unwrap(), n);
+                assert_eq!(vec, expected, "frame {i}");
+            }
+            _ => {
+                assert_eq!(b.recv_bytes_into_at(&mut slice, 5).unwrap(), n);
+                assert_eq!(slice[5..5 + n], expected[..], "frame {i}");
+            }
+        }
+    }
+    drop(sender.join().unwrap());
+    assert!(matches!(b.recv_bytes(), Err(RecvError::Disconnected)));
 }

@@ -6,29 +6,23 @@
 //! every function keeps its distance from every other. The parent therefore sends
 //! `address(f) - address(anchor)`, and the child adds its own `address(anchor)`.
 //!
-//! Two checks make a mismatch an error instead of a jump into the void: the child
-//! compares the distance between two anchors (which differs if the binaries differ),
-//! and [`Entry`] values are only ever produced by [`Entry::of`] in the parent.
+//! That holds only in the *same* executable: the child checks its parent's executable
+//! identity against its own ([`image`](super::image): the ELF build-id) before it
+//! decodes an [`Entry`], and [`Entry`] values are only ever produced by [`Entry::of`]
+//! in the parent. (A check that measured the distance between two functions of this
+//! crate was not enough: it is the same in every binary that links the crate.)
 
 use serde::de::DeserializeOwned;
+
+use super::image::{self, ImageId};
 
 #[inline(never)]
 fn anchor() -> u32 {
     std::hint::black_box(0x5E1_u32)
 }
 
-#[inline(never)]
-fn anchor2() -> u32 {
-    std::hint::black_box(0x5E2_u32)
-}
-
 fn base() -> usize {
     anchor as fn() -> u32 as usize
-}
-
-/// The distance between the two anchors: the same in every process of one binary.
-pub(crate) fn layout_check() -> usize {
-    (anchor2 as fn() -> u32 as usize).wrapping_sub(base())
 }
 
 /// The signature every child entry shares: decode the arguments from `bytes`, call
@@ -39,11 +33,34 @@ pub(crate) fn layout_check() -> usize {
 pub(crate) type EntryFn =
     fn(target: usize, bytes: &[u8], decoded: &mut dyn FnMut()) -> Result<(), postcard::Error>;
 
-/// A child's entry point and target, as offsets valid in any process of this binary.
+/// A child's entry point and target, as offsets valid in any process of this binary,
+/// with the identity of the binary they were taken in.
 #[derive(Debug, Clone, Copy, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Entry {
+    image: ImageId,
     entry: usize,
     target: usize,
+}
+
+/// Why an [`Entry`] did not run.
+#[derive(Debug)]
+pub(crate) enum EntryError {
+    /// It was made in another executable: its offsets mean nothing here.
+    WrongImage { theirs: ImageId, ours: ImageId },
+    /// The arguments did not decode; nothing ran.
+    Decode(postcard::Error),
+}
+
+impl std::fmt::Display for EntryError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            EntryError::WrongImage { theirs, ours } => write!(
+                f,
+                "the target was named in an executable with {theirs}, this one is {ours}"
+            ),
+            EntryError::Decode(e) => write!(f, "cannot decode the arguments: {e}"),
+        }
+    }
 }
 
 impl Entry {
@@ -51,35 +68,31 @@ impl Entry {
     pub(crate) fn of<A: DeserializeOwned + 'static>(f: fn(A)) -> Entry {
         let entry: EntryFn = call_fn::<A>;
         Entry {
+            image: *image::own(),
             entry: (entry as usize).wrapping_sub(base()),
             target: (f as usize).wrapping_sub(base()),
-        }
-    }
-
-    /// For a [`Run`](crate::Run) value: the entry decodes `R` and calls `run`.
-    pub(crate) fn of_run<R: crate::Run>() -> Entry {
-        let entry: EntryFn = call_run::<R>;
-        Entry {
-            entry: (entry as usize).wrapping_sub(base()),
-            target: 0,
         }
     }
 
     /// Runs the entry in this process (a fresh exec of the parent's binary): decodes
     /// the arguments, calls `decoded`, and runs the target.
     ///
-    /// The caller has checked [`layout_check`] against the parent's value.
-    pub(crate) fn run(
-        self,
-        bytes: &[u8],
-        decoded: &mut dyn FnMut(),
-    ) -> Result<(), postcard::Error> {
+    /// Refuses (and runs nothing) unless the entry was made in a process of this very
+    /// executable: same [`image`] identity.
+    pub(crate) fn run(self, bytes: &[u8], decoded: &mut dyn FnMut()) -> Result<(), EntryError> {
+        let ours = image::own();
+        if self.image != *ours {
+            return Err(EntryError::WrongImage {
+                theirs: self.image,
+                ours: *ours,
+            });
+        }
         let addr = self.entry.wrapping_add(base());
-        // SAFETY: `self.entry` was produced by `Entry::of`/`Entry::of_run` in a process
-        // of this same binary (the layout check matched), from a function of type
-        // `EntryFn`; adding our base gives that function's address here.
+        // SAFETY: `self.entry` was produced by `Entry::of` in a process of this same
+        // executable (its image identity, checked above, is ours), from a function of
+        // type `EntryFn`; adding our base gives that function's address here.
         let f: EntryFn = unsafe { std::mem::transmute::<usize, EntryFn>(addr) };
-        f(self.target, bytes, decoded)
+        f(self.target, bytes, decoded).map_err(EntryError::Decode)
     }
 }
 
@@ -96,17 +109,6 @@ fn call_fn<A: DeserializeOwned + 'static>(
     // with it, so the address is a `fn(A)` here.
     let f: fn(A) = unsafe { std::mem::transmute::<usize, fn(A)>(addr) };
     f(args);
-    Ok(())
-}
-
-fn call_run<R: crate::Run>(
-    _target: usize,
-    bytes: &[u8],
-    decoded: &mut dyn FnMut(),
-) -> Result<(), postcard::Error> {
-    let r: R = postcard::from_bytes(bytes)?;
-    decoded();
-    r.run();
     Ok(())
 }
 
@@ -140,13 +142,21 @@ mod tests {
     fn bad_arguments_are_a_decode_error() {
         let e = Entry::of(target);
         let mut decoded = false;
-        assert!(e.run(&[], &mut || decoded = true).is_err());
+        assert!(matches!(
+            e.run(&[], &mut || decoded = true),
+            Err(EntryError::Decode(_))
+        ));
         assert!(!decoded);
     }
 
     #[test]
-    fn layout_check_is_stable() {
-        assert_eq!(layout_check(), layout_check());
-        assert_ne!(layout_check(), 0);
+    fn an_entry_from_another_executable_is_refused() {
+        let mut e = Entry::of(target);
+        e.image =
+            postcard::from_bytes(&postcard::to_allocvec(&(1u8, 20u8, [7u8; 32])).unwrap()).unwrap();
+        let bytes = postcard::to_allocvec(&5u64).unwrap();
+        let err = e.run(&bytes, &mut || panic!("nothing runs")).unwrap_err();
+        assert!(matches!(err, EntryError::WrongImage { .. }));
+        assert!(err.to_string().contains("0707070707"), "{err}");
     }
 }

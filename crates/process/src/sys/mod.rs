@@ -5,6 +5,7 @@
 //! one `unsafe fn` ([`fork`]) is written on it.
 
 pub(crate) mod entry;
+pub(crate) mod image;
 pub(crate) mod scm;
 
 use std::io;
@@ -68,6 +69,52 @@ pub(crate) unsafe fn fork() -> io::Result<ForkOutcome> {
         pid => Ok(ForkOutcome::Parent(pid)),
     }
 }
+
+/// `fork()` in a process where no other thread runs: the child then holds every lock
+/// and datum the parent had, so the hazard of [`fork`] cannot arise. Refuses
+/// (`WouldBlock`) when another thread may run. (Only this thread could start one
+/// between the check and the fork.) For the forkserver, which is single-threaded.
+pub(crate) fn fork_single_threaded() -> io::Result<ForkOutcome> {
+    if !certainly_single_threaded() && thread_count() != Some(1) {
+        return Err(io::Error::new(
+            io::ErrorKind::WouldBlock,
+            "refusing to fork: other threads run in this process",
+        ));
+    }
+    // SAFETY: no other thread exists (checked above), so no lock or datum of a
+    // vanished thread can be left behind in the child.
+    unsafe { fork() }
+}
+
+/// `fork()` whose child runs `in_child` and never returns into the caller's frames;
+/// the parent gets `state` back with the child's pid (or the error).
+///
+/// Safe where [`fork`] is not because of what remains of its hazard: the child never
+/// returns, and state that another thread held at the moment of the fork is behind
+/// that thread's locks, which stay locked in the child — a deadlock if the child
+/// touches it, never a data race (the vanished thread runs no more). The `Fork` start
+/// method takes every lock of the crate's own state across the call, so that the
+/// child resets it without waiting; other code's locks are the documented hazard of
+/// the `Fork` method, announced by a warning as CPython does.
+#[inline(always)]
+pub(crate) fn fork_child_never_returns<T>(
+    state: T,
+    in_child: impl FnOnce(T) -> Never,
+) -> Result<(Pid, T), (io::Error, T)> {
+    // SAFETY: see above: the child runs `in_child`, which cannot return, so no frame
+    // of the caller runs in the child; what the child may touch of other threads'
+    // state is guarded by their locks (a deadlock, the documented Fork hazard).
+    match unsafe { fork() } {
+        // `in_child` returns `Never`: the match on it has no arm, which is the proof.
+        #[allow(unreachable_code)]
+        Ok(ForkOutcome::Child) => match in_child(state) {},
+        Ok(ForkOutcome::Parent(pid)) => Ok((pid, state)),
+        Err(e) => Err((e, state)),
+    }
+}
+
+/// The type of a function that never returns (`!` on stable Rust).
+pub(crate) enum Never {}
 
 /// Moves the value out of `b` and leaks its allocation instead of freeing it (a
 /// forked child about to `_exit` saves the copy-on-write faults a `free` costs).
@@ -387,9 +434,23 @@ fn send_vectored(fd: BorrowedFd<'_>, bufs: &[io::IoSlice<'_>]) -> io::Result<usi
     Ok(n as usize)
 }
 
-/// Sends all of `buf` on a socket (`MSG_NOSIGNAL`), looping over short sends.
-pub(crate) fn send_all(fd: BorrowedFd<'_>, buf: &[u8]) -> io::Result<()> {
-    send_all_vectored(fd, &mut [io::IoSlice::new(buf)])
+/// Sends all of `buf` on a socket (`MSG_NOSIGNAL`), looping over short sends. One
+/// contiguous buffer goes out with `send`, which spares the kernel the copy-in of a
+/// message header and an iovec array that `sendmsg` costs (small `Pipe` frames).
+pub(crate) fn send_all(fd: BorrowedFd<'_>, mut buf: &[u8]) -> io::Result<()> {
+    while !buf.is_empty() {
+        // SAFETY: `buf` is valid for reads of its length during the call.
+        let n = cvt_retry(|| unsafe {
+            libc::send(
+                fd.as_raw_fd(),
+                buf.as_ptr().cast(),
+                buf.len(),
+                libc::MSG_NOSIGNAL,
+            )
+        })?;
+        buf = &buf[n as usize..];
+    }
+    Ok(())
 }
 
 /// Sends all of `bufs` on a socket, one `sendmsg` for all of them unless a send comes
@@ -407,6 +468,28 @@ pub(crate) fn send_all_vectored(
         io::IoSlice::advance_slices(&mut bufs, n);
     }
     Ok(())
+}
+
+/// `SO_SNDTIMEO`: a blocking send on `fd` gives up with `EAGAIN` (`WouldBlock`)
+/// after `timeout` (rounded up to a microsecond; never zero, which would mean "no
+/// timeout").
+pub(crate) fn set_send_timeout(fd: BorrowedFd<'_>, timeout: Duration) -> io::Result<()> {
+    let t = timeout.max(Duration::from_micros(1));
+    let tv = libc::timeval {
+        tv_sec: t.as_secs().min(i64::MAX as u64) as libc::time_t,
+        tv_usec: t.subsec_micros() as libc::suseconds_t,
+    };
+    // SAFETY: `tv` is a valid timeval for the call, and its size is passed.
+    cvt_retry(|| unsafe {
+        libc::setsockopt(
+            fd.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_SNDTIMEO,
+            (&tv as *const libc::timeval).cast(),
+            size_of::<libc::timeval>() as libc::socklen_t,
+        )
+    })
+    .map(drop)
 }
 
 /// `prctl(PR_SET_PDEATHSIG, sig)`: the kernel sends `sig` to this process when the

@@ -2,14 +2,14 @@
 //! and what happens to them at exit.
 //!
 //! Zombies: a child that ended is reaped by `join`, `is_alive`, `exitcode`, by
-//! [`active_children`], by the next [`Process::start`](crate::Process::start), and at
+//! [`active_children`](crate::active_children), by the next [`Process::start`](crate::Process::start), and at
 //! exit, whether or not any handle to it is still alive. Forkserver children are
 //! reaped by the server the moment they end.
 
 use std::sync::{Arc, MutexGuard, Once};
 use std::time::{Duration, Instant};
 
-use crate::process::{ProcessHandle, Shared};
+use crate::start::{Record, child};
 
 static AT_EXIT: Once = Once::new();
 
@@ -18,8 +18,8 @@ static AT_EXIT: Once = Once::new();
 /// vector. A vector's buffer would be one more page for the parent to fault on after
 /// every fork.
 pub(crate) struct Children {
-    inline: [Option<Arc<Shared>>; INLINE],
-    spill: Vec<Arc<Shared>>,
+    inline: [Option<Arc<Record>>; INLINE],
+    spill: Vec<Arc<Record>>,
 }
 
 const INLINE: usize = 8;
@@ -32,7 +32,7 @@ impl Children {
         }
     }
 
-    pub(crate) fn push(&mut self, child: Arc<Shared>) {
+    pub(crate) fn push(&mut self, child: Arc<Record>) {
         match self.inline.iter_mut().find(|slot| slot.is_none()) {
             Some(slot) => *slot = Some(child),
             None => self.spill.push(child),
@@ -46,7 +46,7 @@ impl Children {
         }
     }
 
-    pub(crate) fn retain(&mut self, mut keep: impl FnMut(&Arc<Shared>) -> bool) {
+    pub(crate) fn retain(&mut self, mut keep: impl FnMut(&Arc<Record>) -> bool) {
         for slot in &mut self.inline {
             if slot.as_ref().is_some_and(|c| !keep(c)) {
                 *slot = None;
@@ -55,7 +55,7 @@ impl Children {
         self.spill.retain(|c| keep(c));
     }
 
-    pub(crate) fn iter(&self) -> impl Iterator<Item = &Arc<Shared>> {
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &Arc<Record>> {
         self.inline.iter().flatten().chain(&self.spill)
     }
 
@@ -67,14 +67,14 @@ impl Children {
 }
 
 pub(crate) fn lock() -> MutexGuard<'static, Children> {
-    crate::child::STATE
+    child::STATE
         .children
         .lock()
         .unwrap_or_else(|e| e.into_inner())
 }
 
 /// Records a started child, and arranges for exit-time handling.
-pub(crate) fn register(child: Arc<Shared>) {
+pub(crate) fn register(child: Arc<Record>) {
     arm_at_exit();
     lock().push(child);
 }
@@ -86,7 +86,7 @@ pub(crate) fn arm_at_exit() {
 }
 
 /// Forgets a closed child.
-pub(crate) fn remove(child: &Arc<Shared>) {
+pub(crate) fn remove(child: &Arc<Record>) {
     lock().retain(|c| !Arc::ptr_eq(c, child));
 }
 
@@ -96,37 +96,20 @@ pub(crate) fn prune() {
     children.retain(|c| matches!(c.try_wait(), Ok(None)));
 }
 
-/// The children of this process that are still running (Python's
-/// `active_children()`); as a side effect, reaps those that ended.
-///
-/// # Examples
-///
-/// ```
-/// use skein_process::{active_children, Process};
-///
-/// let p = Process::from_closure(|| std::thread::sleep(std::time::Duration::from_secs(30)))
-///     .start()
-///     .unwrap();
-/// assert!(active_children().iter().any(|c| c.pid() == p.pid()));
-/// p.kill().unwrap();
-/// p.join().unwrap();
-/// assert!(!active_children().iter().any(|c| c.pid() == p.pid()));
-/// ```
-pub fn active_children() -> Vec<ProcessHandle> {
+/// The children of this process that are still running (for `active_children()`);
+/// as a side effect, reaps those that ended.
+pub(crate) fn active() -> Vec<Arc<Record>> {
     prune();
-    lock()
-        .iter()
-        .map(|c| ProcessHandle { shared: c.clone() })
-        .collect()
+    lock().iter().cloned().collect()
 }
 
 /// At exit, like Python's `_exit_function`: terminate daemon children, then wait for
 /// the others. Never blocks on our own lock if another thread holds it at exit.
 extern "C" fn at_exit() {
-    let children: Vec<Arc<Shared>> = {
+    let children: Vec<Arc<Record>> = {
         let deadline = Instant::now() + Duration::from_millis(200);
         loop {
-            if let Ok(g) = crate::child::STATE.children.try_lock() {
+            if let Ok(g) = child::STATE.children.try_lock() {
                 break g.iter().cloned().collect::<Vec<_>>();
             }
             if Instant::now() > deadline {
@@ -135,15 +118,12 @@ extern "C" fn at_exit() {
             std::thread::sleep(Duration::from_millis(1));
         }
     };
-    let mine: Vec<ProcessHandle> = children
-        .into_iter()
-        .filter(|c| c.owner == crate::sys::getpid())
-        .map(|shared| ProcessHandle { shared })
-        .collect();
-    for c in mine.iter().filter(|c| c.is_daemon()) {
-        let _ = c.terminate();
+    let me = crate::sys::getpid();
+    let mine: Vec<Arc<Record>> = children.into_iter().filter(|c| c.owner == me).collect();
+    for c in mine.iter().filter(|c| c.daemon) {
+        let _ = c.signal(libc::SIGTERM);
     }
     for c in &mine {
-        let _ = c.join();
+        let _ = c.wait_deadline(None);
     }
 }

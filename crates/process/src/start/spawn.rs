@@ -2,20 +2,20 @@
 //!
 //! The child gets the bootstrap socket as its stdin (so no descriptor needs to survive
 //! `exec` by any other route, and `std::process::Command` may use `posix_spawn`), reads
-//! the [`Boot`](crate::boot::Boot) message from it, puts `/dev/null` on stdin, and runs.
+//! the [`Boot`](crate::start::boot::Boot) message from it, puts `/dev/null` on stdin, and runs.
 
 use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Command, Stdio};
+use std::time::Instant;
 
-use crate::boot;
-use crate::child;
-use crate::context::StartMethod;
-use crate::error::{StartCause, StartError};
-use crate::init::{ROLE_VAR, is_initialized};
-use crate::process::{Process, ProcessHandle, Shared, Waiter};
-use crate::registry;
+use std::sync::Arc;
+
+use crate::error::StartCause;
+use crate::start::init::{ROLE_VAR, is_initialized};
+use crate::start::record::Waiter;
+use crate::start::{Failed, Record, Spec, StartMethod, boot, child, registry};
 use crate::sys::{self, SockKind};
 
 /// A command that runs this binary (or `exe`) in `role`, with `stdin` as its stdin.
@@ -29,38 +29,58 @@ pub(crate) fn self_command(exe: Option<&Path>, role: &str, stdin: OwnedFd) -> Co
 }
 
 /// Starts `p` with the `Spawn` start method.
-pub(crate) fn start(p: Process) -> Result<ProcessHandle, StartError> {
+pub(crate) fn start(p: Spec) -> Result<Arc<Record>, Failed> {
     if !is_initialized() {
-        return Err(StartError::new(StartCause::NotInitialized, p));
+        return Err(Box::new((StartCause::NotInitialized, p)));
     }
     let me = child::describe_next_child(p.name.as_deref(), p.daemon, StartMethod::Spawn);
     let name = me.name.clone();
     let owner = me.parent_pid();
     let (msg, fds) = match boot::prepare(&p, me) {
         Ok(m) => m,
-        Err(cause) => return Err(StartError::new(cause, p)),
+        Err(cause) => return Err(Box::new((cause, p))),
     };
     let (ours, theirs) = match sys::socketpair(SockKind::Stream) {
         Ok(pair) => pair,
-        Err(e) => return Err(StartError::new(StartCause::Os(e), p)),
+        Err(e) => return Err(Box::new((StartCause::Os(e), p))),
     };
     let child = match self_command(p.executable.as_deref(), "spawn", theirs).spawn() {
         Ok(c) => c,
-        Err(e) => return Err(StartError::new(StartCause::Os(e), p)),
+        Err(e) => return Err(Box::new((StartCause::Os(e), p))),
     };
     let pid = child.id() as i32;
     // `Child` neither waits nor kills on drop; we wait for the pid ourselves.
     drop(child);
-    if let Err(e) = boot::send(ours.as_fd(), &msg, &fds) {
-        // The child died before reading its bootstrap: reap it and report.
+    let deadline = Instant::now() + p.start_timeout;
+    let exe = p.executable.as_deref();
+    // The boot message, then the child's answer: it runs its target only after it
+    // checked that it is this very executable, and says so. A child that dies first
+    // (EPIPE on the send) has not answered either, and one that never reads makes a
+    // large message's send time out (`SO_SNDTIMEO`).
+    let sent = sys::set_send_timeout(ours.as_fd(), p.start_timeout)
+        .and_then(|()| boot::send(ours.as_fd(), &msg, &fds));
+    let answered = match sent {
+        Ok(()) => boot::await_answer(ours.as_fd(), deadline, exe, p.start_timeout),
+        Err(e) if matches!(e.raw_os_error(), Some(libc::EPIPE | libc::ECONNRESET)) => {
+            boot::await_answer(ours.as_fd(), deadline, exe, p.start_timeout)
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => Err(StartCause::Timeout(format!(
+            "the child ({}) did not read its bootstrap within {:?}",
+            exe.map_or_else(|| "this program".into(), |p| p.display().to_string()),
+            p.start_timeout
+        ))),
+        Err(e) => Err(StartCause::Os(e)),
+    };
+    if let Err(cause) = answered {
+        // Nothing of the target ran: kill (if it still runs) and reap the child.
         let _ = sys::kill(pid, libc::SIGKILL);
         let _ = sys::waitpid(pid, false);
-        return Err(StartError::new(StartCause::Os(e), p));
+        return Err(Box::new((cause, p)));
     }
-    let shared = Shared::with_owner(&p, name, pid, Waiter::Own { pidfd: None }, owner);
+    let shared = Record::with_owner(&p, name, pid, Waiter::Own { pidfd: None }, owner);
     drop(p); // closes the parent's copies of handles that moved into the child
     registry::register(shared.clone());
-    Ok(ProcessHandle { shared })
+    Ok(shared)
 }
 
 /// The child's side, called from [`init`](crate::init) when the role is `spawn`.
@@ -73,7 +93,10 @@ pub(crate) fn child_main() -> ! {
             sys::exit_now(1)
         }
     };
-    match boot::recv(sock.as_fd()) {
+    let child = boot::recv(sock.as_fd());
+    // Answer before running anything: the parent's `start` waits for it.
+    boot::answer(sock.as_fd(), &child);
+    match child {
         Ok(child) => {
             drop(sock);
             let parent = child.parent_pid();

@@ -3,7 +3,8 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use crate::{forkserver, spawn, sys};
+use crate::start::{forkserver, spawn};
+use crate::sys;
 
 /// The environment variable that tells a fresh exec of this binary its role. It is
 /// removed as soon as it is read, so the child's own children never see it.

@@ -3,11 +3,11 @@
 use std::io::{self, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use crate::child;
-use crate::context::StartMethod;
-use crate::error::{StartCause, StartError};
-use crate::process::{Process, ProcessHandle, Shared, Waiter};
-use crate::registry;
+use std::sync::Arc;
+
+use crate::error::StartCause;
+use crate::start::record::Waiter;
+use crate::start::{Failed, Record, Spec, StartMethod, child, registry};
 use crate::sys::{self, ForkOutcome};
 
 /// What [`fork`] returned in this copy of the process (Python's `os.fork()` returns
@@ -65,6 +65,9 @@ pub enum Fork {
 ///     }
 /// }
 /// ```
+// The public `fork` is `unsafe` by contract (as in nix and rustix); its one block
+// hands the caller's promise on to `sys::fork`, whose contract it is.
+#[allow(unsafe_code)]
 pub unsafe fn fork() -> io::Result<Fork> {
     warn_if_threaded();
     let guards = child::ForkGuards::lock();
@@ -104,7 +107,7 @@ pub(crate) fn warn_if_threaded() {
 }
 
 /// Starts `p` with the `Fork` start method.
-pub(crate) fn start(p: Process) -> Result<ProcessHandle, StartError> {
+pub(crate) fn start(p: Spec) -> Result<Arc<Record>, Failed> {
     debug_assert_eq!(p.method, StartMethod::Fork);
     warn_if_threaded();
     child::install_panic_hook();
@@ -118,7 +121,7 @@ pub(crate) fn start(p: Process) -> Result<ProcessHandle, StartError> {
     let parent = me.parent_pid();
     // The parent's record of the child, built before the fork too: after it, the
     // parent only fills in the pid (see `ForkState`'s note on copy-on-write faults).
-    let mut shared = Shared::with_owner(&p, name, 0, Waiter::Own { pidfd: None }, parent);
+    let mut shared = Record::with_owner(&p, name, 0, Waiter::Own { pidfd: None }, parent);
     // The record keeps the child's description alive: the parent then only drops a
     // reference after the fork (one counter on a page it writes anyway), instead of
     // freeing the description's four allocations.
@@ -128,31 +131,29 @@ pub(crate) fn start(p: Process) -> Result<ProcessHandle, StartError> {
     registry::arm_at_exit();
     let mut guards = child::ForkGuards::lock();
     guards.reserve_child();
-    // SAFETY: this thread holds every lock of the crate's own state across the fork
+    // This thread holds every lock of the crate's own state across the fork
     // (`guards`), so the child resets that state without waiting on a vanished thread;
     // then it runs the user's payload and `_exit`s, never returning into the caller's
-    // frames. State of *other* code held by other threads is the documented hazard of
-    // the Fork method, announced by the warning above as CPython does.
-    match unsafe { sys::fork() } {
-        Err(e) => {
+    // frames (see `sys::fork_child_never_returns`).
+    match sys::fork_child_never_returns((guards, p, me), move |(guards, p, me)| {
+        let daemon = p.daemon;
+        let hooks = guards.reset_in_child(Some(me));
+        if daemon {
+            child::die_with_parent(parent);
+        }
+        let payload = p.payload;
+        child::run_and_exit(hooks, move || {
+            payload.run_here();
+            Ok(())
+        })
+    }) {
+        Err((e, (guards, p, _me))) => {
             drop(guards);
-            Err(StartError::new(StartCause::Os(e), p))
+            Err(Box::new((StartCause::Os(e), p)))
         }
-        Ok(ForkOutcome::Child) => {
-            let daemon = p.daemon;
-            let hooks = guards.reset_in_child(Some(me));
-            if daemon {
-                child::die_with_parent(parent);
-            }
-            let payload = p.payload;
-            child::run_and_exit(hooks, move || {
-                payload.run_here();
-                Ok(())
-            })
-        }
-        Ok(ForkOutcome::Parent(pid)) => {
+        Ok((pid, (guards, p, _me))) => {
             // No pidfd yet: a plain `join` waits with `waitid`, and only a timed wait
-            // opens one (see `Shared::wait_deadline`).
+            // opens one (see `Record::wait_deadline`).
             std::sync::Arc::get_mut(&mut shared)
                 .expect("the record is not shared before the child is registered")
                 .pid = pid;
@@ -160,7 +161,7 @@ pub(crate) fn start(p: Process) -> Result<ProcessHandle, StartError> {
             // Dropping the payload here closes the parent's copies of handles that
             // moved into the child.
             drop(p);
-            Ok(ProcessHandle { shared })
+            Ok(shared)
         }
     }
 }

@@ -5,14 +5,13 @@ use std::panic::{self, AssertUnwindSafe};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Once};
 
-use crate::context::StartMethod;
+use crate::start::{Record, StartMethod, forkserver, registry};
 use crate::sys::{self, Pid};
-use crate::{forkserver, handle, registry};
 
 /// What a child knows about itself and its parent.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Me {
-    /// Shared with the parent's record of this child (one allocation, not two).
+    /// Record with the parent's record of this child (one allocation, not two).
     pub(crate) name: Arc<str>,
     /// Python's `_identity`: `[1, 2]` is the second child of the first child.
     pub(crate) identity: Vec<u32>,
@@ -57,7 +56,7 @@ pub(crate) struct ForkState {
     /// The connections to forkservers (see `forkserver`).
     pub(crate) servers: Mutex<Vec<forkserver::Server>>,
     /// Hooks run in every child before its target, whatever the start method (see
-    /// `handle::on_child_start`).
+    /// [`on_child_start`]).
     pub(crate) hooks: Mutex<Vec<fn()>>,
 }
 
@@ -71,6 +70,31 @@ pub(crate) static STATE: ForkState = ForkState {
     servers: Mutex::new(Vec::new()),
     hooks: Mutex::new(Vec::new()),
 };
+
+/// Registers `hook` to run in every child process this process starts from now on,
+/// after the child's bookkeeping is reset and before its target runs.
+///
+/// Under `Fork` the registration is inherited with memory; under `Spawn` and
+/// `Forkserver` the child is a fresh exec, so a hook must be registered by code that
+/// also runs there (typically a handle's `Deserialize` impl, or a `static`
+/// initialiser). For handle kinds; registering the same `fn` twice runs it once.
+#[allow(dead_code)] // an extension point: no handle kind needs one yet
+pub(crate) fn on_child_start(hook: fn()) {
+    let mut hooks = STATE.hooks.lock().unwrap_or_else(|e| e.into_inner());
+    if !hooks.iter().any(|h| std::ptr::fn_addr_eq(*h, hook)) {
+        hooks.push(hook);
+    }
+}
+
+/// The registered child hooks (read in the parent before a fork, so that the child
+/// takes no lock to find them).
+pub(crate) fn child_hooks() -> Vec<fn()> {
+    STATE
+        .hooks
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .clone()
+}
 
 /// Who this process is.
 pub(crate) fn me() -> Arc<Me> {
@@ -197,7 +221,7 @@ impl ForkGuards {
         let children = registry::lock();
         let servers = forkserver::servers();
         let current = STATE.current.lock().unwrap_or_else(|e| e.into_inner());
-        let hooks = handle::child_hooks();
+        let hooks = child_hooks();
         ForkGuards {
             children,
             servers,
@@ -224,7 +248,7 @@ impl ForkGuards {
     /// In the parent, right after the fork: registers `child` while the registry's
     /// lock is still held (its room was reserved before the fork), then releases
     /// everything.
-    pub(crate) fn register_and_release(mut self, child: Arc<crate::process::Shared>) {
+    pub(crate) fn register_and_release(mut self, child: Arc<Record>) {
         self.children.push(child);
     }
 
@@ -344,5 +368,17 @@ mod tests {
         let long = default_name(&deep);
         assert!(long.starts_with("Process-1000000:2000000:"));
         assert!(long.ends_with(":20000000"));
+    }
+
+    #[test]
+    fn hooks_register_once() {
+        fn hook() {}
+        on_child_start(hook);
+        on_child_start(hook);
+        let n = child_hooks()
+            .iter()
+            .filter(|h| std::ptr::fn_addr_eq(**h, hook as fn()))
+            .count();
+        assert_eq!(n, 1);
     }
 }

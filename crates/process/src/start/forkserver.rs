@@ -12,6 +12,12 @@
 //!    │  a: owner reads  ◀── PID(pid), later EXIT(code) ── server writes on b
 //! ```
 //!
+//! * A new server first greets the owner on control with `SKHI` and its executable's
+//!   identity (`sys::image`); the owner refuses another executable (killing it), and
+//!   one that ends or stays silent past the start timeout.
+//! * Every wait of `start` on the server has that deadline (the request's send, a
+//!   large boot message's send, the reply): a server that misses it (stopped,
+//!   wedged) is killed and forgotten, and the next start launches a new one.
 //! * The server forks one child per request. A boot message that came with the
 //!   request is decoded before the fork, so the child only closes everything of the
 //!   server's and runs (every page a forked child writes or runs is a page fault, so
@@ -37,15 +43,14 @@ use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, MutexGuard};
+use std::time::{Duration, Instant};
 
-use crate::boot;
-use crate::child;
-use crate::context::StartMethod;
-use crate::error::{StartCause, StartError};
-use crate::init::is_initialized;
-use crate::process::{Process, ProcessHandle, Shared, Waiter};
-use crate::registry;
-use crate::spawn::self_command;
+use crate::error::StartCause;
+use crate::start::init::is_initialized;
+use crate::start::record::Waiter;
+use crate::start::spawn::self_command;
+use crate::start::{Failed, Record, Spec, StartMethod, boot, child, registry};
+use crate::sys::image::{self, ImageId};
 use crate::sys::{self, ForkOutcome, Pid, SockKind, scm};
 
 const TAG_PID: u32 = 1;
@@ -132,7 +137,7 @@ pub(crate) fn forget_all_in_child(servers: &mut Vec<Server>) {
 }
 
 pub(crate) fn servers() -> MutexGuard<'static, Vec<Server>> {
-    crate::child::STATE
+    child::STATE
         .servers
         .lock()
         .unwrap_or_else(|e| e.into_inner())
@@ -142,8 +147,20 @@ pub(crate) fn servers() -> MutexGuard<'static, Vec<Server>> {
 /// server removes both, so its children and their execs see the owner's environment).
 const BIND_NOW_MARK: &str = "__SKEIN_PROCESS_BIND_NOW";
 
-fn launch(exe: Option<&Path>) -> io::Result<Server> {
-    let (ours, theirs) = sys::socketpair(SockKind::SeqPacket)?;
+/// The server's greeting on its control socket, right after it starts: `SKHI` and
+/// its executable's identity (`sys::image`).
+const HELLO: &[u8; 4] = b"SKHI";
+const HELLO_LEN: usize = 4 + image::ENCODED_LEN;
+
+fn exe_name(exe: Option<&Path>) -> String {
+    exe.map_or_else(|| "this program".into(), |p| p.display().to_string())
+}
+
+/// Starts a server for `exe` and waits (until `timeout`) for its greeting: a server
+/// that runs another executable, ends, or stays silent is killed, reaped and refused.
+fn launch(exe: Option<&Path>, timeout: Duration) -> Result<Server, StartCause> {
+    let deadline = Instant::now() + timeout;
+    let (ours, theirs) = sys::socketpair(SockKind::SeqPacket).map_err(StartCause::Os)?;
     let mut cmd = self_command(exe, "forkserver", theirs);
     // Resolve every dynamic symbol once in the server: otherwise each forked child
     // binds the library functions it calls lazily, writing (and so copying) the
@@ -151,14 +168,83 @@ fn launch(exe: Option<&Path>) -> io::Result<Server> {
     if std::env::var_os("LD_BIND_NOW").is_none() {
         cmd.env("LD_BIND_NOW", "1").env(BIND_NOW_MARK, "1");
     }
-    let child = cmd.spawn()?;
+    let child = cmd.spawn().map_err(StartCause::Os)?;
+    // The command holds the server's end of the control socket: close ours of it, or
+    // a server that ends would never look ended (no end-of-file).
+    drop(cmd);
     let pid = child.id() as Pid;
     drop(child);
-    Ok(Server {
+    let server = Server {
         exe: exe.map(Path::to_path_buf),
         control: ours,
         pid,
-    })
+    };
+    let greeted = await_hello(&server, deadline, timeout)
+        // A stopped or wedged server must not block a request's send either.
+        .and_then(|()| {
+            sys::set_send_timeout(server.control.as_fd(), timeout).map_err(StartCause::Os)
+        });
+    match greeted {
+        Ok(()) => Ok(server),
+        Err(cause) => {
+            let _ = sys::kill(pid, libc::SIGKILL);
+            let _ = sys::waitpid(pid, false);
+            Err(cause)
+        }
+    }
+}
+
+/// Waits for a new server's greeting and checks that it runs this very executable.
+fn await_hello(server: &Server, deadline: Instant, timeout: Duration) -> Result<(), StartCause> {
+    let exe = exe_name(server.exe.as_deref());
+    let left = deadline.saturating_duration_since(Instant::now());
+    if !sys::poll_one(server.control.as_fd(), libc::POLLIN, Some(left)).map_err(StartCause::Os)? {
+        return Err(StartCause::Timeout(format!(
+            "the forkserver ({exe}, pid {}) did not greet within {timeout:?}: it is not this \
+             program, or it is stuck",
+            server.pid
+        )));
+    }
+    let mut hello = [0u8; 64];
+    let n = match sys::recv(server.control.as_fd(), &mut hello) {
+        Ok(n) => n,
+        Err(e) if e.raw_os_error() == Some(libc::ECONNRESET) => 0,
+        Err(e) => return Err(StartCause::Os(e)),
+    };
+    if n == 0 {
+        return Err(StartCause::WrongExecutable(format!(
+            "the forkserver ({exe}) ended without greeting: it is not this program, or it \
+             does not call skein_process::init() first in main"
+        )));
+    }
+    if n != HELLO_LEN || &hello[..4] != HELLO {
+        return Err(StartCause::WrongExecutable(format!(
+            "the forkserver ({exe}) greeted with {:?}, not as a skein forkserver",
+            &hello[..n.min(8)]
+        )));
+    }
+    let theirs = ImageId::decode(hello[4..HELLO_LEN].try_into().expect("the identity"));
+    let ours = image::own();
+    if theirs != *ours {
+        return Err(StartCause::WrongExecutable(format!(
+            "this process runs {ours}, but the forkserver's executable {exe} is {theirs}; \
+             give with_executable a copy of this program's binary"
+        )));
+    }
+    Ok(())
+}
+
+/// Kills and forgets the server `pid` (it missed a deadline): the next start for its
+/// executable launches a new one. Its children that are still running lose their
+/// exit status (`ProcessError::Lost`); its daemon children die with it.
+fn retire(pid: Pid) {
+    let mut servers = servers();
+    if let Some(i) = servers.iter().position(|s| s.pid == pid) {
+        let dead = servers.remove(i);
+        drop(servers);
+        let _ = sys::kill(dead.pid, libc::SIGKILL);
+        let _ = sys::waitpid(dead.pid, false);
+    }
 }
 
 /// The largest boot message sent inline with its request (see [`request`]).
@@ -169,7 +255,14 @@ const INLINE_MAX: usize = 16 * 1024;
 /// descriptors) rides along in the same message: the server then decodes it before it
 /// forks, and the child reads nothing (one system call fewer for each side, and no
 /// allocation in the child). Otherwise the child reads it from `b`.
-fn request(exe: Option<&Path>, b: &OwnedFd, inline: Option<(&[u8], &[RawFd])>) -> io::Result<()> {
+///
+/// Returns the pid of the server that took the request.
+fn request(
+    exe: Option<&Path>,
+    b: &OwnedFd,
+    inline: Option<(&[u8], &[RawFd])>,
+    timeout: Duration,
+) -> Result<Pid, StartCause> {
     let mut data = Vec::with_capacity(1 + inline.map_or(0, |(m, _)| m.len()));
     data.push(b'F');
     let mut fds = vec![b.as_raw_fd()];
@@ -182,18 +275,28 @@ fn request(exe: Option<&Path>, b: &OwnedFd, inline: Option<(&[u8], &[RawFd])>) -
         let idx = match servers.iter().position(|s| s.exe.as_deref() == exe) {
             Some(i) => i,
             None => {
-                servers.push(launch(exe)?);
+                servers.push(launch(exe, timeout)?);
                 servers.len() - 1
             }
         };
+        let pid = servers[idx].pid;
         match scm::send_with_fds(servers[idx].control.as_fd(), &data, &fds) {
-            Ok(()) => return Ok(()),
+            Ok(()) => return Ok(pid),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                // Its control socket is full: the server stopped reading.
+                drop(servers);
+                retire(pid);
+                return Err(StartCause::Timeout(format!(
+                    "the forkserver (pid {pid}) took no request within its send timeout; \
+                     it was killed, and the next start launches a new one"
+                )));
+            }
             Err(e) => {
                 // The server died: reap it and try once with a fresh one.
                 let dead = servers.remove(idx);
                 let _ = sys::waitpid(dead.pid, true);
                 if attempt == 1 {
-                    return Err(e);
+                    return Err(StartCause::Os(e));
                 }
             }
         }
@@ -202,62 +305,83 @@ fn request(exe: Option<&Path>, b: &OwnedFd, inline: Option<(&[u8], &[RawFd])>) -
 }
 
 /// Starts `p` with the `Forkserver` start method.
-pub(crate) fn start(p: Process) -> Result<ProcessHandle, StartError> {
+pub(crate) fn start(p: Spec) -> Result<Arc<Record>, Failed> {
     if !is_initialized() {
-        return Err(StartError::new(StartCause::NotInitialized, p));
+        return Err(Box::new((StartCause::NotInitialized, p)));
     }
     let me = child::describe_next_child(p.name.as_deref(), p.daemon, StartMethod::Forkserver);
     let name = me.name.clone();
     let owner = me.parent_pid();
     let (msg, fds) = match boot::prepare(&p, me) {
         Ok(m) => m,
-        Err(cause) => return Err(StartError::new(cause, p)),
+        Err(cause) => return Err(Box::new((cause, p))),
     };
     let (a, b) = match sys::socketpair(SockKind::Stream) {
         Ok(pair) => pair,
-        Err(e) => return Err(StartError::new(StartCause::Os(e), p)),
+        Err(e) => return Err(Box::new((StartCause::Os(e), p))),
     };
     let inline = msg.len() <= INLINE_MAX && fds.len() < scm::MAX_FDS;
     let with_request = inline.then_some((&msg[..], &fds[..]));
-    if let Err(e) = request(p.executable.as_deref(), &b, with_request) {
-        return Err(StartError::new(StartCause::Os(e), p));
-    }
+    let deadline = Instant::now() + p.start_timeout;
+    let server = match request(p.executable.as_deref(), &b, with_request, p.start_timeout) {
+        Ok(pid) => pid,
+        Err(cause) => return Err(Box::new((cause, p))),
+    };
     drop(b);
     // If the fork failed, the server closed `b` after writing its error: the send
-    // fails with EPIPE and the reply below says why.
+    // fails with EPIPE and the reply below says why. A large message to a child that
+    // never comes (a stopped server) gives up at the deadline.
     let sent = if inline {
         Ok(())
     } else {
-        boot::send(a.as_fd(), &msg, &fds)
+        sys::set_send_timeout(a.as_fd(), p.start_timeout)
+            .and_then(|()| boot::send(a.as_fd(), &msg, &fds))
     };
+    // The reply, within the deadline: a server that misses it is replaced.
+    let left = deadline.saturating_duration_since(Instant::now());
+    match sys::poll_one(a.as_fd(), libc::POLLIN, Some(left)) {
+        Ok(true) => {}
+        Ok(false) => {
+            retire(server);
+            return Err(Box::new((
+                StartCause::Timeout(format!(
+                    "the forkserver (pid {server}) did not reply within {:?}; it was killed, \
+                     and the next start launches a new one",
+                    p.start_timeout
+                )),
+                p,
+            )));
+        }
+        Err(e) => return Err(Box::new((StartCause::Os(e), p))),
+    }
     match read_reply(a.as_fd()) {
         Ok(Some(Reply::Pid(pid))) => {
             if let Err(e) = sent {
                 // The child exists but could not get its bootstrap; it exits with 1.
-                return Err(StartError::new(StartCause::Os(e), p));
+                return Err(Box::new((StartCause::Os(e), p)));
             }
             let waiter = Waiter::Server {
                 status: Arc::new(a),
                 pidfd: None,
             };
-            let shared = Shared::with_owner(&p, name, pid, waiter, owner);
+            let shared = Record::with_owner(&p, name, pid, waiter, owner);
             drop(p); // closes the parent's copies of handles that moved into the child
             registry::register(shared.clone());
-            Ok(ProcessHandle { shared })
+            Ok(shared)
         }
-        Ok(Some(Reply::Err(errno))) => Err(StartError::new(
+        Ok(Some(Reply::Err(errno))) => Err(Box::new((
             StartCause::Os(io::Error::from_raw_os_error(errno)),
             p,
-        )),
-        Ok(Some(Reply::Exit(_))) => Err(StartError::new(
+        ))),
+        Ok(Some(Reply::Exit(_))) => Err(Box::new((
             StartCause::Forkserver("status before pid".into()),
             p,
-        )),
-        Ok(None) => Err(StartError::new(
+        ))),
+        Ok(None) => Err(Box::new((
             StartCause::Forkserver("the server died".into()),
             p,
-        )),
-        Err(e) => Err(StartError::new(StartCause::Os(e), p)),
+        ))),
+        Err(e) => Err(Box::new((StartCause::Os(e), p))),
     }
 }
 
@@ -289,6 +413,13 @@ pub(crate) fn server_main() -> ! {
             sys::exit_now(1)
         }
     };
+    // The greeting: who we are, so that the owner refuses another executable.
+    let mut hello = [0u8; HELLO_LEN];
+    hello[..4].copy_from_slice(HELLO);
+    hello[4..].copy_from_slice(&image::own().encode());
+    if sys::send_all(control.as_fd(), &hello).is_err() {
+        sys::exit_now(1)
+    }
     let sigchld = match sys::sigchld_fd() {
         Ok(fd) => fd,
         Err(e) => {
@@ -302,7 +433,7 @@ pub(crate) fn server_main() -> ! {
     // written) once, so a child reads its boot message from pages it shares with us.
     let mut request = vec![0u8; 1 + INLINE_MAX];
     // Read once: nothing registers child hooks in the server after this point.
-    let hooks = crate::handle::child_hooks();
+    let hooks = child::child_hooks();
     loop {
         let ready = match sys::poll_in([control.as_raw_fd(), sigchld.as_raw_fd()]) {
             Ok(r) => r,
@@ -335,9 +466,9 @@ pub(crate) fn server_main() -> ! {
             let b = fds.remove(0);
             // An inline boot message is decoded here, before the fork (see `request`).
             let child = (n > 1).then(|| boot::parse(&request[1..n], fds, hooks.clone()));
-            // SAFETY: the server is single-threaded (it runs only this loop), so the
-            // child holds every lock and datum the server had.
-            match unsafe { sys::fork() } {
+            // The server is single-threaded (it runs only this loop), so the child
+            // holds every lock and datum the server had; `sys` checks it.
+            match sys::fork_single_threaded() {
                 Ok(ForkOutcome::Child) => {
                     drop(control);
                     drop(sigchld);
@@ -364,7 +495,11 @@ pub(crate) fn server_main() -> ! {
 
 /// A freshly forked child of the server: runs the boot message decoded before the
 /// fork, or reads it from `b`.
-fn server_child(b: OwnedFd, inline: Option<io::Result<boot::Prepared>>, server: Pid) -> ! {
+fn server_child(
+    b: OwnedFd,
+    inline: Option<Result<boot::Prepared, boot::BootError>>,
+    server: Pid,
+) -> ! {
     let child = inline.unwrap_or_else(|| boot::recv(b.as_fd()));
     drop(b);
     match child {
