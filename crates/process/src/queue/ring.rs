@@ -39,7 +39,7 @@ use std::time::Instant;
 use super::LostTasks;
 use super::tasks::{OnLostTasks, TaskState};
 use crate::shared::rawlock::{Acquired, LIVENESS_SLICE, RawLock};
-use crate::shared::region::{AtomicHeader, Shared};
+use crate::shared::region::{CacheLine, Shared, atomic_header};
 use crate::shared::{futex, ident};
 use crate::shm::ShmError;
 
@@ -85,59 +85,56 @@ fn get_hook(at: GetPoint) {
     }
 }
 
-#[repr(C, align(128))]
-struct Line<T>(T);
-
-/// Producer-side state, on its own cache line.
-#[repr(C)]
-struct PutSide {
-    lock: RawLock,
-    /// 0 idle, 1 a place reserved, 2 a chunked message under way. Not 0 when the lock
-    /// is taken: the previous holder left a message unfinished (it died, or its put
-    /// timed out mid-message), and the new holder repairs it first.
-    progress: AtomicU32,
-    /// `tail` when the current producer reserved its place (for repairs).
-    mark: AtomicU64,
-    /// Messages ever reserved (minus repaired reservations).
-    reserved: AtomicU64,
-    /// The lock holder's last view of `head` (saves reading the consumers' line).
-    cached_head: AtomicU64,
-    /// The lock holder's last view of `taken`.
-    cached_taken: AtomicU64,
+atomic_header! {
+    /// Producer-side state, on its own cache line.
+    struct PutSide {
+        lock: RawLock,
+        /// 0 idle, 1 a place reserved, 2 a chunked message under way. Not 0 when the lock
+        /// is taken: the previous holder left a message unfinished (it died, or its put
+        /// timed out mid-message), and the new holder repairs it first.
+        progress: AtomicU32,
+        /// `tail` when the current producer reserved its place (for repairs).
+        mark: AtomicU64,
+        /// Messages ever reserved (minus repaired reservations).
+        reserved: AtomicU64,
+        /// The lock holder's last view of `head` (saves reading the consumers' line).
+        cached_head: AtomicU64,
+        /// The lock holder's last view of `taken`.
+        cached_taken: AtomicU64,
+    }
 }
 
-/// Consumer-side state, on its own cache line.
-#[repr(C)]
-struct GetSide {
-    lock: RawLock,
-    /// 1 while the holder is in the middle of a chunked message.
-    progress: AtomicU32,
-    /// Messages ever taken (first chunk read).
-    taken: AtomicU64,
-    /// The lock holder's last view of `tail` (saves reading the producers' line).
-    cached_tail: AtomicU64,
+atomic_header! {
+    /// Consumer-side state, on its own cache line.
+    struct GetSide {
+        lock: RawLock,
+        /// 1 while the holder is in the middle of a chunked message.
+        progress: AtomicU32,
+        /// Messages ever taken (first chunk read).
+        taken: AtomicU64,
+        /// The lock holder's last view of `tail` (saves reading the producers' line).
+        cached_tail: AtomicU64,
+    }
 }
 
-#[repr(C)]
-pub(crate) struct RingState {
-    maxsize: AtomicU32,
-    shutdown: AtomicU32,
-    joinable: AtomicU32,
-    capacity: AtomicU64,
-    put: Line<PutSide>,
-    get: Line<GetSide>,
-    tail: Line<AtomicU64>,
-    /// `[seq, wake_needed]`: consumers sleep on `seq` after setting `wake_needed`.
-    data: Line<[AtomicU32; 2]>,
-    head: Line<AtomicU64>,
-    /// `[seq, wake_needed]`: producers sleep on `seq` after setting `wake_needed`.
-    space: Line<[AtomicU32; 2]>,
-    /// `JoinableQueue`'s unfinished tasks and who holds them.
-    tasks: Line<TaskState>,
+atomic_header! {
+    pub(crate) struct RingState {
+        maxsize: AtomicU32,
+        shutdown: AtomicU32,
+        joinable: AtomicU32,
+        capacity: AtomicU64,
+        put: CacheLine<PutSide>,
+        get: CacheLine<GetSide>,
+        tail: CacheLine<AtomicU64>,
+        /// `[seq, wake_needed]`: consumers sleep on `seq` after setting `wake_needed`.
+        data: CacheLine<[AtomicU32; 2]>,
+        head: CacheLine<AtomicU64>,
+        /// `[seq, wake_needed]`: producers sleep on `seq` after setting `wake_needed`.
+        space: CacheLine<[AtomicU32; 2]>,
+        /// `JoinableQueue`'s unfinished tasks and who holds them.
+        tasks: CacheLine<TaskState>,
+    }
 }
-
-// SAFETY: atomics only; zero is an empty, open queue (capacity is set before sharing).
-unsafe impl AtomicHeader for RingState {}
 
 /// When a blocking operation gives up.
 #[derive(Clone, Copy, Debug)]

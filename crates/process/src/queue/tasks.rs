@@ -22,6 +22,7 @@ use super::LostTasks;
 use crate::shared::futex;
 use crate::shared::ident::{self, Stamp, stamp_id};
 use crate::shared::rawlock::LIVENESS_SLICE;
+use crate::shared::region::atomic_header;
 
 /// How many consuming processes get a slot.
 pub(crate) const HOLDERS: usize = 128;
@@ -37,17 +38,18 @@ pub enum OnLostTasks {
     CountDone,
 }
 
-/// The shared part (atomics only; all zero: no task, policy `Error`).
-#[repr(C)]
-pub(crate) struct TaskState {
-    unfinished: AtomicU32,
-    sleepers: AtomicU32,
-    /// 0 = `OnLostTasks::Error`, 1 = `CountDone`.
-    policy: AtomicU32,
-    /// Tasks handed to processes that found no free slot.
-    unattributed: AtomicU32,
-    holder: [AtomicU64; HOLDERS],
-    held: [AtomicU32; HOLDERS],
+atomic_header! {
+    /// The shared part (atomics only; all zero: no task, policy `Error`).
+    pub(crate) struct TaskState {
+        unfinished: AtomicU32,
+        sleepers: AtomicU32,
+        /// 0 = `OnLostTasks::Error`, 1 = `CountDone`.
+        policy: AtomicU32,
+        /// Tasks handed to processes that found no free slot.
+        unattributed: AtomicU32,
+        holder: [AtomicU64; HOLDERS],
+        held: [AtomicU32; HOLDERS],
+    }
 }
 
 /// Takes one from `n` unless it is 0; whether it did.

@@ -111,6 +111,54 @@ impl Region {
 /// of at most [`PAGE`].
 pub(crate) unsafe trait AtomicHeader: Sync + Sized {}
 
+// SAFETY: an atomic is valid when all zero, shared and mutated through `&` by design,
+// and aligned to at most 8 bytes.
+unsafe impl AtomicHeader for std::sync::atomic::AtomicU32 {}
+// SAFETY: as above.
+unsafe impl AtomicHeader for std::sync::atomic::AtomicU64 {}
+// SAFETY: an array of such headers is one (no padding between elements of one type).
+unsafe impl<T: AtomicHeader, const N: usize> AtomicHeader for [T; N] {}
+
+/// `T` on a 128-byte line of its own (no false sharing with its neighbours).
+#[repr(C, align(128))]
+pub(crate) struct CacheLine<T>(pub(crate) T);
+
+// SAFETY: `T` is one, and the alignment (128) is below a page.
+unsafe impl<T: AtomicHeader> AtomicHeader for CacheLine<T> {}
+
+/// Declares a `#[repr(C)]` struct whose fields are all [`AtomicHeader`]s (atomics,
+/// arrays of them, `RawLock`, other such structs) and implements `AtomicHeader` for it:
+/// the safe way for the layers above to define the header of a shared segment. The
+/// macro checks every field's type at compile time, so the `unsafe impl` it writes
+/// holds by construction.
+macro_rules! atomic_header {
+    (
+        $(#[$meta:meta])*
+        $vis:vis struct $name:ident {
+            $( $(#[$fmeta:meta])* $fvis:vis $field:ident : $ty:ty ),* $(,)?
+        }
+    ) => {
+        $(#[$meta])*
+        #[repr(C)]
+        $vis struct $name {
+            $( $(#[$fmeta])* $fvis $field : $ty ),*
+        }
+
+        const _: () = {
+            const fn is_atomic_header<T: $crate::shared::region::AtomicHeader>() {}
+            $( is_atomic_header::<$ty>(); )*
+            assert!(::core::mem::align_of::<$name>() <= $crate::shared::region::PAGE);
+        };
+
+        // SAFETY: `#[repr(C)]` with every field an `AtomicHeader` (checked just above):
+        // valid when all zero, shared and mutated only through atomics, and aligned to
+        // at most a page.
+        #[allow(unsafe_code)]
+        unsafe impl $crate::shared::region::AtomicHeader for $name {}
+    };
+}
+pub(crate) use atomic_header;
+
 /// A segment whose first bytes hold an `H`, followed by a data area.
 pub(crate) struct Shared<H> {
     region: Region,

@@ -8,36 +8,34 @@ use std::time::{Duration, Instant};
 
 use super::BrokenBarrierError;
 use crate::shared::rawlock::{Acquired, LIVENESS_SLICE, RawLock};
-use crate::shared::region::{AtomicHeader, Shared};
+use crate::shared::region::{Shared, atomic_header};
 use crate::shared::{futex, ident};
 use crate::shm::ShmError;
 
 /// The most parties a barrier can have (one pid slot each in its shared page).
 pub(crate) const MAX_PARTIES: usize = 1000;
 
-#[repr(C)]
-pub(crate) struct BarrierState {
-    lock: RawLock,
-    /// Bumped on every pass, break and reset: the word waiters sleep on.
-    seq: AtomicU32,
-    parties: AtomicU32,
-    count: AtomicU32,
-    generation: AtomicU32,
-    broken: AtomicU32,
-    /// `g + 1` when generation `g` ended by a reset (its waiters fail).
-    reset_gen: AtomicU32,
-    /// 1 if the barrier was built with an action (every party's handle must carry one).
-    has_action: AtomicU32,
-    /// The default timeout of `wait` in nanoseconds, 0 for none.
-    timeout_ns: AtomicU64,
-    /// The stamp (pid and start time, see `ident`) of each waiter, by arrival index.
-    slots: [AtomicU64; MAX_PARTIES],
-    /// The stamp of each enrolled party (0: free slot); see [`Barrier::enroll`].
-    enrolled: [AtomicU64; MAX_PARTIES],
+atomic_header! {
+    pub(crate) struct BarrierState {
+        lock: RawLock,
+        /// Bumped on every pass, break and reset: the word waiters sleep on.
+        seq: AtomicU32,
+        parties: AtomicU32,
+        count: AtomicU32,
+        generation: AtomicU32,
+        broken: AtomicU32,
+        /// `g + 1` when generation `g` ended by a reset (its waiters fail).
+        reset_gen: AtomicU32,
+        /// 1 if the barrier was built with an action (every party's handle must carry one).
+        has_action: AtomicU32,
+        /// The default timeout of `wait` in nanoseconds, 0 for none.
+        timeout_ns: AtomicU64,
+        /// The stamp (pid and start time, see `ident`) of each waiter, by arrival index.
+        slots: [AtomicU64; MAX_PARTIES],
+        /// The stamp of each enrolled party (0: free slot); see [`Barrier::enroll`].
+        enrolled: [AtomicU64; MAX_PARTIES],
+    }
 }
-
-// SAFETY: atomics only; zero is a valid state (parties is set before sharing).
-unsafe impl AtomicHeader for BarrierState {}
 
 /// A barrier for `parties` processes — `multiprocessing.Barrier(parties, action,
 /// timeout)`.

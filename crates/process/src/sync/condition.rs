@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use super::{ConditionError, Lock, OwnerDied, RLock, ReleaseError};
 use crate::shared::futex;
-use crate::shared::region::{AtomicHeader, Shared};
+use crate::shared::region::{Shared, atomic_header};
 use crate::shm::ShmError;
 
 /// How many processes and threads can wait on one condition with exact notification.
@@ -20,27 +20,25 @@ const WAITING: u32 = 1;
 /// A `notify` chose this waiter.
 const NOTIFIED: u32 = 2;
 
-/// The waiters, one slot each: `notify(n)` marks the `n` oldest as notified and wakes
-/// exactly them. Slots are taken, marked and freed only under the condition's lock, so
-/// "was I notified?" is decided when the waiter has the lock back: a `notify` either
-/// marked it before that (it reports `true`) or cannot pick it any more (it timed out
-/// and reports `false`).
-#[repr(C)]
-pub(crate) struct CondState {
-    /// The next waiter's ticket (arrival order).
-    next_ticket: AtomicU64,
-    /// Slots in the `WAITING` state.
-    waiting: AtomicU32,
-    /// Waiters that found no free slot; they sleep on `overflow_seq`.
-    overflow: AtomicU32,
-    overflow_seq: AtomicU32,
-    _reserved: AtomicU32,
-    state: [AtomicU32; MAX_WAITERS],
-    ticket: [AtomicU64; MAX_WAITERS],
+atomic_header! {
+    /// The waiters, one slot each: `notify(n)` marks the `n` oldest as notified and wakes
+    /// exactly them. Slots are taken, marked and freed only under the condition's lock, so
+    /// "was I notified?" is decided when the waiter has the lock back: a `notify` either
+    /// marked it before that (it reports `true`) or cannot pick it any more (it timed out
+    /// and reports `false`).
+    pub(crate) struct CondState {
+        /// The next waiter's ticket (arrival order).
+        next_ticket: AtomicU64,
+        /// Slots in the `WAITING` state.
+        waiting: AtomicU32,
+        /// Waiters that found no free slot; they sleep on `overflow_seq`.
+        overflow: AtomicU32,
+        overflow_seq: AtomicU32,
+        _reserved: AtomicU32,
+        state: [AtomicU32; MAX_WAITERS],
+        ticket: [AtomicU64; MAX_WAITERS],
+    }
 }
-
-// SAFETY: atomics only; zero is "nobody waits".
-unsafe impl AtomicHeader for CondState {}
 
 impl CondState {
     /// Registers a waiter (the lock is held); its slot, `None` when all are taken.

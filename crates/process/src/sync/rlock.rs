@@ -7,17 +7,15 @@ use std::time::{Duration, Instant};
 use super::{OwnerDied, ReleaseError};
 use crate::shared::ident;
 use crate::shared::rawlock::{Acquired, RawLock};
-use crate::shared::region::{AtomicHeader, Shared};
+use crate::shared::region::{Shared, atomic_header};
 use crate::shm::ShmError;
 
-#[repr(C)]
-pub(crate) struct RLockState {
-    lock: RawLock,
-    count: AtomicU32,
+atomic_header! {
+    pub(crate) struct RLockState {
+        lock: RawLock,
+        count: AtomicU32,
+    }
 }
-
-// SAFETY: atomics only; zero is "unlocked, count 0".
-unsafe impl AtomicHeader for RLockState {}
 
 /// A reentrant lock shared between processes — `multiprocessing.RLock()`.
 ///

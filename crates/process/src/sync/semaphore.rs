@@ -6,20 +6,18 @@ use std::time::{Duration, Instant};
 
 use super::ReleaseError;
 use crate::shared::futex;
-use crate::shared::region::{AtomicHeader, Shared};
+use crate::shared::region::{Shared, atomic_header};
 use crate::shm::ShmError;
 
-#[repr(C)]
-pub(crate) struct SemState {
-    value: AtomicU32,
-    sleepers: AtomicU32,
-    bound: AtomicU32,
-    /// 1 for a `BoundedSemaphore` (whose bound may be 0).
-    bounded: AtomicU32,
+atomic_header! {
+    pub(crate) struct SemState {
+        value: AtomicU32,
+        sleepers: AtomicU32,
+        bound: AtomicU32,
+        /// 1 for a `BoundedSemaphore` (whose bound may be 0).
+        bounded: AtomicU32,
+    }
 }
-
-// SAFETY: atomics only; zero is a valid (empty) semaphore.
-unsafe impl AtomicHeader for SemState {}
 
 #[derive(Clone, serde::Serialize, serde::Deserialize)]
 struct Sem {
