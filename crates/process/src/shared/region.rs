@@ -100,6 +100,36 @@ impl Region {
     pub(crate) fn len(&self) -> usize {
         self.map.len
     }
+
+    /// Copies `bytes` into the mapping at `offset`.
+    ///
+    /// # Panics
+    ///
+    /// If the range does not fit (callers check first).
+    pub(crate) fn copy_in(&self, offset: usize, bytes: &[u8]) {
+        let end = offset.checked_add(bytes.len()).expect("offset overflows");
+        assert!(end <= self.len(), "shared memory range out of bounds");
+        // SAFETY: in bounds (asserted); a byte copy into shared memory that no Rust
+        // reference points into (bytes have no invalid values, so a race with another
+        // process can only mix bytes, never create an invalid value).
+        unsafe {
+            std::ptr::copy_nonoverlapping(bytes.as_ptr(), self.ptr().add(offset), bytes.len())
+        }
+    }
+
+    /// Copies the mapping's bytes at `offset` into `out`.
+    ///
+    /// # Panics
+    ///
+    /// If the range does not fit (callers check first).
+    pub(crate) fn copy_out(&self, offset: usize, out: &mut [u8]) {
+        let end = offset.checked_add(out.len()).expect("offset overflows");
+        assert!(end <= self.len(), "shared memory range out of bounds");
+        // SAFETY: as `copy_in`, in the other direction; `out` is a distinct buffer.
+        unsafe {
+            std::ptr::copy_nonoverlapping(self.ptr().add(offset), out.as_mut_ptr(), out.len())
+        }
+    }
 }
 
 /// A header made only of atomics (and arrays of them).
@@ -241,25 +271,20 @@ impl<H: AtomicHeader> Shared<H> {
         unsafe { self.elem::<T>(i).write_volatile(value) }
     }
 
-    /// Copies `bytes` into the data area at byte `offset`.
+    /// Copies `bytes` into the data area at byte `offset` (panics out of bounds).
     pub(crate) fn copy_in(&self, offset: usize, bytes: &[u8]) {
-        let end = offset.checked_add(bytes.len()).expect("offset overflows");
-        assert!(end <= self.data_len(), "shared memory range out of bounds");
-        // SAFETY: in bounds (asserted); a byte copy into shared memory that no Rust
-        // reference points into (bytes have no invalid values).
-        unsafe {
-            std::ptr::copy_nonoverlapping(bytes.as_ptr(), self.data().add(offset), bytes.len())
-        }
+        let at = offset
+            .checked_add(Self::DATA_OFFSET)
+            .expect("offset overflows");
+        self.region.copy_in(at, bytes);
     }
 
-    /// Copies the data area's bytes at `offset` into `out`.
+    /// Copies the data area's bytes at `offset` into `out` (panics out of bounds).
     pub(crate) fn copy_out(&self, offset: usize, out: &mut [u8]) {
-        let end = offset.checked_add(out.len()).expect("offset overflows");
-        assert!(end <= self.data_len(), "shared memory range out of bounds");
-        // SAFETY: as `copy_in`, in the other direction; `out` is a distinct local buffer.
-        unsafe {
-            std::ptr::copy_nonoverlapping(self.data().add(offset), out.as_mut_ptr(), out.len())
-        }
+        let at = offset
+            .checked_add(Self::DATA_OFFSET)
+            .expect("offset overflows");
+        self.region.copy_out(at, out);
     }
 
     /// Appends the data area's bytes at `offset..offset + len` to `out` (no zero-fill).
