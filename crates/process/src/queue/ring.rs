@@ -152,9 +152,7 @@ impl Wait {
             Wait::Until(d) => Some(d),
         }
     }
-}
 
-impl Wait {
     /// The instant to give up at: now for [`Wait::No`].
     fn instant(self) -> Option<Instant> {
         match self {
@@ -337,16 +335,20 @@ impl Ring {
 
     // ---- producers ----
 
-    /// Takes `put_lock` until `deadline`, and finishes what a previous holder left
+    /// Takes `put_lock` as `wait` allows, and finishes what a previous holder left
     /// unfinished (a dead producer, or one whose put timed out mid-message). On error the
     /// lock is not held.
-    fn lock_put(&self, deadline: Option<Instant>) -> Result<(), Fail> {
+    /// With [`Wait::No`], only if the lock is free or its owner dead.
+    fn lock_put(&self, wait: Wait) -> Result<(), Fail> {
         let put = &self.st().put.0;
-        put.lock
-            .lock(ident::process(), deadline)
-            .ok_or(Fail::WouldBlock)?;
+        let me = ident::process();
+        let got = match wait {
+            Wait::No => put.lock.try_lock(me),
+            Wait::Until(deadline) => put.lock.lock(me, deadline),
+        };
+        got.ok_or(Fail::WouldBlock)?;
         if put.progress.load(Ordering::SeqCst) != 0 {
-            if let Err(e) = self.repair_put(deadline) {
+            if let Err(e) = self.repair_put(wait.instant()) {
                 self.unlock_put();
                 return Err(e);
             }
@@ -535,7 +537,8 @@ impl Ring {
         if !keep_lock {
             // Re-take the lock even after a timeout if it is free (callers unlock on
             // every path), but wait for it no longer than the deadline.
-            self.lock_put(deadline).map_err(|_| Fail::Unlocked)?;
+            self.lock_put(Wait::Until(deadline))
+                .map_err(|_| Fail::Unlocked)?;
         }
         result
     }
@@ -555,7 +558,7 @@ impl Ring {
         if self.is_shutdown() {
             return Err(Fail::ShutDown);
         }
-        self.lock_put(wait.instant())?;
+        self.lock_put(wait)?;
         let r = if bytes.len() <= self.max_single() {
             self.append(bytes.len(), FIRST | LAST, bytes, wait, true)
         } else {
@@ -604,10 +607,16 @@ impl Ring {
 
     // ---- consumers ----
 
-    /// Takes `get_lock` until `deadline`; `Some(true)` when it was taken over from a
+    /// Takes `get_lock` as `wait` allows; `Some(true)` when it was taken over from a
     /// dead consumer that was in the middle of a message (whose rest must be skipped).
-    fn lock_get(&self, deadline: Option<Instant>) -> Option<bool> {
-        let got = self.st().get.0.lock.lock(ident::process(), deadline)?;
+    /// With [`Wait::No`], only if the lock is free or its owner dead (Python's
+    /// `get_nowait` does not wait for the consumers' lock either).
+    fn lock_get(&self, wait: Wait) -> Option<bool> {
+        let lock = &self.st().get.0.lock;
+        let got = match wait {
+            Wait::No => lock.try_lock(ident::process()),
+            Wait::Until(deadline) => lock.lock(ident::process(), deadline),
+        }?;
         Some(got == Acquired::OwnerDied && self.dead_consumer_was_mid_message())
     }
 
@@ -629,14 +638,13 @@ impl Ring {
                     Fail::WouldBlock
                 });
             }
-            // A message is there: wait for the consumer ahead of us, not for data.
         }
         let deadline = match wait {
             Wait::No => None,
             Wait::Until(d) => d,
         };
         let mut msg = Assembly {
-            skipping: self.lock_get(deadline).ok_or(Fail::WouldBlock)?,
+            skipping: self.lock_get(wait).ok_or(Fail::WouldBlock)?,
             parts: None,
         };
         loop {
@@ -840,7 +848,7 @@ impl Ring {
         }
         if !mid_message {
             result?;
-            return self.lock_get(deadline).ok_or(Fail::WouldBlock);
+            return self.lock_get(Wait::Until(deadline)).ok_or(Fail::WouldBlock);
         }
         result
     }
@@ -1019,6 +1027,61 @@ mod tests {
         st.put.0.lock.forge_owner(dead_stamp());
         ring.put(b"after", Wait::Until(None)).unwrap();
         assert_eq!(ring.get(Wait::No, <[u8]>::to_vec).unwrap(), b"after");
+        assert_eq!(ring.count(), 0);
+    }
+
+    #[test]
+    fn record_kinds_from_flags() {
+        assert_eq!(Record::of(PAD), Record::Pad);
+        assert_eq!(Record::of(ABORT), Record::Abort);
+        assert_eq!(Record::of(FIRST | LAST), Record::Whole);
+        assert_eq!(Record::of(FIRST), Record::First);
+        assert_eq!(Record::of(0), Record::Middle);
+        assert_eq!(Record::of(LAST), Record::Last);
+    }
+
+    #[test]
+    fn try_put_and_try_get_take_over_a_dead_owners_lock() {
+        let ring = Ring::new(4096, 0, false).unwrap();
+        let st = ring.st();
+        st.put.0.lock.forge_owner(dead_stamp());
+        ring.put(b"x", Wait::No).unwrap();
+        st.get.0.lock.forge_owner(dead_stamp());
+        assert_eq!(ring.get(Wait::No, <[u8]>::to_vec).unwrap(), b"x");
+        assert_eq!(ring.get(Wait::No, |_| ()), Err(Fail::WouldBlock));
+    }
+
+    #[test]
+    fn a_timed_put_of_a_repair_that_cannot_finish_leaves_it_pending() {
+        let ring = Ring::new(4096, 0, false).unwrap();
+        let st = ring.st();
+        // A producer wrote the first chunk of a message, filled the ring and died.
+        st.put.0.lock.lock(ident::process(), None).unwrap();
+        st.put.0.reserved.fetch_add(1, Ordering::SeqCst);
+        let chunk = ring.chunk();
+        for flags in [FIRST, 0, 0, 0] {
+            let _ = ring.append(chunk, flags, &vec![1u8; chunk], Wait::No, false);
+        }
+        st.put.0.progress.store(2, Ordering::SeqCst);
+        st.put.0.lock.forge_owner(dead_stamp());
+        let deadline = Instant::now() + std::time::Duration::from_millis(50);
+        assert_eq!(
+            ring.put(b"y", Wait::Until(Some(deadline))),
+            Err(Fail::WouldBlock)
+        );
+        assert!(!st.put.0.lock.is_locked(), "the lock is given back");
+        assert_eq!(
+            st.put.0.progress.load(Ordering::SeqCst),
+            2,
+            "repair pending"
+        );
+        // A consumer drains the part, then repairs (room now) and sees the next one.
+        let consumer = {
+            let ring = ring.clone();
+            std::thread::spawn(move || ring.get(Wait::Until(None), <[u8]>::to_vec))
+        };
+        ring.put(b"z", Wait::Until(None)).unwrap();
+        assert_eq!(consumer.join().unwrap().unwrap(), b"z");
         assert_eq!(ring.count(), 0);
     }
 }
