@@ -106,3 +106,17 @@ fn stress_never_admits_more_than_the_bound() {
     assert!((1..=3).contains(&peak), "peak {peak}");
     assert_eq!(sem.value(), 3);
 }
+
+#[test]
+fn a_bounded_semaphore_of_zero_is_accepted_as_in_python() {
+    // `threading.BoundedSemaphore(0)` is allowed: never acquirable, never releasable.
+    let sem = BoundedSemaphore::new(0);
+    assert_eq!(sem.value(), 0);
+    assert_eq!(sem.bound(), 0);
+    assert!(sem.try_acquire().is_none());
+    assert!(sem.acquire_timeout(Duration::from_millis(5)).is_none());
+    assert!(matches!(
+        sem.release(1),
+        Err(SemaphoreReleaseError::TooManyReleases { .. })
+    ));
+}

@@ -33,7 +33,7 @@ fn producer((name, q): (String, JoinableQueue<Option<String>>)) {
     for i in 0..3 {
         q.put(Some(format!("{name}-bun-{i}"))).unwrap();
     }
-    q.join(); // case 20: wait until the consumers processed everything
+    q.join().expect("no consumer died"); // case 20: wait until the consumers processed everything
     println!("{name}: all my buns were eaten");
 }
 
@@ -68,6 +68,6 @@ fn main() {
     for c in consumers {
         c.join().expect("join");
     }
-    q.join();
+    q.join().expect("no consumer died");
     println!("unfinished tasks: {}", q.unfinished_tasks());
 }

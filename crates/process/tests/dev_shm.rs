@@ -110,7 +110,7 @@ fn heavy_scenarios() -> Vec<String> {
         jq.get().unwrap();
         jq.task_done().unwrap();
     }
-    jq.join();
+    jq.join().unwrap();
     barrier.wait_timeout(Duration::from_secs(60)).unwrap();
     for k in kids {
         assert_eq!(k.join().unwrap(), 0);

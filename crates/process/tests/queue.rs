@@ -297,17 +297,20 @@ fn joinable_queue_join_waits_for_task_done_across_processes() {
             q.put(i).unwrap();
         }
         q.put(u32::MAX).unwrap();
-        assert!(q.join_timeout(Duration::from_secs(30)), "{method:?}");
+        assert!(
+            q.join_timeout(Duration::from_secs(30)).unwrap(),
+            "{method:?}"
+        );
         assert_eq!(q.unfinished_tasks(), 0);
         assert_eq!(k.join().unwrap(), 0);
         assert!(q.task_done().is_err());
     }
     let q = JoinableQueue::<u8>::new().unwrap();
     q.put(1).unwrap();
-    assert!(!q.join_timeout(Duration::from_millis(20)));
+    assert!(!q.join_timeout(Duration::from_millis(20)).unwrap());
     q.shutdown(true);
     assert!(
-        q.join_timeout(Duration::from_secs(1)),
+        q.join_timeout(Duration::from_secs(1)).unwrap(),
         "immediate shutdown releases join"
     );
 }

@@ -100,7 +100,16 @@ fn semaphores_count_across_processes() {
         );
         assert_eq!(bounded.value(), 2);
     }
-    assert!(BoundedSemaphore::new(0).is_err());
+}
+
+#[test]
+fn a_bounded_semaphore_of_zero_is_accepted_as_in_python() {
+    let sem = BoundedSemaphore::new(0).unwrap();
+    assert_eq!(sem.value(), 0);
+    assert!(!sem.try_acquire());
+    assert!(!sem.acquire_timeout(Duration::from_millis(10)));
+    assert_eq!(sem.release(), Err(ReleaseError::TooManyReleases));
+    assert_eq!(sem.value(), 0);
 }
 
 fn echo_event((ping, pong): (Event, Event)) {
@@ -453,4 +462,87 @@ fn a_party_that_left_its_enrollment_may_exit_without_breaking_the_barrier() {
     let one = Barrier::new(1).unwrap();
     let _a = one.enroll().unwrap();
     assert!(one.enroll().is_err(), "more enrollments than parties");
+}
+
+// ---- Condition: exactly the notified waiters report `true` ----
+
+fn timed_waiter((cond, ready, out): (Condition, Event, Queue<bool>)) {
+    cond.acquire().unwrap();
+    // Set while holding the lock: once the parent holds it, this waiter is inside
+    // `wait_timeout` (the lock is released only there).
+    ready.set();
+    let notified = cond.wait_timeout(Duration::from_secs(2)).unwrap();
+    cond.release().unwrap();
+    out.put(notified).unwrap();
+}
+
+#[test]
+fn notify_one_with_two_timed_waiters_makes_exactly_one_report_true() {
+    for method in METHODS {
+        let cond = Condition::new().unwrap();
+        let out = Queue::new().unwrap();
+        let readies = [Event::new().unwrap(), Event::new().unwrap()];
+        let kids: Vec<_> = readies
+            .iter()
+            .map(|ready| {
+                start(
+                    method,
+                    timed_waiter,
+                    (cond.clone(), ready.clone(), out.clone()),
+                )
+            })
+            .collect();
+        for ready in &readies {
+            assert!(ready.wait_timeout(Duration::from_secs(60)));
+        }
+        // Both have set their event holding the lock and release it only inside
+        // `wait_timeout`: holding it now means both wait.
+        cond.acquire().unwrap();
+        cond.notify(1).unwrap();
+        cond.release().unwrap();
+        let mut got = [
+            out.get_timeout(Duration::from_secs(60)).unwrap(),
+            out.get_timeout(Duration::from_secs(60)).unwrap(),
+        ];
+        got.sort();
+        assert_eq!(
+            got,
+            [false, true],
+            "{method:?}: one notified, one timed out"
+        );
+        for k in kids {
+            assert_eq!(k.join().unwrap(), 0);
+        }
+    }
+}
+
+#[test]
+fn notify_all_wakes_every_waiter_of_a_condition_over_a_plain_lock() {
+    let cond = Condition::with_lock(Lock::new().unwrap()).unwrap();
+    let out = Queue::new().unwrap();
+    let readies: Vec<Event> = (0..3).map(|_| Event::new().unwrap()).collect();
+    let kids: Vec<_> = readies
+        .iter()
+        .map(|ready| {
+            let k = start(
+                StartMethod::Fork,
+                timed_waiter,
+                (cond.clone(), ready.clone(), out.clone()),
+            );
+            // One at a time, so that they wait in this order.
+            assert!(ready.wait_timeout(Duration::from_secs(60)));
+            cond.acquire().unwrap();
+            cond.release().unwrap();
+            k
+        })
+        .collect();
+    cond.acquire().unwrap();
+    cond.notify_all().unwrap();
+    cond.release().unwrap();
+    for _ in 0..3 {
+        assert_eq!(out.get_timeout(Duration::from_secs(60)), Ok(true));
+    }
+    for k in kids {
+        assert_eq!(k.join().unwrap(), 0);
+    }
 }

@@ -182,3 +182,44 @@ impl fmt::Display for TaskDoneError {
 }
 
 impl std::error::Error for TaskDoneError {}
+
+/// `join` found that consumers died holding tasks they had taken with `get` and not
+/// marked done — beyond Python, whose `join()` then waits forever.
+///
+/// The tasks are written off when this is reported (a later `join` waits only for the
+/// others); what to do about them (put them again, give up) is the caller's call. With
+/// [`OnLostTasks::CountDone`](super::OnLostTasks::CountDone) they count as done instead
+/// and nothing is reported.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LostTasks {
+    holders: Vec<(u32, usize)>,
+}
+
+impl LostTasks {
+    pub(crate) fn new(holders: Vec<(u32, usize)>) -> LostTasks {
+        LostTasks { holders }
+    }
+
+    /// How many tasks were lost.
+    pub fn count(&self) -> usize {
+        self.holders.iter().map(|&(_, n)| n).sum()
+    }
+
+    /// Each dead consumer's pid with the number of tasks it held.
+    pub fn holders(&self) -> &[(u32, usize)] {
+        &self.holders
+    }
+}
+
+impl fmt::Display for LostTasks {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} task(s) lost with their consumer(s):", self.count())?;
+        for (i, (pid, n)) in self.holders.iter().enumerate() {
+            let sep = if i == 0 { " " } else { ", " };
+            write!(f, "{sep}{n} with pid {pid}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for LostTasks {}

@@ -180,7 +180,7 @@ impl<T: Serialize + DeserializeOwned> Queue<T> {
     /// the item comes back.
     pub fn try_put(&self, item: T) -> Result<(), TryPutError<T>> {
         self.put_with(item, Wait::No).map_err(|(t, why)| match why {
-            Ok(Fail::WouldBlock) => TryPutError::Full(t),
+            Ok(Fail::WouldBlock | Fail::Unlocked) => TryPutError::Full(t),
             Ok(Fail::ShutDown) => TryPutError::ShutDown(t),
             Err(e) => TryPutError::Unencodable(t, e),
         })
@@ -206,7 +206,7 @@ impl<T: Serialize + DeserializeOwned> Queue<T> {
 
     fn put_waiting(&self, item: T, wait: Wait) -> Result<(), PutTimeoutError<T>> {
         self.put_with(item, wait).map_err(|(t, why)| match why {
-            Ok(Fail::WouldBlock) => PutTimeoutError::Timeout(t),
+            Ok(Fail::WouldBlock | Fail::Unlocked) => PutTimeoutError::Timeout(t),
             Ok(Fail::ShutDown) => PutTimeoutError::ShutDown(t),
             Err(e) => PutTimeoutError::Unencodable(t, e),
         })
@@ -239,7 +239,7 @@ impl<T: Serialize + DeserializeOwned> Queue<T> {
         match self.get_with(Wait::No) {
             Ok(Ok(t)) => Ok(t),
             Ok(Err(e)) => Err(TryGetError::Undecodable(e)),
-            Err(Fail::WouldBlock) => Err(TryGetError::Empty),
+            Err(Fail::WouldBlock | Fail::Unlocked) => Err(TryGetError::Empty),
             Err(Fail::ShutDown) => Err(TryGetError::ShutDown),
         }
     }
@@ -266,7 +266,7 @@ impl<T: Serialize + DeserializeOwned> Queue<T> {
         match self.get_with(wait) {
             Ok(Ok(t)) => Ok(t),
             Ok(Err(e)) => Err(GetTimeoutError::Undecodable(e)),
-            Err(Fail::WouldBlock) => Err(GetTimeoutError::Timeout),
+            Err(Fail::WouldBlock | Fail::Unlocked) => Err(GetTimeoutError::Timeout),
             Err(Fail::ShutDown) => Err(GetTimeoutError::ShutDown),
         }
     }

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::{DEFAULT_RING_BYTES, Queue, TaskDoneError};
+use super::{DEFAULT_RING_BYTES, LostTasks, OnLostTasks, Queue, TaskDoneError};
 use crate::shared::futex;
 use crate::shm::ShmError;
 
@@ -17,6 +17,12 @@ use crate::shm::ShmError;
 /// It derefs to [`Queue`] for `put`/`get` and the rest; the count of unfinished tasks
 /// is shared by every process.
 ///
+/// **A consumer that dies holding tasks** (killed between `get` and `task_done`) does
+/// not leave `join` waiting forever, as it does in Python: the queue records which
+/// process holds each task it handed out, and `join` returns [`LostTasks`] (how many,
+/// which pid) as soon as it finds such a process dead — or, after
+/// [`on_lost_tasks`](Self::on_lost_tasks)`(OnLostTasks::CountDone)`, counts them done.
+///
 /// # Examples
 ///
 /// ```
@@ -25,10 +31,10 @@ use crate::shm::ShmError;
 ///
 /// let q = JoinableQueue::new()?;
 /// q.put("job".to_string())?;
-/// assert!(!q.join_timeout(Duration::from_millis(1))); // one unfinished task
+/// assert!(!q.join_timeout(Duration::from_millis(1))?); // one unfinished task
 /// let job: String = q.get()?;
 /// q.task_done()?;
-/// q.join();
+/// q.join()?;
 /// assert!(q.task_done().is_err()); // too many calls
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
@@ -107,19 +113,39 @@ impl<T: Serialize + DeserializeOwned> JoinableQueue<T> {
         self.queue.ring().unfinished() as usize
     }
 
-    /// Blocks until every item put has been marked done — `join()`.
-    pub fn join(&self) {
-        self.queue.ring().join(None);
+    /// What [`join`](Self::join) does about tasks whose consumer died before marking
+    /// them done, for every process using the queue. The default is
+    /// [`OnLostTasks::Error`].
+    pub fn on_lost_tasks(&self, policy: OnLostTasks) {
+        self.queue.ring().set_lost_tasks_policy(policy);
     }
 
-    /// As [`join`](Self::join), at most `timeout`; `false` if tasks remain (CPython
+    /// Blocks until every item put has been marked done — `join()`.
+    ///
+    /// # Errors
+    ///
+    /// [`LostTasks`] when a consumer holding tasks died (see the type's docs); those
+    /// tasks are written off.
+    pub fn join(&self) -> Result<(), LostTasks> {
+        self.queue.ring().join(None).map(|_| ())
+    }
+
+    /// As [`join`](Self::join), at most `timeout`; `Ok(false)` if tasks remain (CPython
     /// declined this, cpython#86586).
-    pub fn join_timeout(&self, timeout: Duration) -> bool {
+    ///
+    /// # Errors
+    ///
+    /// As [`join`](Self::join).
+    pub fn join_timeout(&self, timeout: Duration) -> Result<bool, LostTasks> {
         self.queue.ring().join(Some(futex::deadline_after(timeout)))
     }
 
-    /// As [`join`](Self::join), until `deadline`; `false` if tasks remain.
-    pub fn join_deadline(&self, deadline: Instant) -> bool {
+    /// As [`join`](Self::join), until `deadline`; `Ok(false)` if tasks remain.
+    ///
+    /// # Errors
+    ///
+    /// As [`join`](Self::join).
+    pub fn join_deadline(&self, deadline: Instant) -> Result<bool, LostTasks> {
         self.queue.ring().join(Some(deadline))
     }
 }

@@ -17,14 +17,16 @@ mod fifo;
 mod joinable;
 mod ring;
 mod simple;
+mod tasks;
 
 pub use error::{
-    CodecError, GetError, GetTimeoutError, PutError, PutTimeoutError, TaskDoneError, TryGetError,
-    TryPutError,
+    CodecError, GetError, GetTimeoutError, LostTasks, PutError, PutTimeoutError, TaskDoneError,
+    TryGetError, TryPutError,
 };
 pub use fifo::Queue;
 pub use joinable::JoinableQueue;
 pub use simple::SimpleQueue;
+pub use tasks::OnLostTasks;
 
 #[doc(hidden)]
 pub use ring::{GetPoint as __GetPoint, set_get_hook as __set_get_hook};

@@ -18,13 +18,28 @@
 //! half-written message is closed with an `ABORT` record (its consumer discards the
 //! part), a half-read message's remaining chunks are skipped. A consumer killed before
 //! it advanced `head` leaves the message for the next consumer: nothing is lost.
+//!
+//! **Deadlines.** A producer whose `put_timeout` expires in the middle of a chunked
+//! message leaves it exactly as a dead producer would (`put_progress` says "mid-message"),
+//! after closing it with `ABORT` itself if the ring has room for that: whoever takes
+//! `put_lock` next — a producer, or a consumer waiting for the rest — finishes the
+//! repair. Repairs run under the deadline of whoever does them; one that cannot finish
+//! in time is left, the same way, to the next. So every timed operation returns by its
+//! deadline, and a timed-out put hands its item back (its consumers discard the part
+//! they saw). The one wait that outlives a deadline is a consumer's in the middle of a
+//! message whose producer is alive and still writing it: giving up there would drop a
+//! message that its producer is about to report delivered (see DESIGN.md, "Blocking
+//! paths and their deadlines").
 
+use std::cell::RefCell;
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::time::Instant;
 
-use crate::shared::rawlock::{self, Acquired, LIVENESS_SLICE};
-use crate::shared::region::{AtomicHeader, Shared};
+use super::LostTasks;
+use super::tasks::{OnLostTasks, TaskState};
+use crate::shared::rawlock::{Acquired, LIVENESS_SLICE, RawLock};
+use crate::shared::region::{CacheLine, Shared, atomic_header};
 use crate::shared::{futex, ident};
 use crate::shm::ShmError;
 
@@ -70,57 +85,56 @@ fn get_hook(at: GetPoint) {
     }
 }
 
-#[repr(C, align(128))]
-struct Line<T>(T);
-
-/// Producer-side state, on its own cache line.
-#[repr(C)]
-struct PutSide {
-    lock: AtomicU32,
-    /// 0 idle, 1 a place reserved, 2 a chunked message under way.
-    progress: AtomicU32,
-    /// `tail` when the current producer reserved its place (for repairs).
-    mark: AtomicU64,
-    /// Messages ever reserved (minus repaired reservations).
-    reserved: AtomicU64,
-    /// The lock holder's last view of `head` (saves reading the consumers' line).
-    cached_head: AtomicU64,
-    /// The lock holder's last view of `taken`.
-    cached_taken: AtomicU64,
+atomic_header! {
+    /// Producer-side state, on its own cache line.
+    struct PutSide {
+        lock: RawLock,
+        /// 0 idle, 1 a place reserved, 2 a chunked message under way. Not 0 when the lock
+        /// is taken: the previous holder left a message unfinished (it died, or its put
+        /// timed out mid-message), and the new holder repairs it first.
+        progress: AtomicU32,
+        /// `tail` when the current producer reserved its place (for repairs).
+        mark: AtomicU64,
+        /// Messages ever reserved (minus repaired reservations).
+        reserved: AtomicU64,
+        /// The lock holder's last view of `head` (saves reading the consumers' line).
+        cached_head: AtomicU64,
+        /// The lock holder's last view of `taken`.
+        cached_taken: AtomicU64,
+    }
 }
 
-/// Consumer-side state, on its own cache line.
-#[repr(C)]
-struct GetSide {
-    lock: AtomicU32,
-    /// 1 while the holder is in the middle of a chunked message.
-    progress: AtomicU32,
-    /// Messages ever taken (first chunk read).
-    taken: AtomicU64,
-    /// The lock holder's last view of `tail` (saves reading the producers' line).
-    cached_tail: AtomicU64,
+atomic_header! {
+    /// Consumer-side state, on its own cache line.
+    struct GetSide {
+        lock: RawLock,
+        /// 1 while the holder is in the middle of a chunked message.
+        progress: AtomicU32,
+        /// Messages ever taken (first chunk read).
+        taken: AtomicU64,
+        /// The lock holder's last view of `tail` (saves reading the producers' line).
+        cached_tail: AtomicU64,
+    }
 }
 
-#[repr(C)]
-pub(crate) struct RingState {
-    maxsize: AtomicU32,
-    shutdown: AtomicU32,
-    joinable: AtomicU32,
-    capacity: AtomicU64,
-    put: Line<PutSide>,
-    get: Line<GetSide>,
-    tail: Line<AtomicU64>,
-    /// `[seq, wake_needed]`: consumers sleep on `seq` after setting `wake_needed`.
-    data: Line<[AtomicU32; 2]>,
-    head: Line<AtomicU64>,
-    /// `[seq, wake_needed]`: producers sleep on `seq` after setting `wake_needed`.
-    space: Line<[AtomicU32; 2]>,
-    /// `[unfinished, sleepers]` for `JoinableQueue::join`.
-    tasks: Line<[AtomicU32; 2]>,
+atomic_header! {
+    pub(crate) struct RingState {
+        maxsize: AtomicU32,
+        shutdown: AtomicU32,
+        joinable: AtomicU32,
+        capacity: AtomicU64,
+        put: CacheLine<PutSide>,
+        get: CacheLine<GetSide>,
+        tail: CacheLine<AtomicU64>,
+        /// `[seq, wake_needed]`: consumers sleep on `seq` after setting `wake_needed`.
+        data: CacheLine<[AtomicU32; 2]>,
+        head: CacheLine<AtomicU64>,
+        /// `[seq, wake_needed]`: producers sleep on `seq` after setting `wake_needed`.
+        space: CacheLine<[AtomicU32; 2]>,
+        /// `JoinableQueue`'s unfinished tasks and who holds them.
+        tasks: CacheLine<TaskState>,
+    }
 }
-
-// SAFETY: atomics only; zero is an empty, open queue (capacity is set before sharing).
-unsafe impl AtomicHeader for RingState {}
 
 /// When a blocking operation gives up.
 #[derive(Clone, Copy, Debug)]
@@ -138,6 +152,14 @@ impl Wait {
             Wait::Until(d) => Some(d),
         }
     }
+
+    /// The instant to give up at: now for [`Wait::No`].
+    fn instant(self) -> Option<Instant> {
+        match self {
+            Wait::No => Some(Instant::now()),
+            Wait::Until(d) => d,
+        }
+    }
 }
 
 /// Why a ring operation did not complete.
@@ -146,6 +168,56 @@ pub(crate) enum Fail {
     /// It would block (with [`Wait::No`]) or the deadline passed.
     WouldBlock,
     ShutDown,
+    /// As `WouldBlock`, and the lock the operation held is no longer held (its
+    /// re-take after a wait timed out). `Ring::put` reports it as `WouldBlock`.
+    Unlocked,
+}
+
+/// The kind of a record, from its flags.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Record {
+    /// Skips the ring's end.
+    Pad,
+    /// Closes a half-written message (its producer died or gave up).
+    Abort,
+    /// A whole message in one record.
+    Whole,
+    /// The first chunk of a chunked message.
+    First,
+    /// A chunk after the first, not the last.
+    Middle,
+    /// The last chunk.
+    Last,
+}
+
+impl Record {
+    fn of(flags: u32) -> Record {
+        if flags & PAD != 0 {
+            Record::Pad
+        } else if flags & ABORT != 0 {
+            Record::Abort
+        } else {
+            match (flags & FIRST != 0, flags & LAST != 0) {
+                (true, true) => Record::Whole,
+                (true, false) => Record::First,
+                (false, false) => Record::Middle,
+                (false, true) => Record::Last,
+            }
+        }
+    }
+}
+
+thread_local! {
+    /// A consumer's copy of a one-record message (reused: no allocation per message).
+    static GET_BUF: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Runs `f` on a reusable per-thread buffer (a fresh one if it is in use already).
+fn with_get_buf<R>(f: impl FnOnce(&mut Vec<u8>) -> R) -> R {
+    GET_BUF.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut buf) => f(&mut buf),
+        Err(_) => f(&mut Vec::new()),
+    })
 }
 
 /// A handle on one ring (cloned into every process that uses the queue).
@@ -228,87 +300,99 @@ impl Ring {
         self.cap / 4 - HDR
     }
 
-    // ---- raw record access (the only unsafe code of the queues) ----
+    // ---- record access (copies through `Shared`'s bounds-checked accessors) ----
 
     fn write_record(&self, tail: u64, len: usize, flags: u32, payload: &[u8]) {
         let pos = (tail as usize) & (self.cap - 1);
         debug_assert!(pos % 8 == 0 && pos + HDR + payload.len() <= self.cap);
-        // SAFETY: `pos + HDR + len <= cap` (checked by callers through the free-space
-        // test), the bytes lie between `tail` and `head + cap`, which no consumer reads
-        // until `tail` is published, and the data area is 128-byte aligned so the header
-        // words are aligned.
-        unsafe {
-            let base = self.shared.data().add(pos);
-            base.cast::<[u32; 2]>().write([len as u32, flags]);
-            std::ptr::copy_nonoverlapping(payload.as_ptr(), base.add(HDR), payload.len());
-        }
+        // The bytes lie between `tail` and `head + cap`, which no consumer reads until
+        // `tail` is published.
+        let mut hdr = [0u8; HDR];
+        hdr[..4].copy_from_slice(&(len as u32).to_ne_bytes());
+        hdr[4..].copy_from_slice(&flags.to_ne_bytes());
+        self.shared.copy_in(pos, &hdr);
+        self.shared.copy_in(pos + HDR, payload);
     }
 
+    /// The header of the record at `head` (`head < tail`: it was published before
+    /// `tail` was stored with SeqCst).
     fn read_header(&self, head: u64) -> (usize, u32) {
         let pos = (head as usize) & (self.cap - 1);
-        // SAFETY: `head < tail` (checked by callers), so a complete record header was
-        // published at `pos` (aligned, in bounds) before `tail` was stored with SeqCst.
-        let [len, flags] = unsafe { self.shared.data().add(pos).cast::<[u32; 2]>().read() };
+        let mut hdr = [0u8; HDR];
+        self.shared.copy_out(pos, &mut hdr);
+        let len = u32::from_ne_bytes([hdr[0], hdr[1], hdr[2], hdr[3]]);
+        let flags = u32::from_ne_bytes([hdr[4], hdr[5], hdr[6], hdr[7]]);
         (len as usize, flags)
     }
 
-    fn payload(&self, head: u64, len: usize) -> &[u8] {
+    /// Appends the payload of the record at `head` to `out`. The record is not
+    /// overwritten until `head` moves past it, which only the `get_lock` holder does.
+    fn read_payload(&self, head: u64, len: usize, out: &mut Vec<u8>) {
         let pos = (head as usize) & (self.cap - 1);
         assert!(pos + HDR + len <= self.cap, "corrupt queue record");
-        // SAFETY: in bounds (asserted); the record was published before `tail` and is not
-        // overwritten until `head` moves past it, which only this consumer (holding
-        // `get_lock`) does after it stops using the slice (the borrow of `self` and the
-        // caller's structure guarantee it).
-        unsafe { std::slice::from_raw_parts(self.shared.data().add(pos + HDR), len) }
+        self.shared.extend_from(pos + HDR, len, out);
     }
 
     // ---- producers ----
 
+    /// Takes `put_lock` as `wait` allows, and finishes what a previous holder left
+    /// unfinished (a dead producer, or one whose put timed out mid-message). On error the
+    /// lock is not held.
+    /// With [`Wait::No`], only if the lock is free or its owner dead.
     fn lock_put(&self, wait: Wait) -> Result<(), Fail> {
-        let st = self.st();
-        let deadline = match wait {
-            Wait::No => Some(Instant::now()),
-            Wait::Until(d) => d,
+        let put = &self.st().put.0;
+        let me = ident::process();
+        let got = match wait {
+            Wait::No => put.lock.try_lock(me),
+            Wait::Until(deadline) => put.lock.lock(me, deadline),
         };
-        match rawlock::lock(&st.put.0.lock, ident::pid(), deadline) {
-            None => Err(Fail::WouldBlock),
-            Some(Acquired::Clean) => Ok(()),
-            Some(Acquired::OwnerDied) => {
-                self.repair_put();
-                Ok(())
+        got.ok_or(Fail::WouldBlock)?;
+        if put.progress.load(Ordering::SeqCst) != 0 {
+            if let Err(e) = self.repair_put(wait.instant()) {
+                self.unlock_put();
+                return Err(e);
             }
         }
+        Ok(())
     }
 
     fn unlock_put(&self) {
-        rawlock::unlock(&self.st().put.0.lock);
+        self.st().put.0.lock.unlock();
     }
 
-    /// Repairs after a producer died holding `put_lock` (we hold it now).
-    fn repair_put(&self) {
+    /// Repairs what the previous `put_lock` holder left unfinished (we hold the lock),
+    /// waiting for room at most until `deadline`. On error the repair is still pending
+    /// (for the next holder).
+    fn repair_put(&self, deadline: Option<Instant>) -> Result<(), Fail> {
         let st = self.st();
-        match st.put.0.progress.load(Ordering::SeqCst) {
-            1 if st.tail.0.load(Ordering::SeqCst) == st.put.0.mark.load(Ordering::SeqCst) => {
+        let put = &st.put.0;
+        let mark = put.mark.load(Ordering::SeqCst);
+        let half_written = match put.progress.load(Ordering::SeqCst) {
+            1 if st.tail.0.load(Ordering::SeqCst) == mark => {
                 // Reserved, never published.
                 self.unreserve();
+                false
             }
-            2 => {
-                // Close the half-written message; the ring has room for 8 bytes as soon
-                // as consumers move on. Wait for it without giving up the lock.
-                let _ = self.append(0, ABORT, &[], Wait::Until(None), false);
-            }
-            _ => {}
+            // The first record is published; unless it was the whole message, the
+            // message is half-written.
+            1 => Record::of(self.read_header(mark).1) != Record::Whole,
+            2 => true,
+            _ => false,
+        };
+        if half_written {
+            // Close it; the ring has room for 8 bytes as soon as consumers move on.
+            // Keep the lock while waiting (`first == false`).
+            self.append(0, ABORT, &[], Wait::Until(deadline), false)?;
         }
-        st.put.0.progress.store(0, Ordering::SeqCst);
+        put.progress.store(0, Ordering::SeqCst);
+        Ok(())
     }
 
     fn unreserve(&self) {
         let st = self.st();
         st.put.0.reserved.fetch_sub(1, Ordering::SeqCst);
         self.space_changed();
-        if st.joinable.load(Ordering::Relaxed) != 0 {
-            self.finish_task();
-        }
+        self.drop_task();
     }
 
     /// Whether [`append`](Self::append) of a `need`-byte record could go on now, judged
@@ -403,7 +487,7 @@ impl Ring {
                     st.put.0.progress.store(1, Ordering::SeqCst);
                     st.put.0.reserved.fetch_add(1, Ordering::SeqCst);
                     if st.joinable.load(Ordering::Relaxed) != 0 {
-                        st.tasks.0[0].fetch_add(1, Ordering::SeqCst);
+                        st.tasks.0.add();
                     }
                 }
                 self.write_record(tail, len, flags, payload);
@@ -421,7 +505,8 @@ impl Ring {
 
     /// Sleeps until `ready` or the deadline; releases `put_lock` meanwhile unless
     /// `keep_lock` (so `ready` must read the ring's positions afresh: they move while
-    /// the lock is released).
+    /// the lock is released). The lock is re-taken under the same deadline: if that
+    /// fails, [`Fail::Unlocked`].
     fn wait_space(
         &self,
         wait: Wait,
@@ -450,8 +535,10 @@ impl Ring {
             }
         }
         if !keep_lock {
-            // Re-take the lock even after a timeout: callers unlock on every path.
-            self.lock_put(Wait::Until(None))?;
+            // Re-take the lock even after a timeout if it is free (callers unlock on
+            // every path), but wait for it no longer than the deadline.
+            self.lock_put(Wait::Until(deadline))
+                .map_err(|_| Fail::Unlocked)?;
         }
         result
     }
@@ -477,79 +564,93 @@ impl Ring {
         } else {
             self.put_chunked(bytes, wait)
         };
-        self.unlock_put();
-        r
+        match r {
+            Err(Fail::Unlocked) => Err(Fail::WouldBlock),
+            r => {
+                self.unlock_put();
+                r
+            }
+        }
     }
 
     fn put_chunked(&self, bytes: &[u8], wait: Wait) -> Result<(), Fail> {
-        let st = self.st();
+        let put = &self.st().put.0;
         let mut chunks = bytes.chunks(self.chunk()).peekable();
         let mut first = true;
         while let Some(chunk) = chunks.next() {
             let last = chunks.peek().is_none();
             let flags = if first { FIRST } else { 0 } | if last { LAST } else { 0 };
-            // Until the first chunk is out we may still give up; after it, the message
-            // is finished (or aborted by immediate shutdown).
-            let this_wait = if first { wait } else { Wait::Until(None) };
-            if let Err(e) = self.append(chunk.len(), flags, chunk, this_wait, first) {
+            // Every chunk waits under the caller's deadline. (The first may drop and
+            // re-take the lock while it waits; later ones keep it.)
+            if let Err(e) = self.append(chunk.len(), flags, chunk, wait, first) {
                 if !first {
-                    st.put.0.progress.store(0, Ordering::SeqCst);
+                    self.give_up_message(e);
                 }
                 return Err(e);
             }
             first = false;
         }
-        st.put.0.progress.store(0, Ordering::SeqCst);
+        put.progress.store(0, Ordering::SeqCst);
         Ok(())
+    }
+
+    /// A chunked put failed after its first chunk (we hold `put_lock`): close the
+    /// message with `ABORT` now if there is room (consumers discard its part), or leave
+    /// it "mid-message" for the next `put_lock` holder to close. On immediate shutdown
+    /// nothing more will be read: just reset.
+    fn give_up_message(&self, why: Fail) {
+        let put = &self.st().put.0;
+        if why == Fail::ShutDown || self.append(0, ABORT, &[], Wait::No, false).is_ok() {
+            put.progress.store(0, Ordering::SeqCst);
+        }
     }
 
     // ---- consumers ----
 
-    fn lock_get(&self, deadline: Option<Instant>) -> Option<bool> {
-        match rawlock::lock(&self.st().get.0.lock, ident::pid(), deadline)? {
-            Acquired::Clean => Some(false),
-            Acquired::OwnerDied => Some(true),
-        }
+    /// Takes `get_lock` as `wait` allows; `Some(true)` when it was taken over from a
+    /// dead consumer that was in the middle of a message (whose rest must be skipped).
+    /// With [`Wait::No`], only if the lock is free or its owner dead (Python's
+    /// `get_nowait` does not wait for the consumers' lock either).
+    fn lock_get(&self, wait: Wait) -> Option<bool> {
+        let lock = &self.st().get.0.lock;
+        let got = match wait {
+            Wait::No => lock.try_lock(ident::process()),
+            Wait::Until(deadline) => lock.lock(ident::process(), deadline),
+        }?;
+        Some(got == Acquired::OwnerDied && self.dead_consumer_was_mid_message())
     }
 
     fn unlock_get(&self) {
-        rawlock::unlock(&self.st().get.0.lock);
+        self.st().get.0.lock.unlock();
     }
 
     /// Takes one message and hands its bytes to `f`.
     pub(crate) fn get<R>(&self, wait: Wait, f: impl FnOnce(&[u8]) -> R) -> Result<R, Fail> {
         let st = self.st();
-        let deadline = match wait {
-            Wait::No => {
-                if st.shutdown.load(Ordering::SeqCst) == IMMEDIATE {
-                    return Err(Fail::ShutDown);
-                }
-                if self.count() == 0 {
-                    return Err(if self.is_shutdown() {
-                        Fail::ShutDown
-                    } else {
-                        Fail::WouldBlock
-                    });
-                }
-                // A message is there: wait for the consumer ahead of us, not for data.
-                None
+        if let Wait::No = wait {
+            if st.shutdown.load(Ordering::SeqCst) == IMMEDIATE {
+                return Err(Fail::ShutDown);
             }
+            if self.count() == 0 {
+                return Err(if self.is_shutdown() {
+                    Fail::ShutDown
+                } else {
+                    Fail::WouldBlock
+                });
+            }
+        }
+        let deadline = match wait {
+            Wait::No => None,
             Wait::Until(d) => d,
         };
-        let mut skipping = match self.lock_get(deadline) {
-            None => return Err(Fail::WouldBlock),
-            Some(died) => died && self.dead_consumer_was_mid_message(),
+        let mut msg = Assembly {
+            skipping: self.lock_get(wait).ok_or(Fail::WouldBlock)?,
+            parts: None,
         };
-        let mut assembled: Option<Vec<u8>> = None;
         loop {
             let head = st.head.0.load(Ordering::Relaxed);
-            let mut tail = st.get.0.cached_tail.load(Ordering::Relaxed);
-            if head == tail {
-                tail = st.tail.0.load(Ordering::SeqCst);
-                st.get.0.cached_tail.store(tail, Ordering::Relaxed);
-            }
-            if head == tail {
-                let mid_message = assembled.is_some() || skipping;
+            if !self.data_after(head) {
+                let mid_message = msg.parts.is_some() || msg.skipping;
                 if matches!(wait, Wait::No) && !mid_message {
                     self.unlock_get();
                     return Err(if self.is_shutdown() {
@@ -559,10 +660,7 @@ impl Ring {
                     });
                 }
                 match self.wait_data(head, deadline, mid_message) {
-                    Ok(died) => {
-                        skipping |= died;
-                        continue;
-                    }
+                    Ok(died) => msg.skipping |= died,
                     Err(e) => {
                         if mid_message {
                             self.unlock_get();
@@ -570,61 +668,79 @@ impl Ring {
                         return Err(e);
                     }
                 }
+                continue;
             }
             let (len, flags) = self.read_header(head);
             let size = align8(HDR + len) as u64;
-            if flags & PAD != 0 {
-                self.advance(head, size);
-                continue;
+            let kind = Record::of(flags);
+            if matches!(kind, Record::Abort | Record::Whole | Record::First) {
+                // Whatever was being assembled will never be completed.
+                msg.drop_partial(self);
+                msg.skipping = false;
             }
-            if flags & ABORT != 0 {
-                if assembled.take().is_some() {
-                    self.drop_task();
+            match kind {
+                Record::Pad => self.advance(head, size),
+                Record::Abort => {
+                    st.get.0.progress.store(0, Ordering::SeqCst);
+                    self.advance(head, size);
                 }
-                st.get.0.progress.store(0, Ordering::SeqCst);
-                skipping = false;
-                self.advance(head, size);
-                continue;
-            }
-            if flags & FIRST != 0 {
-                skipping = false;
-                if assembled.take().is_some() {
-                    self.drop_task();
+                Record::Middle | Record::Last if msg.skipping || msg.parts.is_none() => {
+                    // The rest of a message whose first part a dead consumer took.
+                    self.advance(head, size);
                 }
-            } else if skipping || assembled.is_none() {
-                // The rest of a message whose first part a dead consumer took.
-                self.advance(head, size);
-                continue;
-            }
-            if flags & FIRST != 0 && flags & LAST != 0 {
-                get_hook(GetPoint::Located);
-                // The common case: decode straight from shared memory.
-                let r = f(self.payload(head, len));
-                st.head.0.store(head + size, Ordering::SeqCst);
-                st.get.0.taken.fetch_add(1, Ordering::SeqCst);
-                // One wake-up check for both changes (bytes and, under `maxsize`, a place
-                // freed): a producer sleeping on either re-checks both.
-                self.space_changed();
-                self.unlock_get();
-                return Ok(r);
-            }
-            let buf = assembled.get_or_insert_with(Vec::new);
-            buf.extend_from_slice(self.payload(head, len));
-            if flags & FIRST != 0 {
-                st.get.0.progress.store(1, Ordering::SeqCst);
-                st.get.0.taken.fetch_add(1, Ordering::SeqCst);
-            }
-            self.advance(head, size);
-            if flags & FIRST != 0 {
-                get_hook(GetPoint::MidMessage);
-            }
-            if flags & LAST != 0 {
-                st.get.0.progress.store(0, Ordering::SeqCst);
-                self.unlock_get();
-                let buf = assembled.take().unwrap_or_default();
-                return Ok(f(&buf));
+                Record::Whole => {
+                    get_hook(GetPoint::Located);
+                    return Ok(with_get_buf(|buf| {
+                        buf.clear();
+                        self.read_payload(head, len, buf);
+                        st.head.0.store(head + size, Ordering::SeqCst);
+                        st.get.0.taken.fetch_add(1, Ordering::SeqCst);
+                        self.hand_out_task();
+                        // One wake-up check for both changes (bytes and, under
+                        // `maxsize`, a place freed): a producer sleeping on either
+                        // re-checks both.
+                        self.space_changed();
+                        self.unlock_get();
+                        f(buf)
+                    }));
+                }
+                Record::First => {
+                    let mut parts = Vec::new();
+                    self.read_payload(head, len, &mut parts);
+                    msg.parts = Some(parts);
+                    st.get.0.progress.store(1, Ordering::SeqCst);
+                    st.get.0.taken.fetch_add(1, Ordering::SeqCst);
+                    self.advance(head, size);
+                    get_hook(GetPoint::MidMessage);
+                }
+                Record::Middle => {
+                    let parts = msg.parts.as_mut().expect("checked by the arm above");
+                    self.read_payload(head, len, parts);
+                    self.advance(head, size);
+                }
+                Record::Last => {
+                    let mut parts = msg.parts.take().expect("checked by the arm above");
+                    self.read_payload(head, len, &mut parts);
+                    self.advance(head, size);
+                    st.get.0.progress.store(0, Ordering::SeqCst);
+                    self.hand_out_task();
+                    self.unlock_get();
+                    return Ok(f(&parts));
+                }
             }
         }
+    }
+
+    /// Whether a record follows `head` (the `get_lock` holder's view of `tail`, read
+    /// afresh only when the cached one says no).
+    fn data_after(&self, head: u64) -> bool {
+        let get = &self.st().get.0;
+        if get.cached_tail.load(Ordering::Relaxed) != head {
+            return true;
+        }
+        let tail = self.st().tail.0.load(Ordering::SeqCst);
+        get.cached_tail.store(tail, Ordering::Relaxed);
+        tail != head
     }
 
     /// After taking `get_lock` over from a dead consumer: whether it died mid-message
@@ -639,8 +755,17 @@ impl Ring {
 
     /// A message was dropped unread: it will never be marked done.
     fn drop_task(&self) {
-        if self.st().joinable.load(Ordering::Relaxed) != 0 {
-            self.finish_task();
+        let st = self.st();
+        if st.joinable.load(Ordering::Relaxed) != 0 {
+            st.tasks.0.drop_unread();
+        }
+    }
+
+    /// A message was handed to this process: it holds the task until `task_done`.
+    fn hand_out_task(&self) {
+        let st = self.st();
+        if st.joinable.load(Ordering::Relaxed) != 0 {
+            st.tasks.0.hand_out(ident::process().stamp);
         }
     }
 
@@ -649,25 +774,33 @@ impl Ring {
         self.space_changed();
     }
 
-    /// Repairs the producer side if a producer died holding `put_lock` (a consumer
-    /// waiting on a half-sent message, or on a reserved place, would wait forever).
-    fn check_dead_producer(&self) {
-        let st = self.st();
-        let owner = rawlock::owner(&st.put.0.lock);
-        if owner == 0 || ident::is_alive(owner) {
+    /// Repairs the producer side if the `put_lock` holder died, or the last one left a
+    /// message unfinished (its put timed out): a consumer waiting on a half-sent
+    /// message, or on a reserved place, would otherwise wait forever. The repair waits
+    /// for room at most until `deadline`.
+    fn check_dead_producer(&self, deadline: Option<Instant>) {
+        let put = &self.st().put.0;
+        let me = ident::process();
+        let abandoned = !put.lock.is_locked() && put.progress.load(Ordering::SeqCst) != 0;
+        if !abandoned && !put.lock.owner_is_dead(me) {
             return;
         }
-        if rawlock::try_lock(&st.put.0.lock, ident::pid()) == Some(Acquired::OwnerDied) {
-            self.repair_put();
-            self.unlock_put();
-        } else if rawlock::owner(&st.put.0.lock) == ident::pid() {
+        if put.lock.try_lock(me).is_some() {
+            if put.progress.load(Ordering::SeqCst) != 0 {
+                // On timeout the repair stays pending for the next holder.
+                let _ = self.repair_put(deadline);
+            }
             self.unlock_put();
         }
     }
 
     /// Waits for `tail` to move past `head`, holding `get_lock`, which is released
-    /// meanwhile unless mid-message. Returns whether, on re-taking the lock, a dead
+    /// meanwhile unless mid-message (and re-taken by the deadline, or
+    /// [`Fail::WouldBlock`] without it). Returns whether, on re-taking the lock, a dead
     /// consumer's half-read message has to be skipped.
+    ///
+    /// Mid-message, the deadline does not apply while the producer is alive and its
+    /// message unfinished: see the module docs.
     fn wait_data(
         &self,
         head: u64,
@@ -694,6 +827,7 @@ impl Ring {
         if !mid_message {
             self.unlock_get();
         }
+        let wait_until = if mid_message { None } else { deadline };
         // While something is promised (a reservation or the rest of a message), watch
         // the producer's liveness; otherwise sleep until woken.
         let promised = mid_message || self.count() > 0;
@@ -701,7 +835,7 @@ impl Ring {
         if st.tail.0.load(Ordering::SeqCst) == head
             && st.shutdown.load(Ordering::SeqCst) == shutdown
         {
-            match futex::remaining(deadline) {
+            match futex::remaining(wait_until) {
                 Some(left) if promised => {
                     futex::wait(seq, s, Some(futex::min_slice(left, LIVENESS_SLICE)));
                 }
@@ -710,14 +844,11 @@ impl Ring {
             }
         }
         if promised && st.tail.0.load(Ordering::SeqCst) == head {
-            self.check_dead_producer();
+            self.check_dead_producer(deadline);
         }
         if !mid_message {
             result?;
-            let died = self
-                .lock_get(None)
-                .expect("an untimed lock cannot time out");
-            return Ok(died && self.dead_consumer_was_mid_message());
+            return self.lock_get(Wait::Until(deadline)).ok_or(Fail::WouldBlock);
         }
         result
     }
@@ -730,8 +861,7 @@ impl Ring {
         st.shutdown.fetch_max(level, Ordering::SeqCst);
         if immediate && st.joinable.load(Ordering::Relaxed) != 0 {
             // Python: immediate shutdown releases join().
-            st.tasks.0[0].store(0, Ordering::SeqCst);
-            futex::wake_all(&st.tasks.0[0]);
+            st.tasks.0.clear();
         }
         for [seq, _] in [&st.data.0, &st.space.0] {
             seq.fetch_add(1, Ordering::SeqCst);
@@ -739,41 +869,38 @@ impl Ring {
         }
     }
 
-    /// Decrements the unfinished-task count; `false` if it was already 0.
+    /// `task_done()`: decrements the unfinished-task count; `false` if it was already 0.
     pub(crate) fn finish_task(&self) -> bool {
-        let [unfinished, sleepers] = &self.st().tasks.0;
-        let mut n = unfinished.load(Ordering::SeqCst);
-        loop {
-            if n == 0 {
-                return false;
-            }
-            match unfinished.compare_exchange_weak(n, n - 1, Ordering::SeqCst, Ordering::SeqCst) {
-                Ok(_) => break,
-                Err(now) => n = now,
-            }
-        }
-        if n == 1 && sleepers.load(Ordering::SeqCst) > 0 {
-            futex::wake_all(unfinished);
-        }
-        true
+        self.st().tasks.0.done(ident::process().stamp)
     }
 
     pub(crate) fn unfinished(&self) -> u32 {
-        self.st().tasks.0[0].load(Ordering::SeqCst)
+        self.st().tasks.0.unfinished()
     }
 
-    /// Waits until every put item has been marked done; `false` at the deadline.
-    pub(crate) fn join(&self, deadline: Option<Instant>) -> bool {
-        let [unfinished, sleepers] = &self.st().tasks.0;
-        loop {
-            let n = unfinished.load(Ordering::SeqCst);
-            if n == 0 {
-                return true;
-            }
-            let Some(left) = futex::remaining(deadline) else {
-                return false;
-            };
-            futex::wait_counted(unfinished, sleepers, n, left);
+    pub(crate) fn set_lost_tasks_policy(&self, policy: OnLostTasks) {
+        self.st().tasks.0.set_policy(policy);
+    }
+
+    /// Waits until every put item has been marked done; `Ok(false)` at the deadline.
+    pub(crate) fn join(&self, deadline: Option<Instant>) -> Result<bool, LostTasks> {
+        self.st().tasks.0.join(deadline)
+    }
+}
+
+/// A consumer's message in the making.
+struct Assembly {
+    /// Skipping the rest of a message a dead consumer had started.
+    skipping: bool,
+    /// The chunks so far of a chunked message.
+    parts: Option<Vec<u8>>,
+}
+
+impl Assembly {
+    /// Drops a message begun but never completed (its task is gone with it).
+    fn drop_partial(&mut self, ring: &Ring) {
+        if self.parts.take().is_some() {
+            ring.drop_task();
         }
     }
 }
@@ -782,12 +909,12 @@ impl Ring {
 mod tests {
     use super::*;
 
-    fn dead_pid() -> u32 {
-        let child = std::process::Command::new("true").spawn().unwrap();
+    /// The stamp of a process that has exited and been reaped.
+    fn dead_stamp() -> ident::Stamp {
+        let mut child = std::process::Command::new("true").spawn().unwrap();
         let pid = child.id();
-        let mut child = child;
         child.wait().unwrap();
-        pid
+        (u64::from(pid) << 32) | 1
     }
 
     fn put_get(ring: &Ring, msg: &[u8]) -> Vec<u8> {
@@ -873,7 +1000,7 @@ mod tests {
         let ring = Ring::new(4096, 2, false).unwrap();
         let st = ring.st();
         // Forge "a producer reserved a place and died holding put_lock".
-        st.put.0.lock.store(dead_pid(), Ordering::SeqCst);
+        st.put.0.lock.forge_owner(dead_stamp());
         st.put
             .0
             .mark
@@ -892,15 +1019,69 @@ mod tests {
         let ring = Ring::new(4096, 0, false).unwrap();
         let st = ring.st();
         // A first chunk published by a producer that then died holding put_lock.
-        let me = ident::pid();
-        rawlock::lock(&st.put.0.lock, me, None).unwrap();
+        st.put.0.lock.lock(ident::process(), None).unwrap();
         st.put.0.reserved.fetch_add(1, Ordering::SeqCst);
         ring.append(100, FIRST, &[1u8; 100], Wait::No, false)
             .unwrap();
         st.put.0.progress.store(2, Ordering::SeqCst);
-        st.put.0.lock.store(dead_pid(), Ordering::SeqCst);
+        st.put.0.lock.forge_owner(dead_stamp());
         ring.put(b"after", Wait::Until(None)).unwrap();
         assert_eq!(ring.get(Wait::No, <[u8]>::to_vec).unwrap(), b"after");
+        assert_eq!(ring.count(), 0);
+    }
+
+    #[test]
+    fn record_kinds_from_flags() {
+        assert_eq!(Record::of(PAD), Record::Pad);
+        assert_eq!(Record::of(ABORT), Record::Abort);
+        assert_eq!(Record::of(FIRST | LAST), Record::Whole);
+        assert_eq!(Record::of(FIRST), Record::First);
+        assert_eq!(Record::of(0), Record::Middle);
+        assert_eq!(Record::of(LAST), Record::Last);
+    }
+
+    #[test]
+    fn try_put_and_try_get_take_over_a_dead_owners_lock() {
+        let ring = Ring::new(4096, 0, false).unwrap();
+        let st = ring.st();
+        st.put.0.lock.forge_owner(dead_stamp());
+        ring.put(b"x", Wait::No).unwrap();
+        st.get.0.lock.forge_owner(dead_stamp());
+        assert_eq!(ring.get(Wait::No, <[u8]>::to_vec).unwrap(), b"x");
+        assert_eq!(ring.get(Wait::No, |_| ()), Err(Fail::WouldBlock));
+    }
+
+    #[test]
+    fn a_timed_put_of_a_repair_that_cannot_finish_leaves_it_pending() {
+        let ring = Ring::new(4096, 0, false).unwrap();
+        let st = ring.st();
+        // A producer wrote the first chunk of a message, filled the ring and died.
+        st.put.0.lock.lock(ident::process(), None).unwrap();
+        st.put.0.reserved.fetch_add(1, Ordering::SeqCst);
+        let chunk = ring.chunk();
+        for flags in [FIRST, 0, 0, 0] {
+            let _ = ring.append(chunk, flags, &vec![1u8; chunk], Wait::No, false);
+        }
+        st.put.0.progress.store(2, Ordering::SeqCst);
+        st.put.0.lock.forge_owner(dead_stamp());
+        let deadline = Instant::now() + std::time::Duration::from_millis(50);
+        assert_eq!(
+            ring.put(b"y", Wait::Until(Some(deadline))),
+            Err(Fail::WouldBlock)
+        );
+        assert!(!st.put.0.lock.is_locked(), "the lock is given back");
+        assert_eq!(
+            st.put.0.progress.load(Ordering::SeqCst),
+            2,
+            "repair pending"
+        );
+        // A consumer drains the part, then repairs (room now) and sees the next one.
+        let consumer = {
+            let ring = ring.clone();
+            std::thread::spawn(move || ring.get(Wait::Until(None), <[u8]>::to_vec))
+        };
+        ring.put(b"z", Wait::Until(None)).unwrap();
+        assert_eq!(consumer.join().unwrap().unwrap(), b"z");
         assert_eq!(ring.count(), 0);
     }
 }

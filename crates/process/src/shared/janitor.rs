@@ -16,8 +16,7 @@
 //! is treated the same way, and the janitor exits once all are unlinked. A segment that
 //! an unrelated process still maps is therefore never unlinked under it.
 
-use std::ffi::CString;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::OwnedFd;
 use std::sync::Mutex;
 
 /// The write end of this process tree's janitor pipe, once started.
@@ -70,121 +69,17 @@ fn start() -> std::io::Result<OwnedFd> {
     // The janitor reports on `ready` once it has left our session and process group,
     // so a signal sent to our group right after `create` returns cannot reach it.
     let (ready_r, ready_w) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)?;
-    // SAFETY: the child only calls async-signal-safe functions before `fork` again; the
-    // grandchild runs `janitor_main`, which uses raw syscalls and glibc's malloc (made
-    // usable in fork children by glibc's own fork handlers), and ends in `_exit`.
-    let child = unsafe { libc::fork() };
-    match child {
-        -1 => Err(std::io::Error::last_os_error()),
-        0 => {
-            // SAFETY: see above; the intermediate child exits at once so the janitor is
-            // reparented and never becomes our zombie.
-            unsafe {
-                if libc::fork() == 0 {
-                    janitor_main(read.as_raw_fd(), ready_w.as_raw_fd());
-                }
-                libc::_exit(0);
+    crate::sys::shm::spawn_janitor(read, ready_w, serve)?;
+    let mut byte = [0u8; 1];
+    loop {
+        match rustix::io::read(&ready_r, &mut byte) {
+            Ok(1) => return Ok(write),
+            Ok(_) => {
+                return Err(std::io::Error::other("the segment janitor failed to start"));
             }
+            Err(rustix::io::Errno::INTR) => continue,
+            Err(e) => return Err(e.into()),
         }
-        pid => {
-            let mut status = 0;
-            // SAFETY: waits for the intermediate child we just forked.
-            unsafe {
-                while libc::waitpid(pid, &mut status, 0) == -1
-                    && std::io::Error::last_os_error().raw_os_error() == Some(libc::EINTR)
-                {
-                }
-            }
-            drop(read);
-            drop(ready_w);
-            let mut byte = [0u8; 1];
-            loop {
-                match rustix::io::read(&ready_r, &mut byte) {
-                    Ok(1) => return Ok(write),
-                    Ok(_) => {
-                        return Err(std::io::Error::other("the segment janitor failed to start"));
-                    }
-                    Err(rustix::io::Errno::INTR) => continue,
-                    Err(e) => return Err(e.into()),
-                }
-            }
-        }
-    }
-}
-
-/// The janitor's whole life. Never returns.
-///
-/// # Safety
-///
-/// Only to be called in a freshly forked process, with `read` the pipe's read end and
-/// `ready` the write end of the start-up report pipe.
-unsafe fn janitor_main(read: i32, ready: i32) -> ! {
-    // SAFETY: plain syscalls on descriptors this process owns; the janitor is the only
-    // thread of its process.
-    unsafe {
-        libc::setsid();
-        // Out of the creator's session and group now: report, then close everything.
-        libc::write(ready, [1u8].as_ptr().cast(), 1);
-        let devnull = libc::open(c"/dev/null".as_ptr(), libc::O_RDWR);
-        let fd = if read == 3 { 3 } else { libc::dup2(read, 3) };
-        if fd != 3 {
-            libc::_exit(1);
-        }
-        for target in 0..3 {
-            if devnull >= 0 {
-                libc::dup2(devnull, target);
-            }
-        }
-        // Close everything else: inherited pipe and socket ends would otherwise keep
-        // other processes from seeing end-of-file.
-        if libc::syscall(libc::SYS_close_range, 4u32, u32::MAX, 0u32) != 0 {
-            for other in 4..65536 {
-                libc::close(other);
-            }
-        }
-        unmap_shared();
-        let read = OwnedFd::from_raw_fd(3);
-        serve(&read);
-        libc::_exit(0);
-    }
-}
-
-/// Unmaps every shared mapping the janitor inherited from the process that started it.
-///
-/// A janitor started by a process that already maps segments (a child that attached its
-/// parent's segment, then created one of its own) would otherwise keep those mappings
-/// (and with them the shared `flock` of their open file descriptions) for its whole life:
-/// it would wait for itself to let go of a segment it was told to unlink, and keep every
-/// other janitor from unlinking it too. The janitor needs no shared memory at all.
-fn unmap_shared() {
-    let Ok(maps) = std::fs::read("/proc/self/maps") else {
-        return;
-    };
-    let mut ranges = Vec::new();
-    for line in maps.split(|&b| b == b'\n') {
-        let mut fields = line.split(|&b| b == b' ').filter(|f| !f.is_empty());
-        let (Some(range), Some(perms)) = (fields.next(), fields.next()) else {
-            continue;
-        };
-        if perms.get(3) != Some(&b's') {
-            continue;
-        }
-        let Some(dash) = range.iter().position(|&b| b == b'-') else {
-            continue;
-        };
-        let parse = |hex: &[u8]| {
-            std::str::from_utf8(hex)
-                .ok()
-                .and_then(|h| usize::from_str_radix(h, 16).ok())
-        };
-        if let (Some(start), Some(end)) = (parse(&range[..dash]), parse(&range[dash + 1..])) {
-            ranges.push((start, end - start));
-        }
-    }
-    for (start, len) in ranges {
-        // SAFETY: a shared mapping inherited from the creator; nothing in the janitor
-        // (which runs only `serve`, on private memory) refers to it.
-        unsafe { libc::munmap(start as *mut libc::c_void, len) };
     }
 }
 
@@ -201,14 +96,20 @@ fn serve(read: &OwnedFd) {
     let mut open = true;
     while open || !orphans.is_empty() {
         if open {
-            let mut pfd = libc::pollfd {
-                fd: read.as_raw_fd(),
-                events: libc::POLLIN,
-                revents: 0,
+            let mut pfd = [rustix::event::PollFd::new(
+                read,
+                rustix::event::PollFlags::IN,
+            )];
+            let timeout = rustix::event::Timespec {
+                tv_sec: 0,
+                tv_nsec: 100_000_000,
             };
-            let timeout = if orphans.is_empty() { -1 } else { 100 };
-            // SAFETY: one valid pollfd.
-            let ready = unsafe { libc::poll(&mut pfd, 1, timeout) };
+            let timeout = if orphans.is_empty() {
+                None
+            } else {
+                Some(&timeout)
+            };
+            let ready = rustix::event::poll(&mut pfd, timeout).unwrap_or(0);
             if ready > 0 {
                 match rustix::io::read(read, &mut buf) {
                     Ok(0) => {
@@ -249,34 +150,26 @@ fn serve(read: &OwnedFd) {
 /// Unlinks `name` if no process holds a shared `flock` on it. Returns whether the
 /// name is gone.
 ///
-/// Used by the janitor and by `SharedMemory`'s `drop`; raw `libc` calls only, so that it
-/// is as safe in the janitor (a fork child) as anywhere.
+/// Used by the janitor and by `SharedMemory`'s `drop`; system calls only (through
+/// rustix), so that it is as usable in the janitor (a fork child) as anywhere.
 pub(crate) fn unlink_if_unmapped(name: &[u8]) -> bool {
-    let Ok(cname) = CString::new(name) else {
+    use rustix::fs::{FlockOperation, Mode};
+    use rustix::shm::OFlags;
+    let Ok(name) = std::str::from_utf8(name) else {
         return true;
     };
-    // SAFETY: plain syscalls on a descriptor opened here.
-    unsafe {
-        let fd = libc::shm_open(cname.as_ptr(), libc::O_RDWR | libc::O_CLOEXEC, 0);
-        if fd < 0 {
-            return true; // already gone
+    let Ok(fd) = rustix::shm::open(name, OFlags::RDWR, Mode::empty()) else {
+        return true; // already gone (or never ours to remove)
+    };
+    let locked = loop {
+        match rustix::fs::flock(&fd, FlockOperation::NonBlockingLockExclusive) {
+            Ok(()) => break true,
+            Err(rustix::io::Errno::INTR) => continue,
+            Err(_) => break false,
         }
-        let op = libc::LOCK_EX | libc::LOCK_NB;
-        let locked = loop {
-            if libc::flock(fd, op) == 0 {
-                break true;
-            }
-            if std::io::Error::last_os_error().raw_os_error() != Some(libc::EINTR) {
-                break false;
-            }
-        };
-        if locked {
-            let mut st: libc::stat = std::mem::zeroed();
-            if libc::fstat(fd, &mut st) == 0 && st.st_nlink > 0 {
-                libc::shm_unlink(cname.as_ptr());
-            }
-        }
-        libc::close(fd);
-        locked
+    };
+    if locked && rustix::fs::fstat(&fd).is_ok_and(|st| st.st_nlink > 0) {
+        let _ = rustix::shm::unlink(name);
     }
+    locked
 }

@@ -4,34 +4,22 @@ use std::fmt;
 use std::marker::PhantomData;
 use std::ops::{Deref, DerefMut};
 
-use super::value::LockHeader;
+use super::value::{guard_of, lock_handle, new_cells};
 use super::{IndexError, Plain, ShmError};
-use crate::shared::rawlock::Acquired;
-use crate::shared::region::Shared;
-use crate::sync::OwnerDied;
-
-fn new_array<T: Plain>(
-    len: usize,
-    fill: impl Fn(usize) -> T,
-) -> Result<Shared<LockHeader>, ShmError> {
-    const { assert!(align_of::<T>() <= 128) };
-    let bytes = len
-        .checked_mul(size_of::<T>())
-        .ok_or_else(|| ShmError::invalid("array size overflows"))?;
-    let shared = Shared::<LockHeader>::new(bytes)?;
-    let base = shared.data().cast::<T>();
-    for i in 0..len {
-        // SAFETY: i < len and the data area holds `len` aligned `T`s; the segment is new.
-        unsafe { base.add(i).write(fill(i)) };
-    }
-    Ok(shared)
-}
+use crate::shared::ident;
+use crate::shared::rawlock::{Acquired, RawLock};
+use crate::shared::region::{Guarded, Shared};
+use crate::sync::{Lock, OwnerDied};
 
 /// A fixed-length array of `T` in shared memory with a process-shared lock —
 /// `multiprocessing.Array('i', 10)`.
 ///
 /// [`get`](Self::get)/[`set`](Self::set) take the lock per element (as Python's
 /// synchronized wrapper does); [`lock`](Self::lock) gives the whole slice for bulk work.
+/// The lock is the array's own unless one is given with
+/// [`with_lock`](Self::with_lock) (`Array('i', 10, lock=lock)`);
+/// [`get_lock`](Self::get_lock) returns it, [`get_obj`](Self::get_obj) the
+/// unsynchronised [`RawArray`] underneath.
 ///
 /// # Examples
 ///
@@ -47,8 +35,10 @@ fn new_array<T: Plain>(
 #[derive(serde::Serialize)]
 #[serde(bound = "")]
 pub struct Array<T: Plain> {
-    shared: Shared<LockHeader>,
+    shared: Shared<RawLock>,
     len: usize,
+    /// A lock the caller gave (`lock=lock`); `None`: the array's own.
+    lock: Option<Lock>,
     _t: PhantomData<T>,
 }
 
@@ -57,6 +47,7 @@ impl<T: Plain> Clone for Array<T> {
         Array {
             shared: self.shared.clone(),
             len: self.len,
+            lock: self.lock.clone(),
             _t: PhantomData,
         }
     }
@@ -76,8 +67,24 @@ impl<T: Plain + Default> Array<T> {
     /// When the system cannot provide the shared memory.
     pub fn new(len: usize) -> Result<Array<T>, ShmError> {
         Ok(Array {
-            shared: new_array(len, |_| T::default())?,
+            shared: new_cells(len, |_| T::default())?,
             len,
+            lock: None,
+            _t: PhantomData,
+        })
+    }
+
+    /// `len` default (zero) elements guarded by `lock`, which other arrays, values or
+    /// code may share — `Array('i', 10, lock=lock)`.
+    ///
+    /// # Errors
+    ///
+    /// When the system cannot provide the shared memory.
+    pub fn with_lock(len: usize, lock: Lock) -> Result<Array<T>, ShmError> {
+        Ok(Array {
+            shared: new_cells(len, |_| T::default())?,
+            len,
+            lock: Some(lock),
             _t: PhantomData,
         })
     }
@@ -91,10 +98,42 @@ impl<T: Plain> Array<T> {
     /// When the system cannot provide the shared memory.
     pub fn from_slice(items: &[T]) -> Result<Array<T>, ShmError> {
         Ok(Array {
-            shared: new_array(items.len(), |i| items[i])?,
+            shared: new_cells(items.len(), |i| items[i])?,
             len: items.len(),
+            lock: None,
             _t: PhantomData,
         })
+    }
+
+    /// An array holding a copy of `items`, guarded by `lock` —
+    /// `Array('i', [1, 2, 3], lock=lock)`.
+    ///
+    /// # Errors
+    ///
+    /// When the system cannot provide the shared memory.
+    pub fn from_slice_with_lock(items: &[T], lock: Lock) -> Result<Array<T>, ShmError> {
+        Ok(Array {
+            shared: new_cells(items.len(), |i| items[i])?,
+            len: items.len(),
+            lock: Some(lock),
+            _t: PhantomData,
+        })
+    }
+
+    /// The lock that guards the array (its own, or the one given) — `arr.get_lock()`.
+    pub fn get_lock(&self) -> Lock {
+        lock_handle(&self.shared, &self.lock)
+    }
+
+    /// The same shared elements without the lock — `arr.get_obj()`. Its accesses do not
+    /// take the lock: hold [`get_lock`](Self::get_lock) around them when others may
+    /// write.
+    pub fn get_obj(&self) -> RawArray<T> {
+        RawArray {
+            shared: self.shared.clone(),
+            len: self.len,
+            _t: PhantomData,
+        }
     }
 
     /// The number of elements — `len(arr)`.
@@ -145,8 +184,9 @@ impl<T: Plain> Array<T> {
     ///
     /// [`OwnerDied`] (holding the guard) when the previous holder died with the lock taken.
     pub fn lock(&self) -> Result<ArrayGuard<'_, T>, OwnerDied<ArrayGuard<'_, T>>> {
-        let acquired = self.shared.header().lock();
-        let guard = ArrayGuard { array: self };
+        let lock = guard_of(&self.shared, &self.lock);
+        let (cells, acquired) = self.shared.lock_elems(lock, ident::process(), self.len);
+        let guard = ArrayGuard { cells };
         match acquired {
             Acquired::Clean => Ok(guard),
             Acquired::OwnerDied => Err(OwnerDied::new(guard)),
@@ -157,7 +197,7 @@ impl<T: Plain> Array<T> {
 /// The elements of an [`Array`] while holding its lock; releases on drop.
 #[must_use = "the lock is released as soon as the guard is dropped"]
 pub struct ArrayGuard<'a, T: Plain> {
-    array: &'a Array<T>,
+    cells: Guarded<'a, T>,
 }
 
 impl<T: Plain + fmt::Debug> fmt::Debug for ArrayGuard<'_, T> {
@@ -169,24 +209,13 @@ impl<T: Plain + fmt::Debug> fmt::Debug for ArrayGuard<'_, T> {
 impl<T: Plain> Deref for ArrayGuard<'_, T> {
     type Target = [T];
     fn deref(&self) -> &[T] {
-        // SAFETY: the guard holds the lock every access takes; the data area holds `len`
-        // initialised, aligned `T`s for as long as the array (borrowed by the guard).
-        unsafe { std::slice::from_raw_parts(self.array.shared.data().cast::<T>(), self.array.len) }
+        &self.cells
     }
 }
 
 impl<T: Plain> DerefMut for ArrayGuard<'_, T> {
     fn deref_mut(&mut self) -> &mut [T] {
-        // SAFETY: as `deref`; `&mut self` makes this the guard's only live reference.
-        unsafe {
-            std::slice::from_raw_parts_mut(self.array.shared.data().cast::<T>(), self.array.len)
-        }
-    }
-}
-
-impl<T: Plain> Drop for ArrayGuard<'_, T> {
-    fn drop(&mut self) {
-        self.array.shared.header().unlock();
+        &mut self.cells
     }
 }
 
@@ -209,7 +238,7 @@ impl<T: Plain> Drop for ArrayGuard<'_, T> {
 #[derive(serde::Serialize)]
 #[serde(bound = "")]
 pub struct RawArray<T: Plain> {
-    shared: Shared<LockHeader>,
+    shared: Shared<RawLock>,
     len: usize,
     _t: PhantomData<T>,
 }
@@ -238,7 +267,7 @@ impl<T: Plain + Default> RawArray<T> {
     /// When the system cannot provide the shared memory.
     pub fn new(len: usize) -> Result<RawArray<T>, ShmError> {
         Ok(RawArray {
-            shared: new_array(len, |_| T::default())?,
+            shared: new_cells(len, |_| T::default())?,
             len,
             _t: PhantomData,
         })
@@ -258,8 +287,7 @@ impl<T: Plain> RawArray<T> {
 
     /// Reads element `i`; `None` past the end.
     pub fn get(&self, i: usize) -> Option<T> {
-        // SAFETY: bounds checked; aligned, initialised element; any bytes are a valid `T`.
-        (i < self.len).then(|| unsafe { self.shared.data().cast::<T>().add(i).read_volatile() })
+        (i < self.len).then(|| self.shared.load(i))
     }
 
     /// Writes element `i`.
@@ -274,8 +302,7 @@ impl<T: Plain> RawArray<T> {
                 len: self.len,
             });
         }
-        // SAFETY: bounds checked; shared memory no Rust reference points into.
-        unsafe { self.shared.data().cast::<T>().add(i).write_volatile(value) };
+        self.shared.store(i, value);
         Ok(())
     }
 
@@ -285,28 +312,42 @@ impl<T: Plain> RawArray<T> {
     }
 }
 
-macro_rules! deserialize_array {
-    ($name:ident) => {
-        impl<'de, T: Plain> serde::Deserialize<'de> for $name<T> {
-            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-                #[derive(serde::Deserialize)]
-                struct Parts {
-                    shared: Shared<LockHeader>,
-                    len: usize,
-                }
-                let parts = Parts::deserialize(d)?;
-                parts
-                    .shared
-                    .check_data::<D::Error>(parts.len.checked_mul(size_of::<T>()))?;
-                Ok($name {
-                    shared: parts.shared,
-                    len: parts.len,
-                    _t: PhantomData,
-                })
-            }
+impl<'de, T: Plain> serde::Deserialize<'de> for Array<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(serde::Deserialize)]
+        struct Parts {
+            shared: Shared<RawLock>,
+            len: usize,
+            lock: Option<Lock>,
         }
-    };
+        let parts = Parts::deserialize(d)?;
+        parts
+            .shared
+            .check_data::<D::Error>(parts.len.checked_mul(size_of::<T>()))?;
+        Ok(Array {
+            shared: parts.shared,
+            len: parts.len,
+            lock: parts.lock,
+            _t: PhantomData,
+        })
+    }
 }
 
-deserialize_array!(Array);
-deserialize_array!(RawArray);
+impl<'de, T: Plain> serde::Deserialize<'de> for RawArray<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(serde::Deserialize)]
+        struct Parts {
+            shared: Shared<RawLock>,
+            len: usize,
+        }
+        let parts = Parts::deserialize(d)?;
+        parts
+            .shared
+            .check_data::<D::Error>(parts.len.checked_mul(size_of::<T>()))?;
+        Ok(RawArray {
+            shared: parts.shared,
+            len: parts.len,
+            _t: PhantomData,
+        })
+    }
+}

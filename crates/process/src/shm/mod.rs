@@ -27,12 +27,11 @@
 
 mod array;
 mod error;
-mod plain;
 mod segment;
 mod value;
 
+pub use crate::shared::plain::Plain;
 pub use array::{Array, ArrayGuard, RawArray};
 pub use error::{IndexError, ShmError};
-pub use plain::Plain;
 pub use segment::SharedMemory;
 pub use value::{RawValue, Value, ValueGuard};

@@ -58,20 +58,7 @@ impl fmt::Debug for SharedMemory {
 
 fn random_name() -> Result<String, ShmError> {
     let mut bytes = [0u8; 16];
-    let mut filled = 0;
-    while filled < bytes.len() {
-        let rest = &mut bytes[filled..];
-        // SAFETY: writes at most `rest.len()` bytes into `rest`.
-        let n = unsafe { libc::getrandom(rest.as_mut_ptr().cast(), rest.len(), 0) };
-        if n < 0 {
-            let e = std::io::Error::last_os_error();
-            if e.kind() == std::io::ErrorKind::Interrupted {
-                continue;
-            }
-            return Err(ShmError::io("getrandom", e));
-        }
-        filled += n as usize;
-    }
+    crate::sys::shm::getrandom(&mut bytes).map_err(|e| ShmError::io("getrandom", e))?;
     let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
     Ok(format!("/skein-{hex}"))
 }
@@ -212,12 +199,7 @@ impl SharedMemory {
     /// [`IndexError`] when the range does not fit.
     pub fn write(&self, offset: usize, data: &[u8]) -> Result<(), IndexError> {
         self.check(offset, data.len())?;
-        // SAFETY: bounds checked above; the destination is shared memory no Rust
-        // reference points into (bytes have no invalid values, so a race can only mix
-        // bytes, never create an invalid value).
-        unsafe {
-            std::ptr::copy_nonoverlapping(data.as_ptr(), self.as_ptr().add(offset), data.len())
-        };
+        self.region().copy_in(offset, data);
         Ok(())
     }
 
@@ -228,10 +210,7 @@ impl SharedMemory {
     /// [`IndexError`] when the range does not fit.
     pub fn read(&self, offset: usize, buf: &mut [u8]) -> Result<(), IndexError> {
         self.check(offset, buf.len())?;
-        // SAFETY: as `write`, in the other direction.
-        unsafe {
-            std::ptr::copy_nonoverlapping(self.as_ptr().add(offset), buf.as_mut_ptr(), buf.len())
-        };
+        self.region().copy_out(offset, buf);
         Ok(())
     }
 }

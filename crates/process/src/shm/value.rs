@@ -3,34 +3,45 @@
 use std::fmt;
 use std::marker::PhantomData;
 use std::ops::{Deref, DerefMut};
-use std::sync::atomic::AtomicU32;
 
 use super::{Plain, ShmError};
 use crate::shared::ident;
-use crate::shared::rawlock::{self, Acquired};
-use crate::shared::region::{AtomicHeader, Shared};
-use crate::sync::OwnerDied;
+use crate::shared::rawlock::{Acquired, RawLock};
+use crate::shared::region::{Guarded, Shared};
+use crate::sync::{Lock, OwnerDied};
 
-#[repr(C)]
-pub(crate) struct LockHeader {
-    lock: AtomicU32,
+/// A cell of `len` `T`s in a new segment whose header is the cell's own lock.
+pub(crate) fn new_cells<T: Plain>(
+    len: usize,
+    fill: impl Fn(usize) -> T,
+) -> Result<Shared<RawLock>, ShmError> {
+    let bytes = len
+        .checked_mul(size_of::<T>())
+        .ok_or_else(|| ShmError::invalid("array size overflows"))?;
+    let shared = Shared::<RawLock>::new(bytes)?;
+    for i in 0..len {
+        shared.store(i, fill(i));
+    }
+    Ok(shared)
 }
 
-// SAFETY: one atomic; all-zero is "unlocked".
-unsafe impl AtomicHeader for LockHeader {}
-
-impl LockHeader {
-    /// Takes the cell's lock for this process, waiting as long as it takes.
-    pub(crate) fn lock(&self) -> Acquired {
-        rawlock::lock(&self.lock, ident::pid(), None).expect("an untimed lock cannot time out")
-    }
-
-    pub(crate) fn unlock(&self) {
-        rawlock::unlock(&self.lock);
+/// The lock that guards a cell: its own (the segment's header), or one the caller gave.
+pub(crate) fn guard_of<'a>(shared: &'a Shared<RawLock>, lock: &'a Option<Lock>) -> &'a RawLock {
+    match lock {
+        Some(l) => l.raw(),
+        None => shared.header(),
     }
 }
 
-/// A `T` in shared memory with its own process-shared lock —
+/// The cell's lock as a [`Lock`] handle (`get_lock()`).
+pub(crate) fn lock_handle(shared: &Shared<RawLock>, lock: &Option<Lock>) -> Lock {
+    match lock {
+        Some(l) => l.clone(),
+        None => Lock::from_shared(shared.clone()),
+    }
+}
+
+/// A `T` in shared memory with a process-shared lock —
 /// `multiprocessing.Value(typecode, value)`.
 ///
 /// [`get`](Self::get) and [`set`](Self::set) take the lock for one access, like Python's
@@ -39,20 +50,36 @@ impl LockHeader {
 /// same value. A holder that dies with the lock taken is reported as [`OwnerDied`] to the
 /// next [`lock`](Self::lock); `get`/`set` simply take the lock over.
 ///
+/// The lock is the value's own unless one is given with [`with_lock`](Self::with_lock)
+/// (`Value('i', 0, lock=lock)`), so that several values and arrays share one lock;
+/// [`get_lock`](Self::get_lock) returns it either way, and [`get_obj`](Self::get_obj)
+/// the unsynchronised [`RawValue`] underneath.
+///
 /// # Examples
 ///
 /// ```
-/// use skein_process::Value;
+/// use skein_process::{Lock, Value};
 ///
 /// let counter = Value::new(0i32)?;
 /// *counter.lock().unwrap() += 1;
 /// assert_eq!(counter.get(), 1);
+///
+/// // Two values behind one lock: `Value('i', 0, lock=lock)`.
+/// let lock = Lock::new()?;
+/// let (a, b) = (Value::with_lock(1u64, lock.clone())?, Value::with_lock(2u64, lock.clone())?);
+/// {
+///     let _both = lock.lock().unwrap();
+///     assert!(a.get_lock().locked() && b.get_lock().locked());
+///     let (ra, rb) = (a.get_obj(), b.get_obj()); // the raw cells, read under our lock
+///     ra.set(rb.get() + ra.get());
+/// }
+/// assert_eq!(a.get(), 3);
 /// # Ok::<(), skein_process::ShmError>(())
 /// ```
-#[derive(serde::Serialize)]
-#[serde(bound = "")]
 pub struct Value<T: Plain> {
-    shared: Shared<LockHeader>,
+    shared: Shared<RawLock>,
+    /// A lock the caller gave (`lock=lock`); `None`: the cell's own.
+    lock: Option<Lock>,
     _t: PhantomData<T>,
 }
 
@@ -60,6 +87,7 @@ impl<T: Plain> Clone for Value<T> {
     fn clone(&self) -> Self {
         Value {
             shared: self.shared.clone(),
+            lock: self.lock.clone(),
             _t: PhantomData,
         }
     }
@@ -71,47 +99,47 @@ impl<T: Plain + fmt::Debug> fmt::Debug for Value<T> {
     }
 }
 
-fn new_cell<T: Plain>(value: T) -> Result<Shared<LockHeader>, ShmError> {
-    const { assert!(align_of::<T>() <= 128) };
-    let shared = Shared::<LockHeader>::new(size_of::<T>())?;
-    // SAFETY: the data area is 128-aligned and at least size_of::<T>() long; the segment
-    // is new, so nobody else can see it yet.
-    unsafe { shared.data().cast::<T>().write(value) };
-    Ok(shared)
-}
-
 impl<T: Plain> Value<T> {
-    /// A new shared value with a lock — `Value('i', value)`.
+    /// A new shared value with its own lock — `Value('i', value)`.
     ///
     /// # Errors
     ///
     /// When the system cannot provide the shared memory.
     pub fn new(value: T) -> Result<Value<T>, ShmError> {
         Ok(Value {
-            shared: new_cell(value)?,
+            shared: new_cells(1, |_| value)?,
+            lock: None,
             _t: PhantomData,
         })
     }
 
-    fn ptr(&self) -> *mut T {
-        self.shared.data().cast::<T>()
+    /// A new shared value guarded by `lock`, which other values, arrays or code may
+    /// share — `Value('i', value, lock=lock)`.
+    ///
+    /// # Errors
+    ///
+    /// When the system cannot provide the shared memory.
+    pub fn with_lock(value: T, lock: Lock) -> Result<Value<T>, ShmError> {
+        Ok(Value {
+            shared: new_cells(1, |_| value)?,
+            lock: Some(lock),
+            _t: PhantomData,
+        })
+    }
+
+    fn guard(&self) -> (Guarded<'_, T>, Acquired) {
+        let lock = guard_of(&self.shared, &self.lock);
+        self.shared.lock_elems(lock, ident::process(), 1)
     }
 
     /// Reads the value under the lock — `v.value`.
     pub fn get(&self) -> T {
-        self.shared.header().lock();
-        // SAFETY: we hold the lock that every access to the cell takes.
-        let v = unsafe { self.ptr().read_volatile() };
-        self.shared.header().unlock();
-        v
+        self.guard().0[0]
     }
 
     /// Writes the value under the lock — `v.value = x`.
     pub fn set(&self, value: T) {
-        self.shared.header().lock();
-        // SAFETY: we hold the lock that every access to the cell takes.
-        unsafe { self.ptr().write_volatile(value) };
-        self.shared.header().unlock();
+        self.guard().0[0] = value;
     }
 
     /// Takes the lock and gives access to the value until the guard drops —
@@ -122,11 +150,26 @@ impl<T: Plain> Value<T> {
     /// [`OwnerDied`] (holding the guard) when the previous holder died with the lock
     /// taken: the value may be half-updated.
     pub fn lock(&self) -> Result<ValueGuard<'_, T>, OwnerDied<ValueGuard<'_, T>>> {
-        let acquired = self.shared.header().lock();
-        let guard = ValueGuard { value: self };
+        let (cells, acquired) = self.guard();
+        let guard = ValueGuard { cells };
         match acquired {
             Acquired::Clean => Ok(guard),
             Acquired::OwnerDied => Err(OwnerDied::new(guard)),
+        }
+    }
+
+    /// The lock that guards the value (its own, or the one given to
+    /// [`with_lock`](Self::with_lock)) — `v.get_lock()`.
+    pub fn get_lock(&self) -> Lock {
+        lock_handle(&self.shared, &self.lock)
+    }
+
+    /// The same shared cell without the lock — `v.get_obj()`. Its accesses do not take
+    /// the lock: hold [`get_lock`](Self::get_lock) around them when others may write.
+    pub fn get_obj(&self) -> RawValue<T> {
+        RawValue {
+            shared: self.shared.clone(),
+            _t: PhantomData,
         }
     }
 }
@@ -134,7 +177,7 @@ impl<T: Plain> Value<T> {
 /// Access to a [`Value`] while holding its lock; releases on drop.
 #[must_use = "the lock is released as soon as the guard is dropped"]
 pub struct ValueGuard<'a, T: Plain> {
-    value: &'a Value<T>,
+    cells: Guarded<'a, T>,
 }
 
 impl<T: Plain + fmt::Debug> fmt::Debug for ValueGuard<'_, T> {
@@ -146,22 +189,13 @@ impl<T: Plain + fmt::Debug> fmt::Debug for ValueGuard<'_, T> {
 impl<T: Plain> Deref for ValueGuard<'_, T> {
     type Target = T;
     fn deref(&self) -> &T {
-        // SAFETY: the guard holds the lock every access takes; the cell is aligned and
-        // initialised, and `T: Plain` has no invalid bit patterns.
-        unsafe { &*self.value.ptr() }
+        &self.cells[0]
     }
 }
 
 impl<T: Plain> DerefMut for ValueGuard<'_, T> {
     fn deref_mut(&mut self) -> &mut T {
-        // SAFETY: as `deref`; `&mut self` makes this the only reference from this guard.
-        unsafe { &mut *self.value.ptr() }
-    }
-}
-
-impl<T: Plain> Drop for ValueGuard<'_, T> {
-    fn drop(&mut self) {
-        self.value.shared.header().unlock();
+        &mut self.cells[0]
     }
 }
 
@@ -183,7 +217,7 @@ impl<T: Plain> Drop for ValueGuard<'_, T> {
 #[derive(serde::Serialize)]
 #[serde(bound = "")]
 pub struct RawValue<T: Plain> {
-    shared: Shared<LockHeader>,
+    shared: Shared<RawLock>,
     _t: PhantomData<T>,
 }
 
@@ -212,42 +246,60 @@ impl<T: Plain> RawValue<T> {
     /// When the system cannot provide the shared memory.
     pub fn new(value: T) -> Result<RawValue<T>, ShmError> {
         Ok(RawValue {
-            shared: new_cell(value)?,
+            shared: new_cells(1, |_| value)?,
             _t: PhantomData,
         })
     }
 
     /// Reads the value (one volatile read; may observe a concurrent write half done).
     pub fn get(&self) -> T {
-        // SAFETY: aligned, initialised cell; `T: Plain` makes any bytes a valid `T`.
-        unsafe { self.shared.data().cast::<T>().read_volatile() }
+        self.shared.load(0)
     }
 
     /// Writes the value (one volatile write).
     pub fn set(&self, value: T) {
-        // SAFETY: aligned cell in shared memory that no Rust reference points into.
-        unsafe { self.shared.data().cast::<T>().write_volatile(value) }
+        self.shared.store(0, value);
     }
 }
 
-macro_rules! deserialize_cell {
-    ($name:ident) => {
-        impl<'de, T: Plain> serde::Deserialize<'de> for $name<T> {
-            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-                #[derive(serde::Deserialize)]
-                struct Parts {
-                    shared: Shared<LockHeader>,
-                }
-                let parts = Parts::deserialize(d)?;
-                parts.shared.check_data::<D::Error>(Some(size_of::<T>()))?;
-                Ok($name {
-                    shared: parts.shared,
-                    _t: PhantomData,
-                })
-            }
-        }
-    };
+impl<T: Plain> serde::Serialize for Value<T> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut st = s.serialize_struct("Value", 2)?;
+        st.serialize_field("shared", &self.shared)?;
+        st.serialize_field("lock", &self.lock)?;
+        st.end()
+    }
 }
 
-deserialize_cell!(Value);
-deserialize_cell!(RawValue);
+impl<'de, T: Plain> serde::Deserialize<'de> for Value<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(serde::Deserialize)]
+        struct Parts {
+            shared: Shared<RawLock>,
+            lock: Option<Lock>,
+        }
+        let parts = Parts::deserialize(d)?;
+        parts.shared.check_data::<D::Error>(Some(size_of::<T>()))?;
+        Ok(Value {
+            shared: parts.shared,
+            lock: parts.lock,
+            _t: PhantomData,
+        })
+    }
+}
+
+impl<'de, T: Plain> serde::Deserialize<'de> for RawValue<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(serde::Deserialize)]
+        struct Parts {
+            shared: Shared<RawLock>,
+        }
+        let parts = Parts::deserialize(d)?;
+        parts.shared.check_data::<D::Error>(Some(size_of::<T>()))?;
+        Ok(RawValue {
+            shared: parts.shared,
+            _t: PhantomData,
+        })
+    }
+}

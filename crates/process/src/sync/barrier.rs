@@ -7,37 +7,35 @@ use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use super::BrokenBarrierError;
-use crate::shared::rawlock::{self, LIVENESS_SLICE};
-use crate::shared::region::{AtomicHeader, Shared};
+use crate::shared::rawlock::{Acquired, LIVENESS_SLICE, RawLock};
+use crate::shared::region::{Shared, atomic_header};
 use crate::shared::{futex, ident};
 use crate::shm::ShmError;
 
 /// The most parties a barrier can have (one pid slot each in its shared page).
 pub(crate) const MAX_PARTIES: usize = 1000;
 
-#[repr(C)]
-pub(crate) struct BarrierState {
-    lock: AtomicU32,
-    /// Bumped on every pass, break and reset: the word waiters sleep on.
-    seq: AtomicU32,
-    parties: AtomicU32,
-    count: AtomicU32,
-    generation: AtomicU32,
-    broken: AtomicU32,
-    /// `g + 1` when generation `g` ended by a reset (its waiters fail).
-    reset_gen: AtomicU32,
-    /// 1 if the barrier was built with an action (every party's handle must carry one).
-    has_action: AtomicU32,
-    /// The default timeout of `wait` in nanoseconds, 0 for none.
-    timeout_ns: AtomicU64,
-    /// The pid of each waiter, by arrival index.
-    slots: [AtomicU32; MAX_PARTIES],
-    /// The pid of each enrolled party (0: free slot); see [`Barrier::enroll`].
-    enrolled: [AtomicU32; MAX_PARTIES],
+atomic_header! {
+    pub(crate) struct BarrierState {
+        lock: RawLock,
+        /// Bumped on every pass, break and reset: the word waiters sleep on.
+        seq: AtomicU32,
+        parties: AtomicU32,
+        count: AtomicU32,
+        generation: AtomicU32,
+        broken: AtomicU32,
+        /// `g + 1` when generation `g` ended by a reset (its waiters fail).
+        reset_gen: AtomicU32,
+        /// 1 if the barrier was built with an action (every party's handle must carry one).
+        has_action: AtomicU32,
+        /// The default timeout of `wait` in nanoseconds, 0 for none.
+        timeout_ns: AtomicU64,
+        /// The stamp (pid and start time, see `ident`) of each waiter, by arrival index.
+        slots: [AtomicU64; MAX_PARTIES],
+        /// The stamp of each enrolled party (0: free slot); see [`Barrier::enroll`].
+        enrolled: [AtomicU64; MAX_PARTIES],
+    }
 }
-
-// SAFETY: atomics only; zero is a valid state (parties is set before sharing).
-unsafe impl AtomicHeader for BarrierState {}
 
 /// A barrier for `parties` processes — `multiprocessing.Barrier(parties, action,
 /// timeout)`.
@@ -143,7 +141,7 @@ impl Drop for Enrollment<'_> {
     fn drop(&mut self) {
         let held = self.barrier.hold();
         let slot = &held.0.enrolled[self.slot];
-        if slot.load(Ordering::Relaxed) == ident::pid() {
+        if slot.load(Ordering::Relaxed) == ident::process().stamp {
             slot.store(0, Ordering::Relaxed);
         }
     }
@@ -213,7 +211,7 @@ struct Held<'a>(&'a BarrierState);
 
 impl Drop for Held<'_> {
     fn drop(&mut self) {
-        rawlock::unlock(&self.0.lock);
+        self.0.lock.unlock();
     }
 }
 
@@ -284,7 +282,7 @@ impl Barrier {
         let held = self.hold();
         let st = held.0;
         let parties = st.parties.load(Ordering::Relaxed) as usize;
-        let me = ident::pid();
+        let me = ident::process().stamp;
         let free = st.enrolled[..parties]
             .iter()
             .position(|s| s.load(Ordering::Relaxed) == 0)
@@ -300,12 +298,12 @@ impl Barrier {
 
     /// Whether an enrolled party has died; its slot is freed (so that a `reset`
     /// barrier does not break again for the same death).
-    fn enrolled_died(st: &BarrierState, me: u32) -> bool {
+    fn enrolled_died(st: &BarrierState, me: ident::Stamp) -> bool {
         let parties = (st.parties.load(Ordering::Relaxed) as usize).min(MAX_PARTIES);
         let mut died = false;
         for slot in &st.enrolled[..parties] {
-            let pid = slot.load(Ordering::Relaxed);
-            if pid != 0 && pid != me && !ident::is_alive(pid) {
+            let stamp = slot.load(Ordering::Relaxed);
+            if stamp != 0 && stamp != me && !ident::is_alive(stamp) {
                 slot.store(0, Ordering::Relaxed);
                 died = true;
             }
@@ -326,13 +324,20 @@ impl Barrier {
     }
 
     fn hold(&self) -> Held<'_> {
+        self.hold_until(None)
+            .expect("an untimed lock cannot time out")
+    }
+
+    /// Takes the barrier's internal lock, waiting at most until `deadline` (it is held
+    /// briefly, but also while the last party runs the action, which may take long).
+    fn hold_until(&self, deadline: Option<Instant>) -> Option<Held<'_>> {
         let st = self.st();
-        let got = rawlock::lock(&st.lock, ident::pid(), None).expect("untimed");
-        if got == rawlock::Acquired::OwnerDied {
+        let got = st.lock.lock(ident::process(), deadline)?;
+        if got == Acquired::OwnerDied {
             // Someone died mid-update: the state may be torn, so break the barrier.
             Self::break_now(st);
         }
-        Held(st)
+        Some(Held(st))
     }
 
     fn break_now(st: &BarrierState) {
@@ -378,14 +383,19 @@ impl Barrier {
     }
 
     fn wait_until(&self, deadline: Option<Instant>) -> Result<usize, BrokenBarrierError> {
-        let held = self.hold();
+        let Some(held) = self.hold_until(deadline) else {
+            // The lock stayed taken until the deadline (an action running long): a
+            // timeout, which breaks the barrier (no lock needed to say so).
+            Self::break_now(self.st());
+            return Err(BrokenBarrierError);
+        };
         let st = held.0;
         if st.broken.load(Ordering::Relaxed) != 0 {
             return Err(BrokenBarrierError);
         }
         let idx = st.count.load(Ordering::Relaxed) as usize;
         let parties = st.parties.load(Ordering::Relaxed) as usize;
-        st.slots[idx].store(ident::pid(), Ordering::Relaxed);
+        st.slots[idx].store(ident::process().stamp, Ordering::Relaxed);
         if idx + 1 == parties {
             if st.has_action.load(Ordering::Relaxed) != 0 {
                 let Some(action) = &self.action else {
@@ -402,6 +412,12 @@ impl Barrier {
                     Self::break_now(st);
                     drop(held);
                     resume_unwind(panic);
+                }
+                if st.broken.load(Ordering::Relaxed) != 0 {
+                    // A party timed out while the action ran (it could not take the
+                    // lock to wait on): the round fails for everyone.
+                    st.count.store(0, Ordering::Relaxed);
+                    return Err(BrokenBarrierError);
                 }
             }
             st.count.store(0, Ordering::Relaxed);
@@ -421,7 +437,17 @@ impl Barrier {
             if let Some(left) = left {
                 futex::wait(&st.seq, seq, Some(futex::min_slice(left, LIVENESS_SLICE)));
             }
-            let h = self.hold();
+            let Some(h) = self.hold_until(deadline) else {
+                // The deadline passed while another party held the lock (running the
+                // action). If our round passed meanwhile, we passed too.
+                if st.generation.load(Ordering::Acquire) != generation
+                    && st.reset_gen.load(Ordering::Relaxed) != generation.wrapping_add(1)
+                {
+                    return Ok(idx);
+                }
+                Self::break_now(st);
+                return Err(BrokenBarrierError);
+            };
             if st.generation.load(Ordering::Relaxed) != generation {
                 let reset = st.reset_gen.load(Ordering::Relaxed) == generation.wrapping_add(1);
                 return if reset {
@@ -437,11 +463,11 @@ impl Barrier {
                 Self::break_now(st);
                 return Err(BrokenBarrierError);
             }
-            let me = ident::pid();
+            let me = ident::process().stamp;
             let arrived = st.count.load(Ordering::Relaxed) as usize;
             let someone_died = st.slots[..arrived.min(MAX_PARTIES)].iter().any(|s| {
-                let pid = s.load(Ordering::Relaxed);
-                pid != me && !ident::is_alive(pid)
+                let stamp = s.load(Ordering::Relaxed);
+                stamp != me && !ident::is_alive(stamp)
             });
             if someone_died || Self::enrolled_died(st, me) {
                 Self::break_now(st);

@@ -1,22 +1,86 @@
 //! `Condition`, shared between processes.
 
 use std::fmt;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use super::{ConditionError, Lock, OwnerDied, RLock, ReleaseError};
 use crate::shared::futex;
-use crate::shared::region::{AtomicHeader, Shared};
+use crate::shared::region::{Shared, atomic_header};
 use crate::shm::ShmError;
 
-#[repr(C)]
-pub(crate) struct CondState {
-    seq: AtomicU32,
-    sleepers: AtomicU32,
+/// How many processes and threads can wait on one condition with exact notification.
+/// More wait too, but a notify wakes all of those beyond (each then reports `true`).
+const MAX_WAITERS: usize = 512;
+
+/// A waiter slot is free.
+const FREE: u32 = 0;
+/// A waiter sleeps on its slot, not yet notified.
+const WAITING: u32 = 1;
+/// A `notify` chose this waiter.
+const NOTIFIED: u32 = 2;
+
+atomic_header! {
+    /// The waiters, one slot each: `notify(n)` marks the `n` oldest as notified and wakes
+    /// exactly them. Slots are taken, marked and freed only under the condition's lock, so
+    /// "was I notified?" is decided when the waiter has the lock back: a `notify` either
+    /// marked it before that (it reports `true`) or cannot pick it any more (it timed out
+    /// and reports `false`).
+    pub(crate) struct CondState {
+        /// The next waiter's ticket (arrival order).
+        next_ticket: AtomicU64,
+        /// Slots in the `WAITING` state.
+        waiting: AtomicU32,
+        /// Waiters that found no free slot; they sleep on `overflow_seq`.
+        overflow: AtomicU32,
+        overflow_seq: AtomicU32,
+        _reserved: AtomicU32,
+        state: [AtomicU32; MAX_WAITERS],
+        ticket: [AtomicU64; MAX_WAITERS],
+    }
 }
 
-// SAFETY: atomics only; zero is a valid initial state.
-unsafe impl AtomicHeader for CondState {}
+impl CondState {
+    /// Registers a waiter (the lock is held); its slot, `None` when all are taken.
+    fn register(&self) -> Option<usize> {
+        let i = self
+            .state
+            .iter()
+            .position(|s| s.load(Ordering::SeqCst) == FREE)?;
+        let t = self.next_ticket.fetch_add(1, Ordering::SeqCst);
+        self.ticket[i].store(t, Ordering::SeqCst);
+        self.state[i].store(WAITING, Ordering::SeqCst);
+        self.waiting.fetch_add(1, Ordering::SeqCst);
+        Some(i)
+    }
+
+    /// Frees slot `i` (the lock is held again); whether it had been notified.
+    fn leave(&self, i: usize) -> bool {
+        let was = self.state[i].swap(FREE, Ordering::SeqCst);
+        if was == WAITING {
+            self.waiting.fetch_sub(1, Ordering::SeqCst);
+        }
+        was == NOTIFIED
+    }
+
+    /// Marks and wakes the `n` oldest waiting waiters (the lock is held).
+    fn notify(&self, mut n: u32) {
+        while n > 0 && self.waiting.load(Ordering::SeqCst) > 0 {
+            let oldest = (0..MAX_WAITERS)
+                .filter(|&i| self.state[i].load(Ordering::SeqCst) == WAITING)
+                .min_by_key(|&i| self.ticket[i].load(Ordering::SeqCst));
+            let Some(i) = oldest else { break };
+            self.state[i].store(NOTIFIED, Ordering::SeqCst);
+            self.waiting.fetch_sub(1, Ordering::SeqCst);
+            futex::wake(&self.state[i], u32::MAX);
+            n -= 1;
+        }
+        if n > 0 && self.overflow.load(Ordering::SeqCst) > 0 {
+            self.overflow_seq.fetch_add(1, Ordering::SeqCst);
+            futex::wake_all(&self.overflow_seq);
+        }
+    }
+}
 
 #[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 enum Inner {
@@ -179,8 +243,11 @@ impl Condition {
             return Err(ConditionError::NotOwner);
         }
         let st = self.shared.header();
-        let seq = st.seq.load(Ordering::SeqCst);
-        st.sleepers.fetch_add(1, Ordering::SeqCst);
+        let slot = st.register();
+        let seq = st.overflow_seq.load(Ordering::SeqCst);
+        if slot.is_none() {
+            st.overflow.fetch_add(1, Ordering::SeqCst);
+        }
         let depth = match &self.lock {
             Inner::Lock(l) => {
                 l.unlock_raw();
@@ -188,19 +255,30 @@ impl Condition {
             }
             Inner::RLock(l) => l.release_all(),
         };
-        let notified = loop {
-            if st.seq.load(Ordering::SeqCst) != seq {
-                break true;
+        loop {
+            let (word, expected) = match slot {
+                Some(i) => (&st.state[i], WAITING),
+                None => (&st.overflow_seq, seq),
+            };
+            if word.load(Ordering::SeqCst) != expected {
+                break;
             }
             match futex::remaining(deadline) {
-                None => break false,
-                Some(left) => futex::wait(&st.seq, seq, left),
+                None => break,
+                Some(left) => futex::wait(word, expected, left),
             }
-        };
-        st.sleepers.fetch_sub(1, Ordering::SeqCst);
+        }
         let reacquired = match &self.lock {
             Inner::Lock(l) => l.acquire(),
             Inner::RLock(l) => l.restore(depth),
+        };
+        // Decided under the lock: see `CondState`.
+        let notified = match slot {
+            Some(i) => st.leave(i),
+            None => {
+                st.overflow.fetch_sub(1, Ordering::SeqCst);
+                st.overflow_seq.load(Ordering::SeqCst) != seq
+            }
         };
         match reacquired {
             Ok(()) => Ok(notified),
@@ -208,7 +286,8 @@ impl Condition {
         }
     }
 
-    /// Wakes at most `n` waiters — `notify(n)`.
+    /// Wakes at most `n` waiters, the longest-waiting first — `notify(n)`. Exactly the
+    /// waiters it wakes report `true` from a timed wait.
     ///
     /// # Errors
     ///
@@ -217,11 +296,7 @@ impl Condition {
         if !self.held() {
             return Err(ConditionError::NotOwner);
         }
-        let st = self.shared.header();
-        st.seq.fetch_add(1, Ordering::SeqCst);
-        if st.sleepers.load(Ordering::SeqCst) > 0 {
-            futex::wake(&st.seq, n);
-        }
+        self.shared.header().notify(n);
         Ok(())
     }
 

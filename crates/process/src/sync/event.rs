@@ -5,20 +5,18 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::shared::futex;
-use crate::shared::region::{AtomicHeader, Shared};
+use crate::shared::region::{Shared, atomic_header};
 use crate::shm::ShmError;
 
 /// Polls of the flag before sleeping on the futex.
 const SPIN: u32 = 100;
 
-#[repr(C)]
-pub(crate) struct EventState {
-    flag: AtomicU32,
-    sleepers: AtomicU32,
+atomic_header! {
+    pub(crate) struct EventState {
+        flag: AtomicU32,
+        sleepers: AtomicU32,
+    }
 }
-
-// SAFETY: atomics only; zero is "clear, nobody waiting".
-unsafe impl AtomicHeader for EventState {}
 
 /// A flag processes wait on — `multiprocessing.Event()`.
 ///

@@ -1,22 +1,13 @@
 //! `Lock`: a process-shared mutual-exclusion lock.
 
 use std::fmt;
-use std::sync::atomic::AtomicU32;
 use std::time::{Duration, Instant};
 
 use super::{OwnerDied, ReleaseError};
 use crate::shared::ident;
-use crate::shared::rawlock::{self, Acquired};
-use crate::shared::region::{AtomicHeader, Shared};
+use crate::shared::rawlock::{Acquired, RawLock};
+use crate::shared::region::Shared;
 use crate::shm::ShmError;
-
-#[repr(C)]
-pub(crate) struct LockState {
-    word: AtomicU32,
-}
-
-// SAFETY: one atomic; zero is "unlocked".
-unsafe impl AtomicHeader for LockState {}
 
 /// A lock shared between processes — `multiprocessing.Lock()`.
 ///
@@ -48,7 +39,7 @@ unsafe impl AtomicHeader for LockState {}
 /// ```
 #[derive(Clone, serde::Serialize, serde::Deserialize)]
 pub struct Lock {
-    shared: Shared<LockState>,
+    shared: Shared<RawLock>,
 }
 
 impl fmt::Debug for Lock {
@@ -79,8 +70,13 @@ impl Lock {
         })
     }
 
-    fn word(&self) -> &AtomicU32 {
-        &self.shared.header().word
+    /// The lock at the start of `shared` (a `Value`/`Array` cell's own lock).
+    pub(crate) fn from_shared(shared: Shared<RawLock>) -> Lock {
+        Lock { shared }
+    }
+
+    pub(crate) fn raw(&self) -> &RawLock {
+        self.shared.header()
     }
 
     /// Blocks until the lock is acquired.
@@ -89,7 +85,7 @@ impl Lock {
     ///
     /// [`OwnerDied`] when it was taken over from a dead owner (the lock is held).
     pub fn acquire(&self) -> Result<(), OwnerDied> {
-        outcome(rawlock::lock(self.word(), ident::pid(), None)).map(|_| ())
+        outcome(self.raw().lock(ident::process(), None)).map(|_| ())
     }
 
     /// Acquires the lock if that needs no waiting — `acquire(blocking=False)`.
@@ -98,7 +94,7 @@ impl Lock {
     ///
     /// [`OwnerDied`] as for [`acquire`](Self::acquire).
     pub fn try_acquire(&self) -> Result<bool, OwnerDied> {
-        outcome(rawlock::try_lock(self.word(), ident::pid()))
+        outcome(self.raw().try_lock(ident::process()))
     }
 
     /// Waits at most `timeout`; `Ok(false)` if the lock stayed taken.
@@ -116,7 +112,7 @@ impl Lock {
     ///
     /// [`OwnerDied`] as for [`acquire`](Self::acquire).
     pub fn acquire_deadline(&self, deadline: Instant) -> Result<bool, OwnerDied> {
-        outcome(rawlock::lock(self.word(), ident::pid(), Some(deadline)))
+        outcome(self.raw().lock(ident::process(), Some(deadline)))
     }
 
     /// Releases the lock (from any thread or process).
@@ -125,16 +121,16 @@ impl Lock {
     ///
     /// [`ReleaseError::NotLocked`] when it is not held.
     pub fn release(&self) -> Result<(), ReleaseError> {
-        if rawlock::owner(self.word()) == 0 {
+        if !self.raw().is_locked() {
             return Err(ReleaseError::NotLocked);
         }
-        rawlock::unlock(self.word());
+        self.raw().unlock();
         Ok(())
     }
 
     /// Whether some process holds the lock.
     pub fn locked(&self) -> bool {
-        rawlock::owner(self.word()) != 0
+        self.raw().is_locked()
     }
 
     /// Acquires the lock and returns a guard that releases it — `with lock:`.
@@ -151,11 +147,11 @@ impl Lock {
 
     /// Whether this process holds the lock (for `Condition`).
     pub(crate) fn held_by_me(&self) -> bool {
-        rawlock::owner(self.word()) == ident::pid()
+        self.raw().held_by(ident::process())
     }
 
     pub(crate) fn unlock_raw(&self) {
-        rawlock::unlock(self.word());
+        self.raw().unlock();
     }
 }
 

@@ -6,18 +6,16 @@ use std::time::{Duration, Instant};
 
 use super::{OwnerDied, ReleaseError};
 use crate::shared::ident;
-use crate::shared::rawlock::{self, Acquired};
-use crate::shared::region::{AtomicHeader, Shared};
+use crate::shared::rawlock::{Acquired, RawLock};
+use crate::shared::region::{Shared, atomic_header};
 use crate::shm::ShmError;
 
-#[repr(C)]
-pub(crate) struct RLockState {
-    word: AtomicU32,
-    count: AtomicU32,
+atomic_header! {
+    pub(crate) struct RLockState {
+        lock: RawLock,
+        count: AtomicU32,
+    }
 }
-
-// SAFETY: atomics only; zero is "unlocked, count 0".
-unsafe impl AtomicHeader for RLockState {}
 
 /// A reentrant lock shared between processes — `multiprocessing.RLock()`.
 ///
@@ -68,15 +66,15 @@ impl RLock {
     }
 
     fn enter(&self, deadline: Option<Option<Instant>>) -> Result<bool, OwnerDied> {
-        let me = ident::tid();
+        let me = ident::thread();
         let st = self.state();
-        if rawlock::owner(&st.word) == me {
+        if st.lock.held_by(me) {
             st.count.fetch_add(1, Ordering::Relaxed);
             return Ok(true);
         }
         let got = match deadline {
-            None => rawlock::try_lock(&st.word, me),
-            Some(d) => rawlock::lock(&st.word, me, d),
+            None => st.lock.try_lock(me),
+            Some(d) => st.lock.lock(me, d),
         };
         match got {
             None => Ok(false),
@@ -134,21 +132,21 @@ impl RLock {
     /// [`ReleaseError::NotLocked`] / [`ReleaseError::NotOwner`].
     pub fn release(&self) -> Result<(), ReleaseError> {
         let st = self.state();
-        match rawlock::owner(&st.word) {
-            0 => Err(ReleaseError::NotLocked),
-            o if o != ident::tid() => Err(ReleaseError::NotOwner),
-            _ => {
-                if st.count.fetch_sub(1, Ordering::Relaxed) == 1 {
-                    rawlock::unlock(&st.word);
-                }
-                Ok(())
-            }
+        if !st.lock.is_locked() {
+            return Err(ReleaseError::NotLocked);
         }
+        if !st.lock.held_by(ident::thread()) {
+            return Err(ReleaseError::NotOwner);
+        }
+        if st.count.fetch_sub(1, Ordering::Relaxed) == 1 {
+            st.lock.unlock();
+        }
+        Ok(())
     }
 
     /// Whether any thread holds it.
     pub fn locked(&self) -> bool {
-        rawlock::owner(&self.state().word) != 0
+        self.state().lock.is_locked()
     }
 
     /// Acquires and returns a guard that releases one level on drop — `with rlock:`.
@@ -164,14 +162,14 @@ impl RLock {
     }
 
     pub(crate) fn held_by_me(&self) -> bool {
-        rawlock::owner(&self.state().word) == ident::tid()
+        self.state().lock.held_by(ident::thread())
     }
 
     /// Fully releases (for `Condition::wait`); returns the depth to restore.
     pub(crate) fn release_all(&self) -> u32 {
         let st = self.state();
         let depth = st.count.swap(0, Ordering::Relaxed);
-        rawlock::unlock(&st.word);
+        st.lock.unlock();
         depth
     }
 

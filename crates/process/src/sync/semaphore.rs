@@ -6,18 +6,18 @@ use std::time::{Duration, Instant};
 
 use super::ReleaseError;
 use crate::shared::futex;
-use crate::shared::region::{AtomicHeader, Shared};
+use crate::shared::region::{Shared, atomic_header};
 use crate::shm::ShmError;
 
-#[repr(C)]
-pub(crate) struct SemState {
-    value: AtomicU32,
-    sleepers: AtomicU32,
-    bound: AtomicU32,
+atomic_header! {
+    pub(crate) struct SemState {
+        value: AtomicU32,
+        sleepers: AtomicU32,
+        bound: AtomicU32,
+        /// 1 for a `BoundedSemaphore` (whose bound may be 0).
+        bounded: AtomicU32,
+    }
 }
-
-// SAFETY: atomics only; zero is a valid (empty) semaphore.
-unsafe impl AtomicHeader for SemState {}
 
 #[derive(Clone, serde::Serialize, serde::Deserialize)]
 struct Sem {
@@ -25,10 +25,14 @@ struct Sem {
 }
 
 impl Sem {
-    fn new(value: u32, bound: u32) -> Result<Sem, ShmError> {
+    fn new(value: u32, bound: Option<u32>) -> Result<Sem, ShmError> {
         let shared = Shared::<SemState>::new(0)?;
-        shared.header().value.store(value, Ordering::Relaxed);
-        shared.header().bound.store(bound, Ordering::Relaxed);
+        let st = shared.header();
+        st.value.store(value, Ordering::Relaxed);
+        if let Some(bound) = bound {
+            st.bound.store(bound, Ordering::Relaxed);
+            st.bounded.store(1, Ordering::Relaxed);
+        }
         Ok(Sem { shared })
     }
 
@@ -66,11 +70,12 @@ impl Sem {
 
     fn give(&self, n: u32) -> Result<(), ReleaseError> {
         let st = self.st();
-        let bound = st.bound.load(Ordering::Relaxed);
+        let bound =
+            (st.bounded.load(Ordering::Relaxed) != 0).then(|| st.bound.load(Ordering::Relaxed));
         let mut v = st.value.load(Ordering::Relaxed);
         loop {
             let next = v.checked_add(n).ok_or(ReleaseError::TooManyReleases)?;
-            if bound != 0 && next > bound {
+            if bound.is_some_and(|b| next > b) {
                 return Err(ReleaseError::TooManyReleases);
             }
             match st
@@ -153,7 +158,7 @@ impl Semaphore {
     /// When the system cannot provide the shared memory.
     pub fn new(value: u32) -> Result<Semaphore, ShmError> {
         Ok(Semaphore {
-            sem: Sem::new(value, 0)?,
+            sem: Sem::new(value, None)?,
         })
     }
 
@@ -202,20 +207,15 @@ impl fmt::Debug for BoundedSemaphore {
 }
 
 impl BoundedSemaphore {
-    /// A semaphore holding (and bounded by) `value` units.
+    /// A semaphore holding (and bounded by) `value` units. 0 is allowed, as in Python
+    /// (such a semaphore can never be acquired or released).
     ///
     /// # Errors
     ///
-    /// When the system cannot provide the shared memory, or `value` is 0 (it could
-    /// never be acquired).
+    /// When the system cannot provide the shared memory.
     pub fn new(value: u32) -> Result<BoundedSemaphore, ShmError> {
-        if value == 0 {
-            return Err(ShmError::invalid(
-                "a bounded semaphore needs a bound of at least 1",
-            ));
-        }
         Ok(BoundedSemaphore {
-            sem: Sem::new(value, value)?,
+            sem: Sem::new(value, Some(value))?,
         })
     }
 

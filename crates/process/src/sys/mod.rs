@@ -7,6 +7,7 @@
 pub(crate) mod entry;
 pub(crate) mod image;
 pub(crate) mod scm;
+pub(crate) mod shm;
 
 use std::io;
 use std::mem::MaybeUninit;

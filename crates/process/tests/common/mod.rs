@@ -106,3 +106,76 @@ pub fn serial() -> std::sync::MutexGuard<'static, ()> {
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
+
+/// The start time of process `pid` in clock ticks since boot (`/proc/<pid>/stat`
+/// field 22), while it runs.
+pub fn start_tick(pid: i32) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("process runs");
+    let (_, rest) = stat.rsplit_once(')').expect("stat format");
+    rest.split_whitespace()
+        .nth(19)
+        .and_then(|f| f.parse().ok())
+        .expect("starttime field")
+}
+
+/// An unrelated process (`sleep`) that the kernel gave a dead process's pid; killed and
+/// reaped on drop.
+pub struct Squatter(std::process::Child);
+
+impl Squatter {
+    /// Its pid.
+    pub fn pid(&self) -> i32 {
+        self.0.id() as i32
+    }
+}
+
+impl Drop for Squatter {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Makes the kernel hand `pid` — of a process that has exited and been reaped, which
+/// started at clock tick `dead_start` — to a new unrelated process, by writing
+/// `pid - 1` to `/proc/sys/kernel/ns_last_pid` (root only) right before starting it, and
+/// retrying when another process got the number first. The new process is made to
+/// start at a later tick than the dead one (as a real reuse does: the pid space must
+/// wrap first), so that the two can be told apart.
+///
+/// `None`, with a loud note on stderr, when not root (the test then checks nothing).
+pub fn recycle_pid(pid: i32, dead_start: u64) -> Option<Squatter> {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!(
+            "\n!!!!! SKIPPED: forcing pid reuse needs root (/proc/sys/kernel/ns_last_pid); \
+             this pid-reuse test checked NOTHING !!!!!\n"
+        );
+        return None;
+    }
+    // Serialise the writers of ns_last_pid within this test binary.
+    static NS_LAST_PID: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _turn = NS_LAST_PID
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    for _ in 0..1000 {
+        std::fs::write("/proc/sys/kernel/ns_last_pid", format!("{}", pid - 1))
+            .expect("write ns_last_pid as root");
+        let child = std::process::Command::new("sleep")
+            .arg("600")
+            .stdin(std::process::Stdio::null())
+            .spawn()
+            .expect("spawn sleep");
+        let squatter = Squatter(child);
+        if squatter.pid() != pid {
+            continue; // someone else took the number first: try again
+        }
+        if start_tick(pid) != dead_start {
+            return Some(squatter);
+        }
+        // Started within the dead owner's clock tick: wait for the next tick.
+        drop(squatter);
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    panic!("could not get pid {pid} handed to a new process");
+}
