@@ -251,6 +251,7 @@ mod init;
 mod pipe;
 mod process;
 mod registry;
+mod remote;
 mod spawn;
 mod sys;
 
@@ -287,6 +288,7 @@ pub use crate::init::init;
 pub use crate::pipe::{Connection, DEFAULT_MAX_FRAME, READ_CHUNK, pipe};
 pub use crate::process::{Process, ProcessHandle, Run};
 pub use crate::registry::active_children;
+pub use crate::remote::{CallError, FN_REF_BYTES, FnRef, LayoutMismatch};
 
 #[cfg(test)]
 crate::test_support!();

@@ -22,7 +22,7 @@ fn anchor2() -> u32 {
     std::hint::black_box(0x5E2_u32)
 }
 
-fn base() -> usize {
+pub(crate) fn base() -> usize {
     anchor as fn() -> u32 as usize
 }
 
