@@ -124,6 +124,7 @@ pub mod core;
 mod error;
 mod executor;
 mod future;
+mod process_pool;
 mod promise;
 mod queue;
 mod spawn;
@@ -134,10 +135,15 @@ mod wait;
 
 pub use crate::error::{
     ApplyError, BuildError, MapError, NotClosedError, NotReadyError, PoolError, ResultTimeoutError,
-    SubmitError, TaskError, TimeoutError,
+    EncodeError, SubmitError, TaskError, TimeoutError, WorkerStartError,
 };
 pub use crate::executor::{Executor, Map, Submit};
 pub use crate::future::Future;
+pub use crate::process_pool::{
+    ApplyResult, Call, CallJobs, CodecFailure, IMapIterator, IMapUnorderedIterator, MapResult,
+    ProcessMap, ProcessPool, ProcessPoolBuilder, ProcessPoolExecutor, ProcessPoolExecutorBuilder,
+    TaskTimedOut, WorkerDied,
+};
 pub use crate::promise::Promise;
 pub use crate::thread_executor::{Builder, ExecutorMap, MapJob, MapJobs, ThreadPoolExecutor};
 pub use crate::thread_pool::{AsyncResult, IMap, IMapUnordered, PoolBuilder, StarFn, ThreadPool};
