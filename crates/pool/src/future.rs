@@ -328,8 +328,7 @@ impl<T> Future<T> {
     /// or — in a process pool — while running, by terminating its worker).
     pub fn cancelled(&self) -> bool {
         let state = self.state();
-        state.is_cancelled()
-            || matches!(state.outcome.get(), Some(Err(e)) if e.is_cancelled())
+        state.is_cancelled() || matches!(state.outcome.get(), Some(Err(e)) if e.is_cancelled())
     }
 
     /// Python `future.cancel()`: cancels the task if it has not started. Returns `true` if

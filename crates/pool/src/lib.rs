@@ -134,8 +134,8 @@ mod thread_pool;
 mod wait;
 
 pub use crate::error::{
-    ApplyError, BuildError, MapError, NotClosedError, NotReadyError, PoolError, ResultTimeoutError,
-    EncodeError, SubmitError, TaskError, TimeoutError, WorkerStartError,
+    ApplyError, BuildError, EncodeError, MapError, NotClosedError, NotReadyError, PoolError,
+    ResultTimeoutError, SubmitError, TaskError, TimeoutError, WorkerStartError,
 };
 pub use crate::executor::{Executor, Map, Submit};
 pub use crate::future::Future;

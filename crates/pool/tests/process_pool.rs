@@ -148,7 +148,9 @@ struct Unserialisable;
 
 impl Serialize for Unserialisable {
     fn serialize<S: Serializer>(&self, _: S) -> Result<S::Ok, S::Error> {
-        Err(serde::ser::Error::custom("this value refuses to be serialised"))
+        Err(serde::ser::Error::custom(
+            "this value refuses to be serialised",
+        ))
     }
 }
 
@@ -246,7 +248,10 @@ fn executor_submit_and_map(method: StartMethod) {
         Err(SubmitError::ShutDown(_))
     ));
     for pid in pids {
-        assert!(eventually(LONG, || process_gone(pid)), "worker {pid} left behind");
+        assert!(
+            eventually(LONG, || process_gone(pid)),
+            "worker {pid} left behind"
+        );
     }
 }
 
@@ -282,7 +287,8 @@ fn panic_fails_only_its_task_with_backtrace(method: StartMethod) {
 
 fn abort_oom_and_sigkill_fail_only_their_task(method: StartMethod) {
     let ex = executor(method, 2);
-    let cases: [(fn(u64) -> u64, i32); 3] = [
+    type Task = fn(u64) -> u64;
+    let cases: [(Task, i32); 3] = [
         (abort_now, libc::SIGABRT),
         (out_of_memory, libc::SIGABRT),
         (sigkill_self, libc::SIGKILL),
@@ -303,7 +309,10 @@ fn abort_oom_and_sigkill_fail_only_their_task(method: StartMethod) {
             assert_eq!(f.into_result().unwrap(), 2 * i as u64);
         }
         // Later submissions work, on a full set of workers.
-        assert_eq!(*ex.submit(Call::new(double, 5)).unwrap().result().unwrap(), 10);
+        assert_eq!(
+            *ex.submit(Call::new(double, 5)).unwrap().result().unwrap(),
+            10
+        );
         assert!(eventually(LONG, || ex.worker_pids().len() == 2));
     }
     assert!(ex.workers_started() >= 5);
@@ -380,7 +389,10 @@ fn cancel_of_a_running_task_replaces_its_worker(method: StartMethod) {
     assert_eq!(*queued.result().unwrap(), 6);
     assert!(eventually(LONG, || process_gone(pid)));
     assert!(!ex.worker_pids().contains(&pid));
-    assert_eq!(*ex.submit(Call::new(double, 1)).unwrap().result().unwrap(), 2);
+    assert_eq!(
+        *ex.submit(Call::new(double, 1)).unwrap().result().unwrap(),
+        2
+    );
 }
 
 fn timeout_of_a_running_task(method: StartMethod) {
@@ -413,7 +425,12 @@ fn max_tasks_per_child_replaces_workers(method: StartMethod) {
         .unwrap();
     let mut pids = HashSet::new();
     for i in 0..12 {
-        pids.insert(ex.submit(Call::new(pid_of, i)).unwrap().into_result().unwrap());
+        pids.insert(
+            ex.submit(Call::new(pid_of, i))
+                .unwrap()
+                .into_result()
+                .unwrap(),
+        );
     }
     // One at a time: each worker serves two tasks, then a fresh one takes over.
     assert!(pids.len() >= 6, "{} workers served 12 tasks", pids.len());
@@ -437,8 +454,15 @@ fn max_memory_per_child_replaces_workers(method: StartMethod) {
     let small = ex.submit(Call::new(hog, 1)).unwrap().into_result().unwrap();
     let same = ex.submit(Call::new(hog, 1)).unwrap().into_result().unwrap();
     assert_eq!(small, same, "below the limit the worker stays");
-    let big = ex.submit(Call::new(hog, 64)).unwrap().into_result().unwrap();
-    assert_eq!(big, small, "the task that passed the limit keeps its result");
+    let big = ex
+        .submit(Call::new(hog, 64))
+        .unwrap()
+        .into_result()
+        .unwrap();
+    assert_eq!(
+        big, small,
+        "the task that passed the limit keeps its result"
+    );
     let next = ex.submit(Call::new(hog, 1)).unwrap().into_result().unwrap();
     assert_ne!(next, big, "the worker past the limit was replaced");
     assert!(eventually(LONG, || process_gone(big)));
@@ -469,7 +493,10 @@ fn terminate_and_drop_leave_no_process(method: StartMethod) {
         assert!(r.ready());
     }
     for pid in &pids {
-        assert!(eventually(LONG, || process_gone(*pid)), "worker {pid} survived");
+        assert!(
+            eventually(LONG, || process_gone(*pid)),
+            "worker {pid} survived"
+        );
     }
     // Drop of a busy executor and of a pool.
     let ex = executor(method, 2);
@@ -482,11 +509,17 @@ fn terminate_and_drop_leave_no_process(method: StartMethod) {
     started(dir.path(), 4);
     drop(p);
     for pid in ex_pids.iter().chain(&p_pids) {
-        assert!(eventually(LONG, || process_gone(*pid)), "worker {pid} survived");
+        assert!(
+            eventually(LONG, || process_gone(*pid)),
+            "worker {pid} survived"
+        );
     }
     // Nothing of ours is left in /dev/shm (the pool's shared slots are memfd segments).
     let after = shm_segments();
-    let new: Vec<_> = after.difference(&shm_before).filter(|n| n.contains("skein")).collect();
+    let new: Vec<_> = after
+        .difference(&shm_before)
+        .filter(|n| n.contains("skein"))
+        .collect();
     assert!(new.is_empty(), "{new:?}");
 }
 
@@ -521,10 +554,7 @@ fn pool_apply_map_starmap_imap(method: StartMethod) {
     let r = p.map_async(double, items.clone()).unwrap();
     assert_eq!(r.get().unwrap(), &want);
     assert_eq!((r.completed(), r.total()), (1000, 1000));
-    assert_eq!(
-        p.starmap(add, [(1, 2), (3, 4)]).unwrap(),
-        vec![3, 7]
-    );
+    assert_eq!(p.starmap(add, [(1, 2), (3, 4)]).unwrap(), vec![3, 7]);
     let got: Vec<u64> = p.imap(double, items.clone()).map(Result::unwrap).collect();
     assert_eq!(got, want);
     let mut got: Vec<u64> = p
@@ -541,7 +571,10 @@ fn pool_apply_map_starmap_imap(method: StartMethod) {
         .collect();
     assert_eq!(first, (0..10).map(|x| x * 2).collect::<Vec<_>>());
     // A failed item: map reports the first failure; the others are fine in imap.
-    assert!(matches!(p.map(boom, [1, 2]), Err(PoolError::Failed(TaskError::Panicked(_)))));
+    assert!(matches!(
+        p.map(boom, [1, 2]),
+        Err(PoolError::Failed(TaskError::Panicked(_)))
+    ));
     // Progress hook.
     let seen = Arc::new(Mutex::new(Vec::new()));
     let s = seen.clone();
@@ -574,7 +607,11 @@ fn pool_callbacks_run_in_the_parent(method: StartMethod) {
                 f,
                 i,
                 move |v| o.lock().unwrap().push((*v, skein_process::getpid())),
-                move |err| e.lock().unwrap().push((err.to_string(), skein_process::getpid())),
+                move |err| {
+                    e.lock()
+                        .unwrap()
+                        .push((err.to_string(), skein_process::getpid()))
+                },
             )
             .unwrap(),
         );
@@ -589,7 +626,11 @@ fn pool_callbacks_run_in_the_parent(method: StartMethod) {
     assert_eq!(oks.len(), 5);
     assert_eq!(errs.len(), 1);
     assert!(errs[0].0.contains("boom 3"));
-    assert!(oks.iter().chain(errs.iter().map(|(_, p)| (0, *p)).collect::<Vec<_>>().iter()).all(|(_, pid)| *pid == me));
+    assert!(
+        oks.iter()
+            .chain(errs.iter().map(|(_, p)| (0, *p)).collect::<Vec<_>>().iter())
+            .all(|(_, pid)| *pid == me)
+    );
     assert_eq!(results[3].successful(), Ok(false));
     assert_eq!(results[0].successful(), Ok(true));
 }

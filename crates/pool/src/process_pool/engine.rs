@@ -119,6 +119,7 @@ impl Engine {
     /// Starts the manager thread, which starts the workers; returns once they run (or the
     /// first could not start).
     pub(crate) fn start(opts: Options) -> Result<Arc<Engine>, WorkerStartError> {
+        super::worker::install_hook();
         let (wake_rx, wake_tx) =
             skein_process::pipe(false).map_err(|e| WorkerStartError(e.to_string().into()))?;
         let engine = Arc::new(Engine {
@@ -410,7 +411,8 @@ impl Manager {
         };
         engine.finished.notify_all();
         for (_, t) in tasks {
-            t.completer.fail(TaskError::Lost("the process pool stopped".into()));
+            t.completer
+                .fail(TaskError::Lost("the process pool stopped".into()));
         }
     }
 
@@ -544,8 +546,8 @@ impl Manager {
                         }
                     }
                 }
-                let idle = inner.queue.is_empty()
-                    && self.workers.iter().all(|w| w.outstanding.is_empty());
+                let idle =
+                    inner.queue.is_empty() && self.workers.iter().all(|w| w.outstanding.is_empty());
                 if inner.closed && idle {
                     done = true;
                 }
@@ -609,7 +611,9 @@ impl Manager {
             let mut frame = vec![wire::BATCH];
             let mut sent = 0;
             while sent < n {
-                let Some(&id) = inner.queue.front() else { break };
+                let Some(&id) = inner.queue.front() else {
+                    break;
+                };
                 let Some(task) = inner.tasks.get_mut(&id) else {
                     inner.queue.pop_front(); // resolved meanwhile (cancelled)
                     continue;
@@ -670,9 +674,13 @@ impl Manager {
                 || (inner.closed
                     && inner.queue.is_empty()
                     && self.workers.iter().all(|w| w.outstanding.is_empty()))
-                || (!inner.queue.is_empty() && self.workers.iter().any(|w| {
-                    !w.gone && w.stopping.is_none() && w.outstanding.len() < 2 && w.budget != Some(0)
-                }));
+                || (!inner.queue.is_empty()
+                    && self.workers.iter().any(|w| {
+                        !w.gone
+                            && w.stopping.is_none()
+                            && w.outstanding.len() < 2
+                            && w.budget != Some(0)
+                    }));
             if work {
                 return;
             }
@@ -880,7 +888,11 @@ impl Manager {
         if self.retry_at.is_some_and(|t| Instant::now() < t) {
             return;
         }
-        while self.workers.iter().filter(|w| !w.gone && w.stopping.is_none()).count()
+        while self
+            .workers
+            .iter()
+            .filter(|w| !w.gone && w.stopping.is_none())
+            .count()
             < self.engine.opts.workers
         {
             match self.start_worker() {

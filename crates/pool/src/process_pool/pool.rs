@@ -81,9 +81,7 @@ impl ProcessPool {
         A: Serialize + DeserializeOwned + Send + 'static,
         R: Serialize + DeserializeOwned + Send + Sync + 'static,
     {
-        let r = self
-            .apply_async(f, args)
-            .map_err(ApplyError::Refused)?;
+        let r = self.apply_async(f, args).map_err(ApplyError::Refused)?;
         r.into_result().map_err(ApplyError::Failed)
     }
 
@@ -218,7 +216,13 @@ impl ProcessPool {
         I: IntoIterator<Item = A>,
     {
         let items: Vec<A> = items.into_iter().collect();
-        submit::submit_map(&self.engine, FnRef::of(f).to_bytes(), items, chunksize, None)
+        submit::submit_map(
+            &self.engine,
+            FnRef::of(f).to_bytes(),
+            items,
+            chunksize,
+            None,
+        )
     }
 
     /// `map` with a progress hook (mpire's `progress_bar`): `progress(done, total)` runs in
@@ -287,7 +291,13 @@ impl ProcessPool {
         I: IntoIterator<Item = (A, B)>,
     {
         let items: Vec<(A, B)> = items.into_iter().collect();
-        submit::submit_map(&self.engine, FnRef::of2(f).to_bytes(), items, chunksize, None)
+        submit::submit_map(
+            &self.engine,
+            FnRef::of2(f).to_bytes(),
+            items,
+            chunksize,
+            None,
+        )
     }
 
     /// Python `pool.imap(f, items)`: lazy, in order (see [`IMapIterator`]). The chunk size
@@ -435,4 +445,3 @@ impl fmt::Debug for ProcessPool {
             .finish_non_exhaustive()
     }
 }
-

@@ -172,14 +172,12 @@ impl<R: Send + Sync + 'static> Assembly<R> {
     }
 
     pub(crate) fn start(&self) -> bool {
-        self.state
-            .lock()
-            .promise
-            .as_ref()
-            .is_some_and(|p| !p.is_cancelled() && {
+        self.state.lock().promise.as_ref().is_some_and(|p| {
+            !p.is_cancelled() && {
                 let _ = p.set_running();
                 true
-            })
+            }
+        })
     }
 }
 
@@ -228,7 +226,11 @@ impl<R> Stream<R> {
     }
 
     /// Waits for item `index` (ordered) or any item (unordered); `None` on timeout.
-    pub(crate) fn take(&self, index: usize, deadline: Option<Instant>) -> Option<Result<R, TaskError>> {
+    pub(crate) fn take(
+        &self,
+        index: usize,
+        deadline: Option<Instant>,
+    ) -> Option<Result<R, TaskError>> {
         let mut st = self.state.lock();
         loop {
             let got = if st.ordered {

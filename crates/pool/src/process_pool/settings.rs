@@ -15,11 +15,14 @@ use crate::error::{BuildError, EncodeError};
 /// and `SIGKILL`, unless set.
 pub(crate) const DEFAULT_GRACE: Duration = Duration::from_millis(500);
 
+/// A function and its serialised argument, as a worker receives them.
+pub(crate) type EncodedCall = ([u8; skein_process::FN_REF_BYTES], Vec<u8>);
+
 #[derive(Clone)]
 pub(crate) struct Settings {
     workers: Option<usize>,
     context: Option<Context>,
-    initializer: Option<Result<([u8; skein_process::FN_REF_BYTES], Vec<u8>), EncodeError>>,
+    initializer: Option<Result<EncodedCall, EncodeError>>,
     max_tasks_per_child: Option<u64>,
     max_memory_per_child: Option<u64>,
     grace: Duration,
@@ -211,4 +214,3 @@ impl ProcessPoolBuilder {
         })
     }
 }
-

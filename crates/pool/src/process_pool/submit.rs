@@ -83,7 +83,8 @@ where
     for chunk in items.chunks(chunksize) {
         let mut p = Payload::new();
         for item in chunk {
-            p.push(item).map_err(|e| PoolError::Encode(EncodeError(e.into())))?;
+            p.push(item)
+                .map_err(|e| PoolError::Encode(EncodeError(e.into())))?;
         }
         payloads.push((p, chunk.len()));
     }

@@ -170,10 +170,7 @@ mod tests {
         p.push("hello").unwrap();
         let mut r = Reader::new(&p.bytes);
         assert_eq!(r.u32(), Some(2));
-        assert_eq!(
-            postcard::from_bytes::<u32>(r.field().unwrap()).unwrap(),
-            7
-        );
+        assert_eq!(postcard::from_bytes::<u32>(r.field().unwrap()).unwrap(), 7);
         assert_eq!(
             postcard::from_bytes::<String>(r.field().unwrap()).unwrap(),
             "hello"
@@ -188,7 +185,9 @@ mod tests {
         assert_eq!(r.u8(), Some(DONE));
         assert_eq!((r.u64(), r.u64()), (Some(9), Some(100)));
         let n = r.u32().unwrap();
-        let items: Vec<_> = Items::new(r, n).map(|i| (i.kind, i.bytes.to_vec())).collect();
+        let items: Vec<_> = Items::new(r, n)
+            .map(|i| (i.kind, i.bytes.to_vec()))
+            .collect();
         assert_eq!(items, [(OK, b"ab".to_vec()), (PANICKED, b"boom".to_vec())]);
     }
 

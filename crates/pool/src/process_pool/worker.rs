@@ -2,8 +2,9 @@
 //! replies one `DONE` frame per task, and marks the task it runs in its shared slot so the
 //! pool knows which task a dead worker held.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::panic::{self, AssertUnwindSafe};
+use std::sync::Once;
 
 use serde::{Deserialize, Serialize};
 use skein_process::{Connection, FN_REF_BYTES, FnRef, RawValue};
@@ -25,21 +26,35 @@ pub(crate) struct WorkerArgs {
 
 thread_local! {
     static LAST_PANIC: RefCell<Option<String>> = const { RefCell::new(None) };
+    static IN_TASK: Cell<bool> = const { Cell::new(false) };
 }
 
-/// Replaces the panic hook: a task's panic is not printed in the worker (Python's pool
-/// does not print a task's exception either); its message, location and backtrace go to
-/// the task's future.
-fn install_hook() {
-    panic::set_hook(Box::new(|info| {
-        let backtrace = std::backtrace::Backtrace::force_capture();
-        let text = format!(
-            "{info}\n\nworker {} (pid {}) backtrace:\n{backtrace}",
-            skein_process::current_process().name(),
-            skein_process::getpid()
-        );
-        LAST_PANIC.with(|l| *l.borrow_mut() = Some(text));
-    }));
+static HOOK: Once = Once::new();
+
+/// Wraps the panic hook, once per process: while a worker runs a task, a panic is not
+/// printed (Python's pool does not print a task's exception either); its message,
+/// location and backtrace go to the task's future. Everywhere else the previous hook runs.
+///
+/// Called in the parent before the first worker starts, so a forked worker inherits the
+/// hook and never takes the hook lock itself (another thread of the parent could have held
+/// it at the fork); a spawned or forkserver worker, a fresh single-threaded process,
+/// installs it at start.
+pub(crate) fn install_hook() {
+    HOOK.call_once(|| {
+        let previous = panic::take_hook();
+        panic::set_hook(Box::new(move |info| {
+            if !IN_TASK.with(Cell::get) {
+                return previous(info);
+            }
+            let backtrace = std::backtrace::Backtrace::force_capture();
+            let text = format!(
+                "{info}\n\nworker {} (pid {}) backtrace:\n{backtrace}",
+                skein_process::current_process().name(),
+                skein_process::getpid()
+            );
+            LAST_PANIC.with(|l| *l.borrow_mut() = Some(text));
+        }));
+    });
 }
 
 fn panic_text(payload: Box<dyn std::any::Any + Send>) -> String {
@@ -53,7 +68,10 @@ fn panic_text(payload: Box<dyn std::any::Any + Send>) -> String {
 
 /// Runs one call; returns the item kind and fills `out` with its bytes.
 fn run_item(f: &FnRef, args: &[u8], out: &mut Vec<u8>) -> u8 {
-    match panic::catch_unwind(AssertUnwindSafe(|| f.call(args, out))) {
+    IN_TASK.with(|t| t.set(true));
+    let r = panic::catch_unwind(AssertUnwindSafe(|| f.call(args, out)));
+    IN_TASK.with(|t| t.set(false));
+    match r {
         Ok(Ok(())) => wire::OK,
         Ok(Err(e)) => {
             *out = e.to_string().into_bytes();
@@ -142,8 +160,7 @@ pub(crate) fn worker_main(args: WorkerArgs) {
             // Recycling (billiard's max_memory_per_child, Python's maxtasksperchild):
             // leave after this task; the pool requeues what was sent ahead and starts a
             // replacement.
-            if args.max_tasks.is_some_and(|m| done >= m) || args.max_rss.is_some_and(|m| rss > m)
-            {
+            if args.max_tasks.is_some_and(|m| done >= m) || args.max_rss.is_some_and(|m| rss > m) {
                 return;
             }
         }

@@ -59,7 +59,11 @@ impl RawFnRef {
     /// `self` was made by `of1`/`of2` in a process of this same binary (the public
     /// constructors guarantee it, or the caller of `FnRef::from_bytes` promised it), and
     /// its layout matches this process's.
-    pub(crate) unsafe fn call(&self, args: &[u8], out: &mut Vec<u8>) -> Result<(), TrampolineError> {
+    pub(crate) unsafe fn call(
+        &self,
+        args: &[u8],
+        out: &mut Vec<u8>,
+    ) -> Result<(), TrampolineError> {
         let addr = self.trampoline.wrapping_add(base());
         // SAFETY: per this function's contract `trampoline` is the offset of a `Trampoline`
         // monomorphisation in this binary; adding our base gives its address here.
