@@ -604,7 +604,9 @@ impl Manager {
             }
             let w = &mut self.workers[i];
             let idle = w.outstanding.is_empty();
-            let mut n = inner.queue.len().div_ceil(takers).clamp(1, MAX_BATCH);
+            // Batches only when the queue is long: a short queue goes one task per worker,
+            // so long tasks spread over every worker (Python's "the first 4 start at once").
+            let mut n = (inner.queue.len() / (takers * 4)).clamp(1, MAX_BATCH);
             if let Some(b) = w.budget {
                 n = n.min(b as usize);
             }
