@@ -45,6 +45,7 @@ matrix!(
     abort_oom_and_sigkill_fail_only_their_task,
     random_kills_during_1000_tasks_resolve_each_once,
     cancel_of_a_running_task_replaces_its_worker,
+    cancel_right_after_dispatch_stops_the_task,
     timeout_of_a_running_task,
     max_tasks_per_child_replaces_workers,
     max_memory_per_child_replaces_workers,
@@ -393,6 +394,26 @@ fn cancel_of_a_running_task_replaces_its_worker(method: StartMethod) {
         *ex.submit(Call::new(double, 1)).unwrap().result().unwrap(),
         2
     );
+}
+
+fn spin_forever(_: u64) -> u64 {
+    loop {
+        std::hint::spin_loop();
+    }
+}
+
+/// `running()` turns true when the task is sent to its worker; a cancel then, before the
+/// worker starts it, must still stop it once it starts (or the worker would spin forever).
+fn cancel_right_after_dispatch_stops_the_task(method: StartMethod) {
+    let ex = executor(method, 1);
+    for _ in 0..5 {
+        let f = ex.submit(Call::new(spin_forever, 0)).unwrap();
+        assert!(eventually(LONG, || f.running()));
+        assert!(f.cancel());
+        assert!(f.cancelled());
+        let p = ex.submit(Call::new(pid_of, 0)).unwrap();
+        assert!(p.into_result().unwrap() > 0);
+    }
 }
 
 fn timeout_of_a_running_task(method: StartMethod) {

@@ -347,6 +347,8 @@ struct Worker {
     /// Tasks it may still be sent (`max_tasks_per_child`).
     budget: Option<u64>,
     stopping: Option<(StopReason, Instant)>,
+    /// Cancelled tasks it was sent but had not started: stopped if it starts one.
+    doomed: Vec<TaskId>,
     killed: bool,
     gone: bool,
 }
@@ -458,6 +460,7 @@ impl Manager {
             head_since: Instant::now(),
             budget: opts.max_tasks_per_child,
             stopping: None,
+            doomed: Vec::new(),
             killed: false,
             gone: false,
         });
@@ -500,8 +503,13 @@ impl Manager {
                     .iter_mut()
                     .find(|w| !w.gone && w.outstanding.iter().any(|(t, _)| *t == id))
                 {
-                    if w.slot.get() == id && w.stopping.is_none() {
-                        stop_worker(w, StopReason::Cancel(id), self.engine.opts.grace);
+                    if w.stopping.is_none() {
+                        if w.slot.get() == id {
+                            stop_worker(w, StopReason::Cancel(id), self.engine.opts.grace);
+                        } else {
+                            // Sent ahead but not started: stop the worker if it starts it.
+                            w.doomed.push(id);
+                        }
                     }
                 }
             }
@@ -658,6 +666,9 @@ impl Manager {
         for w in &self.workers {
             if let Some((_, at)) = w.stopping {
                 consider(at);
+            }
+            if !w.doomed.is_empty() {
+                consider(Instant::now() + Duration::from_millis(1));
             }
             if let Some((_, Some(timeout))) = w.outstanding.front() {
                 consider(w.head_since + *timeout);
@@ -848,6 +859,17 @@ impl Manager {
                     w.killed = true;
                 }
                 continue;
+            }
+            if !w.doomed.is_empty() {
+                let running = w.slot.get();
+                if w.doomed.contains(&running) {
+                    w.doomed.clear();
+                    stop_worker(w, StopReason::Cancel(running), grace);
+                    continue;
+                }
+                let outstanding = &w.outstanding;
+                w.doomed
+                    .retain(|id| outstanding.iter().any(|(t, _)| t == id));
             }
             let Some(&(id, Some(timeout))) = w.outstanding.front() else {
                 continue;
