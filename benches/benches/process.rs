@@ -13,7 +13,8 @@
 //! `process/pool_map_100k` — `ProcessPool::map` of 100k tiny tasks (x*2, default chunk
 //! size) beside procspawn's pool fed the same chunks by hand (procspawn has no map) and a
 //! sequential loop; `process/pool_apply_round_trip` — one task per job, submit and wait,
-//! skein `ProcessPool::apply` beside procspawn `Pool::spawn(..).join()`;
+//! skein `ProcessPool::apply` beside procspawn `Pool::spawn(..).join()` and
+//! `procspawn::spawn(..).join()` (a process per job, procspawn's round trip);
 //! `process/pool_cpu_map` — a CPU-bound map (16 prime counts) beside sequential;
 //! `process/pool_cancel_to_replacement` — from `cancel()` of a running task to the first
 //! task served by its replacement worker. CPython's `Pool(2)` figures come from
@@ -586,6 +587,10 @@ fn pool_apply(c: &mut Criterion) {
     let ps = procspawn::Pool::new(POOL_WORKERS).unwrap();
     g.bench_function("procspawn Pool::spawn+join", |b| {
         b.iter(|| assert_eq!(ps.spawn(black_box(21), double).join().unwrap(), 42))
+    });
+    // procspawn's own round trip: a process per job.
+    g.bench_function("procspawn::spawn+join", |b| {
+        b.iter(|| assert_eq!(procspawn::spawn(black_box(21), double).join().unwrap(), 42))
     });
     g.finish();
     ps.shutdown();

@@ -73,6 +73,32 @@ impl FnRef {
         }
     }
 
+    /// Names `f` mapped over a list: [`call`](FnRef::call) takes a postcard `Vec<A>` (or
+    /// any sequence of `A`) and returns a postcard `Vec<R>` — a whole chunk of a process
+    /// pool's `map` in one call, decoded and encoded in one pass. A panic of `f` on any
+    /// item unwinds out of the call (the chunk fails as a whole, as in Python's `Pool`).
+    pub fn of_map<A, R>(f: fn(A) -> R) -> FnRef
+    where
+        A: DeserializeOwned + 'static,
+        R: Serialize + 'static,
+    {
+        FnRef {
+            raw: RawFnRef::of_map1(f),
+        }
+    }
+
+    /// [`of_map`](FnRef::of_map) for a two-argument `f`, over a list of `(A, B)` tuples.
+    pub fn of_map2<A, B, R>(f: fn(A, B) -> R) -> FnRef
+    where
+        A: DeserializeOwned + 'static,
+        B: DeserializeOwned + 'static,
+        R: Serialize + 'static,
+    {
+        FnRef {
+            raw: RawFnRef::of_map2(f),
+        }
+    }
+
     /// The bytes to send to another process of this binary.
     pub fn to_bytes(&self) -> [u8; FN_REF_BYTES] {
         let mut b = [0u8; FN_REF_BYTES];
@@ -207,6 +233,15 @@ mod tests {
         // SAFETY: the bytes' origin is `of2` above; only the layout word is changed,
         // which `from_bytes` checks before anything could be called.
         assert_eq!(unsafe { FnRef::from_bytes(&b) }, Err(LayoutMismatch));
+    }
+
+    #[test]
+    fn map_references_run_a_whole_list() {
+        let f = FnRef::of_map2(add);
+        let mut out = Vec::new();
+        let args = postcard::to_allocvec(&[(1u32, 2u32), (3, 4)][..]).unwrap();
+        f.call(&args, &mut out).unwrap();
+        assert_eq!(postcard::from_bytes::<Vec<u32>>(&out).unwrap(), [3, 7]);
     }
 
     #[test]

@@ -218,7 +218,7 @@ impl ProcessPool {
         let items: Vec<A> = items.into_iter().collect();
         submit::submit_map(
             &self.engine,
-            FnRef::of(f).to_bytes(),
+            FnRef::of_map(f).to_bytes(),
             items,
             chunksize,
             None,
@@ -249,7 +249,7 @@ impl ProcessPool {
         let hook: ProgressHook = Box::new(progress);
         submit::submit_map(
             &self.engine,
-            FnRef::of(f).to_bytes(),
+            FnRef::of_map(f).to_bytes(),
             items,
             chunksize,
             Some(hook),
@@ -293,7 +293,7 @@ impl ProcessPool {
         let items: Vec<(A, B)> = items.into_iter().collect();
         submit::submit_map(
             &self.engine,
-            FnRef::of2(f).to_bytes(),
+            FnRef::of_map2(f).to_bytes(),
             items,
             chunksize,
             None,
@@ -327,7 +327,7 @@ impl ProcessPool {
     {
         submit::imap(
             &self.engine,
-            FnRef::of(f).to_bytes(),
+            FnRef::of_map(f).to_bytes(),
             items.into_iter(),
             chunksize,
             true,
@@ -364,7 +364,7 @@ impl ProcessPool {
     {
         submit::imap(
             &self.engine,
-            FnRef::of(f).to_bytes(),
+            FnRef::of_map(f).to_bytes(),
             items.into_iter(),
             chunksize,
             false,

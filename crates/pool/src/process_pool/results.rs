@@ -101,83 +101,88 @@ impl<R: DeserializeOwned + Send + Sync + 'static> Completer for One<R> {
     }
 }
 
-/// A whole map's assembly (`map`, `map_async`, `starmap`): item outcomes by index; the last
-/// one completes the promise with the values in order, or the first failure by index.
+/// A whole map's assembly (`map`, `map_async`, `starmap`): chunk outcomes by chunk
+/// index; the last one completes the promise with the values in order, or the first
+/// failure by position (Python's `map` raises the first failed chunk's error).
 pub(crate) struct Assembly<R: Send + Sync + 'static> {
     state: Mutex<AssemblyState<R>>,
     progress: Arc<Progress>,
 }
 
+type ChunkOutcome<R> = Result<Vec<R>, TaskError>;
+
 struct AssemblyState<R: Send + Sync + 'static> {
-    slots: Vec<Option<Result<R, TaskError>>>,
+    chunks: Vec<Option<ChunkOutcome<R>>>,
     left: usize,
+    items: usize,
     promise: Option<Promise<Vec<R>>>,
 }
 
 impl<R: Send + Sync + 'static> Assembly<R> {
     pub(crate) fn new(
-        len: usize,
+        chunks: usize,
+        items: usize,
         promise: Promise<Vec<R>>,
         progress: Arc<Progress>,
     ) -> Arc<Assembly<R>> {
-        let mut slots = Vec::with_capacity(len);
-        slots.resize_with(len, || None);
+        let mut slots = Vec::with_capacity(chunks);
+        slots.resize_with(chunks, || None);
         let a = Arc::new(Assembly {
             state: Mutex::new(AssemblyState {
-                slots,
-                left: len,
+                chunks: slots,
+                left: chunks,
+                items,
                 promise: Some(promise),
             }),
             progress,
         });
-        if len == 0 {
+        if chunks == 0 {
             a.finish_if_done();
         }
         a
     }
 
-    fn put(&self, start: usize, outcomes: Vec<Result<R, TaskError>>) {
-        let n = outcomes.len();
+    fn put(&self, chunk: usize, len: usize, outcome: ChunkOutcome<R>) {
         {
             let mut st = self.state.lock();
-            for (k, o) in outcomes.into_iter().enumerate() {
-                if st.slots[start + k].is_none() {
-                    st.slots[start + k] = Some(o);
-                    st.left -= 1;
-                }
+            if st.chunks[chunk].is_none() {
+                st.chunks[chunk] = Some(outcome);
+                st.left -= 1;
             }
         }
-        self.progress.add(n);
+        self.progress.add(len);
         self.finish_if_done();
     }
 
     fn finish_if_done(&self) {
-        let (promise, slots) = {
+        let (promise, chunks, items) = {
             let mut st = self.state.lock();
             if st.left > 0 || st.promise.is_none() {
                 return;
             }
-            (st.promise.take(), std::mem::take(&mut st.slots))
+            (st.promise.take(), std::mem::take(&mut st.chunks), st.items)
         };
         let Some(promise) = promise else { return };
-        let mut values = Vec::with_capacity(slots.len());
-        for slot in slots {
-            match slot {
-                Some(Ok(v)) => values.push(v),
+        let mut values = Vec::with_capacity(items);
+        for chunk in chunks {
+            match chunk {
+                Some(Ok(v)) => values.extend(v),
                 Some(Err(e)) => return promise.set_error(e),
-                None => return promise.set_error(TaskError::Lost("an item was lost".into())),
+                None => return promise.set_error(TaskError::Lost("a chunk was lost".into())),
             }
         }
         promise.set_result(values);
     }
 
     pub(crate) fn start(&self) -> bool {
-        self.state.lock().promise.as_ref().is_some_and(|p| {
-            !p.is_cancelled() && {
+        let st = self.state.lock();
+        match &st.promise {
+            Some(p) if !p.is_cancelled() => {
                 let _ = p.set_running();
                 true
             }
-        })
+            _ => false,
+        }
     }
 }
 
@@ -209,10 +214,16 @@ impl<R> Stream<R> {
         })
     }
 
-    fn put(&self, start: usize, outcomes: Vec<Result<R, TaskError>>) {
-        let n = outcomes.len();
+    fn put(&self, start: usize, len: usize, outcome: ChunkOutcome<R>)
+    where
+        TaskError: Clone,
+    {
         {
             let mut st = self.state.lock();
+            let outcomes: Vec<Result<R, TaskError>> = match outcome {
+                Ok(values) => values.into_iter().map(Ok).collect(),
+                Err(e) => (0..len).map(|_| Err(e.clone())).collect(),
+            };
             for (k, o) in outcomes.into_iter().enumerate() {
                 if st.ordered {
                     st.by_index.insert(start + k, o);
@@ -222,7 +233,7 @@ impl<R> Stream<R> {
             }
         }
         self.cond.notify_all();
-        self.progress.add(n);
+        self.progress.add(len);
     }
 
     /// Waits for item `index` (ordered) or any item (unordered); `None` on timeout.
@@ -267,18 +278,20 @@ pub(crate) enum Sink<R: Send + Sync + 'static> {
     Stream(Arc<Stream<R>>),
 }
 
-/// The completer of one chunk of a map: `len` items from index `start`.
+/// The completer of one chunk of a map: chunk number `index`, `len` items from item
+/// `start`. The worker maps the whole chunk in one call (`FnRef::of_map`).
 pub(crate) struct Chunk<R: Send + Sync + 'static> {
     pub(crate) sink: Sink<R>,
+    pub(crate) index: usize,
     pub(crate) start: usize,
     pub(crate) len: usize,
 }
 
 impl<R: Send + Sync + 'static> Chunk<R> {
-    fn put(&self, outcomes: Vec<Result<R, TaskError>>) {
+    fn put(&self, outcome: ChunkOutcome<R>) {
         match &self.sink {
-            Sink::Assembly(a) => a.put(self.start, outcomes),
-            Sink::Stream(s) => s.put(self.start, outcomes),
+            Sink::Assembly(a) => a.put(self.index, self.len, outcome),
+            Sink::Stream(s) => s.put(self.start, self.len, outcome),
         }
     }
 }
@@ -291,18 +304,19 @@ impl<R: DeserializeOwned + Send + Sync + 'static> Completer for Chunk<R> {
         }
     }
 
-    fn finish(self: Box<Self>, items: Items<'_>) {
-        let mut outcomes: Vec<Result<R, TaskError>> = items.map(decode).collect();
-        while outcomes.len() < self.len {
-            outcomes.push(Err(TaskError::Lost("the worker's reply was short".into())));
-        }
-        outcomes.truncate(self.len);
-        self.put(outcomes);
+    fn finish(self: Box<Self>, mut items: Items<'_>) {
+        let outcome = match items.next().map(decode::<Vec<R>>) {
+            Some(Ok(values)) if values.len() == self.len => Ok(values),
+            Some(Ok(_)) | None => Err(TaskError::Lost(
+                "the worker's reply did not match its chunk".into(),
+            )),
+            Some(Err(e)) => Err(e),
+        };
+        self.put(outcome);
     }
 
     fn fail(self: Box<Self>, error: TaskError) {
-        let outcomes = (0..self.len).map(|_| Err(error.clone())).collect();
-        self.put(outcomes);
+        self.put(Err(error));
     }
 }
 

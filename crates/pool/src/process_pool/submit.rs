@@ -81,21 +81,21 @@ where
         .max(1);
     let mut payloads = Vec::with_capacity(len.div_ceil(chunksize));
     for chunk in items.chunks(chunksize) {
+        // The whole chunk is one argument: the worker maps it in one call.
         let mut p = Payload::new();
-        for item in chunk {
-            p.push(item)
-                .map_err(|e| PoolError::Encode(EncodeError(e.into())))?;
-        }
+        p.push(chunk)
+            .map_err(|e| PoolError::Encode(EncodeError(e.into())))?;
         payloads.push((p, chunk.len()));
     }
     let (promise, future) = Promise::new();
     let progress = Progress::new(len, hook);
-    let assembly = Assembly::new(len, promise, progress.clone());
+    let assembly = Assembly::new(payloads.len(), len, promise, progress.clone());
     let mut tasks: Vec<(TaskId, Task)> = Vec::with_capacity(payloads.len());
     let mut start = 0;
-    for (p, n) in payloads {
+    for (index, (p, n)) in payloads.into_iter().enumerate() {
         let chunk = Chunk {
             sink: Sink::Assembly(assembly.clone()),
+            index,
             start,
             len: n,
         };
@@ -125,6 +125,7 @@ pub(crate) struct IterFeeder<T, I> {
     pub(crate) items: I,
     pub(crate) chunksize: usize,
     pub(crate) index: usize,
+    pub(crate) chunks: usize,
     pub(crate) _t: PhantomData<fn() -> T>,
 }
 
@@ -135,25 +136,22 @@ where
     R: DeserializeOwned + Send + Sync + 'static,
 {
     fn feed(&mut self, stream: &Arc<Stream<R>>) -> Option<usize> {
-        let mut p = Payload::new();
-        let mut n = 0;
-        let mut bad = None;
-        for item in self.items.by_ref().take(self.chunksize) {
-            if let Err(e) = p.push(&item) {
-                bad = Some(e);
-            }
-            n += 1;
-        }
+        let items: Vec<T> = self.items.by_ref().take(self.chunksize).collect();
+        let n = items.len();
         if n == 0 {
             return None;
         }
+        let mut p = Payload::new();
+        let bad = p.push(&items).err();
         stream.progress.grow(n);
         let chunk = Box::new(Chunk {
             sink: Sink::Stream(stream.clone()),
+            index: self.chunks,
             start: self.index,
             len: n,
         });
         self.index += n;
+        self.chunks += 1;
         if let Some(e) = bad {
             // An item that cannot be serialised fails its chunk here, in the caller.
             let e = TaskError::Failed(Arc::new(EncodeError(e.into())));
@@ -210,6 +208,7 @@ where
             items,
             chunksize,
             index: 0,
+            chunks: 0,
             _t: PhantomData,
         }),
         next: 0,

@@ -44,6 +44,23 @@ impl RawFnRef {
         RawFnRef::from_parts(t, f as usize)
     }
 
+    pub(crate) fn of_map1<A: DeserializeOwned + 'static, R: Serialize + 'static>(
+        f: fn(A) -> R,
+    ) -> RawFnRef {
+        let t: Trampoline = call_map1::<A, R>;
+        RawFnRef::from_parts(t, f as usize)
+    }
+
+    pub(crate) fn of_map2<A, B, R>(f: fn(A, B) -> R) -> RawFnRef
+    where
+        A: DeserializeOwned + 'static,
+        B: DeserializeOwned + 'static,
+        R: Serialize + 'static,
+    {
+        let t: Trampoline = call_map2::<A, B, R>;
+        RawFnRef::from_parts(t, f as usize)
+    }
+
     fn from_parts(t: Trampoline, target: usize) -> RawFnRef {
         RawFnRef {
             trampoline: (t as usize).wrapping_sub(base()),
@@ -105,4 +122,40 @@ where
     let bytes = postcard::to_extend(&r, std::mem::take(out)).map_err(TrampolineError::Encode)?;
     *out = bytes;
     Ok(())
+}
+
+fn encode_into<R: Serialize + ?Sized>(r: &R, out: &mut Vec<u8>) -> Result<(), TrampolineError> {
+    out.clear();
+    let bytes = postcard::to_extend(r, std::mem::take(out)).map_err(TrampolineError::Encode)?;
+    *out = bytes;
+    Ok(())
+}
+
+fn call_map1<A: DeserializeOwned + 'static, R: Serialize + 'static>(
+    target: usize,
+    args: &[u8],
+    out: &mut Vec<u8>,
+) -> Result<(), TrampolineError> {
+    let items: Vec<A> = postcard::from_bytes(args).map_err(TrampolineError::Decode)?;
+    let addr = target.wrapping_add(base());
+    // SAFETY: `target` was paired with this monomorphisation by
+    // `RawFnRef::of_map1::<A, R>` from a `fn(A) -> R` of this binary.
+    let f: fn(A) -> R = unsafe { std::mem::transmute::<usize, fn(A) -> R>(addr) };
+    let values: Vec<R> = items.into_iter().map(f).collect();
+    encode_into(&values, out)
+}
+
+fn call_map2<A, B, R>(target: usize, args: &[u8], out: &mut Vec<u8>) -> Result<(), TrampolineError>
+where
+    A: DeserializeOwned + 'static,
+    B: DeserializeOwned + 'static,
+    R: Serialize + 'static,
+{
+    let items: Vec<(A, B)> = postcard::from_bytes(args).map_err(TrampolineError::Decode)?;
+    let addr = target.wrapping_add(base());
+    // SAFETY: `target` was paired with this monomorphisation by
+    // `RawFnRef::of_map2::<A, B, R>` from a `fn(A, B) -> R` of this binary.
+    let f: fn(A, B) -> R = unsafe { std::mem::transmute::<usize, fn(A, B) -> R>(addr) };
+    let values: Vec<R> = items.into_iter().map(|(a, b)| f(a, b)).collect();
+    encode_into(&values, out)
 }
