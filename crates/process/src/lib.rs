@@ -131,6 +131,9 @@
 //! | `JoinableQueue()`: `task_done`, `join` | [`JoinableQueue`]: [`task_done`](JoinableQueue::task_done), [`join`](JoinableQueue::join), [`join_timeout`](JoinableQueue::join_timeout) |
 //! | `SimpleQueue()`: `put`, `get`, `empty` | [`SimpleQueue`]: [`put`](SimpleQueue::put), [`get`](SimpleQueue::get), [`is_empty`](SimpleQueue::is_empty) |
 //! | `Manager()` | not built yet |
+//! | **Process pools** | |
+//! | `multiprocessing.Pool`, `concurrent.futures.ProcessPoolExecutor` | in skein-pool: `skein_pool::ProcessPool`, `skein_pool::ProcessPoolExecutor` (built on this crate) |
+//! | a pool task's function, pickled by reference | [`FnRef::of`]`(f)` / [`FnRef::of2`] / [`FnRef::of_map`] / [`FnRef::of_map2`]: a plain `fn` any process of this binary can [`call`](FnRef::call) with postcard bytes; [`to_bytes`](FnRef::to_bytes) / `unsafe` [`from_bytes`](FnRef::from_bytes) ([`LayoutMismatch`], [`CallError`], [`FN_REF_BYTES`]) |
 //!
 //! ## Start methods
 //!
