@@ -9,6 +9,7 @@
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
+use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -55,6 +56,7 @@ matrix!(
     pool_callbacks_run_in_the_parent,
     pool_initializer_runs_and_a_failing_one_breaks_the_pool,
     shutdown_timeout_returns,
+    eagain_is_an_error_to_the_submitter,
 );
 
 // ---- task functions (plain fns: they must exist in a spawned worker too) ----
@@ -696,4 +698,87 @@ fn shutdown_timeout_returns(method: StartMethod) {
     release(dir.path());
     assert_eq!(*f.result().unwrap(), 5);
     assert!(ex.shutdown_timeout(LONG, false));
+}
+
+/// Re-runs this test binary for the ignored test `test` under `method` (a process of its
+/// own: it changes its user and process limit).
+fn rerun(test: &str, method: StartMethod) -> String {
+    let out = Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", test, "--ignored", "--nocapture", "--test-threads=1"])
+        .env("SKEIN_TEST_METHOD", method.name())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "inner test {test} failed: {stdout}\n{stderr}");
+    assert!(stdout.contains("test result: ok. 1 passed"), "{test} did not run: {stdout}");
+    stdout
+}
+
+fn eagain_is_an_error_to_the_submitter(method: StartMethod) {
+    let out = rerun("inner_eagain", method);
+    assert!(out.contains("INNER-EAGAIN-BUILD-OK"), "{out}");
+    if method != StartMethod::Forkserver {
+        assert!(out.contains("INNER-EAGAIN-SUBMIT-OK"), "{out}");
+    }
+}
+
+fn set_nproc(n: u64) {
+    let lim = libc::rlimit {
+        rlim_cur: n,
+        rlim_max: n,
+    };
+    // SAFETY: a valid rlimit for our own process.
+    assert_eq!(unsafe { libc::setrlimit(libc::RLIMIT_NPROC, &lim) }, 0);
+}
+
+#[test]
+#[ignore = "run by eagain_is_an_error_to_the_submitter"]
+fn inner_eagain() {
+    let method: StartMethod = std::env::var("SKEIN_TEST_METHOD")
+        .unwrap()
+        .parse()
+        .unwrap();
+    // SAFETY: plain integer system calls; this process exists only for this test.
+    unsafe {
+        if libc::geteuid() == 0 {
+            // Root ignores RLIMIT_NPROC; become an ordinary user first.
+            assert_eq!(libc::setgid(65534), 0);
+            assert_eq!(libc::setuid(65534), 0);
+        }
+    }
+    // A worker is started (not under forkserver: its server keeps the limit it was
+    // started with), then the limit drops: the replacement of a killed worker fails.
+    let ex = (method != StartMethod::Forkserver).then(|| executor(method, 1));
+    set_nproc(0);
+    match ProcessPoolExecutor::builder()
+        .max_workers(1)
+        .start_method(method)
+        .build()
+    {
+        Err(e) => println!("INNER-EAGAIN-BUILD-OK: {e}"),
+        Ok(_) => panic!("a pool was built with no process allowed"),
+    }
+    let Some(ex) = ex else { return };
+    let pid = ex.worker_pids()[0];
+    // SAFETY: signals our own worker.
+    unsafe { libc::kill(pid, libc::SIGKILL) };
+    let mut futures = Vec::new();
+    let refused = eventually(LONG, || match ex.submit(Call::new(double, 1)) {
+        Err(SubmitError::Start(call, e)) => {
+            let _ = call.into_parts();
+            println!("INNER-EAGAIN-SUBMIT-OK: {e}");
+            true
+        }
+        Ok(f) => {
+            futures.push(f);
+            false
+        }
+        Err(e) => panic!("unexpected {e}"),
+    });
+    assert!(refused, "submit never reported the failed worker start");
+    // Nothing submitted before that is left hanging: each future resolves.
+    for f in futures {
+        assert!(f.wait_timeout(LONG));
+    }
 }
