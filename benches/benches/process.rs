@@ -10,6 +10,17 @@
 //! with a raw `fork` for every contender alike, so process creation costs the same on
 //! both sides of a ratio.
 //!
+//! Process pools (issue 12), 2 workers each, pools built once outside the timing:
+//! `process/pool_map_100k` — `ProcessPool::map` of 100k tiny tasks (x*2, default chunk
+//! size) beside procspawn's pool fed the same chunks by hand (procspawn has no map) and a
+//! sequential loop; `process/pool_apply_round_trip` — one task per job, submit and wait,
+//! skein `ProcessPool::apply` beside procspawn `Pool::spawn(..).join()` and
+//! `procspawn::spawn(..).join()` (a process per job, procspawn's round trip);
+//! `process/pool_cpu_map` — a CPU-bound map (16 prime counts) beside sequential;
+//! `process/pool_cancel_to_replacement` — from `cancel()` of a running task to the first
+//! task served by its replacement worker. CPython's `Pool(2)` figures come from
+//! `benches/python/process_workloads.py`.
+//!
 //! Bars (SPEC.md): fork ≤ 1.3× raw fork+waitpid; forkserver ≤ 2× raw fork; spawn ≤
 //! 1.0× procspawn; 64 KiB bulk over `Pipe` ≥ 0.9× raw socketpair; small `Pipe`
 //! messages ≥ 1.0× raw socketpair (issue 17); queue ≥ 3× raw
@@ -591,6 +602,148 @@ fn event_ping_pong(c: &mut Criterion) {
     g.finish();
 }
 
+const POOL_ITEMS: u64 = 100_000;
+const POOL_WORKERS: usize = 2;
+
+fn double(x: u64) -> u64 {
+    x * 2
+}
+
+fn double_chunk(xs: Vec<u64>) -> Vec<u64> {
+    xs.into_iter().map(|x| x * 2).collect()
+}
+
+fn count_primes(n: u64) -> u64 {
+    (2..n)
+        .filter(|&k| (2..).take_while(|d| d * d <= k).all(|d| k % d != 0))
+        .count() as u64
+}
+
+fn spin_forever(_: ()) -> u64 {
+    loop {
+        std::hint::spin_loop();
+    }
+}
+
+fn pid_of(_: ()) -> i32 {
+    skein_process::getpid()
+}
+
+fn skein_pool() -> skein_pool::ProcessPool {
+    skein_pool::ProcessPool::new(POOL_WORKERS).unwrap()
+}
+
+fn pool_map(c: &mut Criterion) {
+    let mut g = c.benchmark_group("process/pool_map_100k");
+    g.throughput(Throughput::Elements(POOL_ITEMS));
+    g.sample_size(10).measurement_time(Duration::from_secs(6));
+    let items: Vec<u64> = (0..POOL_ITEMS).collect();
+    let chunk = (POOL_ITEMS as usize).div_ceil(4 * POOL_WORKERS);
+    let skein = skein_pool();
+    g.bench_function("skein ProcessPool::map", |b| {
+        b.iter(|| {
+            let out = skein.map(double, items.iter().copied()).unwrap();
+            assert_eq!(out[POOL_ITEMS as usize - 1], 2 * (POOL_ITEMS - 1));
+        })
+    });
+    let ps = procspawn::Pool::new(POOL_WORKERS).unwrap();
+    g.bench_function("procspawn Pool, same chunks", |b| {
+        b.iter(|| {
+            let handles: Vec<_> = items
+                .chunks(chunk)
+                .map(|c| ps.spawn(c.to_vec(), double_chunk))
+                .collect();
+            let out: Vec<u64> = handles
+                .into_iter()
+                .flat_map(|h| h.join().unwrap())
+                .collect();
+            assert_eq!(out[POOL_ITEMS as usize - 1], 2 * (POOL_ITEMS - 1));
+        })
+    });
+    g.bench_function("sequential", |b| {
+        b.iter(|| {
+            let out: Vec<u64> = black_box(&items).iter().map(|&x| double(x)).collect();
+            assert_eq!(out[POOL_ITEMS as usize - 1], 2 * (POOL_ITEMS - 1));
+        })
+    });
+    g.finish();
+    ps.shutdown();
+}
+
+fn pool_apply(c: &mut Criterion) {
+    let mut g = c.benchmark_group("process/pool_apply_round_trip");
+    g.sample_size(20).measurement_time(Duration::from_secs(4));
+    let skein = skein_pool();
+    g.bench_function("skein ProcessPool::apply", |b| {
+        b.iter(|| assert_eq!(skein.apply(double, black_box(21)).unwrap(), 42))
+    });
+    let ps = procspawn::Pool::new(POOL_WORKERS).unwrap();
+    g.bench_function("procspawn Pool::spawn+join", |b| {
+        b.iter(|| assert_eq!(ps.spawn(black_box(21), double).join().unwrap(), 42))
+    });
+    // procspawn's own round trip: a process per job.
+    g.bench_function("procspawn::spawn+join", |b| {
+        b.iter(|| assert_eq!(procspawn::spawn(black_box(21), double).join().unwrap(), 42))
+    });
+    g.finish();
+    ps.shutdown();
+}
+
+fn pool_cpu(c: &mut Criterion) {
+    let mut g = c.benchmark_group("process/pool_cpu_map");
+    g.sample_size(10).measurement_time(Duration::from_secs(8));
+    let items: Vec<u64> = (0..16).map(|i| 40_000 + i).collect();
+    let want: u64 = items.iter().map(|&n| count_primes(n)).sum();
+    let skein = skein_pool();
+    g.bench_function("skein ProcessPool::map (2 workers)", |b| {
+        b.iter(|| {
+            let out = skein
+                .map_chunked(count_primes, items.iter().copied(), Some(1))
+                .unwrap();
+            assert_eq!(out.iter().sum::<u64>(), want);
+        })
+    });
+    g.bench_function("sequential", |b| {
+        b.iter(|| assert_eq!(items.iter().map(|&n| count_primes(n)).sum::<u64>(), want))
+    });
+    g.finish();
+}
+
+fn pool_cancel(c: &mut Criterion) {
+    use skein_pool::{Call, Submit};
+    let mut g = c.benchmark_group("process/pool_cancel_to_replacement");
+    g.sample_size(20).measurement_time(Duration::from_secs(6));
+    for method in [
+        StartMethod::Fork,
+        StartMethod::Forkserver,
+        StartMethod::Spawn,
+    ] {
+        let ex = skein_pool::ProcessPoolExecutor::builder()
+            .max_workers(1)
+            .start_method(method)
+            .build()
+            .unwrap();
+        g.bench_function(format!("skein/{}", method.name()), |b| {
+            b.iter_custom(|iters| {
+                let mut total = Duration::ZERO;
+                for _ in 0..iters {
+                    let f = ex.submit(Call::new(spin_forever, ())).unwrap();
+                    while !f.running() {
+                        std::thread::yield_now();
+                    }
+                    let t = Instant::now();
+                    assert!(f.cancel());
+                    let pid = ex.submit(Call::new(pid_of, ())).unwrap().into_result();
+                    total += t.elapsed();
+                    assert!(pid.unwrap() > 0);
+                }
+                total
+            })
+        });
+    }
+    g.finish();
+}
+
 fn main() {
     // Both libraries re-execute this binary for their children: let each claim its own.
     skein_process::init();
@@ -604,5 +757,9 @@ fn main() {
     array_writes(&mut c);
     lock_uncontended(&mut c);
     event_ping_pong(&mut c);
+    pool_map(&mut c);
+    pool_apply(&mut c);
+    pool_cpu(&mut c);
+    pool_cancel(&mut c);
     c.final_summary();
 }

@@ -106,8 +106,40 @@ def queue_100k():
     return elapsed
 
 
+def double(x):
+    return x * 2
+
+
+def count_primes(n):
+    return sum(1 for k in range(2, n) if all(k % d for d in range(2, int(k ** 0.5) + 1)))
+
+
+def pool_map_100k(runs):
+    """process/pool_map_100k: Pool(2).map(x*2) over 100k ints, default chunksize."""
+    with mp.Pool(2) as pool:
+        pool.map(double, range(10))  # warm-up
+        start = time.perf_counter_ns()
+        for _ in range(runs):
+            out = pool.map(double, range(100_000))
+            assert out[-1] == 199_998
+        return (time.perf_counter_ns() - start) / runs
+
+
+def pool_apply_round_trip(rounds):
+    """process/pool_apply_round_trip: apply_async(...).get() one task at a time."""
+    with mp.Pool(2) as pool:
+        pool.apply(double, (1,))
+        start = time.perf_counter_ns()
+        for i in range(rounds):
+            assert pool.apply_async(double, (i,)).get() == 2 * i
+        return (time.perf_counter_ns() - start) / rounds
+
+
 def main():
     quick = "--quick" in sys.argv
+    report("process/pool_map_100k", "cpython/Pool(2).map", pool_map_100k(3 if quick else 10))
+    report("process/pool_apply_round_trip", "cpython/Pool(2).apply_async",
+           pool_apply_round_trip(500 if quick else 5_000))
     n = 20 if quick else 100
     for method in ("fork", "forkserver", "spawn"):
         report("process/spawn_join", f"cpython/{method}",

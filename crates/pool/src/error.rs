@@ -142,13 +142,48 @@ pub enum SubmitError<J> {
     Broken(J),
     /// The pool had no worker and could not start one (the OS refused a new thread).
     Spawn(J, SpawnError),
+    /// A process pool's job could not be serialised (its arguments, in the caller, at
+    /// `submit`): nothing was queued. Python raises the pickling error at `result()`,
+    /// after the fact (cpython#109554).
+    Encode(J, EncodeError),
+    /// A process pool has no live worker and the system refused to start one (`EAGAIN`,
+    /// out of memory): the job is handed back rather than left waiting.
+    Start(J, WorkerStartError),
 }
+
+/// A process pool's job could not be serialised at `submit`.
+#[derive(Clone, Debug)]
+pub struct EncodeError(pub(crate) Arc<str>);
+
+impl fmt::Display for EncodeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "the task's arguments cannot be serialised: {}", self.0)
+    }
+}
+
+impl Error for EncodeError {}
+
+/// A process pool could not start a worker process (the system's error, e.g. `EAGAIN`).
+#[derive(Clone, Debug)]
+pub struct WorkerStartError(pub(crate) Arc<str>);
+
+impl fmt::Display for WorkerStartError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "could not start a worker process: {}", self.0)
+    }
+}
+
+impl Error for WorkerStartError {}
 
 impl<J> SubmitError<J> {
     /// Takes the refused job back.
     pub fn into_inner(self) -> J {
         match self {
-            SubmitError::ShutDown(j) | SubmitError::Broken(j) | SubmitError::Spawn(j, _) => j,
+            SubmitError::ShutDown(j)
+            | SubmitError::Broken(j)
+            | SubmitError::Spawn(j, _)
+            | SubmitError::Encode(j, _)
+            | SubmitError::Start(j, _) => j,
         }
     }
 
@@ -164,6 +199,8 @@ impl<J> fmt::Debug for SubmitError<J> {
             SubmitError::ShutDown(_) => f.write_str("ShutDown(..)"),
             SubmitError::Broken(_) => f.write_str("Broken(..)"),
             SubmitError::Spawn(_, e) => f.debug_tuple("Spawn").field(&"..").field(e).finish(),
+            SubmitError::Encode(_, e) => f.debug_tuple("Encode").field(&"..").field(e).finish(),
+            SubmitError::Start(_, e) => f.debug_tuple("Start").field(&"..").field(e).finish(),
         }
     }
 }
@@ -176,6 +213,8 @@ impl<J> fmt::Display for SubmitError<J> {
                 f.write_str("cannot submit a task to a broken pool (its initializer panicked)")
             }
             SubmitError::Spawn(_, e) => write!(f, "could not start a worker thread: {e}"),
+            SubmitError::Encode(_, e) => write!(f, "cannot submit the task: {e}"),
+            SubmitError::Start(_, e) => write!(f, "cannot submit the task: {e}"),
         }
     }
 }
@@ -184,6 +223,8 @@ impl<J> Error for SubmitError<J> {
     fn source(&self) -> Option<&(dyn Error + 'static)> {
         match self {
             SubmitError::Spawn(_, e) => Some(e),
+            SubmitError::Encode(_, e) => Some(e),
+            SubmitError::Start(_, e) => Some(e),
             _ => None,
         }
     }
@@ -267,6 +308,8 @@ pub struct BuildError {
 enum BuildErrorKind {
     ZeroWorkers,
     Spawn(SpawnError),
+    Start(WorkerStartError),
+    Encode(EncodeError),
 }
 
 impl BuildError {
@@ -281,6 +324,18 @@ impl BuildError {
             kind: BuildErrorKind::Spawn(e),
         }
     }
+
+    pub(crate) fn start(e: WorkerStartError) -> BuildError {
+        BuildError {
+            kind: BuildErrorKind::Start(e),
+        }
+    }
+
+    pub(crate) fn encode(e: EncodeError) -> BuildError {
+        BuildError {
+            kind: BuildErrorKind::Encode(e),
+        }
+    }
 }
 
 impl fmt::Display for BuildError {
@@ -288,6 +343,8 @@ impl fmt::Display for BuildError {
         match &self.kind {
             BuildErrorKind::ZeroWorkers => f.write_str("the number of workers must be at least 1"),
             BuildErrorKind::Spawn(e) => write!(f, "could not start a worker thread: {e}"),
+            BuildErrorKind::Start(e) => e.fmt(f),
+            BuildErrorKind::Encode(e) => write!(f, "initializer: {e}"),
         }
     }
 }
@@ -297,6 +354,8 @@ impl Error for BuildError {
         match &self.kind {
             BuildErrorKind::ZeroWorkers => None,
             BuildErrorKind::Spawn(e) => Some(e),
+            BuildErrorKind::Start(e) => Some(e),
+            BuildErrorKind::Encode(e) => Some(e),
         }
     }
 }
@@ -345,6 +404,10 @@ pub enum PoolError {
     NotRunning,
     /// An item failed; this is the first failure (Python re-raises it).
     Failed(TaskError),
+    /// A process pool could not serialise an item, in the caller; nothing was queued.
+    Encode(EncodeError),
+    /// A process pool has no live worker and could not start one.
+    Start(WorkerStartError),
 }
 
 impl fmt::Display for PoolError {
@@ -352,6 +415,8 @@ impl fmt::Display for PoolError {
         match self {
             PoolError::NotRunning => f.write_str("pool is not running"),
             PoolError::Failed(e) => e.fmt(f),
+            PoolError::Encode(e) => e.fmt(f),
+            PoolError::Start(e) => e.fmt(f),
         }
     }
 }
@@ -361,6 +426,8 @@ impl Error for PoolError {
         match self {
             PoolError::NotRunning => None,
             PoolError::Failed(e) => Some(e),
+            PoolError::Encode(e) => Some(e),
+            PoolError::Start(e) => Some(e),
         }
     }
 }

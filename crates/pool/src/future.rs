@@ -23,6 +23,12 @@ use crate::outcome::{CANCELLED, CANCELLING, Cancel, FINISHED, OWNED, Outcome, RU
 
 type Callback<T> = Box<dyn FnOnce(&Future<T>) + Send>;
 
+/// What `Future::cancel` calls when the task is already running: an executor that can stop
+/// a running task (a process pool terminates its worker) installs one with
+/// [`Promise::on_cancel_running`](crate::Promise::on_cancel_running). It returns `true` if
+/// the task is (now) cancelled.
+pub(crate) type Canceller = Arc<dyn Fn() -> bool + Send + Sync>;
+
 /// Something blocked on several futures at once (`wait`, `as_completed`): each future that
 /// completes pushes its index.
 pub(crate) struct Waiter {
@@ -54,6 +60,7 @@ impl Waiter {
 struct Hooks<T> {
     callbacks: Vec<Callback<T>>,
     waiters: Vec<(Arc<Waiter>, usize)>,
+    canceller: Option<Canceller>,
 }
 
 impl<T> Hooks<T> {
@@ -61,6 +68,7 @@ impl<T> Hooks<T> {
         Box::new(Hooks {
             callbacks: Vec::new(),
             waiters: Vec::new(),
+            canceller: None,
         })
     }
 }
@@ -166,7 +174,9 @@ impl<T> State<T> {
         let hooks = self.hooks.lock().take();
         self.cond.notify_all();
         let Some(hooks) = hooks else { return };
-        let Hooks { callbacks, waiters } = *hooks;
+        let Hooks {
+            callbacks, waiters, ..
+        } = *hooks;
         for (waiter, index) in waiters {
             waiter.notify(index);
         }
@@ -216,6 +226,24 @@ impl<T> State<T> {
         if let Some(hooks) = self.hooks.lock().as_mut() {
             hooks.waiters.retain(|(w, _)| !Arc::ptr_eq(w, waiter));
         }
+    }
+
+    /// Installs what `cancel` calls on a running task; `false` if the future is done.
+    pub(crate) fn set_canceller(&self, canceller: Canceller) -> bool {
+        let mut hooks = self.hooks.lock();
+        if self.hook_in() {
+            return false;
+        }
+        hooks.get_or_insert_with(Hooks::new).canceller = Some(canceller);
+        true
+    }
+
+    /// The canceller of a running task, if its executor installed one.
+    fn canceller(&self) -> Option<Canceller> {
+        if !matches!(self.phase(), RUNNING | OWNED) {
+            return None;
+        }
+        self.hooks.lock().as_ref()?.canceller.clone()
     }
 
     fn add_callback(&self, callback: Callback<T>) -> Option<Callback<T>> {
@@ -296,17 +324,30 @@ impl<T> Future<T> {
         matches!(self.state().phase(), RUNNING | OWNED)
     }
 
-    /// Python `future.cancelled()`: `true` if the task was cancelled before it started.
+    /// Python `future.cancelled()`: `true` if the task was cancelled (before it started,
+    /// or — in a process pool — while running, by terminating its worker).
     pub fn cancelled(&self) -> bool {
-        self.state().is_cancelled()
+        let state = self.state();
+        state.is_cancelled() || matches!(state.outcome.get(), Some(Err(e)) if e.is_cancelled())
     }
 
     /// Python `future.cancel()`: cancels the task if it has not started. Returns `true` if
     /// the future is cancelled (now or before), `false` if it is running or finished.
     /// Callbacks run at once with the cancelled future.
+    ///
+    /// A task that is already running is cancelled only by an executor that can stop it:
+    /// a [`ProcessPoolExecutor`](crate::ProcessPoolExecutor) terminates the worker running
+    /// it (`SIGTERM`, then `SIGKILL` after a grace period), starts a replacement, and the
+    /// future reports cancelled. A thread pool cannot stop a thread: `false`.
     pub fn cancel(&self) -> bool {
         let slot = self.slot.clone();
-        self.state().cancel(move || Future::from_slot(slot))
+        if self.state().cancel(move || Future::from_slot(slot)) {
+            return true;
+        }
+        match self.state().canceller() {
+            Some(canceller) => canceller(),
+            None => false,
+        }
     }
 
     /// Blocks until the future is done.

@@ -1,4 +1,4 @@
-//! # skein-pool — chapter 4: executors, futures and thread pools
+//! # skein-pool — chapter 4: executors, futures, thread pools and process pools
 //!
 //! Python's `concurrent.futures` and `multiprocessing.pool.ThreadPool`, rebuilt in Rust.
 //! The chapter teaches that creating a thread per task is wasteful: a **pool** keeps a
@@ -58,8 +58,28 @@
 //! | `pool.close()` / `pool.join()` / `pool.terminate()` | [`ThreadPool::close`] / [`ThreadPool::join`] ([`NotClosedError`] before close) / [`ThreadPool::terminate`] |
 //! | `with Pool() as p:` | Drop = `terminate()` + `join()` |
 //! | `initializer=f, initargs=(a,)` | `.initializer(move \|\| f(a))` (the closure captures the arguments) |
-//! | `Pool(maxtasksperchild=n)` | — (process pools only; a thread pool never recycles workers) |
+//! | `Pool(maxtasksperchild=n)` | thread pools: — (a thread pool never recycles workers); process pools: see below |
 //! | `threading.current_thread().name` in a task | `std::thread::current().name()` → `"ThreadPoolExecutor-0_0"`; listed by `skein_threads::enumerate()` |
+//! | **Process pools** (workers are [`skein_process`] children; module `process_pool`) | |
+//! | `ProcessPoolExecutor(max_workers)` | [`ProcessPoolExecutor::new`]`(n)` |
+//! | `ProcessPoolExecutor(max_workers, mp_context, initializer, initargs, max_tasks_per_child)` | [`ProcessPoolExecutor::builder`]`().max_workers(n).start_method(m)`/[`.context(ctx)`](ProcessPoolExecutorBuilder::context)`.initializer(f, args).max_tasks_per_child(k).build()` → [`ProcessPoolExecutorBuilder`] |
+//! | `executor.submit(fn, arg)` (processes *or* threads) | [`executor.submit(Call::new(f, arg))`](Call) — [`Submit<Call<A, R>>`](Submit) for both [`ProcessPoolExecutor`] and [`ThreadPoolExecutor`] |
+//! | pickling error (raised late, at `result()`) | [`SubmitError::Encode`] at `submit`, the call handed back; [`EncodeError`] |
+//! | `executor.map(fn, iterable)` | [`ProcessPoolExecutor::map`]`(f, iter)` → [`ProcessMap`] (over [`CallJobs`]) |
+//! | `BrokenProcessPool` (whole pool dead after one worker dies) | only that task fails: [`TaskError::Failed`] with [`WorkerDied`] (signal, pid); a replacement starts |
+//! | `future.cancel()` of a running task (`False` in Python) | [`Future::cancel`] terminates the worker (SIGTERM, SIGKILL after [`kill_grace`](ProcessPoolExecutorBuilder::kill_grace)) → `cancelled()`; [`Promise::on_cancel_running`] for other executors |
+//! | pebble `schedule(fn, timeout=t)`, `TimeoutError` | [`Call::new(f, a).timeout(t)`](Call::timeout) → [`TaskTimedOut`] |
+//! | billiard `max_memory_per_child` | [`.max_memory_per_child(bytes)`](ProcessPoolExecutorBuilder::max_memory_per_child) |
+//! | `multiprocessing.Pool(processes, initializer, initargs, maxtasksperchild, context)` | [`ProcessPool::new`]`(n)` / [`ProcessPool::builder`]`().processes(n).initializer(f, a).max_tasks_per_child(k).start_method(m)` → [`ProcessPoolBuilder`] |
+//! | `pool.apply(f, (a,))` / `apply_async(f, (a,), callback, error_callback)` | [`ProcessPool::apply`] / [`ProcessPool::apply_async`] / [`ProcessPool::apply_async_with`] (callbacks run in the parent) / [`ProcessPool::submit`] |
+//! | `ApplyResult` / `MapResult`: `get`, `wait`, `ready`, `successful` | [`ApplyResult`] / [`MapResult`]: [`get`](ApplyResult::get), [`get_timeout`](ApplyResult::get_timeout), [`wait`](ApplyResult::wait), [`ready`](ApplyResult::ready), [`successful`](ApplyResult::successful) |
+//! | `pool.map(f, it, chunksize)` / `map_async` | [`ProcessPool::map`] / [`ProcessPool::map_chunked`] / [`ProcessPool::map_async`] / [`ProcessPool::map_async_chunked`] (default chunk size as Python's) |
+//! | mpire `progress_bar=True` | [`ProcessPool::map_async_progress`]`(f, it, chunksize, \|done, total\| ..)`; [`ApplyResult::completed`] / [`ApplyResult::total`]; [`IMapIterator::completed`] |
+//! | `pool.starmap(f, [(a, b)])` / `starmap_async` | [`ProcessPool::starmap`] / [`ProcessPool::starmap_async`] (two-argument `f`) |
+//! | `pool.imap(f, it, chunksize)` / `imap_unordered` (`IMapIterator`, `IMapUnorderedIterator`) | [`ProcessPool::imap`] / [`ProcessPool::imap_chunked`] / [`ProcessPool::imap_unordered`] / [`ProcessPool::imap_unordered_chunked`] → [`IMapIterator`] / [`IMapUnorderedIterator`] (lazy) |
+//! | `pool.close()` / `join()` / `terminate()` | [`ProcessPool::close`] / [`ProcessPool::join`] / [`ProcessPool::join_timeout`] / [`ProcessPool::terminate`] |
+//! | a worker's result that does not decode | [`TaskError::Failed`] with [`CodecFailure`] |
+//! | `os.fork` limit reached (`EAGAIN`) starting a worker | [`BuildError`] at build; [`SubmitError::Start`] / [`PoolError::Start`] ([`WorkerStartError`]) when no worker can start |
 //!
 //! ## Differences from Python
 //!
@@ -117,6 +137,28 @@
 //!   jobs), before the task is queued, so a failed thread spawn is an error that hands
 //!   the task back. See the `core` module.
 //!
+//! ## Process pools that heal
+//!
+//! [`ProcessPoolExecutor`] and [`ProcessPool`] (module `process_pool`, which depends on
+//! skein-process; nothing there depends on this crate) run plain `fn(A) -> R` with serde
+//! arguments in long-lived worker processes, under fork, spawn or forkserver. Each worker
+//! has a work socket and a reply socket; a manager thread in this process sends tasks in
+//! batches (a `map` chunk is one list, mapped in one call), reads replies, completes the
+//! futures, and runs the callbacks. A worker writes the id of the task it runs into a
+//! shared slot, so when one dies (EOF on its reply socket) the pool knows exactly which
+//! task to fail — with [`WorkerDied`] naming the signal and pid — and requeues the tasks
+//! it had been sent ahead; a replacement starts. A panic is caught in the worker, which
+//! keeps serving; the future gets the message and the worker's backtrace. Tasks are
+//! resolved exactly once: whoever removes a task from the pool's table completes it.
+//! `Future::cancel` and [`Call::timeout`] stop a running task by terminating its worker.
+//! See [`ProcessPoolExecutor`] for the guarantees and `process_pool/engine.rs` for the
+//! design.
+//!
+//! **Unsafe boundary**: besides the `cell` module, the private `process_pool::trust`
+//! module holds the one `unsafe` call of the process pools — a worker rebuilding a
+//! function reference ([`skein_process::FnRef::from_bytes`]) from the bytes its own pool
+//! sent over a private socket pair.
+//!
 //! skein-pool uses crossbeam-queue, crossbeam-utils and parking_lot directly on its hot
 //! path rather than skein-queue, because task overhead is the point of a pool. Workers are
 //! skein-threads daemon threads, so they appear in `skein_threads::enumerate()`.
@@ -132,6 +174,7 @@ mod executor;
 mod future;
 #[allow(unsafe_code)]
 mod outcome;
+mod process_pool;
 mod promise;
 mod queue;
 mod spawn;
@@ -142,11 +185,16 @@ mod wait;
 
 pub use crate::builder::Builder;
 pub use crate::error::{
-    ApplyError, BuildError, MapError, NotClosedError, NotReadyError, PoolError, ResultTimeoutError,
-    SubmitError, TaskError, TimeoutError,
+    ApplyError, BuildError, EncodeError, MapError, NotClosedError, NotReadyError, PoolError,
+    ResultTimeoutError, SubmitError, TaskError, TimeoutError, WorkerStartError,
 };
 pub use crate::executor::{Executor, Map, Submit};
 pub use crate::future::Future;
+pub use crate::process_pool::{
+    ApplyResult, Call, CallJobs, CodecFailure, IMapIterator, IMapUnorderedIterator, MapResult,
+    ProcessMap, ProcessPool, ProcessPoolBuilder, ProcessPoolExecutor, ProcessPoolExecutorBuilder,
+    TaskTimedOut, WorkerDied,
+};
 pub use crate::promise::Promise;
 pub use crate::thread_executor::{ExecutorMap, MapJob, MapJobs, ThreadPoolExecutor};
 pub use crate::thread_pool::{AsyncResult, IMap, IMapUnordered, PoolBuilder, StarFn, ThreadPool};

@@ -75,6 +75,18 @@ impl<T: Send + Sync + 'static> Promise<T> {
         }
     }
 
+    /// Lets [`Future::cancel`] stop the task while it runs: `canceller` is called (on the
+    /// cancelling thread, without locks held) when `cancel` finds the future running, and
+    /// returns whether the task is now cancelled. The executor then completes this promise
+    /// with [`TaskError::Cancelled`] (the future reports [`cancelled`](Future::cancelled)).
+    /// Returns `false` if the future is already done.
+    pub fn on_cancel_running(&self, canceller: impl Fn() -> bool + Send + Sync + 'static) -> bool {
+        match &self.state {
+            Some(state) => state.set_canceller(Arc::new(canceller)),
+            None => false,
+        }
+    }
+
     /// Cancels the future if it has not started (what an executor does with queued jobs on
     /// `shutdown(cancel_futures)`); `true` if it is cancelled.
     pub fn cancel(&self) -> bool {

@@ -131,6 +131,9 @@
 //! | `JoinableQueue()`: `task_done`, `join` | [`JoinableQueue`]: [`task_done`](JoinableQueue::task_done), [`join`](JoinableQueue::join), [`join_timeout`](JoinableQueue::join_timeout) |
 //! | `SimpleQueue()`: `put`, `get`, `empty` | [`SimpleQueue`]: [`put`](SimpleQueue::put), [`get`](SimpleQueue::get), [`is_empty`](SimpleQueue::is_empty) |
 //! | `Manager()` | not built yet |
+//! | **Process pools** | |
+//! | `multiprocessing.Pool`, `concurrent.futures.ProcessPoolExecutor` | in skein-pool: `skein_pool::ProcessPool`, `skein_pool::ProcessPoolExecutor` (built on this crate) |
+//! | a pool task's function, pickled by reference | [`FnRef::of`]`(f)` / [`FnRef::of2`] / [`FnRef::of_map`] / [`FnRef::of_map2`]: a plain `fn` any process of this binary can [`call`](FnRef::call) with postcard bytes; [`to_bytes`](FnRef::to_bytes) / `unsafe` [`from_bytes`](FnRef::from_bytes) ([`WrongExecutable`], [`CallError`], [`FN_REF_BYTES`]) |
 //!
 //! ## Start methods
 //!
@@ -249,6 +252,9 @@ mod error;
 mod handle;
 mod pipe;
 mod process;
+// unsafe boundary: `FnRef::from_bytes` is an `unsafe fn` (its caller vouches for the bytes' origin)
+#[allow(unsafe_code)]
+mod remote;
 mod start;
 #[allow(unsafe_code)]
 mod sys;
@@ -287,6 +293,7 @@ pub use crate::error::{ProcessError, RecvError, RecvTimeoutError, SendError};
 pub use crate::handle::{HandleFd, deserialize_fd, serialize_fd};
 pub use crate::pipe::{Connection, DEFAULT_MAX_FRAME, READ_CHUNK, pipe};
 pub use crate::process::{Process, ProcessHandle, Run, StartError, active_children};
+pub use crate::remote::{CallError, FN_REF_BYTES, FnRef, WrongExecutable};
 pub use crate::start::fork::{Fork, fork};
 pub use crate::start::init::init;
 pub use crate::start::method::{ParseStartMethodError, StartMethod};

@@ -21,7 +21,7 @@ fn anchor() -> u32 {
     std::hint::black_box(0x5E1_u32)
 }
 
-fn base() -> usize {
+pub(crate) fn base() -> usize {
     anchor as fn() -> u32 as usize
 }
 

@@ -53,6 +53,16 @@ impl ImageId {
         out
     }
 
+    /// A 64-bit tag of this identity (its kind and first bytes), small enough to ride with
+    /// every [`FnRef`](crate::FnRef); two different executables' tags differ unless their
+    /// build-ids share their first seven bytes.
+    pub(crate) fn tag(&self) -> u64 {
+        let mut t = [0u8; 8];
+        t[0] = self.kind;
+        t[1..].copy_from_slice(&self.bytes[..7]);
+        u64::from_le_bytes(t)
+    }
+
     /// The inverse of [`encode`](ImageId::encode); any bytes decode (a foreign
     /// program's are then simply a different identity).
     pub(crate) fn decode(b: &[u8; ENCODED_LEN]) -> ImageId {

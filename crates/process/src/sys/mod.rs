@@ -6,6 +6,7 @@
 
 pub(crate) mod entry;
 pub(crate) mod image;
+pub(crate) mod remote;
 pub(crate) mod scm;
 pub(crate) mod shm;
 

@@ -1,0 +1,128 @@
+//! The process pool's task errors: a worker that died, a task that ran out of time.
+
+use std::error::Error;
+use std::fmt;
+use std::time::Duration;
+
+/// The worker running a task died (a signal, `abort`, the out-of-memory killer, an
+/// `exit` inside the task): the task's future fails with this inside
+/// [`TaskError::Failed`](crate::TaskError::Failed); every other task goes on.
+///
+/// CPython marks the whole pool broken (`BrokenProcessPool`), loky fails every pending
+/// future (`TerminatedWorkerError`), and `multiprocessing.Pool` hangs (cpython#96062).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WorkerDied {
+    pub(crate) name: String,
+    pub(crate) pid: i32,
+    pub(crate) exitcode: Option<i32>,
+}
+
+impl WorkerDied {
+    /// The worker's process id.
+    pub fn pid(&self) -> i32 {
+        self.pid
+    }
+
+    /// The worker's name (`ForkPoolWorker-3`, …).
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The exit code, as [`ProcessHandle::exitcode`](skein_process::ProcessHandle::exitcode):
+    /// `-N` for signal `N`. `None` if it could not be read.
+    pub fn exitcode(&self) -> Option<i32> {
+        self.exitcode
+    }
+
+    /// The signal that killed the worker, if one did.
+    pub fn signal(&self) -> Option<i32> {
+        self.exitcode.filter(|c| *c < 0).map(|c| -c)
+    }
+}
+
+/// The name of a common signal.
+pub(crate) fn signal_name(sig: i32) -> &'static str {
+    match sig {
+        1 => "SIGHUP",
+        2 => "SIGINT",
+        3 => "SIGQUIT",
+        4 => "SIGILL",
+        6 => "SIGABRT",
+        7 => "SIGBUS",
+        8 => "SIGFPE",
+        9 => "SIGKILL",
+        11 => "SIGSEGV",
+        13 => "SIGPIPE",
+        14 => "SIGALRM",
+        15 => "SIGTERM",
+        24 => "SIGXCPU",
+        25 => "SIGXFSZ",
+        _ => "signal",
+    }
+}
+
+impl fmt::Display for WorkerDied {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "worker {} (pid {}) ", self.name, self.pid)?;
+        match (self.exitcode, self.signal()) {
+            (_, Some(sig)) => {
+                write!(f, "was killed by signal {sig} ({})", signal_name(sig))?;
+                match sig {
+                    9 => f.write_str(" (killed, or out of memory)")?,
+                    6 => f.write_str(" (aborted, e.g. a failed allocation)")?,
+                    _ => {}
+                }
+            }
+            (Some(code), None) => write!(f, "exited with code {code}")?,
+            (None, None) => f.write_str("ended (exit status unknown)")?,
+        }
+        f.write_str(" while running the task")
+    }
+}
+
+impl Error for WorkerDied {}
+
+/// A task ran past its per-task timeout: its worker was terminated (`SIGTERM`, then
+/// `SIGKILL` after the grace period) and replaced (pebble's `TimeoutError`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TaskTimedOut {
+    pub(crate) timeout: Duration,
+    pub(crate) pid: i32,
+}
+
+impl TaskTimedOut {
+    /// The timeout the task had.
+    pub fn timeout(&self) -> Duration {
+        self.timeout
+    }
+
+    /// The pid of the worker that was stopped.
+    pub fn pid(&self) -> i32 {
+        self.pid
+    }
+}
+
+impl fmt::Display for TaskTimedOut {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "task timed out after {:?}; its worker (pid {}) was terminated",
+            self.timeout, self.pid
+        )
+    }
+}
+
+impl Error for TaskTimedOut {}
+
+/// The result bytes a worker sent could not be decoded as the task's result type, or the
+/// worker could not decode the arguments or encode the result.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CodecFailure(pub(crate) String);
+
+impl fmt::Display for CodecFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl Error for CodecFailure {}
