@@ -243,6 +243,7 @@
 // The layers (see DESIGN.md): the handle layer (`process`, `context`, `current`, and
 // the IPC objects `pipe`, `queue`, `shm`, `sync` on top of `shared` and `handle`) →
 // the start layer (`start/`) → the system layer (`sys/`, the unsafe boundary).
+pub mod connection;
 mod context;
 mod current;
 mod error;
@@ -279,6 +280,10 @@ pub use crate::sync::{
     Enrollment, Event, Lock, LockGuard, OwnerDied, RLock, RLockGuard, ReleaseError, Semaphore,
 };
 
+pub use crate::connection::{
+    Address, AuthenticationError, ConnectError, Listener, Sentinel, Waitable, client,
+    client_timeout, wait, wait_deadline,
+};
 pub use crate::context::{Context, get_context, get_start_method, set_start_method};
 pub use crate::current::{
     CurrentProcess, ParentProcess, cpu_count, current_process, getpid, getppid, parent_process,
