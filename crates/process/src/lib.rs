@@ -248,6 +248,7 @@ mod context;
 mod current;
 mod error;
 mod handle;
+mod manager;
 mod pipe;
 mod process;
 mod start;
@@ -290,6 +291,10 @@ pub use crate::current::{
 };
 pub use crate::error::{ProcessError, RecvError, RecvTimeoutError, SendError};
 pub use crate::handle::{HandleFd, deserialize_fd, serialize_fd};
+pub use crate::manager::{
+    DEFAULT_MAX_REQUEST, DictProxy, ListProxy, Manager, ManagerBuilder, ManagerClient,
+    ManagerError, NamespaceProxy, Pending, ProxyPutError, QueueProxy, ValueProxy,
+};
 pub use crate::pipe::{Connection, DEFAULT_MAX_FRAME, READ_CHUNK, pipe};
 pub use crate::process::{Process, ProcessHandle, Run, StartError, active_children};
 pub use crate::start::fork::{Fork, fork};

@@ -201,15 +201,17 @@ impl Listener {
         }
     }
 
-    /// Runs the server's side of the handshake on an accepted socket.
-    pub(crate) fn authenticate(&self, mut conn: Connection) -> Result<Connection, ConnectError> {
-        auth::serve(&mut conn, &self.key, Instant::now() + self.handshake_timeout)?;
-        Ok(conn)
+    /// What runs the server's side of the handshake on accepted sockets, on any thread.
+    pub(crate) fn authenticator(&self) -> Authenticator {
+        Authenticator {
+            key: self.key.clone(),
+            timeout: self.handshake_timeout,
+        }
     }
 
     fn accept_inner(&self, deadline: Option<Instant>) -> Result<Connection, ConnectError> {
         let conn = self.accept_raw(deadline)?;
-        self.authenticate(conn)
+        self.authenticator().authenticate(conn)
     }
 
     /// Closes the listener (Python's `close()`); dropping it does the same.
@@ -279,6 +281,20 @@ impl fmt::Debug for Listener {
         f.debug_struct("Listener")
             .field("address", &self.address)
             .finish_non_exhaustive()
+    }
+}
+
+/// The server's side of the handshake, detached from the listener.
+pub(crate) struct Authenticator {
+    key: AuthKey,
+    timeout: Duration,
+}
+
+impl Authenticator {
+    /// Runs the handshake on an accepted socket.
+    pub(crate) fn authenticate(&self, mut conn: Connection) -> Result<Connection, ConnectError> {
+        auth::serve(&mut conn, &self.key, Instant::now() + self.timeout)?;
+        Ok(conn)
     }
 }
 
