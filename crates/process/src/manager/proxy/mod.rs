@@ -106,8 +106,17 @@ pub(crate) fn encode<T: Serialize + ?Sized>(v: &T) -> Result<Vec<u8>, ManagerErr
     postcard::to_allocvec(v).map_err(|e| ManagerError::Encode(e.to_string()))
 }
 
+/// Decodes a whole value: bytes left over mean the value was stored as another type
+/// (postcard is not self-describing, so this is the check it allows).
 pub(crate) fn decode<T: DeserializeOwned>(b: &[u8]) -> Result<T, ManagerError> {
-    postcard::from_bytes(b).map_err(|e| ManagerError::Decode(e.to_string()))
+    match postcard::take_from_bytes(b) {
+        Ok((v, [])) => Ok(v),
+        Ok((_, rest)) => Err(ManagerError::Decode(format!(
+            "{} bytes left over: the value was stored as another type",
+            rest.len()
+        ))),
+        Err(e) => Err(ManagerError::Decode(e.to_string())),
+    }
 }
 
 pub(crate) fn unit(r: Reply) -> Result<(), ManagerError> {
