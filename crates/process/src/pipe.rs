@@ -335,7 +335,7 @@ impl Connection {
     /// Whether bytes already read ahead hold (part of) the next frame, so that a
     /// receive may not need the socket (`connection::wait` checks this first).
     pub(crate) fn has_buffered(&self) -> bool {
-        self.read.try_lock().map_or(false, |st| !st.ahead.is_empty())
+        self.read.try_lock().is_ok_and(|st| !st.ahead.is_empty())
     }
 
     /// Whether a receive would not block now: data is waiting, or the other end is

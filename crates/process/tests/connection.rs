@@ -64,7 +64,10 @@ fn unix_socket_roundtrip_and_the_file_goes_with_the_listener() {
     let (_dir, a) = temp_unix();
     roundtrip(&a);
     let Address::Unix(p) = &a else { unreachable!() };
-    assert!(!p.exists(), "the socket file is removed when the listener closes");
+    assert!(
+        !p.exists(),
+        "the socket file is removed when the listener closes"
+    );
 }
 
 #[test]
@@ -80,7 +83,9 @@ fn unix_socket_file_is_private() {
 #[test]
 fn tcp_loopback_roundtrip_with_a_free_port() {
     let l = Listener::bind(&Address::loopback(), b"key").unwrap();
-    let Address::Tcp(a) = l.address() else { panic!() };
+    let Address::Tcp(a) = l.address() else {
+        panic!()
+    };
     assert_ne!(a.port(), 0);
     drop(l);
     roundtrip(&Address::loopback());
@@ -106,7 +111,10 @@ fn client_with_wrong_key_is_refused_both_sides_see_it() {
     let server = l.accept_timeout(LONG);
     let c = t.join().unwrap();
     assert!(
-        matches!(server, Err(ConnectError::Auth(AuthenticationError::WrongKey))),
+        matches!(
+            server,
+            Err(ConnectError::Auth(AuthenticationError::WrongKey))
+        ),
         "{server:?}"
     );
     assert!(
@@ -133,14 +141,19 @@ fn garbage_and_silent_clients_cost_one_connection_only() {
     let (_dir, a) = temp_unix();
     let mut l = Listener::bind(&a, b"key").unwrap();
     l.set_handshake_timeout(Duration::from_millis(200));
-    let Address::Unix(p) = a.clone() else { unreachable!() };
+    let Address::Unix(p) = a.clone() else {
+        unreachable!()
+    };
     // 1: garbage frame. 2: a frame announcing 4 GiB. 3: truncated frame. 4: silent.
     let mut junk = UnixStream::connect(&p).unwrap();
     junk.write_all(b"GET / HTTP/1.1\r\n\r\n").unwrap();
     let mut huge = UnixStream::connect(&p).unwrap();
-    huge.write_all(&[b'S', b'K', 1, 0, 0xff, 0xff, 0xff, 0xff]).unwrap();
+    huge.write_all(&[b'S', b'K', 1, 0, 0xff, 0xff, 0xff, 0xff])
+        .unwrap();
     let mut short = UnixStream::connect(&p).unwrap();
-    short.write_all(&[b'S', b'K', 1, 0, 40, 0, 0, 0, 1, 2, 3]).unwrap();
+    short
+        .write_all(&[b'S', b'K', 1, 0, 40, 0, 0, 0, 1, 2, 3])
+        .unwrap();
     drop(short);
     let silent = UnixStream::connect(&p).unwrap();
     for _ in 0..4 {
@@ -275,10 +288,17 @@ fn wait_on_sentinels_and_connections(method: StartMethod) {
     assert_eq!(wait(&objs, Some(LONG)).unwrap(), vec![2]);
     assert_eq!(h3.recv::<String>().unwrap(), "from the child");
     // Nothing ready now: a timeout returns empty.
-    assert!(wait(&objs, Some(Duration::from_millis(20))).unwrap().is_empty());
+    assert!(
+        wait(&objs, Some(Duration::from_millis(20)))
+            .unwrap()
+            .is_empty()
+    );
     // End b: its sentinel (and only it, of the sentinels) becomes ready.
     h2.send(&0u8).unwrap();
-    assert_eq!(wait(&[&sa as &dyn Waitable, &sb], Some(LONG)).unwrap(), vec![1]);
+    assert_eq!(
+        wait(&[&sa as &dyn Waitable, &sb], Some(LONG)).unwrap(),
+        vec![1]
+    );
     assert!(sb.is_ready() && !sa.is_ready());
     assert_eq!(b.join().unwrap(), 0);
     // A sentinel taken after the end is ready at once.

@@ -46,7 +46,10 @@ matrix!(
 );
 
 fn manager(method: StartMethod) -> Manager {
-    Manager::builder().start_method(method).start().expect("manager")
+    Manager::builder()
+        .start_method(method)
+        .start()
+        .expect("manager")
 }
 
 fn socket_path(m: &Manager) -> PathBuf {
@@ -76,7 +79,7 @@ type Objects = (
     QueueProxy<(u32, String)>,
 );
 
-fn use_every_kind((d, l, v, ns, q, n): (DictProxy<String, u32>, ListProxy<String>, ValueProxy<i64>, NamespaceProxy, QueueProxy<(u32, String)>, u32)) {
+fn use_every_kind(((d, l, v, ns, q), n): (Objects, u32)) {
     d.set(&format!("child{n}"), &(n * 10)).unwrap();
     l.push(&format!("from {n}")).unwrap();
     v.update(|x| x + i64::from(n)).unwrap();
@@ -95,10 +98,7 @@ fn every_kind_of_proxy_reaches_children(method: StartMethod) {
     );
     let (d, l, v, ns, q) = objs.clone();
     let kids: Vec<_> = (1..=3)
-        .map(|n| {
-            let (d, l, v, ns, q) = objs.clone();
-            common::start(method, use_every_kind, (d, l, v, ns, q, n))
-        })
+        .map(|n| common::start(method, use_every_kind, (objs.clone(), n)))
         .collect();
     let mut done: Vec<u32> = (0..3).map(|_| q.get_timeout(LONG).unwrap().0).collect();
     done.sort();
@@ -121,12 +121,21 @@ fn every_kind_of_proxy_reaches_children(method: StartMethod) {
 const PROCS: u32 = 4;
 const UPDATES: u32 = 150;
 
-fn hammer((d, v, ns, l, me): (DictProxy<String, u64>, ValueProxy<u64>, NamespaceProxy, ListProxy<u32>, u32)) {
+fn hammer(
+    (d, v, ns, l, me): (
+        DictProxy<String, u64>,
+        ValueProxy<u64>,
+        NamespaceProxy,
+        ListProxy<u32>,
+        u32,
+    ),
+) {
     for i in 0..UPDATES {
         d.update(&"shared".into(), |c| c.unwrap_or(0) + 1).unwrap();
         d.update(&format!("p{me}"), |c| c.unwrap_or(0) + 1).unwrap();
         v.update(|c| c + 1).unwrap();
-        ns.update("count", |c: Option<u64>| c.unwrap_or(0) + 1).unwrap();
+        ns.update("count", |c: Option<u64>| c.unwrap_or(0) + 1)
+            .unwrap();
         l.push(&(me * 1000 + i)).unwrap();
     }
 }
@@ -138,7 +147,13 @@ fn concurrent_updates_from_many_processes_are_all_counted(method: StartMethod) {
     let ns = m.namespace().unwrap();
     let l = m.list::<u32>().unwrap();
     let kids: Vec<_> = (0..PROCS)
-        .map(|me| common::start(method, hammer, (d.clone(), v.clone(), ns.clone(), l.clone(), me)))
+        .map(|me| {
+            common::start(
+                method,
+                hammer,
+                (d.clone(), v.clone(), ns.clone(), l.clone(), me),
+            )
+        })
         .collect();
     // The parent's own threads join in, sharing one connection (pipelined).
     let threads: Vec<_> = (0..2)
@@ -177,18 +192,30 @@ fn by_address((address, key): (String, Vec<u8>)) {
     let d = c.dict_named::<String, u32>("shared").unwrap();
     d.update(&"visits".into(), |n| n.unwrap_or(0) + 1).unwrap();
     let q = c.queue_named::<String>("inbox", 0).unwrap();
-    q.put(format!("hello from {}", skein_process::getpid())).unwrap();
+    q.put(format!("hello from {}", skein_process::getpid()))
+        .unwrap();
 }
 
 fn unrelated_process_connects_by_address_and_key(method: StartMethod) {
     let m = manager(method);
     let d = m.dict_named::<String, u32>("shared").unwrap();
     let q = m.queue_named::<String>("inbox", 0).unwrap();
-    let k1 = common::start(method, by_address, (m.address().to_string(), m.authkey().to_vec()));
-    let k2 = common::start(method, by_address, (m.address().to_string(), m.authkey().to_vec()));
+    let k1 = common::start(
+        method,
+        by_address,
+        (m.address().to_string(), m.authkey().to_vec()),
+    );
+    let k2 = common::start(
+        method,
+        by_address,
+        (m.address().to_string(), m.authkey().to_vec()),
+    );
     let mut msgs = vec![q.get_timeout(LONG).unwrap(), q.get_timeout(LONG).unwrap()];
     msgs.sort();
-    let mut want = vec![format!("hello from {}", k1.pid()), format!("hello from {}", k2.pid())];
+    let mut want = vec![
+        format!("hello from {}", k1.pid()),
+        format!("hello from {}", k2.pid()),
+    ];
     want.sort();
     assert_eq!(msgs, want);
     assert_eq!(k1.join().unwrap(), 0);
@@ -213,10 +240,17 @@ fn wrong_key_is_refused_and_the_manager_keeps_serving(method: StartMethod) {
         .authkey(b"right key".to_vec())
         .start()
         .unwrap();
-    let k = common::start(method, connect_with, (m.address().to_string(), b"wrong key".to_vec()));
+    let k = common::start(
+        method,
+        connect_with,
+        (m.address().to_string(), b"wrong key".to_vec()),
+    );
     assert_eq!(k.join().unwrap(), 7);
     let e = ManagerClient::connect(m.address(), b"").unwrap_err();
-    assert!(matches!(e, ManagerError::Connect(skein_process::ConnectError::EmptyKey)));
+    assert!(matches!(
+        e,
+        ManagerError::Connect(skein_process::ConnectError::EmptyKey)
+    ));
     let ok = ManagerClient::connect(m.address(), b"right key").unwrap();
     ok.ping().unwrap();
     m.ping().unwrap();
@@ -296,7 +330,10 @@ fn drop_shuts_the_server_down_and_leaves_nothing(method: StartMethod) {
     assert!(path.exists());
     drop(m);
     assert!(gone(pid), "server still runs");
-    assert!(!path.exists() && !dir.exists(), "socket or its directory left behind");
+    assert!(
+        !path.exists() && !dir.exists(),
+        "socket or its directory left behind"
+    );
     assert!(d.get(&1).unwrap_err().is_disconnected());
 }
 
@@ -315,7 +352,10 @@ fn owner_sigkilled_server_exits_and_leaves_nothing(method: StartMethod) {
     assert!(!gone(server) && path.exists());
     owner.kill().unwrap();
     assert_eq!(owner.join().unwrap(), -libc::SIGKILL);
-    assert!(common::eventually(LONG, || gone(server)), "server outlived its owner");
+    assert!(
+        common::eventually(LONG, || gone(server)),
+        "server outlived its owner"
+    );
     assert!(
         common::eventually(LONG, || !path.exists() && !path.parent().unwrap().exists()),
         "socket file or directory left behind"
@@ -339,11 +379,17 @@ fn blocked_queue_get_in_a_child_is_woken_by_a_put(method: StartMethod) {
     assert_eq!(k.join().unwrap(), 0);
     // Bounded: the second put times out and hands the value back.
     q.put("one".into()).unwrap();
-    let e = q.put_timeout("two".into(), Duration::from_millis(20)).unwrap_err();
+    let e = q
+        .put_timeout("two".into(), Duration::from_millis(20))
+        .unwrap_err();
     assert!(e.is_full());
     assert_eq!(e.into_inner(), "two");
     assert_eq!(q.try_get().unwrap(), "one");
-    assert!(q.get_timeout(Duration::from_millis(20)).unwrap_err().is_empty());
+    assert!(
+        q.get_timeout(Duration::from_millis(20))
+            .unwrap_err()
+            .is_empty()
+    );
 }
 
 // ---------------------------------------------------------------- in-process
@@ -356,7 +402,9 @@ fn fork_manager() -> Manager {
 fn pipelined_calls_overlap_and_answer_in_order() {
     let m = fork_manager();
     let d = m.dict::<u32, u32>().unwrap();
-    let sets: Vec<_> = (0..200).map(|i| d.start_set(&i, &(i * 2)).unwrap()).collect();
+    let sets: Vec<_> = (0..200)
+        .map(|i| d.start_set(&i, &(i * 2)).unwrap())
+        .collect();
     let gets: Vec<_> = (0..200).map(|i| d.start_get(&i).unwrap()).collect();
     // Waited for in reverse: answers for others are kept until claimed.
     for p in sets.into_iter().rev() {
@@ -409,7 +457,10 @@ fn list_follows_python_indexing() {
     l.insert(-100, &0).unwrap();
     assert_eq!(l.to_vec().unwrap(), vec![0, 10, 2, 3, 4]);
     assert_eq!(l.pop_at(1).unwrap(), 10);
-    assert!(matches!(l.get(9), Err(ManagerError::IndexOutOfRange { index: 9, len: 4 })));
+    assert!(matches!(
+        l.get(9),
+        Err(ManagerError::IndexOutOfRange { index: 9, len: 4 })
+    ));
     l.clear().unwrap();
     assert!(l.pop().unwrap_err().is_empty());
 }
@@ -439,7 +490,10 @@ fn dict_and_namespace_basics() {
 fn proxies_do_not_serialise_outside_a_child_start() {
     let m = fork_manager();
     let d = m.dict::<u8, u8>().unwrap();
-    assert!(postcard::to_allocvec(&d).is_err(), "the authkey must not leak into a message");
+    assert!(
+        postcard::to_allocvec(&d).is_err(),
+        "the authkey must not leak into a message"
+    );
 }
 
 #[test]

@@ -71,8 +71,8 @@ impl FromStr for Address {
             return Ok(Address::unix(s));
         }
         let t = s.strip_prefix("tcp:").unwrap_or(s);
-        t.parse::<SocketAddr>()
-            .map(Address::Tcp)
-            .map_err(|_| ConnectError::BadAddress(format!("{s:?} is neither unix:PATH nor tcp:HOST:PORT")))
+        t.parse::<SocketAddr>().map(Address::Tcp).map_err(|_| {
+            ConnectError::BadAddress(format!("{s:?} is neither unix:PATH nor tcp:HOST:PORT"))
+        })
     }
 }

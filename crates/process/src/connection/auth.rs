@@ -161,7 +161,13 @@ mod tests {
     use super::*;
     use std::time::Duration;
 
-    fn run(server_key: &[u8], client_key: &[u8]) -> (Result<(), AuthenticationError>, Result<(), AuthenticationError>) {
+    fn run(
+        server_key: &[u8],
+        client_key: &[u8],
+    ) -> (
+        Result<(), AuthenticationError>,
+        Result<(), AuthenticationError>,
+    ) {
         let (mut a, mut b) = crate::pipe(true).unwrap();
         let sk = AuthKey::new(server_key).unwrap();
         let ck = AuthKey::new(client_key).unwrap();
@@ -193,8 +199,12 @@ mod tests {
         // Accepts anything and claims "OK" with a made-up proof.
         a.send_bytes(&[HELLO, &[7u8; NONCE]].concat()).unwrap();
         let _ = a.recv_bytes().unwrap();
-        a.send_bytes(&[b"OK".as_slice(), &[0u8; TAG]].concat()).unwrap();
-        assert!(matches!(t.join().unwrap(), Err(AuthenticationError::WrongKey)));
+        a.send_bytes(&[b"OK".as_slice(), &[0u8; TAG]].concat())
+            .unwrap();
+        assert!(matches!(
+            t.join().unwrap(),
+            Err(AuthenticationError::WrongKey)
+        ));
         assert_eq!(a.recv_bytes().unwrap(), b"NO");
     }
 

@@ -36,7 +36,9 @@ impl fmt::Display for AuthenticationError {
             }
             AuthenticationError::Refused => f.write_str("the peer refused our authkey"),
             AuthenticationError::Protocol(m) => write!(f, "not a skein handshake: {m}"),
-            AuthenticationError::Disconnected => f.write_str("the peer hung up during the handshake"),
+            AuthenticationError::Disconnected => {
+                f.write_str("the peer hung up during the handshake")
+            }
             AuthenticationError::Timeout => f.write_str("the handshake timed out"),
         }
     }

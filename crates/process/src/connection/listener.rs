@@ -98,7 +98,9 @@ impl Listener {
                     dev: m.dev(),
                     ino: m.ino(),
                 };
-                if let Err(e) = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)) {
+                if let Err(e) =
+                    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+                {
                     cleanup.run();
                     return Err(e.into());
                 }

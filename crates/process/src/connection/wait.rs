@@ -96,8 +96,13 @@ pub fn wait(objects: &[&dyn Waitable], timeout: Option<Duration>) -> io::Result<
 /// # Errors
 ///
 /// As [`wait`].
-pub fn wait_deadline(objects: &[&dyn Waitable], deadline: Option<Instant>) -> io::Result<Vec<usize>> {
-    let now: Vec<usize> = (0..objects.len()).filter(|&i| objects[i].ready_now()).collect();
+pub fn wait_deadline(
+    objects: &[&dyn Waitable],
+    deadline: Option<Instant>,
+) -> io::Result<Vec<usize>> {
+    let now: Vec<usize> = (0..objects.len())
+        .filter(|&i| objects[i].ready_now())
+        .collect();
     if !now.is_empty() {
         return Ok(now);
     }
@@ -147,7 +152,9 @@ impl Sentinel {
     pub fn is_ready(&self) -> bool {
         match &self.fd {
             None => true,
-            Some(fd) => sys::poll_one(fd.as_fd(), libc::POLLIN, Some(Duration::ZERO)).unwrap_or(true),
+            Some(fd) => {
+                sys::poll_one(fd.as_fd(), libc::POLLIN, Some(Duration::ZERO)).unwrap_or(true)
+            }
         }
     }
 

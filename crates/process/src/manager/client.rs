@@ -151,7 +151,11 @@ pub struct Pending<T> {
 }
 
 impl<T> Pending<T> {
-    pub(crate) fn new(session: Arc<Session>, id: u64, decode: fn(Reply) -> Result<T, ManagerError>) -> Pending<T> {
+    pub(crate) fn new(
+        session: Arc<Session>,
+        id: u64,
+        decode: fn(Reply) -> Result<T, ManagerError>,
+    ) -> Pending<T> {
         Pending {
             session,
             id,

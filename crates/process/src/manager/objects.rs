@@ -46,7 +46,13 @@ impl ManagerClient {
         K: Serialize + DeserializeOwned,
         V: Serialize + DeserializeOwned,
     {
-        Ok(DictProxy::new(self.core(Kind::Dict, tag2::<K, V>("dict"), None, Vec::new(), 0)?))
+        Ok(DictProxy::new(self.core(
+            Kind::Dict,
+            tag2::<K, V>("dict"),
+            None,
+            Vec::new(),
+            0,
+        )?))
     }
 
     /// The dict called `name`, created empty if there is none (how an unrelated
@@ -62,7 +68,13 @@ impl ManagerClient {
         V: Serialize + DeserializeOwned,
     {
         let tag = tag2::<K, V>("dict");
-        Ok(DictProxy::new(self.core(Kind::Dict, tag, Some(name), Vec::new(), 0)?))
+        Ok(DictProxy::new(self.core(
+            Kind::Dict,
+            tag,
+            Some(name),
+            Vec::new(),
+            0,
+        )?))
     }
 
     /// Python's `m.list()`: a new, empty shared list.
@@ -71,7 +83,13 @@ impl ManagerClient {
     ///
     /// As [`dict`](ManagerClient::dict).
     pub fn list<T: Serialize + DeserializeOwned>(&self) -> Result<ListProxy<T>, ManagerError> {
-        Ok(ListProxy::new(self.core(Kind::List, tag1::<T>("list"), None, Vec::new(), 0)?))
+        Ok(ListProxy::new(self.core(
+            Kind::List,
+            tag1::<T>("list"),
+            None,
+            Vec::new(),
+            0,
+        )?))
     }
 
     /// The list called `name`, created empty if there is none.
@@ -84,7 +102,13 @@ impl ManagerClient {
         name: &str,
     ) -> Result<ListProxy<T>, ManagerError> {
         let tag = tag1::<T>("list");
-        Ok(ListProxy::new(self.core(Kind::List, tag, Some(name), Vec::new(), 0)?))
+        Ok(ListProxy::new(self.core(
+            Kind::List,
+            tag,
+            Some(name),
+            Vec::new(),
+            0,
+        )?))
     }
 
     /// Python's `m.Value(typecode, value)`: a shared value of any serde type.
@@ -97,7 +121,13 @@ impl ManagerClient {
         initial: T,
     ) -> Result<ValueProxy<T>, ManagerError> {
         let init = encode(&initial)?;
-        Ok(ValueProxy::new(self.core(Kind::Value, tag1::<T>("Value"), None, init, 0)?))
+        Ok(ValueProxy::new(self.core(
+            Kind::Value,
+            tag1::<T>("Value"),
+            None,
+            init,
+            0,
+        )?))
     }
 
     /// The value called `name`, created with `initial` if there is none.
@@ -112,7 +142,13 @@ impl ManagerClient {
     ) -> Result<ValueProxy<T>, ManagerError> {
         let init = encode(&initial)?;
         let tag = tag1::<T>("Value");
-        Ok(ValueProxy::new(self.core(Kind::Value, tag, Some(name), init, 0)?))
+        Ok(ValueProxy::new(self.core(
+            Kind::Value,
+            tag,
+            Some(name),
+            init,
+            0,
+        )?))
     }
 
     /// Python's `m.Namespace()`.
@@ -121,7 +157,13 @@ impl ManagerClient {
     ///
     /// As [`dict`](ManagerClient::dict).
     pub fn namespace(&self) -> Result<NamespaceProxy, ManagerError> {
-        Ok(NamespaceProxy::new(self.core(Kind::Namespace, "Namespace".into(), None, Vec::new(), 0)?))
+        Ok(NamespaceProxy::new(self.core(
+            Kind::Namespace,
+            "Namespace".into(),
+            None,
+            Vec::new(),
+            0,
+        )?))
     }
 
     /// The namespace called `name`, created empty if there is none.
@@ -130,7 +172,13 @@ impl ManagerClient {
     ///
     /// As [`dict_named`](ManagerClient::dict_named).
     pub fn namespace_named(&self, name: &str) -> Result<NamespaceProxy, ManagerError> {
-        let core = self.core(Kind::Namespace, "Namespace".into(), Some(name), Vec::new(), 0)?;
+        let core = self.core(
+            Kind::Namespace,
+            "Namespace".into(),
+            Some(name),
+            Vec::new(),
+            0,
+        )?;
         Ok(NamespaceProxy::new(core))
     }
 
@@ -153,7 +201,13 @@ impl ManagerClient {
         maxsize: usize,
     ) -> Result<QueueProxy<T>, ManagerError> {
         let tag = tag1::<T>("Queue");
-        Ok(QueueProxy::new(self.core(Kind::Queue, tag, None, Vec::new(), maxsize as u64)?))
+        Ok(QueueProxy::new(self.core(
+            Kind::Queue,
+            tag,
+            None,
+            Vec::new(),
+            maxsize as u64,
+        )?))
     }
 
     /// The queue called `name`, created with `maxsize` if there is none (Python's
@@ -168,6 +222,12 @@ impl ManagerClient {
         maxsize: usize,
     ) -> Result<QueueProxy<T>, ManagerError> {
         let tag = tag1::<T>("Queue");
-        Ok(QueueProxy::new(self.core(Kind::Queue, tag, Some(name), Vec::new(), maxsize as u64)?))
+        Ok(QueueProxy::new(self.core(
+            Kind::Queue,
+            tag,
+            Some(name),
+            Vec::new(),
+            maxsize as u64,
+        )?))
     }
 }

@@ -8,13 +8,13 @@ use std::time::{Duration, Instant};
 
 use crate::connection::{Address, AuthKey, ConnectError, Listener};
 use crate::context::Context;
-use crate::start::method::StartMethod;
 use crate::handle::HandleFd;
 use crate::manager::client::{ManagerClient, Remote, SHUTDOWN_GRACE};
 use crate::manager::error::ManagerError;
 use crate::manager::server::{self, Control, ServerArgs};
 use crate::pipe::{DEFAULT_MAX_FRAME, pipe};
 use crate::process::{Process, ProcessHandle};
+use crate::start::method::StartMethod;
 use crate::start::registry;
 use crate::sys;
 
@@ -157,15 +157,16 @@ impl ManagerBuilder {
                 socket_dir: socket_dir.clone(),
                 owner: HandleFd::new(owner),
                 control: theirs,
-                max_frame: self.max_request.unwrap_or(DEFAULT_MAX_REQUEST).min(DEFAULT_MAX_FRAME) as u64,
+                max_frame: self
+                    .max_request
+                    .unwrap_or(DEFAULT_MAX_REQUEST)
+                    .min(DEFAULT_MAX_FRAME) as u64,
             };
             let mut p = Process::new(server::serve, args).name("SyncManager");
             if let Some(ctx) = &self.context {
                 p = p.context(ctx);
             }
-            let handle = p
-                .start()
-                .map_err(|e| ManagerError::Start(e.to_string()))?;
+            let handle = p.start().map_err(|e| ManagerError::Start(e.to_string()))?;
             // The server watches us and ends when we do: no exit-time join of it (which
             // would wait for it while it waits for us).
             registry::remove(&handle.record);
@@ -254,9 +255,10 @@ impl Manager {
                 Ok(Some(_)) => {}
                 Ok(None) => {
                     let _ = h.kill();
-                    result = h.join_timeout(Duration::from_secs(5)).map(drop).map_err(|e| {
-                        ManagerError::Io(std::io::Error::other(e.to_string()))
-                    });
+                    result = h
+                        .join_timeout(Duration::from_secs(5))
+                        .map(drop)
+                        .map_err(|e| ManagerError::Io(std::io::Error::other(e.to_string())));
                 }
                 Err(e) => result = Err(ManagerError::Io(std::io::Error::other(e.to_string()))),
             }

@@ -40,32 +40,96 @@ pub(crate) enum Op {
         maxsize: u64,
     },
     // Dict and Namespace.
-    Get { obj: ObjectId, key: Vec<u8> },
-    Set { obj: ObjectId, key: Vec<u8>, value: Vec<u8> },
-    Remove { obj: ObjectId, key: Vec<u8> },
-    Contains { obj: ObjectId, key: Vec<u8> },
-    Keys { obj: ObjectId },
-    Items { obj: ObjectId },
+    Get {
+        obj: ObjectId,
+        key: Vec<u8>,
+    },
+    Set {
+        obj: ObjectId,
+        key: Vec<u8>,
+        value: Vec<u8>,
+    },
+    Remove {
+        obj: ObjectId,
+        key: Vec<u8>,
+    },
+    Contains {
+        obj: ObjectId,
+        key: Vec<u8>,
+    },
+    Keys {
+        obj: ObjectId,
+    },
+    Items {
+        obj: ObjectId,
+    },
     /// Sets `key` to `new` (`None`: removes it) if its value is `expect`.
-    Cas { obj: ObjectId, key: Vec<u8>, expect: Option<Vec<u8>>, new: Option<Vec<u8>> },
+    Cas {
+        obj: ObjectId,
+        key: Vec<u8>,
+        expect: Option<Vec<u8>>,
+        new: Option<Vec<u8>>,
+    },
     // Any container.
-    Len { obj: ObjectId },
-    Clear { obj: ObjectId },
+    Len {
+        obj: ObjectId,
+    },
+    Clear {
+        obj: ObjectId,
+    },
     // List.
-    Push { obj: ObjectId, value: Vec<u8> },
-    Extend { obj: ObjectId, values: Vec<Vec<u8>> },
-    Index { obj: ObjectId, index: i64 },
-    SetIndex { obj: ObjectId, index: i64, value: Vec<u8> },
-    Insert { obj: ObjectId, index: i64, value: Vec<u8> },
-    Pop { obj: ObjectId, index: Option<i64> },
-    Values { obj: ObjectId },
+    Push {
+        obj: ObjectId,
+        value: Vec<u8>,
+    },
+    Extend {
+        obj: ObjectId,
+        values: Vec<Vec<u8>>,
+    },
+    Index {
+        obj: ObjectId,
+        index: i64,
+    },
+    SetIndex {
+        obj: ObjectId,
+        index: i64,
+        value: Vec<u8>,
+    },
+    Insert {
+        obj: ObjectId,
+        index: i64,
+        value: Vec<u8>,
+    },
+    Pop {
+        obj: ObjectId,
+        index: Option<i64>,
+    },
+    Values {
+        obj: ObjectId,
+    },
     // Value.
-    Load { obj: ObjectId },
-    Store { obj: ObjectId, value: Vec<u8> },
-    Swap { obj: ObjectId, expect: Vec<u8>, new: Vec<u8> },
+    Load {
+        obj: ObjectId,
+    },
+    Store {
+        obj: ObjectId,
+        value: Vec<u8>,
+    },
+    Swap {
+        obj: ObjectId,
+        expect: Vec<u8>,
+        new: Vec<u8>,
+    },
     // Queue: `timeout_ms` None waits forever, Some(0) does not wait.
-    Put { obj: ObjectId, value: Vec<u8>, timeout_ms: Option<u64> },
-    Take { obj: ObjectId, timeout_ms: Option<u64> },
+    Put {
+        obj: ObjectId,
+        value: Vec<u8>,
+        timeout_ms: Option<u64>,
+    },
+    Take {
+        obj: ObjectId,
+        timeout_ms: Option<u64>,
+    },
     /// Round trip only.
     Ping,
 }
@@ -87,16 +151,29 @@ pub(crate) enum Reply {
     Many(Vec<Vec<u8>>),
     Pairs(Vec<(Vec<u8>, Vec<u8>)>),
     /// A compare-and-swap: whether it swapped, and the value now there.
-    Swapped { done: bool, current: Option<Vec<u8>> },
+    Swapped {
+        done: bool,
+        current: Option<Vec<u8>>,
+    },
 }
 
 /// What the server refused, sent back to the proxy.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) enum Fault {
     NoSuchObject(ObjectId),
-    WrongKind { expected: Kind, found: Kind },
-    TypeMismatch { name: String, expected: String, found: String },
-    IndexOutOfRange { index: i64, len: u64 },
+    WrongKind {
+        expected: Kind,
+        found: Kind,
+    },
+    TypeMismatch {
+        name: String,
+        expected: String,
+        found: String,
+    },
+    IndexOutOfRange {
+        index: i64,
+        len: u64,
+    },
     Full,
     Empty,
     /// The request could not be decoded; the server closes this connection.

@@ -44,7 +44,10 @@ enum Obj {
     Map(HashMap<Vec<u8>, Vec<u8>>),
     List(Vec<Vec<u8>>),
     Value(Vec<u8>),
-    Queue { items: VecDeque<Vec<u8>>, max: usize },
+    Queue {
+        items: VecDeque<Vec<u8>>,
+        max: usize,
+    },
 }
 
 struct Entry {
@@ -422,7 +425,12 @@ fn wait_until<'a>(
     }
 }
 
-fn put(table: &Table, obj: ObjectId, value: Vec<u8>, timeout_ms: Option<u64>) -> Result<Reply, Fault> {
+fn put(
+    table: &Table,
+    obj: ObjectId,
+    value: Vec<u8>,
+    timeout_ms: Option<u64>,
+) -> Result<Reply, Fault> {
     let deadline = deadline(timeout_ms);
     let mut objs = table.lock();
     loop {

@@ -36,7 +36,7 @@ use crate::manager::proxy::{
 /// ```
 pub struct DictProxy<K, V> {
     core: Core,
-    _t: PhantomData<fn(K, V) -> (K, V)>,
+    _t: PhantomData<fn(K, V) -> K>,
 }
 
 proxy_common!(DictProxy<K, V>);
