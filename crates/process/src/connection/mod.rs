@@ -13,7 +13,7 @@
 //! client. Handshake frames are capped at 128 bytes and the handshake has a deadline
 //! on both sides, so a silent or hostile peer costs one connection, nothing more.
 //!
-//! After the handshake the socket is an ordinary [`Connection`]: the `Pipe` API with
+//! After the handshake the socket is an ordinary [`Connection`](crate::Connection): the `Pipe` API with
 //! the same frames, limits and typed errors.
 
 mod address;
