@@ -82,6 +82,12 @@ pub(crate) fn clear_note() {
     NOTE.with(|n| n.borrow_mut().take());
 }
 
+/// Whether a child's arguments are being serialised on this thread right now (a
+/// handle that carries a secret, like a manager proxy's authkey, serialises only then).
+pub(crate) fn collecting() -> bool {
+    OUTGOING.with(|o| o.borrow().is_some())
+}
+
 /// Runs `f` (which serialises a child's arguments) with a collector active, and returns
 /// its result with the raw descriptors the handles inside pushed, in index order.
 ///

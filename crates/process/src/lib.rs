@@ -7,7 +7,10 @@
 //! `Pipe`. Then, since processes share nothing by default, the ways they *do* share:
 //! cross-process **queues** (`Queue`, `JoinableQueue`, `SimpleQueue`),
 //! **process-shared locks** (`Lock`, `RLock`, `Semaphore`, `Event`, `Condition`,
-//! `Barrier`) and **shared memory** (`Value`, `Array`, `SharedMemory`). This crate is
+//! `Barrier`) and **shared memory** (`Value`, `Array`, `SharedMemory`); a **`Manager`**
+//! server process holding a shared dict, list, `Value`, `Namespace` or `Queue` that
+//! any process with its address and authkey can reach; and
+//! **`multiprocessing.connection`** (`Listener`, `Client`, `wait`). This crate is
 //! all of that for Rust functions, built so that none of CPython's known failure
 //! modes (leaked segments, hangs on a dead peer, late serialisation errors) exist.
 //!
@@ -130,7 +133,27 @@
 //! | `q.close()`, `q.join_thread()`, `cancel_join_thread()` | drop the handle (there is no feeder thread) |
 //! | `JoinableQueue()`: `task_done`, `join` | [`JoinableQueue`]: [`task_done`](JoinableQueue::task_done), [`join`](JoinableQueue::join), [`join_timeout`](JoinableQueue::join_timeout) |
 //! | `SimpleQueue()`: `put`, `get`, `empty` | [`SimpleQueue`]: [`put`](SimpleQueue::put), [`get`](SimpleQueue::get), [`is_empty`](SimpleQueue::is_empty) |
-//! | `Manager()` | not built yet |
+//! | **Connections between processes** (`multiprocessing.connection`) | |
+//! | `Listener(address, authkey=k)` | [`Listener::bind`]`(&addr, k)` ([`Address::Unix`] path or [`Address::Tcp`]; [`Address::loopback`] picks a port) |
+//! | `listener.accept()`, `listener.address`, `close()` | [`accept`](Listener::accept) / [`accept_timeout`](Listener::accept_timeout) / [`accept_deadline`](Listener::accept_deadline), [`address`](Listener::address), drop |
+//! | `Client(address, authkey=k)` | [`client`]`(&addr, k)`, [`client_timeout`] → [`Connection`] |
+//! | `AuthenticationError` (HMAC-MD5 before 3.12) | [`AuthenticationError`] (mutual HMAC-SHA256, no downgrade), in [`ConnectError::Auth`] |
+//! | `wait(object_list, timeout)` | [`wait`]`(&[&a, &b], timeout)` → indices of the ready ones, [`wait_deadline`]; any [`Waitable`] |
+//! | `p.sentinel` | [`h.sentinel()`](ProcessHandle::sentinel) → [`Sentinel`] (a pidfd) |
+//! | **Managers** | |
+//! | `Manager()`, `get_context(m).Manager()` | [`Manager::start`], [`Manager::builder`]`()`[`.start_method(m)`](ManagerBuilder::start_method)[`.start()`](ManagerBuilder::start) |
+//! | `BaseManager(address, authkey)` | [`ManagerBuilder::address`], [`ManagerBuilder::authkey`]; [`m.address()`](ManagerClient::address), [`m.authkey()`](ManagerClient::authkey) |
+//! | `BaseManager(address, authkey).connect()` | [`ManagerClient::connect`]`(&addr, key)` |
+//! | `register('get_queue', …)` for other processes | named objects: [`dict_named`](ManagerClient::dict_named), [`queue_named`](ManagerClient::queue_named), [`list_named`](ManagerClient::list_named), [`value_named`](ManagerClient::value_named), [`namespace_named`](ManagerClient::namespace_named) |
+//! | `m.dict()`: `d[k]`, `d[k] = v`, `d.pop(k)`, `k in d`, `len`, `keys`, `items`, `clear` | [`m.dict::<K, V>()`](ManagerClient::dict) → [`DictProxy`]: [`get`](DictProxy::get), [`set`](DictProxy::set), [`remove`](DictProxy::remove), [`contains_key`](DictProxy::contains_key), [`len`](DictProxy::len), [`keys`](DictProxy::keys), [`items`](DictProxy::items), [`clear`](DictProxy::clear) |
+//! | `with lock: d[k] = d.get(k, 0) + 1` | [`d.update(&k, \|v\| …)`](DictProxy::update) (atomic, no lock) |
+//! | `m.list()`: `append`, `extend`, `l[i]`, `l[i] = v`, `insert`, `pop`, `l[:]` | [`m.list::<T>()`](ManagerClient::list) → [`ListProxy`]: [`push`](ListProxy::push), [`extend`](ListProxy::extend), [`get`](ListProxy::get), [`set`](ListProxy::set), [`insert`](ListProxy::insert), [`pop`](ListProxy::pop) / [`pop_at`](ListProxy::pop_at), [`to_vec`](ListProxy::to_vec) |
+//! | `m.Value(t, x)`: `v.value`, `v.value = x` | [`m.value(x)`](ManagerClient::value) → [`ValueProxy`]: [`get`](ValueProxy::get), [`set`](ValueProxy::set), [`update`](ValueProxy::update) |
+//! | `m.Namespace()`: `ns.x`, `ns.x = v`, `del ns.x` | [`m.namespace()`](ManagerClient::namespace) → [`NamespaceProxy`]: [`get::<T>("x")`](NamespaceProxy::get), [`set("x", &v)`](NamespaceProxy::set), [`remove`](NamespaceProxy::remove), [`update`](NamespaceProxy::update) |
+//! | `m.Queue()`, `m.Queue(n)`: `put`, `get`, `put_nowait`, `get_nowait`, `qsize`, `empty` | [`m.queue()`](ManagerClient::queue), [`queue_bounded(n)`](ManagerClient::queue_bounded) → [`QueueProxy`]: [`put`](QueueProxy::put) / [`put_timeout`](QueueProxy::put_timeout) / [`try_put`](QueueProxy::try_put), [`get`](QueueProxy::get) / [`get_timeout`](QueueProxy::get_timeout) / [`try_get`](QueueProxy::try_get), [`qsize`](QueueProxy::qsize), [`is_empty`](QueueProxy::is_empty); failed put: [`ProxyPutError`] with the value |
+//! | (none: one call per round trip) | pipelined calls: `start_get`/`start_set`/`start_put`/… → [`Pending`]`::wait` |
+//! | `m.shutdown()`, `with Manager() as m:` | [`m.shutdown()`](Manager::shutdown), drop |
+//! | `BaseProxy` errors, `RemoteError` | [`ManagerError`] |
 //! | **Process pools** | |
 //! | `multiprocessing.Pool`, `concurrent.futures.ProcessPoolExecutor` | in skein-pool: `skein_pool::ProcessPool`, `skein_pool::ProcessPoolExecutor` (built on this crate) |
 //! | a pool task's function, pickled by reference | [`FnRef::of`]`(f)` / [`FnRef::of2`] / [`FnRef::of_map`] / [`FnRef::of_map2`]: a plain `fn` any process of this binary can [`call`](FnRef::call) with postcard bytes; [`to_bytes`](FnRef::to_bytes) / `unsafe` [`from_bytes`](FnRef::from_bytes) ([`WrongExecutable`], [`CallError`], [`FN_REF_BYTES`]) |
@@ -205,6 +228,13 @@
 //!   stream through the ring; puts block when the queue is full (backpressure by
 //!   default).
 //! * Segments are private to the user (mode 0600) with 128-bit random names.
+//! * **Authenticated connections.** [`Listener`]/[`client`] and the [`Manager`] check the
+//!   authkey both ways (mutual HMAC-SHA256 over two random nonces, constant-time
+//!   compare, one protocol version: nothing to downgrade to); a wrong key is refused on
+//!   either side. A malformed, truncated or oversized frame ends that connection only.
+//! * **A manager leaves nothing behind**: its server ends, removing its socket and
+//!   directory, when the `Manager` is dropped and when its owner dies, even by
+//!   `SIGKILL` (it watches a pidfd of its owner).
 //!
 //! ## Differences from Python
 //!
@@ -236,6 +266,14 @@
 //!   [`Barrier::set_action`]; a last party without it breaks the barrier rather than skip
 //!   the action. A party that dies *before* arriving is detected only if it
 //!   [enrolled](Barrier::enroll) (otherwise use a timeout).
+//! * Manager objects hold serde values (postcard bytes on the server). A read-modify-write
+//!   is `update(|v| …)`, atomic by compare-and-swap, instead of a manager `Lock` around
+//!   two calls (manager `Lock`/`Condition`/`Event` proxies are not built). Objects live
+//!   until the manager shuts down (Python frees one when its last proxy goes). Dict keys
+//!   come back in no particular order.
+//! * A manager proxy serialises only into a child's arguments (it carries the authkey;
+//!   Python refuses to pickle an authkey too); elsewhere give out the address and key.
+//! * `wait()` returns the indices of the ready objects, not the objects.
 //! * A `Semaphore` has no owner, so the death of a process holding a unit cannot be
 //!   detected (Python cannot either); locks and barriers can.
 
@@ -246,10 +284,12 @@
 // The layers (see DESIGN.md): the handle layer (`process`, `context`, `current`, and
 // the IPC objects `pipe`, `queue`, `shm`, `sync` on top of `shared` and `handle`) →
 // the start layer (`start/`) → the system layer (`sys/`, the unsafe boundary).
+pub mod connection;
 mod context;
 mod current;
 mod error;
 mod handle;
+mod manager;
 mod pipe;
 mod process;
 // unsafe boundary: `FnRef::from_bytes` is an `unsafe fn` (its caller vouches for the bytes' origin)
@@ -285,12 +325,20 @@ pub use crate::sync::{
     Enrollment, Event, Lock, LockGuard, OwnerDied, RLock, RLockGuard, ReleaseError, Semaphore,
 };
 
+pub use crate::connection::{
+    Address, AuthenticationError, ConnectError, Listener, Sentinel, Waitable, client,
+    client_timeout, wait, wait_deadline,
+};
 pub use crate::context::{Context, get_context, get_start_method, set_start_method};
 pub use crate::current::{
     CurrentProcess, ParentProcess, cpu_count, current_process, getpid, getppid, parent_process,
 };
 pub use crate::error::{ProcessError, RecvError, RecvTimeoutError, SendError};
 pub use crate::handle::{HandleFd, deserialize_fd, serialize_fd};
+pub use crate::manager::{
+    DEFAULT_MAX_REQUEST, DictProxy, ListProxy, Manager, ManagerBuilder, ManagerClient,
+    ManagerError, NamespaceProxy, Pending, ProxyPutError, QueueProxy, ValueProxy,
+};
 pub use crate::pipe::{Connection, DEFAULT_MAX_FRAME, READ_CHUNK, pipe};
 pub use crate::process::{Process, ProcessHandle, Run, StartError, active_children};
 pub use crate::remote::{CallError, FN_REF_BYTES, FnRef, WrongExecutable};

@@ -169,7 +169,7 @@ fn is_disconnect(e: &io::Error) -> bool {
 }
 
 impl Connection {
-    fn from_fd(fd: OwnedFd, readable: bool, writable: bool) -> Connection {
+    pub(crate) fn from_fd(fd: OwnedFd, readable: bool, writable: bool) -> Connection {
         Connection {
             fd,
             readable,
@@ -437,6 +437,23 @@ impl Connection {
         let mut buf = Vec::new();
         self.read_frame(Some(Instant::now() + timeout), |f| f.into_vec(&mut buf))?;
         Ok(buf)
+    }
+
+    /// Receives one frame's bytes, waiting until `deadline` at most.
+    ///
+    /// # Errors
+    ///
+    /// As [`recv_bytes_timeout`](Connection::recv_bytes_timeout).
+    pub fn recv_bytes_deadline(&self, deadline: Instant) -> Result<Vec<u8>, RecvTimeoutError> {
+        let mut buf = Vec::new();
+        self.read_frame(&mut buf, Some(deadline))?;
+        Ok(buf)
+    }
+
+    /// Whether bytes already read ahead hold (part of) the next frame, so that a
+    /// receive may not need the socket (`connection::wait` checks this first).
+    pub(crate) fn has_buffered(&self) -> bool {
+        self.read.try_lock().is_ok_and(|st| !st.ahead.is_empty())
     }
 
     /// Whether a receive would not block now: data is waiting, or the other end is

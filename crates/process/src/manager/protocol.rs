@@ -1,0 +1,181 @@
+//! The manager's wire protocol: one postcard [`Request`] per frame from a proxy, one
+//! [`Response`] per request from the server, in order, each carrying the request's id
+//! (so calls can be pipelined: send many, then collect the answers).
+//!
+//! Values are opaque postcard bytes to the server; proxies encode and decode them.
+//! Since postcard is deterministic, equal values have equal bytes, which is what the
+//! compare-and-swap operations compare.
+
+use serde::{Deserialize, Serialize};
+
+/// An object's id in its manager.
+pub(crate) type ObjectId = u64;
+
+/// What kind of shared object.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) enum Kind {
+    Dict,
+    List,
+    Value,
+    Namespace,
+    Queue,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct Request {
+    pub(crate) id: u64,
+    pub(crate) op: Op,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) enum Op {
+    /// A new object, or (with `name`) the object of that name, created if missing.
+    /// `tag` names the Rust types; a named lookup with another tag is refused.
+    Create {
+        kind: Kind,
+        tag: String,
+        name: Option<String>,
+        /// Initial value (`Value`) or capacity (`Queue`, `0`: unbounded).
+        init: Vec<u8>,
+        maxsize: u64,
+    },
+    // Dict and Namespace.
+    Get {
+        obj: ObjectId,
+        key: Vec<u8>,
+    },
+    Set {
+        obj: ObjectId,
+        key: Vec<u8>,
+        value: Vec<u8>,
+    },
+    Remove {
+        obj: ObjectId,
+        key: Vec<u8>,
+    },
+    Contains {
+        obj: ObjectId,
+        key: Vec<u8>,
+    },
+    Keys {
+        obj: ObjectId,
+    },
+    Items {
+        obj: ObjectId,
+    },
+    /// Sets `key` to `new` (`None`: removes it) if its value is `expect`.
+    Cas {
+        obj: ObjectId,
+        key: Vec<u8>,
+        expect: Option<Vec<u8>>,
+        new: Option<Vec<u8>>,
+    },
+    // Any container.
+    Len {
+        obj: ObjectId,
+    },
+    Clear {
+        obj: ObjectId,
+    },
+    // List.
+    Push {
+        obj: ObjectId,
+        value: Vec<u8>,
+    },
+    Extend {
+        obj: ObjectId,
+        values: Vec<Vec<u8>>,
+    },
+    Index {
+        obj: ObjectId,
+        index: i64,
+    },
+    SetIndex {
+        obj: ObjectId,
+        index: i64,
+        value: Vec<u8>,
+    },
+    Insert {
+        obj: ObjectId,
+        index: i64,
+        value: Vec<u8>,
+    },
+    Pop {
+        obj: ObjectId,
+        index: Option<i64>,
+    },
+    Values {
+        obj: ObjectId,
+    },
+    // Value.
+    Load {
+        obj: ObjectId,
+    },
+    Store {
+        obj: ObjectId,
+        value: Vec<u8>,
+    },
+    Swap {
+        obj: ObjectId,
+        expect: Vec<u8>,
+        new: Vec<u8>,
+    },
+    // Queue: `timeout_ms` None waits forever, Some(0) does not wait.
+    Put {
+        obj: ObjectId,
+        value: Vec<u8>,
+        timeout_ms: Option<u64>,
+    },
+    Take {
+        obj: ObjectId,
+        timeout_ms: Option<u64>,
+    },
+    /// Round trip only.
+    Ping,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct Response {
+    pub(crate) id: u64,
+    pub(crate) result: Result<Reply, Fault>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) enum Reply {
+    Unit,
+    Created(ObjectId),
+    Maybe(Option<Vec<u8>>),
+    Bytes(Vec<u8>),
+    Len(u64),
+    Bool(bool),
+    Many(Vec<Vec<u8>>),
+    Pairs(Vec<(Vec<u8>, Vec<u8>)>),
+    /// A compare-and-swap: whether it swapped, and the value now there.
+    Swapped {
+        done: bool,
+        current: Option<Vec<u8>>,
+    },
+}
+
+/// What the server refused, sent back to the proxy.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) enum Fault {
+    NoSuchObject(ObjectId),
+    WrongKind {
+        expected: Kind,
+        found: Kind,
+    },
+    TypeMismatch {
+        name: String,
+        expected: String,
+        found: String,
+    },
+    IndexOutOfRange {
+        index: i64,
+        len: u64,
+    },
+    Full,
+    Empty,
+    /// The request could not be decoded; the server closes this connection.
+    Malformed(String),
+}
