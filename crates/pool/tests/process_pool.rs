@@ -704,14 +704,26 @@ fn shutdown_timeout_returns(method: StartMethod) {
 /// own: it changes its user and process limit).
 fn rerun(test: &str, method: StartMethod) -> String {
     let out = Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", test, "--ignored", "--nocapture", "--test-threads=1"])
+        .args([
+            "--exact",
+            test,
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
         .env("SKEIN_TEST_METHOD", method.name())
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert!(out.status.success(), "inner test {test} failed: {stdout}\n{stderr}");
-    assert!(stdout.contains("test result: ok. 1 passed"), "{test} did not run: {stdout}");
+    assert!(
+        out.status.success(),
+        "inner test {test} failed: {stdout}\n{stderr}"
+    );
+    assert!(
+        stdout.contains("test result: ok. 1 passed"),
+        "{test} did not run: {stdout}"
+    );
     stdout
 }
 
@@ -735,10 +747,7 @@ fn set_nproc(n: u64) {
 #[test]
 #[ignore = "run by eagain_is_an_error_to_the_submitter"]
 fn inner_eagain() {
-    let method: StartMethod = std::env::var("SKEIN_TEST_METHOD")
-        .unwrap()
-        .parse()
-        .unwrap();
+    let method: StartMethod = std::env::var("SKEIN_TEST_METHOD").unwrap().parse().unwrap();
     // SAFETY: plain integer system calls; this process exists only for this test.
     unsafe {
         if libc::geteuid() == 0 {
