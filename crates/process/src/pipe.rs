@@ -446,14 +446,14 @@ impl Connection {
     /// As [`recv_bytes_timeout`](Connection::recv_bytes_timeout).
     pub fn recv_bytes_deadline(&self, deadline: Instant) -> Result<Vec<u8>, RecvTimeoutError> {
         let mut buf = Vec::new();
-        self.read_frame(&mut buf, Some(deadline))?;
+        self.read_frame(Some(deadline), |f| f.into_vec(&mut buf))?;
         Ok(buf)
     }
 
     /// Whether bytes already read ahead hold (part of) the next frame, so that a
     /// receive may not need the socket (`connection::wait` checks this first).
     pub(crate) fn has_buffered(&self) -> bool {
-        self.read.try_lock().is_ok_and(|st| !st.ahead.is_empty())
+        self.read.try_lock().is_ok_and(|st| st.buffered() > 0)
     }
 
     /// Whether a receive would not block now: data is waiting, or the other end is
