@@ -70,8 +70,12 @@ impl RawLock {
             && self.owner.load(Ordering::Relaxed) == me.stamp
     }
 
+    /// Records the new owner's stamp. Relaxed is enough: a waiter reads the word with
+    /// `Acquire`, which (through the release sequence of the last `unlock`'s swap) shows
+    /// it at least the cleared stamp of the previous owner — never an older one — and a
+    /// stamp that does not name the word's id is judged by the id alone.
     fn taken(&self, me: Me, how: Acquired) -> Acquired {
-        self.owner.store(me.stamp, Ordering::SeqCst);
+        self.owner.store(me.stamp, Ordering::Relaxed);
         how
     }
 
@@ -79,7 +83,7 @@ impl RawLock {
     /// `me`.
     fn owner_alive(&self, cur: u32, me: Me) -> bool {
         let id = cur & ID_MASK;
-        let stamp: Stamp = self.owner.load(Ordering::SeqCst);
+        let stamp: Stamp = self.owner.load(Ordering::Relaxed);
         if stamp_id(stamp) != id {
             // The owner took the word and has not written its stamp yet (or is
             // releasing): judge it by its id (and our own id is alive).
@@ -98,12 +102,12 @@ impl RawLock {
     /// Takes the lock if it is free or its owner is dead; never sleeps.
     pub(crate) fn try_lock(&self, me: Me) -> Option<Acquired> {
         debug_assert!(me.id != 0 && me.id & WAITERS == 0);
-        let mut cur = self.word.load(Ordering::Relaxed);
+        let mut cur = self.word.load(Ordering::Acquire);
         loop {
             if cur == 0 {
                 match self
                     .word
-                    .compare_exchange(0, me.id, Ordering::Acquire, Ordering::Relaxed)
+                    .compare_exchange(0, me.id, Ordering::Acquire, Ordering::Acquire)
                 {
                     Ok(_) => return Some(self.taken(me, Acquired::Clean)),
                     Err(c) => cur = c,
@@ -116,7 +120,7 @@ impl RawLock {
                     cur,
                     me.id | WAITERS,
                     Ordering::Acquire,
-                    Ordering::Relaxed,
+                    Ordering::Acquire,
                 ) {
                     Ok(_) => return Some(self.taken(me, Acquired::Clean)),
                     Err(c) => cur = c,
@@ -207,7 +211,8 @@ impl RawLock {
 
     /// Releases the lock and wakes one sleeper if any; returns the previous owner id.
     pub(crate) fn unlock(&self) -> u32 {
-        self.owner.store(0, Ordering::SeqCst);
+        // Cleared before the release below, which orders it for the next owner's waiters.
+        self.owner.store(0, Ordering::Relaxed);
         let prev = self.word.swap(0, Ordering::Release);
         if prev & WAITERS != 0 {
             futex::wake(&self.word, 1);

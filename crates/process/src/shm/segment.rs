@@ -165,6 +165,9 @@ impl SharedMemory {
     /// # Safety
     ///
     /// No process may write the segment while the slice is alive.
+    // The crate's one public `unsafe` API outside `sys/` and `shared/`: its contract is
+    // the caller's (Python's `shm.buf` is a raw view too).
+    #[allow(unsafe_code)]
     pub unsafe fn as_slice(&self) -> &[u8] {
         // SAFETY: the mapping is `size` bytes and lives as long as `self`; the caller
         // promises no concurrent writes.
@@ -176,7 +179,7 @@ impl SharedMemory {
     /// # Safety
     ///
     /// No other process or thread may access the segment while the slice is alive.
-    #[allow(clippy::mut_from_ref)]
+    #[allow(clippy::mut_from_ref, unsafe_code)]
     pub unsafe fn as_mut_slice(&self) -> &mut [u8] {
         // SAFETY: as `as_slice`, and the caller promises exclusive access.
         unsafe { std::slice::from_raw_parts_mut(self.as_ptr(), self.size) }
