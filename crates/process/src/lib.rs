@@ -100,6 +100,8 @@
 //! | **Shared memory** | |
 //! | `Value('i', 0)`; `v.value`; `v.value = x` | [`Value::new`]`(0i32)`; [`v.get()`](Value::get); [`v.set(x)`](Value::set) |
 //! | `with v.get_lock(): v.value += 1` | `*v.`[`lock()`](Value::lock)`?+= 1` (a guard) |
+//! | `Value('i', 0, lock=lock)`, `Array('i', 10, lock=lock)` (a lock shared by several) | [`Value::with_lock`], [`Array::with_lock`], [`Array::from_slice_with_lock`]; [`get_lock()`](Value::get_lock) |
+//! | `v.get_obj()` | [`Value::get_obj`] |
 //! | `Value('i', 0, lock=False)`, `RawValue` | [`RawValue`] |
 //! | `Array('i', 10)`, `Array('i', [1, 2])` | [`Array::<i32>::new(10)`](Array::new), [`Array::from_slice`] |
 //! | `arr[i]`, `arr[i] = x`, `arr[:]`, `len(arr)` | [`get(i)`](Array::get), [`set(i, x)`](Array::set), [`to_vec()`](Array::to_vec), [`len()`](Array::len) |
@@ -132,6 +134,7 @@
 //! | (none in multiprocessing) `shutdown(immediate)` | [`shutdown(immediate)`](Queue::shutdown); `ShutDown` errors |
 //! | `q.close()`, `q.join_thread()`, `cancel_join_thread()` | drop the handle (there is no feeder thread) |
 //! | `JoinableQueue()`: `task_done`, `join` | [`JoinableQueue`]: [`task_done`](JoinableQueue::task_done), [`join`](JoinableQueue::join), [`join_timeout`](JoinableQueue::join_timeout) |
+//! | (`join()` hangs forever when a consumer died holding a task) | [`LostTasks`] from `join`: how many tasks, which pid; or [`OnLostTasks::CountDone`] via [`on_lost_tasks`](JoinableQueue::on_lost_tasks) |
 //! | `SimpleQueue()`: `put`, `get`, `empty` | [`SimpleQueue`]: [`put`](SimpleQueue::put), [`get`](SimpleQueue::get), [`is_empty`](SimpleQueue::is_empty) |
 //! | **Connections between processes** (`multiprocessing.connection`) | |
 //! | `Listener(address, authkey=k)` | [`Listener::bind`]`(&addr, k)` ([`Address::Unix`] path or [`Address::Tcp`]; [`Address::loopback`] picks a port) |
@@ -299,22 +302,17 @@ mod start;
 #[allow(unsafe_code)]
 mod sys;
 
-// unsafe boundary: being narrowed, see DESIGN.md
-#[allow(unsafe_code)]
 pub mod queue;
-// unsafe boundary: being narrowed, see DESIGN.md
+// unsafe boundary: `shared::region` (typed, bounds-checked access to mapped memory) and
+// the `atomic_header!` layouts; see DESIGN.md
 #[allow(unsafe_code)]
 mod shared;
-// unsafe boundary: being narrowed, see DESIGN.md
-#[allow(unsafe_code)]
 pub mod shm;
-// unsafe boundary: being narrowed, see DESIGN.md
-#[allow(unsafe_code)]
 pub mod sync;
 
 pub use crate::queue::{
-    CodecError, GetError, GetTimeoutError, JoinableQueue, PutError, PutTimeoutError, Queue,
-    SimpleQueue, TaskDoneError, TryGetError, TryPutError,
+    CodecError, GetError, GetTimeoutError, JoinableQueue, LostTasks, OnLostTasks, PutError,
+    PutTimeoutError, Queue, SimpleQueue, TaskDoneError, TryGetError, TryPutError,
 };
 pub use crate::shm::{
     Array, ArrayGuard, IndexError, Plain, RawArray, RawValue, SharedMemory, ShmError, Value,
