@@ -8,8 +8,11 @@
 //! wake-up when it completes.
 
 use std::fmt;
+use std::future::IntoFuture;
 use std::panic::{self, AssertUnwindSafe};
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
 use crossbeam_utils::Backoff;
@@ -61,6 +64,8 @@ struct Hooks<T> {
     callbacks: Vec<Callback<T>>,
     waiters: Vec<(Arc<Waiter>, usize)>,
     canceller: Option<Canceller>,
+    /// Async tasks awaiting the future (see [`Awaiting`]).
+    wakers: Vec<Waker>,
 }
 
 impl<T> Hooks<T> {
@@ -69,6 +74,7 @@ impl<T> Hooks<T> {
             callbacks: Vec::new(),
             waiters: Vec::new(),
             canceller: None,
+            wakers: Vec::new(),
         })
     }
 }
@@ -175,10 +181,16 @@ impl<T> State<T> {
         self.cond.notify_all();
         let Some(hooks) = hooks else { return };
         let Hooks {
-            callbacks, waiters, ..
+            callbacks,
+            waiters,
+            wakers,
+            ..
         } = *hooks;
         for (waiter, index) in waiters {
             waiter.notify(index);
+        }
+        for waker in wakers {
+            waker.wake();
         }
         if !callbacks.is_empty() {
             let future = view();
@@ -244,6 +256,28 @@ impl<T> State<T> {
             return None;
         }
         self.hooks.lock().as_ref()?.canceller.clone()
+    }
+
+    /// Registers (or, at `slot`, refreshes) an async task's waker; `None` if already done,
+    /// else the waker's slot.
+    fn add_waker(&self, waker: &Waker, slot: Option<usize>) -> Option<usize> {
+        let mut hooks = self.hooks.lock();
+        if self.hook_in() {
+            return None;
+        }
+        let wakers = &mut hooks.get_or_insert_with(Hooks::new).wakers;
+        match slot {
+            Some(i) if i < wakers.len() => {
+                if !wakers[i].will_wake(waker) {
+                    wakers[i] = waker.clone();
+                }
+                Some(i)
+            }
+            _ => {
+                wakers.push(waker.clone());
+                Some(wakers.len() - 1)
+            }
+        }
     }
 
     fn add_callback(&self, callback: Callback<T>) -> Option<Callback<T>> {
@@ -414,32 +448,43 @@ impl<T> Future<T> {
     /// # Errors
     ///
     /// The task's [`TaskError`].
-    pub fn into_result(mut self) -> Result<T, TaskError> {
+    pub fn into_result(self) -> Result<T, TaskError> {
         self.state().wait_deadline(None);
-        // An error is shared, so it needs no unique handle (a cancelled task may still sit
-        // in a queue, holding one).
-        if let Some(Err(e)) = self.state().outcome.get() {
-            return Err(TaskError::clone(e));
-        }
+        let mut this = self;
         let backoff = Backoff::new();
         loop {
             // A value was produced by a thread that drops its handle right after running the
             // done-callbacks; wait for that (briefly spinning, then polling gently, since a
             // callback may take long).
-            if let Some(slot) = Arc::get_mut(&mut self.slot) {
-                let state = slot.state_mut();
-                return match state.outcome.take() {
-                    Some(outcome) => outcome.map_err(|e| *e),
-                    None => Err(TaskError::Lost(
-                        "future completed without an outcome".into(),
-                    )),
-                };
+            match this.try_take() {
+                Ok(outcome) => return outcome,
+                Err(again) => this = again,
             }
             if backoff.is_completed() {
                 std::thread::sleep(Duration::from_millis(1));
             } else {
                 backoff.snooze();
             }
+        }
+    }
+
+    /// Moves the outcome out of a done future, or hands the future back while another
+    /// handle (the worker running the callbacks) still holds the state.
+    fn try_take(mut self) -> Result<Result<T, TaskError>, Future<T>> {
+        debug_assert!(self.done());
+        // An error is shared, so it needs no unique handle (a cancelled task may still sit
+        // in a queue, holding one).
+        if let Some(Err(e)) = self.state().outcome.get() {
+            return Ok(Err(TaskError::clone(e)));
+        }
+        match Arc::get_mut(&mut self.slot) {
+            Some(slot) => Ok(match slot.state_mut().outcome.take() {
+                Some(outcome) => outcome.map_err(|e| *e),
+                None => Err(TaskError::Lost(
+                    "future completed without an outcome".into(),
+                )),
+            }),
+            None => Err(self),
         }
     }
 
@@ -466,6 +511,107 @@ impl<T> Future<T> {
 
     pub(crate) fn is_err(&self) -> bool {
         matches!(self.state().outcome.get(), Some(Err(e)) if !e.is_cancelled())
+    }
+}
+
+/// Python's `await asyncio.wrap_future(future)`: `.await` on a skein [`Future`] in async
+/// code gives its outcome (the value moved out, as [`Future::into_result`]) without
+/// blocking the runtime's thread: the future registers the task's waker and the thread
+/// that completes it wakes the task.
+///
+/// `loop.run_in_executor(executor, fn)` is `executor.submit(fn)?.await`. Dropping the
+/// awaiting task (an aborted task, the losing branch of a `select!`) cancels the job if it
+/// has not started, as cancelling a wrapped future does in Python; a job already running
+/// finishes. A job that panics gives `Err(TaskError::Panicked)`.
+///
+/// # Examples
+///
+/// ```
+/// use skein_pool::{Submit, ThreadPoolExecutor};
+///
+/// # fn block_on<F: std::future::Future>(f: F) -> F::Output {
+/// #     use std::task::{Context, Poll, Wake, Waker};
+/// #     struct Unpark(std::thread::Thread);
+/// #     impl Wake for Unpark { fn wake(self: std::sync::Arc<Self>) { self.0.unpark() } }
+/// #     let waker = Waker::from(std::sync::Arc::new(Unpark(std::thread::current())));
+/// #     let mut f = std::pin::pin!(f);
+/// #     loop {
+/// #         if let Poll::Ready(v) = f.as_mut().poll(&mut Context::from_waker(&waker)) { return v; }
+/// #         std::thread::park();
+/// #     }
+/// # }
+/// let pool = ThreadPoolExecutor::new(2).unwrap();
+/// let total = block_on(async {
+///     let a = pool.submit(|| 40).unwrap();
+///     let b = pool.submit(|| 2).unwrap();
+///     a.await.unwrap() + b.await.unwrap()
+/// });
+/// assert_eq!(total, 42);
+/// ```
+impl<T> IntoFuture for Future<T> {
+    type Output = Result<T, TaskError>;
+    type IntoFuture = Awaiting<T>;
+
+    fn into_future(self) -> Awaiting<T> {
+        Awaiting {
+            future: Some(self),
+            slot: None,
+        }
+    }
+}
+
+/// The [`std::future::Future`] that `.await` on a skein [`Future`] polls (see its
+/// [`IntoFuture`] implementation). Dropping it before it is ready cancels the job if it
+/// has not started.
+#[must_use = "futures do nothing unless awaited"]
+pub struct Awaiting<T> {
+    future: Option<Future<T>>,
+    /// Where this task's waker sits among the future's hooks.
+    slot: Option<usize>,
+}
+
+impl<T> std::future::Future for Awaiting<T> {
+    type Output = Result<T, TaskError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.get_mut();
+        let Some(future) = this.future.take() else {
+            panic!("`Awaiting` polled after it returned `Ready`");
+        };
+        if !future.done() {
+            // `None`: it completed meanwhile.
+            if let Some(slot) = future.state().add_waker(cx.waker(), this.slot) {
+                this.slot = Some(slot);
+                this.future = Some(future);
+                return Poll::Pending;
+            }
+        }
+        match future.try_take() {
+            Ok(outcome) => Poll::Ready(outcome),
+            Err(future) => {
+                // The worker that completed it still runs its done-callbacks and holds a
+                // handle; it lets go right after, without a wake-up: poll again soon.
+                this.future = Some(future);
+                cx.waker().wake_by_ref();
+                Poll::Pending
+            }
+        }
+    }
+}
+
+impl<T> Drop for Awaiting<T> {
+    fn drop(&mut self) {
+        if let Some(future) = &self.future {
+            future.cancel();
+        }
+    }
+}
+
+impl<T> fmt::Debug for Awaiting<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Awaiting")
+            .field("future", &self.future)
+            .finish()
     }
 }
 

@@ -41,6 +41,8 @@
 //! | `future.cancel()` | [`Future::cancel`] |
 //! | `future.add_done_callback(fn)` | [`Future::add_done_callback`]`(\|f\| ...)` |
 //! | `future.set_result(v)` / `set_exception(e)` / `set_running_or_notify_cancel()` | [`Promise::set_result`] / [`Promise::set_error`] / [`Promise::set_running`] |
+//! | `await asyncio.wrap_future(future)` | `future.await` ([`Future`] is [`IntoFuture`](std::future::IntoFuture): [`Awaiting`], woken on completion) |
+//! | `await loop.run_in_executor(executor, fn)` | `executor.submit(fn)?.await` (dropping the awaiting task cancels a job not yet started) |
 //! | `CancelledError` / a task's exception / `BrokenThreadPool` | [`TaskError::Cancelled`] / [`TaskError::Panicked`] / [`TaskError::Broken`] |
 //! | `TimeoutError` | [`ResultTimeoutError::Timeout`], [`MapError::Timeout`], [`TimeoutError`] |
 //! | `concurrent.futures.wait(fs, timeout, return_when)` | [`wait`]`(&fs, when)` / [`wait_timeout`] / [`wait_deadline`] → [`Done`] |
@@ -189,7 +191,7 @@ pub use crate::error::{
     ResultTimeoutError, SubmitError, TaskError, TimeoutError, WorkerStartError,
 };
 pub use crate::executor::{Executor, Map, Submit};
-pub use crate::future::Future;
+pub use crate::future::{Awaiting, Future};
 pub use crate::process_pool::{
     ApplyResult, Call, CallJobs, CodecFailure, IMapIterator, IMapUnorderedIterator, MapResult,
     ProcessMap, ProcessPool, ProcessPoolBuilder, ProcessPoolExecutor, ProcessPoolExecutorBuilder,
