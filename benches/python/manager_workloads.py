@@ -1,0 +1,84 @@
+"""CPython's column for the Manager benches: the workloads of the criterion groups
+process/manager_round_trip and process/listener_connect in benches/benches/process.rs,
+with multiprocessing.Manager and multiprocessing.connection, one unit of work per
+iteration. Prints JSON lines
+    {"group": ..., "parameter": null, "function": "cpython/...", "mean_ns": ...}
+Run it by hand with `python3 benches/python/manager_workloads.py [--quick]`.
+"""
+
+import json
+import multiprocessing as mp
+import os
+import sys
+import tempfile
+import threading
+import time
+from multiprocessing.connection import Client, Listener
+
+
+def report(group, function, mean_ns):
+    print(json.dumps({"group": group, "parameter": None,
+                      "function": function, "mean_ns": mean_ns}), flush=True)
+
+
+def timed(iterations, f):
+    f()  # warm-up
+    start = time.perf_counter_ns()
+    for _ in range(iterations):
+        f()
+    return (time.perf_counter_ns() - start) / iterations
+
+
+def manager_round_trip(n):
+    ctx = mp.get_context("forkserver")
+    with ctx.Manager() as m:
+        d = m.dict()
+        d["counter"] = 1
+        report("process/manager_round_trip", "cpython/dict_get", timed(n, lambda: d["counter"]))
+
+        def dict_set():
+            d["counter"] = 7
+        report("process/manager_round_trip", "cpython/dict_set", timed(n, dict_set))
+        q = m.Queue()
+
+        def put_get():
+            q.put(5)
+            q.get()
+        report("process/manager_round_trip", "cpython/queue_put_get", timed(n, put_get))
+
+
+def listener_connect(n):
+    key = b"bench key"
+    tmp = tempfile.mkdtemp()
+    for name, address, family in [("cpython/unix", os.path.join(tmp, "l.sock"), "AF_UNIX")]:
+        listener = Listener(address, family=family, authkey=key)
+        stop = threading.Event()
+
+        def serve():
+            while not stop.is_set():
+                try:
+                    listener.accept().close()
+                except Exception:
+                    pass
+        t = threading.Thread(target=serve, daemon=True)
+        t.start()
+        report("process/listener_connect", name,
+               timed(n, lambda: Client(listener.address, family=family, authkey=key).close()))
+        stop.set()
+        try:
+            Client(listener.address, family=family, authkey=key).close()
+        except Exception:
+            pass
+        t.join()
+        listener.close()
+    os.rmdir(tmp)
+
+
+def main():
+    quick = "--quick" in sys.argv
+    manager_round_trip(2_000 if quick else 20_000)
+    listener_connect(200 if quick else 2_000)
+
+
+if __name__ == "__main__":
+    main()
