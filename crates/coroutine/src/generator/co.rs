@@ -66,7 +66,7 @@ impl<Y, S> Co<'_, Y, S> {
     /// use skein_coroutine::Generator;
     ///
     /// // Python: def countdown(n): while n > 0: yield n; n -= 1
-    /// let g = Generator::new(|co| {
+    /// let g = Generator::<i32>::new(|co| {
     ///     for n in (1..=3).rev() {
     ///         co.yield_(n);
     ///     }

@@ -96,10 +96,10 @@ pub struct Generator<Y, R = (), S = ()> {
 /// ```
 /// use skein_coroutine::Generator;
 ///
-/// let g = Generator::builder()
+/// let g = Generator::<i32>::builder()
 ///     .stack_size(1 << 20)
 ///     .build(|co| co.yield_(42))?;
-/// assert_eq!(g.collect::<Vec<i32>>(), [42]);
+/// assert_eq!(g.collect::<Vec<_>>(), [42]);
 /// # Ok::<(), skein_coroutine::StackError>(())
 /// ```
 #[must_use = "a builder does nothing until build() is called"]
