@@ -31,7 +31,7 @@ fn resume_and_yield_alternate_in_order() {
         }
         l1.borrow_mut().push("gen end".into());
     });
-    while let Some(v) = g.next() {
+    for v in g.by_ref() {
         l.borrow_mut().push(format!("caller got {v}"));
     }
     assert_eq!(

@@ -81,7 +81,7 @@ fn generator_overflow_is_caught_with_mprotect_guards() {
 #[test]
 #[ignore = "child of greenlet_overflow_is_caught"]
 fn child_greenlet_overflow() {
-    let g = Greenlet::<u64>::new(|n| recurse(n));
+    let g = Greenlet::<u64>::new(recurse);
     g.switch(u64::MAX);
     eprintln!("child survived");
 }
