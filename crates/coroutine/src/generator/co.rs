@@ -1,6 +1,7 @@
 //! The generator's side of the conversation: `yield`.
 
 use std::any::Any;
+use std::cell::Cell;
 use std::fmt;
 use std::panic;
 
@@ -12,8 +13,28 @@ pub(crate) enum Input<S> {
     Start,
     /// A value for the paused `yield_` (`gen.send(v)`, or `S::default()` for `next`).
     Value(S),
-    /// `gen.throw(e)`: raise `e` at the paused `yield_`.
-    Throw(Box<dyn Any + Send>),
+    /// `gen.throw(e)`: raise `e` at the paused `yield_`. The value itself travels
+    /// beside the switch, in [`THROWN`]: keeping `Input` two words small lets it pass in
+    /// registers (a 24-byte `Input` made every resume stall on store forwarding).
+    Throw,
+}
+
+thread_local! {
+    /// The value being thrown into a generator: set by `Generator::throw` right before
+    /// it resumes the generator, taken by the resumed `yield_` right after.
+    static THROWN: Cell<Option<Box<dyn Any + Send>>> = const { Cell::new(None) };
+}
+
+/// Stores the value `throw` is about to deliver.
+pub(crate) fn put_thrown(e: Box<dyn Any + Send>) {
+    THROWN.with(|t| t.set(Some(e)));
+}
+
+/// Takes the value delivered with [`Input::Throw`].
+pub(crate) fn take_thrown() -> Box<dyn Any + Send> {
+    THROWN
+        .with(|t| t.take())
+        .expect("Input::Throw comes with a thrown value")
 }
 
 /// Panic payload carrying a thrown value through the generator's stack; caught at the
@@ -56,7 +77,7 @@ impl<Y, S> Co<'_, Y, S> {
     pub fn yield_(&self, value: Y) -> S {
         match self.yielder.suspend(value) {
             Input::Value(s) => s,
-            Input::Throw(e) => panic::resume_unwind(Box::new(ThrowSignal(e))),
+            Input::Throw => panic::resume_unwind(Box::new(ThrowSignal(take_thrown()))),
             Input::Start => unreachable!("a started generator is never started again"),
         }
     }
@@ -80,7 +101,7 @@ impl<Y, S> Co<'_, Y, S> {
     pub fn try_yield(&self, value: Y) -> Result<S, Thrown> {
         match self.yielder.suspend(value) {
             Input::Value(s) => Ok(s),
-            Input::Throw(e) => Err(Thrown(e)),
+            Input::Throw => Err(Thrown(take_thrown())),
             Input::Start => unreachable!("a started generator is never started again"),
         }
     }
