@@ -1,5 +1,6 @@
 //! Pool(3) of processes: apply_async with callback and error_callback, then close and join.
 //! Seed: 001 (进程池 Pool(3): p.apply_async(worker, args=(i,)), callback, error_callback)
+//! Example: 001 § 进程池 — p = Pool(3)
 //! Time bound: 60 s
 //!
 //! Ten tasks go to three worker processes; each prints its pid and number a few times.

@@ -1,5 +1,6 @@
 //! Pool(4) of processes: four tasks start at once, the fifth waits and reuses a worker.
 //! Seed: 002 (Pool(4): 前 4 个 task 是立刻执行的, 第五个是后执行的)
+//! Example: 002 § Pool — p = Pool(4)
 //! Time bound: 60 s
 //!
 //! The notes' `long_time_task` runs five times on `Pool(4)`: tasks 0–3 start at once in

@@ -1,8 +1,12 @@
-//! ProcessPoolExecutor(5): submit ten tasks, add_done_callback on each future.
-//! Seed: 000 (进程池回调: obj = pool.submit(task, i); obj.add_done_callback(call))
+//! ProcessPoolExecutor(5): submit ten tasks, then the same with add_done_callback on each future.
+//! Seed: 000 (进程池: pool = PPE(5); pool.submit(task, i) — then 进程池回调: obj.add_done_callback(call))
+//! Example: 000 § 进程池 — pool = PPE(5)
+//! Example: 000 § 进程池回调 — obj.add_done_callback(call)
 //! Time bound: 60 s
 //!
-//! The notes' process-pool callback: `task(arg)` prints `arg` in a worker process and
+//! First the notes' basic use (基本用法): ten tasks that sleep a second and print their
+//! argument go to five worker processes, so they finish in two waves of five, about two
+//! seconds in all. Then the notes' process-pool callback: `task(arg)` prints `arg` in a worker process and
 //! returns `arg + 100`; `call(future)` reads `future.result()` in the parent. The job is a
 //! `Call` of a plain function (a spawned or forkserver worker must find it by name), and
 //! the executor is used through the same `Submit` trait as `ThreadPoolExecutor`.
@@ -12,6 +16,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use skein_pool::{Call, Future, ProcessPoolExecutor, Submit};
 
+fn sleepy_task(arg: u64) {
+    std::thread::sleep(std::time::Duration::from_secs(1));
+    println!("{arg} (pid {})", skein_process::getpid());
+}
+
 fn task(arg: u64) -> u64 {
     println!("task {arg} in pid {}", skein_process::getpid());
     arg + 100
@@ -19,6 +28,20 @@ fn task(arg: u64) -> u64 {
 
 fn main() {
     skein_process::init();
+
+    println!("== 基本用法: PPE(5), ten tasks of one second ==");
+    let started = std::time::Instant::now();
+    let pool = ProcessPoolExecutor::new(5).expect("PPE(5)");
+    for i in 0..10 {
+        pool.submit(Call::new(sleepy_task, i)).expect("submit");
+    }
+    drop(pool); // the end of the `with` block waits for every task
+    println!(
+        "ten one-second tasks on five processes took {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+
+    println!("== 进程池回调: add_done_callback ==");
     let pool = ProcessPoolExecutor::new(5).expect("PPE(5)");
     let sum = Arc::new(AtomicU64::new(0));
     let futures: Vec<Future<u64>> = (0..10)
