@@ -22,7 +22,9 @@ type QueueRef = (Address, Vec<u8>);
 
 fn open_queue((address, authkey): &QueueRef) -> skein_process::QueueProxy<char> {
     let client = ManagerClient::connect(address, authkey).expect("connect to the manager");
-    client.queue_named::<char>("q", 0).expect("the manager's queue")
+    client
+        .queue_named::<char>("q", 0)
+        .expect("the manager's queue")
 }
 
 fn writer(q: QueueRef) -> usize {
@@ -50,11 +52,15 @@ fn reader(q: QueueRef) -> String {
 fn main() {
     skein_process::init();
     let manager = Manager::start().expect("Manager()");
-    let _q = manager.queue_named::<char>("q", 0).expect("q = Manager().Queue()");
+    let _q = manager
+        .queue_named::<char>("q", 0)
+        .expect("q = Manager().Queue()");
     let q: QueueRef = (manager.address().clone(), manager.authkey().to_vec());
 
     let po = ProcessPool::new(skein_process::cpu_count()).expect("Pool()");
-    let written = po.apply_async(writer, q.clone()).expect("apply_async(writer)");
+    let written = po
+        .apply_async(writer, q.clone())
+        .expect("apply_async(writer)");
     std::thread::sleep(Duration::from_secs(1));
     let read = po.apply_async(reader, q).expect("apply_async(reader)");
     po.close();
