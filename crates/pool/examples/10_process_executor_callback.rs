@@ -33,7 +33,7 @@ fn main() {
     let started = std::time::Instant::now();
     let pool = ProcessPoolExecutor::new(5).expect("PPE(5)");
     for i in 0..10 {
-        pool.submit(Call::new(sleepy_task, i)).expect("submit");
+        let _detached = pool.submit(Call::new(sleepy_task, i)).expect("submit");
     }
     drop(pool); // the end of the `with` block waits for every task
     println!(
