@@ -80,6 +80,12 @@
 //! - A bounded [`Queue`] allocates its `maxsize` slots when created (like
 //!   crossbeam-channel's `bounded`), so a huge `maxsize` costs memory up front; Python's
 //!   `maxsize` is only a number. The other kinds reserve at most 4096 slots up front.
+//! - **`maxsize` is fixed for the queue's life**: [`Queue::maxsize`] reads it, and
+//!   nothing changes it. In CPython `q.maxsize = n` on a live queue is a plain attribute
+//!   write: blocked putters are not woken when the bound grows, and a queue that already
+//!   holds more than the new bound simply stays over it. skein's bounded ring is allocated
+//!   at its size, and a live resize would need every handle to agree on the new ring; to
+//!   change the bound, make a new queue and move the items (or drain with `shutdown`).
 //!
 //! # Safety
 //!
