@@ -170,6 +170,8 @@ enum JoinErrorKind {
     },
     /// The thread tried to join itself.
     CurrentThread,
+    /// The thread was started elsewhere (Python's dummy thread).
+    NotJoinable,
     /// The timeout elapsed while the thread was still running.
     Timeout,
 }
@@ -196,6 +198,13 @@ impl JoinError {
         }
     }
 
+    pub(crate) fn not_joinable(thread_name: String) -> Self {
+        JoinError {
+            thread_name,
+            kind: JoinErrorKind::NotJoinable,
+        }
+    }
+
     pub(crate) fn timeout(thread_name: String) -> Self {
         JoinError {
             thread_name,
@@ -216,6 +225,13 @@ impl JoinError {
     /// Whether the join was refused because the thread tried to join itself.
     pub fn is_current_thread(&self) -> bool {
         matches!(self.kind, JoinErrorKind::CurrentThread)
+    }
+
+    /// Whether the join was refused because the thread was started elsewhere and skein
+    /// only knows it through `current_thread` (Python's `RuntimeError: cannot join a dummy
+    /// thread`). The refusal is immediate; nothing waits.
+    pub fn is_not_joinable(&self) -> bool {
+        matches!(self.kind, JoinErrorKind::NotJoinable)
     }
 
     /// Whether the timeout elapsed while the thread was still running.
@@ -259,6 +275,7 @@ impl fmt::Debug for JoinError {
         match &self.kind {
             JoinErrorKind::Panicked { message, .. } => d.field("panicked", message),
             JoinErrorKind::CurrentThread => d.field("current_thread", &true),
+            JoinErrorKind::NotJoinable => d.field("not_joinable", &true),
             JoinErrorKind::Timeout => d.field("timeout", &true),
         };
         d.finish()
@@ -278,6 +295,11 @@ impl fmt::Display for JoinError {
                     "cannot join current thread '{name}' (it would wait for itself forever)"
                 )
             }
+            JoinErrorKind::NotJoinable => write!(
+                f,
+                "cannot join thread '{name}': it was started outside skein, which has no way \
+                 to wait for its end (Python: cannot join a dummy thread)"
+            ),
             JoinErrorKind::Timeout => {
                 write!(f, "timed out joining thread '{name}'; it is still running")
             }

@@ -45,6 +45,7 @@
 //! | `t.join()` | [`JoinHandle::join`] (returns the value, or the panic as [`JoinError`]) · [`Thread::join`] |
 //! | `t.join(timeout)` then `t.is_alive()` | [`JoinHandle::join_timeout`] (the handle comes back in [`JoinTimeoutError::Timeout`]) · [`Thread::join_timeout`] ([`JoinError::is_timeout`]) · `_deadline` variants |
 //! | `t.join()` from `t` itself → `RuntimeError` | [`JoinError::is_current_thread`] — an error, never a deadlock |
+//! | joining a `_DummyThread` → `RuntimeError("cannot join a dummy thread")` | [`JoinError::is_not_joinable`] — immediate, for a thread started outside skein |
 //! | `t.is_alive()` / `t.isAlive()` | [`Thread::is_alive`] · [`JoinHandle::is_alive`] |
 //! | `t.name`, `t.getName()` | [`Thread::name`] |
 //! | `t.name = "x"`, `t.setName("x")` | [`Thread::set_name`] (before start: [`Builder::name`]) |

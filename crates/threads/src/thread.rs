@@ -174,6 +174,13 @@ impl Thread {
     ///
     /// - the thread is the calling thread ([`JoinError::is_current_thread`]): an error,
     ///   not a deadlock;
+    /// - the thread was started elsewhere (`std::thread`, a test harness) and is only
+    ///   known to skein through [`current_thread`](crate::current_thread) — Python's
+    ///   dummy thread ([`JoinError::is_not_joinable`]): an immediate error, as Python
+    ///   raises `RuntimeError("cannot join a dummy thread")`. The main thread can be
+    ///   joined from another thread, as in CPython: the join returns once an
+    ///   [`ExitGuard`](crate::ExitGuard) (or [`run_main`](crate::run_main)) marks main
+    ///   ended;
     /// - the thread panicked ([`JoinError::is_panic`], with the message).
     ///
     /// # Examples
@@ -221,6 +228,12 @@ impl Thread {
     fn join_inner(&self, deadline: Option<Instant>) -> Result<(), JoinError> {
         if crate::registry::is_current(self) {
             return Err(JoinError::current_thread(self.name()));
+        }
+        if self.inner.kind == Kind::Foreign {
+            // Python: `RuntimeError("cannot join a dummy thread")`: a thread started
+            // elsewhere has no end that skein could wait for. (The main thread stays
+            // joinable, as in CPython: its end is marked by the exit guard.)
+            return Err(JoinError::not_joinable(self.name()));
         }
         if !self.wait_ended(deadline) {
             return Err(JoinError::timeout(self.name()));

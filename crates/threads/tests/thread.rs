@@ -384,3 +384,25 @@ fn handles_and_errors_can_cross_threads() {
     );
     assert!(boxed.to_string().contains("into a boxed error"));
 }
+
+/// CPython's test_threading: joining a dummy thread (one threading did not start)
+/// raises `RuntimeError` at once. A thread started with `std::thread` and seen through
+/// `current_thread`, still running, is refused immediately instead of waited for.
+#[test]
+fn joining_a_thread_started_elsewhere_is_an_immediate_error() {
+    let (seen_tx, seen_rx) = mpsc::channel();
+    let (release_tx, release_rx) = mpsc::channel::<()>();
+    let foreign = std::thread::spawn(move || {
+        seen_tx.send(current_thread()).unwrap();
+        release_rx.recv().unwrap();
+    });
+    let dummy = seen_rx.recv().unwrap();
+    // Without the refusal this join would wait for `release`, which is sent only after it.
+    let err = dummy.join().unwrap_err();
+    assert!(err.is_not_joinable(), "{err}");
+    assert!(err.to_string().contains("started outside skein"), "{err}");
+    let err = dummy.join_timeout(Duration::from_secs(60)).unwrap_err();
+    assert!(err.is_not_joinable(), "{err}");
+    release_tx.send(()).unwrap();
+    foreign.join().unwrap();
+}
