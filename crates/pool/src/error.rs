@@ -262,13 +262,41 @@ impl Error for MapError {
     }
 }
 
-/// A deadline passed while waiting (`AsCompleted::next_deadline`, `join_timeout`).
+/// A deadline passed while waiting for futures ([`AsCompleted::next_timeout`],
+/// [`AsCompleted::next_deadline`]). Like Python's `as_completed` timeout it says how many
+/// futures were still unfinished: "2 (of 4) futures unfinished".
+///
+/// [`AsCompleted::next_timeout`]: crate::AsCompleted::next_timeout
+/// [`AsCompleted::next_deadline`]: crate::AsCompleted::next_deadline
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct TimeoutError;
+pub struct TimeoutError {
+    unfinished: usize,
+    total: usize,
+}
+
+impl TimeoutError {
+    pub(crate) fn new(unfinished: usize, total: usize) -> TimeoutError {
+        TimeoutError { unfinished, total }
+    }
+
+    /// How many futures had not finished when the deadline passed.
+    pub fn unfinished(&self) -> usize {
+        self.unfinished
+    }
+
+    /// How many futures were being waited for in all.
+    pub fn total(&self) -> usize {
+        self.total
+    }
+}
 
 impl fmt::Display for TimeoutError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("timed out")
+        write!(
+            f,
+            "{} (of {}) futures unfinished",
+            self.unfinished, self.total
+        )
     }
 }
 

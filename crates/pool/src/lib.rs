@@ -47,7 +47,7 @@
 //! | `TimeoutError` | [`ResultTimeoutError::Timeout`], [`MapError::Timeout`], [`TimeoutError`] |
 //! | `concurrent.futures.wait(fs, timeout, return_when)` | [`wait`]`(&fs, when)` / [`wait_timeout`] / [`wait_deadline`] → [`Done`] |
 //! | `FIRST_COMPLETED` / `FIRST_EXCEPTION` / `ALL_COMPLETED` | [`ReturnWhen::FirstCompleted`] / [`ReturnWhen::FirstException`] / [`ReturnWhen::AllCompleted`] |
-//! | `concurrent.futures.as_completed(fs, timeout)` | [`as_completed`]`(fs)` ([`AsCompleted::next_timeout`]) |
+//! | `concurrent.futures.as_completed(fs, timeout)`; `TimeoutError: 2 (of 4) futures unfinished` | [`as_completed`]`(fs)` ([`AsCompleted::next_timeout`]) → [`TimeoutError`] ([`unfinished`](TimeoutError::unfinished), [`total`](TimeoutError::total)) |
 //! | `multiprocessing.pool.ThreadPool(processes, initializer)` | [`ThreadPool::new`]`(n)` / [`ThreadPool::builder`] |
 //! | `pool.apply(fn, args)` | [`ThreadPool::apply`]`(move \|\| fn(args))` |
 //! | `pool.apply_async(fn, args, callback=, error_callback=)` | [`ThreadPool::apply_async`] / [`ThreadPool::apply_async_with`] → [`AsyncResult`] |

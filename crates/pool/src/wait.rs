@@ -147,6 +147,7 @@ where
     let mut it = AsCompleted {
         futures: Vec::new(),
         pending: 0,
+        total: 0,
         ready: VecDeque::new(),
         free: Vec::new(),
         waiter: Waiter::new(),
@@ -166,6 +167,8 @@ where
 pub struct AsCompleted<T> {
     futures: Vec<Option<Future<T>>>,
     pending: usize,
+    /// Futures ever given (Python's `len(fs)`, for the timeout message).
+    total: usize,
     ready: VecDeque<usize>,
     free: Vec<usize>,
     waiter: Arc<Waiter>,
@@ -192,6 +195,7 @@ impl<T> AsCompleted<T> {
         }
         self.futures[index] = Some(future);
         self.pending += 1;
+        self.total += 1;
         index
     }
 
@@ -204,7 +208,8 @@ impl<T> AsCompleted<T> {
     ///
     /// # Errors
     ///
-    /// [`TimeoutError`] if none completed in time (Python raises `TimeoutError`).
+    /// [`TimeoutError`] if none completed in time (Python raises `TimeoutError`); it
+    /// counts the futures still unfinished.
     pub fn next_deadline(&mut self, deadline: Instant) -> Result<Option<Future<T>>, TimeoutError> {
         self.next_until(Some(deadline))
     }
@@ -255,7 +260,7 @@ impl<T> AsCompleted<T> {
             }
             let ready = self.waiter.take(deadline);
             if ready.is_empty() {
-                return Err(TimeoutError);
+                return Err(TimeoutError::new(self.pending, self.total));
             }
             self.ready.extend(ready);
         }

@@ -253,8 +253,11 @@ fn as_completed_timeout() {
     let first = it.next_timeout(Duration::from_secs(10)).unwrap().unwrap();
     assert_eq!(*first.result().unwrap(), 1);
     let start = Instant::now();
-    assert!(it.next_timeout(Duration::from_millis(30)).is_err());
+    let err = it.next_timeout(Duration::from_millis(30)).unwrap_err();
     assert!(start.elapsed() >= Duration::from_millis(30));
+    // Python: "1 (of 2) futures unfinished".
+    assert_eq!((err.unfinished(), err.total()), (1, 2));
+    assert_eq!(err.to_string(), "1 (of 2) futures unfinished");
     tx.send(()).unwrap();
     let second = it.next().unwrap();
     assert_eq!(*second.result().unwrap(), 2);
