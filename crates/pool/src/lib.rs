@@ -41,7 +41,7 @@
 //! | `future.cancel()` | [`Future::cancel`] |
 //! | `future.add_done_callback(fn)` | [`Future::add_done_callback`]`(\|f\| ...)` |
 //! | `future.set_result(v)` / `set_exception(e)` / `set_running_or_notify_cancel()` | [`Promise::set_result`] / [`Promise::set_error`] / [`Promise::set_running`] |
-//! | `await asyncio.wrap_future(future)` | `future.await` ([`Future`] is [`IntoFuture`](std::future::IntoFuture): [`Awaiting`], woken on completion) |
+//! | `await asyncio.wrap_future(future)` | `future.await` ([`Future`] is [`IntoFuture`]: [`Awaiting`], woken on completion) |
 //! | `await loop.run_in_executor(executor, fn)` | `executor.submit(fn)?.await` (dropping the awaiting task cancels a job not yet started) |
 //! | `CancelledError` / a task's exception / `BrokenThreadPool` | [`TaskError::Cancelled`] / [`TaskError::Panicked`] / [`TaskError::Broken`] |
 //! | `TimeoutError` | [`ResultTimeoutError::Timeout`], [`MapError::Timeout`], [`TimeoutError`] |
