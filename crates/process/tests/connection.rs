@@ -12,25 +12,12 @@ use skein_process::{
     client, client_timeout, wait,
 };
 
+#[macro_use]
 mod common;
 
 skein_process::test_support!();
 
 const LONG: Duration = Duration::from_secs(60);
-
-macro_rules! matrix {
-    ($($name:ident),* $(,)?) => {
-        mod fork {
-            $( #[test] fn $name() { super::$name(skein_process::StartMethod::Fork) } )*
-        }
-        mod spawn {
-            $( #[test] fn $name() { super::$name(skein_process::StartMethod::Spawn) } )*
-        }
-        mod forkserver {
-            $( #[test] fn $name() { super::$name(skein_process::StartMethod::Forkserver) } )*
-        }
-    };
-}
 
 matrix!(
     client_in_a_child_process_connects_by_address,

@@ -13,21 +13,10 @@ use std::time::{Duration, Instant};
 
 use skein_process::{Connection, StartMethod, get_context, pipe};
 
-skein_process::test_support!();
+#[macro_use]
+mod common;
 
-macro_rules! matrix {
-    ($($name:ident),* $(,)?) => {
-        mod fork {
-            $( #[test] fn $name() { super::$name(skein_process::StartMethod::Fork) } )*
-        }
-        mod spawn {
-            $( #[test] fn $name() { super::$name(skein_process::StartMethod::Spawn) } )*
-        }
-        mod forkserver {
-            $( #[test] fn $name() { super::$name(skein_process::StartMethod::Forkserver) } )*
-        }
-    };
-}
+skein_process::test_support!();
 
 matrix!(
     another_skein_binary_is_refused_naming_both,

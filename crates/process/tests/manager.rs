@@ -14,25 +14,12 @@ use skein_process::{
     NamespaceProxy, QueueProxy, StartMethod, ValueProxy, client,
 };
 
+#[macro_use]
 mod common;
 
 skein_process::test_support!();
 
 const LONG: Duration = Duration::from_secs(60);
-
-macro_rules! matrix {
-    ($($name:ident),* $(,)?) => {
-        mod fork {
-            $( #[test] fn $name() { super::$name(skein_process::StartMethod::Fork) } )*
-        }
-        mod spawn {
-            $( #[test] fn $name() { super::$name(skein_process::StartMethod::Spawn) } )*
-        }
-        mod forkserver {
-            $( #[test] fn $name() { super::$name(skein_process::StartMethod::Forkserver) } )*
-        }
-    };
-}
 
 matrix!(
     every_kind_of_proxy_reaches_children,

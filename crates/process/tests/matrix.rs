@@ -18,25 +18,12 @@ use skein_process::{
     current_process, get_context, getpid, parent_process, pipe,
 };
 
+#[macro_use]
 mod common;
 
 skein_process::test_support!();
 
 const LONG: Duration = Duration::from_secs(60);
-
-macro_rules! matrix {
-    ($($name:ident),* $(,)?) => {
-        mod fork {
-            $( #[test] fn $name() { super::$name(skein_process::StartMethod::Fork) } )*
-        }
-        mod spawn {
-            $( #[test] fn $name() { super::$name(skein_process::StartMethod::Spawn) } )*
-        }
-        mod forkserver {
-            $( #[test] fn $name() { super::$name(skein_process::StartMethod::Forkserver) } )*
-        }
-    };
-}
 
 matrix!(
     target_with_args_and_pipe,

@@ -179,3 +179,21 @@ pub fn recycle_pid(pid: i32, dead_start: u64) -> Option<Squatter> {
     }
     panic!("could not get pid {pid} handed to a new process");
 }
+
+/// The start-method matrix (SPEC.md guarantee 9): `matrix!(a, b)` makes one `#[test]`
+/// per scenario per method — `fork::a`, `spawn::a`, `forkserver::a`, … — each calling
+/// `super::a(method)`. Test files take it with `#[macro_use] mod common;`.
+#[allow(unused_macros)]
+macro_rules! matrix {
+    ($($name:ident),* $(,)?) => {
+        mod fork {
+            $( #[test] fn $name() { super::$name(skein_process::StartMethod::Fork) } )*
+        }
+        mod spawn {
+            $( #[test] fn $name() { super::$name(skein_process::StartMethod::Spawn) } )*
+        }
+        mod forkserver {
+            $( #[test] fn $name() { super::$name(skein_process::StartMethod::Forkserver) } )*
+        }
+    };
+}
