@@ -74,8 +74,20 @@ enum Command {
         #[arg(long)]
         chapter: Option<String>,
     },
-    /// Turn criterion's results into target/skein-report/report.md (ratios per group).
-    Report,
+    /// Turn criterion's results and the CPython rows into target/skein-report/index.html
+    /// and index.md: every workload beside its peers, SPEC.md's bars, charts, the
+    /// scenario verdict. Runs nothing itself.
+    Report {
+        /// criterion's results folder [default: target/criterion].
+        #[arg(long, value_name = "DIR")]
+        criterion: Option<std::path::PathBuf>,
+        /// The Python runner's rows [default: target/skein-report/python.jsonl].
+        #[arg(long, value_name = "FILE")]
+        python: Option<std::path::PathBuf>,
+        /// Where to write the report [default: target/skein-report].
+        #[arg(long, value_name = "DIR")]
+        out: Option<std::path::PathBuf>,
+    },
     /// Run the checks of .ci/run: fmt, clippy, tests, demos.
     Ci,
 }
@@ -86,7 +98,11 @@ fn main() -> ExitCode {
         Command::Demos { list: true, .. } => notes::map::list(),
         Command::Demos { chapter, only, .. } => demos::run(chapter.as_deref(), only.as_deref()),
         Command::Bench { quick, chapter } => bench(quick, chapter.as_deref()),
-        Command::Report => report::run(),
+        Command::Report {
+            criterion,
+            python,
+            out,
+        } => report::run(criterion, python, out),
         Command::Ci => ci(),
     };
     match result {
