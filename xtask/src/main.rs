@@ -5,10 +5,12 @@
 //!   doc comment, each with a time bound; exits non-zero if any demo failed or overran.
 //! - `cargo xtask demos --list` prints the map: every example of the five seed notes (seed,
 //!   title, first code line) with the demo that reproduces it, or the chapter it waits on.
-//! - `cargo xtask bench [--quick] [--chapter NAME]` runs the criterion bench targets of
-//!   `skein-benches` one after another, with progress shown.
-//! - `cargo xtask report` turns criterion's results in `target/criterion` into a Markdown
-//!   table of ratios (skein beside each peer), written to `target/skein-report/`.
+//! - `cargo xtask bench [--quick | --smoke] [--chapter NAME] [--python | --no-python]`
+//!   runs the criterion bench targets of `skein-benches` one after another, then the
+//!   CPython workloads of `benches/python/`, with progress shown.
+//! - `cargo xtask report` turns criterion's results in `target/criterion` and the CPython
+//!   rows into `target/skein-report/index.html` and `index.md`: every workload beside its
+//!   peers, SPEC.md's bars, charts and the scenario verdict.
 //! - `cargo xtask ci` runs what `.ci/run` runs.
 //!
 //! # The demo header convention
@@ -25,6 +27,7 @@
 //! examples no demo reproduces yet are listed in `notes/tables.rs` with the chapter they
 //! wait on, and a test checks both against the notes in `../shared/seeds`.
 
+mod bench;
 mod demos;
 mod header;
 mod meta;
@@ -65,14 +68,25 @@ enum Command {
         #[arg(long, conflicts_with_all = ["chapter", "only"])]
         list: bool,
     },
-    /// Run the criterion benches, one target at a time.
+    /// Run the criterion benches, one target at a time with progress, then the CPython
+    /// side (benches/python/*.py → target/skein-report/python.jsonl).
     Bench {
-        /// Criterion's quick mode: fewer samples, for a first look.
+        /// Criterion's quick mode and the scripts' `--quick`: under 10 minutes on 2 cores.
         #[arg(long)]
         quick: bool,
-        /// Run only this chapter's bench target (or `scenarios`).
+        /// One small group per target, quick, and the CPython side quick: CI's check
+        /// that the benches, the runner and the report still work.
+        #[arg(long, conflicts_with = "quick")]
+        smoke: bool,
+        /// Run only this chapter's bench target (or `scenarios`); leaves CPython out.
         #[arg(long)]
         chapter: Option<String>,
+        /// Run only the CPython side (greenlet/gevent in a venv under target/).
+        #[arg(long, conflicts_with_all = ["chapter", "no_python"])]
+        python: bool,
+        /// Leave the CPython side out.
+        #[arg(long)]
+        no_python: bool,
     },
     /// Turn criterion's results and the CPython rows into target/skein-report/index.html
     /// and index.md: every workload beside its peers, SPEC.md's bars, charts, the
@@ -88,7 +102,8 @@ enum Command {
         #[arg(long, value_name = "DIR")]
         out: Option<std::path::PathBuf>,
     },
-    /// Run the checks of .ci/run: fmt, clippy, tests, demos.
+    /// Run the checks of .ci/run: fmt, clippy, tests, demos, a bench smoke run and the
+    /// report (installing Chromium is left to .ci/chromium).
     Ci,
 }
 
@@ -97,7 +112,24 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Demos { list: true, .. } => notes::map::list(),
         Command::Demos { chapter, only, .. } => demos::run(chapter.as_deref(), only.as_deref()),
-        Command::Bench { quick, chapter } => bench(quick, chapter.as_deref()),
+        Command::Bench {
+            quick,
+            smoke,
+            chapter,
+            python,
+            no_python,
+        } => bench::run(&bench::Options {
+            depth: if smoke {
+                bench::Depth::Smoke
+            } else if quick {
+                bench::Depth::Quick
+            } else {
+                bench::Depth::Full
+            },
+            chapter,
+            python_only: python,
+            no_python,
+        }),
         Command::Report {
             criterion,
             python,
@@ -134,53 +166,6 @@ pub(crate) fn cargo(args: &[&str]) -> Result<(), String> {
     }
 }
 
-/// Bench targets that are part of a chapter without carrying its name: (target, chapter).
-const CHAPTER_OF_TARGET: &[(&str, &str)] = &[("hub", "coroutine")];
-
-/// The chapter a bench target measures: its own name, or the one listed above.
-fn chapter_of(target: &str) -> &str {
-    CHAPTER_OF_TARGET
-        .iter()
-        .find(|(t, _)| *t == target)
-        .map_or(target, |(_, c)| c)
-}
-
-fn bench(quick: bool, chapter: Option<&str>) -> Result<(), String> {
-    let metadata = meta::Metadata::load()?;
-    let mut targets = metadata.bench_targets("skein-benches");
-    // Chapter order first, then anything else (scenarios) in name order.
-    targets.sort_by_key(|name| {
-        let rank = CHAPTERS
-            .iter()
-            .position(|c| *c == chapter_of(name))
-            .unwrap_or(CHAPTERS.len());
-        (rank, name.clone())
-    });
-    if let Some(chapter) = chapter {
-        targets.retain(|name| chapter_of(name) == chapter);
-        if targets.is_empty() {
-            return Err(format!(
-                "no bench target named `{chapter}` in skein-benches"
-            ));
-        }
-    }
-    let total = targets.len();
-    for (i, target) in targets.iter().enumerate() {
-        println!(
-            "\n=== [{}/{total}] bench `{target}`{} ===",
-            i + 1,
-            if quick { " (quick)" } else { "" }
-        );
-        let mut args = vec!["bench", "-p", "skein-benches", "--bench", target.as_str()];
-        if quick {
-            args.extend(["--", "--quick"]);
-        }
-        cargo(&args)?;
-    }
-    println!("\nall {total} bench targets ran; `cargo xtask report` tabulates the ratios");
-    Ok(())
-}
-
 fn ci() -> Result<(), String> {
     cargo(&["fmt", "--all", "--check"])?;
     cargo(&[
@@ -192,5 +177,12 @@ fn ci() -> Result<(), String> {
         "warnings",
     ])?;
     cargo(&["test", "--workspace"])?;
-    demos::run(None, None)
+    demos::run(None, None)?;
+    bench::run(&bench::Options {
+        depth: bench::Depth::Smoke,
+        chapter: None,
+        python_only: false,
+        no_python: false,
+    })?;
+    report::run(None, None, None)
 }

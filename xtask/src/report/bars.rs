@@ -375,15 +375,6 @@ impl Verdict {
             Kind::SpeedAtLeast(k) => a >= k,
         })
     }
-
-    /// `met`, `missed` or `not measured`.
-    pub(crate) fn status(&self) -> &'static str {
-        match self.met() {
-            Some(true) => "met",
-            Some(false) => "missed",
-            None => "not measured",
-        }
-    }
 }
 
 /// Every bar against `results`: one verdict per bar and workload parameter (a bar whose
@@ -472,7 +463,7 @@ mod tests {
         assert_eq!(cpu("skein/processes"), Some(false));
         // Absent groups and absent peers are "not measured", never "met".
         let absent = verdict(&v, "hub/sleep_10k_10ms", "skein", "tokio_current_thread");
-        assert_eq!((absent.met(), absent.status()), (None, "not measured"));
+        assert_eq!(absent.met(), None);
         assert_eq!(tally(&v), (3, 5));
     }
 

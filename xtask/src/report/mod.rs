@@ -14,7 +14,7 @@
 
 mod bars;
 mod charts;
-mod collect;
+pub(crate) mod collect;
 #[cfg(test)]
 pub(crate) mod fixture;
 mod html;
@@ -26,6 +26,7 @@ mod workload;
 use std::path::{Path, PathBuf};
 
 use collect::Results;
+pub(crate) use workload::human_time;
 use workload::{Workload, chapter_of};
 
 /// Where the report reads from and writes to.
