@@ -181,8 +181,11 @@ pub(crate) fn run(targets: &[String], depth: Depth) -> Result<(), String> {
         let mut cmd = cargo_bench(target);
         cmd.args(criterion_args(depth)).args(filter);
         let mut current: Option<String> = None;
-        let ended = lines::run(cmd, BOUND, |line| match line {
-            Line::Out(l) => match benchmarking(&l) {
+        // Criterion reports its phases (`Benchmarking <id>: …`) on stderr and its
+        // results on stdout: the phases drive the progress, everything else is shown.
+        let ended = lines::run(cmd, BOUND, |line| {
+            let (Line::Out(l) | Line::Err(l)) = line;
+            match benchmarking(&l) {
                 Some(id) if current.as_deref() != Some(id) => {
                     if current.is_some() {
                         progress.step();
@@ -194,10 +197,9 @@ pub(crate) fn run(targets: &[String], depth: Depth) -> Result<(), String> {
                     current = Some(id.to_string());
                 }
                 Some(_) => {}
-                None if l.trim().is_empty() => {}
+                None if l.trim().is_empty() || l.starts_with("Gnuplot not found") => {}
                 None => progress.println(&l),
-            },
-            Line::Err(l) => progress.println(&l),
+            }
         })?;
         done += ids.len();
         progress.set_done(done as u64);

@@ -21,7 +21,7 @@ const PACKAGES: &[&str] = &["greenlet", "gevent"];
 
 /// How long one script may run.
 fn bound(quick: bool) -> Duration {
-    Duration::from_secs(if quick { 240 } else { 1800 })
+    Duration::from_secs(if quick { 150 } else { 1800 })
 }
 
 /// The scripts, in name order.
