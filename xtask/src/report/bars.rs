@@ -337,12 +337,20 @@ pub(crate) const UNMEASURED: &[(&str, &str)] = &[
 impl Bar {
     /// The bar in SPEC.md's words: `≤ 1.1× parking_lot's time`, `≥ 1.8× skein/sequential`.
     pub(crate) fn text(&self) -> String {
-        match self.kind {
-            Kind::TimeAtMost(k) => format!("≤ {k}× {}'s time", self.peer),
-            Kind::SpeedAtLeast(k) if self.peer.ends_with("sequential") => {
-                format!("≥ {k}× speedup over {}", self.peer)
+        // SPEC.md writes `1.0×`, not `1×`.
+        let k = |k: f64| {
+            if k.fract() == 0.0 {
+                format!("{k:.1}")
+            } else {
+                k.to_string()
             }
-            Kind::SpeedAtLeast(k) => format!("≥ {k}× {}'s speed", self.peer),
+        };
+        match self.kind {
+            Kind::TimeAtMost(x) => format!("≤ {}× {}'s time", k(x), self.peer),
+            Kind::SpeedAtLeast(x) if self.peer.ends_with("sequential") => {
+                format!("≥ {}× speedup over {}", k(x), self.peer)
+            }
+            Kind::SpeedAtLeast(x) => format!("≥ {}× {}'s speed", k(x), self.peer),
         }
     }
 }
@@ -486,6 +494,7 @@ mod tests {
     #[test]
     fn bar_texts_read_like_spec() {
         assert_eq!(BARS[0].text(), "≤ 1.1× parking_lot's time");
+        assert_eq!(BARS[6].text(), "≥ 1.0× crossbeam-channel's speed");
         let cpu = BARS
             .iter()
             .find(|b| b.group == "scenarios/cpu_primes")
