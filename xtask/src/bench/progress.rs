@@ -23,7 +23,7 @@ impl Progress {
         let bar = std::io::stdout().is_terminal().then(|| {
             let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stdout());
             let template = format!(
-                "{{elapsed_precise}} [{{bar:30.cyan/blue}}] {{pos}}/{{len}} {unit} · {{prefix}} · {{wide_msg}}"
+                "{{elapsed_precise}} [{{bar:24.cyan/blue}}] {{pos}}/{{len}} {unit} · {{prefix}}\n  now: {{wide_msg}}"
             );
             bar.set_style(
                 ProgressStyle::with_template(&template)
