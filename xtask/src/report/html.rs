@@ -144,7 +144,7 @@ pub(crate) fn page(r: &Report) -> String {
         "<h2 id=\"bars\">SPEC.md's bars</h2>\n<p><strong>{met} of {measured}</strong> measured bars met.</p>"
     );
     out.push_str(&table(&tables::bars(&r.verdicts), |row| {
-        match row.last().map(String::as_str) {
+        match row.first().map(String::as_str) {
             Some(s) if s.ends_with("met") => "met",
             Some(s) if s.ends_with("missed") => "missed",
             _ => "",

@@ -32,41 +32,42 @@ pub(crate) fn bars(verdicts: &[Verdict]) -> Table {
         .iter()
         .map(|v| {
             vec![
+                status(v),
                 v.bar.workload.to_string(),
-                v.workload.clone(),
+                v.achieved().map_or_else(|| "—".into(), times),
+                v.bar.text(),
                 format!("{} vs {}", v.bar.skein, v.bar.peer),
                 time_or_dash(v.skein_ns),
                 time_or_dash(v.peer_ns),
-                v.achieved().map_or_else(|| "—".into(), times),
-                v.bar.text(),
-                status(v),
+                v.workload.clone(),
             ]
         })
         .collect();
     for (workload, bar) in UNMEASURED {
         rows.push(vec![
+            "— not measured".into(),
             workload.to_string(),
             "—".into(),
-            "—".into(),
-            "—".into(),
-            "—".into(),
-            "—".into(),
             bar.to_string(),
-            "— not measured".into(),
+            "—".into(),
+            "—".into(),
+            "—".into(),
+            "—".into(),
         ]);
     }
     Table {
+        // Status first: on a phone it is the column that shows without scrolling.
         headers: vec![
+            "status",
             "workload (SPEC.md)",
-            "criterion group",
+            "achieved",
+            "bar",
             "skein vs peer",
             "skein",
             "peer",
-            "achieved",
-            "bar",
-            "status",
+            "criterion group",
         ],
-        numeric: vec![false, false, false, true, true, true, false, false],
+        numeric: vec![false, false, true, false, false, true, true, false],
         rows,
     }
 }
@@ -158,18 +159,19 @@ mod tests {
         assert_eq!(t.rows.len(), v.len() + UNMEASURED.len());
         let row = &t.rows[0];
         assert_eq!(
-            row[1..],
+            row[..],
             [
-                "locks/uncontended_lock",
+                "✅ met",
+                "Lock / RLock uncontended acquire+release",
+                "1.06×",
+                "≤ 1.1× parking_lot's time",
                 "skein vs parking_lot",
                 "5.00 ns",
                 "4.70 ns",
-                "1.06×",
-                "≤ 1.1× parking_lot's time",
-                "✅ met"
+                "locks/uncontended_lock",
             ]
         );
-        assert!(t.rows.iter().any(|r| r[6].contains("iceoryx2")));
+        assert!(t.rows.iter().any(|r| r[3].contains("iceoryx2")));
     }
 
     #[test]
