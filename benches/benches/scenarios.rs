@@ -178,8 +178,7 @@ fn on_std_threads<T: Copy + Sync>(workers: usize, items: &[T], job: fn(T) -> u64
         for _ in 0..workers {
             s.spawn(|| {
                 let mut mine = 0;
-                while let Some(&item) = items.get(next.fetch_add(1, Ordering::Relaxed) as usize)
-                {
+                while let Some(&item) = items.get(next.fetch_add(1, Ordering::Relaxed) as usize) {
                     mine += job(item);
                 }
                 total.fetch_add(mine, Ordering::Relaxed);
@@ -240,10 +239,20 @@ fn cpu_primes(c: &mut Criterion) {
         })
     });
     g.bench_function("skein/threads", |b| {
-        b.iter(|| assert_eq!(on_thread_pool(CPU_WORKERS, &items, count_primes_in), PRIMES_BELOW_N))
+        b.iter(|| {
+            assert_eq!(
+                on_thread_pool(CPU_WORKERS, &items, count_primes_in),
+                PRIMES_BELOW_N
+            )
+        })
     });
     g.bench_function("skein/processes", |b| {
-        b.iter(|| assert_eq!(on_process_pool(CPU_WORKERS, &items, count_primes_in), PRIMES_BELOW_N))
+        b.iter(|| {
+            assert_eq!(
+                on_process_pool(CPU_WORKERS, &items, count_primes_in),
+                PRIMES_BELOW_N
+            )
+        })
     });
     g.bench_function("skein/green", |b| {
         b.iter(|| {
@@ -256,7 +265,12 @@ fn cpu_primes(c: &mut Criterion) {
         })
     });
     g.bench_function("std/threads", |b| {
-        b.iter(|| assert_eq!(on_std_threads(CPU_WORKERS, &items, count_primes_in), PRIMES_BELOW_N))
+        b.iter(|| {
+            assert_eq!(
+                on_std_threads(CPU_WORKERS, &items, count_primes_in),
+                PRIMES_BELOW_N
+            )
+        })
     });
     g.finish();
 }
@@ -265,13 +279,23 @@ fn io_timer(c: &mut Criterion) {
     let mut g = group(c, "scenarios/io_timer", Duration::from_secs(2));
     let items: Vec<u64> = (0..TIMER_TASKS as u64).collect();
     g.bench_function("skein/sequential", |b| {
-        b.iter(|| assert_eq!(items.iter().map(|&i| wait_on_timer(i)).sum::<u64>(), TIMER_SUM))
+        b.iter(|| {
+            assert_eq!(
+                items.iter().map(|&i| wait_on_timer(i)).sum::<u64>(),
+                TIMER_SUM
+            )
+        })
     });
     g.bench_function("skein/threads", |b| {
         b.iter(|| assert_eq!(on_thread_pool(IO_WORKERS, &items, wait_on_timer), TIMER_SUM))
     });
     g.bench_function("skein/processes", |b| {
-        b.iter(|| assert_eq!(on_process_pool(IO_WORKERS, &items, wait_on_timer), TIMER_SUM))
+        b.iter(|| {
+            assert_eq!(
+                on_process_pool(IO_WORKERS, &items, wait_on_timer),
+                TIMER_SUM
+            )
+        })
     });
     g.bench_function("skein/green", |b| {
         b.iter(|| {
