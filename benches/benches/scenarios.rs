@@ -5,9 +5,10 @@
 //! (fork start method) and on skein's green tasks (the hub), beside std threads and, for
 //! the IO jobs, tokio's current-thread runtime. Every iteration checks its answer.
 //!
-//! * `scenarios/cpu_primes`: count the primes below [`N`] (800,000) by trial division,
-//!   the range cut into [`CHUNKS`] equal chunks handed out one at a time (Python's
-//!   `pool.map(f, chunks, chunksize=1)`), on [`CPU_WORKERS`] workers (the 2 cores).
+//! * `scenarios/cpu_primes`: count the primes below 800,000 by trial division, the range
+//!   cut into 32 equal chunks handed out one at a time (Python's
+//!   `pool.map(f, chunks, chunksize=1)`), on 2 workers (the 2 cores); the job is
+//!   `skein_benches::scenarios`, shared with `examples/cpu_scenario_ab.rs`.
 //!   Sequential takes about 100 ms on the project machine, so that a pool's start-up is small beside it.
 //! * `scenarios/io_timer`: [`TIMER_TASKS`] tasks each waiting [`TIMER_WAIT`] (20 ms)
 //!   on a timer. Sequentially that is 4 s; with every task in flight, 20 ms.
@@ -40,19 +41,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use criterion::{Criterion, SamplingMode};
+use skein_benches::scenarios::{CPU_WORKERS, PRIMES_BELOW_N, chunks, count_primes_in};
 use skein_coroutine::hub;
 use skein_pool::{ProcessPool, Submit, ThreadPoolExecutor};
 use skein_process::{Process, ProcessHandle, StartMethod, pipe};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
-/// Primes are counted below this bound.
-const N: u64 = 800_000;
-/// π(800,000): the answer every CPU run must find.
-const PRIMES_BELOW_N: u64 = 63_951;
-/// The CPU job is cut into this many equal ranges, handed out one at a time.
-const CHUNKS: u64 = 32;
-/// Workers for the CPU job: one per core of the 2-core machine.
-const CPU_WORKERS: usize = 2;
 
 /// Tasks in the timer job, each waiting [`TIMER_WAIT`].
 const TIMER_TASKS: usize = 200;
@@ -72,23 +65,6 @@ const ECHOED_PER_CLIENT: u64 = (ROUNDS * MSG) as u64;
 const IO_WORKERS: usize = 200;
 
 // ==== the jobs ====
-
-fn is_prime(k: u64) -> bool {
-    k >= 2 && (2..).take_while(|d| d * d <= k).all(|d| k % d != 0)
-}
-
-/// The primes in `lo..hi` (a process-pool task: a plain `fn` of serde arguments).
-fn count_primes_in((lo, hi): (u64, u64)) -> u64 {
-    (lo..hi).filter(|&k| is_prime(k)).count() as u64
-}
-
-/// The [`CHUNKS`] ranges that together cover `0..N`.
-fn chunks() -> Vec<(u64, u64)> {
-    let step = N.div_ceil(CHUNKS);
-    (0..CHUNKS)
-        .map(|i| (i * step, ((i + 1) * step).min(N)))
-        .collect()
-}
 
 /// One timer task on an OS thread: blocks for [`TIMER_WAIT`].
 fn wait_on_timer(i: u64) -> u64 {
