@@ -5,11 +5,12 @@
 //! (fork start method) and on skein's green tasks (the hub), beside std threads and, for
 //! the IO jobs, tokio's current-thread runtime. Every iteration checks its answer.
 //!
-//! * `scenarios/cpu_primes`: count the primes below 800,000 by trial division, the range
+//! * `scenarios/cpu_primes`: count the primes below 1,000,000 by trial division, the range
 //!   cut into 32 equal chunks handed out one at a time (Python's
 //!   `pool.map(f, chunks, chunksize=1)`), on 2 workers (the 2 cores); the job is
 //!   `skein_benches::scenarios`, shared with `examples/cpu_scenario_ab.rs`.
-//!   Sequential takes about 100 ms on the project machine, so that a pool's start-up is small beside it.
+//!   Sequential takes about 150 ms on the project machine, so that a pool's start-up
+//!   is small beside it.
 //! * `scenarios/io_timer`: [`TIMER_TASKS`] tasks each waiting [`TIMER_WAIT`] (20 ms)
 //!   on a timer. Sequentially that is 4 s; with every task in flight, 20 ms.
 //! * `scenarios/io_echo`: [`CLIENTS`] clients, each connecting to an echo server over

@@ -3,7 +3,7 @@ closing question — CPU-bound work → processes, IO-bound work → threads or 
 because of the GIL — measured with the same jobs, sizes and checks as the Rust side.
 
 Jobs (criterion groups):
-  scenarios/cpu_primes  count the primes below 800,000 by trial division, in 32 equal
+  scenarios/cpu_primes  count the primes below 1,000,000 by trial division, in 32 equal
                         chunks handed out one at a time, on 2 workers (the 2 cores);
   scenarios/io_timer    200 tasks each waiting 20 ms on a timer;
   scenarios/io_echo     200 clients, each connecting over loopback TCP to an echo
@@ -36,8 +36,8 @@ try:
 except ImportError:
     gevent = None
 
-N = 800_000
-PRIMES_BELOW_N = 63_951
+N = 1_000_000
+PRIMES_BELOW_N = 78_498
 CHUNKS = 32
 CPU_WORKERS = 2
 

@@ -4,9 +4,9 @@
 //! `benches/python/scenarios.py` runs the same job with the same numbers.
 
 /// Primes are counted below this bound.
-pub const N: u64 = 800_000;
-/// π(800,000): the answer every run must find.
-pub const PRIMES_BELOW_N: u64 = 63_951;
+pub const N: u64 = 1_000_000;
+/// π(1,000,000): the answer every run must find.
+pub const PRIMES_BELOW_N: u64 = 78_498;
 /// The job is cut into this many equal ranges, handed out one at a time.
 pub const CHUNKS: u64 = 32;
 /// Workers for the CPU job: one per core of the 2-core machine the bars are set for.
