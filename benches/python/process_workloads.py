@@ -3,9 +3,14 @@
 Each workload mirrors one criterion group of benches/benches/process.rs with the same unit
 of work per iteration, and prints JSON lines
     {"group": ..., "parameter": null, "function": "cpython/...", "mean_ns": ...}
-Run it by hand with `python3 benches/python/process_workloads.py`.
+Run it by hand with `python3 benches/python/process_workloads.py [--quick]`.
+
+Not mirrored: process/pool_cancel_to_replacement (neither multiprocessing.Pool nor
+ProcessPoolExecutor can cancel a running task; CPython's answer is a broken pool).
+The Manager and Listener groups are in manager_workloads.py.
 """
 
+import ctypes
 import json
 import multiprocessing as mp
 import sys
@@ -106,6 +111,101 @@ def queue_100k():
     return elapsed
 
 
+def small_sender(conn, other_end, as_values):
+    other_end.close()
+    if as_values:
+        for i in range(MESSAGES):
+            conn.send(i)
+    else:
+        for i in range(MESSAGES):
+            conn.send_bytes(i.to_bytes(8, "little"))
+    conn.close()
+
+
+def pipe_small(as_values):
+    """process/pipe_small_8b: 100k messages of 8 bytes from a forked child over a Pipe
+    (send_bytes/recv_bytes, or send/recv of an int: pickled), child start included."""
+    reader, writer = mp.Pipe(False)
+    start = time.perf_counter_ns()
+    child = mp.Process(target=small_sender, args=(writer, reader, as_values))
+    child.start()
+    writer.close()
+    total = 0
+    if as_values:
+        for _ in range(MESSAGES):
+            total += reader.recv()
+    else:
+        for _ in range(MESSAGES):
+            total += int.from_bytes(reader.recv_bytes(), "little")
+    child.join()
+    elapsed = time.perf_counter_ns() - start
+    assert total == MESSAGES * (MESSAGES - 1) // 2 and child.exitcode == 0
+    return elapsed
+
+
+ELEMS = 10_000_000
+
+
+def fill(arr):
+    with arr.get_lock():
+        arr.get_obj()[:] = range(ELEMS)
+
+
+def array_writes(runs):
+    """process/array_writes_10M_i32: a forked child fills Array('i', 10M) under its lock
+    (one slice assignment); child start and join included."""
+    arr = mp.Array(ctypes.c_int32, ELEMS)
+
+    def once():
+        child = mp.Process(target=fill, args=(arr,))
+        child.start()
+        child.join()
+        assert child.exitcode == 0 and arr[ELEMS - 1] == ELEMS - 1
+    once()
+    start = time.perf_counter_ns()
+    for _ in range(runs):
+        once()
+    return (time.perf_counter_ns() - start) / runs
+
+
+def lock_uncontended(iterations):
+    """process/lock_uncontended: multiprocessing.Lock acquire + release (a POSIX semaphore)."""
+    lock = mp.Lock()
+    acquire, release = lock.acquire, lock.release
+    start = time.perf_counter_ns()
+    for _ in range(iterations):
+        acquire()
+        release()
+    return (time.perf_counter_ns() - start) / iterations
+
+
+EVENT_ROUNDS = 1_000
+
+
+def event_partner(ping, pong, runs):
+    for _ in range(runs * EVENT_ROUNDS):
+        ping.wait()
+        ping.clear()
+        pong.set()
+
+
+def event_ping_pong(runs):
+    """process/event_ping_pong: 1,000 round trips of two multiprocessing.Events between
+    this process and a forked child, per iteration (child start not timed)."""
+    ping, pong = mp.Event(), mp.Event()
+    child = mp.Process(target=event_partner, args=(ping, pong, runs))
+    child.start()
+    start = time.perf_counter_ns()
+    for _ in range(runs * EVENT_ROUNDS):
+        ping.set()
+        pong.wait()
+        pong.clear()
+    elapsed = time.perf_counter_ns() - start
+    child.join()
+    assert child.exitcode == 0
+    return elapsed / runs
+
+
 def double(x):
     return x * 2
 
@@ -135,8 +235,33 @@ def pool_apply_round_trip(rounds):
         return (time.perf_counter_ns() - start) / rounds
 
 
+CPU_ITEMS = [40_000 + i for i in range(16)]
+
+
+def pool_cpu_map(runs):
+    """process/pool_cpu_map: 16 prime counts (below 40,000..40,015), Pool(2).map with
+    chunksize 1 (the pool built once, outside the timing) beside a sequential loop."""
+    want = None
+    start = time.perf_counter_ns()
+    for _ in range(runs):
+        got = sum(map(count_primes, CPU_ITEMS))
+        assert want is None or got == want
+        want = got
+    sequential = (time.perf_counter_ns() - start) / runs
+    with mp.Pool(2) as pool:
+        pool.map(double, range(4))  # warm-up: workers running
+        start = time.perf_counter_ns()
+        for _ in range(runs):
+            assert sum(pool.map(count_primes, CPU_ITEMS, chunksize=1)) == want
+        pooled = (time.perf_counter_ns() - start) / runs
+    return sequential, pooled
+
+
 def main():
     quick = "--quick" in sys.argv
+    sequential, pooled = pool_cpu_map(1 if quick else 3)
+    report("process/pool_cpu_map", "cpython/sequential", sequential)
+    report("process/pool_cpu_map", "cpython/Pool(2).map", pooled)
     report("process/pool_map_100k", "cpython/Pool(2).map", pool_map_100k(3 if quick else 10))
     report("process/pool_apply_round_trip", "cpython/Pool(2).apply_async",
            pool_apply_round_trip(500 if quick else 5_000))
@@ -147,6 +272,11 @@ def main():
     report("process/pipe_round_trip", "cpython", pipe_round_trip(2_000 if quick else 20_000))
     report("process/bulk_64k", "cpython", bulk(2_000 if quick else 20_000))
     report("process/queue_100k_small", "cpython", queue_100k())
+    report("process/pipe_small_8b", "cpython/bytes", pipe_small(False))
+    report("process/pipe_small_8b", "cpython/values", pipe_small(True))
+    report("process/array_writes_10M_i32", "cpython", array_writes(1 if quick else 3))
+    report("process/lock_uncontended", "cpython", lock_uncontended(100_000 if quick else 1_000_000))
+    report("process/event_ping_pong", "cpython", event_ping_pong(2 if quick else 10))
 
 
 if __name__ == "__main__":

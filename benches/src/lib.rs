@@ -6,7 +6,9 @@
 //! group into ratios. Run them with `cargo bench -p skein-benches` or
 //! `cargo xtask bench [--quick] [--chapter NAME]`.
 //!
-//! This library target exists only to give the package a home; the benches are the
-//! targets under `benches/`.
+//! This library target gives the package a home and holds the one job two targets share
+//! ([`scenarios`]: the CPU-bound scenario); the benches are the targets under `benches/`.
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
+
+pub mod scenarios;
