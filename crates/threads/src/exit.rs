@@ -65,7 +65,8 @@ impl Drop for ExitGuard {
         // Main is over: mark it ended first (as Python's shutdown does), so a non-daemon
         // thread waiting on `main_thread().join()` is released instead of deadlocking with
         // this wait.
-        if registry::is_current(&registry::main_thread()) {
+        // (No main thread entry yet: nobody can be waiting on it, and none is made.)
+        if registry::main_if_created().is_some_and(|main| registry::is_current(&main)) {
             registry::remove_main();
         }
         join_non_daemon();
