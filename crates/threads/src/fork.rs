@@ -112,7 +112,17 @@ impl ForkGuard {
     /// (Python: `threading._after_fork`): the thread that forked becomes the only
     /// registered thread and the main thread; every other thread of the parent is
     /// ended here. Then releases the locks.
-    pub fn after_in_child(mut self) {
+    // Inlined for its first check: a process that never had a skein thread (most forked
+    // children) only releases the locks, without running more of this crate's code.
+    #[inline]
+    pub fn after_in_child(self) {
+        if registry::ever_used() {
+            self.reset_in_child();
+        }
+    }
+
+    #[inline(never)]
+    fn reset_in_child(mut self) {
         let generation = registry::next_generation();
         let main = match self.current.take() {
             // A thread skein started, or the main thread: it carries on.

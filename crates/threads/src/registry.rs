@@ -13,7 +13,7 @@
 
 use std::cell::RefCell;
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use crate::native;
@@ -76,6 +76,24 @@ static NEXT_DUMMY: AtomicU64 = AtomicU64::new(1);
 /// How many forks separate this process from the first one: a [`Thread`] born in an
 /// older generation belongs to an ancestor and does not run here.
 static GENERATION: AtomicU64 = AtomicU64::new(0);
+
+/// Whether a [`Thread`] was ever made in this process (or the one it was forked from):
+/// until then there is nothing to reset across a fork and nothing to wait for at exit.
+/// Set by [`Thread::new`], so before any thread is registered.
+static EVER_USED: AtomicBool = AtomicBool::new(false);
+
+/// See [`EVER_USED`]. Inlined into other crates' fast paths (a child's exit).
+#[inline]
+pub(crate) fn ever_used() -> bool {
+    EVER_USED.load(Ordering::Acquire)
+}
+
+/// Called by [`Thread::new`].
+pub(crate) fn note_used() {
+    if !EVER_USED.load(Ordering::Relaxed) {
+        EVER_USED.store(true, Ordering::Release);
+    }
+}
 
 /// The registry, locked. Nothing panics under this lock, but a poisoned lock would still
 /// hold consistent data: every change is one map operation.

@@ -82,6 +82,7 @@ pub struct Thread {
 
 impl Thread {
     pub(crate) fn new(ident: u64, name: String, daemon: bool, kind: Kind) -> Thread {
+        crate::registry::note_used();
         Thread {
             inner: Arc::new(Inner {
                 ident,

@@ -372,8 +372,9 @@ pub(crate) fn run_and_exit(hooks: Vec<fn()>, target: impl FnOnce() -> Result<(),
 /// A child's end, as Python's `threading._shutdown()`: marks the main thread ended (so
 /// threads joining it are released) and waits for every non-daemon skein thread. A
 /// panic here (none is expected) must not keep the child from exiting.
-// Not inlined: a child whose target never started a thread returns at the first check.
-#[inline(never)]
+// Inlined into each start path (see above); a child that never had a skein thread
+// returns at the guard's first (inlined) check.
+#[inline(always)]
 fn wait_for_non_daemon_threads() {
     let _ = panic::catch_unwind(|| drop(skein_threads::ExitGuard::new()));
 }
