@@ -282,3 +282,31 @@ fn a_child_forked_while_another_thread_holds_the_registry_lock_does_not_deadlock
     assert_eq!(seven, 7);
     assert_eq!(p.join_timeout(LONG).unwrap(), Some(0));
 }
+
+#[test]
+fn os_fork_resets_the_thread_registry_too() {
+    let (release, handles) = parent_threads();
+    let forker = Builder::new()
+        .name("raw-forker")
+        .spawn(|| {
+            // SAFETY: the child only reads skein's registry (reset by `fork` itself,
+            // with every lock skein uses held across it) and `_exit`s.
+            match unsafe { skein_process::fork() }.unwrap() {
+                skein_process::Fork::Child => {
+                    let names: Vec<String> = enumerate().iter().map(Thread::name).collect();
+                    let ok = names == ["raw-forker"]
+                        && main_thread() == current_thread()
+                        && join_non_daemon_timeout(Duration::ZERO);
+                    // SAFETY: ends the child without running the parent's exit handlers.
+                    unsafe { libc::_exit(if ok { 0 } else { 1 }) }
+                }
+                skein_process::Fork::Parent { child } => common::wait(child),
+            }
+        })
+        .unwrap();
+    assert_eq!(forker.join().unwrap(), 0);
+    drop(release);
+    for h in handles {
+        h.join().unwrap();
+    }
+}
