@@ -16,7 +16,8 @@ use skein_process::{Connection, StartMethod, get_context, getpid, pipe};
 use skein_threads::{Builder, enumerate};
 
 fn target(report: Connection) {
-    Builder::new()
+    // Neither thread is joined: the handles are dropped (detached) right away.
+    let worker = Builder::new()
         .name("worker")
         .daemon(false)
         .spawn(move || {
@@ -28,7 +29,7 @@ fn target(report: Connection) {
             report.send(&msg).expect("send");
         })
         .expect("spawn worker");
-    Builder::new()
+    let watcher = Builder::new()
         .name("watcher")
         .daemon(true)
         .spawn(|| {
@@ -37,6 +38,7 @@ fn target(report: Connection) {
             }
         })
         .expect("spawn watcher");
+    drop((worker, watcher));
     let names: Vec<String> = enumerate().iter().map(|t| t.name()).collect();
     println!("child  {}: target returns; threads: {names:?}", getpid());
 }
