@@ -198,6 +198,12 @@
 //!
 //! * A child that panics prints `Process <name> (pid N):` and the panic, and exits
 //!   with code 1; a child killed by signal N reports `-N`.
+//! * A child waits, after its target returns or panics, for the non-daemon
+//!   [`skein_threads`] threads the target left running, and abandons the daemon ones
+//!   (Python's `Process._bootstrap` calls `threading._shutdown()`), under every start
+//!   method; the exit code stays the target's. A `Fork` child's thread registry holds
+//!   only the forking thread, its main thread (CPython's `threading._after_fork`), so
+//!   it never waits for its parent's threads.
 //! * Zombies are always reaped: by `join`/`is_alive`/`exitcode`, by
 //!   [`active_children`], by the next start, at exit; forkserver children by the
 //!   server as soon as they end.

@@ -174,6 +174,8 @@ enum JoinErrorKind {
     NotJoinable,
     /// The timeout elapsed while the thread was still running.
     Timeout,
+    /// The thread belongs to the parent of this forked child: it does not run here.
+    LostInFork,
 }
 
 impl JoinError {
@@ -202,6 +204,13 @@ impl JoinError {
         JoinError {
             thread_name,
             kind: JoinErrorKind::NotJoinable,
+        }
+    }
+
+    pub(crate) fn lost_in_fork(thread_name: String) -> Self {
+        JoinError {
+            thread_name,
+            kind: JoinErrorKind::LostInFork,
         }
     }
 
@@ -237,6 +246,15 @@ impl JoinError {
     /// Whether the timeout elapsed while the thread was still running.
     pub fn is_timeout(&self) -> bool {
         matches!(self.kind, JoinErrorKind::Timeout)
+    }
+
+    /// Whether the thread's [`JoinHandle`] was joined in a child made by `fork` (see
+    /// [`ForkGuard`](crate::ForkGuard)), where the thread does not exist: only the thread
+    /// that forked crosses a fork, so its value stays in the parent. The refusal is
+    /// immediate. (Python's `join` returns at once there too, having no value to give;
+    /// [`Thread::join`](crate::Thread::join) does the same.)
+    pub fn is_lost_in_fork(&self) -> bool {
+        matches!(self.kind, JoinErrorKind::LostInFork)
     }
 
     /// The panic message (the `&str` or `String` the thread panicked with), if it panicked.
@@ -277,6 +295,7 @@ impl fmt::Debug for JoinError {
             JoinErrorKind::CurrentThread => d.field("current_thread", &true),
             JoinErrorKind::NotJoinable => d.field("not_joinable", &true),
             JoinErrorKind::Timeout => d.field("timeout", &true),
+            JoinErrorKind::LostInFork => d.field("lost_in_fork", &true),
         };
         d.finish()
     }
@@ -303,6 +322,11 @@ impl fmt::Display for JoinError {
             JoinErrorKind::Timeout => {
                 write!(f, "timed out joining thread '{name}'; it is still running")
             }
+            JoinErrorKind::LostInFork => write!(
+                f,
+                "cannot join thread '{name}': it belongs to the parent of this forked \
+                 process, where only the forking thread was copied"
+            ),
         }
     }
 }

@@ -3,16 +3,21 @@
 use std::any::Any;
 use std::fmt;
 use std::panic::{self, AssertUnwindSafe};
-use std::sync::Arc;
-
-use parking_lot::RwLock;
+use std::sync::{Arc, PoisonError, RwLock, RwLockWriteGuard};
 
 use crate::error::panic_message;
 use crate::thread::Thread;
 
-type Hook = Arc<dyn Fn(&ExceptHookArgs<'_>) + Send + Sync + 'static>;
+pub(crate) type Hook = Arc<dyn Fn(&ExceptHookArgs<'_>) + Send + Sync + 'static>;
 
-static HOOK: RwLock<Option<Hook>> = parking_lot::const_rwlock(None);
+/// The hook. A `std` lock (a futex on Linux), held across `fork` by the forking thread
+/// (see [`crate::fork`]), so that the child's unlock stays within this word.
+static HOOK: RwLock<Option<Hook>> = RwLock::new(None);
+
+/// The hook's lock, for writing (also taken across `fork`). Nothing panics under it.
+pub(crate) fn lock_for_fork() -> RwLockWriteGuard<'static, Option<Hook>> {
+    HOOK.write().unwrap_or_else(PoisonError::into_inner)
+}
 
 /// What the excepthook is told about a panic (Python's `threading.ExceptHookArgs`).
 ///
@@ -77,13 +82,13 @@ pub fn set_excepthook<F>(hook: F)
 where
     F: Fn(&ExceptHookArgs<'_>) + Send + Sync + 'static,
 {
-    *HOOK.write() = Some(Arc::new(hook));
+    *lock_for_fork() = Some(Arc::new(hook));
 }
 
 /// Puts the default hook back (Python's `threading.excepthook =
 /// threading.__excepthook__`).
 pub fn reset_excepthook() {
-    *HOOK.write() = None;
+    *lock_for_fork() = None;
 }
 
 /// The default hook (Python's `threading.__excepthook__`): prints
@@ -107,7 +112,7 @@ pub fn default_excepthook(args: &ExceptHookArgs<'_>) {
 
 /// Reports a panic of `thread` to the current hook. Never panics.
 pub(crate) fn report(thread: &Thread, payload: &(dyn Any + Send + 'static)) {
-    let hook = HOOK.read().clone();
+    let hook = HOOK.read().unwrap_or_else(PoisonError::into_inner).clone();
     let args = ExceptHookArgs { thread, payload };
     let outcome = panic::catch_unwind(AssertUnwindSafe(|| match &hook {
         Some(hook) => hook(&args),

@@ -61,15 +61,26 @@ impl Default for ExitGuard {
 }
 
 impl Drop for ExitGuard {
+    // Inlined into the caller for its first check: a process (a forked child, say) that
+    // never had a skein thread returns at once, without running this crate's code.
+    #[inline]
     fn drop(&mut self) {
-        // Main is over: mark it ended first (as Python's shutdown does), so a non-daemon
-        // thread waiting on `main_thread().join()` is released instead of deadlocking with
-        // this wait.
-        if registry::is_current(&registry::main_thread()) {
-            registry::remove_main();
+        if registry::ever_used() {
+            shut_down();
         }
-        join_non_daemon();
     }
+}
+
+/// What dropping an [`ExitGuard`] does, once this process has had a skein thread.
+#[inline(never)]
+fn shut_down() {
+    // Main is over: mark it ended first (as Python's shutdown does), so a non-daemon
+    // thread waiting on `main_thread().join()` is released instead of deadlocking with
+    // this wait. (No main thread entry yet: nobody can be waiting on it, and none is made.)
+    if registry::main_if_created().is_some_and(|main| registry::is_current(&main)) {
+        registry::remove_main();
+    }
+    join_non_daemon();
 }
 
 /// Runs `f` (the body of `main`), then waits for every non-daemon thread, and returns
@@ -119,6 +130,9 @@ pub fn join_non_daemon_deadline(deadline: Instant) -> bool {
 }
 
 fn join_non_daemon_inner(deadline: Option<Instant>) -> bool {
+    if !registry::ever_used() {
+        return true; // no skein thread was ever started or seen here
+    }
     loop {
         let pending = registry::non_daemon_others();
         if pending.is_empty() {

@@ -67,10 +67,20 @@ impl<T> JoinHandle<T> {
     ///   ([`JoinError::try_into_panic`]);
     /// - the handle is joined from its own thread: [`JoinError::is_current_thread`] — an
     ///   error, not a deadlock (the thread is then detached, as when the handle is
-    ///   dropped).
+    ///   dropped);
+    /// - the handle is joined in a child made by `fork` and its thread is one of the
+    ///   parent's ([`JoinError::is_lost_in_fork`]): the thread does not exist here.
     pub fn join(self) -> Result<T, JoinError> {
         if registry::is_current(&self.thread) {
             return Err(JoinError::current_thread(self.thread.name()));
+        }
+        if !self.thread.exists_here() {
+            let name = self.thread.name();
+            // The OS thread is not in this process: its handle is neither joined nor
+            // detached (either would touch a thread descriptor the C library reclaimed
+            // at the fork).
+            std::mem::forget(self.native);
+            return Err(JoinError::lost_in_fork(name));
         }
         match self.native.join() {
             Ok(Ok(value)) => Ok(value),

@@ -54,6 +54,7 @@
 //! | `t.daemon`, `t.isDaemon()` | [`Thread::is_daemon`] |
 //! | `t.daemon = True`, `t.setDaemon(True)` (before start) | [`Builder::daemon`] |
 //! | interpreter exit waits for non-daemon threads | [`ExitGuard`] / [`run_main`] / [`join_non_daemon`] (`_timeout`, `_deadline`) |
+//! | `threading._after_fork` (run by `os.fork()` in the child), `os.register_at_fork` | [`before_fork`] → [`ForkGuard::after_in_child`] / [`ForkGuard::after_in_parent`] (skein-process calls them around its forks) |
 //! | `threading.current_thread()` / `currentThread()` | [`current_thread`] |
 //! | `threading.main_thread()` | [`main_thread`] (named `MainThread`) |
 //! | `threading.enumerate()` | [`enumerate`] |
@@ -100,8 +101,22 @@
 //! // with the process
 //! ```
 //!
+//! A child process started by `skein-process` (any start method) follows Python's rule
+//! by itself, as `multiprocessing`'s `Process._bootstrap` does: when its target returns
+//! (or panics), it waits for the non-daemon threads the target started and left running,
+//! and abandons the daemon ones.
+//!
 //! As in Python, a new thread inherits the daemon flag of the thread that creates it
 //! unless [`Builder::daemon`] says otherwise; threads skein did not start count as daemons.
+//!
+//! # Threads and `fork`
+//!
+//! `fork` copies only the thread that calls it. Around a fork, [`before_fork`] and its
+//! [`ForkGuard`] do what CPython's `threading._after_fork` does: in the child, the
+//! registry holds only the forking thread, which becomes the [`main_thread`]; the
+//! parent's other threads are ended there (not alive, [`Thread::join`] returns at once,
+//! so [`join_non_daemon`] does not wait for them); and no registry lock is left held by
+//! a thread that did not cross the fork. `skein-process` calls them around every fork.
 //!
 //! # Panics in threads
 //!
@@ -136,6 +151,7 @@ mod builder;
 mod error;
 mod excepthook;
 mod exit;
+mod fork;
 mod handle;
 mod local;
 mod native;
@@ -150,6 +166,9 @@ pub use crate::excepthook::{ExceptHookArgs, default_excepthook, reset_excepthook
 pub use crate::exit::{
     ExitGuard, join_non_daemon, join_non_daemon_deadline, join_non_daemon_timeout, run_main,
 };
+#[doc(hidden)]
+pub use crate::fork::{__forks_waiting, __with_registry_locked};
+pub use crate::fork::{ForkGuard, before_fork};
 pub use crate::handle::JoinHandle;
 pub use crate::local::Local;
 pub use crate::registry::{

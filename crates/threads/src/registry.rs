@@ -6,24 +6,110 @@
 //! panics, *before* joiners are woken (so after `join` it is gone). The main thread is
 //! added on first use and stays. A thread skein did not start is added when it first asks
 //! for its [`current_thread`] and removed by a thread-local destructor when it exits.
+//!
+//! Across a `fork` (see [`crate::fork`]) the registry keeps one thread, the one that
+//! forked, which becomes the child's main thread; the others are left behind in an older
+//! *generation*, so the child sees them as ended without touching them.
 
 use std::cell::RefCell;
 use std::collections::BTreeMap;
-use std::sync::OnceLock;
-use std::sync::atomic::{AtomicU64, Ordering};
-
-use parking_lot::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use crate::native;
 use crate::thread::{Kind, Thread};
 
-/// Live threads by ident; idents grow with start order, so iteration is start order.
-static REGISTRY: Mutex<BTreeMap<u64, Thread>> = parking_lot::const_mutex(BTreeMap::new());
-static MAIN: OnceLock<Thread> = OnceLock::new();
+/// The registry's state, under one lock.
+///
+/// A `std` mutex (a futex on Linux), not `parking_lot`'s: the forking thread holds it
+/// across `fork`, and the child's unlock must not reach into `parking_lot`'s global
+/// table of parked threads, whose buckets a thread that did not cross the fork may have
+/// held.
+pub(crate) struct Registry {
+    /// Live threads by ident; idents grow with start order, so iteration is start order.
+    threads: BTreeMap<u64, Thread>,
+    /// The main thread, once someone asked for it (in a forked child: the thread that
+    /// forked).
+    main: Option<Thread>,
+}
+
+impl Registry {
+    /// The main thread, registered on first use.
+    fn main(&mut self) -> Thread {
+        if let Some(main) = &self.main {
+            return main.clone();
+        }
+        let main = Thread::new(1, "MainThread".to_owned(), false, Kind::Main);
+        main.record_native_id(native::main_native_id());
+        self.threads.insert(1, main.clone());
+        self.main = Some(main.clone());
+        main
+    }
+
+    /// The main thread's entry, if it was ever created.
+    pub(crate) fn main_if_any(&self) -> Option<Thread> {
+        self.main.clone()
+    }
+
+    /// In a forked child, through the lock the forking thread held across the fork:
+    /// `current` (the thread that forked) is the only thread and the main thread.
+    ///
+    /// The parent's map is forgotten, not dropped: its threads may be referenced from
+    /// memory the child never looks at again, and freeing it would only write to pages
+    /// shared with the parent (a copy-on-write fault each).
+    pub(crate) fn keep_only(&mut self, current: Thread) {
+        let mut threads = BTreeMap::new();
+        threads.insert(current.ident(), current.clone());
+        std::mem::forget(std::mem::replace(&mut self.threads, threads));
+        std::mem::forget(self.main.replace(current));
+    }
+}
+
+static REGISTRY: Mutex<Registry> = Mutex::new(Registry {
+    threads: BTreeMap::new(),
+    main: None,
+});
 /// Ident 1 is the main thread's.
 static NEXT_IDENT: AtomicU64 = AtomicU64::new(2);
 static NEXT_NAME: AtomicU64 = AtomicU64::new(1);
 static NEXT_DUMMY: AtomicU64 = AtomicU64::new(1);
+/// How many forks separate this process from the first one: a [`Thread`] born in an
+/// older generation belongs to an ancestor and does not run here.
+static GENERATION: AtomicU64 = AtomicU64::new(0);
+
+/// Whether a [`Thread`] was ever made in this process (or the one it was forked from):
+/// until then there is nothing to reset across a fork and nothing to wait for at exit.
+/// Set by [`Thread::new`], so before any thread is registered.
+static EVER_USED: AtomicBool = AtomicBool::new(false);
+
+/// See [`EVER_USED`]. Inlined into other crates' fast paths (a child's exit).
+#[inline]
+pub(crate) fn ever_used() -> bool {
+    EVER_USED.load(Ordering::Acquire)
+}
+
+/// Called by [`Thread::new`].
+pub(crate) fn note_used() {
+    if !EVER_USED.load(Ordering::Relaxed) {
+        EVER_USED.store(true, Ordering::Release);
+    }
+}
+
+/// The registry, locked. Nothing panics under this lock, but a poisoned lock would still
+/// hold consistent data: every change is one map operation.
+pub(crate) fn lock() -> MutexGuard<'static, Registry> {
+    REGISTRY.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// This process's fork generation (see [`GENERATION`]).
+pub(crate) fn generation() -> u64 {
+    GENERATION.load(Ordering::Relaxed)
+}
+
+/// In a forked child, before anything else reads it: the next generation.
+pub(crate) fn next_generation() -> u64 {
+    GENERATION.fetch_add(1, Ordering::Relaxed) + 1
+}
 
 /// The thread-local slot naming the current thread.
 struct Current {
@@ -47,13 +133,8 @@ thread_local! {
     static CURRENT: Current = const { Current { thread: RefCell::new(None) } };
 }
 
-fn main_entry() -> &'static Thread {
-    MAIN.get_or_init(|| {
-        let main = Thread::new(1, "MainThread".to_owned(), false, Kind::Main);
-        main.record_native_id(native::main_native_id());
-        REGISTRY.lock().insert(1, main.clone());
-        main
-    })
+fn main_entry() -> Thread {
+    lock().main()
 }
 
 pub(crate) fn next_ident() -> u64 {
@@ -66,20 +147,41 @@ pub(crate) fn default_name() -> String {
 }
 
 pub(crate) fn insert(thread: &Thread) {
-    main_entry();
-    REGISTRY.lock().insert(thread.ident(), thread.clone());
+    let mut registry = lock();
+    registry.main();
+    registry.threads.insert(thread.ident(), thread.clone());
 }
 
 pub(crate) fn remove(thread: &Thread) {
-    REGISTRY.lock().remove(&thread.ident());
+    // The removed entry is dropped after the lock is released.
+    let removed = lock().threads.remove(&thread.ident());
+    drop(removed);
 }
 
 /// Removes the main thread from the registry (the exit guard calls this when `main` is
 /// over, as Python marks its main thread stopped at shutdown).
 pub(crate) fn remove_main() {
     let main = main_entry();
-    remove(main);
+    remove(&main);
     main.finish(None);
+}
+
+/// The main thread's entry, if anyone asked for it yet (never creates it).
+pub(crate) fn main_if_created() -> Option<Thread> {
+    lock().main_if_any()
+}
+
+/// Whether `thread` is the main thread (in a forked child, the thread that forked).
+pub(crate) fn is_main(thread: &Thread) -> bool {
+    lock().main.as_ref() == Some(thread)
+}
+
+/// The calling thread's entry, if it has one yet (never adopts the caller).
+pub(crate) fn current_if_known() -> Option<Thread> {
+    CURRENT
+        .try_with(|c| c.thread.borrow().clone())
+        .ok()
+        .flatten()
 }
 
 /// Makes `thread` the calling thread's current thread (a skein thread's first step).
@@ -105,7 +207,7 @@ pub(crate) fn current_is_daemon() -> bool {
         }
         if native::is_main_os_thread() {
             // Remember the main thread, so the next spawn from it skips the OS check.
-            let main = main_entry().clone();
+            let main = main_entry();
             let daemon = main.is_daemon();
             *c.thread.borrow_mut() = Some(main);
             return Some(daemon);
@@ -120,7 +222,7 @@ pub(crate) fn current_is_daemon() -> bool {
 /// ("dummy") thread that joins the registry until it exits.
 fn adopt() -> Thread {
     if native::is_main_os_thread() {
-        return main_entry().clone();
+        return main_entry();
     }
     let name = std::thread::current()
         .name()
@@ -174,7 +276,7 @@ pub fn current_thread() -> Thread {
 /// assert_eq!(main.ident(), 1);
 /// ```
 pub fn main_thread() -> Thread {
-    main_entry().clone()
+    main_entry()
 }
 
 /// Lists every live thread skein knows, in start order, the main thread first (Python's
@@ -199,8 +301,9 @@ pub fn main_thread() -> Thread {
 /// assert!(!skein_threads::enumerate().iter().any(|t| t.name() == "dance-1"));
 /// ```
 pub fn enumerate() -> Vec<Thread> {
-    main_entry();
-    REGISTRY.lock().values().cloned().collect()
+    let mut registry = lock();
+    registry.main();
+    registry.threads.values().cloned().collect()
 }
 
 /// The number of live threads skein knows (Python's `threading.active_count()`): always
@@ -212,8 +315,9 @@ pub fn enumerate() -> Vec<Thread> {
 /// assert!(skein_threads::active_count() >= 1); // at least the main thread
 /// ```
 pub fn active_count() -> usize {
-    main_entry();
-    REGISTRY.lock().len()
+    let mut registry = lock();
+    registry.main();
+    registry.threads.len()
 }
 
 /// The calling thread's ident (Python's `threading.get_ident()`); see
@@ -241,15 +345,30 @@ pub fn get_native_id() -> Option<u64> {
     native::current_native_id()
 }
 
-/// Non-daemon skein threads other than the caller: what the exit guard waits for.
+/// Non-daemon skein threads other than the caller and the main thread: what the exit
+/// guard waits for. (Without creating the main thread's entry: a process that never
+/// used the registry, such as a freshly forked child, touches nothing here.)
 pub(crate) fn non_daemon_others() -> Vec<Thread> {
-    main_entry();
-    REGISTRY
-        .lock()
+    let registry = lock();
+    registry
+        .threads
         .values()
-        .filter(|t| t.kind() == Kind::Skein && !t.is_daemon() && !is_current(t))
+        .filter(|t| {
+            t.kind() == Kind::Skein
+                && !t.is_daemon()
+                && registry.main.as_ref() != Some(*t)
+                && !is_current(t)
+        })
         .cloned()
         .collect()
+}
+
+/// Makes `thread` the calling thread's current thread in a forked child, where the
+/// caller may have been known under another entry (or none).
+pub(crate) fn replace_current(thread: Thread) {
+    let _ = CURRENT.try_with(|c| {
+        std::mem::forget(c.thread.borrow_mut().replace(thread));
+    });
 }
 
 #[cfg(test)]

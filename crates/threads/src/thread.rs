@@ -3,6 +3,7 @@
 
 use std::fmt;
 use std::hash::{Hash, Hasher};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -36,6 +37,15 @@ pub(crate) struct Inner {
     daemon: bool,
     kind: Kind,
     native_id: OnceLock<u64>,
+    /// The native id the thread took in a forked child (0: it never crossed a fork;
+    /// `native_id` is then the one it was born with).
+    forked_native_id: AtomicU64,
+    /// The fork generation of the process the thread runs in (see
+    /// [`registry::generation`](crate::registry::generation)): after a fork, every thread
+    /// of the parent but the forking one is left behind with an older generation, so the
+    /// child sees it as ended without touching its state (whose lock a vanished thread
+    /// may hold).
+    generation: AtomicU64,
     state: Mutex<State>,
     ended: Condvar,
 }
@@ -72,6 +82,7 @@ pub struct Thread {
 
 impl Thread {
     pub(crate) fn new(ident: u64, name: String, daemon: bool, kind: Kind) -> Thread {
+        crate::registry::note_used();
         Thread {
             inner: Arc::new(Inner {
                 ident,
@@ -79,6 +90,8 @@ impl Thread {
                 daemon,
                 kind,
                 native_id: OnceLock::new(),
+                forked_native_id: AtomicU64::new(0),
+                generation: AtomicU64::new(crate::registry::generation()),
                 state: Mutex::new(State::Running),
                 ended: Condvar::new(),
             }),
@@ -93,6 +106,22 @@ impl Thread {
     pub(crate) fn record_native_id(&self, id: Option<u64>) {
         if let Some(id) = id {
             let _ = self.inner.native_id.set(id);
+        }
+    }
+
+    /// Whether the thread exists in this process: false in a forked child for every
+    /// thread of the parent but the one that forked (Python's `_after_fork` marks them
+    /// stopped).
+    pub(crate) fn exists_here(&self) -> bool {
+        self.inner.generation.load(Ordering::Relaxed) == crate::registry::generation()
+    }
+
+    /// In a forked child, on the thread that forked: it carries on as `generation`'s
+    /// thread, under its new native id.
+    pub(crate) fn carry_across_fork(&self, generation: u64, native_id: Option<u64>) {
+        self.inner.generation.store(generation, Ordering::Relaxed);
+        if let Some(id) = native_id {
+            self.inner.forked_native_id.store(id, Ordering::Relaxed);
         }
     }
 
@@ -140,6 +169,10 @@ impl Thread {
         if !crate::native::SUPPORTED {
             return None;
         }
+        match self.inner.forked_native_id.load(Ordering::Relaxed) {
+            0 => {}
+            forked => return Some(forked),
+        }
         match self.inner.kind {
             Kind::Skein if self.is_alive() => Some(*self.inner.native_id.wait()),
             _ => self.inner.native_id.get().copied(),
@@ -154,13 +187,19 @@ impl Thread {
 
     /// Whether the thread is still running (Python's `is_alive()`): true from the moment
     /// it is spawned until its closure returns or panics.
+    ///
+    /// In a child made by `fork`, the parent's threads (all but the one that forked) do
+    /// not exist, and are not alive (Python's `_after_fork` marks them stopped).
     pub fn is_alive(&self) -> bool {
-        matches!(*self.inner.state.lock(), State::Running)
+        self.exists_here() && matches!(*self.inner.state.lock(), State::Running)
     }
 
-    /// Whether this is the main thread.
+    /// Whether this is the main thread (Python: `t is threading.main_thread()`).
+    ///
+    /// In a child made by `fork`, the thread that forked is the child's main thread,
+    /// whichever thread it was in the parent (Python's `_after_fork` does the same).
     pub fn is_main(&self) -> bool {
-        self.inner.kind == Kind::Main
+        crate::registry::is_main(self)
     }
 
     /// Waits for the thread to end (Python's `join()`).
@@ -235,6 +274,17 @@ impl Thread {
             // joinable, as in CPython: its end is marked by the exit guard.)
             return Err(JoinError::not_joinable(self.name()));
         }
+        if !self.exists_here() {
+            // A thread of the parent, in a forked child: it does not run here, so it
+            // has ended (Python's `join` returns at once). Its state is only peeked at:
+            // its lock may have been held by a thread that did not cross the fork.
+            return match self.inner.state.try_lock().as_deref() {
+                Some(State::Panicked(message)) => {
+                    Err(JoinError::panicked(self.name(), message.clone(), None))
+                }
+                _ => Ok(()),
+            };
+        }
         if !self.wait_ended(deadline) {
             return Err(JoinError::timeout(self.name()));
         }
@@ -252,6 +302,9 @@ impl Thread {
     /// Waits, without the current-thread check, until the thread ends or `deadline`
     /// passes; true when it ended. Used by the exit guard.
     pub(crate) fn wait_ended(&self, deadline: Option<Instant>) -> bool {
+        if !self.exists_here() {
+            return true; // a thread of the parent, in a forked child
+        }
         let mut state = self.inner.state.lock();
         while matches!(*state, State::Running) {
             match deadline {

@@ -197,17 +197,22 @@ pub(crate) fn describe_next_child(name: Option<&str>, daemon: bool, method: Star
 /// the child is.) A process that never started a second thread skips those two locks:
 /// nobody else can hold them, and each lock word is one more page that both copies
 /// would write after the fork (a copy-on-write fault each).
+///
+/// The thread registry of `skein-threads` is held last ([`skein_threads::before_fork`]):
+/// in the child it keeps only the forking thread (Python's `threading._after_fork`), so
+/// that the child's exit waits for its own non-daemon threads and not for the parent's.
 pub(crate) struct ForkGuards {
     children: MutexGuard<'static, registry::Children>,
     servers: MutexGuard<'static, Vec<forkserver::Server>>,
     current: MutexGuard<'static, Option<Arc<Me>>>,
     hooks: Vec<fn()>,
     _stdio: Option<(std::io::StdoutLock<'static>, std::io::StderrLock<'static>)>,
+    threads: skein_threads::ForkGuard,
 }
 
 impl ForkGuards {
     /// Takes every lock, in the crate's one lock order (stdout, stderr, children,
-    /// servers, current).
+    /// servers, current, then the thread registry's).
     pub(crate) fn lock() -> ForkGuards {
         let stdio = if sys::certainly_single_threaded() {
             let _ = std::io::stdout().flush();
@@ -222,12 +227,15 @@ impl ForkGuards {
         let servers = forkserver::servers();
         let current = STATE.current.lock().unwrap_or_else(|e| e.into_inner());
         let hooks = child_hooks();
+        // Last: no thread holds the registry's locks while it waits for one of ours.
+        let threads = skein_threads::before_fork();
         ForkGuards {
             children,
             servers,
             current,
             hooks,
             _stdio: stdio,
+            threads,
         }
     }
 
@@ -242,6 +250,7 @@ impl ForkGuards {
     #[inline(always)]
     pub(crate) fn reset_in_child(mut self, me: Option<Arc<Me>>) -> Vec<fn()> {
         reset_state(&mut self.children, &mut self.servers, &mut self.current, me);
+        self.threads.after_in_child();
         std::mem::take(&mut self.hooks)
     }
 
@@ -351,9 +360,23 @@ pub(crate) fn run_and_exit(hooks: Vec<fn()>, target: impl FnOnce() -> Result<(),
         }
         Err(_) => 1,
     };
+    // Python's `Process._bootstrap` ends with `threading._shutdown()`: the target's
+    // non-daemon threads still running are waited for (also after a panic), its daemon
+    // threads are abandoned. The exit code stays the target's.
+    wait_for_non_daemon_threads();
     // Standard error is unbuffered: only standard output can hold unwritten bytes.
     let _ = std::io::stdout().flush();
     sys::exit_now(code)
+}
+
+/// A child's end, as Python's `threading._shutdown()`: marks the main thread ended (so
+/// threads joining it are released) and waits for every non-daemon skein thread. A
+/// panic here (none is expected) must not keep the child from exiting.
+// Inlined into each start path (see above); a child that never had a skein thread
+// returns at the guard's first (inlined) check.
+#[inline(always)]
+fn wait_for_non_daemon_threads() {
+    let _ = panic::catch_unwind(|| drop(skein_threads::ExitGuard::new()));
 }
 
 #[cfg(test)]

@@ -27,9 +27,11 @@ pub enum Fork {
 /// Python's `os.fork()`: copies this process; returns twice, once in each copy.
 ///
 /// The child must eventually end with [`std::process::exit`] or by returning from
-/// `main`, and the parent should reap it (`waitpid`); prefer [`Process`], which does
-/// all of that. In the child, this crate's bookkeeping is reset (it has no children,
-/// and does not share the parent's forkserver).
+/// `main`, and the parent should reap it (`waitpid`); prefer [`Process`](crate::Process),
+/// which does all of that. In the child, this crate's bookkeeping is reset (it has no
+/// children, and does not share the parent's forkserver), and so is `skein-threads`'
+/// registry, as Python's `os.fork()` runs `threading._after_fork`: the calling thread is
+/// the child's only thread and its main thread.
 ///
 /// Like CPython 3.12+, prints a warning (once per process) when other threads are
 /// running: the child holds only the calling thread.
