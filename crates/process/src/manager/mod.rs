@@ -2,7 +2,7 @@
 //! reached through typed proxies.
 //!
 //! ```text
-//! owner ── Manager ──start──▶ server process (Listener, one thread per connection)
+//! owner ── Manager ──start──▶ server process (one thread: epoll over every connection)
 //!   │                             ▲        ▲                 ▲
 //!   └ proxies ────────────────────┘        │                 │
 //!   child: proxies given as arguments ─────┘                 │
@@ -31,6 +31,7 @@ mod owner;
 mod protocol;
 mod proxy;
 mod server;
+mod wire;
 
 pub use client::{ManagerClient, Pending};
 pub use error::{ManagerError, ProxyPutError};
