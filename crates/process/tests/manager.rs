@@ -499,3 +499,79 @@ fn tcp_manager_with_given_key() {
     m.shutdown().unwrap();
     assert!(v.get().unwrap_err().is_disconnected());
 }
+
+#[test]
+fn a_waiting_get_holds_up_no_later_call_on_its_connection() {
+    let m = fork_manager();
+    // One client: the queue and the dict share its connection.
+    let q = m.queue::<u32>().unwrap();
+    let d = m.dict::<u32, u32>().unwrap();
+    let waiting = q.start_get().unwrap();
+    // Sent after the get, on the same connection, answered while it waits.
+    d.set(&1, &10).unwrap();
+    assert_eq!(d.get(&1).unwrap(), Some(10));
+    assert!(q.get_timeout(Duration::from_millis(10)).unwrap_err().is_empty());
+    q.put(5).unwrap();
+    assert_eq!(waiting.wait().unwrap(), 5);
+    // Waiting gets are served first come, first served.
+    let first = q.start_get().unwrap();
+    let second = q.start_get().unwrap();
+    q.put(1).unwrap();
+    q.put(2).unwrap();
+    assert_eq!((first.wait().unwrap(), second.wait().unwrap()), (1, 2));
+}
+
+#[test]
+fn a_silent_or_unfinished_handshake_holds_up_no_one() {
+    let m = fork_manager();
+    let d = m.dict::<u8, u8>().unwrap();
+    // Connects and says nothing.
+    let _silent = UnixStream::connect(socket_path(&m)).unwrap();
+    // Reads the challenge and stops there.
+    let mut halfway = UnixStream::connect(socket_path(&m)).unwrap();
+    let mut challenge = [0u8; 8];
+    std::io::Read::read_exact(&mut halfway, &mut challenge).unwrap();
+    assert_eq!(&challenge[..2], b"SK");
+    d.set(&1, &1).unwrap();
+    let other = ManagerClient::connect(m.address(), m.authkey()).unwrap();
+    other.ping().unwrap();
+    assert_eq!(d.get(&1).unwrap(), Some(1));
+}
+
+#[test]
+fn a_client_that_stops_reading_holds_up_no_one() {
+    let m = fork_manager();
+    let blob = m.dict_named::<u8, Vec<u8>>("blob").unwrap();
+    blob.set(&0, &vec![7u8; 256 << 10]).unwrap();
+    let greedy = ManagerClient::connect(m.address(), m.authkey()).unwrap();
+    let theirs = greedy.dict_named::<u8, Vec<u8>>("blob").unwrap();
+    // 6 MiB of answers asked for and not read yet: more than the server buffers for
+    // one connection (4 MiB), so it stops reading this one until it reads.
+    let pending: Vec<_> = (0..24).map(|_| theirs.start_get(&0).unwrap()).collect();
+    for i in 0..100 {
+        blob.set(&1, &vec![i]).unwrap();
+    }
+    m.ping().unwrap();
+    for p in pending {
+        assert_eq!(p.wait().unwrap().map(|v| v.len()), Some(256 << 10));
+    }
+    assert_eq!(theirs.get(&1).unwrap(), Some(vec![99]));
+}
+
+fn get_then_vanish(q: QueueProxy<u32>) {
+    let p = q.start_get().unwrap();
+    // Answered after the get was parked: the server holds it when we exit.
+    q.qsize().unwrap();
+    std::mem::forget(p);
+}
+
+#[test]
+fn an_item_for_a_get_whose_process_ended_stays_in_the_queue() {
+    let m = fork_manager();
+    let q = m.queue::<u32>().unwrap();
+    let k = common::start(StartMethod::Forkserver, get_then_vanish, q.clone());
+    assert_eq!(k.join().unwrap(), 0);
+    q.put(1).unwrap();
+    assert_eq!(q.get_timeout(LONG).unwrap(), 1);
+    assert!(q.try_get().unwrap_err().is_empty());
+}
