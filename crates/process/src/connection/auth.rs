@@ -145,17 +145,19 @@ impl ServerHandshake {
                 },
             };
         }
-        let Some(body) = msg
-            .strip_prefix(HELLO)
-            .filter(|b| b.len() == NONCE + TAG)
-        else {
+        let Some(body) = msg.strip_prefix(HELLO).filter(|b| b.len() == NONCE + TAG) else {
             return Next::Fail {
                 reply: None,
                 error: AuthenticationError::Protocol("bad client answer".into()),
             };
         };
         let (nc, tag) = body.split_at(NONCE);
-        if self.key.mac(b"client", &self.ns, nc).verify_slice(tag).is_err() {
+        if self
+            .key
+            .mac(b"client", &self.ns, nc)
+            .verify_slice(tag)
+            .is_err()
+        {
             // The peer learns only that it was refused.
             return Next::Fail {
                 reply: Some(b"NO"),
@@ -163,7 +165,11 @@ impl ServerHandshake {
             };
         }
         self.proved = true;
-        let proof = self.key.mac(b"server", nc, &self.ns).finalize().into_bytes();
+        let proof = self
+            .key
+            .mac(b"server", nc, &self.ns)
+            .finalize()
+            .into_bytes();
         Next::Reply([b"OK".as_slice(), &proof].concat())
     }
 }

@@ -36,4 +36,7 @@ mod wire;
 pub use client::{ManagerClient, Pending};
 pub use error::{ManagerError, ProxyPutError};
 pub use owner::{DEFAULT_MAX_REQUEST, Manager, ManagerBuilder};
-pub use proxy::{DictProxy, ListProxy, NamespaceProxy, QueueProxy, ValueProxy};
+pub use proxy::{
+    DictProxy, EventProxy, ListProxy, LockProxy, LockProxyGuard, NamespaceProxy, QueueProxy,
+    ValueProxy,
+};

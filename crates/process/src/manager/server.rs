@@ -79,6 +79,14 @@ enum Obj {
         items: VecDeque<Vec<u8>>,
         max: usize,
     },
+    Lock {
+        /// The connection that acquired it.
+        holder: Option<u64>,
+        /// Whether the last holder's connection ended while holding it (told to the
+        /// next one to acquire it).
+        orphaned: bool,
+    },
+    Event(bool),
 }
 
 struct Entry {
@@ -103,10 +111,23 @@ struct Waiter {
     id: u64,
 }
 
+/// Requests waiting on one object: gets and puts of a queue, acquires of a lock,
+/// waits of an event.
 #[derive(Default)]
 struct Parked {
     takers: VecDeque<Waiter>,
     putters: VecDeque<(Waiter, Vec<u8>)>,
+    lockers: VecDeque<Waiter>,
+    watchers: VecDeque<Waiter>,
+}
+
+impl Parked {
+    fn is_empty(&self) -> bool {
+        self.takers.is_empty()
+            && self.putters.is_empty()
+            && self.lockers.is_empty()
+            && self.watchers.is_empty()
+    }
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -127,6 +148,8 @@ struct Conn {
     /// The handshake under way and its deadline; `None` once authenticated.
     handshake: Option<(ServerHandshake, Instant)>,
     interest: epoll::EventFlags,
+    /// Locks this connection acquired and holds.
+    held: Vec<ObjectId>,
 }
 
 impl Conn {
@@ -311,6 +334,7 @@ impl Server {
                     taken: VecDeque::new(),
                     handshake: Some((hs, deadline)),
                     interest,
+                    held: Vec::new(),
                 },
             );
             self.timers.push(Reverse((deadline, Timer::Handshake(t))));
@@ -424,6 +448,33 @@ impl Server {
                 timeout_ms,
             } => self.put(t, id, obj, value, timeout_ms),
             Op::Take { obj, timeout_ms } => self.take(t, id, obj, timeout_ms),
+            Op::Acquire { obj, timeout_ms } => self.acquire(t, id, obj, timeout_ms),
+            Op::Release { obj } => {
+                let result = self.release(obj);
+                self.respond(t, Response { id, result });
+            }
+            Op::SetEvent { obj } => {
+                let result = event(&mut self.objs, obj).map(|set| {
+                    *set = true;
+                    Reply::Unit
+                });
+                self.settle.push(obj);
+                self.respond(t, Response { id, result });
+            }
+            Op::WaitEvent { obj, timeout_ms } => {
+                let result = match event(&mut self.objs, obj) {
+                    Ok(set) if *set => Ok(Reply::Bool(true)),
+                    Ok(_) if timeout_ms == Some(0) => Ok(Reply::Bool(false)),
+                    Ok(_) => {
+                        let wid = self.park(obj, timeout_ms);
+                        let w = Waiter { wid, conn: t, id };
+                        self.parked.entry(obj).or_default().watchers.push_back(w);
+                        return;
+                    }
+                    Err(f) => Err(f),
+                };
+                self.respond(t, Response { id, result });
+            }
             op => {
                 let result = apply(&mut self.objs, op);
                 self.respond(t, Response { id, result });
@@ -516,7 +567,11 @@ impl Server {
         } else {
             let wid = self.park(obj, timeout_ms);
             let w = Waiter { wid, conn: t, id };
-            self.parked.entry(obj).or_default().putters.push_back((w, value));
+            self.parked
+                .entry(obj)
+                .or_default()
+                .putters
+                .push_back((w, value));
             return;
         };
         self.respond(t, Response { id, result });
@@ -545,54 +600,114 @@ impl Server {
         }
     }
 
-    /// Answers the parked requests of the queues that changed, first come first served,
-    /// skipping those whose connection ended.
+    fn acquire(&mut self, t: u64, id: u64, obj: ObjectId, timeout_ms: Option<u64>) {
+        let result = match lock(&mut self.objs, obj) {
+            Err(f) => Err(f),
+            Ok((holder @ None, orphaned)) => {
+                *holder = Some(t);
+                let owner_died = std::mem::take(orphaned);
+                if let Some(c) = self.conns.get_mut(&t) {
+                    c.held.push(obj);
+                }
+                Ok(Reply::Acquired { owner_died })
+            }
+            Ok(_) if timeout_ms == Some(0) => Ok(Reply::Bool(false)),
+            Ok(_) => {
+                let wid = self.park(obj, timeout_ms);
+                let w = Waiter { wid, conn: t, id };
+                self.parked.entry(obj).or_default().lockers.push_back(w);
+                return;
+            }
+        };
+        self.respond(t, Response { id, result });
+    }
+
+    /// Releases lock `obj` (any connection may, as with Python's `Lock`).
+    fn release(&mut self, obj: ObjectId) -> Result<Reply, Fault> {
+        let (holder, _) = lock(&mut self.objs, obj)?;
+        let Some(h) = holder.take() else {
+            return Err(Fault::NotLocked);
+        };
+        if let Some(c) = self.conns.get_mut(&h) {
+            if let Some(i) = c.held.iter().position(|&o| o == obj) {
+                c.held.swap_remove(i);
+            }
+        }
+        self.settle.push(obj);
+        Ok(Reply::Unit)
+    }
+
+    /// Answers the parked requests of the objects that changed, first come first
+    /// served, skipping those whose connection ended.
     fn settle_all(&mut self) {
         while let Some(obj) = self.settle.pop() {
             let mut gives = Vec::new();
-            let mut units = Vec::new();
+            let mut answers = Vec::new();
             let Some(p) = self.parked.get_mut(&obj) else {
                 continue;
             };
-            let Ok((items, max)) = queue(&mut self.objs, obj) else {
+            let Some(e) = self.objs.map.get_mut(&obj) else {
                 continue;
             };
-            loop {
-                let mut progress = false;
-                while !items.is_empty() {
-                    let Some(w) = p.takers.pop_front() else { break };
-                    if self.conns.contains_key(&w.conn) {
-                        let item = items.pop_front().expect("not empty");
-                        gives.push((w, item));
-                        progress = true;
+            let alive = |w: &Waiter| self.conns.contains_key(&w.conn);
+            match &mut e.obj {
+                Obj::Queue { items, max } => loop {
+                    let mut progress = false;
+                    while !items.is_empty() {
+                        let Some(w) = p.takers.pop_front() else { break };
+                        if alive(&w) {
+                            gives.push((w, items.pop_front().expect("not empty")));
+                            progress = true;
+                        }
                     }
-                }
-                while max == 0 || items.len() < max {
-                    let Some((w, v)) = p.putters.pop_front() else {
+                    while *max == 0 || items.len() < *max {
+                        let Some((w, v)) = p.putters.pop_front() else {
+                            break;
+                        };
+                        if alive(&w) {
+                            items.push_back(v);
+                            answers.push((w, Reply::Unit));
+                            progress = true;
+                        }
+                    }
+                    if !progress {
                         break;
-                    };
-                    if self.conns.contains_key(&w.conn) {
-                        items.push_back(v);
-                        units.push(w);
-                        progress = true;
+                    }
+                },
+                Obj::Lock { holder, orphaned } => {
+                    while holder.is_none() {
+                        let Some(w) = p.lockers.pop_front() else {
+                            break;
+                        };
+                        if alive(&w) {
+                            *holder = Some(w.conn);
+                            let owner_died = std::mem::take(orphaned);
+                            answers.push((w, Reply::Acquired { owner_died }));
+                        }
                     }
                 }
-                if !progress {
-                    break;
+                Obj::Event(true) => {
+                    answers.extend(p.watchers.drain(..).map(|w| (w, Reply::Bool(true))));
                 }
+                _ => {}
             }
-            if p.takers.is_empty() && p.putters.is_empty() {
+            if p.is_empty() {
                 self.parked.remove(&obj);
             }
             for (w, item) in gives {
                 self.give(w.conn, w.id, obj, item);
             }
-            for w in units {
+            for (w, reply) in answers {
+                if matches!(reply, Reply::Acquired { .. }) {
+                    if let Some(c) = self.conns.get_mut(&w.conn) {
+                        c.held.push(obj);
+                    }
+                }
                 self.respond(
                     w.conn,
                     Response {
                         id: w.id,
-                        result: Ok(Reply::Unit),
+                        result: Ok(reply),
                     },
                 );
             }
@@ -616,24 +731,23 @@ impl Server {
                     let Some(p) = self.parked.get_mut(&obj) else {
                         continue;
                     };
-                    let answer = if let Some(i) = p.takers.iter().position(|w| w.wid == wid) {
-                        p.takers.remove(i).map(|w| (w, Fault::Empty))
+                    let find = |q: &VecDeque<Waiter>| q.iter().position(|w| w.wid == wid);
+                    let answer = if let Some(i) = find(&p.takers) {
+                        p.takers.remove(i).map(|w| (w, Err(Fault::Empty)))
                     } else if let Some(i) = p.putters.iter().position(|(w, _)| w.wid == wid) {
-                        p.putters.remove(i).map(|(w, _)| (w, Fault::Full))
+                        p.putters.remove(i).map(|(w, _)| (w, Err(Fault::Full)))
+                    } else if let Some(i) = find(&p.lockers) {
+                        p.lockers.remove(i).map(|w| (w, Ok(Reply::Bool(false))))
+                    } else if let Some(i) = find(&p.watchers) {
+                        p.watchers.remove(i).map(|w| (w, Ok(Reply::Bool(false))))
                     } else {
                         None
                     };
-                    if p.takers.is_empty() && p.putters.is_empty() {
+                    if p.is_empty() {
                         self.parked.remove(&obj);
                     }
-                    if let Some((w, fault)) = answer {
-                        self.respond(
-                            w.conn,
-                            Response {
-                                id: w.id,
-                                result: Err(fault),
-                            },
-                        );
+                    if let Some((w, result)) = answer {
+                        self.respond(w.conn, Response { id: w.id, result });
                     }
                 }
             }
@@ -702,11 +816,37 @@ impl Server {
             return;
         };
         let _ = epoll::delete(&self.epoll, &c.fd);
+        // Locks it holds pass on, the next holder being told.
+        for obj in c.held {
+            if let Ok((holder, orphaned)) = lock(&mut self.objs, obj) {
+                if *holder == Some(t) {
+                    *holder = None;
+                    *orphaned = true;
+                    self.settle.push(obj);
+                }
+            }
+        }
         for (end, obj, item) in c.taken.into_iter().rev() {
             if end > c.sent {
                 self.put_back(obj, item);
             }
         }
+    }
+}
+
+fn lock(objs: &mut Objects, obj: ObjectId) -> Result<(&mut Option<u64>, &mut bool), Fault> {
+    let e = entry(objs, obj)?;
+    match &mut e.obj {
+        Obj::Lock { holder, orphaned } => Ok((holder, orphaned)),
+        _ => Err(wrong(Kind::Lock, e.kind)),
+    }
+}
+
+fn event(objs: &mut Objects, obj: ObjectId) -> Result<&mut bool, Fault> {
+    let e = entry(objs, obj)?;
+    match &mut e.obj {
+        Obj::Event(set) => Ok(set),
+        _ => Err(wrong(Kind::Event, e.kind)),
     }
 }
 
@@ -798,6 +938,11 @@ fn apply(objs: &mut Objects, op: Op) -> Result<Reply, Fault> {
                     items: VecDeque::new(),
                     max: usize::try_from(maxsize).unwrap_or(usize::MAX),
                 },
+                Kind::Lock => Obj::Lock {
+                    holder: None,
+                    orphaned: false,
+                },
+                Kind::Event => Obj::Event(false),
             };
             objs.next += 1;
             let id = objs.next;
@@ -850,7 +995,9 @@ fn apply(objs: &mut Objects, op: Op) -> Result<Reply, Fault> {
                 Obj::Map(m) => m.len(),
                 Obj::List(l) => l.len(),
                 Obj::Queue { items, .. } => items.len(),
-                Obj::Value(_) => return Err(wrong(Kind::List, e.kind)),
+                Obj::Value(_) | Obj::Lock { .. } | Obj::Event(_) => {
+                    return Err(wrong(Kind::List, e.kind));
+                }
             } as u64)
         }
         Op::Clear { obj } => {
@@ -923,7 +1070,17 @@ fn apply(objs: &mut Objects, op: Op) -> Result<Reply, Fault> {
                 }
             }
         }
-        Op::Put { .. } | Op::Take { .. } => unreachable!("queue operations are handled apart"),
+        Op::Locked { obj } => Reply::Bool(lock(objs, obj)?.0.is_some()),
+        Op::ClearEvent { obj } => {
+            *event(objs, obj)? = false;
+            Reply::Unit
+        }
+        Op::IsSet { obj } => Reply::Bool(*event(objs, obj)?),
+        Op::Put { .. }
+        | Op::Take { .. }
+        | Op::Acquire { .. }
+        | Op::Release { .. }
+        | Op::SetEvent { .. }
+        | Op::WaitEvent { .. } => unreachable!("waiting operations are handled apart"),
     })
 }
-

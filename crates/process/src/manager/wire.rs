@@ -279,7 +279,10 @@ mod tests {
         assert!(matches!(g.next(1024), Err(RecvError::Corrupt(_))));
         drop(a);
         let mut h = Frames::default();
-        assert_eq!(h.read(b.as_fd(), 1024, RecvFlags::empty()).unwrap(), Read::Eof);
+        assert_eq!(
+            h.read(b.as_fd(), 1024, RecvFlags::empty()).unwrap(),
+            Read::Eof
+        );
         assert!(matches!(h.ended(), RecvError::Disconnected));
     }
 }

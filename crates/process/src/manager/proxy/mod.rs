@@ -2,13 +2,17 @@
 //! object's address (`Core`), how a proxy crosses into a child, value encoding.
 
 mod dict;
+mod event;
 mod list;
+mod lock;
 mod namespace;
 mod queue;
 mod value;
 
 pub use dict::DictProxy;
+pub use event::EventProxy;
 pub use list::ListProxy;
+pub use lock::{LockProxy, LockProxyGuard};
 pub use namespace::NamespaceProxy;
 pub use queue::QueueProxy;
 pub use value::ValueProxy;
