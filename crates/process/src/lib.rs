@@ -272,10 +272,13 @@
 //!   the action. A party that dies *before* arriving is detected only if it
 //!   [enrolled](Barrier::enroll) (otherwise use a timeout).
 //! * Manager objects hold serde values (postcard bytes on the server). A read-modify-write
-//!   is `update(|v| …)`, atomic by compare-and-swap, instead of a manager `Lock` around
-//!   two calls (manager `Lock`/`Condition`/`Event` proxies are not built). Objects live
-//!   until the manager shuts down (Python frees one when its last proxy goes). Dict keys
-//!   come back in no particular order.
+//!   is `update(|v| …)`, atomic by compare-and-swap (a manager [`LockProxy`] around two
+//!   calls works too, at twice the round trips). A manager lock whose holder's process
+//!   dies passes on with [`ManagerError::OwnerDied`] instead of staying locked forever.
+//!   Manager `Condition`/`Semaphore`/`Barrier` proxies are not built. A queue `get` that
+//!   waits does not hold up later calls on its connection. Objects live until the
+//!   manager shuts down (Python frees one when its last proxy goes). Dict keys come back
+//!   in no particular order.
 //! * A manager proxy serialises only into a child's arguments (it carries the authkey;
 //!   Python refuses to pickle an authkey too); elsewhere give out the address and key.
 //! * `wait()` returns the indices of the ready objects, not the objects.
