@@ -21,7 +21,7 @@
 //! task served by its replacement worker. CPython's `Pool(2)` figures come from
 //! `benches/python/process_workloads.py`.
 //!
-//! Part 3: the Manager's proxy round trip (dict get/set, queue put+get, a bare ping)
+//! Part 3: the Manager's proxy round trip (dict get/set, queue put+get, lock acquire+release, a bare ping)
 //! and `Listener`/`client` connect + mutual HMAC-SHA256 handshake over a Unix socket. CPython's side is benches/python/manager_workloads.py (bar: the
 //! proxy round trip ≥ 10× faster than CPython's `multiprocessing.Manager`).
 //!
@@ -769,6 +769,13 @@ fn manager_round_trip(c: &mut Criterion) {
         })
     });
     g.bench_function("skein/ping", |b| b.iter(|| m.ping().unwrap()));
+    let lock = m.lock().unwrap();
+    g.bench_function("skein/lock_acquire_release", |b| {
+        b.iter(|| {
+            lock.acquire().unwrap();
+            lock.release().unwrap();
+        })
+    });
     g.finish();
 }
 

@@ -3,7 +3,8 @@ process/manager_round_trip and process/listener_connect in benches/benches/proce
 with multiprocessing.Manager and multiprocessing.connection, one unit of work per
 iteration. Prints JSON lines
     {"group": ..., "parameter": null, "function": "cpython/...", "mean_ns": ...}
-Run it by hand with `python3 benches/python/manager_workloads.py [--quick]`.
+Run it by hand with `python3 benches/python/manager_workloads.py [--quick] [--manager-only]`
+(`--manager-only`: the proxy round trips alone, without the connect benchmark).
 """
 
 import json
@@ -45,6 +46,13 @@ def manager_round_trip(n):
             q.put(5)
             q.get()
         report("process/manager_round_trip", "cpython/queue_put_get", timed(n, put_get))
+        lock = m.Lock()
+
+        def acquire_release():
+            lock.acquire()
+            lock.release()
+        report("process/manager_round_trip", "cpython/lock_acquire_release",
+               timed(n, acquire_release))
 
 
 def listener_connect(n):
@@ -77,7 +85,8 @@ def listener_connect(n):
 def main():
     quick = "--quick" in sys.argv
     manager_round_trip(2_000 if quick else 20_000)
-    listener_connect(200 if quick else 2_000)
+    if "--manager-only" not in sys.argv:
+        listener_connect(200 if quick else 2_000)
 
 
 if __name__ == "__main__":

@@ -147,13 +147,15 @@
 //! | `Manager()`, `get_context(m).Manager()` | [`Manager::start`], [`Manager::builder`]`()`[`.start_method(m)`](ManagerBuilder::start_method)[`.start()`](ManagerBuilder::start) |
 //! | `BaseManager(address, authkey)` | [`ManagerBuilder::address`], [`ManagerBuilder::authkey`]; [`m.address()`](ManagerClient::address), [`m.authkey()`](ManagerClient::authkey) |
 //! | `BaseManager(address, authkey).connect()` | [`ManagerClient::connect`]`(&addr, key)` |
-//! | `register('get_queue', …)` for other processes | named objects: [`dict_named`](ManagerClient::dict_named), [`queue_named`](ManagerClient::queue_named), [`list_named`](ManagerClient::list_named), [`value_named`](ManagerClient::value_named), [`namespace_named`](ManagerClient::namespace_named) |
+//! | `register('get_queue', …)` for other processes | named objects: [`dict_named`](ManagerClient::dict_named), [`queue_named`](ManagerClient::queue_named), [`list_named`](ManagerClient::list_named), [`value_named`](ManagerClient::value_named), [`namespace_named`](ManagerClient::namespace_named), [`lock_named`](ManagerClient::lock_named), [`event_named`](ManagerClient::event_named) |
 //! | `m.dict()`: `d[k]`, `d[k] = v`, `d.pop(k)`, `k in d`, `len`, `keys`, `items`, `clear` | [`m.dict::<K, V>()`](ManagerClient::dict) → [`DictProxy`]: [`get`](DictProxy::get), [`set`](DictProxy::set), [`remove`](DictProxy::remove), [`contains_key`](DictProxy::contains_key), [`len`](DictProxy::len), [`keys`](DictProxy::keys), [`items`](DictProxy::items), [`clear`](DictProxy::clear) |
 //! | `with lock: d[k] = d.get(k, 0) + 1` | [`d.update(&k, \|v\| …)`](DictProxy::update) (atomic, no lock) |
 //! | `m.list()`: `append`, `extend`, `l[i]`, `l[i] = v`, `insert`, `pop`, `l[:]` | [`m.list::<T>()`](ManagerClient::list) → [`ListProxy`]: [`push`](ListProxy::push), [`extend`](ListProxy::extend), [`get`](ListProxy::get), [`set`](ListProxy::set), [`insert`](ListProxy::insert), [`pop`](ListProxy::pop) / [`pop_at`](ListProxy::pop_at), [`to_vec`](ListProxy::to_vec) |
 //! | `m.Value(t, x)`: `v.value`, `v.value = x` | [`m.value(x)`](ManagerClient::value) → [`ValueProxy`]: [`get`](ValueProxy::get), [`set`](ValueProxy::set), [`update`](ValueProxy::update) |
 //! | `m.Namespace()`: `ns.x`, `ns.x = v`, `del ns.x` | [`m.namespace()`](ManagerClient::namespace) → [`NamespaceProxy`]: [`get::<T>("x")`](NamespaceProxy::get), [`set("x", &v)`](NamespaceProxy::set), [`remove`](NamespaceProxy::remove), [`update`](NamespaceProxy::update) |
 //! | `m.Queue()`, `m.Queue(n)`: `put`, `get`, `put_nowait`, `get_nowait`, `qsize`, `empty` | [`m.queue()`](ManagerClient::queue), [`queue_bounded(n)`](ManagerClient::queue_bounded) → [`QueueProxy`]: [`put`](QueueProxy::put) / [`put_timeout`](QueueProxy::put_timeout) / [`try_put`](QueueProxy::try_put), [`get`](QueueProxy::get) / [`get_timeout`](QueueProxy::get_timeout) / [`try_get`](QueueProxy::try_get), [`qsize`](QueueProxy::qsize), [`is_empty`](QueueProxy::is_empty); failed put: [`ProxyPutError`] with the value |
+//! | `m.Lock()`: `acquire`, `acquire(timeout=t)`, `acquire(False)`, `release`, `with lock:` | [`m.lock()`](ManagerClient::lock) → [`LockProxy`]: [`acquire`](LockProxy::acquire), [`acquire_timeout`](LockProxy::acquire_timeout), [`try_acquire`](LockProxy::try_acquire), [`release`](LockProxy::release), [`locked`](LockProxy::locked), [`lock`](LockProxy::lock) → [`LockProxyGuard`]; a holder that ended passes it on ([`ManagerError::OwnerDied`]) |
+//! | `m.Event()`: `set`, `clear`, `is_set`, `wait`, `wait(t)` | [`m.event()`](ManagerClient::event) → [`EventProxy`]: [`set`](EventProxy::set), [`clear`](EventProxy::clear), [`is_set`](EventProxy::is_set), [`wait`](EventProxy::wait), [`wait_timeout`](EventProxy::wait_timeout) |
 //! | (none: one call per round trip) | pipelined calls: `start_get`/`start_set`/`start_put`/… → [`Pending`]`::wait` |
 //! | `m.shutdown()`, `with Manager() as m:` | [`m.shutdown()`](Manager::shutdown), drop |
 //! | `BaseProxy` errors, `RemoteError` | [`ManagerError`] |
@@ -276,10 +278,13 @@
 //!   the action. A party that dies *before* arriving is detected only if it
 //!   [enrolled](Barrier::enroll) (otherwise use a timeout).
 //! * Manager objects hold serde values (postcard bytes on the server). A read-modify-write
-//!   is `update(|v| …)`, atomic by compare-and-swap, instead of a manager `Lock` around
-//!   two calls (manager `Lock`/`Condition`/`Event` proxies are not built). Objects live
-//!   until the manager shuts down (Python frees one when its last proxy goes). Dict keys
-//!   come back in no particular order.
+//!   is `update(|v| …)`, atomic by compare-and-swap (a manager [`LockProxy`] around two
+//!   calls works too, at twice the round trips). A manager lock whose holder's process
+//!   dies passes on with [`ManagerError::OwnerDied`] instead of staying locked forever.
+//!   Manager `Condition`/`Semaphore`/`Barrier` proxies are not built. A queue `get` that
+//!   waits does not hold up later calls on its connection. Objects live until the
+//!   manager shuts down (Python frees one when its last proxy goes). Dict keys come back
+//!   in no particular order.
 //! * A manager proxy serialises only into a child's arguments (it carries the authkey;
 //!   Python refuses to pickle an authkey too); elsewhere give out the address and key.
 //! * `wait()` returns the indices of the ready objects, not the objects.
@@ -340,8 +345,9 @@ pub use crate::current::{
 pub use crate::error::{ProcessError, RecvError, RecvTimeoutError, SendError};
 pub use crate::handle::{HandleFd, deserialize_fd, serialize_fd};
 pub use crate::manager::{
-    DEFAULT_MAX_REQUEST, DictProxy, ListProxy, Manager, ManagerBuilder, ManagerClient,
-    ManagerError, NamespaceProxy, Pending, ProxyPutError, QueueProxy, ValueProxy,
+    DEFAULT_MAX_REQUEST, DictProxy, EventProxy, ListProxy, LockProxy, LockProxyGuard, Manager,
+    ManagerBuilder, ManagerClient, ManagerError, NamespaceProxy, Pending, ProxyPutError,
+    QueueProxy, ValueProxy,
 };
 pub use crate::pipe::{Connection, DEFAULT_MAX_FRAME, READ_CHUNK, pipe};
 pub use crate::process::{Process, ProcessHandle, Run, StartError, active_children};

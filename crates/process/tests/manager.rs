@@ -10,8 +10,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use skein_process::{
-    Address, Connection, DictProxy, ListProxy, Manager, ManagerClient, ManagerError,
-    NamespaceProxy, QueueProxy, StartMethod, ValueProxy, client,
+    Address, Connection, DictProxy, EventProxy, ListProxy, LockProxy, Manager, ManagerClient,
+    ManagerError, NamespaceProxy, QueueProxy, StartMethod, ValueProxy, client,
 };
 
 #[macro_use]
@@ -30,6 +30,8 @@ matrix!(
     drop_shuts_the_server_down_and_leaves_nothing,
     owner_sigkilled_server_exits_and_leaves_nothing,
     blocked_queue_get_in_a_child_is_woken_by_a_put,
+    a_lock_excludes_across_processes_and_an_event_wakes_them,
+    a_lock_whose_holder_died_passes_on_with_owner_died,
 );
 
 fn manager(method: StartMethod) -> Manager {
@@ -498,4 +500,172 @@ fn tcp_manager_with_given_key() {
     v.set(&2).unwrap();
     m.shutdown().unwrap();
     assert!(v.get().unwrap_err().is_disconnected());
+}
+
+#[test]
+fn a_waiting_get_holds_up_no_later_call_on_its_connection() {
+    let m = fork_manager();
+    // One client: the queue and the dict share its connection.
+    let q = m.queue::<u32>().unwrap();
+    let d = m.dict::<u32, u32>().unwrap();
+    let waiting = q.start_get().unwrap();
+    // Sent after the get, on the same connection, answered while it waits.
+    d.set(&1, &10).unwrap();
+    assert_eq!(d.get(&1).unwrap(), Some(10));
+    assert!(
+        q.get_timeout(Duration::from_millis(10))
+            .unwrap_err()
+            .is_empty()
+    );
+    q.put(5).unwrap();
+    assert_eq!(waiting.wait().unwrap(), 5);
+    // Waiting gets are served first come, first served.
+    let first = q.start_get().unwrap();
+    let second = q.start_get().unwrap();
+    q.put(1).unwrap();
+    q.put(2).unwrap();
+    assert_eq!((first.wait().unwrap(), second.wait().unwrap()), (1, 2));
+}
+
+#[test]
+fn a_silent_or_unfinished_handshake_holds_up_no_one() {
+    let m = fork_manager();
+    let d = m.dict::<u8, u8>().unwrap();
+    // Connects and says nothing.
+    let _silent = UnixStream::connect(socket_path(&m)).unwrap();
+    // Reads the challenge and stops there.
+    let mut halfway = UnixStream::connect(socket_path(&m)).unwrap();
+    let mut challenge = [0u8; 8];
+    std::io::Read::read_exact(&mut halfway, &mut challenge).unwrap();
+    assert_eq!(&challenge[..2], b"SK");
+    d.set(&1, &1).unwrap();
+    let other = ManagerClient::connect(m.address(), m.authkey()).unwrap();
+    other.ping().unwrap();
+    assert_eq!(d.get(&1).unwrap(), Some(1));
+}
+
+#[test]
+fn a_client_that_stops_reading_holds_up_no_one() {
+    let m = fork_manager();
+    let blob = m.dict_named::<u8, Vec<u8>>("blob").unwrap();
+    blob.set(&0, &vec![7u8; 256 << 10]).unwrap();
+    let greedy = ManagerClient::connect(m.address(), m.authkey()).unwrap();
+    let theirs = greedy.dict_named::<u8, Vec<u8>>("blob").unwrap();
+    // 6 MiB of answers asked for and not read yet: more than the server buffers for
+    // one connection (4 MiB), so it stops reading this one until it reads.
+    let pending: Vec<_> = (0..24).map(|_| theirs.start_get(&0).unwrap()).collect();
+    for i in 0..100 {
+        blob.set(&1, &vec![i]).unwrap();
+    }
+    m.ping().unwrap();
+    for p in pending {
+        assert_eq!(p.wait().unwrap().map(|v| v.len()), Some(256 << 10));
+    }
+    assert_eq!(theirs.get(&1).unwrap(), Some(vec![99]));
+}
+
+fn get_then_vanish(q: QueueProxy<u32>) {
+    let p = q.start_get().unwrap();
+    // Answered after the get was parked: the server holds it when we exit.
+    q.qsize().unwrap();
+    std::mem::forget(p);
+}
+
+#[test]
+fn an_item_for_a_get_whose_process_ended_stays_in_the_queue() {
+    let m = fork_manager();
+    let q = m.queue::<u32>().unwrap();
+    let k = common::start(StartMethod::Forkserver, get_then_vanish, q.clone());
+    assert_eq!(k.join().unwrap(), 0);
+    q.put(1).unwrap();
+    assert_eq!(q.get_timeout(LONG).unwrap(), 1);
+    assert!(q.try_get().unwrap_err().is_empty());
+}
+
+fn count_under_lock((lock, start, v, n): (LockProxy, EventProxy, ValueProxy<u64>, u32)) {
+    start.wait().unwrap();
+    for _ in 0..n {
+        let _held = lock.lock().unwrap();
+        // A read-modify-write in two round trips: only the lock keeps it whole.
+        let x = v.get().unwrap();
+        v.set(&(x + 1)).unwrap();
+    }
+}
+
+fn a_lock_excludes_across_processes_and_an_event_wakes_them(method: StartMethod) {
+    let m = manager(method);
+    let lock = m.lock().unwrap();
+    let start = m.event().unwrap();
+    let v = m.value(0u64).unwrap();
+    let kids: Vec<_> = (0..3)
+        .map(|_| {
+            common::start(
+                method,
+                count_under_lock,
+                (lock.clone(), start.clone(), v.clone(), 50),
+            )
+        })
+        .collect();
+    // The children wait for the event; the parent counts too, under the same lock.
+    start.set().unwrap();
+    count_under_lock((lock.clone(), start.clone(), v.clone(), 50));
+    for k in kids {
+        assert_eq!(k.join().unwrap(), 0);
+    }
+    assert_eq!(v.get().unwrap(), 200);
+    assert!(!lock.locked().unwrap());
+}
+
+fn hold_and_vanish(lock: LockProxy) {
+    lock.acquire().unwrap();
+    // Ends holding it.
+}
+
+fn a_lock_whose_holder_died_passes_on_with_owner_died(method: StartMethod) {
+    let m = manager(method);
+    let lock = m.lock().unwrap();
+    let k = common::start(method, hold_and_vanish, lock.clone());
+    assert_eq!(k.join().unwrap(), 0);
+    // Whether the server saw the holder go before or after this acquire, it is told.
+    assert!(matches!(lock.acquire(), Err(ManagerError::OwnerDied)));
+    assert!(lock.locked().unwrap());
+    lock.release().unwrap();
+    let g = lock.lock().unwrap();
+    assert!(!g.previous_owner_died());
+}
+
+#[test]
+fn lock_and_event_follow_python() {
+    let m = fork_manager();
+    let lock = m.lock().unwrap();
+    assert!(matches!(lock.release(), Err(ManagerError::NotLocked)));
+    assert!(lock.try_acquire().unwrap());
+    assert!(!lock.try_acquire().unwrap());
+    assert!(!lock.acquire_timeout(Duration::from_millis(20)).unwrap());
+    // Another connection waits for it; any holder of the proxy may release (as
+    // Python's Lock).
+    let other = ManagerClient::connect(m.address(), m.authkey()).unwrap();
+    let theirs = other.lock_named("l").unwrap();
+    let mine = m.lock_named("l").unwrap();
+    mine.acquire().unwrap();
+    let waiter = std::thread::spawn(move || theirs.acquire_timeout(LONG).unwrap());
+    lock.release().unwrap();
+    mine.release().unwrap();
+    assert!(waiter.join().unwrap());
+    assert!(mine.locked().unwrap());
+    // A named object of another kind is refused.
+    assert!(matches!(
+        m.event_named("l"),
+        Err(ManagerError::TypeMismatch { .. })
+    ));
+    let e = m.event().unwrap();
+    assert!(!e.is_set().unwrap());
+    assert!(!e.wait_timeout(Duration::from_millis(20)).unwrap());
+    let e2 = e.clone();
+    let waiter = std::thread::spawn(move || e2.wait_timeout(LONG).unwrap());
+    e.set().unwrap();
+    assert!(waiter.join().unwrap());
+    e.wait().unwrap();
+    e.clear().unwrap();
+    assert!(!e.is_set().unwrap());
 }

@@ -89,6 +89,91 @@ fn with_small_frames<R>(
     r
 }
 
+/// The server's side of the handshake as a state machine, for a server that reads
+/// many sockets from one thread: [`start`](ServerHandshake::start) gives the
+/// challenge to send, [`on_frame`](ServerHandshake::on_frame) takes each frame the
+/// client sends and says what to do next. The caller enforces [`HANDSHAKE_MAX`] and
+/// the deadline.
+pub(crate) struct ServerHandshake {
+    key: AuthKey,
+    ns: [u8; NONCE],
+    /// Whether the client's answer passed (the next frame is its verdict).
+    proved: bool,
+}
+
+/// What the server does after a client's handshake frame.
+#[derive(Debug)]
+pub(crate) enum Next {
+    /// Send this frame and wait for the client's next one.
+    Reply(Vec<u8>),
+    /// The client is authenticated.
+    Done,
+    /// The handshake failed: send `reply` (if any), then close.
+    Fail {
+        reply: Option<&'static [u8]>,
+        error: AuthenticationError,
+    },
+}
+
+impl ServerHandshake {
+    /// A new handshake and its first frame (the challenge).
+    pub(crate) fn start(key: &AuthKey) -> Result<(ServerHandshake, Vec<u8>), AuthenticationError> {
+        let ns = nonce().map_err(|e| AuthenticationError::Protocol(e.to_string()))?;
+        let hello = [HELLO, &ns].concat();
+        Ok((
+            ServerHandshake {
+                key: key.clone(),
+                ns,
+                proved: false,
+            },
+            hello,
+        ))
+    }
+
+    /// Takes the client's next frame.
+    pub(crate) fn on_frame(&mut self, msg: &[u8]) -> Next {
+        if self.proved {
+            return match msg {
+                b"OK" => Next::Done,
+                b"NO" => Next::Fail {
+                    reply: None,
+                    error: AuthenticationError::Refused,
+                },
+                _ => Next::Fail {
+                    reply: None,
+                    error: AuthenticationError::Protocol("bad client verdict".into()),
+                },
+            };
+        }
+        let Some(body) = msg.strip_prefix(HELLO).filter(|b| b.len() == NONCE + TAG) else {
+            return Next::Fail {
+                reply: None,
+                error: AuthenticationError::Protocol("bad client answer".into()),
+            };
+        };
+        let (nc, tag) = body.split_at(NONCE);
+        if self
+            .key
+            .mac(b"client", &self.ns, nc)
+            .verify_slice(tag)
+            .is_err()
+        {
+            // The peer learns only that it was refused.
+            return Next::Fail {
+                reply: Some(b"NO"),
+                error: AuthenticationError::WrongKey,
+            };
+        }
+        self.proved = true;
+        let proof = self
+            .key
+            .mac(b"server", nc, &self.ns)
+            .finalize()
+            .into_bytes();
+        Next::Reply([b"OK".as_slice(), &proof].concat())
+    }
+}
+
 /// The server's side: challenges the client, then proves the key itself.
 pub(crate) fn serve(
     conn: &mut Connection,
@@ -96,25 +181,20 @@ pub(crate) fn serve(
     deadline: Instant,
 ) -> Result<(), AuthenticationError> {
     with_small_frames(conn, |conn| {
-        let ns = nonce().map_err(|e| AuthenticationError::Protocol(e.to_string()))?;
-        conn.send_bytes(&[HELLO, &ns].concat())?;
-        let msg = recv(conn, deadline)?;
-        let body = msg
-            .strip_prefix(HELLO)
-            .filter(|b| b.len() == NONCE + TAG)
-            .ok_or_else(|| AuthenticationError::Protocol("bad client answer".into()))?;
-        let (nc, tag) = body.split_at(NONCE);
-        if key.mac(b"client", &ns, nc).verify_slice(tag).is_err() {
-            // The peer learns only that it was refused.
-            let _ = conn.send_bytes(b"NO");
-            return Err(AuthenticationError::WrongKey);
-        }
-        let proof = key.mac(b"server", nc, &ns).finalize().into_bytes();
-        conn.send_bytes(&[b"OK".as_slice(), &proof].concat())?;
-        match recv(conn, deadline)?.as_slice() {
-            b"OK" => Ok(()),
-            b"NO" => Err(AuthenticationError::Refused),
-            _ => Err(AuthenticationError::Protocol("bad client verdict".into())),
+        let (mut hs, hello) = ServerHandshake::start(key)?;
+        conn.send_bytes(&hello)?;
+        loop {
+            let msg = recv(conn, deadline)?;
+            match hs.on_frame(&msg) {
+                Next::Reply(r) => conn.send_bytes(&r)?,
+                Next::Done => return Ok(()),
+                Next::Fail { reply, error } => {
+                    if let Some(r) = reply {
+                        let _ = conn.send_bytes(r);
+                    }
+                    return Err(error);
+                }
+            }
         }
     })
 }

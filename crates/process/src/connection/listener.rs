@@ -203,6 +203,42 @@ impl Listener {
         }
     }
 
+    /// Accepts one socket if a client is waiting, without authenticating it, and
+    /// leaves it non-blocking (the Manager's server runs the handshake as a state
+    /// machine beside its other connections). `None` when nobody is waiting.
+    pub(crate) fn accept_nonblocking(&self) -> io::Result<Option<OwnedFd>> {
+        loop {
+            let r = match &self.socket {
+                Socket::Unix(l) => l.accept().map(|(s, _)| OwnedFd::from(s)),
+                Socket::Tcp(l) => l.accept().and_then(|(s, _)| {
+                    s.set_nodelay(true)?;
+                    Ok(OwnedFd::from(s))
+                }),
+            };
+            match r {
+                Ok(fd) => {
+                    rustix::io::ioctl_fionbio(&fd, true).map_err(io::Error::from)?;
+                    return Ok(Some(fd));
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(None),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                // The client gave up before we accepted it.
+                Err(e) if e.kind() == io::ErrorKind::ConnectionAborted => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// The key clients must prove.
+    pub(crate) fn key(&self) -> &AuthKey {
+        &self.key
+    }
+
+    /// How long an accepted client has for the handshake.
+    pub(crate) fn handshake_timeout(&self) -> Duration {
+        self.handshake_timeout
+    }
+
     /// What runs the server's side of the handshake on accepted sockets, on any thread.
     pub(crate) fn authenticator(&self) -> Authenticator {
         Authenticator {

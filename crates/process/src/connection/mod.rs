@@ -22,7 +22,7 @@ mod error;
 mod listener;
 mod wait;
 
-pub(crate) use auth::AuthKey;
+pub(crate) use auth::{AuthKey, HANDSHAKE_MAX, Next, ServerHandshake};
 pub(crate) use listener::client_key;
 
 pub use address::Address;

@@ -4,14 +4,19 @@
 use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::marker::PhantomData;
+use std::os::fd::{AsFd, OwnedFd};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::Duration;
 
+use rustix::net::RecvFlags;
+
 use crate::connection::{Address, AuthKey, ConnectError, DEFAULT_HANDSHAKE_TIMEOUT, client_key};
+use crate::error::SendError;
 use crate::manager::error::ManagerError;
 use crate::manager::protocol::{Fault, Kind, ObjectId, Op, Reply, Request, Response};
-use crate::pipe::Connection;
+use crate::manager::wire::{self, Frames, Read};
+use crate::pipe::DEFAULT_MAX_FRAME;
 use crate::sys;
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -33,33 +38,77 @@ struct Inbox {
     dropped: HashSet<u64>,
     /// Why the session can no longer be used.
     broken: Option<String>,
+    /// Whether a caller is reading the socket (the others wait for `turn`).
+    reading: bool,
+    /// Callers waiting for `turn`.
+    waiting: usize,
 }
 
+/// How long a caller polls its socket for the answer before it blocks (see
+/// [`wire::spin`]): long enough to cover the server's own wake-up if it was asleep.
+const SPIN: Duration = Duration::from_micros(200);
+
 /// One authenticated connection to the server. Calls from several threads are
-/// pipelined: each sends its request at once, and whoever holds the inbox reads
-/// responses, keeping those for others, until its own arrives.
+/// pipelined: each sends its request at once; one of them at a time reads the socket,
+/// keeps answers for the others and wakes them, until its own arrives.
+///
+/// A caller alone on the session writes its request and reads the answer itself,
+/// polling the socket for a short while before it blocks: no other thread, no
+/// hand-off, no allocation for the frames.
 pub(crate) struct Session {
-    conn: Connection,
+    fd: OwnedFd,
     /// The process that opened it: a forked child never uses its parent's socket.
     pid: sys::Pid,
     next: AtomicU64,
+    /// The request being written (whole frames only), reused; `true` once a write
+    /// failed part-way (the stream is then unusable).
+    write: Mutex<(Vec<u8>, bool)>,
     inbox: Mutex<Inbox>,
+    turn: Condvar,
+    /// Bytes read from the socket; used by the reading caller only.
+    frames: Mutex<Frames>,
 }
 
 impl Session {
     fn open(remote: &Remote) -> Result<Session, ManagerError> {
         let conn = client_key(&remote.address, &remote.key, DEFAULT_HANDSHAKE_TIMEOUT)?;
+        // The server says nothing after the handshake until asked, so nothing is read
+        // ahead in `conn`: its socket is all there is.
+        let fd = sys::dup(conn.as_fd())?;
+        drop(conn);
         Ok(Session {
-            conn,
+            fd,
             pid: sys::getpid(),
             next: AtomicU64::new(1),
+            write: Mutex::new((Vec::new(), false)),
             inbox: Mutex::new(Inbox::default()),
+            turn: Condvar::new(),
+            frames: Mutex::new(Frames::default()),
         })
     }
 
     pub(crate) fn send(&self, op: Op) -> Result<u64, ManagerError> {
         let id = self.next.fetch_add(1, Ordering::Relaxed);
-        self.conn.send(&Request { id, op })?;
+        let mut w = lock(&self.write);
+        let (buf, broken) = &mut *w;
+        if *broken {
+            return Err(ManagerError::Disconnected);
+        }
+        buf.clear();
+        wire::push_frame(buf, &Request { id, op }, DEFAULT_MAX_FRAME).map_err(|e| match e {
+            wire::PushError::Encode(m) => ManagerError::Encode(m),
+            wire::PushError::TooLarge { len, max } => {
+                ManagerError::from(SendError::TooLarge { len, max })
+            }
+        })?;
+        if let Err(e) = wire::write_all(self.fd.as_fd(), buf) {
+            *broken = true;
+            return Err(if wire::is_disconnect(&e) {
+                ManagerError::Disconnected
+            } else {
+                ManagerError::Io(e)
+            });
+        }
         Ok(id)
     }
 
@@ -76,31 +125,90 @@ impl Session {
                     ManagerError::Protocol(why.clone())
                 });
             }
-            let resp: Response = match self.conn.recv() {
-                Ok(r) => r,
+            if inbox.reading {
+                inbox.waiting += 1;
+                inbox = self.turn.wait(inbox).unwrap_or_else(|e| e.into_inner());
+                inbox.waiting -= 1;
+                continue;
+            }
+            inbox.reading = true;
+            drop(inbox);
+            let got = self.read_one();
+            inbox = lock(&self.inbox);
+            inbox.reading = false;
+            let mine = match got {
+                Ok(resp) if resp.id == id => Some(resp.result),
+                Ok(resp) if resp.id == 0 => {
+                    // The server could not read one of our requests and closed.
+                    inbox.broken = Some(match resp.result {
+                        Err(Fault::Malformed(m)) => m,
+                        _ => "unexpected response".into(),
+                    });
+                    None
+                }
+                Ok(resp) => {
+                    if !inbox.dropped.remove(&resp.id) {
+                        inbox.done.insert(resp.id, resp.result);
+                    }
+                    None
+                }
                 Err(e) => {
-                    let e = ManagerError::from(e);
                     inbox.broken = Some(match &e {
                         ManagerError::Disconnected => String::new(),
                         other => other.to_string(),
                     });
-                    continue;
+                    None
                 }
             };
-            if resp.id == id {
-                return resp.result.map_err(ManagerError::from);
+            if inbox.waiting > 0 {
+                // An answer for another caller, or the reader's turn is free.
+                self.turn.notify_all();
             }
-            if resp.id == 0 {
-                // The server could not read one of our requests and closed.
-                let why = match resp.result {
-                    Err(Fault::Malformed(m)) => m,
-                    _ => "unexpected response".into(),
-                };
-                inbox.broken = Some(why);
-                continue;
+            if let Some(r) = mine {
+                return r.map_err(ManagerError::from);
             }
-            if !inbox.dropped.remove(&resp.id) {
-                inbox.done.insert(resp.id, resp.result);
+        }
+    }
+
+    /// Reads the next response: from bytes already read, else polling the socket for a
+    /// while, else blocking.
+    fn read_one(&self) -> Result<Response, ManagerError> {
+        let mut frames = lock(&self.frames);
+        let fd = self.fd.as_fd();
+        let mut spun = false;
+        loop {
+            match frames.next(DEFAULT_MAX_FRAME) {
+                Ok(Some(r)) => {
+                    return postcard::from_bytes(frames.bytes(r))
+                        .map_err(|e| ManagerError::Protocol(format!("undecodable answer: {e}")));
+                }
+                Ok(None) => {}
+                Err(e) => return Err(ManagerError::from(e)),
+            }
+            let read = if spun {
+                frames.read(fd, DEFAULT_MAX_FRAME, RecvFlags::empty())
+            } else {
+                spun = true;
+                let got = wire::spin(SPIN, || {
+                    match frames.read(fd, DEFAULT_MAX_FRAME, RecvFlags::DONTWAIT) {
+                        Ok(Read::WouldBlock) => None,
+                        other => Some(other),
+                    }
+                });
+                match got {
+                    Some(r) => r,
+                    None => frames.read(fd, DEFAULT_MAX_FRAME, RecvFlags::empty()),
+                }
+            };
+            match read {
+                Ok(Read::Bytes(_)) => {}
+                // A blocking read does not say this; a signal may have cut it short.
+                Ok(Read::WouldBlock) => {}
+                Ok(Read::Eof) => return Err(ManagerError::from(frames.ended())),
+                Err(e) if wire::is_disconnect(&e) => {
+                    return Err(ManagerError::from(frames.ended()));
+                }
+                Err(e) => return Err(ManagerError::Io(e)),
             }
         }
     }

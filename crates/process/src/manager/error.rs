@@ -48,6 +48,13 @@ pub enum ManagerError {
     Full,
     /// The queue is empty or the list has nothing to pop (Python's `queue.Empty`).
     Empty,
+    /// Release of a manager lock that is not held (Python's `RuntimeError: release
+    /// unlocked lock`).
+    NotLocked,
+    /// The lock *was* acquired, but its previous holder's connection ended while holding
+    /// it (its process died, say): what it protects may be half-updated. The lock is
+    /// held; release it as usual.
+    OwnerDied,
     /// The system refused.
     Io(io::Error),
 }
@@ -95,6 +102,10 @@ impl fmt::Display for ManagerError {
             }
             ManagerError::Full => f.write_str("the queue is full"),
             ManagerError::Empty => f.write_str("empty"),
+            ManagerError::NotLocked => f.write_str("release of an unlocked lock"),
+            ManagerError::OwnerDied => f.write_str(
+                "the lock's previous holder ended while holding it; the data it protects may be inconsistent",
+            ),
             ManagerError::Io(e) => write!(f, "manager I/O failed: {e}"),
         }
     }
@@ -148,6 +159,8 @@ fn kind_name(k: Kind) -> &'static str {
         Kind::Value => "Value",
         Kind::Namespace => "Namespace",
         Kind::Queue => "Queue",
+        Kind::Lock => "Lock",
+        Kind::Event => "Event",
     }
 }
 
@@ -172,6 +185,7 @@ impl From<Fault> for ManagerError {
             Fault::IndexOutOfRange { index, len } => ManagerError::IndexOutOfRange { index, len },
             Fault::Full => ManagerError::Full,
             Fault::Empty => ManagerError::Empty,
+            Fault::NotLocked => ManagerError::NotLocked,
             Fault::Malformed(m) => ManagerError::Protocol(m),
         }
     }

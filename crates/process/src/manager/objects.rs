@@ -8,7 +8,8 @@ use crate::manager::client::ManagerClient;
 use crate::manager::error::ManagerError;
 use crate::manager::protocol::Kind;
 use crate::manager::proxy::{
-    Core, DictProxy, ListProxy, NamespaceProxy, QueueProxy, ValueProxy, encode,
+    Core, DictProxy, EventProxy, ListProxy, LockProxy, NamespaceProxy, QueueProxy, ValueProxy,
+    encode,
 };
 
 fn tag1<T>(kind: &str) -> String {
@@ -229,5 +230,45 @@ impl ManagerClient {
             Vec::new(),
             maxsize as u64,
         )?))
+    }
+
+    /// Python's `m.Lock()`: a lock held by the manager.
+    ///
+    /// # Errors
+    ///
+    /// As [`dict`](ManagerClient::dict).
+    pub fn lock(&self) -> Result<LockProxy, ManagerError> {
+        let core = self.core(Kind::Lock, "Lock".into(), None, Vec::new(), 0)?;
+        Ok(LockProxy::new(core))
+    }
+
+    /// The lock called `name`, created unlocked if there is none.
+    ///
+    /// # Errors
+    ///
+    /// As [`dict_named`](ManagerClient::dict_named).
+    pub fn lock_named(&self, name: &str) -> Result<LockProxy, ManagerError> {
+        let core = self.core(Kind::Lock, "Lock".into(), Some(name), Vec::new(), 0)?;
+        Ok(LockProxy::new(core))
+    }
+
+    /// Python's `m.Event()`: an event flag held by the manager, initially clear.
+    ///
+    /// # Errors
+    ///
+    /// As [`dict`](ManagerClient::dict).
+    pub fn event(&self) -> Result<EventProxy, ManagerError> {
+        let core = self.core(Kind::Event, "Event".into(), None, Vec::new(), 0)?;
+        Ok(EventProxy::new(core))
+    }
+
+    /// The event called `name`, created clear if there is none.
+    ///
+    /// # Errors
+    ///
+    /// As [`dict_named`](ManagerClient::dict_named).
+    pub fn event_named(&self, name: &str) -> Result<EventProxy, ManagerError> {
+        let core = self.core(Kind::Event, "Event".into(), Some(name), Vec::new(), 0)?;
+        Ok(EventProxy::new(core))
     }
 }

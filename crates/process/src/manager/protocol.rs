@@ -19,6 +19,8 @@ pub(crate) enum Kind {
     Value,
     Namespace,
     Queue,
+    Lock,
+    Event,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -132,6 +134,31 @@ pub(crate) enum Op {
     },
     /// Round trip only.
     Ping,
+    // Lock: `timeout_ms` as for queues.
+    Acquire {
+        obj: ObjectId,
+        timeout_ms: Option<u64>,
+    },
+    Release {
+        obj: ObjectId,
+    },
+    Locked {
+        obj: ObjectId,
+    },
+    // Event.
+    SetEvent {
+        obj: ObjectId,
+    },
+    ClearEvent {
+        obj: ObjectId,
+    },
+    IsSet {
+        obj: ObjectId,
+    },
+    WaitEvent {
+        obj: ObjectId,
+        timeout_ms: Option<u64>,
+    },
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -155,6 +182,11 @@ pub(crate) enum Reply {
         done: bool,
         current: Option<Vec<u8>>,
     },
+    /// A lock was acquired; `owner_died`: its previous holder's connection ended while
+    /// holding it. (Not acquired in time: `Bool(false)`.)
+    Acquired {
+        owner_died: bool,
+    },
 }
 
 /// What the server refused, sent back to the proxy.
@@ -176,6 +208,8 @@ pub(crate) enum Fault {
     },
     Full,
     Empty,
+    /// Release of a lock that is not held.
+    NotLocked,
     /// The request could not be decoded; the server closes this connection.
     Malformed(String),
 }

@@ -2,13 +2,17 @@
 //! object's address (`Core`), how a proxy crosses into a child, value encoding.
 
 mod dict;
+mod event;
 mod list;
+mod lock;
 mod namespace;
 mod queue;
 mod value;
 
 pub use dict::DictProxy;
+pub use event::EventProxy;
 pub use list::ListProxy;
+pub use lock::{LockProxy, LockProxyGuard};
 pub use namespace::NamespaceProxy;
 pub use queue::QueueProxy;
 pub use value::ValueProxy;
@@ -172,6 +176,9 @@ pub(crate) fn swapped(r: Reply) -> Result<(bool, Option<Vec<u8>>), ManagerError>
 /// Implements `Clone`, `Debug`, `Serialize` and `Deserialize` for a typed proxy
 /// (`struct P<..> { core: Core, _t: PhantomData<..> }`) without bounds on its types.
 macro_rules! proxy_common {
+    ($name:ident) => {
+        $crate::manager::proxy::proxy_common!($name<>);
+    };
     ($name:ident < $($t:ident),* >) => {
         impl<$($t),*> Clone for $name<$($t),*> {
             fn clone(&self) -> Self {
