@@ -187,7 +187,7 @@ mod wait;
 
 pub use crate::builder::Builder;
 pub use crate::error::{
-    ApplyError, BuildError, EncodeError, MapError, NotClosedError, NotReadyError, PoolError,
+    ApplyError, BuildError, EncodeError, EngineError, MapError, NotClosedError, NotReadyError, PoolError,
     ResultTimeoutError, SubmitError, TaskError, TimeoutError, WorkerStartError,
 };
 pub use crate::executor::{Executor, Map, Submit};
