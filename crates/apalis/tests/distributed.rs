@@ -47,8 +47,40 @@ fn take_unserialisable(_: Unserialisable) -> u8 {
     0
 }
 
+/// Appends a line to the file `path` (one per run); the first run then sleeps `ms`, later
+/// runs return at once. Returns how many runs the file has seen.
+fn mark_then_sleep((path, ms): (String, u64)) -> u64 {
+    use std::io::Write;
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+        .unwrap();
+    f.write_all(b"run\n").unwrap();
+    drop(f);
+    let runs = std::fs::read_to_string(&path).unwrap().lines().count() as u64;
+    if runs == 1 {
+        std::thread::sleep(Duration::from_millis(ms));
+    }
+    runs
+}
+
+/// A worker in its own OS process (a skein-process child re-executing this test binary).
+fn remote_worker((url, q): (String, String)) {
+    let _w = skein_apalis::worker(&url, registry())
+        .queue(&q)
+        .concurrency(1)
+        .lease(Duration::from_secs(1))
+        .start()
+        .expect("worker starts");
+    loop {
+        std::thread::park();
+    }
+}
+
 fn registry() -> Registry {
     Registry::new()
+        .register("mark_then_sleep", mark_then_sleep)
         .register("square", square)
         .register("refuse", refuse)
         .register("abort_on_13", abort_on_13)
@@ -320,5 +352,86 @@ fn a_redis_restart_mid_run_loses_no_acknowledged_job() {
     for (i, f) in second.iter().enumerate() {
         assert_eq!(*f.result().unwrap(), (i * i) as u64);
     }
+    drop(w);
+}
+
+/// Starts a worker process, submits a job that marks a file and then runs for a minute,
+/// waits (on the file, not on time) until the job runs, and SIGKILLs the worker process.
+/// Returns the job's future and the marker file.
+fn job_on_a_killed_worker(
+    server: &RedisServer,
+    q: &str,
+    pool: &DistributedExecutor,
+    dir: &tempfile::TempDir,
+) -> (skein_pool::Future<u64>, std::path::PathBuf) {
+    let marker = dir.path().join("runs");
+    let remote = skein_process::Process::new(remote_worker, (server.url().to_owned(), q.to_owned()))
+        .start()
+        .expect("worker process starts");
+    let f = pool
+        .submit(Call::new(
+            mark_then_sleep,
+            (marker.to_string_lossy().into_owned(), 60_000),
+        ))
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !marker.exists() {
+        assert!(Instant::now() < deadline, "the worker process never ran the job");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    remote.kill().unwrap();
+    remote.join().unwrap();
+    (f, marker)
+}
+
+fn runs(marker: &std::path::Path) -> usize {
+    std::fs::read_to_string(marker).unwrap().lines().count()
+}
+
+#[test]
+fn a_job_whose_worker_process_is_killed_fails_and_never_runs_twice_without_retries() {
+    let server = redis_or_skip!();
+    let q = queue("killed");
+    let pool = executor(&server, &q);
+    let dir = tempfile::tempdir().unwrap();
+    let (f, marker) = job_on_a_killed_worker(&server, &q, &pool, &dir);
+    // A surviving worker (retries off, the default) takes the dead worker's job over.
+    let w = start_worker(&server, &q, 1);
+    let e = f.result().unwrap_err();
+    let TaskError::Failed(e) = e else {
+        panic!("expected WorkerLost, got {e:?}")
+    };
+    let lost = e.downcast_ref::<WorkerLost>().expect("WorkerLost");
+    assert!(lost.reason().contains("stopped renewing its lease"), "{}", lost.reason());
+    // Never run twice: one mark, and nothing left queued for anyone.
+    assert_eq!(runs(&marker), 1);
+    let mut c = redis::Client::open(server.url()).unwrap().get_connection().unwrap();
+    let len: u64 = redis::cmd("XLEN")
+        .arg(format!("skein:{{{q}}}:jobs"))
+        .query(&mut c)
+        .unwrap();
+    assert_eq!(len, 0);
+    // The surviving worker still serves.
+    assert_eq!(*pool.submit(Call::new(square, 6)).unwrap().result().unwrap(), 36);
+    drop(w);
+}
+
+#[test]
+fn a_job_whose_worker_process_is_killed_runs_again_with_retries() {
+    let server = redis_or_skip!();
+    let q = queue("retried");
+    let pool = executor(&server, &q);
+    let dir = tempfile::tempdir().unwrap();
+    let (f, marker) = job_on_a_killed_worker(&server, &q, &pool, &dir);
+    let w = skein_apalis::worker(server.url(), registry())
+        .queue(&q)
+        .concurrency(1)
+        .lease(Duration::from_secs(1))
+        .max_retries(1)
+        .start()
+        .unwrap();
+    // The second run sees the first run's mark and returns at once.
+    assert_eq!(*f.result().unwrap(), 2);
+    assert_eq!(runs(&marker), 2);
     drop(w);
 }
