@@ -57,7 +57,14 @@ fn ancestors(mut pid: i32) -> Vec<i32> {
     let mut out = Vec::new();
     while let Some(ppid) = std::fs::read_to_string(format!("/proc/{pid}/stat"))
         .ok()
-        .and_then(|s| s.rsplit_once(')')?.1.split_whitespace().nth(1)?.parse().ok())
+        .and_then(|s| {
+            s.rsplit_once(')')?
+                .1
+                .split_whitespace()
+                .nth(1)?
+                .parse()
+                .ok()
+        })
     {
         if ppid <= 1 || out.len() > 8 {
             break;
@@ -144,7 +151,11 @@ fn main() {
     println!("SIGKILL worker process {} (it holds the job)", victim.pid());
     victim.kill().expect("kill");
     let more: Vec<_> = (0..4)
-        .map(|i| remote.submit(Call::new(count_primes, 10_000 * (i + 1))).expect("submit"))
+        .map(|i| {
+            remote
+                .submit(Call::new(count_primes, 10_000 * (i + 1)))
+                .expect("submit")
+        })
         .collect();
     match held.result() {
         Err(TaskError::Failed(e)) if e.downcast_ref::<WorkerLost>().is_some() => {
@@ -152,7 +163,10 @@ fn main() {
         }
         other => panic!("expected WorkerLost, got {other:?}"),
     }
-    let counts: Vec<u64> = more.into_iter().map(|f| f.into_result().expect("ok")).collect();
+    let counts: Vec<u64> = more
+        .into_iter()
+        .map(|f| f.into_result().expect("ok"))
+        .collect();
     println!("jobs submitted after the kill, run by the survivor: {counts:?}");
     remote.shutdown(true, false);
     for w in &workers {

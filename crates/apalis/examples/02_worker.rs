@@ -33,10 +33,13 @@ fn registry() -> Registry {
 fn main() {
     skein_process::init();
     let mut args = std::env::args().skip(1);
-    let url = args.next().or_else(|| std::env::var("SKEIN_REDIS_URL").ok());
-    let concurrency: usize = args.next().and_then(|n| n.parse().ok()).unwrap_or_else(|| {
-        std::thread::available_parallelism().map_or(1, |n| n.get())
-    });
+    let url = args
+        .next()
+        .or_else(|| std::env::var("SKEIN_REDIS_URL").ok());
+    let concurrency: usize = args
+        .next()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
 
     if let Some(url) = url {
         let worker = skein_apalis::worker(&url, registry())
@@ -63,10 +66,17 @@ fn main() {
         .concurrency(2)
         .start()
         .expect("the worker connects");
-    println!("{} serving queue `default` at {}", worker.name(), server.url());
+    println!(
+        "{} serving queue `default` at {}",
+        worker.name(),
+        server.url()
+    );
     let pool = DistributedExecutor::new(server.url(), registry()).expect("Redis");
     let futures: Vec<_> = (1..=6u64)
-        .map(|i| pool.submit(Call::new(count_primes, 20_000 * i)).expect("submit"))
+        .map(|i| {
+            pool.submit(Call::new(count_primes, 20_000 * i))
+                .expect("submit")
+        })
         .collect();
     for f in as_completed(futures) {
         let (count, pid) = f.result().expect("ok");

@@ -118,7 +118,7 @@
 //!    can be added or killed at any time; give every worker of a queue the same
 //!    [`lease`](WorkerBuilder::lease) and [`max_retries`](WorkerBuilder::max_retries).
 //!
-//! # Python (Celery) → skein
+//! # Python → skein
 //!
 //! | Python (Celery) | skein |
 //! |---|---|

@@ -39,7 +39,9 @@ struct Unserialisable;
 
 impl Serialize for Unserialisable {
     fn serialize<S: serde::Serializer>(&self, _: S) -> Result<S::Ok, S::Error> {
-        Err(serde::ser::Error::custom("this value refuses to be serialised"))
+        Err(serde::ser::Error::custom(
+            "this value refuses to be serialised",
+        ))
     }
 }
 
@@ -178,7 +180,10 @@ fn a_panic_comes_back_with_its_message_and_the_worker_goes_on() {
         Err(TaskError::Panicked(m)) => assert!(m.contains("job 3 refuses"), "{m}"),
         other => panic!("expected a panic, got {other:?}"),
     }
-    assert_eq!(*pool.submit(Call::new(square, 4)).unwrap().result().unwrap(), 16);
+    assert_eq!(
+        *pool.submit(Call::new(square, 4)).unwrap().result().unwrap(),
+        16
+    );
 }
 
 #[test]
@@ -241,12 +246,20 @@ fn a_function_the_worker_does_not_know_fails_that_job() {
         .concurrency(1)
         .start()
         .unwrap();
-    let e = pool.submit(Call::new(square, 2)).unwrap().result().unwrap_err();
+    let e = pool
+        .submit(Call::new(square, 2))
+        .unwrap()
+        .result()
+        .unwrap_err();
     let TaskError::Failed(e) = e else {
         panic!("expected JobFailed, got {e:?}")
     };
     let failed = e.downcast_ref::<JobFailed>().expect("JobFailed");
-    assert!(failed.message().contains("\"square\""), "{}", failed.message());
+    assert!(
+        failed.message().contains("\"square\""),
+        "{}",
+        failed.message()
+    );
 }
 
 #[test]
@@ -265,7 +278,10 @@ fn cancel_removes_a_queued_job_and_result_timeout_times_out() {
     let w = start_worker(&server, &q, 1);
     assert_eq!(*b.result().unwrap(), 16);
     // The cancelled job is gone from the stream: nothing is left for any worker.
-    let mut c = redis::Client::open(server.url()).unwrap().get_connection().unwrap();
+    let mut c = redis::Client::open(server.url())
+        .unwrap()
+        .get_connection()
+        .unwrap();
     let len: u64 = redis::cmd("XLEN")
         .arg(format!("skein:{{{q}}}:jobs"))
         .query(&mut c)
@@ -365,9 +381,10 @@ fn job_on_a_killed_worker(
     dir: &tempfile::TempDir,
 ) -> (skein_pool::Future<u64>, std::path::PathBuf) {
     let marker = dir.path().join("runs");
-    let remote = skein_process::Process::new(remote_worker, (server.url().to_owned(), q.to_owned()))
-        .start()
-        .expect("worker process starts");
+    let remote =
+        skein_process::Process::new(remote_worker, (server.url().to_owned(), q.to_owned()))
+            .start()
+            .expect("worker process starts");
     let f = pool
         .submit(Call::new(
             mark_then_sleep,
@@ -376,7 +393,10 @@ fn job_on_a_killed_worker(
         .unwrap();
     let deadline = Instant::now() + Duration::from_secs(60);
     while !marker.exists() {
-        assert!(Instant::now() < deadline, "the worker process never ran the job");
+        assert!(
+            Instant::now() < deadline,
+            "the worker process never ran the job"
+        );
         std::thread::sleep(Duration::from_millis(10));
     }
     remote.kill().unwrap();
@@ -402,17 +422,27 @@ fn a_job_whose_worker_process_is_killed_fails_and_never_runs_twice_without_retri
         panic!("expected WorkerLost, got {e:?}")
     };
     let lost = e.downcast_ref::<WorkerLost>().expect("WorkerLost");
-    assert!(lost.reason().contains("stopped renewing its lease"), "{}", lost.reason());
+    assert!(
+        lost.reason().contains("stopped renewing its lease"),
+        "{}",
+        lost.reason()
+    );
     // Never run twice: one mark, and nothing left queued for anyone.
     assert_eq!(runs(&marker), 1);
-    let mut c = redis::Client::open(server.url()).unwrap().get_connection().unwrap();
+    let mut c = redis::Client::open(server.url())
+        .unwrap()
+        .get_connection()
+        .unwrap();
     let len: u64 = redis::cmd("XLEN")
         .arg(format!("skein:{{{q}}}:jobs"))
         .query(&mut c)
         .unwrap();
     assert_eq!(len, 0);
     // The surviving worker still serves.
-    assert_eq!(*pool.submit(Call::new(square, 6)).unwrap().result().unwrap(), 36);
+    assert_eq!(
+        *pool.submit(Call::new(square, 6)).unwrap().result().unwrap(),
+        36
+    );
     drop(w);
 }
 

@@ -396,7 +396,9 @@ where
             }))),
         },
         Reply::Panicked(m) => promise.set_error(TaskError::Panicked(m.into())),
-        Reply::Failed(m) => promise.set_error(TaskError::Failed(Arc::new(JobFailed { message: m }))),
+        Reply::Failed(m) => {
+            promise.set_error(TaskError::Failed(Arc::new(JobFailed { message: m })))
+        }
         Reply::Lost(m) => promise.set_error(TaskError::Failed(Arc::new(WorkerLost { reason: m }))),
         Reply::Cancelled => promise.set_error(TaskError::Cancelled),
     })
@@ -426,9 +428,7 @@ impl Executor for DistributedExecutor {
 
     fn shutdown_timeout(&self, timeout: Duration, cancel_futures: bool) -> bool {
         self.close(cancel_futures);
-        let ok = self
-            .shared
-            .wait_drained(Some(Instant::now() + timeout));
+        let ok = self.shared.wait_drained(Some(Instant::now() + timeout));
         if ok {
             if let Some(h) = self.listener.lock().take() {
                 let _ = h.join();
