@@ -19,6 +19,7 @@ use skein_apalis::{DistributedExecutor, Registry, WorkerLost};
 use skein_pool::{Call, Executor, ProcessPoolExecutor, Submit, TaskError};
 
 /// Counts the primes below `n` (deliberately naive: CPU-bound).
+#[inline(never)]
 fn count_primes(n: u64) -> u64 {
     (2..n)
         .filter(|&k| (2..).take_while(|d| d * d <= k).all(|d| k % d != 0))
@@ -26,6 +27,7 @@ fn count_primes(n: u64) -> u64 {
 }
 
 /// Writes this process's pid to `path`, then works for a long time.
+#[inline(never)]
 fn stuck(path: String) -> u64 {
     std::fs::write(&path, skein_process::getpid().to_string()).expect("write the marker");
     std::thread::sleep(Duration::from_secs(60));
@@ -113,6 +115,7 @@ fn main() {
         .into_iter()
         .map(|name| {
             skein_process::Process::new(worker_process, (server.url().to_owned(), name.into()))
+                .daemon(true)
                 .start()
                 .expect("a worker process")
         })

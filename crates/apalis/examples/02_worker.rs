@@ -18,6 +18,7 @@ use skein_pool::{Call, Executor, Submit, as_completed};
 
 /// Counts the primes below `n` (deliberately naive: CPU-bound); also says which process
 /// ran it.
+#[inline(never)]
 fn count_primes(n: u64) -> (u64, i32) {
     let count = (2..n)
         .filter(|&k| (2..).take_while(|d| d * d <= k).all(|d| k % d != 0))

@@ -14,6 +14,7 @@
 //! use skein_apalis::{DistributedExecutor, Registry};
 //! use skein_pool::{Call, Submit, as_completed};
 //!
+//! #[inline(never)] // registered functions keep one address (see Registry::name_of)
 //! fn cpu_bound(n: u64) -> u64 {
 //!     (0..n).map(|i| i * i % 7).sum()
 //! }

@@ -43,6 +43,7 @@ type Runner = dyn Fn(&ProcessPoolExecutor, &[u8], Done) + Send + Sync;
 /// ```
 /// use skein_apalis::Registry;
 ///
+/// #[inline(never)] // one address per function, also in optimised builds
 /// fn square(x: u64) -> u64 {
 ///     x * x
 /// }
@@ -116,7 +117,13 @@ impl Registry {
         self
     }
 
-    /// The name `f` is registered under.
+    /// The name `f` is registered under, found by the function's address.
+    ///
+    /// Rust does not promise one address per function: an optimised build may give a
+    /// small function a local copy in each code unit that uses it, and a copy's address is
+    /// not the registered one. Mark registered functions `#[inline(never)]` (as the
+    /// examples do) so that each has one address; a lookup that misses is an
+    /// [`Encode`](skein_pool::SubmitError::Encode) error at `submit`, never a wrong call.
     pub fn name_of<A, R>(&self, f: fn(A) -> R) -> Option<&str> {
         self.by_addr.get(&(f as usize)).map(|n| &**n)
     }

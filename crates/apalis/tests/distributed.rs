@@ -13,14 +13,17 @@ use skein_apalis::testing::RedisServer;
 use skein_apalis::{ConnectError, DistributedExecutor, JobFailed, Registry, Worker, WorkerLost};
 use skein_pool::{Call, Executor, ReturnWhen, Submit, SubmitError, TaskError, as_completed, wait};
 
+#[inline(never)]
 fn square(x: u64) -> u64 {
     x * x
 }
 
+#[inline(never)]
 fn refuse(n: u32) -> u32 {
     panic!("job {n} refuses")
 }
 
+#[inline(never)]
 fn abort_on_13(n: u32) -> u32 {
     if n == 13 {
         std::process::abort();
@@ -28,6 +31,7 @@ fn abort_on_13(n: u32) -> u32 {
     n
 }
 
+#[inline(never)]
 fn sleep_ms(ms: u64) -> u64 {
     std::thread::sleep(Duration::from_millis(ms));
     ms
@@ -45,12 +49,14 @@ impl Serialize for Unserialisable {
     }
 }
 
+#[inline(never)]
 fn take_unserialisable(_: Unserialisable) -> u8 {
     0
 }
 
 /// Appends a line to the file `path` (one per run); the first run then sleeps `ms`, later
 /// runs return at once. Returns how many runs the file has seen.
+#[inline(never)]
 fn mark_then_sleep((path, ms): (String, u64)) -> u64 {
     use std::io::Write;
     let mut f = std::fs::OpenOptions::new()
@@ -383,6 +389,7 @@ fn job_on_a_killed_worker(
     let marker = dir.path().join("runs");
     let remote =
         skein_process::Process::new(remote_worker, (server.url().to_owned(), q.to_owned()))
+            .daemon(true)
             .start()
             .expect("worker process starts");
     let f = pool

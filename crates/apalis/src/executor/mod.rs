@@ -175,6 +175,7 @@ impl Shared {
 /// use skein_apalis::{DistributedExecutor, Registry};
 /// use skein_pool::{Call, Submit};
 ///
+/// #[inline(never)]
 /// fn square(x: u64) -> u64 {
 ///     x * x
 /// }
@@ -342,7 +343,8 @@ where
         let Some(name) = shared.registry.name_of(f) else {
             let e = EncodeError::new(format!(
                 "the function is not in the executor's registry (Registry::register it under \
-                 a name; registered: {:?})",
+                 a name, and mark it #[inline(never)] so an optimised build keeps one address \
+                 for it; registered: {:?})",
                 shared.registry.names()
             ));
             return Err(SubmitError::Encode(Call::new(f, args), e));

@@ -29,6 +29,7 @@ use crate::registry::{Registry, RunOutcome};
 /// ```no_run
 /// use skein_apalis::Registry;
 ///
+/// #[inline(never)]
 /// fn square(x: u64) -> u64 {
 ///     x * x
 /// }
