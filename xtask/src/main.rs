@@ -39,8 +39,17 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-/// The chapters, in the order of the study notes.
-pub(crate) const CHAPTERS: &[&str] = &["threads", "locks", "queue", "pool", "process", "coroutine"];
+/// The chapters, in the order of the study notes; then `apalis`, the executor past one
+/// machine (its demos need redis-server).
+pub(crate) const CHAPTERS: &[&str] = &[
+    "threads",
+    "locks",
+    "queue",
+    "pool",
+    "process",
+    "coroutine",
+    "apalis",
+];
 
 #[derive(Parser)]
 #[command(

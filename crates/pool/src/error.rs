@@ -149,6 +149,10 @@ pub enum SubmitError<J> {
     /// A process pool has no live worker and the system refused to start one (`EAGAIN`,
     /// out of memory): the job is handed back rather than left waiting.
     Start(J, WorkerStartError),
+    /// An executor that hands jobs to an outside engine (a distributed executor's Redis
+    /// server) could not reach it: nothing was queued. Python (Celery): `OperationalError`
+    /// from `apply_async`.
+    Engine(J, EngineError),
 }
 
 /// A process pool's job could not be serialised at `submit`.
@@ -162,6 +166,33 @@ impl fmt::Display for EncodeError {
 }
 
 impl Error for EncodeError {}
+
+impl EncodeError {
+    /// An encoding failure described by `message`, for executors outside this crate that
+    /// serialise their jobs themselves.
+    pub fn new(message: impl Into<Arc<str>>) -> EncodeError {
+        EncodeError(message.into())
+    }
+}
+
+/// An executor's outside engine (a broker such as Redis) could not take a job.
+#[derive(Clone, Debug)]
+pub struct EngineError(Arc<str>);
+
+impl EngineError {
+    /// The engine's failure, described by `message`.
+    pub fn new(message: impl Into<Arc<str>>) -> EngineError {
+        EngineError(message.into())
+    }
+}
+
+impl fmt::Display for EngineError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "the job engine is unreachable: {}", self.0)
+    }
+}
+
+impl Error for EngineError {}
 
 /// A process pool could not start a worker process (the system's error, e.g. `EAGAIN`).
 #[derive(Clone, Debug)]
@@ -183,7 +214,8 @@ impl<J> SubmitError<J> {
             | SubmitError::Broken(j)
             | SubmitError::Spawn(j, _)
             | SubmitError::Encode(j, _)
-            | SubmitError::Start(j, _) => j,
+            | SubmitError::Start(j, _)
+            | SubmitError::Engine(j, _) => j,
         }
     }
 
@@ -201,6 +233,7 @@ impl<J> fmt::Debug for SubmitError<J> {
             SubmitError::Spawn(_, e) => f.debug_tuple("Spawn").field(&"..").field(e).finish(),
             SubmitError::Encode(_, e) => f.debug_tuple("Encode").field(&"..").field(e).finish(),
             SubmitError::Start(_, e) => f.debug_tuple("Start").field(&"..").field(e).finish(),
+            SubmitError::Engine(_, e) => f.debug_tuple("Engine").field(&"..").field(e).finish(),
         }
     }
 }
@@ -215,6 +248,7 @@ impl<J> fmt::Display for SubmitError<J> {
             SubmitError::Spawn(_, e) => write!(f, "could not start a worker thread: {e}"),
             SubmitError::Encode(_, e) => write!(f, "cannot submit the task: {e}"),
             SubmitError::Start(_, e) => write!(f, "cannot submit the task: {e}"),
+            SubmitError::Engine(_, e) => write!(f, "cannot submit the task: {e}"),
         }
     }
 }
@@ -225,6 +259,7 @@ impl<J> Error for SubmitError<J> {
             SubmitError::Spawn(_, e) => Some(e),
             SubmitError::Encode(_, e) => Some(e),
             SubmitError::Start(_, e) => Some(e),
+            SubmitError::Engine(_, e) => Some(e),
             _ => None,
         }
     }

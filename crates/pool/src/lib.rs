@@ -187,8 +187,8 @@ mod wait;
 
 pub use crate::builder::Builder;
 pub use crate::error::{
-    ApplyError, BuildError, EncodeError, MapError, NotClosedError, NotReadyError, PoolError,
-    ResultTimeoutError, SubmitError, TaskError, TimeoutError, WorkerStartError,
+    ApplyError, BuildError, EncodeError, EngineError, MapError, NotClosedError, NotReadyError,
+    PoolError, ResultTimeoutError, SubmitError, TaskError, TimeoutError, WorkerStartError,
 };
 pub use crate::executor::{Executor, Map, Submit};
 pub use crate::future::{Awaiting, Future};

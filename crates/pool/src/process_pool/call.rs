@@ -103,6 +103,7 @@ where
             Err(SubmitError::Spawn(r, e)) => Err(SubmitError::Spawn(back(r), e)),
             Err(SubmitError::Encode(r, e)) => Err(SubmitError::Encode(back(r), e)),
             Err(SubmitError::Start(r, e)) => Err(SubmitError::Start(back(r), e)),
+            Err(SubmitError::Engine(r, e)) => Err(SubmitError::Engine(back(r), e)),
         }
     }
 }
