@@ -6,7 +6,10 @@
 //! group into ratios. Run them with `cargo bench -p skein-benches` or
 //! `cargo xtask bench [--quick] [--chapter NAME]`.
 //!
-//! This library target exists only to give the package a home; the benches are the
-//! targets under `benches/`.
+//! This library target gives the package a home and holds workloads that more than one
+//! harness runs: [`fifo`] is timed both by the criterion queue groups and by the
+//! interleaved A/B runner `examples/queue_ab.rs`.
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
+
+pub mod fifo;

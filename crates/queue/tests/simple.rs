@@ -33,7 +33,12 @@ fn blocked_get_wakes_on_put_from_a_clone() {
     let q = SimpleQueue::new();
     let q2 = q.clone();
     let h = thread::spawn(move || q2.get());
-    thread::sleep(Duration::from_millis(20));
+    // The getter is registered to sleep: only the put's wakeup lets it go on.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while q.waiters() != 1 {
+        assert!(Instant::now() < deadline, "the getter never went to sleep");
+        thread::yield_now();
+    }
     q.put("hello");
     assert_eq!(h.join().unwrap(), "hello");
     assert!(format!("{q:?}").contains("qsize: 0"));
