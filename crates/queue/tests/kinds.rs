@@ -155,8 +155,11 @@ macro_rules! suite {
                 // The getter is registered to sleep: only the put's wakeup gets it the item
                 // (without it, it times out and the test fails).
                 wait_until("the getter sleeps", || q.waiters() == 1);
+                let t = Instant::now();
                 q.put(42).unwrap();
                 assert_eq!(h.join().unwrap(), Ok(42));
+                // Without the wakeup it would take the item only after its timeout.
+                assert!(t.elapsed() < PROMPTLY, "the put did not wake the getter");
                 assert_eq!(q.waiters(), 0);
             }
 
@@ -302,14 +305,16 @@ macro_rules! suite {
                 let mut getters = Vec::new();
                 for i in 0..K {
                     let (q, b) = (full.clone(), Arc::clone(&start));
+                    // Timed (far beyond the bound asserted below) so that a missing wakeup
+                    // fails the test instead of hanging it.
                     putters.push(thread::spawn(move || {
                         b.wait();
-                        q.put(100 + i as i32)
+                        q.put_timeout(100 + i as i32, PROMPTLY * 3)
                     }));
                     let (q, b) = (empty.clone(), Arc::clone(&start));
                     getters.push(thread::spawn(move || {
                         b.wait();
-                        q.get()
+                        q.get_timeout(PROMPTLY * 3)
                     }));
                 }
                 start.wait();
@@ -325,18 +330,28 @@ macro_rules! suite {
                 }
                 empty.shutdown();
                 for (i, h) in getters.into_iter().enumerate() {
-                    assert_eq!(h.join().unwrap(), Err(GetError), "getter {i}");
+                    assert_eq!(
+                        h.join().unwrap(),
+                        Err(GetTimeoutError::ShutDown),
+                        "getter {i}"
+                    );
                 }
                 if $bounded {
                     for (i, h) in putters.into_iter().enumerate() {
-                        assert_eq!(h.join().unwrap(), Err(PutError(100 + i as i32)));
+                        assert_eq!(
+                            h.join().unwrap(),
+                            Err(PutTimeoutError::ShutDown(100 + i as i32))
+                        );
                     }
                 } else {
                     for h in putters {
                         assert_eq!(h.join().unwrap(), Ok(()));
                     }
                 }
-                assert!(t.elapsed() < PROMPTLY);
+                assert!(
+                    t.elapsed() < PROMPTLY,
+                    "shutdown did not wake every blocked caller"
+                );
             }
 
             #[test]
