@@ -43,7 +43,10 @@ fn blocked_get_wakes_on_put_from_a_clone() {
     q.put("hello");
     assert_eq!(h.join().unwrap(), Some("hello"));
     // Without the wakeup it would take the item only after its timeout.
-    assert!(t.elapsed() < Duration::from_secs(10), "the put did not wake the getter");
+    assert!(
+        t.elapsed() < Duration::from_secs(10),
+        "the put did not wake the getter"
+    );
     assert!(format!("{q:?}").contains("qsize: 0"));
 }
 
