@@ -18,63 +18,13 @@
 use std::collections::BinaryHeap;
 use std::hint::black_box;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Barrier, Condvar, Mutex, mpsc};
+use std::sync::{Arc, Condvar, Mutex, mpsc};
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use criterion::{Criterion, SamplingMode, Throughput, criterion_group, criterion_main};
 
-const CAP: usize = 1024;
-
-/// Items each producer sends in the FIFO groups: one producer sends 4,000,000, two send
-/// 2,000,000 each (the independent harness's workloads).
-const TOTAL: u64 = 4_000_000;
-
-/// One FIFO run as the harness times it: `senders.len()` producer threads each send
-/// `0..per` (`per = TOTAL / producers`), `receivers.len()` consumer threads take their share;
-/// timed from the moment every thread is ready to the last `get`. Each thread owns its own
-/// handle (a clone), as users write it. Checks the sum.
-fn timed_fifo<S, R>(senders: Vec<S>, receivers: Vec<R>) -> Duration
-where
-    S: FnMut(u64) + Send,
-    R: FnMut() -> u64 + Send,
-{
-    let (p, k) = (senders.len() as u64, receivers.len() as u64);
-    let per = TOTAL / p;
-    let start = Barrier::new(senders.len() + receivers.len() + 1);
-    let (elapsed, sum) = thread::scope(|s| {
-        for mut send in senders {
-            let start = &start;
-            s.spawn(move || {
-                start.wait();
-                for i in 0..per {
-                    send(i);
-                }
-            });
-        }
-        let consumers: Vec<_> = receivers
-            .into_iter()
-            .map(|mut recv| {
-                let start = &start;
-                s.spawn(move || {
-                    start.wait();
-                    let mut sum = 0u64;
-                    for _ in 0..TOTAL / k {
-                        sum += recv();
-                    }
-                    (Instant::now(), sum)
-                })
-            })
-            .collect();
-        start.wait();
-        let t0 = Instant::now();
-        let ends: Vec<(Instant, u64)> = consumers.into_iter().map(|h| h.join().unwrap()).collect();
-        let last = ends.iter().map(|e| e.0).max().unwrap();
-        (last - t0, ends.iter().map(|e| e.1).sum::<u64>())
-    });
-    assert_eq!(black_box(sum), p * (per * (per - 1) / 2));
-    elapsed
-}
+use skein_benches::fifo::{CAP, TOTAL, handles, timed as timed_fifo};
 
 /// `iters` runs of [`timed_fifo`], summed (criterion's `iter_custom`).
 fn fifo_runs<S, R>(iters: u64, mut make: impl FnMut() -> (Vec<S>, Vec<R>)) -> Duration
@@ -90,15 +40,12 @@ where
         .sum()
 }
 
-/// `n` clones of `h`, each made into a closure by `f`.
-fn handles<H: Clone, F>(h: &H, n: usize, f: impl Fn(H) -> F) -> Vec<F> {
-    (0..n).map(|_| f(h.clone())).collect()
-}
-
 fn fifo_group(c: &mut Criterion, name: &str, bounded: bool, p: usize, k: usize) {
     let mut g = c.benchmark_group(name);
     g.throughput(Throughput::Elements(TOTAL));
+    // One sample = one whole run (tens of milliseconds), as in `examples/queue_ab.rs`.
     g.sample_size(10);
+    g.sampling_mode(SamplingMode::Flat);
     let cap = if bounded { CAP } else { 0 };
 
     g.bench_function(if bounded { "skein" } else { "skein/unbounded" }, |b| {

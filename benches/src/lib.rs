@@ -6,9 +6,12 @@
 //! group into ratios. Run them with `cargo bench -p skein-benches` or
 //! `cargo xtask bench [--quick] [--chapter NAME]`.
 //!
-//! This library target gives the package a home and holds the one job two targets share
-//! ([`scenarios`]: the CPU-bound scenario); the benches are the targets under `benches/`.
+//! This library target gives the package a home and holds workloads that more than one
+//! harness runs: [`scenarios`] (the CPU-bound scenario) is shared by two bench targets, and
+//! [`fifo`] is timed both by the criterion queue groups and by the interleaved A/B runner
+//! `examples/queue_ab.rs`.
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+pub mod fifo;
 pub mod scenarios;

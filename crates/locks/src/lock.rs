@@ -165,6 +165,14 @@ impl Lock {
         self.raw.is_locked()
     }
 
+    /// Test support, not part of the API: whether some thread is parked waiting for this
+    /// lock (past its brief spinning). Tests wait for this instead of sleeping, to force
+    /// "blocked, then released".
+    #[doc(hidden)]
+    pub fn has_waiters(&self) -> bool {
+        self.raw.has_parked()
+    }
+
     pub(crate) fn raw(&self) -> &RawLock {
         &self.raw
     }

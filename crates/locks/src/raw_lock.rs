@@ -54,7 +54,6 @@ impl RawLock {
     }
 
     /// Whether some thread is parked in the queue (for tests that must wait until it is).
-    #[cfg(test)]
     pub(crate) fn has_parked(&self) -> bool {
         self.state.load(Ordering::Relaxed) & PARKED != 0
     }

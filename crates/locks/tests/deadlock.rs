@@ -339,7 +339,16 @@ fn child_disabled_detection_times_out_instead() {
             a.acquire_checked().map(drop)
         });
         both.wait(); // both hold their first lock
-        thread::sleep(Duration::from_millis(200)); // let the cycle form (not required)
+        // The cycle forms: both threads park (with detection on, their checked acquires
+        // would fail instead of parking, and this wait would give up).
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        while !(a.has_waiters() && b.has_waiters()) {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the two threads never both waited"
+            );
+            thread::yield_now();
+        }
         b.release().unwrap();
         assert!(t1.join().unwrap().is_ok());
         assert!(t2.join().unwrap().is_ok());

@@ -304,6 +304,29 @@ fn run_callback<T>(callback: Callback<T>, future: &Future<T>) {
     }
 }
 
+/// The futures whose `into_result` waits, past its spinning, for another handle to let
+/// go (only that slow path registers here; see `Future::into_result_is_waiting`).
+static TAKING: Mutex<Vec<usize>> = Mutex::new(Vec::new());
+
+/// One future's entry in [`TAKING`], removed when `into_result` returns.
+struct Taking(usize);
+
+impl Taking {
+    fn register(key: usize) -> Taking {
+        TAKING.lock().push(key);
+        Taking(key)
+    }
+}
+
+impl Drop for Taking {
+    fn drop(&mut self) {
+        let mut taking = TAKING.lock();
+        if let Some(i) = taking.iter().position(|&k| k == self.0) {
+            taking.swap_remove(i);
+        }
+    }
+}
+
 /// The result of an asynchronous computation: Python's `concurrent.futures.Future`.
 ///
 /// Returned by [`Submit::submit`](crate::Submit::submit) and by
@@ -452,6 +475,7 @@ impl<T> Future<T> {
         self.state().wait_deadline(None);
         let mut this = self;
         let backoff = Backoff::new();
+        let mut registered: Option<Taking> = None;
         loop {
             // A value was produced by a thread that drops its handle right after running the
             // done-callbacks; wait for that (briefly spinning, then polling gently, since a
@@ -461,11 +485,27 @@ impl<T> Future<T> {
                 Err(again) => this = again,
             }
             if backoff.is_completed() {
+                registered.get_or_insert_with(|| Taking::register(this.key()));
                 std::thread::sleep(Duration::from_millis(1));
             } else {
                 backoff.snooze();
             }
         }
+    }
+
+    /// This future's state, as a number that tells it apart from every other live one.
+    fn key(&self) -> usize {
+        Arc::as_ptr(&self.slot).cast::<()>() as usize
+    }
+
+    /// Test support, not part of the API: whether a thread is blocked in
+    /// [`into_result`](Self::into_result) on this future, past its brief spinning, waiting
+    /// for another handle (a done-callback running at that moment) to let go. Tests wait
+    /// for this instead of sleeping, to force "`into_result` waits, then the callback
+    /// ends".
+    #[doc(hidden)]
+    pub fn into_result_is_waiting(&self) -> bool {
+        TAKING.lock().contains(&self.key())
     }
 
     /// Moves the outcome out of a done future, or hands the future back while another

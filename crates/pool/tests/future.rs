@@ -138,7 +138,6 @@ fn panicking_callback_is_not_fatal() {
 fn into_result_waits_for_callbacks_holding_the_future() {
     let pool = ThreadPoolExecutor::new(1).unwrap();
     let (gate_tx, gate_rx) = mpsc::channel::<()>();
-    let (release_tx, release_rx) = mpsc::channel::<()>();
     let (started_tx, started_rx) = mpsc::channel::<()>();
     let future = pool
         .submit(move || {
@@ -148,26 +147,30 @@ fn into_result_waits_for_callbacks_holding_the_future() {
         .unwrap();
     let finished = Arc::new(AtomicUsize::new(0));
     let fin = finished.clone();
-    // Registered while the task is surely pending, so it runs on the worker.
+    // Registered while the task is surely pending, so it runs on the worker. It holds a
+    // handle until `into_result` (below) is known to wait for it: an `into_result` that
+    // did not wait would return first, and the callback, giving up, would fail the test.
     future.add_done_callback(move |f| {
         started_tx.send(()).unwrap();
-        release_rx.recv().unwrap();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while !f.into_result_is_waiting() {
+            assert!(
+                Instant::now() < deadline,
+                "into_result never waited for the callback"
+            );
+            std::thread::yield_now();
+        }
         assert_eq!(f.result().unwrap(), "value");
         fin.store(1, Ordering::SeqCst);
     });
     gate_tx.send(()).unwrap();
     started_rx.recv().unwrap();
-    let releaser = std::thread::spawn(move || {
-        std::thread::sleep(Duration::from_millis(20));
-        release_tx.send(()).unwrap();
-    });
     assert_eq!(future.into_result().unwrap(), "value");
     assert_eq!(
         finished.load(Ordering::SeqCst),
         1,
         "the callback finished first"
     );
-    releaser.join().unwrap();
 }
 
 #[test]

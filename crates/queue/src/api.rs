@@ -302,6 +302,16 @@ macro_rules! queue_api {
             pub fn try_iter(&self) -> crate::TryIter<'_, T> {
                 crate::TryIter { src: &*self.core }
             }
+
+            /// Test support, not part of the API: how many callers are blocked in `get`, `put` or
+            /// `join` and need a wakeup to go on (a getter or putter is counted once it stopped
+            /// spinning and registered to sleep, until a `put`, `get` or `shutdown` picks it; a
+            /// joiner while it waits). Tests wait for this count instead of sleeping, so that
+            /// "blocked, then woken" is forced rather than made likely.
+            #[doc(hidden)]
+            pub fn waiters(&self) -> usize {
+                self.core.waiters()
+            }
         }
 
         impl<T> Clone for $name<T> {

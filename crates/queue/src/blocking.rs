@@ -104,6 +104,16 @@ impl<T: Send, R: RawQueue<T>> Core<T, R> {
         self.raw.is_closed()
     }
 
+    /// Callers registered as blocked: getters and putters past their spinning (counted
+    /// until a notifier picks them), and joiners (counted under the epoch lock, which they
+    /// let go of only to wait, until they return). A waiter counted here needs a wakeup to
+    /// go on: tests wait for this count to force "blocked, then woken" interleavings.
+    pub(crate) fn waiters(&self) -> usize {
+        self.not_empty.sleepers()
+            + self.not_full.sleepers()
+            + self.all_done.joiners.load(Ordering::SeqCst)
+    }
+
     #[inline]
     pub(crate) fn try_put(&self, value: T) -> Result<(), TryPutError<T>> {
         match self.raw.try_push(value) {

@@ -21,10 +21,15 @@ use crate::flavor::Fifo;
 ///
 /// # Speed
 ///
-/// Measured in `benches/benches/queue.rs` (4,000,000 `u64`, one producer and one consumer
-/// or two of each, each with its own handle, timed to the last `get`) beside
-/// crossbeam-channel and kanal: at least as fast as crossbeam-channel, bounded and
-/// unbounded. The reason is the blocking layer: a put or get touches no lock and pays one
+/// Measured beside crossbeam-channel, kanal and flume on issue 18's workload (4,000,000
+/// `u64`, one producer and one consumer or two of each, each thread with its own handle,
+/// timed from a common start to the last `get`): `benches/examples/queue_ab.rs` runs the
+/// contenders in alternation and reports the median of per-round ratios; the criterion
+/// groups `queue/spsc_*` and `queue/mpmc_2x2_*` time the same code
+/// (`skein_benches::fifo`), one whole run per sample. The bar is crossbeam-channel's
+/// speed, bounded and unbounded.
+///
+/// The reason it holds is the blocking layer: a put or get touches no lock and pays one
 /// load of a sleeper count on top of the ring operation, and **a thread woken from its
 /// sleep stops being counted the moment its waker picks it** (as crossbeam-channel's waker
 /// does), not when it next runs. When it was counted until it ran again, every operation
@@ -32,6 +37,17 @@ use crate::flavor::Fifo;
 /// slice on a busy machine — and the bounded queue ran at 0.33–0.59× crossbeam-channel.
 /// The unbounded list also reuses its blocks, saving one allocation in the producer and
 /// one free in the consumer per block of 63 items.
+///
+/// Why an earlier criterion group reported 1.16× crossbeam-channel while the independent
+/// harness found 0.33–0.59×: it shared one `&Queue` between scoped threads, passed 200,000
+/// items and timed thread spawning and joining, so the ring rarely filled and the
+/// blocking layer — where the time went — was hardly exercised. Now both harnesses run the
+/// same workload, yet a single criterion run can still flip (0.70–3.97× in one session):
+/// it measures each contender in its own window of seconds, and on a shared 2-core machine
+/// a whole run lands in a fast or a slow mode (9–70 M items/s) depending on how the
+/// scheduler places the threads at that moment. Alternating contenders round by round
+/// exposes them to the same moments, which is why the A/B runner's medians are the
+/// figures to quote.
 ///
 /// # Examples
 ///

@@ -46,6 +46,12 @@ pub(crate) struct Signal {
 }
 
 impl Signal {
+    /// Sleepers registered and not yet picked by a notifier (test support: see
+    /// `Queue::waiters`).
+    pub(crate) fn sleepers(&self) -> usize {
+        self.sleepers.load(Ordering::SeqCst)
+    }
+
     /// Wakes one sleeper, if any.
     #[inline]
     pub(crate) fn notify_one(&self) {

@@ -85,6 +85,15 @@ impl<T: Send> SimpleQueue<T> {
         TryIter { src: &*self.core }
     }
 
+    /// Test support, not part of the API: how many callers are blocked in `get` and need
+    /// a `put` to go on (counted once they stopped spinning and registered to sleep, until
+    /// a `put` picks them). Tests wait for this count instead of sleeping, so that "blocked,
+    /// then woken" is forced rather than made likely.
+    #[doc(hidden)]
+    pub fn waiters(&self) -> usize {
+        self.core.waiters()
+    }
+
     /// A blocking iterator; it never ends by itself (a `SimpleQueue` has no shutdown), so
     /// stop it with a sentinel value or `take(n)`.
     pub fn iter(&self) -> Iter<'_, T> {

@@ -3,8 +3,10 @@
 //!
 //! Parts follow CPython's `Lib/test/test_queue.py` (basic order, full/empty, task_done
 //! and join, shutdown), written in our own words. No test depends on timing luck: threads
-//! are ordered with channels and barriers; time is only asserted as a strict lower bound
-//! for timeouts and a generous upper bound for wakeups.
+//! are ordered with channels and barriers, and a test that needs a caller *blocked* before
+//! it acts waits until the queue counts it among its `waiters()` (registered to sleep, so
+//! only a wakeup lets it go on); time is only asserted as a strict lower bound for
+//! timeouts and a generous upper bound for wakeups.
 
 use std::sync::{Arc, Barrier, mpsc};
 use std::thread;
@@ -12,6 +14,15 @@ use std::time::{Duration, Instant};
 
 /// Generous upper bound for "wakes up promptly" on a loaded 2-core machine.
 const PROMPTLY: Duration = Duration::from_secs(10);
+
+/// Waits, yielding, until `cond` holds; fails loudly after a generous deadline.
+fn wait_until(what: &str, cond: impl Fn() -> bool) {
+    let deadline = Instant::now() + PROMPTLY * 6;
+    while !cond() {
+        assert!(Instant::now() < deadline, "gave up waiting until {what}");
+        thread::yield_now();
+    }
+}
 
 macro_rules! suite {
     ($module:ident, $ty:ident, bounded = $bounded:expr, order = $order:expr) => {
@@ -141,9 +152,15 @@ macro_rules! suite {
                 let q = make::<i32>(4);
                 let q2 = q.clone();
                 let h = thread::spawn(move || q2.get_timeout(PROMPTLY * 3));
-                thread::sleep(Duration::from_millis(20));
+                // The getter is registered to sleep: only the put's wakeup gets it the item
+                // (without it, it times out and the test fails).
+                wait_until("the getter sleeps", || q.waiters() == 1);
+                let t = Instant::now();
                 q.put(42).unwrap();
                 assert_eq!(h.join().unwrap(), Ok(42));
+                // Without the wakeup it would take the item only after its timeout.
+                assert!(t.elapsed() < PROMPTLY, "the put did not wake the getter");
+                assert_eq!(q.waiters(), 0);
             }
 
             #[test]
@@ -254,28 +271,25 @@ macro_rules! suite {
             fn join_returns_even_if_new_work_arrives_before_waking() {
                 let q = make(8);
                 q.put(1).unwrap();
-                let (tx, rx) = mpsc::channel();
                 let joiner = {
                     let q = q.clone();
-                    thread::spawn(move || {
-                        tx.send(()).unwrap();
-                        q.join();
-                    })
+                    thread::spawn(move || q.join_timeout(PROMPTLY * 3))
                 };
-                rx.recv().unwrap();
-                // Only makes it likely that the joiner waits already; either way it must
-                // return. The deterministic form (joiner known to be waiting) is the unit
-                // test `join_released_by_epoch_even_if_new_work_arrives_first` in
-                // src/blocking.rs.
-                thread::sleep(Duration::from_millis(20));
+                // The joiner waits: reaching zero must release it, even though a new item
+                // is put right after (the joiner may not have run yet; the unit test
+                // `join_released_by_epoch_even_if_new_work_arrives_first` in
+                // src/blocking.rs holds it asleep until the new item is in).
+                wait_until("the joiner waits", || q.waiters() == 1);
                 q.get().unwrap();
                 q.task_done().unwrap();
                 q.put(2).unwrap();
-                // Zero was reached once (released by the epoch) or the joiner saw the
-                // new item and waits for this last task_done: it never hangs.
+                assert!(
+                    joiner.join().unwrap(),
+                    "join released by the count reaching zero"
+                );
+                assert_eq!(q.unfinished_tasks(), 1);
                 q.get().unwrap();
                 q.task_done().unwrap();
-                joiner.join().unwrap();
             }
 
             #[test]
@@ -291,37 +305,53 @@ macro_rules! suite {
                 let mut getters = Vec::new();
                 for i in 0..K {
                     let (q, b) = (full.clone(), Arc::clone(&start));
+                    // Timed (far beyond the bound asserted below) so that a missing wakeup
+                    // fails the test instead of hanging it.
                     putters.push(thread::spawn(move || {
                         b.wait();
-                        q.put(100 + i as i32)
+                        q.put_timeout(100 + i as i32, PROMPTLY * 3)
                     }));
                     let (q, b) = (empty.clone(), Arc::clone(&start));
                     getters.push(thread::spawn(move || {
                         b.wait();
-                        q.get()
+                        q.get_timeout(PROMPTLY * 3)
                     }));
                 }
                 start.wait();
-                // Let them block (the result is the same if they have not yet).
-                thread::sleep(Duration::from_millis(50));
+                // Every getter (and, bounded, every putter) blocked before the shutdown:
+                // each needs the shutdown's wakeup, or its join below never returns.
+                wait_until("the getters sleep", || empty.waiters() == K);
+                if $bounded {
+                    wait_until("the putters sleep", || full.waiters() == K);
+                }
                 let t = Instant::now();
                 if $bounded {
                     full.shutdown();
                 }
                 empty.shutdown();
                 for (i, h) in getters.into_iter().enumerate() {
-                    assert_eq!(h.join().unwrap(), Err(GetError), "getter {i}");
+                    assert_eq!(
+                        h.join().unwrap(),
+                        Err(GetTimeoutError::ShutDown),
+                        "getter {i}"
+                    );
                 }
                 if $bounded {
                     for (i, h) in putters.into_iter().enumerate() {
-                        assert_eq!(h.join().unwrap(), Err(PutError(100 + i as i32)));
+                        assert_eq!(
+                            h.join().unwrap(),
+                            Err(PutTimeoutError::ShutDown(100 + i as i32))
+                        );
                     }
                 } else {
                     for h in putters {
                         assert_eq!(h.join().unwrap(), Ok(()));
                     }
                 }
-                assert!(t.elapsed() < PROMPTLY);
+                assert!(
+                    t.elapsed() < PROMPTLY,
+                    "shutdown did not wake every blocked caller"
+                );
             }
 
             #[test]

@@ -32,10 +32,21 @@ fn get_timeout_waits_at_least_the_timeout() {
 fn blocked_get_wakes_on_put_from_a_clone() {
     let q = SimpleQueue::new();
     let q2 = q.clone();
-    let h = thread::spawn(move || q2.get());
-    thread::sleep(Duration::from_millis(20));
+    let h = thread::spawn(move || q2.get_timeout(Duration::from_secs(60)));
+    // The getter is registered to sleep: only the put's wakeup lets it go on.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while q.waiters() != 1 {
+        assert!(Instant::now() < deadline, "the getter never went to sleep");
+        thread::yield_now();
+    }
+    let t = Instant::now();
     q.put("hello");
-    assert_eq!(h.join().unwrap(), "hello");
+    assert_eq!(h.join().unwrap(), Some("hello"));
+    // Without the wakeup it would take the item only after its timeout.
+    assert!(
+        t.elapsed() < Duration::from_secs(10),
+        "the put did not wake the getter"
+    );
     assert!(format!("{q:?}").contains("qsize: 0"));
 }
 

@@ -5,6 +5,7 @@
 //! stops wherever it is, daemon or not. [`ExitGuard`] (or [`run_main`]) gives a program
 //! Python's rule back.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::registry;
@@ -129,10 +130,39 @@ pub fn join_non_daemon_deadline(deadline: Instant) -> bool {
     join_non_daemon_inner(Some(deadline))
 }
 
+/// Threads inside [`join_non_daemon`] (or its timed forms, or [`run_main`]'s wait).
+static EXIT_WAITERS: AtomicUsize = AtomicUsize::new(0);
+
+/// Test support, not part of the API: how many threads are inside
+/// [`join_non_daemon`] (or its timed forms, [`run_main`]'s and the exit guard's wait).
+/// Tests wait for this count instead of sleeping, to force "the wait began, then the
+/// non-daemon thread ended".
+#[doc(hidden)]
+pub fn exit_waiters() -> usize {
+    EXIT_WAITERS.load(Ordering::SeqCst)
+}
+
+/// Counts the current thread in [`EXIT_WAITERS`] while it lives.
+struct Waiting;
+
+impl Waiting {
+    fn new() -> Waiting {
+        EXIT_WAITERS.fetch_add(1, Ordering::SeqCst);
+        Waiting
+    }
+}
+
+impl Drop for Waiting {
+    fn drop(&mut self) {
+        EXIT_WAITERS.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
 fn join_non_daemon_inner(deadline: Option<Instant>) -> bool {
     if !registry::ever_used() {
         return true; // no skein thread was ever started or seen here
     }
+    let _waiting = Waiting::new();
     loop {
         let pending = registry::non_daemon_others();
         if pending.is_empty() {

@@ -164,7 +164,8 @@ pub use crate::builder::{Builder, set_stack_size, spawn, stack_size};
 pub use crate::error::{JoinError, JoinTimeoutError, MIN_STACK_SIZE, SpawnError, StackSizeError};
 pub use crate::excepthook::{ExceptHookArgs, default_excepthook, reset_excepthook, set_excepthook};
 pub use crate::exit::{
-    ExitGuard, join_non_daemon, join_non_daemon_deadline, join_non_daemon_timeout, run_main,
+    ExitGuard, exit_waiters, join_non_daemon, join_non_daemon_deadline, join_non_daemon_timeout,
+    run_main,
 };
 #[doc(hidden)]
 pub use crate::fork::{__forks_waiting, __with_registry_locked};

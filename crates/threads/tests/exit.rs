@@ -169,7 +169,16 @@ fn run_main_returns_the_value_after_waiting() {
     let d = done.clone();
     let value = skein_threads::run_main(move || {
         drop(Builder::new().daemon(false).spawn(move || {
-            std::thread::sleep(Duration::from_millis(20));
+            // Ends only once run_main waits for it (a run_main that did not wait would
+            // return first and find `done` unset; this thread would then give up).
+            let deadline = std::time::Instant::now() + Duration::from_secs(60);
+            while skein_threads::exit_waiters() == 0 {
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "run_main never waited"
+                );
+                std::thread::yield_now();
+            }
             d.store(true, Ordering::SeqCst);
         }));
         "value"
