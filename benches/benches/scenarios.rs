@@ -9,7 +9,7 @@
 //!   cut into 32 equal chunks handed out one at a time (Python's
 //!   `pool.map(f, chunks, chunksize=1)`), on 2 workers (the 2 cores); the job is
 //!   `skein_benches::scenarios`, shared with `examples/cpu_scenario_ab.rs`.
-//!   Sequential takes about 150 ms on the project machine, so that a pool's start-up
+//!   Sequential takes about 140 ms on the project machine, so that a pool's start-up
 //!   is small beside it.
 //! * `scenarios/io_timer`: [`TIMER_TASKS`] tasks each waiting [`TIMER_WAIT`] (20 ms)
 //!   on a timer. Sequentially that is 4 s; with every task in flight, 20 ms.
