@@ -346,7 +346,18 @@ fn a_redis_restart_mid_run_loses_no_acknowledged_job() {
     }
     let q = queue("restart");
     let pool = executor(&server, &q);
+    // Phase 1, no worker yet: every job is acknowledged and queued when the server is
+    // SIGKILLed; after the restart a worker runs them all.
+    let queued: Vec<_> = (0..20u64)
+        .map(|i| pool.submit(Call::new(square, i)).unwrap())
+        .collect();
+    server.kill();
+    server.restart().expect("redis-server restarts");
     let w = start_worker(&server, &q, 2);
+    for (i, f) in queued.iter().enumerate() {
+        assert_eq!(*f.result().unwrap(), (i * i) as u64);
+    }
+    // Phase 2, mid-run.
     let first: Vec<_> = (0..40u64)
         .map(|_| pool.submit(Call::new(sleep_ms, 20)).unwrap())
         .collect();
