@@ -2,7 +2,7 @@
 //! edge-triggered mode. A socket is registered once for reading and writing; a task that
 //! gets `WouldBlock` parks on the socket's reader or writer list until the next event.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::io;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
@@ -12,12 +12,30 @@ use mio::{Events, Interest, Poll, Token};
 
 use super::core::{Hub, Waiter, Wake, checkpoint};
 
-/// One registered socket: who waits to read, who waits to write.
+/// One registered socket: who waits to read, who waits to write, and whether a read
+/// may find data.
 #[derive(Debug)]
 pub(crate) struct IoEntry {
     token: usize,
     readers: RefCell<Vec<Waiter>>,
     writers: RefCell<Vec<Waiter>>,
+    /// False once a read showed the socket's receive queue empty (`WouldBlock`, or a
+    /// read that got less than it asked for); true again at the next readable event.
+    /// While false a reader parks without trying the syscall, which could only fail
+    /// with `WouldBlock` (edge-triggered epoll reports every arrival after that read).
+    readable: Cell<bool>,
+}
+
+impl IoEntry {
+    /// Whether a read may find data (see the field).
+    pub(crate) fn may_read(&self) -> bool {
+        self.readable.get()
+    }
+
+    /// A read showed the receive queue empty: park before the next syscall.
+    pub(crate) fn drained(&self) {
+        self.readable.set(false);
+    }
 }
 
 /// The direction a task waits for.
@@ -60,6 +78,7 @@ impl Reactor {
             };
             let failed = event.is_error();
             if event.is_readable() || event.is_read_closed() || failed {
+                entry.readable.set(true);
                 woken.append(&mut entry.readers.borrow_mut());
             }
             if event.is_writable() || event.is_write_closed() || failed {
@@ -101,6 +120,7 @@ impl Hub {
                 token,
                 readers: RefCell::new(Vec::new()),
                 writers: RefCell::new(Vec::new()),
+                readable: Cell::new(true),
             });
             r.entries[token] = Some(entry.clone());
             Ok(entry)
