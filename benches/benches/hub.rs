@@ -225,7 +225,9 @@ fn echo(c: &mut Criterion) {
 /// or `perf stat`).
 fn echo_modes() -> bool {
     if let Ok(spec) = std::env::var("SKEIN_HUB_ECHO_ONLY") {
-        let (side, n) = spec.split_once(':').expect("SKEIN_HUB_ECHO_ONLY=<side>:<n>");
+        let (side, n) = spec
+            .split_once(':')
+            .expect("SKEIN_HUB_ECHO_ONLY=<side>:<n>");
         let n: usize = n.parse().expect("a count");
         if side == "skein" {
             let streams = skein_echo_setup();

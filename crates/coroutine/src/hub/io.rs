@@ -24,17 +24,30 @@ pub(crate) struct IoEntry {
     /// While false a reader parks without trying the syscall, which could only fail
     /// with `WouldBlock` (edge-triggered epoll reports every arrival after that read).
     readable: Cell<bool>,
+    /// Set once an event reported the peer's end of the stream (or an error): no event
+    /// will follow, so the socket then stays readable (a read returns 0 or the error).
+    read_closed: Cell<bool>,
 }
 
 impl IoEntry {
+    /// This side shut its read half: reads return 0 from now on, never block.
+    pub(crate) fn read_shut(&self) {
+        self.read_closed.set(true);
+        self.readable.set(true);
+    }
+
     /// Whether a read may find data (see the field).
     pub(crate) fn may_read(&self) -> bool {
         self.readable.get()
     }
 
-    /// A read showed the receive queue empty: park before the next syscall.
+    /// A read showed the receive queue empty: park before the next syscall — unless
+    /// the end of the stream was already reported (its event is consumed; a short read
+    /// of the last bytes does not mean that a read would block).
     pub(crate) fn drained(&self) {
-        self.readable.set(false);
+        if !self.read_closed.get() {
+            self.readable.set(false);
+        }
     }
 }
 
@@ -79,6 +92,9 @@ impl Reactor {
             let failed = event.is_error();
             if event.is_readable() || event.is_read_closed() || failed {
                 entry.readable.set(true);
+                if event.is_read_closed() || failed {
+                    entry.read_closed.set(true);
+                }
                 woken.append(&mut entry.readers.borrow_mut());
             }
             if event.is_writable() || event.is_write_closed() || failed {
@@ -121,6 +137,7 @@ impl Hub {
                 readers: RefCell::new(Vec::new()),
                 writers: RefCell::new(Vec::new()),
                 readable: Cell::new(true),
+                read_closed: Cell::new(false),
             });
             r.entries[token] = Some(entry.clone());
             Ok(entry)

@@ -301,7 +301,11 @@ impl TcpStream {
     ///
     /// The operating system's error.
     pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
-        self.inner.shutdown(how)
+        self.inner.shutdown(how)?;
+        if matches!(how, Shutdown::Read | Shutdown::Both) {
+            self.entry.read_shut();
+        }
+        Ok(())
     }
 
     /// Sets `TCP_NODELAY`.
