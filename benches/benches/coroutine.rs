@@ -16,7 +16,7 @@ use std::hint::black_box;
 
 use corosensei::stack::DefaultStack;
 use corosensei::{Coroutine, CoroutineResult, Yielder};
-use criterion::{Criterion, criterion_group, criterion_main};
+use criterion::{Criterion, criterion_group};
 use skein_coroutine::{Generator, GeneratorState, Greenlet};
 
 fn generator_resume(c: &mut Criterion) {
@@ -161,5 +161,231 @@ fn greenlet_switch(c: &mut Criterion) {
     g.finish();
 }
 
+/// Instruction counting: `SKEIN_CORO_LOOP=<kind>:<n> <bench binary>` runs `n` iterations
+/// of one workload in a plain loop and exits, skipping criterion, so that
+/// `valgrind --tool=callgrind` counts instructions per resume (run it with two `n` and
+/// subtract: the difference divided by the difference of `n` is the per-iteration count,
+/// set-up excluded). Kinds: `raw`, `next`, `send` (one resume + yield), `raw-rt`,
+/// `greenlet` (main→child→main), `greenlet-cc` (child→child→child).
+fn counting_loop(spec: &str) {
+    let (kind, n) = spec.split_once(':').expect("SKEIN_CORO_LOOP=<kind>:<n>");
+    let n: u64 = n.parse().expect("a count");
+    let mut sum = 0u64;
+    match kind {
+        "raw" => {
+            let mut raw = Coroutine::new(|y: &Yielder<u64, u64>, mut x: u64| {
+                loop {
+                    x = y.suspend(x + 1);
+                }
+            });
+            for _ in 0..n {
+                let (CoroutineResult::Yield(v) | CoroutineResult::Return(v)) =
+                    raw.resume(black_box(1));
+                sum += v;
+            }
+        }
+        "next" => {
+            let mut g = Generator::<u64, ()>::new(|co| {
+                loop {
+                    co.yield_(black_box(2));
+                }
+            });
+            for _ in 0..n {
+                sum += g.next().unwrap();
+            }
+        }
+        "send" => {
+            let mut g = Generator::<u64, (), u64>::new(|co| {
+                let mut x = 0;
+                loop {
+                    x = co.yield_(x + 1);
+                }
+            });
+            let _ = g.start();
+            for _ in 0..n {
+                if let Ok(GeneratorState::Yielded(v)) = g.send(black_box(1)) {
+                    sum += v;
+                }
+            }
+        }
+        "raw-rt" => {
+            let mut raw = Coroutine::new(|y: &Yielder<(), ()>, ()| {
+                loop {
+                    y.suspend(());
+                }
+            });
+            for _ in 0..n {
+                let _ = raw.resume(());
+                sum += 1;
+            }
+        }
+        "greenlet" => {
+            let main = Greenlet::<u64>::current();
+            let child = Greenlet::new(move |mut x: u64| {
+                loop {
+                    x = main.switch(x + 1);
+                }
+            });
+            for _ in 0..n {
+                sum += child.switch(black_box(1));
+            }
+            child.kill().unwrap();
+        }
+        "greenlet-cc" => {
+            let main = Greenlet::<u64>::current();
+            let b_slot: std::rc::Rc<std::cell::RefCell<Option<Greenlet<u64>>>> = Default::default();
+            let slot = b_slot.clone();
+            let a = Greenlet::new(move |mut n: u64| {
+                loop {
+                    let b = slot.borrow().clone().unwrap();
+                    for _ in 0..n {
+                        b.switch(0);
+                    }
+                    n = main.switch(n);
+                }
+            });
+            let a2 = a.clone();
+            let bgl = Greenlet::new(move |_| {
+                loop {
+                    a2.switch(0);
+                }
+            });
+            *b_slot.borrow_mut() = Some(bgl.clone());
+            sum += a.switch(n);
+            b_slot.borrow_mut().take();
+            a.kill().unwrap();
+            bgl.kill().unwrap();
+        }
+        other => panic!("unknown SKEIN_CORO_LOOP kind {other}"),
+    }
+    println!("{kind} x {n}: checksum {sum}");
+}
+
+/// Interleaved A/B timing: `SKEIN_CORO_AB=<rounds> <bench binary>` times blocks of
+/// 1,000,000 resumes of raw corosensei, `Generator::next` and `Generator::send` in turn,
+/// `rounds` times, and prints each one's median ns per resume and the ratios to raw
+/// (load changes hit all three alike, unlike criterion's one-after-the-other groups).
+/// The greenlet round trips (main→child→main, child→child→child) are timed the same
+/// way beside raw corosensei's resume+yield round trip.
+fn interleaved(rounds: usize) {
+    const BLOCK: u64 = 1_000_000;
+    let mut raw = Coroutine::new(|y: &Yielder<u64, u64>, mut x: u64| {
+        loop {
+            x = y.suspend(x + 1);
+        }
+    });
+    let mut gen_next = Generator::<u64, ()>::new(|co| {
+        loop {
+            co.yield_(black_box(2));
+        }
+    });
+    let mut gen_send = Generator::<u64, (), u64>::new(|co| {
+        let mut x = 0;
+        loop {
+            x = co.yield_(x + 1);
+        }
+    });
+    let _ = gen_send.start();
+    let main = Greenlet::<u64>::current();
+    let m = main.clone();
+    let child = Greenlet::new(move |mut x: u64| {
+        loop {
+            x = m.switch(x + 1);
+        }
+    });
+    let b_slot: std::rc::Rc<std::cell::RefCell<Option<Greenlet<u64>>>> = Default::default();
+    let slot = b_slot.clone();
+    let m = main.clone();
+    let a = Greenlet::new(move |mut n: u64| {
+        loop {
+            let b = slot.borrow().clone().unwrap();
+            for _ in 0..n {
+                b.switch(0);
+            }
+            n = m.switch(n);
+        }
+    });
+    let a2 = a.clone();
+    let bgl = Greenlet::new(move |_| {
+        loop {
+            a2.switch(0);
+        }
+    });
+    *b_slot.borrow_mut() = Some(bgl.clone());
+
+    let names = [
+        "raw corosensei resume+yield",
+        "skein Generator::next",
+        "skein Generator::send",
+        "skein greenlet main->child->main",
+        "skein greenlet child->child->child",
+    ];
+    let mut samples: Vec<Vec<f64>> = vec![Vec::new(); names.len()];
+    let time = |f: &mut dyn FnMut()| {
+        let t = std::time::Instant::now();
+        f();
+        t.elapsed().as_nanos() as f64 / BLOCK as f64
+    };
+    for _ in 0..rounds {
+        samples[0].push(time(&mut || {
+            for _ in 0..BLOCK {
+                match raw.resume(black_box(1)) {
+                    CoroutineResult::Yield(v) => assert_eq!(v, 2),
+                    CoroutineResult::Return(()) => unreachable!(),
+                }
+            }
+        }));
+        samples[1].push(time(&mut || {
+            for _ in 0..BLOCK {
+                assert_eq!(gen_next.next(), Some(2));
+            }
+        }));
+        samples[2].push(time(&mut || {
+            for _ in 0..BLOCK {
+                match gen_send.send(black_box(1)) {
+                    Ok(GeneratorState::Yielded(v)) => assert_eq!(v, 2),
+                    _ => unreachable!(),
+                }
+            }
+        }));
+        samples[3].push(
+            time(&mut || {
+                for _ in 0..BLOCK / 10 {
+                    assert_eq!(child.switch(black_box(1)), 2);
+                }
+            }) * 10.0,
+        );
+        samples[4].push(
+            time(&mut || {
+                a.switch(BLOCK / 10);
+            }) * 10.0,
+        );
+    }
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    let meds: Vec<f64> = samples.iter_mut().map(median).collect();
+    for (name, m) in names.iter().zip(&meds) {
+        println!("{name:36} {m:8.2} ns  ({:.2}x raw)", m / meds[0]);
+    }
+    b_slot.borrow_mut().take();
+    child.kill().unwrap();
+    a.kill().unwrap();
+    bgl.kill().unwrap();
+}
+
 criterion_group!(benches, generator_resume, generator_create, greenlet_switch);
-criterion_main!(benches);
+
+fn main() {
+    if let Ok(spec) = std::env::var("SKEIN_CORO_LOOP") {
+        counting_loop(&spec);
+        return;
+    }
+    if let Ok(rounds) = std::env::var("SKEIN_CORO_AB") {
+        interleaved(rounds.parse().expect("SKEIN_CORO_AB=<rounds>"));
+        return;
+    }
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+}

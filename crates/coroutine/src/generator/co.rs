@@ -42,6 +42,17 @@ pub(crate) fn take_thrown() -> Box<dyn Any + Send> {
 /// (it travels with `resume_unwind`).
 pub(crate) struct ThrowSignal(pub(crate) Box<dyn Any + Send>);
 
+/// `Input::Throw` at a plain `yield_`: unwind the generator with the thrown value.
+#[cold]
+#[inline(never)]
+fn thrown_at_yield<S>(input: Input<S>) -> S {
+    match input {
+        Input::Value(s) => s,
+        Input::Throw => panic::resume_unwind(Box::new(ThrowSignal(take_thrown()))),
+        Input::Start => unreachable!("a started generator is never started again"),
+    }
+}
+
 /// Handle a generator body gets to yield values (Python's `yield` expression).
 ///
 /// `co.yield_(v)` suspends the generator, hands `v` to whoever resumed it, and returns
@@ -77,8 +88,8 @@ impl<Y, S> Co<'_, Y, S> {
     pub fn yield_(&self, value: Y) -> S {
         match self.yielder.suspend(value) {
             Input::Value(s) => s,
-            Input::Throw => panic::resume_unwind(Box::new(ThrowSignal(take_thrown()))),
-            Input::Start => unreachable!("a started generator is never started again"),
+            // Out of line: the common case is one compare, not a jump table.
+            other => thrown_at_yield(other),
         }
     }
 

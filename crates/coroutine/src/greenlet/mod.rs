@@ -23,7 +23,7 @@ use std::rc::{Rc, Weak};
 use corosensei::Coroutine;
 use corosensei::stack::Stack;
 
-use self::node::{Finish, GreenYielder, Message, Node, Status};
+use self::node::{Finish, GreenYielder, Inbox, Message, Node, Status};
 use crate::error::{KillError, ParentError, StackError};
 use crate::stack::{self, DEFAULT_STACK_SIZE};
 
@@ -118,13 +118,13 @@ impl<T: 'static> GreenletBuilder<T> {
                 if let Some(n) = weak.upgrade() {
                     current::set_yielder(&n, y);
                 }
-                let arg = match first {
-                    Message::Value(v) => v,
+                if let Message::Throw(p) = first {
                     // Python: throw() into a greenlet that never ran kills it before it
                     // starts; the exception goes to the parent.
-                    Message::Throw(p) => return Finish::Panicked(p),
-                };
-                match panic::catch_unwind(AssertUnwindSafe(move || run(downcast::<T>(arg)))) {
+                    return Finish::Panicked(p);
+                }
+                match panic::catch_unwind(AssertUnwindSafe(move || run(node::receive::<T>(first))))
+                {
                     Ok(r) => Finish::Returned(Box::new(r)),
                     Err(p) => {
                         // kill() or the last handle's drop unwinds us with corosensei's
@@ -147,23 +147,13 @@ impl<T: 'static> GreenletBuilder<T> {
                 unwinding: Cell::new(false),
                 yielder: Cell::new(std::ptr::null()),
                 stack: bounds,
+                inbox: Inbox::default(),
             }
         });
         Ok(Greenlet {
             node,
             marker: PhantomData,
         })
-    }
-}
-
-fn downcast<T: 'static>(v: Box<dyn Any>) -> T {
-    match v.downcast::<T>() {
-        Ok(v) => *v,
-        Err(_) => panic!(
-            "a greenlet received a value of another type than {}: greenlets that switch to \
-             each other must share their value type",
-            std::any::type_name::<T>()
-        ),
     }
 }
 
@@ -256,10 +246,7 @@ impl<T: 'static> Greenlet<T> {
     /// assert_eq!(g.switch(3), 30); // g finished: its result came to its parent
     /// ```
     pub fn switch(&self, value: T) -> T {
-        receive(node::switch_to(
-            self.node.clone(),
-            Message::Value(Box::new(value)),
-        ))
+        node::switch_value(&self.node, value)
     }
 
     /// Python's `g.throw(err)`: switches to this greenlet and raises `err` (as a panic
@@ -273,10 +260,7 @@ impl<T: 'static> Greenlet<T> {
     /// As [`switch`](Greenlet::switch); throwing into the running greenlet raises `err`
     /// in the caller right away.
     pub fn throw<E: Any + Send>(&self, err: E) -> T {
-        receive(node::switch_to(
-            self.node.clone(),
-            Message::Throw(Box::new(err)),
-        ))
+        node::receive(node::switch_to(&self.node, Message::Throw(Box::new(err))))
     }
 
     /// Kills a paused or never-started greenlet in place: its stack is unwound from its
@@ -358,13 +342,6 @@ impl<T: 'static> Greenlet<T> {
 /// As [`Greenlet::current`].
 pub fn getcurrent<T: 'static>() -> Greenlet<T> {
     Greenlet::current()
-}
-
-fn receive<T: 'static>(msg: Message) -> T {
-    match msg {
-        Message::Value(v) => downcast::<T>(v),
-        Message::Throw(p) => panic::resume_unwind(p),
-    }
 }
 
 impl<T: 'static> fmt::Debug for Greenlet<T> {

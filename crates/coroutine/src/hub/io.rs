@@ -2,7 +2,7 @@
 //! edge-triggered mode. A socket is registered once for reading and writing; a task that
 //! gets `WouldBlock` parks on the socket's reader or writer list until the next event.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::io;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
@@ -12,12 +12,43 @@ use mio::{Events, Interest, Poll, Token};
 
 use super::core::{Hub, Waiter, Wake, checkpoint};
 
-/// One registered socket: who waits to read, who waits to write.
+/// One registered socket: who waits to read, who waits to write, and whether a read
+/// may find data.
 #[derive(Debug)]
 pub(crate) struct IoEntry {
     token: usize,
     readers: RefCell<Vec<Waiter>>,
     writers: RefCell<Vec<Waiter>>,
+    /// False once a read showed the socket's receive queue empty (`WouldBlock`, or a
+    /// read that got less than it asked for); true again at the next readable event.
+    /// While false a reader parks without trying the syscall, which could only fail
+    /// with `WouldBlock` (edge-triggered epoll reports every arrival after that read).
+    readable: Cell<bool>,
+    /// Set once an event reported the peer's end of the stream (or an error): no event
+    /// will follow, so the socket then stays readable (a read returns 0 or the error).
+    read_closed: Cell<bool>,
+}
+
+impl IoEntry {
+    /// This side shut its read half: reads return 0 from now on, never block.
+    pub(crate) fn read_shut(&self) {
+        self.read_closed.set(true);
+        self.readable.set(true);
+    }
+
+    /// Whether a read may find data (see the field).
+    pub(crate) fn may_read(&self) -> bool {
+        self.readable.get()
+    }
+
+    /// A read showed the receive queue empty: park before the next syscall — unless
+    /// the end of the stream was already reported (its event is consumed; a short read
+    /// of the last bytes does not mean that a read would block).
+    pub(crate) fn drained(&self) {
+        if !self.read_closed.get() {
+            self.readable.set(false);
+        }
+    }
 }
 
 /// The direction a task waits for.
@@ -60,6 +91,10 @@ impl Reactor {
             };
             let failed = event.is_error();
             if event.is_readable() || event.is_read_closed() || failed {
+                entry.readable.set(true);
+                if event.is_read_closed() || failed {
+                    entry.read_closed.set(true);
+                }
                 woken.append(&mut entry.readers.borrow_mut());
             }
             if event.is_writable() || event.is_write_closed() || failed {
@@ -101,6 +136,8 @@ impl Hub {
                 token,
                 readers: RefCell::new(Vec::new()),
                 writers: RefCell::new(Vec::new()),
+                readable: Cell::new(true),
+                read_closed: Cell::new(false),
             });
             r.entries[token] = Some(entry.clone());
             Ok(entry)

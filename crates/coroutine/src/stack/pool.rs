@@ -27,7 +27,9 @@ const MAX_REGION_BYTES: usize = 4 << 30;
 #[derive(Debug)]
 pub(crate) struct PooledStack {
     lo: usize,
-    hi: usize,
+    /// The top, kept as corosensei's non-null `StackPointer`: `base()` is read on every
+    /// resume, and a plain `usize` would cost a null check each time.
+    hi: StackPointer,
     region: Option<Rc<Region>>,
 }
 
@@ -35,7 +37,7 @@ impl PooledStack {
     /// Usable bytes (guard page excluded).
     #[allow(dead_code)]
     pub(crate) fn usable(&self) -> usize {
-        self.hi - self.lo - page_size()
+        self.hi.get() - self.lo - page_size()
     }
 }
 
@@ -46,13 +48,18 @@ impl PooledStack {
 unsafe impl Stack for PooledStack {
     #[inline]
     fn base(&self) -> StackPointer {
-        StackPointer::new(self.hi).expect("stack top is never null")
+        self.hi
     }
 
     #[inline]
     fn limit(&self) -> StackPointer {
         StackPointer::new(self.lo).expect("stack limit is never null")
     }
+}
+
+/// A stack's top as a `StackPointer` (a slot's top is never address 0).
+fn top_of(hi: usize) -> StackPointer {
+    StackPointer::new(hi).expect("stack top is never null")
 }
 
 impl Drop for PooledStack {
@@ -143,7 +150,7 @@ impl Pool {
                 class.cold = class.cold.min(class.free.len());
                 PooledStack {
                     lo: f.lo,
-                    hi: f.lo + stride,
+                    hi: top_of(f.lo + stride),
                     region: Some(f.region),
                 }
             }
@@ -185,7 +192,7 @@ impl SizeClass {
         self.next_slot += 1;
         Ok(PooledStack {
             lo,
-            hi,
+            hi: top_of(hi),
             region: Some(region),
         })
     }
