@@ -451,8 +451,27 @@ impl Connection {
     }
 
     /// Whether bytes already read ahead hold (part of) the next frame, so that a
-    /// receive may not need the socket (`connection::wait` checks this first).
-    pub(crate) fn has_buffered(&self) -> bool {
+    /// receive may not need the socket.
+    ///
+    /// A receive reads as many small frames as the socket holds at once, so after a
+    /// `recv` the next frames may already be here: an event loop that polls the raw
+    /// descriptor (`as_fd`) must check this first, as [`wait`](crate::connection::wait)
+    /// does, or it would sleep on frames already received. `false` while another thread
+    /// is receiving.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (a, b) = skein_process::pipe(true).unwrap();
+    /// a.send_bytes(b"one").unwrap();
+    /// a.send_bytes(b"two").unwrap();
+    /// assert_eq!(b.recv_bytes().unwrap(), b"one");
+    /// // Both frames came in one read: the second needs no system call.
+    /// assert!(b.has_buffered());
+    /// assert_eq!(b.recv_bytes().unwrap(), b"two");
+    /// assert!(!b.has_buffered());
+    /// ```
+    pub fn has_buffered(&self) -> bool {
         self.read.try_lock().is_ok_and(|st| st.buffered() > 0)
     }
 

@@ -351,6 +351,8 @@ struct Worker {
     doomed: Vec<TaskId>,
     killed: bool,
     gone: bool,
+    /// The last poll found its reply socket readable (a reply, or its end).
+    readable: bool,
 }
 
 /// The most tasks in one batch frame, and the frame size above which a batch goes only to
@@ -366,9 +368,46 @@ struct Manager {
     buf: Vec<u8>,
     retry_at: Option<Instant>,
     retry_step: Duration,
+    /// A running average of how long a task takes (from the replies).
+    task_time: Option<Duration>,
+}
+
+/// Tasks that take at least this long are "long": a round trip to an idle worker is small
+/// beside one, and a long task sent ahead to a busy worker can leave another worker idle at
+/// the end of a run.
+const LONG_TASK: Duration = Duration::from_micros(500);
+
+/// Whether a worker (given the queue) is one `dispatch` sends to: live, not stopping,
+/// with budget, at most one task outstanding; a busy one only gets a task sent ahead of
+/// the one it runs when that task is small and [`sends_ahead`] allows it.
+fn takes(w: &Worker, queued: usize, front_large: bool, long: bool, workers: usize) -> bool {
+    let ready = !w.gone && w.stopping.is_none() && w.outstanding.len() < 2 && w.budget != Some(0);
+    ready && (w.outstanding.is_empty() || (!front_large && sends_ahead(queued, long, workers)))
+}
+
+/// Whether a task is sent ahead to a busy worker (so it starts the moment the running one
+/// ends, without a round trip through the manager). Not for long tasks at the end of a run
+/// (no more queued than there are workers): those wait for the first worker to become
+/// idle, so that none is left idle while another still holds a task it has not started
+/// (the CPU-bound map's tail; CPython's `Pool` gets the same from its shared queue).
+fn sends_ahead(queued: usize, long: bool, workers: usize) -> bool {
+    !long || queued > workers
+}
+
+/// Whether the task at the head of the queue is too large to go ahead of a running task.
+fn front_is_large(inner: &Inner) -> bool {
+    inner
+        .queue
+        .front()
+        .and_then(|id| inner.tasks.get(id))
+        .is_some_and(|t| 1 + 8 + FN_REF_BYTES + 4 + t.payload.len() > SMALL_FRAME)
 }
 
 impl Manager {
+    fn long_tasks(&self) -> bool {
+        self.task_time.is_some_and(|t| t >= LONG_TASK)
+    }
+
     fn run(
         weak: Weak<Engine>,
         wake_rx: Connection,
@@ -382,6 +421,7 @@ impl Manager {
             buf: Vec::new(),
             retry_at: None,
             retry_step: Duration::from_millis(10),
+            task_time: None,
         };
         let mut first = Ok(());
         for _ in 0..m.engine.opts.workers {
@@ -463,6 +503,7 @@ impl Manager {
             doomed: Vec::new(),
             killed: false,
             gone: false,
+            readable: false,
         });
         self.engine.stats.started.fetch_add(1, Ordering::Relaxed);
         let mut inner = self.engine.inner.lock();
@@ -596,12 +637,20 @@ impl Manager {
         if inner.queue.is_empty() {
             return;
         }
-        let ready = |w: &Worker| {
-            !w.gone && w.stopping.is_none() && w.outstanding.len() < 2 && w.budget != Some(0)
-        };
+        let long = self.long_tasks();
+        let workers = self.workers.len();
+        let front_large = front_is_large(inner);
         // Idle workers first, then those about to finish their last task.
-        let mut order: Vec<usize> = (0..self.workers.len())
-            .filter(|&i| ready(&self.workers[i]))
+        let mut order: Vec<usize> = (0..workers)
+            .filter(|&i| {
+                takes(
+                    &self.workers[i],
+                    inner.queue.len(),
+                    front_large,
+                    long,
+                    workers,
+                )
+            })
             .collect();
         order.sort_by_key(|&i| self.workers[i].outstanding.len());
         let takers = order.len().max(1);
@@ -612,6 +661,9 @@ impl Manager {
             }
             let w = &mut self.workers[i];
             let idle = w.outstanding.is_empty();
+            if !idle && !sends_ahead(inner.queue.len(), long, workers) {
+                continue;
+            }
             // Batches only when the queue is long: a short queue goes one task per worker,
             // so long tasks spread over every worker (Python's "the first 4 start at once").
             let mut n = (inner.queue.len() / (takers * 4)).clamp(1, MAX_BATCH);
@@ -687,13 +739,15 @@ impl Manager {
                 || (inner.closed
                     && inner.queue.is_empty()
                     && self.workers.iter().all(|w| w.outstanding.is_empty()))
-                || (!inner.queue.is_empty()
-                    && self.workers.iter().any(|w| {
-                        !w.gone
-                            && w.stopping.is_none()
-                            && w.outstanding.len() < 2
-                            && w.budget != Some(0)
-                    }));
+                || (!inner.queue.is_empty() && {
+                    // Exactly the workers `dispatch` would send to (else this would spin).
+                    let (long, workers) = (self.long_tasks(), self.workers.len());
+                    let front_large = front_is_large(&inner);
+                    let queued = inner.queue.len();
+                    self.workers
+                        .iter()
+                        .any(|w| takes(w, queued, front_large, long, workers))
+                });
             if work {
                 return;
             }
@@ -714,11 +768,26 @@ impl Manager {
             }
         }
         let _ = rustix::event::poll(&mut fds, timeout.as_ref());
-        let woken = fds[0].revents().intersects(PollFlags::IN | PollFlags::HUP);
+        let ready = PollFlags::IN | PollFlags::HUP | PollFlags::ERR;
+        let woken = fds[0].revents().intersects(ready);
+        let readable: Vec<bool> = fds[1..]
+            .iter()
+            .map(|f| f.revents().intersects(ready))
+            .collect();
         drop(fds);
+        let mut readable = readable.into_iter();
+        for w in &mut self.workers {
+            if !w.gone {
+                w.readable = readable.next().unwrap_or(false);
+            }
+        }
         if woken {
-            while matches!(self.wake_rx.poll(), Ok(true)) {
-                if self.wake_rx.recv_bytes_into(&mut self.buf).is_err() {
+            // The poll said so: this receive does not block. Wake-ups that came together
+            // were read with it (no system call per extra frame).
+            loop {
+                if self.wake_rx.recv_bytes_into(&mut self.buf).is_err()
+                    || !self.wake_rx.has_buffered()
+                {
                     break;
                 }
             }
@@ -726,20 +795,22 @@ impl Manager {
     }
 
     /// Reads every reply that is waiting; marks workers whose reply socket ended.
+    ///
+    /// One receive per worker the poll in [`wait`](Manager::wait) found readable: it
+    /// takes every frame the socket holds, and the frames read ahead are taken from the
+    /// connection's buffer without a system call (a reply costs the manager one poll and
+    /// one receive, so it steals as little time as possible from the workers on the
+    /// cores they share).
     fn read_replies(&mut self) {
         for i in 0..self.workers.len() {
             if self.workers[i].gone {
                 continue;
             }
+            let w = &mut self.workers[i];
+            if !std::mem::take(&mut w.readable) && !w.results.has_buffered() {
+                continue;
+            }
             loop {
-                match self.workers[i].results.poll() {
-                    Ok(true) => {}
-                    Ok(false) => break,
-                    Err(_) => {
-                        self.workers[i].gone = true;
-                        break;
-                    }
-                }
                 let mut buf = std::mem::take(&mut self.buf);
                 let r = self.workers[i].results.recv_bytes_into(&mut buf);
                 match r {
@@ -747,7 +818,7 @@ impl Manager {
                     Err(RecvError::Disconnected) | Err(_) => self.workers[i].gone = true,
                 }
                 self.buf = buf;
-                if self.workers[i].gone {
+                if self.workers[i].gone || !self.workers[i].results.has_buffered() {
                     break;
                 }
             }
@@ -775,7 +846,16 @@ impl Manager {
         if let Some(pos) = w.outstanding.iter().position(|(t, _)| *t == id) {
             w.outstanding.remove(pos);
         }
-        w.head_since = Instant::now();
+        let now = Instant::now();
+        // The head task ran from `head_since` (its dispatch to an idle worker, or the
+        // previous reply) until now: a running estimate of how long a task takes.
+        let took = now.saturating_duration_since(w.head_since);
+        self.task_time = Some(match self.task_time {
+            Some(t) => (t * 3 + took) / 4,
+            None => took,
+        });
+        let w = &mut self.workers[i];
+        w.head_since = now;
         let task = self.engine.inner.lock().tasks.remove(&id);
         if let Some(task) = task {
             self.engine.stats.completed.fetch_add(1, Ordering::Relaxed);
