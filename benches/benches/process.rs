@@ -40,6 +40,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, Throughput};
+use skein_benches::pipe_small;
 use skein_process::{
     Address, Array, Connection, Event, HandleFd, Listener, Lock, Manager, Process, Queue,
     StartMethod, client, get_context, pipe,
@@ -395,93 +396,23 @@ fn queue_100k(c: &mut Criterion) {
     g.finish();
 }
 
-/// 100k messages of 8 bytes from a child over `Pipe` (`send_bytes` →
+/// [`pipe_small`]: 100k messages of 8 bytes from a child over `Pipe` (`send_bytes` →
 /// `recv_bytes_into` a reused vector, and `send(&u64)` → `recv::<u64>()`) beside a raw
 /// socketpair whose child writes one 16-byte frame (an 8-byte header like skein's and
 /// the payload) per message with one `write`, and whose parent reads with a 64 KiB
 /// buffer and checks each frame. Issue 17's bar: skein ≥ 1.0× the raw socketpair.
 fn pipe_small(c: &mut Criterion) {
     let mut g = c.benchmark_group("process/pipe_small_8b");
-    g.throughput(Throughput::Elements(MESSAGES));
+    g.throughput(Throughput::Elements(pipe_small::MESSAGES));
     g.sample_size(10);
     g.bench_function("skein bytes", |b| {
-        b.iter_custom(|iters| {
-            total_of(iters, || {
-                let (rx, tx) = pipe(true).unwrap();
-                let t = Instant::now();
-                let child = fork(move || {
-                    for i in 0..MESSAGES {
-                        tx.send_bytes(&i.to_le_bytes()).unwrap();
-                    }
-                });
-                let mut buf = Vec::with_capacity(8);
-                let mut sum = 0;
-                for _ in 0..MESSAGES {
-                    rx.recv_bytes_into(&mut buf).unwrap();
-                    sum += u64::from_le_bytes(buf[..].try_into().unwrap());
-                }
-                reap(child);
-                let elapsed = t.elapsed();
-                assert_eq!(sum, expected_sum());
-                elapsed
-            })
-        })
+        b.iter_custom(|iters| total_of(iters, pipe_small::skein_bytes))
     });
     g.bench_function("skein values", |b| {
-        b.iter_custom(|iters| {
-            total_of(iters, || {
-                let (rx, tx) = pipe(true).unwrap();
-                let t = Instant::now();
-                let child = fork(move || {
-                    for i in 0..MESSAGES {
-                        tx.send(&i).unwrap();
-                    }
-                });
-                let mut sum = 0;
-                for _ in 0..MESSAGES {
-                    sum += rx.recv::<u64>().unwrap();
-                }
-                reap(child);
-                let elapsed = t.elapsed();
-                assert_eq!(sum, expected_sum());
-                elapsed
-            })
-        })
+        b.iter_custom(|iters| total_of(iters, pipe_small::skein_values))
     });
     g.bench_function("raw socketpair", |b| {
-        b.iter_custom(|iters| {
-            total_of(iters, || {
-                let (rx, tx) = socketpair();
-                let t = Instant::now();
-                let child = fork(|| {
-                    let mut frame = [0u8; 16];
-                    frame[..4].copy_from_slice(&[b'S', b'K', 1, 0]);
-                    frame[4..8].copy_from_slice(&8u32.to_le_bytes());
-                    for i in 0..MESSAGES {
-                        frame[8..].copy_from_slice(&i.to_le_bytes());
-                        write_all(&tx, &frame); // one write per message
-                    }
-                });
-                drop(tx);
-                let mut buf = vec![0u8; 64 * 1024];
-                let (mut sum, mut got, mut carry) = (0u64, 0u64, Vec::new());
-                while got < MESSAGES {
-                    let n = read_some(&rx, &mut buf);
-                    carry.extend_from_slice(&buf[..n]);
-                    let whole = carry.len() / 16 * 16;
-                    for f in carry[..whole].chunks_exact(16) {
-                        assert_eq!(&f[..8], &[b'S', b'K', 1, 0, 8, 0, 0, 0]);
-                        sum += u64::from_le_bytes(f[8..].try_into().unwrap());
-                        got += 1;
-                    }
-                    carry.drain(..whole);
-                }
-                reap(child);
-                let elapsed = t.elapsed();
-                assert_eq!(sum, expected_sum());
-                elapsed
-            })
-        })
+        b.iter_custom(|iters| total_of(iters, pipe_small::raw_socketpair))
     });
     g.finish();
 }
