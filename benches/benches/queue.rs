@@ -4,8 +4,8 @@
 //! Groups (each entry's throughput is items per second):
 //! - `queue/spsc_bounded_1024`, `queue/mpmc_2x2_bounded_1024`: the FIFO hot path, as the
 //!   independent harness of issue 18 runs it: 4,000,000 `u64` (one producer, or two sending
-//!   2,000,000 each), each thread with its own handle, timed from a common start to the
-//!   last `get` (thread start-up is not timed).
+//!   2,000,000 each), each thread with its own handle, timed from before the threads start
+//!   to after the last is joined (what a user pays; see `skein_benches::fifo`).
 //! - `queue/spsc_unbounded`, `queue/mpmc_2x2_unbounded`: the same, unbounded.
 //! - `queue/lifo_priority_spsc_1024`: LifoQueue / PriorityQueue beside a
 //!   `Mutex<BinaryHeap>` + two `Condvar`s.

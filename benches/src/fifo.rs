@@ -4,11 +4,11 @@
 //!
 //! 4,000,000 `u64` go from `p` producer threads (sending `TOTAL / p` each) to `k`
 //! consumer threads (taking `TOTAL / k` each); every thread owns its own handle (a clone,
-//! as users write it). A run is timed from the moment every thread is ready (a barrier;
-//! thread start-up is not timed) to the last `get`, and checks the sum it received.
+//! as users write it). A run is timed as a user pays for it: from before the threads are
+//! started to after the last one is joined (the same for every contender), and checks the
+//! sum it received.
 
 use std::hint::black_box;
-use std::sync::Barrier;
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -19,8 +19,8 @@ pub const TOTAL: u64 = 4_000_000;
 pub const CAP: usize = 1024;
 
 /// One run: each of `senders` sends `0..TOTAL / senders.len()`, each of `receivers` takes
-/// `TOTAL / receivers.len()` items. Returns the time from the common start to the last
-/// `get`.
+/// `TOTAL / receivers.len()` items. Returns the time from before the first thread is
+/// started to after the last one is joined.
 ///
 /// # Panics
 ///
@@ -32,12 +32,10 @@ where
 {
     let (p, k) = (senders.len() as u64, receivers.len() as u64);
     let per = TOTAL / p;
-    let start = Barrier::new(senders.len() + receivers.len() + 1);
-    let (elapsed, sum) = thread::scope(|s| {
+    let t0 = Instant::now();
+    let sum = thread::scope(|s| {
         for mut send in senders {
-            let start = &start;
             s.spawn(move || {
-                start.wait();
                 for i in 0..per {
                     send(i);
                 }
@@ -46,23 +44,21 @@ where
         let consumers: Vec<_> = receivers
             .into_iter()
             .map(|mut recv| {
-                let start = &start;
                 s.spawn(move || {
-                    start.wait();
                     let mut sum = 0u64;
                     for _ in 0..TOTAL / k {
                         sum += recv();
                     }
-                    (Instant::now(), sum)
+                    sum
                 })
             })
             .collect();
-        start.wait();
-        let t0 = Instant::now();
-        let ends: Vec<(Instant, u64)> = consumers.into_iter().map(|h| h.join().unwrap()).collect();
-        let last = ends.iter().map(|e| e.0).max().unwrap();
-        (last - t0, ends.iter().map(|e| e.1).sum::<u64>())
+        consumers
+            .into_iter()
+            .map(|h| h.join().unwrap())
+            .sum::<u64>()
     });
+    let elapsed = t0.elapsed();
     assert_eq!(black_box(sum), p * (per * (per - 1) / 2));
     elapsed
 }

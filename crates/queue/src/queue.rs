@@ -23,7 +23,7 @@ use crate::flavor::Fifo;
 ///
 /// Measured beside crossbeam-channel, kanal and flume on issue 18's workload (4,000,000
 /// `u64`, one producer and one consumer or two of each, each thread with its own handle,
-/// timed from a common start to the last `get`): `benches/examples/queue_ab.rs` runs the
+/// timed from before the threads start to after they are joined): `queue_ab.rs` runs the
 /// contenders in alternation and reports the median of per-round ratios; the criterion
 /// groups `queue/spsc_*` and `queue/mpmc_2x2_*` time the same code
 /// (`skein_benches::fifo`), one whole run per sample. The bar is crossbeam-channel's
