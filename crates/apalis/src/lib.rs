@@ -14,7 +14,6 @@
 //! use skein_apalis::{DistributedExecutor, Registry};
 //! use skein_pool::{Call, Submit, as_completed};
 //!
-//! #[inline(never)] // registered functions keep one address (see Registry::name_of)
 //! fn cpu_bound(n: u64) -> u64 {
 //!     (0..n).map(|i| i * i % 7).sum()
 //! }
@@ -27,7 +26,7 @@
 //! // was: let pool = ProcessPoolExecutor::new(4)?;
 //! let pool = DistributedExecutor::new("redis://10.0.0.5:6379/", registry())?;
 //! let futures: Vec<_> = (0..8)
-//!     .map(|i| pool.submit(Call::new(cpu_bound, 1_000_000 + i)))
+//!     .map(|i| pool.submit(Call::new(cpu_bound, 1_000_000 + i).named("cpu_bound")))
 //!     .collect::<Result<_, _>>()?;
 //! for f in as_completed(futures) {
 //!     println!("{}", f.result()?);
@@ -63,7 +62,7 @@
 //!
 //! | key | what | written by |
 //! |---|---|---|
-//! | `skein:{q}:jobs` | the job stream: one entry per queued job (`id`, `fn` name, postcard `args`, `reply` stream); consumer group `skein-workers` | submitters (`XADD`), workers (`XREADGROUP`, `XACK`, `XDEL`) |
+//! | `skein:{q}:jobs` | the job stream: one entry per queued job (`id`, `fn` name, postcard `args`, `reply` stream, time `limit` in µs or empty); consumer group `skein-workers` | submitters (`XADD`), workers (`XREADGROUP`, `XACK`, `XDEL`) |
 //! | `skein:{q}:job:ID` | the job's state: `queued` → `running` (which worker, how many attempts) → `done`/`cancelled`/`failed` (kept an hour) | the four scripts below |
 //! | `skein:{q}:reply:EXEC` | one stream per executor: the outcomes of its jobs | workers; read and deleted by the executor's reply thread |
 //! | `skein:{q}:alive:WORKER` | a worker's lease (a key with a time-to-live, renewed every third of it) | the worker |
@@ -92,7 +91,8 @@
 //! | the **worker process** is killed (`SIGKILL`), or its machine goes | its lease expires; another worker takes its pending entries (`XPENDING` + `XCLAIM`) and re-queues each job (retries left) or fails it with [`WorkerLost`] — never lost; with [`max_retries(0)`](WorkerBuilder::max_retries) (the default) never run twice |
 //! | `future.cancel()` while the job is queued | removed from the stream by the `cancel` script; `true`, the future is cancelled. Once a worker took it: `false` |
 //! | `future.result_timeout(d)` | [`ResultTimeoutError`](skein_pool::ResultTimeoutError) after `d`; the job goes on |
-//! | an argument that does not serialise, or a function missing from the [`Registry`] | [`SubmitError::Encode`](skein_pool::SubmitError::Encode) at `submit`, the call handed back |
+//! | an argument that does not serialise, a function missing from the [`Registry`], a call [`named`](skein_pool::Call::named) for another function, or an unnamed call whose function's address is registered under two names (the compiler merges functions with the same body) | [`SubmitError::Encode`](skein_pool::SubmitError::Encode) at `submit`, the call handed back whole |
+//! | [`Call::timeout`](skein_pool::Call::timeout) | carried with the job; the worker's pool terminates a run past it ([`JobFailed`] naming the limit, not retried) |
 //! | Redis unreachable at `submit` | [`SubmitError::Engine`](skein_pool::SubmitError::Engine) after the [`timeout`](DistributedExecutorBuilder::timeout) (default 5 s), the call handed back — never a hang |
 //! | Redis restarts mid-run | every acknowledged job survives (append-only file, `appendfsync always` recommended); workers and the reply thread reconnect and resume; a worker re-examines its own pending entries |
 //! | a worker is slow past its lease (stopped, cut off) | its jobs are taken over as if it died; if it comes back, its late outcome is dropped (the `finish` script checks it still holds the job) |
@@ -102,7 +102,7 @@
 //! futures (the jobs still run and their replies stay in its reply stream). If the server
 //! stops answering *during* a `submit` the call is handed back with `SubmitError::Engine`
 //! although the job may have been queued (submit retries once on a dropped connection,
-//! and that retry is idempotent). `Call::timeout` is not carried to workers.
+//! and that retry is idempotent).
 //!
 //! # Deploying workers on other machines
 //!
@@ -125,7 +125,8 @@
 //! |---|---|
 //! | `app = Celery(broker="redis://…", backend="redis://…")` | [`DistributedExecutor::new`]`(url, registry)` |
 //! | `@app.task(name="square")` | [`Registry::register`]`("square", square)` |
-//! | `square.delay(7)` / `apply_async((7,))` | `pool.submit(Call::new(square, 7))` ([`Submit`](skein_pool::Submit)) |
+//! | `square.delay(7)` / `apply_async((7,))` | `pool.submit(Call::new(square, 7))` ([`Submit`](skein_pool::Submit)); `.named("square")` finds it by name rather than by address ([`Registry::resolve`]) |
+//! | `apply_async(time_limit=5)` | `Call::new(square, 7).timeout(Duration::from_secs(5))` |
 //! | `apply_async(queue="cpu")` | [`DistributedExecutorBuilder::queue`] |
 //! | `AsyncResult.get()` / `get(timeout=5)` | [`Future::result`](skein_pool::Future::result) / [`result_timeout`](skein_pool::Future::result_timeout) |
 //! | `AsyncResult.ready()` | [`Future::done`](skein_pool::Future::done) |

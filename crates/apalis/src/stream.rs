@@ -25,6 +25,19 @@ impl Fields {
     }
 }
 
+/// A job's time limit as its stream entry carries it: whole microseconds in decimal, or
+/// empty for none.
+pub(crate) fn encode_limit(limit: Option<std::time::Duration>) -> String {
+    limit.map(|d| d.as_micros().to_string()).unwrap_or_default()
+}
+
+/// The time limit of an entry's `limit` field; none when empty, absent (an entry written
+/// before limits travelled) or unreadable.
+pub(crate) fn decode_limit(field: &[u8]) -> Option<std::time::Duration> {
+    let micros: u64 = std::str::from_utf8(field).ok()?.parse().ok()?;
+    Some(std::time::Duration::from_micros(micros))
+}
+
 pub(crate) fn bytes(v: Value) -> Option<Vec<u8>> {
     match v {
         Value::BulkString(b) => Some(b),
@@ -124,6 +137,17 @@ mod tests {
 
     fn b(s: &str) -> Value {
         Value::BulkString(s.as_bytes().to_vec())
+    }
+
+    #[test]
+    fn time_limits_travel_as_microseconds() {
+        use std::time::Duration;
+        let d = Duration::from_millis(1500);
+        assert_eq!(encode_limit(Some(d)), "1500000");
+        assert_eq!(decode_limit(encode_limit(Some(d)).as_bytes()), Some(d));
+        assert_eq!(encode_limit(None), "");
+        assert_eq!(decode_limit(b""), None);
+        assert_eq!(decode_limit(b"soon"), None);
     }
 
     #[test]

@@ -242,6 +242,69 @@ fn bad_jobs_fail_at_submit_and_hand_the_call_back() {
 }
 
 #[test]
+fn a_time_limit_travels_with_the_job() {
+    let server = redis_or_skip!();
+    let q = queue("limit");
+    let pool = executor(&server, &q);
+    let _w = start_worker(&server, &q, 1);
+    let f = pool
+        .submit(Call::new(sleep_ms, 60_000).timeout(Duration::from_millis(200)))
+        .unwrap();
+    let TaskError::Failed(e) = f.result().unwrap_err() else {
+        panic!("expected JobFailed")
+    };
+    let failed = e.downcast_ref::<JobFailed>().expect("JobFailed");
+    assert!(
+        failed.message().contains("timed out after 200ms"),
+        "{}",
+        failed.message()
+    );
+    // The worker's pool replaced the terminated process and goes on.
+    assert_eq!(
+        *pool.submit(Call::new(square, 5)).unwrap().result().unwrap(),
+        25
+    );
+}
+
+#[test]
+fn a_function_under_two_names_runs_by_the_name_its_call_carries() {
+    let server = redis_or_skip!();
+    let q = queue("named");
+    // One address under two names: what the compiler makes of two functions with the
+    // same body.
+    let both = || registry().register("square_again", square);
+    let pool = DistributedExecutor::builder(server.url(), both())
+        .queue(&q)
+        .timeout(Duration::from_secs(2))
+        .build()
+        .unwrap();
+    let _w = skein_apalis::worker(server.url(), both())
+        .queue(&q)
+        .concurrency(1)
+        .start()
+        .unwrap();
+    match pool.submit(Call::new(square, 3).timeout(Duration::from_secs(9))) {
+        Err(SubmitError::Encode(call, e)) => {
+            assert!(e.to_string().contains("several names"), "{e}");
+            // Handed back whole, limit included.
+            assert_eq!(call.time_limit(), Some(Duration::from_secs(9)));
+        }
+        other => panic!("expected an encode error, got {:?}", other.map(|_| ())),
+    }
+    for name in ["square", "square_again"] {
+        let f = pool.submit(Call::new(square, 3).named(name)).unwrap();
+        assert_eq!(*f.result().unwrap(), 9);
+    }
+    match pool.submit(Call::new(sleep_ms, 1).named("square")) {
+        Err(SubmitError::Encode(call, e)) => {
+            assert!(e.to_string().contains("registered as"), "{e}");
+            assert_eq!(call.name(), Some("square"));
+        }
+        other => panic!("expected an encode error, got {:?}", other.map(|_| ())),
+    }
+}
+
+#[test]
 fn a_function_the_worker_does_not_know_fails_that_job() {
     let server = redis_or_skip!();
     let q = queue("unknown");

@@ -12,12 +12,12 @@ use redis::Script;
 /// Adds a job: `XADD` its entry and write its hash, together. Idempotent: a job id that
 /// exists already is not added twice (a submit retried after a lost reply).
 ///
-/// KEYS: stream, job. ARGV: id, fn, args, reply.
+/// KEYS: stream, job. ARGV: id, fn, args, reply, limit (the time limit in µs, or empty).
 const SUBMIT: &str = r"
 if redis.call('EXISTS', KEYS[2]) == 1 then
   return redis.call('HGET', KEYS[2], 'entry')
 end
-local e = redis.call('XADD', KEYS[1], '*', 'id', ARGV[1], 'fn', ARGV[2], 'args', ARGV[3], 'reply', ARGV[4])
+local e = redis.call('XADD', KEYS[1], '*', 'id', ARGV[1], 'fn', ARGV[2], 'args', ARGV[3], 'reply', ARGV[4], 'limit', ARGV[5])
 redis.call('HSET', KEYS[2], 'state', 'queued', 'entry', e, 'reply', ARGV[4], 'attempts', 0, 'consumer', '')
 return e
 ";
@@ -43,7 +43,8 @@ return 1
 /// * `retry` — the job was running and its run died: re-queued as a new entry;
 /// * `failed` — the same, with no retries left: its submitter was told it is lost.
 ///
-/// KEYS: stream, job. ARGV: group, entry, consumer, max_retries, reason, id, fn, args.
+/// KEYS: stream, job. ARGV: group, entry, consumer, max_retries, reason, id, fn, args,
+/// limit.
 const TAKE: &str = r"
 local s = redis.call('HMGET', KEYS[2], 'state', 'attempts', 'reply', 'entry')
 if (s[1] ~= 'queued' and s[1] ~= 'running') or s[4] ~= ARGV[2] then
@@ -58,7 +59,7 @@ end
 redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])
 redis.call('XDEL', KEYS[1], ARGV[2])
 if tonumber(s[2]) <= tonumber(ARGV[4]) then
-  local e = redis.call('XADD', KEYS[1], '*', 'id', ARGV[6], 'fn', ARGV[7], 'args', ARGV[8], 'reply', s[3])
+  local e = redis.call('XADD', KEYS[1], '*', 'id', ARGV[6], 'fn', ARGV[7], 'args', ARGV[8], 'reply', s[3], 'limit', ARGV[9])
   redis.call('HSET', KEYS[2], 'state', 'queued', 'entry', e, 'consumer', '')
   return 'retry'
 end

@@ -107,7 +107,14 @@ impl Shared {
 
     /// Adds the job: one script call, retried once on a dropped connection (the script
     /// is idempotent per job id, so a retry never queues a job twice).
-    fn enqueue(&self, seq: u64, name: &str, args: &[u8]) -> redis::RedisResult<()> {
+    fn enqueue(
+        &self,
+        seq: u64,
+        name: &str,
+        args: &[u8],
+        limit: Option<Duration>,
+    ) -> redis::RedisResult<()> {
+        let limit = crate::stream::encode_limit(limit);
         let id = self.job_id(seq);
         let job = self.keys.job(&id);
         let run = |link: &mut Link| {
@@ -120,6 +127,7 @@ impl Shared {
                     .arg(name)
                     .arg(args)
                     .arg(&self.reply)
+                    .arg(&limit)
                     .invoke::<String>(c)
             })
         };
@@ -339,25 +347,15 @@ where
 
     fn submit(&self, job: Call<A, R>) -> Result<Future<R>, SubmitError<Call<A, R>>> {
         let shared = &self.shared;
-        let (f, args) = job.into_parts();
-        let Some(name) = shared.registry.name_of(f) else {
-            let e = EncodeError::new(format!(
-                "the function is not in the executor's registry (Registry::register it under \
-                 a name, and mark it #[inline(never)] so an optimised build keeps one address \
-                 for it; registered: {:?})",
-                shared.registry.names()
-            ));
-            return Err(SubmitError::Encode(Call::new(f, args), e));
+        let name = match shared.registry.resolve(&job) {
+            Ok(name) => name,
+            Err(why) => return Err(SubmitError::Encode(job, EncodeError::new(why))),
         };
-        let bytes = match postcard::to_allocvec(&args) {
+        let bytes = match postcard::to_allocvec(job.args()) {
             Ok(b) => b,
-            Err(e) => {
-                return Err(SubmitError::Encode(
-                    Call::new(f, args),
-                    EncodeError::new(e.to_string()),
-                ));
-            }
+            Err(e) => return Err(SubmitError::Encode(job, EncodeError::new(e.to_string()))),
         };
+        let limit = job.time_limit();
         let seq = shared.seq.fetch_add(1, Ordering::Relaxed);
         let (promise, future) = Promise::new();
         promise.set_running();
@@ -366,17 +364,17 @@ where
         {
             let mut p = shared.pending.lock();
             if p.closed {
-                return Err(SubmitError::ShutDown(Call::new(f, args)));
+                return Err(SubmitError::ShutDown(job));
             }
             p.jobs.insert(seq, completer(promise));
         }
-        match shared.enqueue(seq, name, &bytes) {
+        match shared.enqueue(seq, name, &bytes, limit) {
             Ok(()) => Ok(future),
             Err(e) => {
                 let c = shared.pending.lock().jobs.remove(&seq);
                 drop(c);
                 let e = EngineError::new(format!("{} ({e})", shared.url));
-                Err(SubmitError::Engine(Call::new(f, args), e))
+                Err(SubmitError::Engine(job, e))
             }
         }
     }

@@ -181,6 +181,8 @@ pub(crate) struct Finished {
     pub(crate) id: Vec<u8>,
     pub(crate) func: Vec<u8>,
     pub(crate) args: Vec<u8>,
+    /// The job's time limit as it travels (see `stream::encode_limit`).
+    pub(crate) limit: Vec<u8>,
     pub(crate) outcome: RunOutcome,
 }
 
@@ -209,7 +211,14 @@ impl Shared {
     }
 
     /// Hands a job to the pool; its outcome goes to the store thread.
-    pub(crate) fn dispatch(&self, entry: String, id: Vec<u8>, func: Vec<u8>, args: Vec<u8>) {
+    pub(crate) fn dispatch(
+        &self,
+        entry: String,
+        id: Vec<u8>,
+        func: Vec<u8>,
+        args: Vec<u8>,
+        limit: Vec<u8>,
+    ) {
         self.inflight.lock().insert(entry.clone());
         let tx = self.done.clone();
         let name = String::from_utf8_lossy(&func).into_owned();
@@ -218,12 +227,14 @@ impl Shared {
             &name,
             &self.pool,
             &job_args,
+            crate::stream::decode_limit(&limit),
             Box::new(move |outcome| {
                 let _ = tx.send(Finished {
                     entry,
                     id,
                     func,
                     args,
+                    limit,
                     outcome,
                 });
             }),

@@ -125,6 +125,7 @@ fn take(s: &Shared, link: &mut Link, mut e: Entry, reason: &str) -> RedisResult<
     let id = e.fields.take("id");
     let func = e.fields.take("fn");
     let args = e.fields.take("args");
+    let limit = e.fields.take("limit");
     let job = s.keys.job(&String::from_utf8_lossy(&id));
     let verdict: String = link.run(Duration::ZERO, |c| {
         s.scripts
@@ -139,10 +140,11 @@ fn take(s: &Shared, link: &mut Link, mut e: Entry, reason: &str) -> RedisResult<
             .arg(&id)
             .arg(&func)
             .arg(&args)
+            .arg(&limit)
             .invoke(c)
     })?;
     if verdict == "run" {
-        s.dispatch(e.id, id, func, args);
+        s.dispatch(e.id, id, func, args, limit);
     }
     Ok(())
 }

@@ -69,6 +69,7 @@ fn store(s: &Shared, link: &mut Link, f: Finished) {
                     .arg(&f.id)
                     .arg(&f.func)
                     .arg(&f.args)
+                    .arg(&f.limit)
                     .invoke::<String>(c)
                     .map(drop)
             }),

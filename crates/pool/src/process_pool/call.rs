@@ -40,6 +40,7 @@ pub struct Call<A, R> {
     pub(crate) f: fn(A) -> R,
     pub(crate) args: A,
     pub(crate) timeout: Option<Duration>,
+    pub(crate) name: Option<&'static str>,
 }
 
 impl<A, R> Call<A, R> {
@@ -49,7 +50,18 @@ impl<A, R> Call<A, R> {
             f,
             args,
             timeout: None,
+            name: None,
         }
+    }
+
+    /// Names the function (Celery's `@app.task(name=...)`): an executor that sends jobs
+    /// to other machines (skein-apalis's `DistributedExecutor`) looks the function up by
+    /// this name instead of by its address, which the compiler does not keep unique (two
+    /// functions with the same body may share one; a small one may have several). Local
+    /// pools ignore it.
+    pub fn named(mut self, name: &'static str) -> Call<A, R> {
+        self.name = Some(name);
+        self
     }
 
     /// Gives the task a time limit once it starts (pebble's `schedule(timeout=)`): in a
@@ -59,6 +71,26 @@ impl<A, R> Call<A, R> {
     pub fn timeout(mut self, timeout: Duration) -> Call<A, R> {
         self.timeout = Some(timeout);
         self
+    }
+
+    /// The name given with [`named`](Call::named), if any.
+    pub fn name(&self) -> Option<&'static str> {
+        self.name
+    }
+
+    /// The time limit given with [`timeout`](Call::timeout), if any.
+    pub fn time_limit(&self) -> Option<Duration> {
+        self.timeout
+    }
+
+    /// The function.
+    pub fn function(&self) -> fn(A) -> R {
+        self.f
+    }
+
+    /// The argument.
+    pub fn args(&self) -> &A {
+        &self.args
     }
 
     /// Runs the call here.
@@ -75,6 +107,7 @@ impl<A, R> Call<A, R> {
 impl<A, R> fmt::Debug for Call<A, R> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Call")
+            .field("name", &self.name)
             .field("timeout", &self.timeout)
             .finish_non_exhaustive()
     }
