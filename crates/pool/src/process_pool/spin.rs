@@ -6,8 +6,8 @@
 //! tens of microseconds — several times the cost of the message itself. So the manager
 //! (while tasks are short) and a worker (after a task) poll for their next message for
 //! [`SPIN`] before they sleep, yielding the CPU between polls so that a process they
-//! share a core with still runs at once. The caller's own wait spins likewise (the
-//! futures' backoff). Long tasks do not make the manager spin: it would take time from
+//! share a core with still runs at once. A caller waiting on an `ApplyResult` polls
+//! likewise before its future's wait sleeps. Long tasks do not make the manager spin: it would take time from
 //! the workers for nothing.
 
 use std::time::{Duration, Instant};
