@@ -133,13 +133,22 @@ impl Engine {
             manager: Mutex::new(None),
         });
         let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+        let (go_tx, go_rx) = std::sync::mpsc::channel();
         let weak = Arc::downgrade(&engine);
         let n = POOL_COUNTER.fetch_add(1, Ordering::Relaxed);
         let handle = std::thread::Builder::new()
             .name(format!("ProcessPool-{n}"))
-            .spawn(move || Manager::run(weak, wake_rx, ready_tx))
+            .spawn(move || {
+                // The first workers start once this thread waits for them (below).
+                if go_rx.recv().is_ok() {
+                    Manager::run(weak, wake_rx, ready_tx);
+                }
+            })
             .map_err(|e| WorkerStartError(e.to_string().into()))?;
         *engine.manager.lock() = Some(handle);
+        // From here until `ready` comes, this thread only waits on the two channels:
+        // it holds no lock a forked worker could need (see `Manager::run`).
+        let _ = go_tx.send(());
         match ready_rx.recv() {
             Ok(Ok(())) => Ok(engine),
             Ok(Err(e)) => {
@@ -427,13 +436,19 @@ impl Manager {
             task_time: None,
             last_active: Instant::now(),
         };
-        let mut first = Ok(());
-        for _ in 0..m.engine.opts.workers {
-            if let Err(e) = m.start_worker() {
-                first = Err(e);
-                break;
+        // The thread that builds the pool waits for this (`Engine::start`), holding
+        // nothing: if it and this thread are the process's only ones, forking the first
+        // workers from here is as safe as CPython's forking them from the building
+        // thread, so a `Fork` pool does not print skein-process's multi-threaded-fork
+        // warning for them. (A worker started later, to replace one, is forked while
+        // the program runs: a process with other threads then gets the warning, as
+        // CPython 3.12+ gives it for its pool's replacements.)
+        let first = skein_process::with_parked_threads(1, || {
+            for _ in 0..m.engine.opts.workers {
+                m.start_worker()?;
             }
-        }
+            Ok(())
+        });
         let failed = first.is_err();
         if failed {
             m.stop_all(StopReason::Terminate);
