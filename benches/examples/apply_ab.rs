@@ -47,7 +47,7 @@ fn raw_echo(spin: bool) -> (UnixStream, libc::pid_t) {
     if pid == 0 {
         drop(a);
         let mut buf = [0u8; 8];
-        let mut next = |b: &mut UnixStream, buf: &mut [u8; 8]| {
+        let next = |b: &mut UnixStream, buf: &mut [u8; 8]| {
             if spin {
                 spin_read(b, buf)
             } else {
