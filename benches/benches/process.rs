@@ -14,8 +14,9 @@
 //! `process/pool_map_100k` — `ProcessPool::map` of 100k tiny tasks (x*2, default chunk
 //! size) beside procspawn's pool fed the same chunks by hand (procspawn has no map) and a
 //! sequential loop; `process/pool_apply_round_trip` — one task per job, submit and wait,
-//! skein `ProcessPool::apply` beside procspawn `Pool::spawn(..).join()` and
-//! `procspawn::spawn(..).join()` (a process per job, procspawn's round trip);
+//! skein `ProcessPool::apply` beside procspawn `Pool::spawn(..).join()` (the bar's peer)
+//! and, for scale, `procspawn::spawn(..).join()` (a new process per job); both pools are
+//! warm before any timing (every worker has served);
 //! `process/pool_cpu_map` — a CPU-bound map (16 prime counts) beside sequential;
 //! `process/pool_cancel_to_replacement` — from `cancel()` of a running task to the first
 //! task served by its replacement worker. CPython's `Pool(2)` figures come from
@@ -567,8 +568,27 @@ fn pid_of(_: ()) -> i32 {
     skein_process::getpid()
 }
 
+/// A skein pool, warm: its workers run when `new` returns; each has also served a task.
 fn skein_pool() -> skein_pool::ProcessPool {
-    skein_pool::ProcessPool::new(POOL_WORKERS).unwrap()
+    let pool = skein_pool::ProcessPool::new(POOL_WORKERS).unwrap();
+    let warm = pool.map_chunked(double, 0..2 * POOL_WORKERS as u64, Some(1));
+    assert_eq!(warm.unwrap().len(), 2 * POOL_WORKERS);
+    pool
+}
+
+/// A procspawn pool, warm like [`skein_pool`]: `Pool::new` returns before its workers
+/// (which re-execute this binary) are ready, and a first `spawn+join` on a cold pool
+/// costs several times a warm one (`benches/examples/apply_ab.rs` prints both), which
+/// quick mode (no warm-up) would otherwise time.
+fn procspawn_pool() -> procspawn::Pool {
+    let ps = procspawn::Pool::new(POOL_WORKERS).unwrap();
+    let handles: Vec<_> = (0..2 * POOL_WORKERS as u64)
+        .map(|i| ps.spawn(i, double))
+        .collect();
+    for h in handles {
+        h.join().unwrap();
+    }
+    ps
 }
 
 fn pool_map(c: &mut Criterion) {
@@ -584,7 +604,7 @@ fn pool_map(c: &mut Criterion) {
             assert_eq!(out[POOL_ITEMS as usize - 1], 2 * (POOL_ITEMS - 1));
         })
     });
-    let ps = procspawn::Pool::new(POOL_WORKERS).unwrap();
+    let ps = procspawn_pool();
     g.bench_function("procspawn Pool, same chunks", |b| {
         b.iter(|| {
             let handles: Vec<_> = items
@@ -615,11 +635,12 @@ fn pool_apply(c: &mut Criterion) {
     g.bench_function("skein ProcessPool::apply", |b| {
         b.iter(|| assert_eq!(skein.apply(double, black_box(21)).unwrap(), 42))
     });
-    let ps = procspawn::Pool::new(POOL_WORKERS).unwrap();
+    let ps = procspawn_pool();
     g.bench_function("procspawn Pool::spawn+join", |b| {
         b.iter(|| assert_eq!(ps.spawn(black_box(21), double).join().unwrap(), 42))
     });
-    // procspawn's own round trip: a process per job.
+    // Not the bar's peer (that is the pooled round trip above, SPEC's "procspawn
+    // ~20 k/s"): a process per job, for scale.
     g.bench_function("procspawn::spawn+join", |b| {
         b.iter(|| assert_eq!(procspawn::spawn(black_box(21), double).join().unwrap(), 42))
     });

@@ -156,6 +156,24 @@
 //! See [`ProcessPoolExecutor`] for the guarantees and `process_pool/engine.rs` for the
 //! design.
 //!
+//! Under `Fork`, the first workers are forked by the manager thread while the thread
+//! that builds the pool waits for them, holding nothing; when those two are the
+//! process's only threads, no multi-threaded-fork warning is printed
+//! ([`skein_process::with_parked_threads`]). A replacement forked later while other
+//! threads run the program's code still warns, as CPython 3.12+ does for its pool.
+//!
+//! **Speed** (`benches/benches/process.rs`, `process/pool_*`, 2 workers, forkserver, on
+//! a shared 2-core VM; `benches/examples/apply_ab.rs` and `pool_cpu_ab.rs` interleave the
+//! same workloads): one `apply` round trip to a warm pool takes 18–28 µs (was 105–122 µs
+//! before the manager, the workers and `ApplyResult` polled briefly before sleeping,
+//! `process_pool/spin.rs`): 8.6–13.4× procspawn's warm `Pool::spawn+join` (150–280 µs;
+//! a new procspawn process per job is ~2.1 ms) — around the 10× bar, not always above
+//! it: each round trip still passes through the manager thread, so three threads share
+//! the two cores. `map` of 100k tiny tasks: 2.5–2.7 ms, 1.3–1.4× procspawn's pool fed
+//! the same chunks (CPython's `Pool(2).map`: 24–28 ms). A CPU-bound map (16 × 1.6 ms):
+//! 1.85–1.87× faster than sequential (medians of interleaved rounds; 1.47× in a run
+//! disturbed by other programs; criterion 1.70–1.79×, load 1.5–1.8).
+//!
 //! **Unsafe boundary**: besides the `cell` module, the private `process_pool::trust`
 //! module holds the one `unsafe` call of the process pools — a worker rebuilding a
 //! function reference ([`skein_process::FnRef::from_bytes`]) from the bytes its own pool

@@ -65,6 +65,7 @@
 //! |---|---|
 //! | **Processes** | |
 //! | `os.fork()` | [`fork()`] → [`Fork::Parent`]`{ child }` / [`Fork::Child`] (`unsafe`: see its contract) |
+//! | `os.fork()`'s `DeprecationWarning` in a multi-threaded process (3.12) | printed once on stderr by a fork of a process that runs other threads; none inside [`with_parked_threads`] while the others are parked |
 //! | `os.getpid()`, `os.getppid()` | [`getpid()`], [`getppid()`] |
 //! | `Process(target=f, args=(a, b))` | [`Process::new`]`(f, (a, b))` (`f` a plain `fn`, args serde) |
 //! | `Process(target=lambda: …)` (fork only) | [`Process::from_closure`]`(move \|\| …)` |
@@ -170,7 +171,9 @@
 //! * **`Fork`** copies the parent. It is the fastest, and the only one that can run a
 //!   closure; but the child holds only the thread that forked, so a lock another
 //!   thread held stays locked in the child forever. Like CPython 3.12+, skein prints
-//!   a warning when forking a process that runs other threads.
+//!   a warning when forking a process that runs other threads (a fork made inside
+//!   [`with_parked_threads`], whose caller vouches that the other threads are parked
+//!   holding nothing, does not warn).
 //! * **`Spawn`** execs this binary afresh for every child: nothing of the parent's
 //!   state comes along, and it is the slowest. The target must be a plain `fn` with
 //!   serde arguments (or a [`Run`] value), found in the new process by its offset
@@ -352,7 +355,7 @@ pub use crate::manager::{
 pub use crate::pipe::{Connection, DEFAULT_MAX_FRAME, READ_CHUNK, pipe};
 pub use crate::process::{Process, ProcessHandle, Run, StartError, active_children};
 pub use crate::remote::{CallError, FN_REF_BYTES, FnRef, WrongExecutable};
-pub use crate::start::fork::{Fork, fork};
+pub use crate::start::fork::{Fork, fork, with_parked_threads};
 pub use crate::start::init::init;
 pub use crate::start::method::{ParseStartMethodError, StartMethod};
 

@@ -22,6 +22,7 @@ use skein_process::{
 };
 
 use super::error::{TaskTimedOut, WorkerDied};
+use super::spin;
 use super::wire::{self, Items, Reader};
 use super::worker::{WorkerArgs, worker_main};
 use crate::error::{TaskError, WorkerStartError};
@@ -132,13 +133,22 @@ impl Engine {
             manager: Mutex::new(None),
         });
         let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+        let (go_tx, go_rx) = std::sync::mpsc::channel();
         let weak = Arc::downgrade(&engine);
         let n = POOL_COUNTER.fetch_add(1, Ordering::Relaxed);
         let handle = std::thread::Builder::new()
             .name(format!("ProcessPool-{n}"))
-            .spawn(move || Manager::run(weak, wake_rx, ready_tx))
+            .spawn(move || {
+                // The first workers start once this thread waits for them (below).
+                if go_rx.recv().is_ok() {
+                    Manager::run(weak, wake_rx, ready_tx);
+                }
+            })
             .map_err(|e| WorkerStartError(e.to_string().into()))?;
         *engine.manager.lock() = Some(handle);
+        // From here until `ready` comes, this thread only waits on the two channels:
+        // it holds no lock a forked worker could need (see `Manager::run`).
+        let _ = go_tx.send(());
         match ready_rx.recv() {
             Ok(Ok(())) => Ok(engine),
             Ok(Err(e)) => {
@@ -370,6 +380,8 @@ struct Manager {
     retry_step: Duration,
     /// A running average of how long a task takes (from the replies).
     task_time: Option<Duration>,
+    /// The last dispatch or reply (the manager polls for a while after it).
+    last_active: Instant,
 }
 
 /// Tasks that take at least this long are "long": a round trip to an idle worker is small
@@ -422,14 +434,21 @@ impl Manager {
             retry_at: None,
             retry_step: Duration::from_millis(10),
             task_time: None,
+            last_active: Instant::now(),
         };
-        let mut first = Ok(());
-        for _ in 0..m.engine.opts.workers {
-            if let Err(e) = m.start_worker() {
-                first = Err(e);
-                break;
+        // The thread that builds the pool waits for this (`Engine::start`), holding
+        // nothing: if it and this thread are the process's only ones, forking the first
+        // workers from here is as safe as CPython's forking them from the building
+        // thread, so a `Fork` pool does not print skein-process's multi-threaded-fork
+        // warning for them. (A worker started later, to replace one, is forked while
+        // the program runs: a process with other threads then gets the warning, as
+        // CPython 3.12+ gives it for its pool's replacements.)
+        let first = skein_process::with_parked_threads(1, || {
+            for _ in 0..m.engine.opts.workers {
+                m.start_worker()?;
             }
-        }
+            Ok(())
+        });
         let failed = first.is_err();
         if failed {
             m.stop_all(StopReason::Terminate);
@@ -605,6 +624,9 @@ impl Manager {
         for (c, e) in to_fail {
             c.fail(e);
         }
+        if !sends.is_empty() {
+            self.last_active = Instant::now();
+        }
         for (i, frame) in sends {
             if self.workers[i].work.send_bytes(&frame).is_err() {
                 // It died: its reply socket ends too, and the death is handled there.
@@ -730,28 +752,34 @@ impl Manager {
     }
 
     /// Sleeps until a worker replies or ends, a submitter wakes us, or `deadline`.
+    ///
+    /// While tasks are short, it first polls for up to [`spin::SPIN`] after the last
+    /// dispatch or reply (see `spin.rs`): the next reply or submit of a stream of short
+    /// round trips then finds the manager awake.
     fn wait(&mut self, deadline: Option<Instant>) {
-        {
-            let mut inner = self.engine.inner.lock();
-            let work = !inner.cancels.is_empty()
-                || inner.terminate
-                || inner.cancel_queued
-                || (inner.closed
-                    && inner.queue.is_empty()
-                    && self.workers.iter().all(|w| w.outstanding.is_empty()))
-                || (!inner.queue.is_empty() && {
-                    // Exactly the workers `dispatch` would send to (else this would spin).
-                    let (long, workers) = (self.long_tasks(), self.workers.len());
-                    let front_large = front_is_large(&inner);
-                    let queued = inner.queue.len();
-                    self.workers
-                        .iter()
-                        .any(|w| takes(w, queued, front_large, long, workers))
-                });
-            if work {
-                return;
+        if !self.long_tasks() {
+            let mut end = self.last_active + spin::SPIN;
+            if let Some(d) = deadline {
+                end = end.min(d);
             }
-            inner.sleeping = true;
+            if Instant::now() < end {
+                let zero = Timespec {
+                    tv_sec: 0,
+                    tv_nsec: 0,
+                };
+                loop {
+                    if self.has_work(false) || self.poll_once(Some(&zero)) {
+                        return;
+                    }
+                    if Instant::now() >= end {
+                        break;
+                    }
+                    std::thread::yield_now();
+                }
+            }
+        }
+        if self.has_work(true) {
+            return;
         }
         let timeout = deadline.map(|d| {
             let left = d.saturating_duration_since(Instant::now());
@@ -760,6 +788,37 @@ impl Manager {
                 tv_nsec: left.subsec_nanos() as _,
             }
         });
+        self.poll_once(timeout.as_ref());
+    }
+
+    /// Whether `step_locked` has something to do now; if not and `sleep`, tells
+    /// submitters (under the same lock) that the manager sleeps and must be woken.
+    fn has_work(&self, sleep: bool) -> bool {
+        let mut inner = self.engine.inner.lock();
+        let work = !inner.cancels.is_empty()
+            || inner.terminate
+            || inner.cancel_queued
+            || (inner.closed
+                && inner.queue.is_empty()
+                && self.workers.iter().all(|w| w.outstanding.is_empty()))
+            || (!inner.queue.is_empty() && {
+                // Exactly the workers `dispatch` would send to (else this would spin).
+                let (long, workers) = (self.long_tasks(), self.workers.len());
+                let front_large = front_is_large(&inner);
+                let queued = inner.queue.len();
+                self.workers
+                    .iter()
+                    .any(|w| takes(w, queued, front_large, long, workers))
+            });
+        if !work && sleep {
+            inner.sleeping = true;
+        }
+        work
+    }
+
+    /// One poll of the wake-up pipe and the workers' reply sockets (`None`: no
+    /// timeout); marks the readable ones, drains the wake-ups. `true` if any was ready.
+    fn poll_once(&mut self, timeout: Option<&Timespec>) -> bool {
         let mut fds: Vec<PollFd<'_>> = Vec::with_capacity(self.workers.len() + 1);
         fds.push(PollFd::new(&self.wake_rx, PollFlags::IN));
         for w in &self.workers {
@@ -767,7 +826,7 @@ impl Manager {
                 fds.push(PollFd::from_borrowed_fd(w.results.as_fd(), PollFlags::IN));
             }
         }
-        let _ = rustix::event::poll(&mut fds, timeout.as_ref());
+        let _ = rustix::event::poll(&mut fds, timeout);
         let ready = PollFlags::IN | PollFlags::HUP | PollFlags::ERR;
         let woken = fds[0].revents().intersects(ready);
         let readable: Vec<bool> = fds[1..]
@@ -775,6 +834,7 @@ impl Manager {
             .map(|f| f.revents().intersects(ready))
             .collect();
         drop(fds);
+        let any = woken || readable.contains(&true);
         let mut readable = readable.into_iter();
         for w in &mut self.workers {
             if !w.gone {
@@ -792,6 +852,7 @@ impl Manager {
                 }
             }
         }
+        any
     }
 
     /// Reads every reply that is waiting; marks workers whose reply socket ended.
@@ -856,6 +917,7 @@ impl Manager {
         });
         let w = &mut self.workers[i];
         w.head_since = now;
+        self.last_active = now;
         let task = self.engine.inner.lock().tasks.remove(&id);
         if let Some(task) = task {
             self.engine.stats.completed.fetch_add(1, Ordering::Relaxed);

@@ -8,6 +8,7 @@
 //!   dispatches batches, completes futures from replies, heals.
 //! * `worker.rs` — the worker process's loop.
 //! * `wire.rs` — the frames between them.
+//! * `spin.rs` — the brief polling before a sleep that keeps short round trips short.
 //! * `results.rs` — `ApplyResult`/`MapResult`, the imap iterators, the completers.
 //! * `error.rs` — [`WorkerDied`], [`TaskTimedOut`], [`CodecFailure`].
 //! * `trust.rs` — the one `unsafe` call (a worker rebuilding a function reference).
@@ -19,6 +20,7 @@ mod executor;
 mod pool;
 mod results;
 mod settings;
+mod spin;
 mod submit;
 #[allow(unsafe_code)]
 mod trust;

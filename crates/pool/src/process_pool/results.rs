@@ -339,7 +339,14 @@ impl<T> ApplyResult<T> {
     ///
     /// The task's [`TaskError`].
     pub fn get(&self) -> Result<&T, TaskError> {
+        self.spin();
         self.future.result()
+    }
+
+    /// Polls for the outcome briefly before the future's own wait sleeps: a short task's
+    /// reply then finds this thread awake (see `spin.rs`).
+    fn spin(&self) {
+        super::spin::until(|| self.future.done());
     }
 
     /// Python `get(timeout)`.
@@ -357,11 +364,13 @@ impl<T> ApplyResult<T> {
     ///
     /// The task's [`TaskError`].
     pub fn into_result(self) -> Result<T, TaskError> {
+        self.spin();
         self.future.into_result()
     }
 
     /// Python `wait()`.
     pub fn wait(&self) {
+        self.spin();
         self.future.wait()
     }
 

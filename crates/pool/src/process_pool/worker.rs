@@ -115,6 +115,11 @@ pub(crate) fn worker_main(args: WorkerArgs) {
     let mut reply = Vec::new();
     let mut done: u64 = 0;
     loop {
+        if done > 0 {
+            // The next task of a stream of short ones is usually on its way: catch it
+            // without going to sleep (see `spin`).
+            super::spin::until(|| args.work.poll().unwrap_or(true));
+        }
         if args.work.recv_bytes_into(&mut frame).is_err() {
             return; // the pool is gone
         }

@@ -1,5 +1,6 @@
 //! `fork()` that returns twice, and the `Fork` start method.
 
+use std::cell::Cell;
 use std::io::{self, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -87,7 +88,55 @@ pub unsafe fn fork() -> io::Result<Fork> {
 
 static WARNED: AtomicBool = AtomicBool::new(false);
 
-/// Prints CPython 3.12's warning, once per process, when other threads run.
+thread_local! {
+    /// Other threads the caller of [`with_parked_threads`] vouches for.
+    static PARKED: Cell<usize> = const { Cell::new(0) };
+}
+
+/// Runs `f`, during which forks made *by this thread* (with [`fork`] or the `Fork`
+/// start method) do not print the multi-threaded-fork warning as long as the process
+/// runs at most `others` threads besides this one: the caller vouches that those
+/// threads are parked where they hold no lock a child could need — the situation of
+/// a single-threaded fork. A process with more threads still warns.
+///
+/// skein-pool uses it when the manager thread of a `Fork` process pool starts the
+/// first workers while the thread that builds the pool waits for them (CPython's
+/// `Pool` forks its first workers from the building thread before starting its helper
+/// threads). Forks made later, while other threads run user code, still warn. Nothing
+/// but the warning depends on it: a wrong promise makes no fork less safe, only quieter.
+///
+/// # Examples
+///
+/// ```
+/// use skein_process::{with_parked_threads, Process, StartMethod};
+///
+/// fn child(_: ()) {}
+///
+/// skein_process::init();
+/// let (go, wait) = std::sync::mpsc::channel::<()>();
+/// let forker = std::thread::spawn(move || {
+///     wait.recv().unwrap();
+///     // This process's other thread waits in `join` below: it holds nothing.
+///     with_parked_threads(1, || {
+///         Process::new(child, ()).start_method(StartMethod::Fork).start().unwrap().join()
+///     })
+/// });
+/// go.send(()).unwrap();
+/// assert_eq!(forker.join().unwrap().unwrap(), 0);
+/// ```
+pub fn with_parked_threads<R>(others: usize, f: impl FnOnce() -> R) -> R {
+    struct Restore(usize);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            PARKED.with(|p| p.set(self.0));
+        }
+    }
+    let _restore = Restore(PARKED.with(|p| p.replace(others)));
+    f()
+}
+
+/// Prints CPython 3.12's warning, once per process, when other threads run (beyond
+/// those vouched for with [`with_parked_threads`]).
 pub(crate) fn warn_if_threaded() {
     if WARNED.load(Ordering::Relaxed) {
         return;
@@ -95,7 +144,8 @@ pub(crate) fn warn_if_threaded() {
     if sys::certainly_single_threaded() {
         return;
     }
-    if let Some(n) = sys::thread_count().filter(|&n| n > 1) {
+    let allowed = 1 + PARKED.with(Cell::get);
+    if let Some(n) = sys::thread_count().filter(|&n| n > allowed) {
         if !WARNED.swap(true, Ordering::Relaxed) {
             let _ = writeln!(
                 io::stderr(),
