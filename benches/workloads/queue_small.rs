@@ -19,6 +19,7 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use iceoryx2::port::update_connections::UpdateConnections;
 use iceoryx2::prelude::*;
 use skein_process::Queue;
 
@@ -215,8 +216,9 @@ pub(crate) fn iceoryx2(wake: Wake) -> Duration {
             let events = node.service_builder(&name).event().open().unwrap();
             events.notifier_builder().create().unwrap()
         });
+        own_time.set(READY);
+        own_time.wait_for(GO, set_up);
         own_time.add(set_up.elapsed());
-        own_time.set_ready();
         for i in 0..MESSAGES {
             assert_eq!(publisher.send_copy(i).unwrap(), 1, "the subscriber is gone");
             if let Some(n) = &notifier {
@@ -227,11 +229,15 @@ pub(crate) fn iceoryx2(wake: Wake) -> Duration {
         drop((notifier, publisher, pubsub, node));
         own_time.add(close.elapsed());
     });
-    // The subscriber connects once the child's publisher exists (had it looked for
-    // publishers while the child was creating one, the two sides could race to create
-    // their connection, and iceoryx2's publisher gives up on a subscriber it fails to
-    // connect to). The wait is part of the child's set-up, which is not timed.
-    own_time.wait_ready(t);
+    // A handshake, part of the child's untimed set-up: the subscriber connects once the
+    // child's publisher exists (had it looked for publishers while the child was
+    // creating one, the two could race to create their connection, and iceoryx2's
+    // publisher gives up on a subscriber it fails to connect to), and the child sends
+    // only once it is connected (iceoryx2 drops a sample for a subscriber that has not
+    // connected yet when its buffer is full, even without safe overflow).
+    own_time.wait_for(READY, t);
+    subscriber.update_connections().unwrap();
+    own_time.set(GO);
     let (mut sum, mut got, mut polls) = (0u64, 0u64, 0u64);
     while got < MESSAGES {
         while let Some(sample) = subscriber.receive().unwrap() {
@@ -265,7 +271,13 @@ pub(crate) fn iceoryx2(wake: Wake) -> Duration {
     elapsed
 }
 
-/// A word in a shared anonymous mapping: the child's own timing, read by the parent.
+/// The child's port set-up is done.
+const READY: usize = 1;
+/// The parent's subscriber is connected: the child may send.
+const GO: usize = 2;
+
+/// Words in a shared anonymous mapping: the child's own timing (word 0), read by the
+/// parent, and the handshake flags [`READY`] and [`GO`].
 struct OwnTime(*const AtomicU64);
 
 impl OwnTime {
@@ -299,20 +311,19 @@ impl OwnTime {
         Duration::from_nanos(self.word().load(Ordering::SeqCst))
     }
 
-    fn ready_flag(&self) -> &AtomicU64 {
-        // SAFETY: as `word`, the next word of the same page.
-        unsafe { &*self.0.add(1) }
+    fn flag(&self, which: usize) -> &AtomicU64 {
+        // SAFETY: as `word`: words 1 and 2 of the same page.
+        unsafe { &*self.0.add(which) }
     }
 
-    /// The child's ports exist.
-    fn set_ready(&self) {
-        self.ready_flag().store(1, Ordering::SeqCst);
+    fn set(&self, which: usize) {
+        self.flag(which).store(1, Ordering::SeqCst);
     }
 
-    /// Waits (polling) for [`set_ready`](Self::set_ready), at most [`STALL`] after `t`.
-    fn wait_ready(&self, t: Instant) {
-        while self.ready_flag().load(Ordering::SeqCst) == 0 {
-            assert!(t.elapsed() < STALL, "the iceoryx2 child never got ready");
+    /// Waits (polling) for `set(which)`, at most [`STALL`] after `since`.
+    fn wait_for(&self, which: usize, since: Instant) {
+        while self.flag(which).load(Ordering::SeqCst) == 0 {
+            assert!(since.elapsed() < STALL, "the iceoryx2 handshake stalled");
             std::thread::yield_now();
         }
     }
