@@ -324,24 +324,22 @@ fn queue_100k(c: &mut Criterion) {
     let mut g = c.benchmark_group("process/queue_100k_small");
     g.throughput(Throughput::Elements(queue_small::MESSAGES));
     g.sample_size(10);
-    let contenders: [(&str, fn() -> Duration); 6] = [
-        ("skein", queue_small::skein),
-        ("raw socketpair", queue_small::raw_socketpair),
-        ("ipc-channel", queue_small::ipc_channel),
-        ("iceoryx2 blocking", || {
-            queue_small::iceoryx2(queue_small::Wake::Blocking)
-        }),
-        ("iceoryx2 busy-poll", || {
-            queue_small::iceoryx2(queue_small::Wake::BusyPoll)
-        }),
-        (
-            "crossbeam-channel in-process",
-            queue_small::crossbeam_in_process,
-        ),
-    ];
-    for (name, run) in contenders {
+    let mut bench = |name: &str, run: fn() -> Duration| {
         g.bench_function(name, |b| b.iter_custom(|iters| total_of(iters, run)));
-    }
+    };
+    bench("skein", queue_small::skein);
+    bench("raw socketpair", queue_small::raw_socketpair);
+    bench("ipc-channel", queue_small::ipc_channel);
+    bench("iceoryx2 blocking", || {
+        queue_small::iceoryx2(queue_small::Wake::Blocking)
+    });
+    bench("iceoryx2 busy-poll", || {
+        queue_small::iceoryx2(queue_small::Wake::BusyPoll)
+    });
+    bench(
+        "crossbeam-channel in-process",
+        queue_small::crossbeam_in_process,
+    );
     g.finish();
 }
 
