@@ -4,7 +4,8 @@
 //! socketpair that writes one frame per message.
 //!
 //! Part 2: cross-process `Queue` (100k small messages) beside a raw socketpair (one
-//! write per message) and ipc-channel; `Array` writes by a child beside a raw shared
+//! write per message), ipc-channel, iceoryx2 publish-subscribe (blocking and
+//! busy-polling) and in-process crossbeam-channel (`workloads/queue_small.rs`); `Array` writes by a child beside a raw shared
 //! mmap; process-shared `Lock` uncontended beside parking_lot and std; `Event`
 //! ping-pong between two processes beside a socketpair. Those children are created
 //! with a raw `fork` for every contender alike, so process creation costs the same on
@@ -28,8 +29,8 @@
 //!
 //! Bars (SPEC.md): fork ≤ 1.3× raw fork+waitpid; forkserver ≤ 2× raw fork; spawn ≤
 //! 1.0× procspawn; 64 KiB bulk over `Pipe` ≥ 0.9× raw socketpair; small `Pipe`
-//! messages ≥ 1.0× raw socketpair (issue 17); queue ≥ 3× raw
-//! socketpair and ≥ 5× ipc-channel; `Array` writes ≥ 0.9× raw shared mmap.
+//! messages ≥ 1.0× raw socketpair (issue 17); queue ≥ 10× ipc-channel and ≥ 1.0×
+//! iceoryx2 (blocking); `Array` writes ≥ 0.9× raw shared mmap.
 
 use std::hint::black_box;
 use std::io::{Read, Write};
@@ -42,9 +43,12 @@ use std::time::{Duration, Instant};
 
 use criterion::{Criterion, Throughput};
 use skein_benches::pipe_small;
+
+#[path = "../workloads/queue_small.rs"]
+mod queue_small;
 use skein_process::{
-    Address, Array, Connection, Event, HandleFd, Listener, Lock, Manager, Process, Queue,
-    StartMethod, client, get_context, pipe,
+    Address, Array, Connection, Event, HandleFd, Listener, Lock, Manager, Process, StartMethod,
+    client, get_context, pipe,
 };
 
 // The helper children below are started with Forkserver: under Fork a child inherits
@@ -241,7 +245,6 @@ fn bulk(c: &mut Criterion) {
 
 // ==== part 2: shared memory, process-shared sync, queues ====
 
-const MESSAGES: u64 = 100_000;
 const ELEMS: usize = 10_000_000;
 const ROUNDS: u32 = 1_000;
 
@@ -313,87 +316,31 @@ fn total_of(iters: u64, mut run: impl FnMut() -> Duration) -> Duration {
     (0..iters).map(|_| run()).sum()
 }
 
-fn expected_sum() -> u64 {
-    MESSAGES * (MESSAGES - 1) / 2
-}
-
+/// [`queue_small`]: 100k `u64`s from a forked child through skein's `Queue`, beside a
+/// raw socketpair (one write per message), ipc-channel, iceoryx2 publish-subscribe
+/// (blocking: woken through an event listener; and busy-polling) and, as the in-process
+/// limit, crossbeam-channel between two threads. Bars (SPEC.md): ≥ 10× ipc-channel and
+/// ≥ 1.0× iceoryx2 (blocking); aim ≥ 0.5× in-process crossbeam.
 fn queue_100k(c: &mut Criterion) {
     let mut g = c.benchmark_group("process/queue_100k_small");
-    g.throughput(Throughput::Elements(MESSAGES));
+    g.throughput(Throughput::Elements(queue_small::MESSAGES));
     g.sample_size(10);
-    g.bench_function("skein", |b| {
-        b.iter_custom(|iters| {
-            total_of(iters, || {
-                let q = Queue::<u64>::new().unwrap();
-                let t = Instant::now();
-                let tx = q.clone();
-                let child = fork(move || {
-                    for i in 0..MESSAGES {
-                        tx.put(i).unwrap();
-                    }
-                });
-                let mut sum = 0;
-                for _ in 0..MESSAGES {
-                    sum += q.get().unwrap();
-                }
-                reap(child);
-                let elapsed = t.elapsed();
-                assert_eq!(sum, expected_sum());
-                elapsed
-            })
-        })
+    let mut bench = |name: &str, run: fn() -> Duration| {
+        g.bench_function(name, |b| b.iter_custom(|iters| total_of(iters, run)));
+    };
+    bench("skein", queue_small::skein);
+    bench("raw socketpair", queue_small::raw_socketpair);
+    bench("ipc-channel", queue_small::ipc_channel);
+    bench("iceoryx2 blocking", || {
+        queue_small::iceoryx2(queue_small::Wake::Blocking)
     });
-    g.bench_function("raw socketpair", |b| {
-        b.iter_custom(|iters| {
-            total_of(iters, || {
-                let (rx, tx) = socketpair();
-                let t = Instant::now();
-                let child = fork(|| {
-                    for i in 0..MESSAGES {
-                        write_all(&tx, &i.to_le_bytes()); // one write per message
-                    }
-                });
-                drop(tx);
-                let mut buf = vec![0u8; 64 * 1024];
-                let (mut sum, mut got, mut carry) = (0u64, 0u64, Vec::new());
-                while got < MESSAGES {
-                    let n = read_some(&rx, &mut buf);
-                    carry.extend_from_slice(&buf[..n]);
-                    let whole = carry.len() / 8 * 8;
-                    for m in carry[..whole].chunks_exact(8) {
-                        sum += u64::from_le_bytes(m.try_into().unwrap());
-                        got += 1;
-                    }
-                    carry.drain(..whole);
-                }
-                reap(child);
-                let elapsed = t.elapsed();
-                assert_eq!(sum, expected_sum());
-                elapsed
-            })
-        })
+    bench("iceoryx2 busy-poll", || {
+        queue_small::iceoryx2(queue_small::Wake::BusyPoll)
     });
-    g.bench_function("ipc-channel", |b| {
-        b.iter_custom(|iters| {
-            total_of(iters, || {
-                let (tx, rx) = ipc_channel::ipc::channel::<u64>().unwrap();
-                let t = Instant::now();
-                let child = fork(move || {
-                    for i in 0..MESSAGES {
-                        tx.send(i).unwrap();
-                    }
-                });
-                let mut sum = 0;
-                for _ in 0..MESSAGES {
-                    sum += rx.recv().unwrap();
-                }
-                reap(child);
-                let elapsed = t.elapsed();
-                assert_eq!(sum, expected_sum());
-                elapsed
-            })
-        })
-    });
+    bench(
+        "crossbeam-channel in-process",
+        queue_small::crossbeam_in_process,
+    );
     g.finish();
 }
 

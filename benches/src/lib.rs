@@ -12,6 +12,12 @@
 //! `examples/queue_ab.rs`, and [`pipe_small`] both by `process/pipe_small_8b` and by
 //! `examples/pipe_small_ab.rs`. [`pipe_small`] is the one module allowed unsafe code
 //! (the raw socketpair peer and the fork).
+//!
+//! Workloads whose peers are dev-dependencies (which this library cannot use) live in
+//! `workloads/` and are included with `#[path]` by the harnesses that time them:
+//! `workloads/queue_small.rs` is `process/queue_100k_small` (skein's cross-process
+//! `Queue` beside iceoryx2, ipc-channel, a raw socketpair and in-process crossbeam) and
+//! `examples/queue_small_ab.rs`.
 #![deny(missing_docs)]
 #![deny(unsafe_code)]
 

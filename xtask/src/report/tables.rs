@@ -171,7 +171,19 @@ mod tests {
                 "locks/uncontended_lock",
             ]
         );
-        assert!(t.rows.iter().any(|r| r[3].contains("iceoryx2")));
+        // Bars no bench measures are listed as such (`UNMEASURED`).
+        assert!(
+            t.rows
+                .iter()
+                .any(|r| r[0] == "— not measured" && r[3].contains("KiB resident"))
+        );
+        // The queue's iceoryx2 bar is a real bar, on the queue's group.
+        assert!(
+            t.rows
+                .iter()
+                .any(|r| r[3] == "≥ 1.0× iceoryx2 blocking's speed"
+                    && r[7] == "process/queue_100k_small")
+        );
     }
 
     #[test]
