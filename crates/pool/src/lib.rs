@@ -124,9 +124,10 @@
 //!   outcome is written in place under one atomic phase word (`unsafe` code, in the
 //!   private `outcome` and `cell` modules, model-checked with loom): starting a task is
 //!   one compare-and-swap, publishing its result one read-modify-write.
-//! * `ThreadPool::map` gathers the items once and queues one runner task per worker for
-//!   one shared job; runners claim chunks with one `fetch_add` and write results straight
-//!   into the output (in place over the items when both have the same layout). So a map
+//! * `ThreadPool::map` gathers the items once (a range of integers it splits by index
+//!   instead, as rayon does, so nothing is gathered) and queues one runner task per worker
+//!   for one shared job; runners claim chunks with one `fetch_add` and write results
+//!   straight into the output (in place over the items when both have the same layout). So a map
 //!   allocates a fixed handful of times, even at `chunksize = 1`. This is the crate's
 //!   third and last `unsafe` module, the private `thread_pool::map_job`.
 //! * Workers take jobs from one shared queue in submission order (Python's FIFO start

@@ -4,7 +4,8 @@
 //! * this file: the pool, its builder options, `apply`/`apply_async` and the life cycle
 //!   (`close`, `terminate`, `join`);
 //! * `map.rs`: `map`, `map_async`, `starmap` — the whole result as one vector, computed by
-//!   the shared job of `map_job.rs` (`unsafe`: runners write results straight into place);
+//!   the shared job of `map_job/` (`unsafe`: runners write results straight into place;
+//!   `map_job/items.rs`: where the items come from, a gathered list or a counted range);
 //! * `imap.rs`: `imap`, `imap_unordered` — lazy iterators with a bounded window;
 //! * `async_result.rs`: [`AsyncResult`], what the `*_async` calls return.
 
