@@ -7,6 +7,10 @@
 //!   `par_iter().map(f).collect()`, the items a range (rayon splits it by index, skein
 //!   gathers it into a list first, as Python does) and a `Vec` handed over by value.
 //!
+//! * `submit_wait`: submit 100,000 no-op tasks to a `ThreadPoolExecutor`, then wait for
+//!   every future, against the same tasks spawned in one rayon `scope` (the
+//!   `pool/submit_wait_100k` group).
+//!
 //! The criterion groups `pool/map_100k_chunksize1` and `pool/map_100k_default` measure
 //! each contender in its own seconds; here blocks of each alternate within one process,
 //! so both see the same machine load, and the median of the per-round ratios
@@ -20,7 +24,7 @@ use std::hint::black_box;
 use std::time::Instant;
 
 use rayon::prelude::*;
-use skein_pool::ThreadPool;
+use skein_pool::{Submit, ThreadPool, ThreadPoolExecutor};
 
 const ITEMS: u64 = 100_000;
 const WORKERS: usize = 2;
@@ -75,6 +79,32 @@ fn main() {
         .build()
         .unwrap();
     println!("{rounds} rounds, {ITEMS} items, {WORKERS} workers; skein and rayon alternating");
+
+    let executor = ThreadPoolExecutor::new(WORKERS).unwrap();
+    let futures = std::cell::RefCell::new(Vec::with_capacity(ITEMS as usize));
+    let skein_submit = || {
+        let mut futures = futures.borrow_mut();
+        for _ in 0..ITEMS {
+            futures.push(executor.submit(|| ()).unwrap());
+        }
+        for f in futures.drain(..) {
+            assert!(f.result().is_ok());
+        }
+    };
+    let rayon_submit = || {
+        rayon.scope(|s| {
+            for _ in 0..ITEMS {
+                s.spawn(|_| ());
+            }
+        })
+    };
+    compare(
+        "submit_wait vs rayon scope.spawn",
+        rounds,
+        3,
+        &skein_submit,
+        &rayon_submit,
+    );
 
     let skein_one = || {
         let out = pool.map_chunked(|x: u64| x, 0..ITEMS, 1).unwrap();

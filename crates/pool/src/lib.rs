@@ -157,10 +157,15 @@
 //! See [`ProcessPoolExecutor`] for the guarantees and `process_pool/engine.rs` for the
 //! design.
 //!
-//! **Unsafe boundary**: besides the `cell` module, the private `process_pool::trust`
-//! module holds the one `unsafe` call of the process pools — a worker rebuilding a
-//! function reference ([`skein_process::FnRef::from_bytes`]) from the bytes its own pool
-//! sent over a private socket pair.
+//! **Unsafe boundary**: besides the `cell`, `outcome` and `thread_pool::map_job` modules,
+//! one call in `future.rs` (`Future::take_done`, behind `into_result` and `.await`) moves
+//! the value out of a finished future through a shared reference
+//! (`outcome::take_shared`), once its done-callbacks — the only other readers — have
+//! returned (it waits for them on the state's condition variable, or leaves a waker); and
+//! the private `process_pool::trust` module holds the one `unsafe` call of the process
+//! pools — a worker rebuilding a function reference
+//! ([`skein_process::FnRef::from_bytes`]) from the bytes its own pool sent over a
+//! private socket pair.
 //!
 //! skein-pool uses crossbeam-queue, crossbeam-utils and parking_lot directly on its hot
 //! path rather than skein-queue, because task overhead is the point of a pool. Workers are
