@@ -49,6 +49,9 @@ pub(crate) unsafe trait Items: Send + Sync + 'static {
     /// Once, after every item was read or dropped, and not if [`reuse`](Items::reuse)
     /// handed the storage out.
     unsafe fn free(&self);
+    /// The buffer `reader` reads, as slots of `T` (for the in-place loop, so the compiler
+    /// sees one base pointer for both sides); `None` if there is no buffer.
+    fn base<T>(reader: Self::Reader) -> Option<*mut T>;
     /// The storage as a buffer of `len` slots of `T` the results can be written over
     /// (item `i` read before result `i` is written), when an item and a `T` have the same
     /// layout: its address and capacity.
@@ -106,6 +109,10 @@ unsafe impl<A: Send + 'static> Items for Gathered<A> {
     unsafe fn free(&self) {
         // SAFETY: allocated by a `Vec<A>` with this capacity; every item is gone (length 0).
         drop(unsafe { Vec::from_raw_parts(self.ptr, 0, self.capacity) });
+    }
+
+    fn base<T>(reader: *mut A) -> Option<*mut T> {
+        Some(reader.cast::<T>())
     }
 
     fn reuse<T>(&self) -> Option<(*mut T, usize)> {
@@ -177,6 +184,10 @@ unsafe impl<X: Step> Items for Counted<X> {
     unsafe fn drop_range(&self, _: usize, _: usize) {}
 
     unsafe fn free(&self) {}
+
+    fn base<T>(_: X) -> Option<*mut T> {
+        None
+    }
 
     fn reuse<T>(&self) -> Option<(*mut T, usize)> {
         None

@@ -252,11 +252,15 @@ where
                 written: start,
             };
             let ran = panic::catch_unwind(AssertUnwindSafe(|| {
-                // Reader and output pointer in locals, so the compiler sees slot `i` read
-                // then written and nothing else (the loop vectorises when `f` is simple).
+                // Reader and output pointer in locals, and in place one base pointer for
+                // both sides, so the compiler sees slot `i` read then written and nothing
+                // else (the loop vectorises when `f` is simple).
                 let f = &self.f;
                 let input = self.items.reader();
-                let output = self.output;
+                let output = match S::base::<T>(input) {
+                    Some(base) if self.in_place => base,
+                    _ => self.output,
+                };
                 for i in start..end {
                     // SAFETY: this thread claimed `chunk`, so it alone touches slots
                     // `start..end`; item `i < end <= len` was never read before.
