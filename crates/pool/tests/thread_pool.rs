@@ -148,6 +148,8 @@ fn map_over_ranges_yields_what_the_range_iterator_does() {
     let owned: Vec<u32> = (0..100).collect();
     let borrowed = pool.map(|x: u32| x + 1, owned.iter().copied()).unwrap();
     assert_eq!(borrowed, (1..101).collect::<Vec<u32>>());
+    // Zero-sized results.
+    assert_eq!(pool.map(|_: u32| (), 0..5u32).unwrap().len(), 5);
     // The result type differs from the item's: a separate output buffer.
     let strings = pool.map(|x: u32| x.to_string(), 8..12u32).unwrap();
     assert_eq!(strings, ["8", "9", "10", "11"]);
