@@ -4,8 +4,12 @@
 //! * `chunksize 1`: `pool.map_chunked(f, items, 1)` against rayon's per-task
 //!   `scope.spawn` (bare no-op tasks, and tasks that write their result into a slot);
 //! * `default`: `pool.map(f, items)` (Python's default chunk size) against
-//!   `par_iter().map(f).collect()`, the items a range (rayon splits it by index, skein
-//!   gathers it into a list first, as Python does) and a `Vec` handed over by value.
+//!   `par_iter().map(f).collect()`, the items a range (both split it by index), any
+//!   other iterator (skein gathers it into a list on the caller first, as Python does:
+//!   what a range cost too before skein split ranges) and a `Vec` handed over by value;
+//! * `submit_wait`: submit 100,000 no-op tasks to a `ThreadPoolExecutor`, then wait for
+//!   every future, against the same tasks spawned in one rayon `scope` (the
+//!   `pool/submit_wait_100k` group).
 //!
 //! The criterion groups `pool/map_100k_chunksize1` and `pool/map_100k_default` measure
 //! each contender in its own seconds; here blocks of each alternate within one process,
@@ -20,7 +24,7 @@ use std::hint::black_box;
 use std::time::Instant;
 
 use rayon::prelude::*;
-use skein_pool::ThreadPool;
+use skein_pool::{Submit, ThreadPool, ThreadPoolExecutor};
 
 const ITEMS: u64 = 100_000;
 const WORKERS: usize = 2;
@@ -55,12 +59,12 @@ fn compare(label: &str, rounds: usize, n: u32, skein: &dyn Fn(), peer: &dyn Fn()
         p_t.push(p);
         ratios.push(p / s);
     }
-    let (_, s_med, _) = quartiles(s_t);
-    let (_, p_med, _) = quartiles(p_t);
+    let (s_lo, s_med, s_hi) = quartiles(s_t);
+    let (p_lo, p_med, p_hi) = quartiles(p_t);
     let (q1, med, q3) = quartiles(ratios);
     println!(
-        "{label:<44} skein {s_med:9.1} µs  peer {p_med:9.1} µs  peer/skein median {med:.2} \
-         (quartiles {q1:.2}–{q3:.2})"
+        "{label:<44} skein {s_med:9.1} µs ({s_lo:.1}–{s_hi:.1})  peer {p_med:9.1} µs \
+         ({p_lo:.1}–{p_hi:.1})  peer/skein median {med:.2} (quartiles {q1:.2}–{q3:.2})"
     );
 }
 
@@ -75,6 +79,32 @@ fn main() {
         .build()
         .unwrap();
     println!("{rounds} rounds, {ITEMS} items, {WORKERS} workers; skein and rayon alternating");
+
+    let executor = ThreadPoolExecutor::new(WORKERS).unwrap();
+    let futures = std::cell::RefCell::new(Vec::with_capacity(ITEMS as usize));
+    let skein_submit = || {
+        let mut futures = futures.borrow_mut();
+        for _ in 0..ITEMS {
+            futures.push(executor.submit(|| ()).unwrap());
+        }
+        for f in futures.drain(..) {
+            assert!(f.result().is_ok());
+        }
+    };
+    let rayon_submit = || {
+        rayon.scope(|s| {
+            for _ in 0..ITEMS {
+                s.spawn(|_| ());
+            }
+        })
+    };
+    compare(
+        "submit_wait vs rayon scope.spawn",
+        rounds,
+        3,
+        &skein_submit,
+        &rayon_submit,
+    );
 
     let skein_one = || {
         let out = pool.map_chunked(|x: u64| x, 0..ITEMS, 1).unwrap();
@@ -124,6 +154,22 @@ fn main() {
         rounds,
         200,
         &skein_default,
+        &rayon_collect,
+    );
+
+    // Any other iterator is gathered into a list first, on the caller (Python's way, and
+    // what `map` did with a range too before it split ranges by index): the cost of that
+    // gathering, against the same rayon map over the range.
+    #[allow(clippy::map_identity)]
+    let skein_iter = || {
+        let out = pool.map(|x: u64| x, (0..ITEMS).map(|x| x)).unwrap();
+        assert_eq!(out.iter().sum::<u64>(), expected);
+    };
+    compare(
+        "default chunks, iterator gathered, vs par_iter",
+        rounds,
+        200,
+        &skein_iter,
         &rayon_collect,
     );
 

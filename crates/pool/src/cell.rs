@@ -46,10 +46,6 @@ impl<T: Send + Sync, F: Send> Slot<T> for Cell<T, F> {
     fn state(&self) -> &State<T> {
         &self.state
     }
-
-    fn state_mut(&mut self) -> &mut State<T> {
-        &mut self.state
-    }
 }
 
 impl<T, F> Runnable for Cell<T, F>

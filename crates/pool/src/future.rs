@@ -64,8 +64,14 @@ struct Hooks<T> {
     callbacks: Vec<Callback<T>>,
     waiters: Vec<(Arc<Waiter>, usize)>,
     canceller: Option<Canceller>,
-    /// Async tasks awaiting the future (see [`Awaiting`]).
+    /// Async tasks awaiting the future (see [`Awaiting`]); while `firing`, those waiting
+    /// for the done-callbacks to end.
     wakers: Vec<Waker>,
+    /// The done-callbacks are running (with a view of the future that can read the
+    /// value): the value cannot be moved out yet.
+    firing: bool,
+    /// Threads blocked in `into_result` until the callbacks end (test support).
+    takers: usize,
 }
 
 impl<T> Hooks<T> {
@@ -75,7 +81,15 @@ impl<T> Hooks<T> {
             waiters: Vec::new(),
             canceller: None,
             wakers: Vec::new(),
+            firing: false,
+            takers: 0,
         })
+    }
+
+    /// Whether done-callbacks still have to run or are running: until then they may read
+    /// the value through their view of the future.
+    fn callbacks_pending(&self) -> bool {
+        self.firing || !self.callbacks.is_empty()
     }
 }
 
@@ -92,15 +106,10 @@ pub(crate) struct State<T> {
 /// closure in the same allocation (thread pools).
 pub(crate) trait Slot<T>: Send + Sync {
     fn state(&self) -> &State<T>;
-    fn state_mut(&mut self) -> &mut State<T>;
 }
 
 impl<T: Send + Sync> Slot<T> for State<T> {
     fn state(&self) -> &State<T> {
-        self
-    }
-
-    fn state_mut(&mut self) -> &mut State<T> {
         self
     }
 }
@@ -176,16 +185,29 @@ impl<T> State<T> {
 
     /// Wakes blocked readers, notifies waiters and runs the callbacks (after a completion
     /// that found `HOOKED` set).
+    ///
+    /// While callbacks run, the hooks hold a `firing` mark: they read the value through a
+    /// view of the future, so whoever moves the value out (`into_result`, `.await`) waits
+    /// on the condition variable (or leaves a waker) until the mark goes, and is woken
+    /// then: no polling.
     pub(crate) fn fire(&self, view: impl FnOnce() -> Future<T>) {
-        let hooks = self.hooks.lock().take();
+        let mut guard = self.hooks.lock();
+        let Some(mut hooks) = guard.take() else {
+            drop(guard);
+            self.cond.notify_all();
+            return;
+        };
+        let callbacks = std::mem::take(&mut hooks.callbacks);
+        let waiters = std::mem::take(&mut hooks.waiters);
+        let wakers = std::mem::take(&mut hooks.wakers);
+        if !callbacks.is_empty() {
+            // The same box back, emptied, as the mark (no allocation).
+            hooks.canceller = None;
+            hooks.firing = true;
+            *guard = Some(hooks);
+        }
+        drop(guard);
         self.cond.notify_all();
-        let Some(hooks) = hooks else { return };
-        let Hooks {
-            callbacks,
-            waiters,
-            wakers,
-            ..
-        } = *hooks;
         for (waiter, index) in waiters {
             waiter.notify(index);
         }
@@ -197,6 +219,44 @@ impl<T> State<T> {
             for callback in callbacks {
                 run_callback(callback, &future);
             }
+            drop(future);
+            // The callbacks are done: nothing reads the value but its owner from now on.
+            let hooks = self.hooks.lock().take();
+            self.cond.notify_all();
+            for waker in hooks.into_iter().flat_map(|h| h.wakers) {
+                waker.wake();
+            }
+        }
+    }
+
+    /// Blocks until no done-callback can read the value any more (see [`fire`](State::fire)).
+    /// Call when done.
+    fn wait_for_callbacks(&self) {
+        let mut hooks = self.hooks.lock();
+        if !hooks.as_ref().is_some_and(|h| h.callbacks_pending()) {
+            return;
+        }
+        if let Some(h) = hooks.as_mut() {
+            h.takers += 1;
+        }
+        while hooks.as_ref().is_some_and(|h| h.callbacks_pending()) {
+            self.cond.wait(&mut hooks);
+        }
+        // `fire` took the box away when the callbacks ended (the count went with it).
+    }
+
+    /// `true` (and `waker` left to be woken) if done-callbacks may still read the value;
+    /// `false` if it can be moved out now. Call when done.
+    fn register_for_callbacks(&self, waker: &Waker) -> bool {
+        let mut hooks = self.hooks.lock();
+        match hooks.as_mut() {
+            Some(h) if h.callbacks_pending() => {
+                if !h.wakers.iter().any(|w| w.will_wake(waker)) {
+                    h.wakers.push(waker.clone());
+                }
+                true
+            }
+            _ => false,
         }
     }
 
@@ -301,29 +361,6 @@ fn run_callback<T>(callback: Callback<T>, future: &Future<T>) {
             "skein-pool: exception calling callback for future: {}",
             panic_message(&*payload)
         );
-    }
-}
-
-/// The futures whose `into_result` waits, past its spinning, for another handle to let
-/// go (only that slow path registers here; see `Future::into_result_is_waiting`).
-static TAKING: Mutex<Vec<usize>> = Mutex::new(Vec::new());
-
-/// One future's entry in [`TAKING`], removed when `into_result` returns.
-struct Taking(usize);
-
-impl Taking {
-    fn register(key: usize) -> Taking {
-        TAKING.lock().push(key);
-        Taking(key)
-    }
-}
-
-impl Drop for Taking {
-    fn drop(&mut self) {
-        let mut taking = TAKING.lock();
-        if let Some(i) = taking.iter().position(|&k| k == self.0) {
-            taking.swap_remove(i);
-        }
     }
 }
 
@@ -465,66 +502,53 @@ impl<T> Future<T> {
         self.result().err()
     }
 
-    /// Waits, then moves the value out of the future. Other handles to the same future
-    /// (a callback running at that moment) are waited for first.
+    /// Waits, then moves the value out of the future. Done-callbacks still running at that
+    /// moment (on the thread that completed the future, reading it through their own view)
+    /// are waited for first, blocked until the last one returns.
     ///
     /// # Errors
     ///
     /// The task's [`TaskError`].
     pub fn into_result(self) -> Result<T, TaskError> {
         self.state().wait_deadline(None);
-        let mut this = self;
-        let backoff = Backoff::new();
-        let mut registered: Option<Taking> = None;
-        loop {
-            // A value was produced by a thread that drops its handle right after running the
-            // done-callbacks; wait for that (briefly spinning, then polling gently, since a
-            // callback may take long).
-            match this.try_take() {
-                Ok(outcome) => return outcome,
-                Err(again) => this = again,
-            }
-            if backoff.is_completed() {
-                registered.get_or_insert_with(|| Taking::register(this.key()));
-                std::thread::sleep(Duration::from_millis(1));
-            } else {
-                backoff.snooze();
-            }
-        }
-    }
-
-    /// This future's state, as a number that tells it apart from every other live one.
-    fn key(&self) -> usize {
-        Arc::as_ptr(&self.slot).cast::<()>() as usize
+        self.state().wait_for_callbacks();
+        self.take_done()
     }
 
     /// Test support, not part of the API: whether a thread is blocked in
-    /// [`into_result`](Self::into_result) on this future, past its brief spinning, waiting
-    /// for another handle (a done-callback running at that moment) to let go. Tests wait
-    /// for this instead of sleeping, to force "`into_result` waits, then the callback
-    /// ends".
+    /// [`into_result`](Self::into_result) on this future, waiting for its done-callbacks
+    /// (one of which calls this) to end. Tests wait for this instead of sleeping, to force
+    /// "`into_result` waits, then the callback ends".
     #[doc(hidden)]
     pub fn into_result_is_waiting(&self) -> bool {
-        TAKING.lock().contains(&self.key())
+        self.state()
+            .hooks
+            .lock()
+            .as_ref()
+            .is_some_and(|h| h.takers > 0)
     }
 
-    /// Moves the outcome out of a done future, or hands the future back while another
-    /// handle (the worker running the callbacks) still holds the state.
-    fn try_take(mut self) -> Result<Result<T, TaskError>, Future<T>> {
-        debug_assert!(self.done());
-        // An error is shared, so it needs no unique handle (a cancelled task may still sit
-        // in a queue, holding one).
-        if let Some(Err(e)) = self.state().outcome.get() {
-            return Ok(Err(TaskError::clone(e)));
-        }
-        match Arc::get_mut(&mut self.slot) {
-            Some(slot) => Ok(match slot.state_mut().outcome.take() {
+    /// Moves the outcome out of a done future whose callbacks have ended. The one `unsafe`
+    /// call outside the crate's `unsafe` modules (named in the crate docs).
+    #[allow(unsafe_code)]
+    fn take_done(self) -> Result<T, TaskError> {
+        let state = self.state();
+        match state.outcome.get() {
+            None => Err(TaskError::Lost(
+                "future completed without an outcome".into(),
+            )),
+            // An error is shared: cloned (a cancelled task may still sit in a queue).
+            Some(Err(e)) => Err(TaskError::clone(e)),
+            // SAFETY: the value is read through `&Future` handles only: this one (taken by
+            // value, so no borrow of it is alive) and the done-callbacks' view, which the
+            // caller waited for (`wait_for_callbacks`/`register_for_callbacks` saw no
+            // callback pending or running, under the hooks lock that `fire` releases after
+            // the last one returned). No other handle is ever made: the task cell and the
+            // promise only write it, and `Future` is not `Clone`.
+            Some(Ok(_)) => match unsafe { state.outcome.take_shared() } {
                 Some(outcome) => outcome.map_err(|e| *e),
-                None => Err(TaskError::Lost(
-                    "future completed without an outcome".into(),
-                )),
-            }),
-            None => Err(self),
+                None => Err(TaskError::Lost("future's value already taken".into())),
+            },
         }
     }
 
@@ -626,16 +650,12 @@ impl<T> std::future::Future for Awaiting<T> {
                 return Poll::Pending;
             }
         }
-        match future.try_take() {
-            Ok(outcome) => Poll::Ready(outcome),
-            Err(future) => {
-                // The worker that completed it still runs its done-callbacks and holds a
-                // handle; it lets go right after, without a wake-up: poll again soon.
-                this.future = Some(future);
-                cx.waker().wake_by_ref();
-                Poll::Pending
-            }
+        if future.state().register_for_callbacks(cx.waker()) {
+            // Its done-callbacks are running; the thread running them wakes us after.
+            this.future = Some(future);
+            return Poll::Pending;
         }
+        Poll::Ready(future.take_done())
     }
 }
 

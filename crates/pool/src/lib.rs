@@ -124,9 +124,10 @@
 //!   outcome is written in place under one atomic phase word (`unsafe` code, in the
 //!   private `outcome` and `cell` modules, model-checked with loom): starting a task is
 //!   one compare-and-swap, publishing its result one read-modify-write.
-//! * `ThreadPool::map` gathers the items once and queues one runner task per worker for
-//!   one shared job; runners claim chunks with one `fetch_add` and write results straight
-//!   into the output (in place over the items when both have the same layout). So a map
+//! * `ThreadPool::map` gathers the items once (a range of integers it splits by index
+//!   instead, as rayon does, so nothing is gathered) and queues one runner task per worker
+//!   for one shared job; runners claim chunks with one `fetch_add` and write results
+//!   straight into the output (in place over the items when both have the same layout). So a map
 //!   allocates a fixed handful of times, even at `chunksize = 1`. This is the crate's
 //!   third and last `unsafe` module, the private `thread_pool::map_job`.
 //! * Workers take jobs from one shared queue in submission order (Python's FIFO start
@@ -174,10 +175,15 @@
 //! 1.85–1.87× faster than sequential (medians of interleaved rounds; 1.47× in a run
 //! disturbed by other programs; criterion 1.70–1.79×, load 1.5–1.8).
 //!
-//! **Unsafe boundary**: besides the `cell` module, the private `process_pool::trust`
-//! module holds the one `unsafe` call of the process pools — a worker rebuilding a
-//! function reference ([`skein_process::FnRef::from_bytes`]) from the bytes its own pool
-//! sent over a private socket pair.
+//! **Unsafe boundary**: besides the `cell`, `outcome` and `thread_pool::map_job` modules,
+//! one call in `future.rs` (`Future::take_done`, behind `into_result` and `.await`) moves
+//! the value out of a finished future through a shared reference
+//! (`outcome::take_shared`), once its done-callbacks — the only other readers — have
+//! returned (it waits for them on the state's condition variable, or leaves a waker); and
+//! the private `process_pool::trust` module holds the one `unsafe` call of the process
+//! pools — a worker rebuilding a function reference
+//! ([`skein_process::FnRef::from_bytes`]) from the bytes its own pool sent over a
+//! private socket pair.
 //!
 //! skein-pool uses crossbeam-queue, crossbeam-utils and parking_lot directly on its hot
 //! path rather than skein-queue, because task overhead is the point of a pool. Workers are

@@ -14,7 +14,9 @@
 //!   transition starts from it), so it writes the slot with no further compare-and-swap.
 //!   The same win is what lets it move the closure out, exactly once.
 //! * `PENDING → CANCELLING → CANCELLED`: cancel, the slot written like a completion.
-//! * `TAKEN`: the value was moved out through `&mut` (nothing left to drop).
+//! * `TAKEN`: the value was moved out, through `&mut`, or through `&self` by the one
+//!   handle that may (`take_shared`: `Future::into_result` once no done-callback can
+//!   read the value any more); nothing left to drop.
 //! * Flags beside the phase: `HOOKED` (the completer must fire hooks) and `CLAIMED` (the
 //!   closure of a task cell was taken: set in the same compare-and-swap that starts the
 //!   runner, or by one `fetch_or` once the task can no longer start, to drop it unrun).
@@ -137,15 +139,23 @@ impl<R> Outcome<R> {
         Some(self.value.with(|p| unsafe { (*p).assume_init_ref() }))
     }
 
-    /// Moves the value out (leaving `TAKEN`), if it was published.
-    pub(crate) fn take(&mut self) -> Option<R> {
-        let phase = self.phase.load(Ordering::Acquire);
-        if !Self::is_done_phase(phase) {
-            return None;
-        }
-        self.phase.store(TAKEN, Ordering::Release);
-        // SAFETY: published (see `get`) and, with `&mut self`, no reader is left; the phase
-        // is now `TAKEN`, so neither `take` nor `drop` reads the value again.
+    /// Moves the value out through `&self` (leaving `TAKEN`), if it was published and not
+    /// taken yet.
+    ///
+    /// # Safety
+    ///
+    /// No reference returned by [`get`](Outcome::get) is alive, and none is asked for by
+    /// another thread from now on (after this call `get` returns `None` anyway, but a
+    /// reader that loaded the phase before it could still be reading).
+    pub(crate) unsafe fn take_shared(&self) -> Option<R> {
+        self.phase
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |phase| {
+                Self::is_done_phase(phase).then_some(TAKEN)
+            })
+            .ok()?;
+        // SAFETY: the acquire read-modify-write saw the value published; it moved the
+        // phase to `TAKEN`, so only this call reads the value out (neither `take`, `get`
+        // nor `drop` touches it after), and no reader is left (the caller's contract).
         Some(self.value.with_mut(|p| unsafe { (*p).assume_init_read() }))
     }
 
@@ -259,7 +269,7 @@ impl<R> Outcome<R> {
 impl<R> Drop for Outcome<R> {
     fn drop(&mut self) {
         if Self::is_done_phase(self.phase.load(Ordering::Acquire)) {
-            // SAFETY: published and never taken (`take` leaves `TAKEN`); `&mut self`.
+            // SAFETY: published and never taken (`take_shared` leaves `TAKEN`); `&mut self`.
             self.value.with_mut(|p| unsafe { (*p).assume_init_drop() });
         }
     }
@@ -364,15 +374,17 @@ mod tests {
 
     #[test]
     fn cancel_then_claim_once_and_take() {
-        let mut outcome = Outcome::<Box<u8>>::new();
+        let outcome = Outcome::<Box<u8>>::new();
         assert!(!outcome.claim_unrun(), "a pending task keeps its closure");
         assert_eq!(outcome.cancel(|| Box::new(1)), Cancel::Now(false));
         assert_eq!(outcome.cancel(|| Box::new(2)), Cancel::Already);
         assert!(!outcome.start_owned());
         assert!(outcome.claim_unrun());
         assert!(!outcome.claim_unrun());
-        assert_eq!(outcome.take().as_deref(), Some(&1));
+        // SAFETY: no reader.
+        assert_eq!(unsafe { outcome.take_shared() }.as_deref(), Some(&1));
         assert_eq!(outcome.phase(), TAKEN);
-        assert!(outcome.take().is_none());
+        // SAFETY: as above.
+        assert!(unsafe { outcome.take_shared() }.is_none());
     }
 }

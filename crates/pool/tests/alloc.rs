@@ -27,38 +27,46 @@ unsafe impl GlobalAlloc for Counting {
 #[global_allocator]
 static GLOBAL: Counting = Counting;
 
-/// Allocations of one `map_chunked` of `items` items in chunks of `chunk`, after a warm-up.
-fn allocations_of_one_map(pool: &ThreadPool, items: u64, chunk: usize) -> usize {
-    let _ = pool.map_chunked(|x: u64| x, 0..items, chunk).unwrap();
+/// Allocations of one `map_chunked` of `items()` in chunks of `chunk` (`None`: `map`, the
+/// default chunk size), after a warm-up.
+fn allocations_of_one_map<I>(
+    pool: &ThreadPool,
+    items: impl Fn() -> I,
+    chunk: Option<usize>,
+) -> usize
+where
+    I: IntoIterator<Item = u64>,
+{
+    let map = |f: fn(u64) -> u64| match chunk {
+        Some(chunk) => pool.map_chunked(f, items(), chunk).unwrap(),
+        None => pool.map(f, items()).unwrap(),
+    };
+    let _ = map(|x| x);
     let before = ALLOCATIONS.load(Ordering::SeqCst);
-    let out = pool.map_chunked(|x: u64| x + 1, 0..items, chunk).unwrap();
+    let out = map(|x| x + 1);
     let used = ALLOCATIONS.load(Ordering::SeqCst) - before;
-    assert_eq!(out.len(), items as usize);
-    assert_eq!(out[items as usize - 1], items);
+    assert_eq!(out.len(), ITEMS as usize);
+    assert_eq!(out[ITEMS as usize - 1], ITEMS);
     used
 }
 
-/// Items gathered once, results written in place, one shared job: a map allocates a fixed
-/// handful of times (input, output, job, the result's state) whatever its chunk size,
-/// even with one chunk per item.
+const ITEMS: u64 = 200_000;
+
+/// One shared job, the items counted (a range) or gathered once (any other iterator), the
+/// results written in place: a map allocates a fixed handful of times (input, output, job,
+/// the result's state) whatever its chunk size, even with one chunk per item.
 #[test]
 fn map_allocates_neither_per_item_nor_per_chunk() {
-    const ITEMS: u64 = 200_000;
     let pool = ThreadPool::new(2).unwrap();
-    for chunk in [1, 7, 2_000, 1_000_000] {
-        let used = allocations_of_one_map(&pool, ITEMS, chunk);
-        assert!(
-            used <= 8,
-            "{used} allocations for {ITEMS} items in chunks of {chunk}"
-        );
+    for chunk in [Some(1), Some(7), Some(2_000), Some(1_000_000), None] {
+        let counted = allocations_of_one_map(&pool, || 0..ITEMS, chunk);
+        // Not a range: gathered into a list first.
+        let gathered = allocations_of_one_map(&pool, || (0..ITEMS).step_by(1), chunk);
+        for (used, what) in [(counted, "a range"), (gathered, "an iterator")] {
+            assert!(
+                used <= 8,
+                "{used} allocations for {ITEMS} items of {what} in chunks of {chunk:?}"
+            );
+        }
     }
-    let _ = pool.map(|x: u64| x, 0..ITEMS).unwrap();
-    let before = ALLOCATIONS.load(Ordering::SeqCst);
-    let out = pool.map(|x: u64| x * 2, 0..ITEMS).unwrap();
-    let used = ALLOCATIONS.load(Ordering::SeqCst) - before;
-    assert_eq!(out[1], 2);
-    assert!(
-        used <= 8,
-        "{used} allocations for map with the default chunk size"
-    );
 }

@@ -114,6 +114,64 @@ fn map_variants_keep_order() {
     assert_eq!(pool.map(|x: u8| x, Vec::new()).unwrap(), Vec::<u8>::new());
 }
 
+/// A range is split by index rather than gathered: the same items in the same order as its
+/// iterator yields, for every integer type, signed and unsigned, at the edges of the type,
+/// empty and reversed; a borrowed iterator (not `'static`) still works.
+#[test]
+fn map_over_ranges_yields_what_the_range_iterator_does() {
+    let pool = ThreadPool::new(2).unwrap();
+    let gathered = |range: std::ops::Range<i8>| range.map(i16::from).collect::<Vec<_>>();
+    let (five, minus_five) = (5, -5);
+    for range in [-128..127i8, 0..0, five..minus_five, -3..3, 126..127] {
+        let expected = gathered(range.clone());
+        assert_eq!(pool.map(i16::from, range.clone()).unwrap(), expected);
+        assert_eq!(pool.map_chunked(i16::from, range, 1).unwrap(), expected);
+    }
+    assert_eq!(
+        pool.map(|x: u8| x, 250..255u8).unwrap(),
+        [250, 251, 252, 253, 254]
+    );
+    let near_max = u64::MAX - 3..u64::MAX;
+    assert_eq!(
+        pool.map(|x: u64| x, near_max.clone()).unwrap(),
+        near_max.collect::<Vec<_>>()
+    );
+    assert_eq!(
+        pool.map(|x: i128| x, i128::MIN..i128::MIN + 2).unwrap(),
+        [i128::MIN, i128::MIN + 1]
+    );
+    assert_eq!(
+        pool.map(|x: isize| x * 2, -2..2isize).unwrap(),
+        [-4, -2, 0, 2]
+    );
+    assert_eq!(pool.map(|x: usize| x, 0..=3usize).unwrap(), [0, 1, 2, 3]);
+    let owned: Vec<u32> = (0..100).collect();
+    let borrowed = pool.map(|x: u32| x + 1, owned.iter().copied()).unwrap();
+    assert_eq!(borrowed, (1..101).collect::<Vec<u32>>());
+    // Zero-sized results.
+    assert_eq!(pool.map(|_: u32| (), 0..5u32).unwrap().len(), 5);
+    // The result type differs from the item's: a separate output buffer.
+    let strings = pool.map(|x: u32| x.to_string(), 8..12u32).unwrap();
+    assert_eq!(strings, ["8", "9", "10", "11"]);
+    let err = pool.map_chunked(
+        |x: u32| {
+            if x == 77 {
+                panic!("bad 77")
+            } else {
+                x.to_string()
+            }
+        },
+        0..100u32,
+        3,
+    );
+    assert!(matches!(err, Err(PoolError::Failed(TaskError::Panicked(m))) if m.contains("bad 77")));
+    assert_eq!(
+        pool.map(|x: u32| x, 0..3u32).unwrap(),
+        [0, 1, 2],
+        "pool still works"
+    );
+}
+
 #[test]
 fn map_fails_with_the_first_error() {
     let pool = ThreadPool::new(2).unwrap();

@@ -1,21 +1,19 @@
 //! `ThreadPool::map`, `map_async` and `starmap`: the whole result as one vector, the
 //! items cut into chunks (Python's `chunksize`).
 
-use super::map_job::MapJob;
+use super::map_job;
 use super::{AsyncResult, ThreadPool};
 use crate::core::Refused;
 use crate::error::{PoolError, SubmitError};
 use crate::promise::Promise;
-use crate::task::TaskRef;
-
-/// Python's default `chunksize` for `map`: `ceil(len / (4 × workers))`.
-fn default_chunksize(len: usize, workers: usize) -> usize {
-    len.div_ceil(workers * 4).max(1)
-}
 
 impl ThreadPool {
     /// Python `pool.map(f, iterable)`: all results in order, with Python's default
     /// chunk size (`len / (4 × workers)`, rounded up).
+    ///
+    /// Like Python, the iterable is consumed on the caller's thread before any result is
+    /// in (it is gathered into a list, once); a range of integers (`0..n` of any integer
+    /// type) is not gathered but split by index, its items computed by the workers.
     ///
     /// # Errors
     ///
@@ -113,25 +111,21 @@ impl ThreadPool {
             Err(Refused::ShutDown) => return Err(SubmitError::ShutDown(items)),
             Err(Refused::Broken) => return Err(SubmitError::Broken(items)),
         };
-        // Workers that went to sleep take a while to wake: start that now, while the items
-        // are gathered.
+        // Workers that went to sleep take a while to wake: start that now, while the job
+        // is set up (and a non-range iterable gathered).
         self.core.wake_sleepers();
         let (promise, future) = Promise::new();
         // Python turns the iterable into a list first (to size the chunks); so do we, once,
-        // and the runners move the items out of it (see `map_job`).
-        let items: Vec<A> = items.collect();
-        if items.is_empty() {
-            promise.set_result(Vec::new());
-            return Ok(AsyncResult::new(future));
-        }
-        let chunksize =
-            chunksize.unwrap_or_else(|| default_chunksize(items.len(), self.processes()));
-        let chunks = items.len().div_ceil(chunksize);
-        let runners = self.processes().min(chunks);
-        let job = MapJob::new(items, chunksize, f, promise, runners);
-        for _ in 0..runners {
-            self.core.push(TaskRef::new(job.clone()), &entered);
-        }
+        // except for a range, which is split by index; the runners move the items out of
+        // the list or count them (see `map_job`).
+        map_job::start(
+            items,
+            f,
+            chunksize,
+            self.processes(),
+            promise,
+            &mut |task| self.core.push(task, &entered),
+        );
         Ok(AsyncResult::new(future))
     }
 
@@ -219,7 +213,7 @@ star_fn!(A, B, C, D);
 
 #[cfg(test)]
 mod tests {
-    use super::default_chunksize;
+    use super::map_job::default_chunksize;
 
     #[test]
     fn default_chunksize_matches_python() {
