@@ -18,7 +18,7 @@ pub(crate) use std::thread;
 /// (callers give up a timed wait at once under loom instead).
 #[cfg(loom)]
 pub(crate) mod thread {
-    pub(crate) use loom::thread::{Thread, current, park, yield_now};
+    pub(crate) use loom::thread::{Thread, current, park};
 
     /// Never reached under loom (see the module docs); parks like [`park`] to type-check.
     pub(crate) fn park_timeout(_timeout: std::time::Duration) {

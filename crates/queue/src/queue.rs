@@ -47,6 +47,19 @@ use crate::flavor::Fifo;
 /// `flavor/deque.rs` and `spin_lock.rs`). A mutex (`parking_lot`) around a `VecDeque` was
 /// 2–2.8× *slower* than the list: it parks waiters and wakes them with system calls.
 ///
+/// Figures (issue 18, `queue_ab 9`, three runs on a shared 2-core machine, load 3.2–3.8;
+/// median of per-round throughput ratios, skein / crossbeam-channel):
+///
+/// | workload | run 1 | run 2 | run 3 |
+/// |---|---|---|---|
+/// | SPSC `Queue::new(1024)` | 1.55× | 2.67× | 2.75× |
+/// | 2P/2C `Queue::new(1024)` | 2.12× | 2.55× | 2.75× |
+/// | SPSC unbounded | 1.72× | 2.22× | 1.54× |
+/// | 2P/2C unbounded | 2.34× | 1.54× | 1.54× |
+///
+/// kanal, the fastest channel measured here, is behind skein bounded (1.1–2.2×) and ahead
+/// of it unbounded (skein 0.66–0.78× kanal): its critical sections are shorter still.
+///
 /// Why an earlier criterion group reported 1.16× crossbeam-channel while the independent
 /// harness found 0.33–0.59×: it shared one `&Queue` between scoped threads, passed 200,000
 /// items and timed thread spawning and joining, so the ring rarely filled and the
