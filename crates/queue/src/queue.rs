@@ -57,8 +57,11 @@ use crate::flavor::Fifo;
 /// | SPSC unbounded | 1.72× | 2.22× | 1.54× |
 /// | 2P/2C unbounded | 2.34× | 1.54× | 1.54× |
 ///
-/// kanal, the fastest channel measured here, is behind skein bounded (1.1–2.2×) and ahead
-/// of it unbounded (skein 0.66–0.78× kanal): its critical sections are shorter still.
+/// The criterion groups, three runs at load 1.8–2.5, agree unbounded: SPSC 2.51× / 1.89× /
+/// 3.24×, 2P/2C 1.40× / 1.82× / 2.64× crossbeam-channel (ratio of median times). kanal, the
+/// fastest channel measured here, is behind skein bounded (1.1–2.2×); unbounded it was
+/// ahead in the A/B runs above (skein 0.66–0.78× kanal) and level in the criterion runs
+/// (0.90–1.17×).
 ///
 /// Why an earlier criterion group reported 1.16× crossbeam-channel while the independent
 /// harness found 0.33–0.59×: it shared one `&Queue` between scoped threads, passed 200,000

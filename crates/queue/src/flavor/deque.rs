@@ -3,8 +3,8 @@
 //! `deque` behind a lock too).
 //!
 //! Why not the lock-free list of blocks (crossbeam-channel's design) that was here before
-//! (`flavor/list.rs`, removed): it ran at crossbeam-channel's speed (it was the same algorithm), and the
-//! bar is to beat it. There, each item costs compare-and-swaps on an index and on a slot
+//! (`flavor/list.rs`, removed): it ran at crossbeam-channel's speed (it was the same
+//! algorithm), and the bar is to beat it. There, each item costs compare-and-swaps on an index and on a slot
 //! state word that both sides touch, and a getter polling an empty queue keeps reading the
 //! producers' index, so every item moves several cache lines between cores. Here:
 //!
