@@ -6,7 +6,8 @@
 //! was processed, and a sentinel (or, since Python 3.13, `shutdown()`) stops consumers.
 //! This crate gives each of those a Rust counterpart, as fast as crossbeam-channel:
 //!
-//! - [`Queue`] — FIFO, bounded (a lock-free ring) or unbounded (a lock-free list);
+//! - [`Queue`] — FIFO, bounded (a lock-free ring) or unbounded (a `VecDeque` behind a spin
+//!   lock that hands items straight to waiting getters);
 //! - [`LifoQueue`] — a stack; [`PriorityQueue`] — smallest first;
 //! - [`SimpleQueue`] — unbounded FIFO without task tracking;
 //! - one typed error per operation shape ([`TryPutError`], [`PutTimeoutError`], …); a
@@ -89,9 +90,10 @@
 //!
 //! # Safety
 //!
-//! The only `unsafe` code is in the two lock-free flavors of [`Queue`], the bounded ring
-//! (`flavor/array.rs`) and the unbounded list of blocks (`flavor/list.rs`); every block
-//! there carries a `SAFETY:` comment. Both are stress-tested (`tests/stress.rs`) and
+//! The only `unsafe` code is in the two flavors of [`Queue`] and the lock under one of them:
+//! the bounded lock-free ring (`flavor/array.rs`), the unbounded deque with its waiters on
+//! the getters' stacks (`flavor/deque.rs`) and its spin lock (`spin_lock.rs`); every block
+//! there carries a `SAFETY:` comment. All are stress-tested (`tests/stress.rs`) and
 //! model-checked with loom together with the parking protocol
 //! (`RUSTFLAGS="--cfg loom" cargo test -p skein-queue --lib --release loom`).
 #![deny(missing_docs)]
@@ -108,6 +110,7 @@ mod priority;
 mod queue;
 mod signal;
 mod simple;
+mod spin_lock;
 
 pub use crate::error::{
     GetError, GetTimeoutError, PutError, PutTimeoutError, TaskDoneError, TryGetError, TryPutError,

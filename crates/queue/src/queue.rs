@@ -16,8 +16,8 @@ use crate::flavor::Fifo;
 ///
 /// Bounded queues are a lock-free ring (Vyukov's stamped slots) that allocates its
 /// `maxsize` slots up front, as crossbeam-channel's `bounded` does; blocked threads spin
-/// briefly, then park. Unbounded queues are a lock-free linked list of blocks of slots
-/// (crossbeam-channel's list design) that keeps one emptied block for reuse.
+/// briefly, then park. Unbounded queues are a `VecDeque` behind a spin lock whose waiting
+/// getters are handed their item directly by the next put (kanal's design).
 ///
 /// # Speed
 ///
@@ -29,14 +29,39 @@ use crate::flavor::Fifo;
 /// (`skein_benches::fifo`), one whole run per sample. The bar is crossbeam-channel's
 /// speed, bounded and unbounded.
 ///
-/// The reason it holds is the blocking layer: a put or get touches no lock and pays one
-/// load of a sleeper count on top of the ring operation, and **a thread woken from its
-/// sleep stops being counted the moment its waker picks it** (as crossbeam-channel's waker
-/// does), not when it next runs. When it was counted until it ran again, every operation
-/// on the other side took a mutex and notified in the meantime — a whole scheduler time
-/// slice on a busy machine — and the bounded queue ran at 0.33–0.59× crossbeam-channel.
-/// The unbounded list also reuses its blocks, saving one allocation in the producer and
-/// one free in the consumer per block of 63 items.
+/// Bounded, the reason it holds is the blocking layer: a put or get touches no lock and
+/// pays one load of a sleeper count on top of the ring operation, and **a thread woken from
+/// its sleep stops being counted the moment its waker picks it** (as crossbeam-channel's
+/// waker does), not when it next runs. When it was counted until it ran again, every
+/// operation on the other side took a mutex and notified in the meantime — a whole
+/// scheduler time slice on a busy machine — and the bounded queue ran at 0.33–0.59×
+/// crossbeam-channel.
+///
+/// Unbounded, the queue used crossbeam-channel's own algorithm (a lock-free list of
+/// blocks) and so ran at its speed, 0.92–1.3×. It now beats it by touching fewer cache
+/// lines per item: a put or get is one compare-and-swap on a lock whose cache line also
+/// holds the `VecDeque`'s header and the counters, a getter that finds the queue empty
+/// waits on a slot on its own stack instead of polling the producers' line, and the next
+/// put writes the item straight into that slot; a thread that finds the lock taken sleeps
+/// a little instead of spinning, so the holder runs a long streak alone (see
+/// `flavor/deque.rs` and `spin_lock.rs`). A mutex (`parking_lot`) around a `VecDeque` was
+/// 2–2.8× *slower* than the list: it parks waiters and wakes them with system calls.
+///
+/// Figures (issue 18, `queue_ab 9`, three runs on a shared 2-core machine, load 3.2–3.8;
+/// median of per-round throughput ratios, skein / crossbeam-channel):
+///
+/// | workload | run 1 | run 2 | run 3 |
+/// |---|---|---|---|
+/// | SPSC `Queue::new(1024)` | 1.55× | 2.67× | 2.75× |
+/// | 2P/2C `Queue::new(1024)` | 2.12× | 2.55× | 2.75× |
+/// | SPSC unbounded | 1.72× | 2.22× | 1.54× |
+/// | 2P/2C unbounded | 2.34× | 1.54× | 1.54× |
+///
+/// The criterion groups, three runs at load 1.8–2.5, agree unbounded: SPSC 2.51× / 1.89× /
+/// 3.24×, 2P/2C 1.40× / 1.82× / 2.64× crossbeam-channel (ratio of median times). kanal, the
+/// fastest channel measured here, is behind skein bounded (1.1–2.2×); unbounded it was
+/// ahead in the A/B runs above (skein 0.66–0.78× kanal) and level in the criterion runs
+/// (0.90–1.17×).
 ///
 /// Why an earlier criterion group reported 1.16× crossbeam-channel while the independent
 /// harness found 0.33–0.59×: it shared one `&Queue` between scoped threads, passed 200,000

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::blocking::{Core, deadline_after};
-use crate::flavor::list::List;
+use crate::flavor::deque::Deque;
 use crate::{Iter, TryIter};
 
 /// An unbounded FIFO queue with no `maxsize`, `task_done`/`join` or shutdown (Python
@@ -23,14 +23,14 @@ use crate::{Iter, TryIter};
 /// assert_eq!(q.get_timeout(Duration::from_millis(1)), None);
 /// ```
 pub struct SimpleQueue<T> {
-    core: Arc<Core<T, List<T>>>,
+    core: Arc<Core<T, Deque<T>>>,
 }
 
 impl<T: Send> SimpleQueue<T> {
     /// An empty queue (Python `queue.SimpleQueue()`).
     pub fn new() -> Self {
         Self {
-            core: Arc::new(Core::new(List::new())),
+            core: Arc::new(Core::new(Deque::new())),
         }
     }
 

@@ -4,19 +4,19 @@
 //! blocking layer in [`crate::blocking`] adds spinning, parking, task counting and shutdown on
 //! top. Flavors:
 //! - [`array`]: a bounded lock-free ring (Vyukov's stamped slots) for the bounded `Queue`.
-//! - [`list`]: an unbounded lock-free linked list of blocks for the unbounded `Queue` and
-//!   `SimpleQueue`.
+//! - [`deque`]: a `VecDeque` behind a spin lock, with items handed straight to waiting
+//!   getters, for the unbounded `Queue` and `SimpleQueue`.
 //! - [`locked`]: a mutex around a [`locked::Store`] (`Vec`, min-heap) for the LIFO and
 //!   priority queues.
 //!
-//! `array` and `list` are the only modules with `unsafe` code.
+//! `array` and `deque` (with [`crate::spin_lock`]) are the only modules with `unsafe` code.
 
 pub(crate) mod array;
-pub(crate) mod list;
+pub(crate) mod deque;
 pub(crate) mod locked;
 
 use array::Array;
-use list::List;
+use deque::Deque;
 
 /// Why a non-blocking push failed; the value comes back.
 pub(crate) enum PushError<T> {
@@ -46,6 +46,17 @@ pub(crate) trait RawQueue<T>: Send + Sync {
     fn try_push(&self, value: T) -> Result<(), PushError<T>>;
     /// Pops without waiting (may spin briefly while a claimed slot is being written).
     fn try_pop(&self) -> Result<T, PopError>;
+    /// Waits for an item inside the flavor (`Some`), if it has its own way to make getters
+    /// wait (the unbounded deque hands items to waiting getters); `Some(Err(Empty))` once
+    /// `deadline` passed. `None`: the blocking layer's signal does the waiting.
+    #[inline]
+    fn pop_wait(&self, _deadline: Option<std::time::Instant>) -> Option<Result<T, PopError>> {
+        None
+    }
+    /// Getters waiting inside the flavor (see `pop_wait`), for the test hook `waiters()`.
+    fn waiters(&self) -> usize {
+        0
+    }
     /// Number of items in the queue.
     fn len(&self) -> usize;
     /// Whether nothing is in the queue.
@@ -63,21 +74,21 @@ pub(crate) trait RawQueue<T>: Send + Sync {
     fn pushes(&self) -> usize;
 }
 
-/// The FIFO `Queue`'s storage: a lock-free ring when bounded, a lock-free list otherwise.
+/// The FIFO `Queue`'s storage: a lock-free ring when bounded, the deque otherwise.
 #[allow(
     clippy::large_enum_variant,
     reason = "lives once inside an Arc; boxing would add an indirection to the hot path"
 )]
 pub(crate) enum Fifo<T> {
     Bounded(Array<T>),
-    Unbounded(List<T>),
+    Unbounded(Deque<T>),
 }
 
 impl<T: Send> Fifo<T> {
     /// `maxsize == 0` means unbounded, as in Python.
     pub(crate) fn new(maxsize: usize) -> Self {
         if maxsize == 0 {
-            Self::Unbounded(List::new())
+            Self::Unbounded(Deque::new())
         } else {
             Self::Bounded(Array::with_capacity(maxsize))
         }
@@ -107,6 +118,13 @@ impl<T: Send> RawQueue<T> for Fifo<T> {
     }
     fn is_empty(&self) -> bool {
         dispatch!(self, q => q.is_empty())
+    }
+    #[inline]
+    fn pop_wait(&self, deadline: Option<std::time::Instant>) -> Option<Result<T, PopError>> {
+        dispatch!(self, q => q.pop_wait(deadline))
+    }
+    fn waiters(&self) -> usize {
+        dispatch!(self, q => q.waiters())
     }
     fn is_full(&self) -> bool {
         dispatch!(self, q => q.is_full())
