@@ -128,6 +128,7 @@ mod error;
 mod io;
 mod net;
 mod pool;
+mod prefetch;
 mod stack;
 mod sync;
 mod task;
