@@ -51,3 +51,19 @@ fn line(addr: usize) {
 #[cfg(not(target_arch = "x86_64"))]
 #[inline]
 fn line(_addr: usize) {}
+
+#[cfg(test)]
+mod test {
+    use super::*;
+
+    #[test]
+    fn hints_on_any_address_never_fault() {
+        range(0, 4096);
+        range(usize::MAX - 100, 200);
+        stack(0);
+        stack(64);
+        let local = [0u8; 256];
+        range(local.as_ptr() as usize, local.len());
+        stack(local.as_ptr() as usize);
+    }
+}
