@@ -22,11 +22,10 @@ const LINE: usize = 64;
 /// Hints that the cache lines of `[addr, addr + len)` will be read soon.
 #[inline]
 pub(crate) fn range(addr: usize, len: usize) {
-    let mut p = addr & !(LINE - 1);
+    let first = addr & !(LINE - 1);
     let end = addr.saturating_add(len);
-    while p < end {
+    for p in (first..end).step_by(LINE) {
         line(p);
-        p += LINE;
     }
 }
 
