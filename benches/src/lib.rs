@@ -10,7 +10,9 @@
 //! harness runs: [`scenarios`] (the CPU-bound scenario) is shared by two bench targets,
 //! [`fifo`] is timed both by the criterion queue groups and by the interleaved A/B runner
 //! `examples/queue_ab.rs`, and [`pipe_small`] both by `process/pipe_small_8b` and by
-//! `examples/pipe_small_ab.rs`. [`pipe_small`] is the one module allowed unsafe code
+//! `examples/pipe_small_ab.rs`, and [`echo`] (the hub's echo beside tokio's) both by
+//! `hub/echo_1000_clients` and by `examples/echo_ab.rs`. [`pipe_small`] is the one
+//! module allowed unsafe code
 //! (the raw socketpair peer and the fork).
 //!
 //! Workloads whose peers are dev-dependencies (which this library cannot use) live in
@@ -21,6 +23,7 @@
 #![deny(missing_docs)]
 #![deny(unsafe_code)]
 
+pub mod echo;
 pub mod fifo;
 #[allow(unsafe_code)]
 pub mod pipe_small;

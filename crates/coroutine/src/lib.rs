@@ -156,9 +156,10 @@
 //!
 //! `#![deny(unsafe_code)]` holds everywhere but in `stack/` (memory mappings, guard
 //! pages, the stack-overflow signal handler), `greenlet/current.rs` (suspending the
-//! running greenlet through its corosensei `Yielder`) and two files of the hub:
-//! `hub/core.rs` (a running task suspends through a pointer to its corosensei `Yielder`)
-//! and `hub/detector/signal.rs` (the blocking detector's `SIGURG` sampling handler).
+//! running greenlet through its corosensei `Yielder`) and three files of the hub:
+//! `hub/core.rs` (a running task suspends through a pointer to its corosensei `Yielder`),
+//! `hub/prefetch.rs` (the x86_64 cache-prefetch hint) and `hub/detector/signal.rs` (the
+//! blocking detector's `SIGURG` sampling handler).
 //! Every block has a `// SAFETY:`.
 #![deny(unsafe_code)]
 

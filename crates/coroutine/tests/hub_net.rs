@@ -180,3 +180,40 @@ fn small_reads_after_a_drained_socket_keep_order_and_see_eof() {
     assert_eq!(s.read(&mut large).unwrap(), 0);
     writer.join().unwrap();
 }
+
+#[test]
+fn tasks_parked_reading_one_socket_wake_in_order_past_a_stale_waiter() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let accept = hub::spawn(move || listener.accept().unwrap().0);
+    let mut client = TcpStream::connect(addr).unwrap();
+    let server = std::rc::Rc::new(accept.join().unwrap());
+    // A reader that gives up first: its wait stays on the socket's list, stale, ahead
+    // of the others (the first waiter is kept inline, the rest in a list).
+    let quitter = {
+        let s = server.clone();
+        hub::spawn(move || {
+            s.set_read_timeout(Some(Duration::from_millis(20)));
+            let mut b = [0u8; 1];
+            let r = (&*s).read(&mut b).map_err(|e| e.kind());
+            s.set_read_timeout(None);
+            r
+        })
+    };
+    assert_eq!(quitter.join().unwrap(), Err(io::ErrorKind::TimedOut));
+    let readers: Vec<_> = (0..3)
+        .map(|_| {
+            let s = server.clone();
+            hub::spawn(move || {
+                let mut b = [0u8; 1];
+                assert_eq!((&*s).read(&mut b).unwrap(), 1);
+                b[0]
+            })
+        })
+        .collect();
+    // All three run and park on the empty socket before the main context goes on.
+    hub::sleep(Duration::ZERO);
+    client.write_all(b"xyz").unwrap();
+    let got: Vec<u8> = readers.into_iter().map(|r| r.join().unwrap()).collect();
+    assert_eq!(got, b"xyz", "readers woken out of the order they parked in");
+}

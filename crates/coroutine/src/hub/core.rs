@@ -25,6 +25,7 @@ use corosensei::{Coroutine, CoroutineResult, Yielder};
 use super::detector::Watch;
 use super::error::JoinError;
 use super::io::Reactor;
+use super::prefetch;
 use super::stack::{StackCache, TaskStack};
 use super::timer::{TimerAction, TimerKey, Timers};
 use crate::error::StackError;
@@ -95,6 +96,9 @@ pub(crate) struct Task {
     yielder: Cell<*const Yielder<(), ()>>,
     joiners: RefCell<Vec<Waiter>>,
     start_timer: Cell<Option<TimerKey>>,
+    /// An address in the task's stack frame at its last switch away (0 before the
+    /// first): where the hub prefetches before resuming it.
+    parked_sp: Cell<usize>,
 }
 
 impl Task {
@@ -111,6 +115,7 @@ impl Task {
             yielder: Cell::new(std::ptr::null()),
             joiners: RefCell::new(Vec::new()),
             start_timer: Cell::new(None),
+            parked_sp: Cell::new(0),
         }
     }
 
@@ -128,6 +133,14 @@ impl Task {
 
     pub(crate) fn is_done(&self) -> bool {
         self.state.get() == State::Done
+    }
+
+    /// Notes where the running task's stack is as it switches away.
+    #[inline(always)]
+    fn note_stack_depth(&self) {
+        let marker = 0u8;
+        self.parked_sp
+            .set(std::hint::black_box(&marker) as *const u8 as usize);
     }
 
     /// Adds a waiter woken when this task finishes.
@@ -364,6 +377,7 @@ impl Hub {
                 watch.before_switch(cur);
             }
             let yielder = cur.yielder.get();
+            cur.note_stack_depth();
             debug_assert!(!yielder.is_null());
             // SAFETY: `yielder` was stored by this task's coroutine body when it started
             // (see `run_task`) and points into that body's frame on the task's own stack;
@@ -381,6 +395,7 @@ impl Hub {
             for _ in 0..batch {
                 let next = self.ready.borrow_mut().pop_front();
                 let Some(task) = next else { break };
+                self.prefetch_next();
                 if task.is_main() {
                     task.state.set(State::Running);
                     return;
@@ -423,6 +438,19 @@ impl Hub {
                     }
                 }
             }
+        }
+    }
+
+    /// Prefetches what the next two ready tasks touch first: the stack window of the
+    /// next one, and the record of the one after it (read when it becomes the next).
+    #[inline]
+    fn prefetch_next(&self) {
+        let ready = self.ready.borrow();
+        if let Some(after) = ready.get(1) {
+            prefetch::range(Rc::as_ptr(after) as usize, std::mem::size_of::<Task>());
+        }
+        if let Some(next) = ready.front() {
+            prefetch::stack(next.parked_sp.get());
         }
     }
 

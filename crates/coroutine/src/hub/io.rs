@@ -3,6 +3,7 @@
 //! gets `WouldBlock` parks on the socket's reader or writer list until the next event.
 
 use std::cell::{Cell, RefCell};
+use std::fmt;
 use std::io;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
@@ -12,13 +13,55 @@ use mio::{Events, Interest, Poll, Token};
 
 use super::core::{Hub, Waiter, Wake, checkpoint};
 
+/// The tasks parked on one direction of a socket, oldest first. The first one is kept
+/// inline (one task per direction is the common case), so parking it and waking it
+/// touch no memory beyond the socket's entry.
+#[derive(Default)]
+struct WaitList {
+    first: Cell<Option<Waiter>>,
+    /// The others, oldest first; empty while `first` is `None`.
+    rest: RefCell<Vec<Waiter>>,
+}
+
+impl WaitList {
+    fn push(&self, waiter: Waiter) {
+        match self.first.take() {
+            None => self.first.set(Some(waiter)),
+            Some(first) => {
+                self.first.set(Some(first));
+                self.rest.borrow_mut().push(waiter);
+            }
+        }
+    }
+
+    /// Moves every waiter, oldest first, to the end of `woken`.
+    fn drain_into(&self, woken: &mut Vec<Waiter>) {
+        if let Some(first) = self.first.take() {
+            woken.push(first);
+            let mut rest = self.rest.borrow_mut();
+            if !rest.is_empty() {
+                woken.append(&mut rest);
+            }
+        }
+    }
+}
+
+impl fmt::Debug for WaitList {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let first = self.first.take();
+        let count = usize::from(first.is_some()) + self.rest.borrow().len();
+        self.first.set(first);
+        f.debug_struct("WaitList").field("waiting", &count).finish()
+    }
+}
+
 /// One registered socket: who waits to read, who waits to write, and whether a read
 /// may find data.
 #[derive(Debug)]
 pub(crate) struct IoEntry {
     token: usize,
-    readers: RefCell<Vec<Waiter>>,
-    writers: RefCell<Vec<Waiter>>,
+    readers: WaitList,
+    writers: WaitList,
     /// False once a read showed the socket's receive queue empty (`WouldBlock`, or a
     /// read that got less than it asked for); true again at the next readable event.
     /// While false a reader parks without trying the syscall, which could only fail
@@ -95,10 +138,10 @@ impl Reactor {
                 if event.is_read_closed() || failed {
                     entry.read_closed.set(true);
                 }
-                woken.append(&mut entry.readers.borrow_mut());
+                entry.readers.drain_into(&mut woken);
             }
             if event.is_writable() || event.is_write_closed() || failed {
-                woken.append(&mut entry.writers.borrow_mut());
+                entry.writers.drain_into(&mut woken);
             }
         }
         woken
@@ -134,8 +177,8 @@ impl Hub {
             }
             let entry = Rc::new(IoEntry {
                 token,
-                readers: RefCell::new(Vec::new()),
-                writers: RefCell::new(Vec::new()),
+                readers: WaitList::default(),
+                writers: WaitList::default(),
                 readable: Cell::new(true),
                 read_closed: Cell::new(false),
             });
@@ -164,8 +207,8 @@ impl Hub {
     ) -> bool {
         let waiter = self.waiter();
         match direction {
-            Direction::Read => entry.readers.borrow_mut().push(waiter),
-            Direction::Write => entry.writers.borrow_mut().push(waiter),
+            Direction::Read => entry.readers.push(waiter),
+            Direction::Write => entry.writers.push(waiter),
         }
         match self.park_io(deadline) {
             Wake::Woken => true,

@@ -105,10 +105,23 @@
 //! | 10k tasks sleeping 10 ms at once | 16.5–17.1 ms | 15.8–17.0 ms | **1.01× / 1.06× / 0.99×** tokio's time | ≤ 1.2× |
 //! | 1,000 loopback clients × 10 echo round trips | 210–213 ms | 194–227 ms | **0.91× / 1.06× / 1.07×** tokio's throughput (wide intervals: syscall-bound) | ≥ 1.0× |
 //!
-//! The echo, interleaved with tokio in one process (`SKEIN_HUB_ECHO_AB=7`, 3 quiet runs)
-//! after small reads learned to park without a failing syscall (a third fewer
-//! syscalls than tokio's): **0.98× / 0.97× / 1.00×** — at parity, not yet above it; the
-//! kernel's TCP path is ~87 % of the cycles of both.
+//! The echo, interleaved with tokio in one process (`examples/echo_ab.rs` of
+//! skein-benches: 9 rounds alternating which side goes first, median of the per-round
+//! throughput ratios; 2 quiet sessions × 3 runs, load averages 1.25 and 5.05):
+//! **1.02× / 1.04× / 1.04×** and **0.98× / 1.10× / 1.06×** tokio's throughput, against
+//! 0.99× / 0.99× / 0.94× and 1.02× / 1.00× / 0.99× for the hub before two changes made
+//! in the same sessions. Both runtimes make the same sends and the kernel's TCP path is
+//! ~90 % of the cycles; small reads park without the failing syscall tokio makes (a
+//! third fewer syscalls), and the hub's own share was cut from ~11 % to ~8 % of the
+//! cycles (tokio: ~9 %) by (1) prefetching, while one task runs, the stack window of
+//! the next ready task and the record of the one after it — with a thousand live tasks
+//! each is resumed a thousand switches after it parked, long out of the cache — and
+//! (2) keeping a socket's first parked task inline in its entry, so parking and waking
+//! it touch no separate allocation. Single runs still spread ±10 % on the shared VM.
+//! The scenario `scenarios/io_echo` (200 green clients connecting to a tokio echo server
+//! in another process, 10 round trips each, hanging up; bar ≤ 1.1× tokio's time), two
+//! criterion runs each, old and new hub alternating in one quiet session (load 1.93):
+//! before 1.15× / 1.30×, after **0.97× / 1.07×** tokio's time.
 //!
 //! - gevent 26.9 on CPython 3.11, same workloads (`benches/python/gevent_hub.py`):
 //!   spawn + join of 100k 3,551 ms, 10k sleepers 366 ms, the echo run 530 ms.
@@ -128,6 +141,7 @@ mod error;
 mod io;
 mod net;
 mod pool;
+mod prefetch;
 mod stack;
 mod sync;
 mod task;
