@@ -87,7 +87,7 @@ impl<T: 'static> fmt::Debug for GreenletBuilder<T> {
 
 impl<T: 'static> GreenletBuilder<T> {
     /// Usable bytes of the greenlet's stack (default
-    /// [`DEFAULT_STACK_SIZE`](crate::stack::DEFAULT_STACK_SIZE)).
+    /// [`DEFAULT_STACK_SIZE`]).
     pub fn stack_size(mut self, bytes: usize) -> Self {
         self.stack_size = bytes;
         self
