@@ -167,14 +167,19 @@ fn a_copy_of_this_binary_is_accepted(method: StartMethod) {
     assert_eq!(child.join().unwrap(), 0);
 }
 
-/// The target for the forkserver test: reports its kernel parent (the server).
+/// The target for the forkserver test: reports its kernel parent (the server, for a
+/// daemon child; a non-daemon one is forked as our own child).
 fn report_server(conn: Connection) {
     conn.send(&skein_process::getppid()).unwrap();
 }
 
 fn server_of(ctx: &skein_process::Context) -> i32 {
     let (here, there) = pipe(true).unwrap();
-    let child = ctx.process(report_server, there).start().unwrap();
+    let child = ctx
+        .process(report_server, there)
+        .daemon(true)
+        .start()
+        .unwrap();
     let server: i32 = here.recv().unwrap();
     assert_eq!(child.join().unwrap(), 0);
     server

@@ -46,6 +46,7 @@ use std::sync::{Arc, MutexGuard};
 use std::time::{Duration, Instant};
 
 use crate::error::StartCause;
+use crate::shared::ident;
 use crate::start::init::is_initialized;
 use crate::start::record::Waiter;
 use crate::start::spawn::self_command;
@@ -56,13 +57,24 @@ use crate::sys::{self, ForkOutcome, Pid, SockKind, scm};
 const TAG_PID: u32 = 1;
 const TAG_ERR: u32 = 2;
 const TAG_EXIT: u32 = 3;
+const TAG_OWN: u32 = 4;
+
+/// A request's first byte: fork the child as the owner's own child if the server can
+/// (`CLONE_PARENT`), or as the server's (a daemon, which dies with the server).
+const REQ_OWNER_CHILD: u8 = b'F';
+const REQ_SERVER_CHILD: u8 = b'D';
 
 /// A message from the server about one child.
 #[derive(Debug)]
 pub(crate) enum Reply {
+    /// The server's child: its exit status follows on the same socket.
     Pid(Pid),
+    /// `fork` failed with this `errno`.
     Err(i32),
+    /// The exit status of the server's child.
     Exit(i32),
+    /// The owner's own child (forked with `CLONE_PARENT`): the owner reaps it.
+    Own(Pid),
 }
 
 fn encode(tag: u32, value: i32) -> [u8; 8] {
@@ -107,6 +119,7 @@ fn finish_reply(
         TAG_PID => Reply::Pid(value),
         TAG_ERR => Reply::Err(value),
         TAG_EXIT => Reply::Exit(value),
+        TAG_OWN => Reply::Own(value),
         _ => {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidData,
@@ -259,12 +272,13 @@ const INLINE_MAX: usize = 16 * 1024;
 /// Returns the pid of the server that took the request.
 fn request(
     exe: Option<&Path>,
+    kind: u8,
     b: &OwnedFd,
     inline: Option<(&[u8], &[RawFd])>,
     timeout: Duration,
 ) -> Result<Pid, StartCause> {
     let mut data = Vec::with_capacity(1 + inline.map_or(0, |(m, _)| m.len()));
-    data.push(b'F');
+    data.push(kind);
     let mut fds = vec![b.as_raw_fd()];
     if let Some((msg, handle_fds)) = inline {
         data.extend_from_slice(msg);
@@ -323,7 +337,21 @@ pub(crate) fn start(p: Spec) -> Result<Arc<Record>, Failed> {
     let inline = msg.len() <= INLINE_MAX && fds.len() < scm::MAX_FDS;
     let with_request = inline.then_some((&msg[..], &fds[..]));
     let deadline = Instant::now() + p.start_timeout;
-    let server = match request(p.executable.as_deref(), &b, with_request, p.start_timeout) {
+    // A daemon stays the server's child: its death signal then follows the
+    // single-threaded server, which ends with its owner, and not whichever thread of
+    // the owner happened to start the server (`PR_SET_PDEATHSIG` follows a thread).
+    let kind = if p.daemon {
+        REQ_SERVER_CHILD
+    } else {
+        REQ_OWNER_CHILD
+    };
+    let server = match request(
+        p.executable.as_deref(),
+        kind,
+        &b,
+        with_request,
+        p.start_timeout,
+    ) {
         Ok(pid) => pid,
         Err(cause) => return Err(Box::new((cause, p))),
     };
@@ -355,14 +383,29 @@ pub(crate) fn start(p: Spec) -> Result<Arc<Record>, Failed> {
         Err(e) => return Err(Box::new((StartCause::Os(e), p))),
     }
     match read_reply(a.as_fd()) {
-        Ok(Some(Reply::Pid(pid))) => {
-            if let Err(e) = sent {
-                // The child exists but could not get its bootstrap; it exits with 1.
-                return Err(Box::new((StartCause::Os(e), p)));
-            }
-            let waiter = Waiter::Server {
-                status: Arc::new(a),
-                pidfd: None,
+        Ok(Some(reply @ (Reply::Pid(pid) | Reply::Own(pid)))) => {
+            let waiter = match reply {
+                Reply::Own(_) => {
+                    // Our own child: reaped by us with `waitpid`, like a `Fork` child.
+                    if let Err(e) = sent {
+                        // It could not get its bootstrap and exits with 1: reap it.
+                        let _ = sys::waitpid(pid, false);
+                        return Err(Box::new((StartCause::Os(e), p)));
+                    }
+                    drop(a);
+                    Waiter::Own { pidfd: None }
+                }
+                _ => {
+                    if let Err(e) = sent {
+                        // The child exists but could not get its bootstrap; it exits
+                        // with 1, and the server reaps it.
+                        return Err(Box::new((StartCause::Os(e), p)));
+                    }
+                    Waiter::Server {
+                        status: Arc::new(a),
+                        pidfd: None,
+                    }
+                }
             };
             let shared = Record::with_owner(&p, name, pid, waiter, owner);
             drop(p); // closes the parent's copies of handles that moved into the child
@@ -434,6 +477,9 @@ pub(crate) fn server_main() -> ! {
     let mut request = vec![0u8; 1 + INLINE_MAX];
     // Read once: nothing registers child hooks in the server after this point.
     let hooks = child::child_hooks();
+    // How to fork a child as the owner's own (`None`: this kernel cannot; every child
+    // is then the server's, its status relayed).
+    let mut for_owner = sys::ParentFork::probe();
     loop {
         let ready = match sys::poll_in([control.as_raw_fd(), sigchld.as_raw_fd()]) {
             Ok(r) => r,
@@ -460,16 +506,39 @@ pub(crate) fn server_main() -> ! {
                 // The owner is gone. Daemon children die with us (PR_SET_PDEATHSIG).
                 sys::exit_now(0);
             }
-            if request[0] != b'F' || fds.is_empty() {
+            if !matches!(request[0], REQ_OWNER_CHILD | REQ_SERVER_CHILD) || fds.is_empty() {
                 continue;
             }
             let b = fds.remove(0);
             // An inline boot message is decoded here, before the fork (see `request`).
             let child = (n > 1).then(|| boot::parse(&request[1..n], fds, hooks.clone()));
             // The server is single-threaded (it runs only this loop), so the child
-            // holds every lock and datum the server had; `sys` checks it.
-            match sys::fork_single_threaded() {
-                Ok(ForkOutcome::Child) => {
+            // holds every lock and datum the server had; `sys` checks it. A raw
+            // `clone3` skips glibc's `pthread_atfork` handlers: not once one exists.
+            let as_owners = match for_owner {
+                Some(how) if request[0] == REQ_OWNER_CHILD && !ident::atfork_registered() => {
+                    Some(how)
+                }
+                _ => None,
+            };
+            let forked = match as_owners {
+                Some(how) => match sys::fork_for_parent(&how) {
+                    // Out of processes or memory: the caller's error, as with `fork`.
+                    Err(e) if matches!(e.raw_os_error(), Some(libc::EAGAIN | libc::ENOMEM)) => {
+                        Err(e)
+                    }
+                    // No `clone3` here (or a filter refuses it): fork as before, for
+                    // good.
+                    Err(_) => {
+                        for_owner = None;
+                        sys::fork_single_threaded().map(|f| (f, false))
+                    }
+                    Ok(f) => Ok((f, true)),
+                },
+                None => sys::fork_single_threaded().map(|f| (f, false)),
+            };
+            match forked {
+                Ok((ForkOutcome::Child, _)) => {
                     drop(control);
                     drop(sigchld);
                     // Close the other children's sockets, but leave the table's
@@ -478,7 +547,12 @@ pub(crate) fn server_main() -> ! {
                     sys::unblock_all_signals();
                     server_child(b, child, me)
                 }
-                Ok(ForkOutcome::Parent(pid)) => {
+                // The owner's child: the owner gets its SIGCHLD and reaps it. Our
+                // copy of `b` closes below.
+                Ok((ForkOutcome::Parent(pid), true)) => {
+                    let _ = sys::send_all(b.as_fd(), &encode(TAG_OWN, pid));
+                }
+                Ok((ForkOutcome::Parent(pid), false)) => {
                     let _ = sys::send_all(b.as_fd(), &encode(TAG_PID, pid));
                     children.insert(pid, b);
                 }
