@@ -6,31 +6,61 @@
 //!
 //! ```text
 //!  owner ──control (SEQPACKET pair, the server's stdin)──▶ server
-//!    │  per child: a STREAM pair (a ↔ b); b travels over control (SCM_RIGHTS),
-//!    │  with the Boot message (≤ 16 KiB) and its handles' descriptors
-//!    │  a: owner writes a larger Boot message ─────────────▶ child reads it from b
-//!    │  a: owner reads  ◀── PID(pid), later EXIT(code) ── server writes on b
+//!    │  non-daemon child (the common case): the *spare*
+//!    │    owner ── P (make a spare) ──────────────────────▶ server forks it, as the
+//!    │    owner ◀── S(pid) + the spare's socket (SCM_RIGHTS) ─ owner's own child
+//!    │    start: owner writes the Boot message on that socket ──▶ the spare runs it
+//!    │    join:  owner waitpid(pid), as for a `Fork` child
+//!    │  daemon child, or no spare: a request
+//!    │    per child: a STREAM pair (a ↔ b); b travels over control (SCM_RIGHTS),
+//!    │    with the Boot message (≤ 16 KiB) and its handles' descriptors
+//!    │    a: owner writes a larger Boot message ───────────▶ child reads it from b
+//!    │    a: owner reads ◀── OWN(pid) | PID(pid), later EXIT(code) ── server on b
 //! ```
 //!
 //! * A new server first greets the owner on control with `SKHI` and its executable's
 //!   identity (`sys::image`); the owner refuses another executable (killing it), and
 //!   one that ends or stays silent past the start timeout.
+//! * **The owner's own children.** The server forks a non-daemon child with `clone3`
+//!   and `CLONE_PARENT` (`sys::fork_for_parent`): the owner is its kernel parent, gets
+//!   its `SIGCHLD` and reaps it with `waitpid`, exactly as a `Fork` child, so its exit
+//!   status takes no detour through the server (before: the server's `SIGCHLD`
+//!   wake-up, a write on `b`, the owner's wake-up). A daemon child stays the server's
+//!   own: its `PR_SET_PDEATHSIG` then follows the single-threaded server, which ends
+//!   with its owner, not whichever thread of the owner started the server. Where the
+//!   kernel cannot (`clone3` refused, no `PR_GET_TID_ADDRESS`), every child is the
+//!   server's and its status is relayed on `b` as described below.
+//! * **Spares.** After the greeting, and each time the owner takes one, the owner asks
+//!   for a spare (`P`): the server forks a non-daemon child *ahead of time*, which
+//!   closes everything of the server's and waits for its boot message on a socket
+//!   pair whose other end goes to the owner with the pid. A start then writes the boot
+//!   message (any size, with its handles' descriptors) straight to the spare and
+//!   returns: no request, no reply, no fork on the way, and the server forks the next
+//!   spare while this child runs. The owner waits for a spare it asked for with the
+//!   start deadline (a server that misses it is killed and replaced). A spare that
+//!   died before use (killed from outside) is reaped at the start that finds it dead,
+//!   which then goes through a request; an unused spare sees end-of-file when its
+//!   owner ends (or drops the server) and exits; a dropped server's spare is killed
+//!   and reaped.
 //! * Every wait of `start` on the server has that deadline (the request's send, a
-//!   large boot message's send, the reply): a server that misses it (stopped,
-//!   wedged) is killed and forgotten, and the next start launches a new one.
+//!   large boot message's send, the reply, a spare): a server that misses it
+//!   (stopped, wedged) is killed and forgotten, and the next start launches a new
+//!   one.
 //! * The server forks one child per request. A boot message that came with the
 //!   request is decoded before the fork, so the child only closes everything of the
 //!   server's and runs (every page a forked child writes or runs is a page fault, so
 //!   the child path reads, allocates and touches as little as it can); otherwise the
 //!   child reads its boot message from `b` first.
-//! * The server sends the child's pid. When the child ends (`SIGCHLD` through a
-//!   signalfd) the server writes its exit status on `b` *before* reaping it, so that
-//!   the owner, which opens a pidfd only when it first signals the child, knows the
-//!   pid still named its child when it opened one if no status had arrived by then
-//!   (no pid-reuse race, and no pidfd to open and pass for the common child that is
-//!   never signalled). The owner's `join` waits for `a` to become readable.
+//! * For the owner's own child the server sends `OWN(pid)` on `b`. For its own child it
+//!   sends the pid; when that child ends (`SIGCHLD` through a signalfd) the server
+//!   writes its exit status on `b` *before* reaping it, so that the owner, which opens
+//!   a pidfd only when it first signals the child, knows the pid still named its child
+//!   when it opened one if no status had arrived by then (no pid-reuse race, and no
+//!   pidfd to open and pass for the common child that is never signalled). The owner's
+//!   `join` waits for `a` to become readable.
 //! * If `fork` fails in the server, it writes the `errno` instead of a pid: the
-//!   owner's `start` returns that error.
+//!   owner's `start` returns that error (a spare that cannot be forked now is `E`:
+//!   the start goes through a request, which reports the error).
 //! * The server ends when the owner does: it sees end-of-file on its control socket
 //!   (the kernel closes the owner's end whatever way it dies, `SIGKILL` included).
 //!   Its daemon children carry `PR_SET_PDEATHSIG` pointing at the server, so they die
@@ -63,6 +93,15 @@ const TAG_OWN: u32 = 4;
 /// (`CLONE_PARENT`), or as the server's (a daemon, which dies with the server).
 const REQ_OWNER_CHILD: u8 = b'F';
 const REQ_SERVER_CHILD: u8 = b'D';
+/// A request for a spare child: one forked ahead of time as the owner's own child,
+/// which waits for its boot message from the owner. Answered on the control socket with
+/// `SPARE_*` and the spare's pid (or an `errno`), the owner's end of the spare's socket
+/// riding along.
+const REQ_SPARE: u8 = b'P';
+const SPARE_READY: u8 = b'S';
+const SPARE_NOT_NOW: u8 = b'E';
+const SPARE_NEVER: u8 = b'N';
+const SPARE_REPLY_LEN: usize = 5;
 
 /// A message from the server about one child.
 #[derive(Debug)]
@@ -134,6 +173,32 @@ pub(crate) struct Server {
     exe: Option<PathBuf>,
     control: OwnedFd,
     pid: Pid,
+    /// A child the server forked ahead of time (our own child), waiting for a boot
+    /// message on this socket: the next non-daemon start's child.
+    spare: Option<Spare>,
+    /// The server owes us the answer to a request for a spare (`REQ_SPARE`).
+    asked: bool,
+    /// Cleared when the server answers that it cannot make spares.
+    spares: bool,
+}
+
+/// A spare child: its pid and our end of its boot socket.
+struct Spare {
+    pid: Pid,
+    sock: OwnedFd,
+}
+
+impl Server {
+    /// Forgets the server (killed and reaped by the caller, or gone): its unused spare,
+    /// our own child, is killed and reaped (it has run no code of the program).
+    fn discard(mut self) {
+        if let Some(spare) = self.spare.take() {
+            // Not reaped before (nobody else waits for it): the pid is still ours.
+            let _ = sys::kill(spare.pid, libc::SIGKILL);
+            drop(spare.sock);
+            let _ = sys::waitpid(spare.pid, false);
+        }
+    }
 }
 
 impl AsFd for Server {
@@ -143,10 +208,17 @@ impl AsFd for Server {
 }
 
 /// In a forked child: closes the inherited control sockets (so that the child never
-/// keeps a server alive) without freeing the records (see
-/// `ForkGuards::reset_in_child`).
+/// keeps a server alive) and spare sockets (so that an unused spare still sees its
+/// owner go) without freeing the records (see `ForkGuards::reset_in_child`).
 pub(crate) fn forget_all_in_child(servers: &mut Vec<Server>) {
-    sys::close_and_forget(std::mem::take(servers));
+    let all = std::mem::take(servers);
+    // The spares' descriptors are closed through borrowed handles, and their owners
+    // (inside `all`) are forgotten just below, so each is closed once.
+    sys::close_and_forget(
+        all.iter()
+            .filter_map(|s| s.spare.as_ref().map(|sp| sp.sock.as_fd())),
+    );
+    sys::close_and_forget(all);
 }
 
 pub(crate) fn servers() -> MutexGuard<'static, Vec<Server>> {
@@ -187,10 +259,13 @@ fn launch(exe: Option<&Path>, timeout: Duration) -> Result<Server, StartCause> {
     drop(cmd);
     let pid = child.id() as Pid;
     drop(child);
-    let server = Server {
+    let mut server = Server {
         exe: exe.map(Path::to_path_buf),
         control: ours,
         pid,
+        spare: None,
+        asked: false,
+        spares: true,
     };
     let greeted = await_hello(&server, deadline, timeout)
         // A stopped or wedged server must not block a request's send either.
@@ -198,7 +273,11 @@ fn launch(exe: Option<&Path>, timeout: Duration) -> Result<Server, StartCause> {
             sys::set_send_timeout(server.control.as_fd(), timeout).map_err(StartCause::Os)
         });
     match greeted {
-        Ok(()) => Ok(server),
+        Ok(()) => {
+            // The first spare, forked while the caller prepares its first child.
+            ask_for_spare(&mut server);
+            Ok(server)
+        }
         Err(cause) => {
             let _ = sys::kill(pid, libc::SIGKILL);
             let _ = sys::waitpid(pid, false);
@@ -257,6 +336,101 @@ fn retire(pid: Pid) {
         drop(servers);
         let _ = sys::kill(dead.pid, libc::SIGKILL);
         let _ = sys::waitpid(dead.pid, false);
+        dead.discard();
+    }
+}
+
+/// Asks the server for a spare child (answered on control, read by [`take_spare`]).
+fn ask_for_spare(server: &mut Server) {
+    if server.spares && !server.asked && sys::send_all(server.control.as_fd(), &[REQ_SPARE]).is_ok()
+    {
+        server.asked = true;
+    }
+}
+
+/// Waits (until `deadline`) for the server's answer to our request for a spare.
+/// `Err(true)`: the deadline passed; `Err(false)`: the server is gone.
+fn await_spare(server: &mut Server, deadline: Instant) -> Result<(), bool> {
+    let left = deadline.saturating_duration_since(Instant::now());
+    match sys::poll_one(server.control.as_fd(), libc::POLLIN, Some(left)) {
+        Ok(true) => {}
+        Ok(false) => return Err(true),
+        Err(_) => return Err(false),
+    }
+    let mut buf = [0u8; SPARE_REPLY_LEN];
+    let (n, mut fds) = match scm::recv_with_fds(server.control.as_fd(), &mut buf) {
+        Ok(r) => r,
+        Err(_) => return Err(false),
+    };
+    server.asked = false;
+    if n != SPARE_REPLY_LEN {
+        return Err(false);
+    }
+    let value = i32::from_le_bytes(buf[1..].try_into().expect("4 bytes"));
+    match (buf[0], fds.pop()) {
+        (SPARE_READY, Some(sock)) if fds.is_empty() => {
+            server.spare = Some(Spare { pid: value, sock });
+        }
+        // Not now (out of processes or memory): the next start asks again.
+        (SPARE_NOT_NOW, None) => {}
+        (SPARE_NEVER, None) => server.spares = false,
+        _ => return Err(false),
+    }
+    Ok(())
+}
+
+/// Takes the spare child of the server for `exe` (launching the server first if
+/// needed), waiting for one the server owes us until `deadline` (the caller then asks
+/// for the next one with [`replace_spare`], which the server forks while the child
+/// runs). `Ok(None)`: no spare (the server cannot make them, or could not now); start
+/// the child through a request instead.
+fn take_spare(
+    exe: Option<&Path>,
+    timeout: Duration,
+    deadline: Instant,
+) -> Result<Option<Spare>, StartCause> {
+    let mut servers = servers();
+    let idx = match servers.iter().position(|s| s.exe.as_deref() == exe) {
+        Some(i) => i,
+        None => {
+            servers.push(launch(exe, timeout)?);
+            servers.len() - 1
+        }
+    };
+    let server = &mut servers[idx];
+    if server.spare.is_none() && server.asked {
+        match await_spare(server, deadline) {
+            Ok(()) => {}
+            Err(true) => {
+                let pid = server.pid;
+                drop(servers);
+                retire(pid);
+                return Err(StartCause::Timeout(format!(
+                    "the forkserver (pid {pid}) did not fork a child within {timeout:?}; it \
+                     was killed, and the next start launches a new one"
+                )));
+            }
+            Err(false) => {
+                // Gone: the request path finds it dead, and launches a new one.
+                server.spares = false;
+                return Ok(None);
+            }
+        }
+    }
+    let spare = server.spare.take();
+    if spare.is_none() {
+        // For the next start (this one goes through a request).
+        ask_for_spare(server);
+    }
+    Ok(spare)
+}
+
+/// Asks the server for `exe` for the next spare, once the one just taken has its
+/// boot message (so that the server's fork does not delay that child).
+fn replace_spare(exe: Option<&Path>) {
+    let mut servers = servers();
+    if let Some(server) = servers.iter_mut().find(|s| s.exe.as_deref() == exe) {
+        ask_for_spare(server);
     }
 }
 
@@ -309,6 +483,7 @@ fn request(
                 // The server died: reap it and try once with a fresh one.
                 let dead = servers.remove(idx);
                 let _ = sys::waitpid(dead.pid, true);
+                dead.discard();
                 if attempt == 1 {
                     return Err(StartCause::Os(e));
                 }
@@ -330,13 +505,61 @@ pub(crate) fn start(p: Spec) -> Result<Arc<Record>, Failed> {
         Ok(m) => m,
         Err(cause) => return Err(Box::new((cause, p))),
     };
+    let deadline = Instant::now() + p.start_timeout;
+    // A non-daemon child: the spare child the server forked ahead of time, if any.
+    if !p.daemon {
+        match take_spare(p.executable.as_deref(), p.start_timeout, deadline) {
+            Ok(Some(spare)) => {
+                // A large message to a spare that does not read (stopped) gives up at
+                // the deadline; a small one fits in the socket's buffer.
+                let sent = if msg.len() > INLINE_MAX {
+                    sys::set_send_timeout(spare.sock.as_fd(), p.start_timeout)
+                } else {
+                    Ok(())
+                }
+                .and_then(|()| boot::send(spare.sock.as_fd(), &msg, &fds));
+                drop(spare.sock);
+                replace_spare(p.executable.as_deref());
+                match sent {
+                    Ok(()) => {
+                        let waiter = Waiter::Own { pidfd: None };
+                        let shared = Record::with_owner(&p, name, spare.pid, waiter, owner);
+                        drop(p); // closes our copies of handles that moved into the child
+                        registry::register(shared.clone());
+                        return Ok(shared);
+                    }
+                    Err(e) => {
+                        // The spare is gone (killed from outside?) or stuck: it has run
+                        // none of the program; kill and reap it. Too many descriptors
+                        // (an error before anything was sent) is the caller's error.
+                        let _ = sys::kill(spare.pid, libc::SIGKILL);
+                        let _ = sys::waitpid(spare.pid, false);
+                        if e.kind() == io::ErrorKind::WouldBlock {
+                            return Err(Box::new((
+                                StartCause::Timeout(format!(
+                                    "the forkserver's child (pid {}) did not read its \
+                                     bootstrap within {:?}",
+                                    spare.pid, p.start_timeout
+                                )),
+                                p,
+                            )));
+                        }
+                        if !matches!(e.raw_os_error(), Some(libc::EPIPE | libc::ECONNRESET)) {
+                            return Err(Box::new((StartCause::Os(e), p)));
+                        }
+                    }
+                }
+            }
+            Ok(None) => {}
+            Err(cause) => return Err(Box::new((cause, p))),
+        }
+    }
     let (a, b) = match sys::socketpair(SockKind::Stream) {
         Ok(pair) => pair,
         Err(e) => return Err(Box::new((StartCause::Os(e), p))),
     };
     let inline = msg.len() <= INLINE_MAX && fds.len() < scm::MAX_FDS;
     let with_request = inline.then_some((&msg[..], &fds[..]));
-    let deadline = Instant::now() + p.start_timeout;
     // A daemon stays the server's child: its death signal then follows the
     // single-threaded server, which ends with its owner, and not whichever thread of
     // the owner happened to start the server (`PR_SET_PDEATHSIG` follows a thread).
@@ -506,6 +729,51 @@ pub(crate) fn server_main() -> ! {
                 // The owner is gone. Daemon children die with us (PR_SET_PDEATHSIG).
                 sys::exit_now(0);
             }
+            if request[0] == REQ_SPARE {
+                let how = for_owner.filter(|_| !ident::atfork_registered());
+                let Some(how) = how else {
+                    let _ = sys::send_all(control.as_fd(), &spare_reply(SPARE_NEVER, 0));
+                    continue;
+                };
+                let (ours, theirs) = match sys::socketpair(SockKind::Stream) {
+                    Ok(pair) => pair,
+                    Err(e) => {
+                        let errno = e.raw_os_error().unwrap_or(libc::EMFILE);
+                        let _ = sys::send_all(control.as_fd(), &spare_reply(SPARE_NOT_NOW, errno));
+                        continue;
+                    }
+                };
+                match sys::fork_for_parent(&how) {
+                    Ok(ForkOutcome::Child) => {
+                        drop(ours);
+                        drop(control);
+                        drop(sigchld);
+                        sys::close_and_forget(children.into_values());
+                        sys::unblock_all_signals();
+                        spare_main(theirs, hooks, me)
+                    }
+                    Ok(ForkOutcome::Parent(pid)) => {
+                        let reply = spare_reply(SPARE_READY, pid);
+                        if scm::send_with_fds(control.as_fd(), &reply, &[ours.as_raw_fd()]).is_err()
+                        {
+                            // The owner is gone (the spare then sees end-of-file).
+                            sys::exit_now(0);
+                        }
+                    }
+                    Err(e) => {
+                        let errno = e.raw_os_error().unwrap_or(libc::EAGAIN);
+                        let tag = if matches!(errno, libc::EAGAIN | libc::ENOMEM) {
+                            SPARE_NOT_NOW
+                        } else {
+                            // No `clone3` here (or a filter refuses it).
+                            for_owner = None;
+                            SPARE_NEVER
+                        };
+                        let _ = sys::send_all(control.as_fd(), &spare_reply(tag, errno));
+                    }
+                }
+                continue;
+            }
             if !matches!(request[0], REQ_OWNER_CHILD | REQ_SERVER_CHILD) || fds.is_empty() {
                 continue;
             }
@@ -563,6 +831,27 @@ pub(crate) fn server_main() -> ! {
             }
             // Closes the server's copies of the child's handle descriptors.
             drop(child);
+        }
+    }
+}
+
+fn spare_reply(tag: u8, value: i32) -> [u8; SPARE_REPLY_LEN] {
+    let mut b = [tag; SPARE_REPLY_LEN];
+    b[1..].copy_from_slice(&value.to_le_bytes());
+    b
+}
+
+/// A spare child (see [`REQ_SPARE`]): waits for its boot message from the owner, and
+/// runs it; ends quietly if the owner drops it unused (end-of-file).
+fn spare_main(sock: OwnedFd, hooks: Vec<fn()>, server: Pid) -> ! {
+    let child = boot::recv_with_hooks(sock.as_fd(), move || hooks);
+    drop(sock);
+    match child {
+        Ok(child) => child.run(server),
+        Err(boot::BootError::Io(e)) if e.kind() == io::ErrorKind::UnexpectedEof => sys::exit_now(0),
+        Err(e) => {
+            eprintln!("skein-process: forkserver child cannot start: {e}");
+            sys::exit_now(1)
         }
     }
 }
