@@ -180,11 +180,11 @@
 //!   as a clean single-threaded server, which then forks the children: close to fork
 //!   speed after the first start, without fork's hazards. The server forks a
 //!   non-daemon child as the caller's own (`CLONE_PARENT`: it is reaped like a `Fork`
-//!   child), and forks it *ahead of time* (a spare waiting for its arguments), so a
-//!   start writes one message and returns; a start+join costs about 1.4–1.7× a raw
-//!   `fork`+`waitpid` on a 2-core VM (`spawn_join_ab`; 1.7–2.2× before spares).
-//!   Same target rules as `Spawn`. The server, and an unused spare, end with their
-//!   owner.
+//!   child), and forks it *ahead of time* (two spares wait for their arguments), so
+//!   a start writes one message and returns; a start+join costs about 1.2–1.4× a raw
+//!   `fork`+`waitpid` on a 2-core VM (`spawn_join_ab`; 1.9–2.2× before spares and
+//!   `CLONE_PARENT`). Same target rules as `Spawn`. The server, and unused spares,
+//!   end with their owner.
 //!
 //! Tests: `cargo test` binaries have no `main`; [`test_support!`] registers an ELF
 //! constructor that calls [`init()`] before the test harness starts, so a re-executed

@@ -31,7 +31,9 @@
 //!   kernel cannot (`clone3` refused, no `PR_GET_TID_ADDRESS`), every child is the
 //!   server's and its status is relayed on `b` as described below.
 //! * **Spares.** After the greeting, and each time the owner takes one, the owner asks
-//!   for a spare (`P`): the server forks a non-daemon child *ahead of time*, which
+//!   for spares (`P`) until two are ready or on their way (`SPARES_AHEAD`; with one,
+//!   the next spare's fork, sharing a CPU with the running child, was often not done
+//!   when the next start came): the server forks a non-daemon child *ahead of time*, which
 //!   closes everything of the server's and waits for its boot message on a socket
 //!   pair whose other end goes to the owner with the pid. A start then writes the boot
 //!   message (any size, with its handles' descriptors) straight to the spare and
@@ -40,8 +42,8 @@
 //!   start deadline (a server that misses it is killed and replaced). A spare that
 //!   died before use (killed from outside) is reaped at the start that finds it dead,
 //!   which then goes through a request; an unused spare sees end-of-file when its
-//!   owner ends (or drops the server) and exits; a dropped server's spare is killed
-//!   and reaped.
+//!   owner ends and exits; a dropped server's spares (those announced on control but
+//!   not read yet included) are killed and reaped.
 //! * Every wait of `start` on the server has that deadline (the request's send, a
 //!   large boot message's send, the reply, a spare): a server that misses it
 //!   (stopped, wedged) is killed and forgotten, and the next start launches a new
@@ -173,11 +175,12 @@ pub(crate) struct Server {
     exe: Option<PathBuf>,
     control: OwnedFd,
     pid: Pid,
-    /// A child the server forked ahead of time (our own child), waiting for a boot
-    /// message on this socket: the next non-daemon start's child.
-    spare: Option<Spare>,
-    /// The server owes us the answer to a request for a spare (`REQ_SPARE`).
-    asked: bool,
+    /// Children the server forked ahead of time (our own children), each waiting for
+    /// a boot message on its socket: the next non-daemon starts' children, oldest
+    /// first.
+    ready: Vec<Spare>,
+    /// How many requests for a spare (`REQ_SPARE`) the server owes us an answer to.
+    asked: usize,
     /// Cleared when the server answers that it cannot make spares.
     spares: bool,
 }
@@ -188,15 +191,45 @@ struct Spare {
     sock: OwnedFd,
 }
 
+impl Spare {
+    /// Kills and reaps an unused spare (it has run no code of the program). Nobody
+    /// else waits for it, so the pid is still ours.
+    fn discard(self) {
+        let _ = sys::kill(self.pid, libc::SIGKILL);
+        drop(self.sock);
+        let _ = sys::waitpid(self.pid, false);
+    }
+}
+
+/// How many spares the owner keeps ready or on their way: two, so that a start finds
+/// one forked while an earlier child ran, even when the server's last fork shared a
+/// CPU with that child and is not done yet.
+const SPARES_AHEAD: usize = 2;
+
 impl Server {
-    /// Forgets the server (killed and reaped by the caller, or gone): its unused spare,
-    /// our own child, is killed and reaped (it has run no code of the program).
-    fn discard(mut self) {
-        if let Some(spare) = self.spare.take() {
-            // Not reaped before (nobody else waits for it): the pid is still ours.
-            let _ = sys::kill(spare.pid, libc::SIGKILL);
-            drop(spare.sock);
-            let _ = sys::waitpid(spare.pid, false);
+    /// Forgets a server that has ended (killed and reaped by the caller, or gone): its
+    /// unused spares, our own children, are killed and reaped, those announced on
+    /// control but not read yet included.
+    fn discard(self) {
+        for spare in self.ready {
+            spare.discard();
+        }
+        // The server is gone: what is queued on control is all there will be.
+        let mut buf = [0u8; SPARE_REPLY_LEN];
+        while matches!(
+            sys::poll_one(self.control.as_fd(), libc::POLLIN, Some(Duration::ZERO)),
+            Ok(true)
+        ) {
+            match scm::recv_with_fds(self.control.as_fd(), &mut buf) {
+                Ok((SPARE_REPLY_LEN, mut fds)) if buf[0] == SPARE_READY => {
+                    if let Some(sock) = fds.pop() {
+                        let pid = i32::from_le_bytes(buf[1..].try_into().expect("4 bytes"));
+                        Spare { pid, sock }.discard();
+                    }
+                }
+                Ok((0, _)) | Err(_) => break,
+                Ok(_) => {}
+            }
         }
     }
 }
@@ -216,7 +249,7 @@ pub(crate) fn forget_all_in_child(servers: &mut Vec<Server>) {
     // (inside `all`) are forgotten just below, so each is closed once.
     sys::close_and_forget(
         all.iter()
-            .filter_map(|s| s.spare.as_ref().map(|sp| sp.sock.as_fd())),
+            .flat_map(|s| s.ready.iter().map(|sp| sp.sock.as_fd())),
     );
     sys::close_and_forget(all);
 }
@@ -263,8 +296,8 @@ fn launch(exe: Option<&Path>, timeout: Duration) -> Result<Server, StartCause> {
         exe: exe.map(Path::to_path_buf),
         control: ours,
         pid,
-        spare: None,
-        asked: false,
+        ready: Vec::new(),
+        asked: 0,
         spares: true,
     };
     let greeted = await_hello(&server, deadline, timeout)
@@ -274,7 +307,7 @@ fn launch(exe: Option<&Path>, timeout: Duration) -> Result<Server, StartCause> {
         });
     match greeted {
         Ok(()) => {
-            // The first spare, forked while the caller prepares its first child.
+            // The first spares, forked while the caller prepares its first child.
             ask_for_spare(&mut server);
             Ok(server)
         }
@@ -340,11 +373,14 @@ fn retire(pid: Pid) {
     }
 }
 
-/// Asks the server for a spare child (answered on control, read by [`take_spare`]).
+/// Asks the server for spare children until [`SPARES_AHEAD`] are ready or on their
+/// way (answered on control, read by [`take_spare`]).
 fn ask_for_spare(server: &mut Server) {
-    if server.spares && !server.asked && sys::send_all(server.control.as_fd(), &[REQ_SPARE]).is_ok()
+    while server.spares
+        && server.ready.len() + server.asked < SPARES_AHEAD
+        && sys::send_all(server.control.as_fd(), &[REQ_SPARE]).is_ok()
     {
-        server.asked = true;
+        server.asked += 1;
     }
 }
 
@@ -362,14 +398,14 @@ fn await_spare(server: &mut Server, deadline: Instant) -> Result<(), bool> {
         Ok(r) => r,
         Err(_) => return Err(false),
     };
-    server.asked = false;
+    server.asked = server.asked.saturating_sub(1);
     if n != SPARE_REPLY_LEN {
         return Err(false);
     }
     let value = i32::from_le_bytes(buf[1..].try_into().expect("4 bytes"));
     match (buf[0], fds.pop()) {
         (SPARE_READY, Some(sock)) if fds.is_empty() => {
-            server.spare = Some(Spare { pid: value, sock });
+            server.ready.push(Spare { pid: value, sock });
         }
         // Not now (out of processes or memory): the next start asks again.
         (SPARE_NOT_NOW, None) => {}
@@ -398,7 +434,7 @@ fn take_spare(
         }
     };
     let server = &mut servers[idx];
-    if server.spare.is_none() && server.asked {
+    if server.ready.is_empty() && server.asked > 0 {
         match await_spare(server, deadline) {
             Ok(()) => {}
             Err(true) => {
@@ -417,7 +453,7 @@ fn take_spare(
             }
         }
     }
-    let spare = server.spare.take();
+    let spare = (!server.ready.is_empty()).then(|| server.ready.remove(0));
     if spare.is_none() {
         // For the next start (this one goes through a request).
         ask_for_spare(server);
@@ -425,7 +461,7 @@ fn take_spare(
     Ok(spare)
 }
 
-/// Asks the server for `exe` for the next spare, once the one just taken has its
+/// Asks the server for `exe` for the next spares, once the one just taken has its
 /// boot message (so that the server's fork does not delay that child).
 fn replace_spare(exe: Option<&Path>) {
     let mut servers = servers();
