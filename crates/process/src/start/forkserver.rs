@@ -647,7 +647,11 @@ pub(crate) fn start(p: Spec) -> Result<Arc<Record>, Failed> {
                 Reply::Own(_) => {
                     // Our own child: reaped by us with `waitpid`, like a `Fork` child.
                     if let Err(e) = sent {
-                        // It could not get its bootstrap and exits with 1: reap it.
+                        // It could not get (all of) its bootstrap and has run nothing of
+                        // the program: end it (it may be waiting for the rest of the
+                        // message on `a`) and reap it.
+                        drop(a);
+                        let _ = sys::kill(pid, libc::SIGKILL);
                         let _ = sys::waitpid(pid, false);
                         return Err(Box::new((StartCause::Os(e), p)));
                     }
