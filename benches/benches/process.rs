@@ -27,10 +27,10 @@
 //! and `Listener`/`client` connect + mutual HMAC-SHA256 handshake over a Unix socket. CPython's side is benches/python/manager_workloads.py (bar: the
 //! proxy round trip ≥ 10× faster than CPython's `multiprocessing.Manager`).
 //!
-//! Bars (SPEC.md): fork ≤ 1.3× raw fork+waitpid; forkserver ≤ 2× raw fork; spawn ≤
-//! 1.0× procspawn; 64 KiB bulk over `Pipe` ≥ 0.9× raw socketpair; small `Pipe`
+//! Bars (SPEC.md): fork ≤ 1.1× raw fork+waitpid; forkserver ≤ 1.5× raw fork; spawn ≤
+//! 0.7× procspawn; 64 KiB bulk over `Pipe` ≥ 1.0× raw socketpair; small `Pipe`
 //! messages ≥ 1.0× raw socketpair (issue 17); queue ≥ 10× ipc-channel and ≥ 1.0×
-//! iceoryx2 (blocking); `Array` writes ≥ 0.9× raw shared mmap.
+//! iceoryx2 (blocking); `Array` writes ≥ 0.95× raw shared mmap.
 
 use std::hint::black_box;
 use std::io::{Read, Write};

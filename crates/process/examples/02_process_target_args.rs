@@ -35,5 +35,5 @@ fn main() {
     );
     let code = p.join().expect("join");
     println!("Child process end, exit code {code}.");
-    println!("(getppid() in a forkserver child is the server; parent_process() is us.)");
+    println!("(The forkserver forks a non-daemon child as our own: its getppid() is us.)");
 }

@@ -11,8 +11,10 @@ pub fn getpid() -> i32 {
     sys::getpid()
 }
 
-/// Python's `os.getppid()`: the process that created this one. For a `Forkserver`
-/// child that is the server; [`parent_process`] gives the logical parent.
+/// Python's `os.getppid()`: this process's parent in the kernel. A `Forkserver` child
+/// is forked by the server as its owner's own child (so this is the owner, as under
+/// `Fork`), except a daemon child, which is the server's; [`parent_process`] always
+/// gives the logical parent.
 pub fn getppid() -> i32 {
     sys::getppid()
 }

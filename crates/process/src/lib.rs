@@ -180,10 +180,14 @@
 //!   from an anchor function in the same binary; the program calls [`init()`] first
 //!   so that the new process runs the target instead of `main`.
 //! * **`Forkserver`** (the default, CPython 3.14's choice) execs this binary *once*
-//!   as a clean single-threaded server, which then forks a child per request: close
-//!   to fork speed after the first start (a start+join costs about 1.6–2× a raw
-//!   `fork`+`waitpid`, for the round trips to the server), without fork's hazards.
-//!   Same target rules as `Spawn`. The server dies with its owner.
+//!   as a clean single-threaded server, which then forks the children: close to fork
+//!   speed after the first start, without fork's hazards. The server forks a
+//!   non-daemon child as the caller's own (`CLONE_PARENT`: it is reaped like a `Fork`
+//!   child), and forks it *ahead of time* (two spares wait for their arguments), so
+//!   a start writes one message and returns; a start+join costs about 1.2–1.4× a raw
+//!   `fork`+`waitpid` on a 2-core VM (`spawn_join_ab`; 1.9–2.2× before spares and
+//!   `CLONE_PARENT`). Same target rules as `Spawn`. The server, and unused spares,
+//!   end with their owner.
 //!
 //! Tests: `cargo test` binaries have no `main`; [`test_support!`] registers an ELF
 //! constructor that calls [`init()`] before the test harness starts, so a re-executed
@@ -210,8 +214,8 @@
 //!   only the forking thread, its main thread (CPython's `threading._after_fork`), so
 //!   it never waits for its parent's threads.
 //! * Zombies are always reaped: by `join`/`is_alive`/`exitcode`, by
-//!   [`active_children`], by the next start, at exit; forkserver children by the
-//!   server as soon as they end.
+//!   [`active_children`], by the next start, at exit; a forkserver's daemon children
+//!   (the server's own) by the server as soon as they end.
 //! * Daemon children die when their parent dies, even by `SIGKILL`
 //!   (`PR_SET_PDEATHSIG`); the forkserver ends when its owner does (end-of-file on
 //!   its control socket) and takes its daemon children with it.

@@ -167,14 +167,19 @@ fn a_copy_of_this_binary_is_accepted(method: StartMethod) {
     assert_eq!(child.join().unwrap(), 0);
 }
 
-/// The target for the forkserver test: reports its kernel parent (the server).
+/// The target for the forkserver test: reports its kernel parent (the server, for a
+/// daemon child; a non-daemon one is forked as our own child).
 fn report_server(conn: Connection) {
     conn.send(&skein_process::getppid()).unwrap();
 }
 
 fn server_of(ctx: &skein_process::Context) -> i32 {
     let (here, there) = pipe(true).unwrap();
-    let child = ctx.process(report_server, there).start().unwrap();
+    let child = ctx
+        .process(report_server, there)
+        .daemon(true)
+        .start()
+        .unwrap();
     let server: i32 = here.recv().unwrap();
     assert_eq!(child.join().unwrap(), 0);
     server
@@ -201,7 +206,9 @@ fn a_stopped_forkserver_is_a_timeout_and_is_replaced() {
     assert_eq!(unsafe { libc::kill(server, libc::SIGSTOP) }, 0);
     let (_here, there) = pipe(true).unwrap();
     let t0 = Instant::now();
-    let e = ctx.process(ran, there).start().unwrap_err();
+    // A daemon: a non-daemon child could be the spare the server forked before it was
+    // stopped (`a_ready_spare_needs_no_server` below); a daemon needs the server.
+    let e = ctx.process(ran, there).daemon(true).start().unwrap_err();
     assert!(e.is_timeout(), "{e}");
     assert!(e.to_string().contains(&server.to_string()), "{e}");
     assert!(t0.elapsed() < Duration::from_secs(30), "bounded");
@@ -210,6 +217,161 @@ fn a_stopped_forkserver_is_a_timeout_and_is_replaced() {
     let gone = unsafe { libc::kill(server, 0) } == -1;
     assert!(gone, "the stopped server must be gone");
     // The next start launches a new server and works.
+    let again = server_of(&patient);
+    assert_ne!(again, server);
+}
+
+/// Generous bound for a process to end or appear on a loaded machine.
+const LONG: Duration = Duration::from_secs(30);
+
+/// Our live children (kernel parent: this process, not yet ended) that run `exe`.
+fn live_children_running(exe: &Path) -> Vec<i32> {
+    let me = std::process::id() as i32;
+    let exe = std::fs::canonicalize(exe).unwrap();
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+            continue;
+        };
+        // "pid (comm) state ppid ...": the command name may contain spaces.
+        let Some((_, rest)) = stat.rsplit_once(')') else {
+            continue;
+        };
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        if fields.len() < 2 || fields[0] == "Z" || fields[1].parse::<i32>() != Ok(me) {
+            continue;
+        }
+        if std::fs::read_link(format!("/proc/{pid}/exe")).is_ok_and(|p| p == exe) {
+            out.push(pid);
+        }
+    }
+    out
+}
+
+/// Whether `pid` has ended (gone, or a zombie not yet reaped).
+fn ended(pid: i32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).map_or(true, |stat| {
+        stat.rsplit_once(')')
+            .is_some_and(|(_, rest)| rest.trim_start().starts_with('Z'))
+    })
+}
+
+/// A forkserver forks the next non-daemon child ahead of time (a *spare*, our own
+/// child, waiting for its boot message). One killed from outside before it is used
+/// is found dead at the next start, reaped, and the child is started anyway.
+#[test]
+fn a_killed_spare_is_reaped_and_the_start_still_works() {
+    let dir = TempDir::new("spare");
+    let copy = dir.0.join("copy-of-test");
+    std::fs::copy(std::env::current_exe().unwrap(), &copy).unwrap();
+    let ctx = get_context(StartMethod::Forkserver).with_executable(&copy);
+    let server = server_of(&ctx);
+    let mut spare = None;
+    assert!(
+        common::eventually(LONG, || {
+            spare = live_children_running(&copy)
+                .into_iter()
+                .find(|&p| p != server);
+            spare.is_some()
+        }),
+        "the server forks a spare after its first start"
+    );
+    let spare = spare.unwrap();
+    // SAFETY: kill with a pid and a signal number has no memory preconditions.
+    assert_eq!(unsafe { libc::kill(spare, libc::SIGKILL) }, 0);
+    // Dead (its socket closed), not yet reaped: nobody waits for a spare but `start`.
+    assert!(common::eventually(LONG, || ended(spare)));
+    let (here, there) = pipe(true).unwrap();
+    let child = ctx.process(ran, there).start().unwrap();
+    assert_ne!(child.pid(), spare);
+    assert_eq!(here.recv::<String>().unwrap(), "ran");
+    assert_eq!(child.join().unwrap(), 0);
+    // Reaped: no zombie of ours keeps its pid.
+    let stat = std::fs::read_to_string(format!("/proc/{spare}/stat"));
+    assert!(
+        stat.map_or(true, |s| !s.starts_with(&format!("{spare} "))
+            || !s.contains(") Z")),
+        "the dead spare {spare} was not reaped"
+    );
+}
+
+fn nothing(_: ()) {}
+
+/// The owner for the test below: starts and joins one forkserver child (after which
+/// the server forks two spares), reports its live children (the server and the
+/// spares), and ends.
+fn owner_with_a_spare(conn: Connection) {
+    let g = get_context(StartMethod::Forkserver)
+        .process(nothing, ())
+        .start()
+        .unwrap();
+    assert_eq!(g.join().unwrap(), 0);
+    let exe = std::env::current_exe().unwrap();
+    let mut kids = Vec::new();
+    assert!(common::eventually(LONG, || {
+        kids = live_children_running(&exe);
+        kids.len() >= 3
+    }));
+    conn.send(&kids).unwrap();
+}
+
+/// An unused spare, and the server, end when their owner ends: nothing outlives it.
+#[test]
+fn an_unused_spare_ends_with_its_owner() {
+    let (here, there) = pipe(true).unwrap();
+    let owner = get_context(StartMethod::Spawn)
+        .process(owner_with_a_spare, there)
+        .start()
+        .unwrap();
+    let kids: Vec<i32> = here.recv().unwrap();
+    assert_eq!(kids.len(), 3, "the server and its two spares: {kids:?}");
+    assert_eq!(owner.join().unwrap(), 0);
+    for pid in kids {
+        assert!(
+            common::eventually(LONG, || ended(pid)),
+            "{pid} outlived its owner"
+        );
+    }
+}
+
+/// With spares, a stopped server still bounds a non-daemon start: the spares it forked
+/// before it was stopped may serve a start each, the next one times out.
+#[test]
+fn a_stopped_forkserver_bounds_non_daemon_starts_too() {
+    let dir = TempDir::new("stopped-spare");
+    let copy = dir.0.join("copy-of-test");
+    std::fs::copy(std::env::current_exe().unwrap(), &copy).unwrap();
+    let patient = get_context(StartMethod::Forkserver).with_executable(&copy);
+    let server = server_of(&patient);
+    let ctx = patient
+        .clone()
+        .with_start_timeout(Duration::from_millis(300));
+    // SAFETY: kill with a pid and a signal number has no memory preconditions.
+    assert_eq!(unsafe { libc::kill(server, libc::SIGSTOP) }, 0);
+    let mut timed_out = false;
+    for _ in 0..3 {
+        let (here, there) = pipe(true).unwrap();
+        match ctx.process(ran, there).start() {
+            Ok(child) => {
+                assert_eq!(here.recv::<String>().unwrap(), "ran");
+                assert_eq!(child.join().unwrap(), 0);
+            }
+            Err(e) => {
+                assert!(e.is_timeout(), "{e}");
+                timed_out = true;
+                break;
+            }
+        }
+    }
+    assert!(
+        timed_out,
+        "a start needing the stopped server must time out"
+    );
+    // SAFETY: as above (signal 0 only checks).
+    assert_eq!(unsafe { libc::kill(server, 0) }, -1, "killed and reaped");
     let again = server_of(&patient);
     assert_ne!(again, server);
 }

@@ -738,17 +738,26 @@ fn sockets_are_anonymous() {
 }
 
 #[test]
-fn forkserver_children_are_its_children() {
-    // The logical parent is us; the kernel parent is the server (not us).
-    let (here, there) = pipe(true).unwrap();
-    let p = get_context(StartMethod::Forkserver)
-        .process(report_ppid, there)
-        .start()
-        .unwrap();
-    let (ppid, logical): (i32, i32) = here.recv_timeout(LONG).unwrap();
-    assert_eq!(p.join().unwrap(), 0);
-    assert_eq!(logical, getpid());
-    assert_ne!(ppid, getpid());
+fn forkserver_children_are_ours_and_daemons_the_servers() {
+    // The logical parent is us. The server forks a non-daemon child as *our* kernel
+    // child (CLONE_PARENT: we reap it, its exit status makes no detour through the
+    // server); a daemon child stays the server's, so that it dies with the server.
+    for daemon in [false, true] {
+        let (here, there) = pipe(true).unwrap();
+        let p = get_context(StartMethod::Forkserver)
+            .process(report_ppid, there)
+            .daemon(daemon)
+            .start()
+            .unwrap();
+        let (ppid, logical): (i32, i32) = here.recv_timeout(LONG).unwrap();
+        assert_eq!(p.join().unwrap(), 0);
+        assert_eq!(logical, getpid());
+        if daemon {
+            assert_ne!(ppid, getpid(), "a daemon is the server's child");
+        } else {
+            assert_eq!(ppid, getpid(), "a non-daemon child is ours");
+        }
+    }
 }
 
 fn report_ppid(conn: Connection) {
@@ -757,10 +766,11 @@ fn report_ppid(conn: Connection) {
 }
 
 fn owner_of_a_server(conn: Connection) {
-    // The grandchild runs under this process's own forkserver and reports its kernel
-    // parent: the server's pid.
+    // The grandchild, a daemon, runs under this process's own forkserver and reports
+    // its kernel parent: the server's pid.
     let g = get_context(StartMethod::Forkserver)
         .process(report_server_pid, conn)
+        .daemon(true)
         .start()
         .unwrap();
     assert_eq!(g.join().unwrap(), 0);

@@ -14,8 +14,30 @@ use std::time::{Duration, Instant};
 use common::{METHODS, asleep, eventually, recycle_pid, start, start_tick};
 use skein_process::{Barrier, Event, Lock, Queue, RLock, StartMethod, Value};
 
+/// The tests take turns: a child started by another test — or a forkserver spare,
+/// which the server forks after each start — could take the number between the write
+/// of `ns_last_pid` and the squatter's spawn, and keep it.
+fn turn() -> std::sync::MutexGuard<'static, ()> {
+    static TURN: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    TURN.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+fn nothing(_: ()) {}
+
+/// Waits until the forkserver has no spare fork pending: a daemon start is a request
+/// the server handles after the requests for spares queued before it.
+fn settle_forkserver() {
+    let p = skein_process::get_context(StartMethod::Forkserver)
+        .process(nothing, ())
+        .daemon(true)
+        .start()
+        .unwrap();
+    assert_eq!(p.join().unwrap(), 0);
+}
+
 /// Kills `k` (after reading its start time), reaps it, and gives its pid away.
 fn kill_and_recycle(k: skein_process::ProcessHandle) -> Option<common::Squatter> {
+    settle_forkserver();
     let pid = k.pid();
     let started = start_tick(pid);
     k.kill().unwrap();
@@ -33,6 +55,7 @@ fn take_lock_and_hang((lock, held): (Lock, Event)) {
 
 #[test]
 fn a_lock_whose_dead_owners_pid_was_recycled_reports_owner_died() {
+    let _turn = turn();
     for method in METHODS {
         let (lock, held) = (Lock::new().unwrap(), Event::new().unwrap());
         let k = start(method, take_lock_and_hang, (lock.clone(), held.clone()));
@@ -57,6 +80,7 @@ fn take_rlock_and_hang((lock, held): (RLock, Event)) {
 
 #[test]
 fn an_rlock_whose_dead_owners_tid_was_recycled_reports_owner_died() {
+    let _turn = turn();
     for method in METHODS {
         let (lock, held) = (RLock::new().unwrap(), Event::new().unwrap());
         let k = start(method, take_rlock_and_hang, (lock.clone(), held.clone()));
@@ -80,6 +104,7 @@ fn hold_value_and_hang((value, held): (Value<u64>, Event)) {
 
 #[test]
 fn a_value_whose_dead_holders_pid_was_recycled_reports_owner_died() {
+    let _turn = turn();
     for method in METHODS {
         let (value, held) = (Value::new(0u64).unwrap(), Event::new().unwrap());
         let k = start(method, hold_value_and_hang, (value.clone(), held.clone()));
@@ -110,6 +135,7 @@ fn wait_at_barrier(barrier: Barrier) {
 
 #[test]
 fn a_barrier_breaks_when_a_waiting_partys_pid_was_recycled() {
+    let _turn = turn();
     for method in METHODS {
         let barrier = Barrier::new(3).unwrap();
         let k = start(method, wait_at_barrier, barrier.clone());
@@ -135,6 +161,7 @@ fn enroll_and_hang((barrier, enrolled): (Barrier, Event)) {
 
 #[test]
 fn a_barrier_breaks_when_an_enrolled_partys_pid_was_recycled() {
+    let _turn = turn();
     let barrier = Barrier::new(2).unwrap();
     let enrolled = Event::new().unwrap();
     let k = start(
@@ -162,6 +189,7 @@ fn stuck_big_put((q, ready): (Queue<Vec<u8>>, Event)) {
 
 #[test]
 fn a_queue_whose_producer_died_mid_message_is_repaired_with_the_pid_recycled() {
+    let _turn = turn();
     for method in METHODS {
         let q = Queue::<Vec<u8>>::with_capacity(0, 4096).unwrap();
         let ready = Event::new().unwrap();

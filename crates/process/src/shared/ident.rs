@@ -34,6 +34,12 @@ fn ensure_atfork() {
     ATFORK.call_once(|| crate::sys::shm::at_fork_child(after_fork_in_child));
 }
 
+/// Whether this process registered its `pthread_atfork` child handler (a forkserver
+/// that did must fork through glibc, which runs it; see `sys::fork_for_parent`).
+pub(crate) fn atfork_registered() -> bool {
+    ATFORK.is_completed()
+}
+
 /// A process or thread identity that a recycled id does not match: the id in the high
 /// 32 bits, a digest of its start time (never 0) in the low 32. 0 means "nobody".
 pub(crate) type Stamp = u64;

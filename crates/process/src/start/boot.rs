@@ -180,11 +180,23 @@ pub(crate) fn parse(
 /// the first read (one system call, no allocation for the body); a larger one is read
 /// on.
 pub(crate) fn recv(sock: BorrowedFd<'_>) -> Result<Prepared, BootError> {
+    recv_with_hooks(sock, child::child_hooks)
+}
+
+/// [`recv`] with the child hooks read by `hooks` once a message came (a forkserver's
+/// spare child has them from the server: it takes no lock for them).
+pub(crate) fn recv_with_hooks(
+    sock: BorrowedFd<'_>,
+    hooks: impl FnOnce() -> Vec<fn()>,
+) -> Result<Prepared, BootError> {
     // Small: every byte of stack this child touches may be a copy-on-write fault.
     let mut first = [0u8; 512];
     let (mut have, fds) = scm::recv_with_fds(sock, &mut first)?;
     if have == 0 {
-        return Err(bad("the parent went away before the bootstrap").into());
+        return Err(BootError::Io(io::Error::new(
+            io::ErrorKind::UnexpectedEof,
+            "the parent went away before the bootstrap",
+        )));
     }
     if have < PRE {
         recv_exact(sock, &mut first[have..PRE])?;
@@ -202,7 +214,7 @@ pub(crate) fn recv(sock: BorrowedFd<'_>) -> Result<Prepared, BootError> {
         recv_exact(sock, &mut body[have - PRE..])?;
         decode_body(&body)?
     };
-    Ok(Prepared::new(boot, fds, child::child_hooks()))
+    Ok(Prepared::new(boot, fds, hooks()))
 }
 
 /// A received boot message with everything the child will need already allocated: a

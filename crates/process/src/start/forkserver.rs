@@ -6,31 +6,63 @@
 //!
 //! ```text
 //!  owner ──control (SEQPACKET pair, the server's stdin)──▶ server
-//!    │  per child: a STREAM pair (a ↔ b); b travels over control (SCM_RIGHTS),
-//!    │  with the Boot message (≤ 16 KiB) and its handles' descriptors
-//!    │  a: owner writes a larger Boot message ─────────────▶ child reads it from b
-//!    │  a: owner reads  ◀── PID(pid), later EXIT(code) ── server writes on b
+//!    │  non-daemon child (the common case): the *spare*
+//!    │    owner ── P (make a spare) ──────────────────────▶ server forks it, as the
+//!    │    owner ◀── S(pid) + the spare's socket (SCM_RIGHTS) ─ owner's own child
+//!    │    start: owner writes the Boot message on that socket ──▶ the spare runs it
+//!    │    join:  owner waitpid(pid), as for a `Fork` child
+//!    │  daemon child, or no spare: a request
+//!    │    per child: a STREAM pair (a ↔ b); b travels over control (SCM_RIGHTS),
+//!    │    with the Boot message (≤ 16 KiB) and its handles' descriptors
+//!    │    a: owner writes a larger Boot message ───────────▶ child reads it from b
+//!    │    a: owner reads ◀── OWN(pid) | PID(pid), later EXIT(code) ── server on b
 //! ```
 //!
 //! * A new server first greets the owner on control with `SKHI` and its executable's
 //!   identity (`sys::image`); the owner refuses another executable (killing it), and
 //!   one that ends or stays silent past the start timeout.
+//! * **The owner's own children.** The server forks a non-daemon child with `clone3`
+//!   and `CLONE_PARENT` (`sys::fork_for_parent`): the owner is its kernel parent, gets
+//!   its `SIGCHLD` and reaps it with `waitpid`, exactly as a `Fork` child, so its exit
+//!   status takes no detour through the server (before: the server's `SIGCHLD`
+//!   wake-up, a write on `b`, the owner's wake-up). A daemon child stays the server's
+//!   own: its `PR_SET_PDEATHSIG` then follows the single-threaded server, which ends
+//!   with its owner, not whichever thread of the owner started the server. Where the
+//!   kernel cannot (`clone3` refused, no `PR_GET_TID_ADDRESS`), every child is the
+//!   server's and its status is relayed on `b` as described below.
+//! * **Spares.** After the greeting, and each time the owner takes one, the owner asks
+//!   for spares (`P`) until two are ready or on their way (`SPARES_AHEAD`; with one,
+//!   the next spare's fork, sharing a CPU with the running child, was often not done
+//!   when the next start came): the server forks a non-daemon child *ahead of time*, which
+//!   closes everything of the server's and waits for its boot message on a socket
+//!   pair whose other end goes to the owner with the pid. A start then writes the boot
+//!   message (any size, with its handles' descriptors) straight to the spare and
+//!   returns: no request, no reply, no fork on the way, and the server forks the next
+//!   spare while this child runs. The owner waits for a spare it asked for with the
+//!   start deadline (a server that misses it is killed and replaced). A spare that
+//!   died before use (killed from outside) is reaped at the start that finds it dead,
+//!   which then goes through a request; an unused spare sees end-of-file when its
+//!   owner ends and exits; a dropped server's spares (those announced on control but
+//!   not read yet included) are killed and reaped.
 //! * Every wait of `start` on the server has that deadline (the request's send, a
-//!   large boot message's send, the reply): a server that misses it (stopped,
-//!   wedged) is killed and forgotten, and the next start launches a new one.
+//!   large boot message's send, the reply, a spare): a server that misses it
+//!   (stopped, wedged) is killed and forgotten, and the next start launches a new
+//!   one.
 //! * The server forks one child per request. A boot message that came with the
 //!   request is decoded before the fork, so the child only closes everything of the
 //!   server's and runs (every page a forked child writes or runs is a page fault, so
 //!   the child path reads, allocates and touches as little as it can); otherwise the
 //!   child reads its boot message from `b` first.
-//! * The server sends the child's pid. When the child ends (`SIGCHLD` through a
-//!   signalfd) the server writes its exit status on `b` *before* reaping it, so that
-//!   the owner, which opens a pidfd only when it first signals the child, knows the
-//!   pid still named its child when it opened one if no status had arrived by then
-//!   (no pid-reuse race, and no pidfd to open and pass for the common child that is
-//!   never signalled). The owner's `join` waits for `a` to become readable.
+//! * For the owner's own child the server sends `OWN(pid)` on `b`. For its own child it
+//!   sends the pid; when that child ends (`SIGCHLD` through a signalfd) the server
+//!   writes its exit status on `b` *before* reaping it, so that the owner, which opens
+//!   a pidfd only when it first signals the child, knows the pid still named its child
+//!   when it opened one if no status had arrived by then (no pid-reuse race, and no
+//!   pidfd to open and pass for the common child that is never signalled). The owner's
+//!   `join` waits for `a` to become readable.
 //! * If `fork` fails in the server, it writes the `errno` instead of a pid: the
-//!   owner's `start` returns that error.
+//!   owner's `start` returns that error (a spare that cannot be forked now is `E`:
+//!   the start goes through a request, which reports the error).
 //! * The server ends when the owner does: it sees end-of-file on its control socket
 //!   (the kernel closes the owner's end whatever way it dies, `SIGKILL` included).
 //!   Its daemon children carry `PR_SET_PDEATHSIG` pointing at the server, so they die
@@ -46,6 +78,7 @@ use std::sync::{Arc, MutexGuard};
 use std::time::{Duration, Instant};
 
 use crate::error::StartCause;
+use crate::shared::ident;
 use crate::start::init::is_initialized;
 use crate::start::record::Waiter;
 use crate::start::spawn::self_command;
@@ -56,13 +89,33 @@ use crate::sys::{self, ForkOutcome, Pid, SockKind, scm};
 const TAG_PID: u32 = 1;
 const TAG_ERR: u32 = 2;
 const TAG_EXIT: u32 = 3;
+const TAG_OWN: u32 = 4;
+
+/// A request's first byte: fork the child as the owner's own child if the server can
+/// (`CLONE_PARENT`), or as the server's (a daemon, which dies with the server).
+const REQ_OWNER_CHILD: u8 = b'F';
+const REQ_SERVER_CHILD: u8 = b'D';
+/// A request for a spare child: one forked ahead of time as the owner's own child,
+/// which waits for its boot message from the owner. Answered on the control socket with
+/// `SPARE_*` and the spare's pid (or an `errno`), the owner's end of the spare's socket
+/// riding along.
+const REQ_SPARE: u8 = b'P';
+const SPARE_READY: u8 = b'S';
+const SPARE_NOT_NOW: u8 = b'E';
+const SPARE_NEVER: u8 = b'N';
+const SPARE_REPLY_LEN: usize = 5;
 
 /// A message from the server about one child.
 #[derive(Debug)]
 pub(crate) enum Reply {
+    /// The server's child: its exit status follows on the same socket.
     Pid(Pid),
+    /// `fork` failed with this `errno`.
     Err(i32),
+    /// The exit status of the server's child.
     Exit(i32),
+    /// The owner's own child (forked with `CLONE_PARENT`): the owner reaps it.
+    Own(Pid),
 }
 
 fn encode(tag: u32, value: i32) -> [u8; 8] {
@@ -107,6 +160,7 @@ fn finish_reply(
         TAG_PID => Reply::Pid(value),
         TAG_ERR => Reply::Err(value),
         TAG_EXIT => Reply::Exit(value),
+        TAG_OWN => Reply::Own(value),
         _ => {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidData,
@@ -121,6 +175,63 @@ pub(crate) struct Server {
     exe: Option<PathBuf>,
     control: OwnedFd,
     pid: Pid,
+    /// Children the server forked ahead of time (our own children), each waiting for
+    /// a boot message on its socket: the next non-daemon starts' children, oldest
+    /// first.
+    ready: Vec<Spare>,
+    /// How many requests for a spare (`REQ_SPARE`) the server owes us an answer to.
+    asked: usize,
+    /// Cleared when the server answers that it cannot make spares.
+    spares: bool,
+}
+
+/// A spare child: its pid and our end of its boot socket.
+struct Spare {
+    pid: Pid,
+    sock: OwnedFd,
+}
+
+impl Spare {
+    /// Kills and reaps an unused spare (it has run no code of the program). Nobody
+    /// else waits for it, so the pid is still ours.
+    fn discard(self) {
+        let _ = sys::kill(self.pid, libc::SIGKILL);
+        drop(self.sock);
+        let _ = sys::waitpid(self.pid, false);
+    }
+}
+
+/// How many spares the owner keeps ready or on their way: two, so that a start finds
+/// one forked while an earlier child ran, even when the server's last fork shared a
+/// CPU with that child and is not done yet.
+const SPARES_AHEAD: usize = 2;
+
+impl Server {
+    /// Forgets a server that has ended (killed and reaped by the caller, or gone): its
+    /// unused spares, our own children, are killed and reaped, those announced on
+    /// control but not read yet included.
+    fn discard(self) {
+        for spare in self.ready {
+            spare.discard();
+        }
+        // The server is gone: what is queued on control is all there will be.
+        let mut buf = [0u8; SPARE_REPLY_LEN];
+        while matches!(
+            sys::poll_one(self.control.as_fd(), libc::POLLIN, Some(Duration::ZERO)),
+            Ok(true)
+        ) {
+            match scm::recv_with_fds(self.control.as_fd(), &mut buf) {
+                Ok((SPARE_REPLY_LEN, mut fds)) if buf[0] == SPARE_READY => {
+                    if let Some(sock) = fds.pop() {
+                        let pid = i32::from_le_bytes(buf[1..].try_into().expect("4 bytes"));
+                        Spare { pid, sock }.discard();
+                    }
+                }
+                Ok((0, _)) | Err(_) => break,
+                Ok(_) => {}
+            }
+        }
+    }
 }
 
 impl AsFd for Server {
@@ -130,10 +241,17 @@ impl AsFd for Server {
 }
 
 /// In a forked child: closes the inherited control sockets (so that the child never
-/// keeps a server alive) without freeing the records (see
-/// `ForkGuards::reset_in_child`).
+/// keeps a server alive) and spare sockets (so that an unused spare still sees its
+/// owner go) without freeing the records (see `ForkGuards::reset_in_child`).
 pub(crate) fn forget_all_in_child(servers: &mut Vec<Server>) {
-    sys::close_and_forget(std::mem::take(servers));
+    let all = std::mem::take(servers);
+    // The spares' descriptors are closed through borrowed handles, and their owners
+    // (inside `all`) are forgotten just below, so each is closed once.
+    sys::close_and_forget(
+        all.iter()
+            .flat_map(|s| s.ready.iter().map(|sp| sp.sock.as_fd())),
+    );
+    sys::close_and_forget(all);
 }
 
 pub(crate) fn servers() -> MutexGuard<'static, Vec<Server>> {
@@ -174,10 +292,13 @@ fn launch(exe: Option<&Path>, timeout: Duration) -> Result<Server, StartCause> {
     drop(cmd);
     let pid = child.id() as Pid;
     drop(child);
-    let server = Server {
+    let mut server = Server {
         exe: exe.map(Path::to_path_buf),
         control: ours,
         pid,
+        ready: Vec::new(),
+        asked: 0,
+        spares: true,
     };
     let greeted = await_hello(&server, deadline, timeout)
         // A stopped or wedged server must not block a request's send either.
@@ -185,7 +306,11 @@ fn launch(exe: Option<&Path>, timeout: Duration) -> Result<Server, StartCause> {
             sys::set_send_timeout(server.control.as_fd(), timeout).map_err(StartCause::Os)
         });
     match greeted {
-        Ok(()) => Ok(server),
+        Ok(()) => {
+            // The first spares, forked while the caller prepares its first child.
+            ask_for_spare(&mut server);
+            Ok(server)
+        }
         Err(cause) => {
             let _ = sys::kill(pid, libc::SIGKILL);
             let _ = sys::waitpid(pid, false);
@@ -244,6 +369,104 @@ fn retire(pid: Pid) {
         drop(servers);
         let _ = sys::kill(dead.pid, libc::SIGKILL);
         let _ = sys::waitpid(dead.pid, false);
+        dead.discard();
+    }
+}
+
+/// Asks the server for spare children until [`SPARES_AHEAD`] are ready or on their
+/// way (answered on control, read by [`take_spare`]).
+fn ask_for_spare(server: &mut Server) {
+    while server.spares
+        && server.ready.len() + server.asked < SPARES_AHEAD
+        && sys::send_all(server.control.as_fd(), &[REQ_SPARE]).is_ok()
+    {
+        server.asked += 1;
+    }
+}
+
+/// Waits (until `deadline`) for the server's answer to our request for a spare.
+/// `Err(true)`: the deadline passed; `Err(false)`: the server is gone.
+fn await_spare(server: &mut Server, deadline: Instant) -> Result<(), bool> {
+    let left = deadline.saturating_duration_since(Instant::now());
+    match sys::poll_one(server.control.as_fd(), libc::POLLIN, Some(left)) {
+        Ok(true) => {}
+        Ok(false) => return Err(true),
+        Err(_) => return Err(false),
+    }
+    let mut buf = [0u8; SPARE_REPLY_LEN];
+    let (n, mut fds) = match scm::recv_with_fds(server.control.as_fd(), &mut buf) {
+        Ok(r) => r,
+        Err(_) => return Err(false),
+    };
+    server.asked = server.asked.saturating_sub(1);
+    if n != SPARE_REPLY_LEN {
+        return Err(false);
+    }
+    let value = i32::from_le_bytes(buf[1..].try_into().expect("4 bytes"));
+    match (buf[0], fds.pop()) {
+        (SPARE_READY, Some(sock)) if fds.is_empty() => {
+            server.ready.push(Spare { pid: value, sock });
+        }
+        // Not now (out of processes or memory): the next start asks again.
+        (SPARE_NOT_NOW, None) => {}
+        (SPARE_NEVER, None) => server.spares = false,
+        _ => return Err(false),
+    }
+    Ok(())
+}
+
+/// Takes the spare child of the server for `exe` (launching the server first if
+/// needed), waiting for one the server owes us until `deadline` (the caller then asks
+/// for the next one with [`replace_spare`], which the server forks while the child
+/// runs). `Ok(None)`: no spare (the server cannot make them, or could not now); start
+/// the child through a request instead.
+fn take_spare(
+    exe: Option<&Path>,
+    timeout: Duration,
+    deadline: Instant,
+) -> Result<Option<Spare>, StartCause> {
+    let mut servers = servers();
+    let idx = match servers.iter().position(|s| s.exe.as_deref() == exe) {
+        Some(i) => i,
+        None => {
+            servers.push(launch(exe, timeout)?);
+            servers.len() - 1
+        }
+    };
+    let server = &mut servers[idx];
+    if server.ready.is_empty() && server.asked > 0 {
+        match await_spare(server, deadline) {
+            Ok(()) => {}
+            Err(true) => {
+                let pid = server.pid;
+                drop(servers);
+                retire(pid);
+                return Err(StartCause::Timeout(format!(
+                    "the forkserver (pid {pid}) did not fork a child within {timeout:?}; it \
+                     was killed, and the next start launches a new one"
+                )));
+            }
+            Err(false) => {
+                // Gone: the request path finds it dead, and launches a new one.
+                server.spares = false;
+                return Ok(None);
+            }
+        }
+    }
+    let spare = (!server.ready.is_empty()).then(|| server.ready.remove(0));
+    if spare.is_none() {
+        // For the next start (this one goes through a request).
+        ask_for_spare(server);
+    }
+    Ok(spare)
+}
+
+/// Asks the server for `exe` for the next spares, once the one just taken has its
+/// boot message (so that the server's fork does not delay that child).
+fn replace_spare(exe: Option<&Path>) {
+    let mut servers = servers();
+    if let Some(server) = servers.iter_mut().find(|s| s.exe.as_deref() == exe) {
+        ask_for_spare(server);
     }
 }
 
@@ -259,12 +482,13 @@ const INLINE_MAX: usize = 16 * 1024;
 /// Returns the pid of the server that took the request.
 fn request(
     exe: Option<&Path>,
+    kind: u8,
     b: &OwnedFd,
     inline: Option<(&[u8], &[RawFd])>,
     timeout: Duration,
 ) -> Result<Pid, StartCause> {
     let mut data = Vec::with_capacity(1 + inline.map_or(0, |(m, _)| m.len()));
-    data.push(b'F');
+    data.push(kind);
     let mut fds = vec![b.as_raw_fd()];
     if let Some((msg, handle_fds)) = inline {
         data.extend_from_slice(msg);
@@ -295,6 +519,7 @@ fn request(
                 // The server died: reap it and try once with a fresh one.
                 let dead = servers.remove(idx);
                 let _ = sys::waitpid(dead.pid, true);
+                dead.discard();
                 if attempt == 1 {
                     return Err(StartCause::Os(e));
                 }
@@ -316,14 +541,76 @@ pub(crate) fn start(p: Spec) -> Result<Arc<Record>, Failed> {
         Ok(m) => m,
         Err(cause) => return Err(Box::new((cause, p))),
     };
+    let deadline = Instant::now() + p.start_timeout;
+    // A non-daemon child: the spare child the server forked ahead of time, if any.
+    if !p.daemon {
+        match take_spare(p.executable.as_deref(), p.start_timeout, deadline) {
+            Ok(Some(spare)) => {
+                // A large message to a spare that does not read (stopped) gives up at
+                // the deadline; a small one fits in the socket's buffer.
+                let sent = if msg.len() > INLINE_MAX {
+                    sys::set_send_timeout(spare.sock.as_fd(), p.start_timeout)
+                } else {
+                    Ok(())
+                }
+                .and_then(|()| boot::send(spare.sock.as_fd(), &msg, &fds));
+                drop(spare.sock);
+                replace_spare(p.executable.as_deref());
+                match sent {
+                    Ok(()) => {
+                        let waiter = Waiter::Own { pidfd: None };
+                        let shared = Record::with_owner(&p, name, spare.pid, waiter, owner);
+                        drop(p); // closes our copies of handles that moved into the child
+                        registry::register(shared.clone());
+                        return Ok(shared);
+                    }
+                    Err(e) => {
+                        // The spare is gone (killed from outside?) or stuck: it has run
+                        // none of the program; kill and reap it. Too many descriptors
+                        // (an error before anything was sent) is the caller's error.
+                        let _ = sys::kill(spare.pid, libc::SIGKILL);
+                        let _ = sys::waitpid(spare.pid, false);
+                        if e.kind() == io::ErrorKind::WouldBlock {
+                            return Err(Box::new((
+                                StartCause::Timeout(format!(
+                                    "the forkserver's child (pid {}) did not read its \
+                                     bootstrap within {:?}",
+                                    spare.pid, p.start_timeout
+                                )),
+                                p,
+                            )));
+                        }
+                        if !matches!(e.raw_os_error(), Some(libc::EPIPE | libc::ECONNRESET)) {
+                            return Err(Box::new((StartCause::Os(e), p)));
+                        }
+                    }
+                }
+            }
+            Ok(None) => {}
+            Err(cause) => return Err(Box::new((cause, p))),
+        }
+    }
     let (a, b) = match sys::socketpair(SockKind::Stream) {
         Ok(pair) => pair,
         Err(e) => return Err(Box::new((StartCause::Os(e), p))),
     };
     let inline = msg.len() <= INLINE_MAX && fds.len() < scm::MAX_FDS;
     let with_request = inline.then_some((&msg[..], &fds[..]));
-    let deadline = Instant::now() + p.start_timeout;
-    let server = match request(p.executable.as_deref(), &b, with_request, p.start_timeout) {
+    // A daemon stays the server's child: its death signal then follows the
+    // single-threaded server, which ends with its owner, and not whichever thread of
+    // the owner happened to start the server (`PR_SET_PDEATHSIG` follows a thread).
+    let kind = if p.daemon {
+        REQ_SERVER_CHILD
+    } else {
+        REQ_OWNER_CHILD
+    };
+    let server = match request(
+        p.executable.as_deref(),
+        kind,
+        &b,
+        with_request,
+        p.start_timeout,
+    ) {
         Ok(pid) => pid,
         Err(cause) => return Err(Box::new((cause, p))),
     };
@@ -355,14 +642,33 @@ pub(crate) fn start(p: Spec) -> Result<Arc<Record>, Failed> {
         Err(e) => return Err(Box::new((StartCause::Os(e), p))),
     }
     match read_reply(a.as_fd()) {
-        Ok(Some(Reply::Pid(pid))) => {
-            if let Err(e) = sent {
-                // The child exists but could not get its bootstrap; it exits with 1.
-                return Err(Box::new((StartCause::Os(e), p)));
-            }
-            let waiter = Waiter::Server {
-                status: Arc::new(a),
-                pidfd: None,
+        Ok(Some(reply @ (Reply::Pid(pid) | Reply::Own(pid)))) => {
+            let waiter = match reply {
+                Reply::Own(_) => {
+                    // Our own child: reaped by us with `waitpid`, like a `Fork` child.
+                    if let Err(e) = sent {
+                        // It could not get (all of) its bootstrap and has run nothing of
+                        // the program: end it (it may be waiting for the rest of the
+                        // message on `a`) and reap it.
+                        drop(a);
+                        let _ = sys::kill(pid, libc::SIGKILL);
+                        let _ = sys::waitpid(pid, false);
+                        return Err(Box::new((StartCause::Os(e), p)));
+                    }
+                    drop(a);
+                    Waiter::Own { pidfd: None }
+                }
+                _ => {
+                    if let Err(e) = sent {
+                        // The child exists but could not get its bootstrap; it exits
+                        // with 1, and the server reaps it.
+                        return Err(Box::new((StartCause::Os(e), p)));
+                    }
+                    Waiter::Server {
+                        status: Arc::new(a),
+                        pidfd: None,
+                    }
+                }
             };
             let shared = Record::with_owner(&p, name, pid, waiter, owner);
             drop(p); // closes the parent's copies of handles that moved into the child
@@ -434,6 +740,9 @@ pub(crate) fn server_main() -> ! {
     let mut request = vec![0u8; 1 + INLINE_MAX];
     // Read once: nothing registers child hooks in the server after this point.
     let hooks = child::child_hooks();
+    // How to fork a child as the owner's own (`None`: this kernel cannot; every child
+    // is then the server's, its status relayed).
+    let mut for_owner = sys::ParentFork::probe();
     loop {
         let ready = match sys::poll_in([control.as_raw_fd(), sigchld.as_raw_fd()]) {
             Ok(r) => r,
@@ -460,16 +769,84 @@ pub(crate) fn server_main() -> ! {
                 // The owner is gone. Daemon children die with us (PR_SET_PDEATHSIG).
                 sys::exit_now(0);
             }
-            if request[0] != b'F' || fds.is_empty() {
+            if request[0] == REQ_SPARE {
+                let how = for_owner.filter(|_| !ident::atfork_registered());
+                let Some(how) = how else {
+                    let _ = sys::send_all(control.as_fd(), &spare_reply(SPARE_NEVER, 0));
+                    continue;
+                };
+                let (ours, theirs) = match sys::socketpair(SockKind::Stream) {
+                    Ok(pair) => pair,
+                    Err(e) => {
+                        let errno = e.raw_os_error().unwrap_or(libc::EMFILE);
+                        let _ = sys::send_all(control.as_fd(), &spare_reply(SPARE_NOT_NOW, errno));
+                        continue;
+                    }
+                };
+                match sys::fork_for_parent(&how) {
+                    Ok(ForkOutcome::Child) => {
+                        drop(ours);
+                        drop(control);
+                        drop(sigchld);
+                        sys::close_and_forget(children.into_values());
+                        sys::unblock_all_signals();
+                        spare_main(theirs, hooks, me)
+                    }
+                    Ok(ForkOutcome::Parent(pid)) => {
+                        let reply = spare_reply(SPARE_READY, pid);
+                        if scm::send_with_fds(control.as_fd(), &reply, &[ours.as_raw_fd()]).is_err()
+                        {
+                            // The owner is gone (the spare then sees end-of-file).
+                            sys::exit_now(0);
+                        }
+                    }
+                    Err(e) => {
+                        let errno = e.raw_os_error().unwrap_or(libc::EAGAIN);
+                        let tag = if matches!(errno, libc::EAGAIN | libc::ENOMEM) {
+                            SPARE_NOT_NOW
+                        } else {
+                            // No `clone3` here (or a filter refuses it).
+                            for_owner = None;
+                            SPARE_NEVER
+                        };
+                        let _ = sys::send_all(control.as_fd(), &spare_reply(tag, errno));
+                    }
+                }
+                continue;
+            }
+            if !matches!(request[0], REQ_OWNER_CHILD | REQ_SERVER_CHILD) || fds.is_empty() {
                 continue;
             }
             let b = fds.remove(0);
             // An inline boot message is decoded here, before the fork (see `request`).
             let child = (n > 1).then(|| boot::parse(&request[1..n], fds, hooks.clone()));
             // The server is single-threaded (it runs only this loop), so the child
-            // holds every lock and datum the server had; `sys` checks it.
-            match sys::fork_single_threaded() {
-                Ok(ForkOutcome::Child) => {
+            // holds every lock and datum the server had; `sys` checks it. A raw
+            // `clone3` skips glibc's `pthread_atfork` handlers: not once one exists.
+            let as_owners = match for_owner {
+                Some(how) if request[0] == REQ_OWNER_CHILD && !ident::atfork_registered() => {
+                    Some(how)
+                }
+                _ => None,
+            };
+            let forked = match as_owners {
+                Some(how) => match sys::fork_for_parent(&how) {
+                    // Out of processes or memory: the caller's error, as with `fork`.
+                    Err(e) if matches!(e.raw_os_error(), Some(libc::EAGAIN | libc::ENOMEM)) => {
+                        Err(e)
+                    }
+                    // No `clone3` here (or a filter refuses it): fork as before, for
+                    // good.
+                    Err(_) => {
+                        for_owner = None;
+                        sys::fork_single_threaded().map(|f| (f, false))
+                    }
+                    Ok(f) => Ok((f, true)),
+                },
+                None => sys::fork_single_threaded().map(|f| (f, false)),
+            };
+            match forked {
+                Ok((ForkOutcome::Child, _)) => {
                     drop(control);
                     drop(sigchld);
                     // Close the other children's sockets, but leave the table's
@@ -478,7 +855,12 @@ pub(crate) fn server_main() -> ! {
                     sys::unblock_all_signals();
                     server_child(b, child, me)
                 }
-                Ok(ForkOutcome::Parent(pid)) => {
+                // The owner's child: the owner gets its SIGCHLD and reaps it. Our
+                // copy of `b` closes below.
+                Ok((ForkOutcome::Parent(pid), true)) => {
+                    let _ = sys::send_all(b.as_fd(), &encode(TAG_OWN, pid));
+                }
+                Ok((ForkOutcome::Parent(pid), false)) => {
                     let _ = sys::send_all(b.as_fd(), &encode(TAG_PID, pid));
                     children.insert(pid, b);
                 }
@@ -489,6 +871,27 @@ pub(crate) fn server_main() -> ! {
             }
             // Closes the server's copies of the child's handle descriptors.
             drop(child);
+        }
+    }
+}
+
+fn spare_reply(tag: u8, value: i32) -> [u8; SPARE_REPLY_LEN] {
+    let mut b = [tag; SPARE_REPLY_LEN];
+    b[1..].copy_from_slice(&value.to_le_bytes());
+    b
+}
+
+/// A spare child (see [`REQ_SPARE`]): waits for its boot message from the owner, and
+/// runs it; ends quietly if the owner drops it unused (end-of-file).
+fn spare_main(sock: OwnedFd, hooks: Vec<fn()>, server: Pid) -> ! {
+    let child = boot::recv_with_hooks(sock.as_fd(), move || hooks);
+    drop(sock);
+    match child {
+        Ok(child) => child.run(server),
+        Err(boot::BootError::Io(e)) if e.kind() == io::ErrorKind::UnexpectedEof => sys::exit_now(0),
+        Err(e) => {
+            eprintln!("skein-process: forkserver child cannot start: {e}");
+            sys::exit_now(1)
         }
     }
 }

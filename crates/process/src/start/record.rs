@@ -13,11 +13,12 @@ use crate::sys::{self, Pid};
 
 /// How the parent learns that a child ended.
 pub(crate) enum Waiter {
-    /// Our own child: reaped with `waitpid`. `pidfd` is opened by the first timed
-    /// wait (none on kernels before 5.3).
+    /// Our own child (`Fork`, `Spawn`, and a non-daemon `Forkserver` child, which the
+    /// server forks as ours): reaped with `waitpid`. `pidfd` is opened by the first
+    /// timed wait (none on kernels before 5.3).
     Own { pidfd: Option<Arc<OwnedFd>> },
-    /// A forkserver child: the server writes its exit status on `status`. `pidfd` is
-    /// opened when the child is first signalled.
+    /// The forkserver's own child (a daemon): the server writes its exit status on
+    /// `status`. `pidfd` is opened when the child is first signalled.
     Server {
         status: Arc<OwnedFd>,
         pidfd: Option<OwnedFd>,

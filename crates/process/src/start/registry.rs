@@ -3,8 +3,9 @@
 //!
 //! Zombies: a child that ended is reaped by `join`, `is_alive`, `exitcode`, by
 //! [`active_children`](crate::active_children), by the next [`Process::start`](crate::Process::start), and at
-//! exit, whether or not any handle to it is still alive. Forkserver children are
-//! reaped by the server the moment they end.
+//! exit, whether or not any handle to it is still alive. A non-daemon forkserver child
+//! is ours too (the server forks it with `CLONE_PARENT`); the server's own children
+//! (daemons) are reaped by the server the moment they end.
 
 use std::sync::{Arc, MutexGuard, Once};
 use std::time::{Duration, Instant};

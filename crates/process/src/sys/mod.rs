@@ -88,6 +88,122 @@ pub(crate) fn fork_single_threaded() -> io::Result<ForkOutcome> {
     unsafe { fork() }
 }
 
+/// What a single-threaded process needs to fork a child *for its own parent*
+/// ([`fork_for_parent`]), read once: where the C library keeps this thread's id, and
+/// this thread's robust-futex list.
+///
+/// glibc's `fork` has the kernel store the child's thread id in the thread's control
+/// block (`CLONE_CHILD_SETTID` with the address glibc gave `set_tid_address` at
+/// startup, which `PR_GET_TID_ADDRESS` reads back), and registers the robust-futex list
+/// again in the child (the kernel clears it on fork); a raw `clone3` has to do both
+/// itself, or the child would carry its parent's thread id.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ParentFork {
+    tid_address: u64,
+    robust_head: usize,
+    robust_len: usize,
+}
+
+impl ParentFork {
+    /// `None` where it cannot be done: a kernel without `PR_GET_TID_ADDRESS` (built
+    /// without `CONFIG_CHECKPOINT_RESTORE`) or without robust-list calls.
+    pub(crate) fn probe() -> Option<ParentFork> {
+        let mut tid_address: *mut libc::c_int = std::ptr::null_mut();
+        // SAFETY: PR_GET_TID_ADDRESS writes one pointer to the address it is given,
+        // which points at a live, writable pointer-sized local.
+        let r = unsafe {
+            libc::prctl(
+                libc::PR_GET_TID_ADDRESS,
+                (&raw mut tid_address) as libc::c_ulong,
+                0,
+                0,
+                0,
+            )
+        };
+        if r != 0 || tid_address.is_null() {
+            return None;
+        }
+        let mut head: *mut libc::c_void = std::ptr::null_mut();
+        let mut len: libc::size_t = 0;
+        // SAFETY: get_robust_list(0, ..) writes this thread's list head pointer and
+        // its length to the two live locals it is given.
+        let r = unsafe { libc::syscall(libc::SYS_get_robust_list, 0, &raw mut head, &raw mut len) };
+        if r != 0 || head.is_null() {
+            return None;
+        }
+        Some(ParentFork {
+            tid_address: tid_address as u64,
+            robust_head: head as usize,
+            robust_len: len,
+        })
+    }
+}
+
+/// `fork()` in a process where no other thread runs, whose child is a child of *this
+/// process's parent* (`clone3` with `CLONE_PARENT`): the parent gets its `SIGCHLD`
+/// and reaps it with `waitpid`, as if it had forked it itself. For the forkserver,
+/// which forks on behalf of the process that started it.
+///
+/// It bypasses glibc's `fork`, so neither `pthread_atfork` handlers nor glibc's own
+/// child-side bookkeeping run: the caller must not use it once anything registered an
+/// `atfork` handler (the rest of that bookkeeping — its locks and thread list — is
+/// about other threads, which do not exist here). The thread id and the robust-futex
+/// list are set up as glibc's `fork` does (see [`ParentFork`]). Refuses (`WouldBlock`)
+/// when another thread may run.
+pub(crate) fn fork_for_parent(how: &ParentFork) -> io::Result<ForkOutcome> {
+    if !certainly_single_threaded() && thread_count() != Some(1) {
+        return Err(io::Error::new(
+            io::ErrorKind::WouldBlock,
+            "refusing to fork: other threads run in this process",
+        ));
+    }
+    // `struct clone_args` as of Linux 5.3 (CLONE_ARGS_SIZE_VER0), spelled out here:
+    // the libc crate defines it for a few targets only.
+    #[repr(C, align(8))]
+    struct CloneArgs {
+        flags: u64,
+        pidfd: u64,
+        child_tid: u64,
+        parent_tid: u64,
+        exit_signal: u64,
+        stack: u64,
+        stack_size: u64,
+        tls: u64,
+    }
+    let args = CloneArgs {
+        flags: (libc::CLONE_PARENT | libc::CLONE_CHILD_SETTID | libc::CLONE_CHILD_CLEARTID) as u64,
+        pidfd: 0,
+        child_tid: how.tid_address,
+        parent_tid: 0,
+        // Must be 0 with CLONE_PARENT: the child's exit signal is then this process's
+        // own (SIGCHLD for a process started by `Command`), sent to our parent.
+        exit_signal: 0,
+        // A zero stack: the child runs on a copy of this one, as after `fork`.
+        stack: 0,
+        stack_size: 0,
+        tls: 0,
+    };
+    // SAFETY: no other thread exists (checked above), so no lock or datum of a
+    // vanished thread can be left behind in the child; the child gets a copy of this
+    // address space (no CLONE_VM) and of this stack, so returning through the
+    // `syscall` wrapper is as after `fork`. `child_tid` is this thread's own id slot
+    // in its control block (PR_GET_TID_ADDRESS), which glibc's `fork` has the kernel
+    // fill in the same way.
+    let r = unsafe { libc::syscall(libc::SYS_clone3, &raw const args, size_of::<CloneArgs>()) };
+    match r {
+        -1 => Err(io::Error::last_os_error()),
+        0 => {
+            // SAFETY: the head and length are this very thread's robust list, as
+            // get_robust_list reported it in the parent (the child's copy of the list
+            // lives at the same address); the kernel cleared the registration in the
+            // child, and glibc's fork registers it again in the same way.
+            unsafe { libc::syscall(libc::SYS_set_robust_list, how.robust_head, how.robust_len) };
+            Ok(ForkOutcome::Child)
+        }
+        pid => Ok(ForkOutcome::Parent(pid as Pid)),
+    }
+}
+
 /// `fork()` whose child runs `in_child` and never returns into the caller's frames;
 /// the parent gets `state` back with the child's pid (or the error).
 ///
