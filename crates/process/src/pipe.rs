@@ -42,6 +42,9 @@ const HEADER: usize = 8;
 /// Payloads up to this size are framed on the stack and sent with one plain `send`.
 const SMALL: usize = 248;
 const MAGIC: [u8; 3] = [b'S', b'K', 1];
+/// The first four bytes of every header (magic, version, reserved zero) as one
+/// little-endian word: a header is `MAGIC_WORD | len << 32`.
+const MAGIC_WORD: u32 = u32::from_le_bytes([MAGIC[0], MAGIC[1], MAGIC[2], 0]);
 
 /// Python's `multiprocessing.Pipe(duplex)`: a connected pair of [`Connection`]s.
 ///
@@ -107,6 +110,39 @@ impl ReadState {
 
     fn buffered(&self) -> usize {
         self.buf.len() - self.pos
+    }
+
+    /// The next frame's payload range in `buf` when it is small, whole in the buffer
+    /// and has a good header — the common case while small messages stream in, decided
+    /// with one load and three comparisons. `None` leaves everything as it was for the
+    /// general path (no whole frame here, a large frame, or a header to refuse).
+    #[inline]
+    fn take_small(&mut self, max_frame: usize) -> Option<std::ops::Range<usize>> {
+        if self.expect.is_some() {
+            return None;
+        }
+        let rest = &self.buf[self.pos..];
+        let word = u64::from_le_bytes(*rest.first_chunk::<HEADER>()?);
+        let len = (word >> 32) as usize;
+        if word as u32 != MAGIC_WORD || len >= LARGE || len > max_frame {
+            return None;
+        }
+        if rest.len() - HEADER < len {
+            return None;
+        }
+        let start = self.pos + HEADER;
+        self.pos = start + len;
+        self.last_large = false;
+        Some(start..self.pos)
+    }
+
+    /// After a frame: an emptied buffer restarts at its front.
+    #[inline]
+    fn reset_if_drained(&mut self) {
+        if self.pos == self.buf.len() {
+            self.buf.clear();
+            self.pos = 0;
+        }
     }
 }
 
@@ -231,23 +267,20 @@ impl Connection {
         // A small value is framed on the stack (no allocation per message); a larger
         // one in a vector.
         let mut small = [0u8; HEADER + SMALL];
-        let (mut big, frame): (Vec<u8>, &mut [u8]) =
-            match postcard::to_slice(value, &mut small[HEADER..]) {
-                Ok(body) => {
-                    let len = body.len();
-                    (Vec::new(), &mut small[..HEADER + len])
-                }
-                Err(postcard::Error::SerializeBufferFull) => {
-                    let v = postcard::to_extend(value, vec![0u8; HEADER])
-                        .map_err(|e| SendError::Serialize(handle::describe(&e)))?;
-                    (v, &mut [])
-                }
-                Err(e) => return Err(SendError::Serialize(handle::describe(&e))),
-            };
-        let frame: &mut [u8] = if big.is_empty() { frame } else { &mut big };
-        let len = frame.len() - HEADER;
-        frame[..HEADER].copy_from_slice(&self.header(len)?);
-        self.write_contiguous(frame)
+        match postcard::to_slice(value, &mut small[HEADER..]) {
+            Ok(body) => {
+                let len = body.len();
+                self.write_stack_frame(&mut small, len)
+            }
+            Err(postcard::Error::SerializeBufferFull) => {
+                let mut frame = postcard::to_extend(value, vec![0u8; HEADER])
+                    .map_err(|e| SendError::Serialize(handle::describe(&e)))?;
+                let len = frame.len() - HEADER;
+                frame[..HEADER].copy_from_slice(&self.header(len)?);
+                self.write_contiguous(&frame)
+            }
+            Err(e) => Err(SendError::Serialize(handle::describe(&e))),
+        }
     }
 
     /// Sends raw bytes as one frame (Python's `send_bytes(buf)`).
@@ -257,18 +290,31 @@ impl Connection {
     /// As [`send`](Connection::send), minus serialisation.
     pub fn send_bytes(&self, bytes: &[u8]) -> Result<(), SendError> {
         self.check_writable()?;
-        let header = self.header(bytes.len())?;
         if bytes.len() <= SMALL {
             // Header and payload contiguous on the stack: one plain `send`.
             let mut frame = [0u8; HEADER + SMALL];
-            frame[..HEADER].copy_from_slice(&header);
             frame[HEADER..HEADER + bytes.len()].copy_from_slice(bytes);
-            return self.write_contiguous(&frame[..HEADER + bytes.len()]);
+            return self.write_stack_frame(&mut frame, bytes.len());
         }
+        let header = self.header(bytes.len())?;
         self.write_frame(&mut [io::IoSlice::new(&header), io::IoSlice::new(bytes)])
     }
 
+    /// Writes the header of a small frame whose `len` payload bytes follow it in
+    /// `frame`, and sends the frame.
+    #[inline]
+    fn write_stack_frame(
+        &self,
+        frame: &mut [u8; HEADER + SMALL],
+        len: usize,
+    ) -> Result<(), SendError> {
+        let (header, _) = frame.split_first_chunk_mut::<HEADER>().expect("a header");
+        *header = self.header(len)?;
+        self.write_contiguous(&frame[..HEADER + len])
+    }
+
     /// Writes one whole frame that is one contiguous buffer.
+    #[inline]
     fn write_contiguous(&self, frame: &[u8]) -> Result<(), SendError> {
         self.write_with(|fd| sys::send_all(fd, frame))
     }
@@ -281,6 +327,7 @@ impl Connection {
         }
     }
 
+    #[inline]
     fn header(&self, len: usize) -> Result<[u8; HEADER], SendError> {
         if len > self.max_frame {
             return Err(SendError::TooLarge {
@@ -288,10 +335,7 @@ impl Connection {
                 max: self.max_frame,
             });
         }
-        let mut h = [0u8; HEADER];
-        h[..3].copy_from_slice(&MAGIC);
-        h[4..].copy_from_slice(&(len as u32).to_le_bytes());
-        Ok(h)
+        Ok((u64::from(MAGIC_WORD) | (len as u64) << 32).to_le_bytes())
     }
 
     fn write_frame(&self, parts: &mut [io::IoSlice<'_>]) -> Result<(), SendError> {
@@ -545,11 +589,35 @@ impl Connection {
         }
         let mut guard = lock(&self.read);
         let st = &mut *guard;
+        // A whole small frame already read ahead (a broken stream holds none: it is
+        // marked broken before any frame after the bad one could be taken).
+        if let Some(range) = st.take_small(self.max_frame) {
+            let r = deliver(Frame::Buffered(&st.buf[range]));
+            st.reset_if_drained();
+            return Ok(r);
+        }
+        self.read_frame_slow(st, deadline, deliver)
+    }
+
+    /// [`read_frame`](Self::read_frame) when the next frame is not a whole small one
+    /// in the buffer: reads, large frames, partial frames, errors.
+    #[inline(never)]
+    fn read_frame_slow<R>(
+        &self,
+        st: &mut ReadState,
+        deadline: Option<Instant>,
+        deliver: impl FnOnce(Frame<'_>) -> R,
+    ) -> Result<R, RecvTimeoutError> {
         if st.broken {
             return Err(RecvError::Closed.into());
         }
         let fd = self.fd.as_fd();
         loop {
+            if let Some(range) = st.take_small(self.max_frame) {
+                let r = deliver(Frame::Buffered(&st.buf[range]));
+                st.reset_if_drained();
+                return Ok(r);
+            }
             match st.expect {
                 None if st.buffered() >= HEADER => {
                     let h: [u8; HEADER] = st.buf[st.pos..st.pos + HEADER]
@@ -578,7 +646,7 @@ impl Connection {
                 Some(len) if len >= LARGE => {
                     if st.large.len() == len {
                         st.expect = None;
-                        self.reset_if_drained(st);
+                        st.reset_if_drained();
                         return Ok(deliver(Frame::Large(&mut st.large)));
                     }
                     self.wait(deadline)?;
@@ -597,7 +665,7 @@ impl Connection {
                     st.pos += len;
                     st.expect = None;
                     let r = deliver(Frame::Buffered(&st.buf[range]));
-                    self.reset_if_drained(st);
+                    st.reset_if_drained();
                     return Ok(r);
                 }
                 Some(_) => {}
@@ -636,14 +704,6 @@ impl Connection {
                 expected: HEADER,
                 got: st.buffered(),
             },
-        }
-    }
-
-    /// After a frame: an emptied buffer restarts at its front.
-    fn reset_if_drained(&self, st: &mut ReadState) {
-        if st.pos == st.buf.len() {
-            st.buf.clear();
-            st.pos = 0;
         }
     }
 
