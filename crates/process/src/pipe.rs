@@ -4,8 +4,13 @@
 //!
 //! Every message is one frame: an 8-byte header — `b"SK"`, version `1`, a reserved
 //! zero byte, the payload length as a little-endian `u32` — and the payload (raw bytes
-//! for `send_bytes`, postcard for `send`). Header and payload go out in one
-//! `sendmsg`.
+//! for `send_bytes`, postcard for `send`). A small frame (payload ≤ 248 bytes) is built
+//! on the stack and goes out with one plain `send`; a larger one with one `sendmsg` of
+//! header and payload.
+//!
+//! Small frames are read many at a time into a receive buffer and handed out from it
+//! without an allocation; while frames stream in, a receive that finds a whole small
+//! frame there takes it after one header check, without the general state machine.
 //!
 //! The receiver trusts nothing: a header that is not a skein header is
 //! [`RecvError::Corrupt`]; a length above the connection's maximum is
