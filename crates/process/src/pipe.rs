@@ -224,16 +224,6 @@ fn is_disconnect(e: &io::Error) -> bool {
     )
 }
 
-/// A failed write: part of a frame may have been written, so the caller marks the
-/// stream unusable; a gone peer is `Disconnected`.
-fn write_failed(e: io::Error) -> SendError {
-    if is_disconnect(&e) {
-        SendError::Disconnected
-    } else {
-        SendError::Io(e)
-    }
-}
-
 impl Connection {
     pub(crate) fn from_fd(fd: OwnedFd, readable: bool, writable: bool) -> Connection {
         Connection::with_carrier(fd, Carrier::Socket, readable, writable)
@@ -353,40 +343,13 @@ impl Connection {
         self.write_contiguous(&frame[..HEADER + len])
     }
 
-    /// Writes one whole frame that is one contiguous buffer: one `send`/`write`, which
-    /// takes a small frame whole; anything else (a short write, an error) goes to
-    /// [`finish_write`](Self::finish_write).
+    /// Writes one whole frame that is one contiguous buffer.
     #[inline]
     fn write_contiguous(&self, frame: &[u8]) -> Result<(), SendError> {
-        let mut broken = lock(&self.write_broken);
-        if *broken {
-            return Err(SendError::Closed);
+        match self.carrier {
+            Carrier::Socket => self.write_with(|fd| sys::send_all(fd, frame)),
+            Carrier::Pipe => self.write_with(|fd| sys::write_all(fd, frame)),
         }
-        match sys::write_once(self.fd.as_fd(), self.carrier, frame) {
-            Ok(n) if n == frame.len() => Ok(()),
-            first => self.finish_write(&mut broken, frame, first),
-        }
-    }
-
-    /// The rest of [`write_contiguous`](Self::write_contiguous) after a first write that
-    /// did not take the whole frame.
-    #[cold]
-    #[inline(never)]
-    fn finish_write(
-        &self,
-        broken: &mut bool,
-        frame: &[u8],
-        first: io::Result<usize>,
-    ) -> Result<(), SendError> {
-        let fd = self.fd.as_fd();
-        let rest = first.and_then(|n| match self.carrier {
-            Carrier::Socket => sys::send_all(fd, &frame[n..]),
-            Carrier::Pipe => sys::write_all(fd, &frame[n..]),
-        });
-        rest.map_err(|e| {
-            *broken = true;
-            write_failed(e)
-        })
     }
 
     fn check_writable(&self) -> Result<(), SendError> {
@@ -423,10 +386,18 @@ impl Connection {
         if *broken {
             return Err(SendError::Closed);
         }
-        write(self.fd.as_fd()).map_err(|e| {
-            *broken = true;
-            write_failed(e)
-        })
+        match write(self.fd.as_fd()) {
+            Ok(()) => Ok(()),
+            Err(e) => {
+                // Part of a frame may have been written: the stream is unusable.
+                *broken = true;
+                if is_disconnect(&e) {
+                    Err(SendError::Disconnected)
+                } else {
+                    Err(SendError::Io(e))
+                }
+            }
+        }
     }
 
     /// Receives a value sent with [`send`](Connection::send) (Python's `recv()`),

@@ -472,21 +472,6 @@ pub(crate) fn sigpipe_ignored() -> bool {
     r == 0 && old.sa_sigaction == libc::SIG_IGN
 }
 
-/// One `send` (`MSG_NOSIGNAL`) on a socket or one `write` to an OS pipe of `buf`,
-/// retrying on `EINTR`; returns how much was taken (a small frame is taken whole).
-#[inline]
-pub(crate) fn write_once(fd: BorrowedFd<'_>, carrier: Carrier, buf: &[u8]) -> io::Result<usize> {
-    let (raw, ptr, len) = (fd.as_raw_fd(), buf.as_ptr().cast(), buf.len());
-    // SAFETY: `buf` is valid for reads of its length during the call.
-    let n = cvt_retry(|| unsafe {
-        match carrier {
-            Carrier::Socket => libc::send(raw, ptr, len, libc::MSG_NOSIGNAL),
-            Carrier::Pipe => libc::write(raw, ptr, len),
-        }
-    })?;
-    Ok(n as usize)
-}
-
 /// Writes all of `buf` to an OS pipe, looping over short writes (a write of at most
 /// `PIPE_BUF` bytes is never short and never interleaved with another writer's).
 pub(crate) fn write_all(fd: BorrowedFd<'_>, mut buf: &[u8]) -> io::Result<()> {
