@@ -401,8 +401,6 @@ fn queue_100k(c: &mut Criterion) {
 /// socketpair whose child writes one 16-byte frame (an 8-byte header like skein's and
 /// the payload) per message with one `write`, and whose parent reads with a 64 KiB
 /// buffer and checks each frame. Issue 17's bar: skein ≥ 1.0× the raw socketpair.
-/// The same over `pipe(false)` ("one-way": an OS pipe, as in CPython), beside the raw
-/// peer on an OS pipe.
 fn pipe_small(c: &mut Criterion) {
     let mut g = c.benchmark_group("process/pipe_small_8b");
     g.throughput(Throughput::Elements(pipe_small::MESSAGES));
@@ -415,15 +413,6 @@ fn pipe_small(c: &mut Criterion) {
     });
     g.bench_function("raw socketpair", |b| {
         b.iter_custom(|iters| total_of(iters, pipe_small::raw_socketpair))
-    });
-    g.bench_function("skein one-way bytes", |b| {
-        b.iter_custom(|iters| total_of(iters, pipe_small::skein_one_way_bytes))
-    });
-    g.bench_function("skein one-way values", |b| {
-        b.iter_custom(|iters| total_of(iters, pipe_small::skein_one_way_values))
-    });
-    g.bench_function("raw os pipe", |b| {
-        b.iter_custom(|iters| total_of(iters, pipe_small::raw_os_pipe))
     });
     g.finish();
 }

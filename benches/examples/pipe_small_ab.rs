@@ -3,11 +3,9 @@
 //! against a raw socketpair whose child writes one 16-byte frame per message and
 //! whose parent reads with a 64 KiB buffer — the contenders of the criterion group
 //! `process/pipe_small_8b`, in alternating rounds so that both see the same machine
-//! drift; then the same over a one-way `pipe(false)` (an OS pipe, as in CPython),
-//! against the raw socketpair and against the raw peer on an OS pipe. Prints the median
-//! of the per-round ratios (raw time / skein time: above 1.0 means skein is faster),
-//! then the ratio of each side's fastest run (the least disturbed by other load) and
-//! the median ratio of CPU time (parent + child).
+//! drift. Prints the median of the per-round ratios (raw time / skein time: above 1.0
+//! means skein is faster), then the ratio of each side's fastest run (the least
+//! disturbed by other load) and the median ratio of CPU time (parent + child).
 //!
 //! ```text
 //! cargo run -p skein-benches --release --example pipe_small_ab [-- ROUNDS]
@@ -15,14 +13,12 @@
 //!
 //! `AB_REFERENCE=1` adds a weaker reference peer that is not the bar (one `recvmsg` and
 //! one allocation per message, see `pipe_small::raw_per_message`); `AB_ONLY=raw|
-//! raw_per_message|raw_os_pipe|bytes|values|one_way_bytes|one_way_values` runs one
-//! contender once (for `perf stat`/`strace`).
+//! raw_per_message|bytes|values` runs one contender once (for `perf stat`/`strace`).
 
 use std::time::Duration;
 
 use skein_benches::pipe_small::{
-    MESSAGES, cpu_time, raw_os_pipe, raw_per_message, raw_socketpair as raw, skein_bytes,
-    skein_one_way_bytes, skein_one_way_values, skein_values,
+    MESSAGES, cpu_time, raw_per_message, raw_socketpair as raw, skein_bytes, skein_values,
 };
 
 fn median(mut v: Vec<f64>) -> f64 {
@@ -64,10 +60,7 @@ fn main() {
         let d = match which.as_str() {
             "raw" => raw(),
             "raw_per_message" => raw_per_message(),
-            "raw_os_pipe" => raw_os_pipe(),
             "bytes" => skein_bytes(),
-            "one_way_bytes" => skein_one_way_bytes(),
-            "one_way_values" => skein_one_way_values(),
             _ => skein_values(),
         };
         println!("{which}: {d:?}");
@@ -78,19 +71,13 @@ fn main() {
         .map_or(15, |s| s.parse().expect("ROUNDS"));
     let reference = std::env::var_os("AB_REFERENCE").is_some();
     let (mut t_raw, mut t_bytes, mut t_values, mut t_ref) = Default::default();
-    let (mut t_pipe, mut t_ow_bytes, mut t_ow_values) = Default::default();
     for round in 0..rounds {
         let raw_t = Times::run(&mut t_raw, raw);
         let bytes_t = Times::run(&mut t_bytes, skein_bytes);
         let values_t = Times::run(&mut t_values, skein_values);
-        let pipe_t = Times::run(&mut t_pipe, raw_os_pipe);
-        let ow_bytes_t = Times::run(&mut t_ow_bytes, skein_one_way_bytes);
-        let ow_values_t = Times::run(&mut t_ow_values, skein_one_way_values);
         let ref_t = reference.then(|| Times::run(&mut t_ref, raw_per_message));
         eprintln!(
-            "round {round}: raw {raw_t:?}, skein bytes {bytes_t:?}, skein values {values_t:?}; \
-             raw os pipe {pipe_t:?}, one-way bytes {ow_bytes_t:?}, one-way values \
-             {ow_values_t:?}{}",
+            "round {round}: raw {raw_t:?}, skein bytes {bytes_t:?}, skein values {values_t:?}{}",
             ref_t.map_or(String::new(), |t| format!(", raw per-message {t:?}"))
         );
     }
@@ -104,23 +91,6 @@ fn main() {
         "  fastest run: bytes {:.2}x, values {:.2}x; CPU (parent + child, median ratio): \
          bytes {:.2}x, values {:.2}x",
         bytes.1, values.1, bytes.2, values.2
-    );
-    let (ow_bytes, ow_values) = (t_ow_bytes.against(&t_raw), t_ow_values.against(&t_raw));
-    let (ow_bytes_p, ow_values_p) = (t_ow_bytes.against(&t_pipe), t_ow_values.against(&t_pipe));
-    println!(
-        "  one-way pipe(false), an OS pipe: bytes {:.2}x, values {:.2}x raw socketpair \
-         (fastest {:.2}x / {:.2}x, CPU {:.2}x / {:.2}x); bytes {:.2}x, values {:.2}x raw \
-         os pipe (same carrier; fastest {:.2}x / {:.2}x)",
-        ow_bytes.0,
-        ow_values.0,
-        ow_bytes.1,
-        ow_values.1,
-        ow_bytes.2,
-        ow_values.2,
-        ow_bytes_p.0,
-        ow_values_p.0,
-        ow_bytes_p.1,
-        ow_values_p.1
     );
     if reference {
         let r = t_bytes.against(&t_ref);

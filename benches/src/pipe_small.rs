@@ -3,11 +3,6 @@
 //! a forked child sends [`MESSAGES`] 8-byte messages, the parent receives and checks
 //! them all; the clock runs from before the fork to after the child is reaped.
 //!
-//! The bar's peer is [`raw_socketpair`] (SPEC.md: "raw socketpair, one frame per
-//! write"). skein's duplex `pipe(true)` is a socket pair too; its one-way `pipe(false)`
-//! is an OS pipe (as in CPython), so it is also shown beside [`raw_os_pipe`], raw code
-//! on the same carrier.
-//!
 //! This module is the package's unsafe boundary: the raw peer and the fork use `libc`.
 
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
@@ -18,29 +13,9 @@ use skein_process::pipe;
 /// Messages per run.
 pub const MESSAGES: u64 = 100_000;
 
-/// skein `send_bytes` → `recv_bytes_into` (reused buffer), over `pipe(true)` (a socket
-/// pair, Python's default `Pipe()`).
+/// skein `send_bytes` → `recv_bytes_into` (reused buffer).
 pub fn skein_bytes() -> Duration {
-    bytes_over(true)
-}
-
-/// skein `send(&u64)` → `recv::<u64>()`, over `pipe(true)`.
-pub fn skein_values() -> Duration {
-    values_over(true)
-}
-
-/// [`skein_bytes`] over `pipe(false)` (`Pipe(duplex=False)`: an OS pipe, as in CPython).
-pub fn skein_one_way_bytes() -> Duration {
-    bytes_over(false)
-}
-
-/// [`skein_values`] over `pipe(false)`.
-pub fn skein_one_way_values() -> Duration {
-    values_over(false)
-}
-
-fn bytes_over(duplex: bool) -> Duration {
-    let (rx, tx) = pipe(duplex).unwrap();
+    let (rx, tx) = pipe(true).unwrap();
     let t = Instant::now();
     let child = fork(move || {
         for i in 0..MESSAGES {
@@ -56,8 +31,9 @@ fn bytes_over(duplex: bool) -> Duration {
     finish(child, t, sum)
 }
 
-fn values_over(duplex: bool) -> Duration {
-    let (rx, tx) = pipe(duplex).unwrap();
+/// skein `send(&u64)` → `recv::<u64>()`.
+pub fn skein_values() -> Duration {
+    let (rx, tx) = pipe(true).unwrap();
     let t = Instant::now();
     let child = fork(move || {
         for i in 0..MESSAGES {
@@ -76,21 +52,6 @@ fn values_over(duplex: bool) -> Duration {
 /// 64 KiB buffer, checks each frame in place and keeps only a partial frame's tail.
 pub fn raw_socketpair() -> Duration {
     let (rx, tx) = socketpair();
-    raw_stream(rx, tx)
-}
-
-/// The same raw peer over an OS pipe (`pipe2`): the carrier of skein's one-way pipe,
-/// so that `skein one-way` is also compared with raw code on the same carrier.
-pub fn raw_os_pipe() -> Duration {
-    let mut fds = [0; 2];
-    // SAFETY: fills two descriptors we then own.
-    assert_eq!(unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) }, 0);
-    // SAFETY: fresh descriptors from pipe2 (read end, write end).
-    let (rx, tx) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
-    raw_stream(rx, tx)
-}
-
-fn raw_stream(rx: OwnedFd, tx: OwnedFd) -> Duration {
     let t = Instant::now();
     let child = fork(|| {
         let mut frame = [0u8; 16];

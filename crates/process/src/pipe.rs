@@ -36,7 +36,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::error::{RecvError, RecvTimeoutError, SendError};
 use crate::handle;
-use crate::sys::{self, Carrier, SockKind};
+use crate::sys::{self, SockKind};
 
 /// The default largest frame a connection sends or accepts: 64 MiB.
 pub const DEFAULT_MAX_FRAME: usize = 64 << 20;
@@ -53,19 +53,12 @@ const MAGIC_WORD: u32 = u32::from_le_bytes([MAGIC[0], MAGIC[1], MAGIC[2], 0]);
 
 /// Python's `multiprocessing.Pipe(duplex)`: a connected pair of [`Connection`]s.
 ///
-/// With `duplex = true` both ends send and receive: a Unix socket pair. With
-/// `duplex = false` the first end only receives and the second only sends, and, as in
-/// CPython, the pair is an OS pipe (`pipe2`): a pipe appends small writes to the page
-/// already queued, where a socket allocates a buffer per message, so small messages
-/// cost about a third as much. A write to a pipe whose reader is gone is
-/// [`SendError::Disconnected`] only while `SIGPIPE` is ignored (Rust's runtime ignores
-/// it before `main`, as CPython does, and so do skein's children); when it is not
-/// ignored at the time of the call, a one-way pipe is a socket pair with the unused
-/// halves shut down, so that no write can raise `SIGPIPE`.
+/// With `duplex = true` both ends send and receive. With `duplex = false` the first
+/// end only receives and the second only sends, as in Python.
 ///
 /// # Errors
 ///
-/// The system's error if no pipe or socket pair can be made (descriptor limit).
+/// The system's error if no socket pair can be made (descriptor limit).
 ///
 /// # Examples
 ///
@@ -76,20 +69,13 @@ const MAGIC_WORD: u32 = u32::from_le_bytes([MAGIC[0], MAGIC[1], MAGIC[2], 0]);
 /// assert_eq!((word.as_str(), n), ("ping", 1));
 /// ```
 pub fn pipe(duplex: bool) -> io::Result<(Connection, Connection)> {
+    let (x, y) = sys::socketpair(SockKind::Stream)?;
     if duplex {
-        let (x, y) = sys::socketpair(SockKind::Stream)?;
         Ok((
             Connection::from_fd(x, true, true),
             Connection::from_fd(y, true, true),
         ))
-    } else if sys::sigpipe_ignored() {
-        let (r, w) = sys::pipe()?;
-        Ok((
-            Connection::with_carrier(r, Carrier::Pipe, true, false),
-            Connection::with_carrier(w, Carrier::Pipe, false, true),
-        ))
     } else {
-        let (x, y) = sys::socketpair(SockKind::Stream)?;
         sys::shutdown(x.as_fd(), libc::SHUT_WR)?;
         sys::shutdown(y.as_fd(), libc::SHUT_RD)?;
         Ok((
@@ -205,7 +191,6 @@ impl Frame<'_> {
 /// end sees end-of-stream when the child ends).
 pub struct Connection {
     fd: OwnedFd,
-    carrier: Carrier,
     readable: bool,
     writable: bool,
     max_frame: usize,
@@ -226,13 +211,8 @@ fn is_disconnect(e: &io::Error) -> bool {
 
 impl Connection {
     pub(crate) fn from_fd(fd: OwnedFd, readable: bool, writable: bool) -> Connection {
-        Connection::with_carrier(fd, Carrier::Socket, readable, writable)
-    }
-
-    fn with_carrier(fd: OwnedFd, carrier: Carrier, readable: bool, writable: bool) -> Connection {
         Connection {
             fd,
-            carrier,
             readable,
             writable,
             max_frame: DEFAULT_MAX_FRAME,
@@ -268,12 +248,7 @@ impl Connection {
     ///
     /// The system's error (descriptor limit).
     pub fn try_clone(&self) -> io::Result<Connection> {
-        let mut c = Connection::with_carrier(
-            sys::dup(self.fd.as_fd())?,
-            self.carrier,
-            self.readable,
-            self.writable,
-        );
+        let mut c = Connection::from_fd(sys::dup(self.fd.as_fd())?, self.readable, self.writable);
         c.max_frame = self.max_frame;
         Ok(c)
     }
@@ -346,10 +321,7 @@ impl Connection {
     /// Writes one whole frame that is one contiguous buffer.
     #[inline]
     fn write_contiguous(&self, frame: &[u8]) -> Result<(), SendError> {
-        match self.carrier {
-            Carrier::Socket => self.write_with(|fd| sys::send_all(fd, frame)),
-            Carrier::Pipe => self.write_with(|fd| sys::write_all(fd, frame)),
-        }
+        self.write_with(|fd| sys::send_all(fd, frame))
     }
 
     fn check_writable(&self) -> Result<(), SendError> {
@@ -372,10 +344,7 @@ impl Connection {
     }
 
     fn write_frame(&self, parts: &mut [io::IoSlice<'_>]) -> Result<(), SendError> {
-        match self.carrier {
-            Carrier::Socket => self.write_with(|fd| sys::send_all_vectored(fd, parts)),
-            Carrier::Pipe => self.write_with(|fd| sys::write_all_vectored(fd, parts)),
-        }
+        self.write_with(|fd| sys::send_all_vectored(fd, parts))
     }
 
     fn write_with(
@@ -687,7 +656,7 @@ impl Connection {
                     }
                     self.wait(deadline)?;
                     let want = (len - st.large.len()).min(READ_CHUNK);
-                    let n = sys::recv_spare(fd, self.carrier, &mut st.large, want)
+                    let n = sys::recv_spare(fd, &mut st.large, want)
                         .map_err(|e| self.recv_failed(st, e))?;
                     if n == 0 {
                         st.broken = true;
@@ -717,8 +686,7 @@ impl Connection {
             }
             self.wait(deadline)?;
             let room = st.buf.capacity() - st.buf.len();
-            let n = sys::recv_spare(fd, self.carrier, &mut st.buf, room)
-                .map_err(|e| self.recv_failed(st, e))?;
+            let n = sys::recv_spare(fd, &mut st.buf, room).map_err(|e| self.recv_failed(st, e))?;
             if n == 0 {
                 return Err(self.ended(st).into());
             }
@@ -768,14 +736,9 @@ impl Connection {
     fn read_large_start(&self, st: &mut ReadState) -> Result<(), RecvTimeoutError> {
         let mut header = [0u8; HEADER];
         st.large.clear();
-        let n = sys::recv_header_and_spare(
-            self.fd.as_fd(),
-            self.carrier,
-            &mut header,
-            &mut st.large,
-            self.max_frame,
-        )
-        .map_err(|e| self.recv_failed(st, e))?;
+        let n =
+            sys::recv_header_and_spare(self.fd.as_fd(), &mut header, &mut st.large, self.max_frame)
+                .map_err(|e| self.recv_failed(st, e))?;
         if n == 0 {
             return Err(self.ended(st).into());
         }
@@ -852,8 +815,6 @@ impl fmt::Debug for Connection {
 #[derive(Serialize, Deserialize)]
 struct ConnectionWire<F> {
     fd: F,
-    /// Whether the descriptor is an OS pipe's end (else a socket).
-    os_pipe: bool,
     readable: bool,
     writable: bool,
     max_frame: u64,
@@ -877,7 +838,6 @@ impl Serialize for Connection {
         }
         ConnectionWire {
             fd: FdOut(self.fd.as_fd()),
-            os_pipe: self.carrier == Carrier::Pipe,
             readable: self.readable,
             writable: self.writable,
             max_frame: self.max_frame as u64,
@@ -892,12 +852,7 @@ impl<'de> Deserialize<'de> for Connection {
         if w.max_frame > u32::MAX as u64 {
             return Err(D::Error::custom("connection max_frame out of range"));
         }
-        let carrier = if w.os_pipe {
-            Carrier::Pipe
-        } else {
-            Carrier::Socket
-        };
-        let mut c = Connection::with_carrier(w.fd.into_inner(), carrier, w.readable, w.writable);
+        let mut c = Connection::from_fd(w.fd.into_inner(), w.readable, w.writable);
         c.max_frame = w.max_frame as usize;
         Ok(c)
     }

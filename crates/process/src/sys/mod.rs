@@ -374,25 +374,14 @@ pub(crate) fn recv(fd: BorrowedFd<'_>, buf: &mut [u8]) -> io::Result<usize> {
 
 /// `recv` into the spare capacity of `buf` (up to `max` bytes), growing its length by
 /// what arrived. Never zero-fills and never reserves more than `max`.
-/// On an OS pipe (`Carrier::Pipe`) the call is `read`.
-pub(crate) fn recv_spare(
-    fd: BorrowedFd<'_>,
-    carrier: Carrier,
-    buf: &mut Vec<u8>,
-    max: usize,
-) -> io::Result<usize> {
+pub(crate) fn recv_spare(fd: BorrowedFd<'_>, buf: &mut Vec<u8>, max: usize) -> io::Result<usize> {
     buf.reserve(max);
     let spare: &mut [MaybeUninit<u8>] = buf.spare_capacity_mut();
     let want = spare.len().min(max);
-    let ptr = spare.as_mut_ptr().cast();
-    // SAFETY: `spare` is valid for writes of `want` bytes; recv/read write only
-    // initialised bytes into it and report how many.
-    let n = cvt_retry(|| unsafe {
-        match carrier {
-            Carrier::Socket => libc::recv(fd.as_raw_fd(), ptr, want, 0),
-            Carrier::Pipe => libc::read(fd.as_raw_fd(), ptr, want),
-        }
-    })? as usize;
+    // SAFETY: `spare` is valid for writes of `want` bytes; recv writes only initialised
+    // bytes into it and reports how many.
+    let n = cvt_retry(|| unsafe { libc::recv(fd.as_raw_fd(), spare.as_mut_ptr().cast(), want, 0) })?
+        as usize;
     debug_assert!(n <= want);
     // SAFETY: recv initialised the first `n` bytes of the spare capacity.
     unsafe { buf.set_len(buf.len() + n) };
@@ -402,10 +391,8 @@ pub(crate) fn recv_spare(
 /// One `recvmsg` into `header` and then the spare capacity of `payload` (up to
 /// `max` bytes of it): a frame's header and payload in one call when both are there.
 /// Grows `payload`'s length by what landed in it; returns the total received.
-/// On an OS pipe (`Carrier::Pipe`) the call is `readv`.
 pub(crate) fn recv_header_and_spare(
     fd: BorrowedFd<'_>,
-    carrier: Carrier,
     header: &mut [u8],
     payload: &mut Vec<u8>,
     max: usize,
@@ -428,77 +415,12 @@ pub(crate) fn recv_header_and_spare(
     msg.msg_iovlen = 2;
     // SAFETY: both iovecs are valid for writes of their lengths during the call; the
     // kernel writes only initialised bytes and reports how many.
-    let n = cvt_retry(|| unsafe {
-        match carrier {
-            Carrier::Socket => libc::recvmsg(fd.as_raw_fd(), &mut msg, 0),
-            Carrier::Pipe => libc::readv(fd.as_raw_fd(), iov.as_ptr(), 2),
-        }
-    })? as usize;
+    let n = cvt_retry(|| unsafe { libc::recvmsg(fd.as_raw_fd(), &mut msg, 0) })? as usize;
     let in_payload = n.saturating_sub(header.len());
     debug_assert!(in_payload <= want);
     // SAFETY: recvmsg initialised the first `in_payload` bytes of the spare capacity.
     unsafe { payload.set_len(payload.len() + in_payload) };
     Ok(n)
-}
-
-/// What a `Connection`'s descriptor is: a stream socket (`send`/`recv`, `MSG_NOSIGNAL`)
-/// or one end of an OS pipe (`write`/`read`; a write to a pipe whose reader is gone is
-/// `EPIPE` only while `SIGPIPE` is ignored, see [`sigpipe_ignored`]).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Carrier {
-    /// A Unix stream socket.
-    Socket,
-    /// One end of a `pipe2` pair.
-    Pipe,
-}
-
-/// `pipe2(O_CLOEXEC)`: (read end, write end).
-pub(crate) fn pipe() -> io::Result<(OwnedFd, OwnedFd)> {
-    let mut fds = [0 as RawFd; 2];
-    // SAFETY: `fds` is a valid out-array of two descriptors.
-    cvt_retry(|| unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) })?;
-    // SAFETY: pipe2 succeeded, so both descriptors are new and ours alone.
-    Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
-}
-
-/// Whether `SIGPIPE` is ignored in this process (Rust's runtime ignores it before
-/// `main`, as CPython does at startup; skein's children ignore it too), so that a
-/// write to a pipe whose reader is gone fails with `EPIPE` instead of killing us.
-pub(crate) fn sigpipe_ignored() -> bool {
-    // SAFETY: an all-zero sigaction is a valid out-buffer.
-    let mut old: libc::sigaction = unsafe { std::mem::zeroed() };
-    // SAFETY: a null new action only reads the current one into `old`.
-    let r = unsafe { libc::sigaction(libc::SIGPIPE, std::ptr::null(), &mut old) };
-    r == 0 && old.sa_sigaction == libc::SIG_IGN
-}
-
-/// Writes all of `buf` to an OS pipe, looping over short writes (a write of at most
-/// `PIPE_BUF` bytes is never short and never interleaved with another writer's).
-pub(crate) fn write_all(fd: BorrowedFd<'_>, mut buf: &[u8]) -> io::Result<()> {
-    while !buf.is_empty() {
-        // SAFETY: `buf` is valid for reads of its length during the call.
-        let n =
-            cvt_retry(|| unsafe { libc::write(fd.as_raw_fd(), buf.as_ptr().cast(), buf.len()) })?;
-        buf = &buf[n as usize..];
-    }
-    Ok(())
-}
-
-/// Writes all of `bufs` to an OS pipe, one `writev` for all of them unless a write
-/// comes back short.
-pub(crate) fn write_all_vectored(
-    fd: BorrowedFd<'_>,
-    mut bufs: &mut [io::IoSlice<'_>],
-) -> io::Result<()> {
-    io::IoSlice::advance_slices(&mut bufs, 0);
-    while !bufs.is_empty() {
-        let count = bufs.len().min(libc::UIO_MAXIOV as usize) as libc::c_int;
-        // SAFETY: IoSlice is ABI-compatible with iovec on Unix; every slice is valid
-        // for reads of its length during the call.
-        let n = cvt_retry(|| unsafe { libc::writev(fd.as_raw_fd(), bufs.as_ptr().cast(), count) })?;
-        io::IoSlice::advance_slices(&mut bufs, n as usize);
-    }
-    Ok(())
 }
 
 /// `sendmsg` of several slices with `MSG_NOSIGNAL` (a closed peer is `EPIPE`, never a
