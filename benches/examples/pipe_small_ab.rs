@@ -11,14 +11,17 @@
 //! cargo run -p skein-benches --release --example pipe_small_ab [-- ROUNDS]
 //! ```
 //!
-//! `AB_REFERENCE=1` adds a weaker reference peer that is not the bar (one `recvmsg` and
-//! one allocation per message, see `pipe_small::raw_per_message`); `AB_ONLY=raw|
-//! raw_per_message|bytes|values` runs one contender once (for `perf stat`/`strace`).
+//! `AB_REFERENCE=1` adds two references that are not the bar: a weaker peer (one
+//! `recvmsg` and one allocation per message, `pipe_small::raw_per_message`) and the raw
+//! peer over an OS pipe (`pipe_small::raw_os_pipe`: the cost of the carrier);
+//! `AB_ONLY=raw|raw_per_message|raw_os_pipe|bytes|values` runs one contender once (for
+//! `perf stat`/`strace`).
 
 use std::time::Duration;
 
 use skein_benches::pipe_small::{
-    MESSAGES, cpu_time, raw_per_message, raw_socketpair as raw, skein_bytes, skein_values,
+    MESSAGES, cpu_time, raw_os_pipe, raw_per_message, raw_socketpair as raw, skein_bytes,
+    skein_values,
 };
 
 fn median(mut v: Vec<f64>) -> f64 {
@@ -60,6 +63,7 @@ fn main() {
         let d = match which.as_str() {
             "raw" => raw(),
             "raw_per_message" => raw_per_message(),
+            "raw_os_pipe" => raw_os_pipe(),
             "bytes" => skein_bytes(),
             _ => skein_values(),
         };
@@ -70,15 +74,22 @@ fn main() {
         .nth(1)
         .map_or(15, |s| s.parse().expect("ROUNDS"));
     let reference = std::env::var_os("AB_REFERENCE").is_some();
-    let (mut t_raw, mut t_bytes, mut t_values, mut t_ref) = Default::default();
+    let (mut t_raw, mut t_bytes, mut t_values, mut t_ref, mut t_pipe) = Default::default();
     for round in 0..rounds {
         let raw_t = Times::run(&mut t_raw, raw);
         let bytes_t = Times::run(&mut t_bytes, skein_bytes);
         let values_t = Times::run(&mut t_values, skein_values);
-        let ref_t = reference.then(|| Times::run(&mut t_ref, raw_per_message));
+        let ref_t = reference.then(|| {
+            (
+                Times::run(&mut t_ref, raw_per_message),
+                Times::run(&mut t_pipe, raw_os_pipe),
+            )
+        });
         eprintln!(
             "round {round}: raw {raw_t:?}, skein bytes {bytes_t:?}, skein values {values_t:?}{}",
-            ref_t.map_or(String::new(), |t| format!(", raw per-message {t:?}"))
+            ref_t.map_or(String::new(), |(r, p)| format!(
+                ", raw per-message {r:?}, raw os pipe {p:?}"
+            ))
         );
     }
     let (bytes, values) = (t_bytes.against(&t_raw), t_values.against(&t_raw));
@@ -98,6 +109,12 @@ fn main() {
             "  reference (not the bar): skein bytes {:.2}x the raw per-message reader \
              (one recvmsg + one Vec per message; fastest {:.2}x, CPU {:.2}x)",
             r.0, r.1, r.2
+        );
+        let p = t_bytes.against(&t_pipe);
+        println!(
+            "  reference (not the bar): skein bytes {:.2}x the raw peer on an OS pipe \
+             (the carrier's cost; fastest {:.2}x, CPU {:.2}x)",
+            p.0, p.1, p.2
         );
     }
 }

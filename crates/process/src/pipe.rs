@@ -209,6 +209,16 @@ fn is_disconnect(e: &io::Error) -> bool {
     )
 }
 
+/// A failed write: part of a frame may have been written, so the caller marks the
+/// stream unusable; a gone peer is `Disconnected`.
+fn write_failed(e: io::Error) -> SendError {
+    if is_disconnect(&e) {
+        SendError::Disconnected
+    } else {
+        SendError::Io(e)
+    }
+}
+
 impl Connection {
     pub(crate) fn from_fd(fd: OwnedFd, readable: bool, writable: bool) -> Connection {
         Connection {
@@ -318,10 +328,36 @@ impl Connection {
         self.write_contiguous(&frame[..HEADER + len])
     }
 
-    /// Writes one whole frame that is one contiguous buffer.
+    /// Writes one whole frame that is one contiguous buffer: one `send`, which takes a
+    /// small frame whole; anything else (a short send, an error) goes to
+    /// [`finish_write`](Self::finish_write).
     #[inline]
     fn write_contiguous(&self, frame: &[u8]) -> Result<(), SendError> {
-        self.write_with(|fd| sys::send_all(fd, frame))
+        let mut broken = lock(&self.write_broken);
+        if *broken {
+            return Err(SendError::Closed);
+        }
+        match sys::send_once(self.fd.as_fd(), frame) {
+            Ok(n) if n == frame.len() => Ok(()),
+            first => self.finish_write(&mut broken, frame, first),
+        }
+    }
+
+    /// The rest of [`write_contiguous`](Self::write_contiguous) after a first `send`
+    /// that did not take the whole frame.
+    #[cold]
+    #[inline(never)]
+    fn finish_write(
+        &self,
+        broken: &mut bool,
+        frame: &[u8],
+        first: io::Result<usize>,
+    ) -> Result<(), SendError> {
+        let rest = first.and_then(|n| sys::send_all(self.fd.as_fd(), &frame[n..]));
+        rest.map_err(|e| {
+            *broken = true;
+            write_failed(e)
+        })
     }
 
     fn check_writable(&self) -> Result<(), SendError> {
@@ -355,18 +391,10 @@ impl Connection {
         if *broken {
             return Err(SendError::Closed);
         }
-        match write(self.fd.as_fd()) {
-            Ok(()) => Ok(()),
-            Err(e) => {
-                // Part of a frame may have been written: the stream is unusable.
-                *broken = true;
-                if is_disconnect(&e) {
-                    Err(SendError::Disconnected)
-                } else {
-                    Err(SendError::Io(e))
-                }
-            }
-        }
+        write(self.fd.as_fd()).map_err(|e| {
+            *broken = true;
+            write_failed(e)
+        })
     }
 
     /// Receives a value sent with [`send`](Connection::send) (Python's `recv()`),
