@@ -52,6 +52,22 @@ pub fn skein_values() -> Duration {
 /// 64 KiB buffer, checks each frame in place and keeps only a partial frame's tail.
 pub fn raw_socketpair() -> Duration {
     let (rx, tx) = socketpair();
+    raw_stream(rx, tx)
+}
+
+/// The same raw peer over an OS pipe (`pipe2`) instead of a socket pair: a reference
+/// for the cost of the carrier (a pipe appends small writes to the page already queued
+/// where a Unix socket allocates a buffer per `send`), not the bar.
+pub fn raw_os_pipe() -> Duration {
+    let mut fds = [0; 2];
+    // SAFETY: fills two descriptors we then own.
+    assert_eq!(unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) }, 0);
+    // SAFETY: fresh descriptors from pipe2 (read end, write end).
+    let (rx, tx) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+    raw_stream(rx, tx)
+}
+
+fn raw_stream(rx: OwnedFd, tx: OwnedFd) -> Duration {
     let t = Instant::now();
     let child = fork(|| {
         let mut frame = [0u8; 16];
@@ -88,6 +104,70 @@ pub fn raw_socketpair() -> Duration {
         kept = len - whole;
     }
     finish(child, t, sum)
+}
+
+/// A weaker reference peer, not the bar: the same child, but a parent that takes each
+/// frame with its own `recvmsg` (`MSG_WAITALL`, header and payload in one call) into a
+/// freshly allocated payload vector — one system call and one allocation per message,
+/// the shape of a naive framed reader (and of skein's receive path before the read-ahead
+/// buffer). The A/B runner prints it so the gap between the two peers is on record.
+pub fn raw_per_message() -> Duration {
+    let (rx, tx) = socketpair();
+    let t = Instant::now();
+    let child = fork(|| {
+        let mut frame = [0u8; 16];
+        frame[..4].copy_from_slice(&[b'S', b'K', 1, 0]);
+        frame[4..8].copy_from_slice(&8u32.to_le_bytes());
+        for i in 0..MESSAGES {
+            frame[8..].copy_from_slice(&i.to_le_bytes());
+            // SAFETY: writes from a live 16-byte buffer (a stream socket takes it whole).
+            let n = unsafe { libc::write(tx.as_raw_fd(), frame.as_ptr().cast(), 16) };
+            assert_eq!(n, 16);
+        }
+    });
+    drop(tx);
+    let mut sum = 0u64;
+    for _ in 0..MESSAGES {
+        let mut header = [0u8; 8];
+        let mut payload = vec![0u8; 8];
+        let mut iov = [
+            libc::iovec {
+                iov_base: header.as_mut_ptr().cast(),
+                iov_len: 8,
+            },
+            libc::iovec {
+                iov_base: payload.as_mut_ptr().cast(),
+                iov_len: 8,
+            },
+        ];
+        // SAFETY: an all-zero msghdr is a valid empty header; we set the iovec array.
+        let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+        msg.msg_iov = iov.as_mut_ptr();
+        msg.msg_iovlen = 2;
+        // SAFETY: both iovecs point into live buffers of their stated lengths.
+        let n = unsafe { libc::recvmsg(rx.as_raw_fd(), &mut msg, libc::MSG_WAITALL) };
+        assert_eq!(n, 16, "the raw peer's child ended early");
+        assert_eq!(header, [b'S', b'K', 1, 0, 8, 0, 0, 0]);
+        sum += u64::from_le_bytes(payload[..].try_into().unwrap());
+    }
+    finish(child, t, sum)
+}
+
+/// CPU time used so far by this process and by its reaped children (user + system), so
+/// that the A/B runner can report what a run cost in CPU beside its wall-clock time.
+pub fn cpu_time() -> Duration {
+    let total = |who| {
+        // SAFETY: an all-zero rusage is valid; getrusage fills it.
+        let mut u: libc::rusage = unsafe { std::mem::zeroed() };
+        // SAFETY: `u` is a valid out-pointer.
+        let r = unsafe { libc::getrusage(who, &mut u) };
+        assert_eq!(r, 0, "getrusage failed");
+        let tv = |t: libc::timeval| {
+            Duration::from_secs(t.tv_sec as u64) + Duration::from_micros(t.tv_usec as u64)
+        };
+        tv(u.ru_utime) + tv(u.ru_stime)
+    };
+    total(libc::RUSAGE_SELF) + total(libc::RUSAGE_CHILDREN)
 }
 
 fn finish(child: libc::pid_t, started: Instant, sum: u64) -> Duration {

@@ -47,7 +47,7 @@
 //! deserialisation happens) goes in a hook registered with `start::child::on_child_start`; hooks
 //! run in the child after its bookkeeping is reset and before the target runs.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::fmt;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 
@@ -63,11 +63,15 @@ thread_local! {
     /// The message of the last handle serialisation error (postcard keeps only "custom
     /// error", not the message).
     static NOTE: RefCell<Option<String>> = const { RefCell::new(None) };
+    /// Whether `NOTE` may hold a message: a plain flag (no destructor, so no lazy
+    /// registration to check) that lets [`clear_note`] skip `NOTE` on every send.
+    static NOTED: Cell<bool> = const { Cell::new(false) };
 }
 
 /// Records why a handle refused to serialise, and returns the message.
 pub(crate) fn note(msg: &str) -> &str {
     NOTE.with(|n| *n.borrow_mut() = Some(msg.to_owned()));
+    NOTED.with(|f| f.set(true));
     msg
 }
 
@@ -78,8 +82,12 @@ pub(crate) fn describe(e: &dyn std::fmt::Display) -> String {
 }
 
 /// Forgets a stale note (before a serialisation starts).
+#[inline]
 pub(crate) fn clear_note() {
-    NOTE.with(|n| n.borrow_mut().take());
+    if NOTED.with(Cell::get) {
+        NOTED.with(|f| f.set(false));
+        NOTE.with(|n| n.borrow_mut().take());
+    }
 }
 
 /// Whether a child's arguments are being serialised on this thread right now (a

@@ -4,8 +4,13 @@
 //!
 //! Every message is one frame: an 8-byte header — `b"SK"`, version `1`, a reserved
 //! zero byte, the payload length as a little-endian `u32` — and the payload (raw bytes
-//! for `send_bytes`, postcard for `send`). Header and payload go out in one
-//! `sendmsg`.
+//! for `send_bytes`, postcard for `send`). A small frame (payload ≤ 248 bytes) is built
+//! on the stack and goes out with one plain `send`; a larger one with one `sendmsg` of
+//! header and payload.
+//!
+//! Small frames are read many at a time into a receive buffer and handed out from it
+//! without an allocation; while frames stream in, a receive that finds a whole small
+//! frame there takes it after one header check, without the general state machine.
 //!
 //! The receiver trusts nothing: a header that is not a skein header is
 //! [`RecvError::Corrupt`]; a length above the connection's maximum is
@@ -42,6 +47,9 @@ const HEADER: usize = 8;
 /// Payloads up to this size are framed on the stack and sent with one plain `send`.
 const SMALL: usize = 248;
 const MAGIC: [u8; 3] = [b'S', b'K', 1];
+/// The first four bytes of every header (magic, version, reserved zero) as one
+/// little-endian word: a header is `MAGIC_WORD | len << 32`.
+const MAGIC_WORD: u32 = u32::from_le_bytes([MAGIC[0], MAGIC[1], MAGIC[2], 0]);
 
 /// Python's `multiprocessing.Pipe(duplex)`: a connected pair of [`Connection`]s.
 ///
@@ -108,6 +116,39 @@ impl ReadState {
     fn buffered(&self) -> usize {
         self.buf.len() - self.pos
     }
+
+    /// The next frame's payload range in `buf` when it is small, whole in the buffer
+    /// and has a good header — the common case while small messages stream in, decided
+    /// with one load and three comparisons. `None` leaves everything as it was for the
+    /// general path (no whole frame here, a large frame, or a header to refuse).
+    #[inline]
+    fn take_small(&mut self, max_frame: usize) -> Option<std::ops::Range<usize>> {
+        if self.expect.is_some() {
+            return None;
+        }
+        let rest = &self.buf[self.pos..];
+        let word = u64::from_le_bytes(*rest.first_chunk::<HEADER>()?);
+        let len = (word >> 32) as usize;
+        if word as u32 != MAGIC_WORD || len >= LARGE || len > max_frame {
+            return None;
+        }
+        if rest.len() - HEADER < len {
+            return None;
+        }
+        let start = self.pos + HEADER;
+        self.pos = start + len;
+        self.last_large = false;
+        Some(start..self.pos)
+    }
+
+    /// After a frame: an emptied buffer restarts at its front.
+    #[inline]
+    fn reset_if_drained(&mut self) {
+        if self.pos == self.buf.len() {
+            self.buf.clear();
+            self.pos = 0;
+        }
+    }
 }
 
 /// A received frame's payload, lent to the receiving method.
@@ -166,6 +207,16 @@ fn is_disconnect(e: &io::Error) -> bool {
         e.kind(),
         io::ErrorKind::BrokenPipe | io::ErrorKind::ConnectionReset | io::ErrorKind::NotConnected
     )
+}
+
+/// A failed write: part of a frame may have been written, so the caller marks the
+/// stream unusable; a gone peer is `Disconnected`.
+fn write_failed(e: io::Error) -> SendError {
+    if is_disconnect(&e) {
+        SendError::Disconnected
+    } else {
+        SendError::Io(e)
+    }
 }
 
 impl Connection {
@@ -231,23 +282,20 @@ impl Connection {
         // A small value is framed on the stack (no allocation per message); a larger
         // one in a vector.
         let mut small = [0u8; HEADER + SMALL];
-        let (mut big, frame): (Vec<u8>, &mut [u8]) =
-            match postcard::to_slice(value, &mut small[HEADER..]) {
-                Ok(body) => {
-                    let len = body.len();
-                    (Vec::new(), &mut small[..HEADER + len])
-                }
-                Err(postcard::Error::SerializeBufferFull) => {
-                    let v = postcard::to_extend(value, vec![0u8; HEADER])
-                        .map_err(|e| SendError::Serialize(handle::describe(&e)))?;
-                    (v, &mut [])
-                }
-                Err(e) => return Err(SendError::Serialize(handle::describe(&e))),
-            };
-        let frame: &mut [u8] = if big.is_empty() { frame } else { &mut big };
-        let len = frame.len() - HEADER;
-        frame[..HEADER].copy_from_slice(&self.header(len)?);
-        self.write_contiguous(frame)
+        match postcard::to_slice(value, &mut small[HEADER..]) {
+            Ok(body) => {
+                let len = body.len();
+                self.write_stack_frame(&mut small, len)
+            }
+            Err(postcard::Error::SerializeBufferFull) => {
+                let mut frame = postcard::to_extend(value, vec![0u8; HEADER])
+                    .map_err(|e| SendError::Serialize(handle::describe(&e)))?;
+                let len = frame.len() - HEADER;
+                frame[..HEADER].copy_from_slice(&self.header(len)?);
+                self.write_contiguous(&frame)
+            }
+            Err(e) => Err(SendError::Serialize(handle::describe(&e))),
+        }
     }
 
     /// Sends raw bytes as one frame (Python's `send_bytes(buf)`).
@@ -257,20 +305,59 @@ impl Connection {
     /// As [`send`](Connection::send), minus serialisation.
     pub fn send_bytes(&self, bytes: &[u8]) -> Result<(), SendError> {
         self.check_writable()?;
-        let header = self.header(bytes.len())?;
         if bytes.len() <= SMALL {
             // Header and payload contiguous on the stack: one plain `send`.
             let mut frame = [0u8; HEADER + SMALL];
-            frame[..HEADER].copy_from_slice(&header);
             frame[HEADER..HEADER + bytes.len()].copy_from_slice(bytes);
-            return self.write_contiguous(&frame[..HEADER + bytes.len()]);
+            return self.write_stack_frame(&mut frame, bytes.len());
         }
+        let header = self.header(bytes.len())?;
         self.write_frame(&mut [io::IoSlice::new(&header), io::IoSlice::new(bytes)])
     }
 
-    /// Writes one whole frame that is one contiguous buffer.
+    /// Writes the header of a small frame whose `len` payload bytes follow it in
+    /// `frame`, and sends the frame.
+    #[inline]
+    fn write_stack_frame(
+        &self,
+        frame: &mut [u8; HEADER + SMALL],
+        len: usize,
+    ) -> Result<(), SendError> {
+        let (header, _) = frame.split_first_chunk_mut::<HEADER>().expect("a header");
+        *header = self.header(len)?;
+        self.write_contiguous(&frame[..HEADER + len])
+    }
+
+    /// Writes one whole frame that is one contiguous buffer: one `send`, which takes a
+    /// small frame whole; anything else (a short send, an error) goes to
+    /// [`finish_write`](Self::finish_write).
+    #[inline]
     fn write_contiguous(&self, frame: &[u8]) -> Result<(), SendError> {
-        self.write_with(|fd| sys::send_all(fd, frame))
+        let mut broken = lock(&self.write_broken);
+        if *broken {
+            return Err(SendError::Closed);
+        }
+        match sys::send_once(self.fd.as_fd(), frame) {
+            Ok(n) if n == frame.len() => Ok(()),
+            first => self.finish_write(&mut broken, frame, first),
+        }
+    }
+
+    /// The rest of [`write_contiguous`](Self::write_contiguous) after a first `send`
+    /// that did not take the whole frame.
+    #[cold]
+    #[inline(never)]
+    fn finish_write(
+        &self,
+        broken: &mut bool,
+        frame: &[u8],
+        first: io::Result<usize>,
+    ) -> Result<(), SendError> {
+        let rest = first.and_then(|n| sys::send_all(self.fd.as_fd(), &frame[n..]));
+        rest.map_err(|e| {
+            *broken = true;
+            write_failed(e)
+        })
     }
 
     fn check_writable(&self) -> Result<(), SendError> {
@@ -281,6 +368,7 @@ impl Connection {
         }
     }
 
+    #[inline]
     fn header(&self, len: usize) -> Result<[u8; HEADER], SendError> {
         if len > self.max_frame {
             return Err(SendError::TooLarge {
@@ -288,10 +376,7 @@ impl Connection {
                 max: self.max_frame,
             });
         }
-        let mut h = [0u8; HEADER];
-        h[..3].copy_from_slice(&MAGIC);
-        h[4..].copy_from_slice(&(len as u32).to_le_bytes());
-        Ok(h)
+        Ok((u64::from(MAGIC_WORD) | (len as u64) << 32).to_le_bytes())
     }
 
     fn write_frame(&self, parts: &mut [io::IoSlice<'_>]) -> Result<(), SendError> {
@@ -306,18 +391,10 @@ impl Connection {
         if *broken {
             return Err(SendError::Closed);
         }
-        match write(self.fd.as_fd()) {
-            Ok(()) => Ok(()),
-            Err(e) => {
-                // Part of a frame may have been written: the stream is unusable.
-                *broken = true;
-                if is_disconnect(&e) {
-                    Err(SendError::Disconnected)
-                } else {
-                    Err(SendError::Io(e))
-                }
-            }
-        }
+        write(self.fd.as_fd()).map_err(|e| {
+            *broken = true;
+            write_failed(e)
+        })
     }
 
     /// Receives a value sent with [`send`](Connection::send) (Python's `recv()`),
@@ -545,11 +622,35 @@ impl Connection {
         }
         let mut guard = lock(&self.read);
         let st = &mut *guard;
+        // A whole small frame already read ahead (a broken stream holds none: it is
+        // marked broken before any frame after the bad one could be taken).
+        if let Some(range) = st.take_small(self.max_frame) {
+            let r = deliver(Frame::Buffered(&st.buf[range]));
+            st.reset_if_drained();
+            return Ok(r);
+        }
+        self.read_frame_slow(st, deadline, deliver)
+    }
+
+    /// [`read_frame`](Self::read_frame) when the next frame is not a whole small one
+    /// in the buffer: reads, large frames, partial frames, errors.
+    #[inline(never)]
+    fn read_frame_slow<R>(
+        &self,
+        st: &mut ReadState,
+        deadline: Option<Instant>,
+        deliver: impl FnOnce(Frame<'_>) -> R,
+    ) -> Result<R, RecvTimeoutError> {
         if st.broken {
             return Err(RecvError::Closed.into());
         }
         let fd = self.fd.as_fd();
         loop {
+            if let Some(range) = st.take_small(self.max_frame) {
+                let r = deliver(Frame::Buffered(&st.buf[range]));
+                st.reset_if_drained();
+                return Ok(r);
+            }
             match st.expect {
                 None if st.buffered() >= HEADER => {
                     let h: [u8; HEADER] = st.buf[st.pos..st.pos + HEADER]
@@ -578,7 +679,7 @@ impl Connection {
                 Some(len) if len >= LARGE => {
                     if st.large.len() == len {
                         st.expect = None;
-                        self.reset_if_drained(st);
+                        st.reset_if_drained();
                         return Ok(deliver(Frame::Large(&mut st.large)));
                     }
                     self.wait(deadline)?;
@@ -597,7 +698,7 @@ impl Connection {
                     st.pos += len;
                     st.expect = None;
                     let r = deliver(Frame::Buffered(&st.buf[range]));
-                    self.reset_if_drained(st);
+                    st.reset_if_drained();
                     return Ok(r);
                 }
                 Some(_) => {}
@@ -636,14 +737,6 @@ impl Connection {
                 expected: HEADER,
                 got: st.buffered(),
             },
-        }
-    }
-
-    /// After a frame: an emptied buffer restarts at its front.
-    fn reset_if_drained(&self, st: &mut ReadState) {
-        if st.pos == st.buf.len() {
-            st.buf.clear();
-            st.pos = 0;
         }
     }
 

@@ -437,3 +437,113 @@ fn mixed_frame_sizes_arrive_in_order() {
     drop(sender.join().unwrap());
     assert!(matches!(b.recv_bytes(), Err(RecvError::Disconnected)));
 }
+
+/// A small deterministic generator (xorshift64*), so a failing case is reproducible
+/// from its seed.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+}
+
+/// Frames of random sizes (mostly small, some around the large-frame threshold of
+/// 8 KiB, a few large), written raw in random pieces so that headers and payloads are
+/// split at every possible point, then received through random methods. Each stream
+/// ends with a bad frame; it must be refused at the right place, and the connection
+/// closed. This guards the small-frame fast path (which decides from a whole header
+/// in the buffer) against the general path it falls back to.
+#[test]
+fn random_frames_split_anywhere_arrive_whole() {
+    for seed in 1..=12u64 {
+        let mut rng = Rng(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15));
+        // Duplex and one-way pairs; bytes written raw into `a` arrive at `b`.
+        let (mut b, a) = pipe(seed % 2 == 0).unwrap();
+        let max_frame = 100_000;
+        b.set_max_frame(max_frame);
+        let mut frames = Vec::new();
+        let mut stream = Vec::new();
+        for i in 0..300 {
+            let n = match rng.below(10) {
+                0..=5 => rng.below(40),
+                6 | 7 => rng.below(300),
+                8 => 8 * 1024 - 2 + rng.below(4),
+                _ => rng.below(max_frame),
+            };
+            let payload: Vec<u8> = (0..n).map(|k| (k as u8) ^ (i as u8)).collect();
+            stream.extend_from_slice(&header(n as u32));
+            stream.extend_from_slice(&payload);
+            frames.push(payload);
+        }
+        let bad = seed % 3;
+        match bad {
+            0 => stream.extend_from_slice(&header(max_frame as u32 + 1)),
+            1 => stream.extend_from_slice(b"SK\x01\x01\x04\0\0\0ab"), // reserved byte set
+            _ => stream.extend_from_slice(b"SK\x02\0\x04\0\0\0ab"),   // wrong version
+        }
+        let writer = std::thread::spawn(move || {
+            let mut rest = &stream[..];
+            while !rest.is_empty() {
+                let most = if rng.below(2) == 0 { 20 } else { 5000 };
+                let k = (1 + rng.below(most)).min(rest.len());
+                raw_write(&a, &rest[..k]);
+                rest = &rest[k..];
+            }
+            a
+        });
+        let mut pick = Rng(seed);
+        let mut vec = Vec::new();
+        let mut slice = vec![0u8; max_frame + 3];
+        for (i, want) in frames.iter().enumerate() {
+            match pick.below(3) {
+                0 => assert_eq!(&b.recv_bytes().unwrap(), want, "seed {seed} frame {i}"),
+                1 => {
+                    assert_eq!(b.recv_bytes_into(&mut vec).unwrap(), want.len());
+                    assert_eq!(&vec, want, "seed {seed} frame {i}");
+                }
+                _ => {
+                    assert_eq!(b.recv_bytes_into_at(&mut slice, 3).unwrap(), want.len());
+                    assert_eq!(
+                        &slice[3..3 + want.len()],
+                        &want[..],
+                        "seed {seed} frame {i}"
+                    );
+                }
+            }
+        }
+        let e = b.recv_bytes().unwrap_err();
+        match bad {
+            0 => assert!(matches!(e, RecvError::TooLarge { .. }), "seed {seed}: {e}"),
+            _ => assert!(matches!(e, RecvError::Corrupt(_)), "seed {seed}: {e}"),
+        }
+        assert!(matches!(b.recv_bytes(), Err(RecvError::Closed)));
+        drop(writer.join().unwrap());
+    }
+}
+
+/// A frame over a small `max_frame` is refused even when it is small enough for the
+/// buffered fast path, and even when it arrived in the same read as good frames.
+#[test]
+fn small_frame_over_max_frame_is_refused() {
+    let (a, mut b) = pipe(true).unwrap();
+    b.set_max_frame(4);
+    let mut stream = header(3);
+    stream.extend_from_slice(b"abc");
+    stream.extend_from_slice(&header(5));
+    stream.extend_from_slice(b"abcde");
+    raw_write(&a, &stream);
+    assert_eq!(b.recv_bytes().unwrap(), b"abc");
+    assert!(matches!(
+        b.recv_bytes(),
+        Err(RecvError::TooLarge { len: 5, max: 4 })
+    ));
+    assert!(matches!(b.recv_bytes(), Err(RecvError::Closed)));
+}

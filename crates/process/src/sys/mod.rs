@@ -552,6 +552,22 @@ fn send_vectored(fd: BorrowedFd<'_>, bufs: &[io::IoSlice<'_>]) -> io::Result<usi
     Ok(n as usize)
 }
 
+/// One `send` of `buf` (`MSG_NOSIGNAL`), retrying on `EINTR`; returns how much the
+/// socket took (a small frame is taken whole).
+#[inline]
+pub(crate) fn send_once(fd: BorrowedFd<'_>, buf: &[u8]) -> io::Result<usize> {
+    // SAFETY: `buf` is valid for reads of its length during the call.
+    let n = cvt_retry(|| unsafe {
+        libc::send(
+            fd.as_raw_fd(),
+            buf.as_ptr().cast(),
+            buf.len(),
+            libc::MSG_NOSIGNAL,
+        )
+    })?;
+    Ok(n as usize)
+}
+
 /// Sends all of `buf` on a socket (`MSG_NOSIGNAL`), looping over short sends. One
 /// contiguous buffer goes out with `send`, which spares the kernel the copy-in of a
 /// message header and an iovec array that `sendmsg` costs (small `Pipe` frames).
