@@ -3,6 +3,11 @@
 //! and heals (a dead worker fails only the task it ran; its other tasks are requeued; a
 //! replacement starts).
 //!
+//! Who sends a task: the manager (`dispatch`), or — when nothing is queued — the
+//! submitter itself, to an idle worker the manager offered (`Inner::idle`), recording it
+//! in `Inner::direct` under the same lock; the manager takes those records into its
+//! workers' tables (`absorb`) before it reads a reply, buries a worker or assigns tasks.
+//!
 //! Who resolves a task: whoever *removes* it from the table (under the lock) completes
 //! it, exactly once — the manager on a reply, a death, a timeout or terminate; a
 //! canceller on `Future::cancel` of a running task. The manager only ever holds ids.
