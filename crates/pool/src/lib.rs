@@ -170,9 +170,9 @@
 //! task straight to an idle worker, `process_pool/engine.rs`): 10.6–14.1× procspawn's warm
 //! `Pool::spawn+join` (180–240 µs; criterion 17.5 µs vs 220 µs, 12.6×; a new procspawn
 //! process per job is ~2.4 ms) in quiet runs; when other programs keep both cores busy,
-//! procspawn's wake-ups get cheap (60–90 µs) and the ratio falls to ~4× (20 µs vs 80 µs). The reply still
-//! passes through the manager thread, so three threads share
-//! the two cores. `map` of 100k tiny tasks: 2.5–2.7 ms, 1.3–1.4× procspawn's pool fed
+//! procspawn's wake-ups get cheap (60–90 µs) and the ratio falls to ~4× (20 µs vs
+//! 80 µs). The reply still passes through the manager thread, so three threads share the
+//! two cores. `map` of 100k tiny tasks: 2.5–2.7 ms, 1.3–1.4× procspawn's pool fed
 //! the same chunks (CPython's `Pool(2).map`: 24–28 ms). A CPU-bound map (16 × 1.6 ms):
 //! 1.85–1.87× faster than sequential (medians of interleaved rounds; 1.47× in a run
 //! disturbed by other programs; criterion 1.70–1.79×, load 1.5–1.8).
