@@ -165,12 +165,15 @@
 //!
 //! **Speed** (`benches/benches/process.rs`, `process/pool_*`, 2 workers, forkserver, on
 //! a shared 2-core VM; `benches/examples/apply_ab.rs` and `pool_cpu_ab.rs` interleave the
-//! same workloads): one `apply` round trip to a warm pool takes 18–28 µs (was 105–122 µs
+//! same workloads): one `apply` round trip to a warm pool takes 15–20 µs (was 105–122 µs
 //! before the manager, the workers and `ApplyResult` polled briefly before sleeping,
-//! `process_pool/spin.rs`): 8.6–13.4× procspawn's warm `Pool::spawn+join` (150–280 µs;
-//! a new procspawn process per job is ~2.1 ms) — around the 10× bar, not always above
-//! it: each round trip still passes through the manager thread, so three threads share
-//! the two cores. `map` of 100k tiny tasks: 2.5–2.7 ms, 1.3–1.4× procspawn's pool fed
+//! `process_pool/spin.rs`, then 19–25 µs before a submitter with nothing queued wrote its
+//! task straight to an idle worker, `process_pool/engine.rs`): 10.6–14.1× procspawn's warm
+//! `Pool::spawn+join` (180–240 µs; criterion 17.5 µs vs 220 µs, 12.6×; a new procspawn
+//! process per job is ~2.4 ms) in quiet runs; when other programs keep both cores busy,
+//! procspawn's wake-ups get cheap (60–90 µs) and the ratio falls to ~4× (20 µs vs
+//! 80 µs). The reply still passes through the manager thread, so three threads share the
+//! two cores. `map` of 100k tiny tasks: 2.5–2.7 ms, 1.3–1.4× procspawn's pool fed
 //! the same chunks (CPython's `Pool(2).map`: 24–28 ms). A CPU-bound map (16 × 1.6 ms):
 //! 1.85–1.87× faster than sequential (medians of interleaved rounds; 1.47× in a run
 //! disturbed by other programs; criterion 1.70–1.79×, load 1.5–1.8).

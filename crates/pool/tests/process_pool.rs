@@ -45,6 +45,7 @@ matrix!(
     panic_fails_only_its_task_with_backtrace,
     abort_oom_and_sigkill_fail_only_their_task,
     random_kills_during_1000_tasks_resolve_each_once,
+    random_kills_during_one_at_a_time_tasks_resolve_each_once,
     cancel_of_a_running_task_replaces_its_worker,
     cancel_right_after_dispatch_stops_the_task,
     timeout_of_a_running_task,
@@ -374,6 +375,74 @@ fn random_kills_during_1000_tasks_resolve_each_once(method: StartMethod) {
     for (i, n) in resolved.iter().enumerate() {
         assert_eq!(n.load(Ordering::SeqCst), 1, "task {i} resolved {n:?} times");
     }
+}
+
+/// One task at a time (submit, then wait): each goes straight from the submitter to an
+/// idle worker (the direct path of `Engine::submit`), while another thread SIGKILLs
+/// both workers, five times. Every task still resolves exactly once: done, or failed by its own worker's
+/// death.
+fn random_kills_during_one_at_a_time_tasks_resolve_each_once(method: StartMethod) {
+    const KILLS: usize = 5;
+    let ex = Arc::new(executor(method, 2));
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let killer = {
+        let (ex, stop) = (ex.clone(), stop.clone());
+        std::thread::spawn(move || {
+            let mut seed = 0x9e37_79b9_u64;
+            for _ in 0..KILLS {
+                assert!(eventually(LONG, || ex.worker_pids().len() == 2));
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                std::thread::sleep(Duration::from_micros(seed % 5000));
+                // Both workers: the one running a task and the idle one (which may have
+                // just been handed the next).
+                let pids = ex.worker_pids();
+                for &pid in &pids {
+                    // SAFETY: signals a worker of ours.
+                    unsafe { libc::kill(pid, libc::SIGKILL) };
+                }
+                assert!(eventually(LONG, || pids
+                    .iter()
+                    .all(|p| !ex.worker_pids().contains(p))));
+            }
+            stop.store(true, Ordering::SeqCst);
+        })
+    };
+    let resolved = Arc::new(std::sync::Mutex::new(Vec::<usize>::new()));
+    let (mut ok, mut lost, mut i) = (0, 0, 0u64);
+    // At least 200 tasks, and tasks until the killer is done.
+    while i < 200 || !stop.load(Ordering::SeqCst) {
+        let f = ex.submit(Call::new(slower_double, i)).unwrap();
+        let r = resolved.clone();
+        f.add_done_callback(move |_| r.lock().unwrap().push(i as usize));
+        match f.result() {
+            Ok(v) => {
+                assert_eq!(*v, 2 * i);
+                ok += 1;
+            }
+            Err(e) => {
+                assert_eq!(died(&e).signal(), Some(libc::SIGKILL));
+                lost += 1;
+            }
+        }
+        i += 1;
+    }
+    killer.join().unwrap();
+    assert_eq!(ok + lost, i);
+    assert!(
+        lost <= KILLS as u64,
+        "{lost} tasks failed for {KILLS} kills"
+    );
+    ex.shutdown(true, false);
+    let mut resolved = resolved.lock().unwrap().clone();
+    resolved.sort_unstable();
+    assert_eq!(
+        resolved,
+        (0..i as usize).collect::<Vec<_>>(),
+        "each task resolved once"
+    );
+    assert!(ex.workers_started() >= 2 + KILLS);
 }
 
 fn cancel_of_a_running_task_replaces_its_worker(method: StartMethod) {

@@ -3,6 +3,11 @@
 //! and heals (a dead worker fails only the task it ran; its other tasks are requeued; a
 //! replacement starts).
 //!
+//! Who sends a task: the manager (`dispatch`), or — when nothing is queued — the
+//! submitter itself, to an idle worker the manager offered (`Inner::idle`), recording it
+//! in `Inner::direct` under the same lock; the manager takes those records into its
+//! workers' tables (`absorb`) before it reads a reply, buries a worker or assigns tasks.
+//!
 //! Who resolves a task: whoever *removes* it from the table (under the lock) completes
 //! it, exactly once — the manager on a reply, a death, a timeout or terminate; a
 //! canceller on `Future::cancel` of a running task. The manager only ever holds ids.
@@ -93,6 +98,26 @@ struct Inner {
     pids: Vec<i32>,
     sleeping: bool,
     finished: bool,
+    /// Idle workers a submitter may hand one task to itself (published by the manager,
+    /// see [`Engine::submit`]); each entry is taken by at most one submitter.
+    idle: Vec<Idle>,
+    /// Tasks submitters sent straight to an idle worker, not yet in the manager's table
+    /// (it takes them in, under this lock, before it reads a reply or buries a worker).
+    direct: Vec<Direct>,
+}
+
+/// An idle worker's task socket, published for a submitter's direct send.
+struct Idle {
+    key: u64,
+    work: Arc<Connection>,
+}
+
+/// A task a submitter sent straight to the worker `key`.
+struct Direct {
+    key: u64,
+    id: TaskId,
+    timeout: Option<Duration>,
+    at: Instant,
 }
 
 /// Counters, for tests, demos and `Debug`.
@@ -168,11 +193,53 @@ impl Engine {
     }
 
     /// Queues a task under `id` (from [`new_id`](Engine::new_id)).
-    pub(crate) fn submit(&self, id: TaskId, task: Task) -> Result<(), (Refusal, Task)> {
+    ///
+    /// The direct path: when nothing is queued and the manager has published an idle
+    /// worker, the submitter writes the task to that worker's socket itself and records
+    /// it (all under the lock the manager assigns tasks under), so a round trip skips the
+    /// wake-up of the manager on the way out. The manager takes the record in before it
+    /// reads that worker's reply or buries it, so healing, cancel, timeouts and the
+    /// budgets see the task exactly as if the manager had sent it.
+    pub(crate) fn submit(&self, id: TaskId, mut task: Task) -> Result<(), (Refusal, Task)> {
+        let size = 1 + 8 + FN_REF_BYTES + 4 + task.payload.len();
+        let frame = (size <= SMALL_FRAME).then(|| {
+            let mut frame = Vec::with_capacity(size);
+            frame.push(wire::BATCH);
+            wire::put_task(&mut frame, id, &task.f, &task.payload);
+            frame
+        });
         let wake = {
             let mut inner = self.inner.lock();
             if let Some(refusal) = Self::refusal(&inner) {
                 return Err((refusal, task));
+            }
+            if let Some(frame) = frame.filter(|_| inner.queue.is_empty()) {
+                if let Some(idle) = inner.idle.pop() {
+                    if task.completer.start() {
+                        task.started = true;
+                        if idle.work.send_bytes(&frame).is_ok() {
+                            let timeout = task.timeout;
+                            inner.direct.push(Direct {
+                                key: idle.key,
+                                id,
+                                timeout,
+                                at: Instant::now(),
+                            });
+                            inner.tasks.insert(id, task);
+                            // A sleeping manager learns of it from the reply; one that
+                            // must time the task is woken to set its clock.
+                            let wake = timeout.is_some() && std::mem::take(&mut inner.sleeping);
+                            drop(inner);
+                            if wake {
+                                self.wake();
+                            }
+                            return Ok(());
+                        }
+                        // The worker is gone (the manager buries it): queue the task.
+                    } else {
+                        inner.idle.push(idle); // cancelled meanwhile: `dispatch` drops it
+                    }
+                }
             }
             inner.tasks.insert(id, task);
             inner.queue.push_back(id);
@@ -344,10 +411,12 @@ enum StopReason {
 }
 
 struct Worker {
+    /// Unique in this pool (the key of its `Idle`/`Direct` entries).
+    key: u64,
     name: String,
     pid: i32,
     handle: ProcessHandle,
-    work: Connection,
+    work: Arc<Connection>,
     results: Connection,
     slot: RawValue<u64>,
     /// Tasks sent, in order, with their timeouts.
@@ -496,10 +565,8 @@ impl Manager {
             StartMethod::Spawn => "Spawn",
             StartMethod::Forkserver => "ForkServer",
         };
-        let name = format!(
-            "{kind}PoolWorker-{}",
-            WORKER_COUNTER.fetch_add(1, Ordering::Relaxed) + 1
-        );
+        let key = WORKER_COUNTER.fetch_add(1, Ordering::Relaxed) as u64 + 1;
+        let name = format!("{kind}PoolWorker-{key}");
         let handle = opts
             .context
             .process(worker_main, args)
@@ -509,10 +576,11 @@ impl Manager {
             .map_err(|e| err(&e))?;
         let pid = handle.pid();
         self.workers.push(Worker {
+            key,
             name,
             pid,
             handle,
-            work: work_tx,
+            work: Arc::new(work_tx),
             results: res_rx,
             slot,
             outstanding: VecDeque::new(),
@@ -556,6 +624,10 @@ impl Manager {
         {
             let mut inner = engine.inner.lock();
             inner.sleeping = false;
+            // Direct sends first (the cancels below look for their workers); no worker
+            // is offered to submitters while this step assigns tasks.
+            self.absorb(&mut inner);
+            inner.idle.clear();
             // Cancelled running tasks: stop the worker that runs one.
             for id in std::mem::take(&mut inner.cancels) {
                 if let Some(w) = self
@@ -605,6 +677,9 @@ impl Manager {
                     }
                 }
                 self.dispatch(&mut inner, &mut sends, &mut to_fail);
+                if !inner.closed {
+                    self.publish(&mut inner);
+                }
                 if inner.live == 0 && inner.start_error.is_some() && !inner.queue.is_empty() {
                     // No worker and none can start: fail what waits rather than orphan it.
                     let cause = inner.start_error.clone().expect("checked");
@@ -734,6 +809,52 @@ impl Manager {
         }
     }
 
+    /// Takes the submitters' direct sends into the workers' tables (under the lock).
+    fn absorb(&mut self, inner: &mut Inner) {
+        for d in std::mem::take(&mut inner.direct) {
+            match self.workers.iter_mut().find(|w| w.key == d.key) {
+                Some(w) => {
+                    if w.outstanding.is_empty() {
+                        w.head_since = d.at;
+                    }
+                    w.outstanding.push_back((d.id, d.timeout));
+                    if let Some(b) = &mut w.budget {
+                        *b = b.saturating_sub(1);
+                    }
+                }
+                // Not reachable (a worker's entries are taken in before it is buried),
+                // but never orphan a task: it goes back to the queue.
+                None => {
+                    if inner.tasks.contains_key(&d.id) {
+                        inner.queue.push_front(d.id);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Offers the idle workers to submitters (replacing the previous offer): live, not
+    /// stopping, nothing outstanding, budget left.
+    fn publish(&mut self, inner: &mut Inner) {
+        inner.idle.clear();
+        if !inner.queue.is_empty() {
+            return;
+        }
+        for w in &self.workers {
+            if !w.gone
+                && w.stopping.is_none()
+                && w.outstanding.is_empty()
+                && w.doomed.is_empty()
+                && w.budget != Some(0)
+            {
+                inner.idle.push(Idle {
+                    key: w.key,
+                    work: w.work.clone(),
+                });
+            }
+        }
+    }
+
     fn next_deadline(&self) -> Option<Instant> {
         let mut next: Option<Instant> = self.retry_at;
         let mut consider = |t: Instant| next = Some(next.map_or(t, |n| n.min(t)));
@@ -796,6 +917,7 @@ impl Manager {
     fn has_work(&self, sleep: bool) -> bool {
         let mut inner = self.engine.inner.lock();
         let work = !inner.cancels.is_empty()
+            || !inner.direct.is_empty()
             || inner.terminate
             || inner.cancel_queued
             || (inner.closed
@@ -900,10 +1022,17 @@ impl Manager {
             }
             _ => return,
         }
-        let (Some(id), Some(_rss), Some(count)) = (r.u64(), r.u64(), r.u32()) else {
+        let (Some(id), Some(rss), Some(count)) = (r.u64(), r.u64(), r.u32()) else {
             return;
         };
+        let engine = self.engine.clone();
+        let mut inner = engine.inner.lock();
+        // The task may have been sent by a submitter: its record comes in first.
+        self.absorb(&mut inner);
         let w = &mut self.workers[i];
+        if engine.opts.max_memory_per_child.is_some_and(|m| rss > m) {
+            w.budget = Some(0); // it leaves after this task: offer it to no one
+        }
         if let Some(pos) = w.outstanding.iter().position(|(t, _)| *t == id) {
             w.outstanding.remove(pos);
         }
@@ -918,7 +1047,13 @@ impl Manager {
         let w = &mut self.workers[i];
         w.head_since = now;
         self.last_active = now;
-        let task = self.engine.inner.lock().tasks.remove(&id);
+        // Offered to submitters before the caller learns its result, so the caller's
+        // next task can go straight to it.
+        if !inner.closed {
+            self.publish(&mut inner);
+        }
+        let task = inner.tasks.remove(&id);
+        drop(inner);
         if let Some(task) = task {
             self.engine.stats.completed.fetch_add(1, Ordering::Relaxed);
             task.completer.finish(Items::new(r, count));
@@ -928,6 +1063,17 @@ impl Manager {
     /// Joins workers whose reply socket ended: fails the task each one ran, requeues the
     /// rest it held.
     fn bury_dead(&mut self) {
+        if self.workers.iter().any(|w| w.gone) {
+            // Every direct send to a dead worker is in its table before it is buried,
+            // and no submitter can pick it after this.
+            let engine = self.engine.clone();
+            let mut inner = engine.inner.lock();
+            self.absorb(&mut inner);
+            let workers = &self.workers;
+            inner
+                .idle
+                .retain(|d| workers.iter().any(|w| w.key == d.key && !w.gone));
+        }
         let mut i = 0;
         while i < self.workers.len() {
             if !self.workers[i].gone {

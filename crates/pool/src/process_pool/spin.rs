@@ -1,7 +1,8 @@
 //! Polling briefly before sleeping.
 //!
-//! A round trip through the pool passes a message four times (caller → manager thread →
-//! worker → manager thread → caller). Each receiver that is asleep when its message
+//! A round trip through the pool passes a message three times (caller → worker →
+//! manager thread → caller; four when the task waits in the queue and the manager sends
+//! it). Each receiver that is asleep when its message
 //! comes has to be woken, and on a virtual machine the wake-up of an idle CPU costs
 //! tens of microseconds — several times the cost of the message itself. So the manager
 //! (while tasks are short) and a worker (after a task) poll for their next message for
