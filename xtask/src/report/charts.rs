@@ -258,7 +258,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let (criterion, python) = fixture::write_all(dir.path());
         let mut r = Results::new();
-        read_criterion(&criterion, &mut r);
+        read_criterion(&criterion, &mut r, None);
         read_python(&python, &mut r).unwrap();
         r
     }

@@ -67,12 +67,26 @@ pub(crate) struct PythonRow {
 }
 
 /// Reads every finished benchmark under `criterion_dir` (criterion's `target/criterion`).
-/// Directories without both JSON files (an interrupted run) are skipped.
-pub(crate) fn read_criterion(criterion_dir: &Path, results: &mut Results) {
+/// Directories without both JSON files (an interrupted run) are skipped, and so are
+/// results written before `since` (an older run's figures must not pass for this one's);
+/// returns how many were left out for that.
+pub(crate) fn read_criterion(
+    criterion_dir: &Path,
+    results: &mut Results,
+    since: Option<std::time::SystemTime>,
+) -> usize {
     let mut dirs = Vec::new();
     find_new_dirs(criterion_dir, &mut dirs);
     dirs.sort();
+    let mut stale = 0;
     for dir in dirs {
+        if let Some(since) = since {
+            let written = std::fs::metadata(dir.join("estimates.json")).and_then(|m| m.modified());
+            if written.is_ok_and(|t| t < since) {
+                stale += 1;
+                continue;
+            }
+        }
         let (Ok(id), Ok(estimates)) = (
             read_json::<BenchmarkId>(&dir.join("benchmark.json")),
             read_json::<Estimates>(&dir.join("estimates.json")),
@@ -98,6 +112,7 @@ pub(crate) fn read_criterion(criterion_dir: &Path, results: &mut Results) {
                 .throughput = Some(t);
         }
     }
+    stale
 }
 
 /// Criterion serialises `Throughput::Elements(n)` as `{"Elements": n}`, bytes as
@@ -207,7 +222,7 @@ mod tests {
         std::fs::write(broken.join("benchmark.json"), "{}").unwrap();
 
         let mut results = Results::new();
-        read_criterion(dir.path(), &mut results);
+        read_criterion(dir.path(), &mut results, None);
         assert_eq!(results.len(), 2);
         let queue = &results["queue/spsc_bounded_1024"];
         assert_eq!(queue.throughput, Some(Throughput::Elements(200_000)));
@@ -217,6 +232,15 @@ mod tests {
             900.0
         );
         assert_eq!(results["threads/enumerate"].throughput, None);
+
+        // Results written before the last whole bench run began are left out.
+        let later = std::time::SystemTime::now() + std::time::Duration::from_secs(60);
+        let mut results = Results::new();
+        assert_eq!(read_criterion(dir.path(), &mut results, Some(later)), 3);
+        assert!(results.is_empty());
+        let earlier = std::time::SystemTime::UNIX_EPOCH;
+        assert_eq!(read_criterion(dir.path(), &mut results, Some(earlier)), 0);
+        assert_eq!(results.len(), 2);
     }
 
     #[test]

@@ -143,6 +143,9 @@ pub(crate) fn page(r: &Report) -> String {
         out,
         "<h2 id=\"bars\">SPEC.md's bars</h2>\n<p><strong>{met} of {measured}</strong> measured bars met.</p>"
     );
+    if let Some(note) = r.stale_note() {
+        let _ = writeln!(out, "<p>{}</p>", with_code(&note));
+    }
     out.push_str(&table(&tables::bars(&r.verdicts), |row| {
         match row.first().map(String::as_str) {
             Some(s) if s.ends_with("met") => "met",

@@ -29,6 +29,9 @@ pub(crate) fn summary(r: &Report) -> String {
         "## SPEC.md's bars\n\n{met} of {measured} measured bars met ({} not measured in this run).\n",
         r.verdicts.len() - measured + super::bars::UNMEASURED.len()
     );
+    if let Some(note) = r.stale_note() {
+        let _ = writeln!(out, "{note}\n");
+    }
     out += &table(&tables::bars(&r.verdicts));
     out += "\n## The notes' question: which model for which work\n\n";
     if r.scenario_verdicts.is_empty() {

@@ -61,13 +61,31 @@ pub(crate) struct Report {
     /// One sentence per scenario workload.
     pub(crate) scenario_verdicts: Vec<String>,
     pub(crate) python_rows: usize,
+    /// Criterion results left out as older than the last whole `cargo xtask bench` run,
+    /// and how long ago that run started.
+    pub(crate) stale: Option<(usize, std::time::Duration)>,
+}
+
+/// The file whose modification time marks the start of the last `cargo xtask bench` over
+/// every chapter (written in the report's folder).
+pub(crate) fn bench_stamp(out: &Path) -> PathBuf {
+    out.join("bench-started")
 }
 
 impl Report {
     /// Reads the results and works out bars, verdicts and charts.
     pub(crate) fn build(paths: &Paths) -> Result<Report, String> {
         let mut results = Results::new();
-        collect::read_criterion(&paths.criterion, &mut results);
+        let since = std::fs::metadata(bench_stamp(&paths.out))
+            .and_then(|m| m.modified())
+            .ok();
+        let left_out = collect::read_criterion(&paths.criterion, &mut results, since);
+        let stale = since.filter(|_| left_out > 0).map(|t| {
+            let ago = std::time::SystemTime::now()
+                .duration_since(t)
+                .unwrap_or_default();
+            (left_out, ago)
+        });
         let criterion_groups = results.len();
         let python_rows = collect::read_python(&paths.python, &mut results)?;
         if criterion_groups == 0 {
@@ -88,6 +106,7 @@ impl Report {
             charts,
             scenario_verdicts,
             python_rows,
+            stale,
         })
     }
 
@@ -98,6 +117,21 @@ impl Report {
             .copied()
             .filter(|(c, _)| self.results.keys().any(|g| chapter_of(g) == *c))
             .collect()
+    }
+
+    /// A sentence saying how many older criterion results were left out, if any.
+    pub(crate) fn stale_note(&self) -> Option<String> {
+        let (n, ago) = self.stale?;
+        let ago = match ago.as_secs() {
+            s if s < 120 => format!("{s} s"),
+            s if s < 7200 => format!("{} min", s / 60),
+            s => format!("{} h", s / 3600),
+        };
+        Some(format!(
+            "{n} criterion result(s) older than the last `cargo xtask bench` (started {ago} \
+             ago) were left out: that run did not measure them (`--smoke` runs one group per \
+             target); run `cargo xtask bench` or `--quick` for every figure."
+        ))
     }
 
     /// `(met, measured)` over the bars.
