@@ -34,7 +34,7 @@
 
 use std::hint::black_box;
 use std::io::{Read, Write};
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::net::UnixStream;
 use std::process::Command;
 use std::sync::Arc;
@@ -43,6 +43,7 @@ use std::time::{Duration, Instant};
 
 use criterion::{Criterion, Throughput};
 use skein_benches::pipe_small;
+use skein_benches::raw::{fork, reap, socketpair};
 
 #[path = "../workloads/queue_small.rs"]
 mod queue_small;
@@ -247,45 +248,6 @@ fn bulk(c: &mut Criterion) {
 
 const ELEMS: usize = 10_000_000;
 const ROUNDS: u32 = 1_000;
-
-/// Forks; the child runs `f` and `_exit`s (code 0, or 1 if it panicked).
-fn fork(f: impl FnOnce()) -> libc::pid_t {
-    // SAFETY: the child runs `f` then `_exit`s; glibc keeps malloc usable after fork.
-    let pid = unsafe { libc::fork() };
-    assert!(pid >= 0);
-    if pid == 0 {
-        let ok = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).is_ok();
-        // SAFETY: ends the child at once.
-        unsafe { libc::_exit(if ok { 0 } else { 1 }) };
-    }
-    pid
-}
-
-fn reap(pid: libc::pid_t) {
-    let mut status = 0;
-    // SAFETY: waits for our own child.
-    unsafe { libc::waitpid(pid, &mut status, 0) };
-    assert!(
-        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
-        "child failed"
-    );
-}
-
-fn socketpair() -> (OwnedFd, OwnedFd) {
-    let mut fds = [0; 2];
-    // SAFETY: fills two descriptors we then own.
-    let r = unsafe {
-        libc::socketpair(
-            libc::AF_UNIX,
-            libc::SOCK_STREAM | libc::SOCK_CLOEXEC,
-            0,
-            fds.as_mut_ptr(),
-        )
-    };
-    assert_eq!(r, 0);
-    // SAFETY: fresh descriptors from socketpair.
-    unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) }
-}
 
 fn write_all(fd: &OwnedFd, buf: &[u8]) {
     let mut done = 0;

@@ -11,9 +11,9 @@
 //! [`fifo`] is timed both by the criterion queue groups and by the interleaved A/B runner
 //! `examples/queue_ab.rs`, and [`pipe_small`] both by `process/pipe_small_8b` and by
 //! `examples/pipe_small_ab.rs`, and [`echo`] (the hub's echo beside tokio's) both by
-//! `hub/echo_1000_clients` and by `examples/echo_ab.rs`. [`pipe_small`] is the one
-//! module allowed unsafe code
-//! (the raw socketpair peer and the fork).
+//! `hub/echo_1000_clients` and by `examples/echo_ab.rs`. [`raw`] holds the fork,
+//! socketpair and reaping every cross-process workload uses. [`pipe_small`] (the raw
+//! socketpair peer) and [`raw`] are the two modules allowed unsafe code.
 //!
 //! Workloads whose peers are dev-dependencies (which this library cannot use) live in
 //! `workloads/` and are included with `#[path]` by the harnesses that time them:
@@ -27,4 +27,6 @@ pub mod echo;
 pub mod fifo;
 #[allow(unsafe_code)]
 pub mod pipe_small;
+#[allow(unsafe_code)]
+pub mod raw;
 pub mod scenarios;

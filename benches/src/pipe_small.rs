@@ -8,6 +8,7 @@
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::time::{Duration, Instant};
 
+use crate::raw::{fork, socketpair, wait_status};
 use skein_process::pipe;
 
 /// Messages per run.
@@ -171,39 +172,9 @@ pub fn cpu_time() -> Duration {
 }
 
 fn finish(child: libc::pid_t, started: Instant, sum: u64) -> Duration {
-    let mut status = 0;
-    // SAFETY: waits for our own child.
-    unsafe { libc::waitpid(child, &mut status, 0) };
+    let status = wait_status(child);
     assert_eq!(status, 0, "child failed");
     let elapsed = started.elapsed();
     assert_eq!(sum, MESSAGES * (MESSAGES - 1) / 2);
     elapsed
-}
-
-fn fork(f: impl FnOnce()) -> libc::pid_t {
-    // SAFETY: the child runs `f` then `_exit`s; glibc keeps malloc usable after fork.
-    let pid = unsafe { libc::fork() };
-    assert!(pid >= 0, "fork failed");
-    if pid == 0 {
-        f();
-        // SAFETY: ends the child at once, without running the parent's exit handlers.
-        unsafe { libc::_exit(0) };
-    }
-    pid
-}
-
-fn socketpair() -> (OwnedFd, OwnedFd) {
-    let mut fds = [0; 2];
-    // SAFETY: fills two descriptors we then own.
-    let r = unsafe {
-        libc::socketpair(
-            libc::AF_UNIX,
-            libc::SOCK_STREAM | libc::SOCK_CLOEXEC,
-            0,
-            fds.as_mut_ptr(),
-        )
-    };
-    assert_eq!(r, 0, "socketpair failed");
-    // SAFETY: fresh descriptors from socketpair.
-    unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) }
 }

@@ -15,12 +15,13 @@
 //! Included with `#[path]` by both harnesses: iceoryx2, ipc-channel and crossbeam are
 //! dev-dependencies, which the package's library cannot use.
 
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::AsRawFd;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use iceoryx2::port::update_connections::UpdateConnections;
 use iceoryx2::prelude::*;
+use skein_benches::raw::{fork, socketpair, wait_status};
 use skein_process::Queue;
 
 /// Messages per run.
@@ -339,39 +340,9 @@ impl Drop for OwnTime {
 /// Reaps `child`, stops the clock started at `started` (less `untimed`, what the child
 /// timed of itself as set-up) and checks the sum.
 fn finish(child: libc::pid_t, started: Instant, sum: u64, untimed: Duration) -> Duration {
-    let mut status = 0;
-    // SAFETY: waits for our own child.
-    unsafe { libc::waitpid(child, &mut status, 0) };
+    let status = wait_status(child);
     let elapsed = started.elapsed();
     assert_eq!(status, 0, "child failed");
     assert_eq!(sum, expected_sum(), "messages lost or corrupted");
     elapsed - untimed
-}
-
-fn fork(f: impl FnOnce()) -> libc::pid_t {
-    // SAFETY: the child runs `f` then `_exit`s; glibc keeps malloc usable after fork.
-    let pid = unsafe { libc::fork() };
-    assert!(pid >= 0, "fork failed");
-    if pid == 0 {
-        let ok = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).is_ok();
-        // SAFETY: ends the child at once, without running the parent's exit handlers.
-        unsafe { libc::_exit(if ok { 0 } else { 1 }) };
-    }
-    pid
-}
-
-fn socketpair() -> (OwnedFd, OwnedFd) {
-    let mut fds = [0; 2];
-    // SAFETY: fills two descriptors we then own.
-    let r = unsafe {
-        libc::socketpair(
-            libc::AF_UNIX,
-            libc::SOCK_STREAM | libc::SOCK_CLOEXEC,
-            0,
-            fds.as_mut_ptr(),
-        )
-    };
-    assert_eq!(r, 0, "socketpair failed");
-    // SAFETY: fresh descriptors from socketpair.
-    unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) }
 }
