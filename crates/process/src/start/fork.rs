@@ -181,6 +181,11 @@ pub(crate) fn start(p: Spec) -> Result<Arc<Record>, Failed> {
         .expect("the record is not shared yet")
         .child_me = Some(me.clone());
     registry::arm_at_exit();
+    // The child may read this process's executable identity (a pool worker checks every
+    // function reference against it). Computed here first: were another thread in the
+    // middle of its first computation at the fork, the child would inherit the
+    // `OnceLock` half-initialised and wait on it forever. Once this returns, it is done.
+    let _ = crate::sys::image::own();
     let mut guards = child::ForkGuards::lock();
     guards.reserve_child();
     // This thread holds every lock of the crate's own state across the fork
