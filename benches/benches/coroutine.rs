@@ -100,6 +100,47 @@ fn generator_create(c: &mut Criterion) {
     g.finish();
 }
 
+/// Two child greenlets switching to each other: `a.switch(n)` makes `n` A→B→A round
+/// trips (two switches each) and returns `n` to `main`. End it with [`ChildPair::end`].
+struct ChildPair {
+    a: Greenlet<u64>,
+    b: Greenlet<u64>,
+    /// A's handle of B (set once B exists; emptied at the end to break the cycle).
+    b_slot: std::rc::Rc<std::cell::RefCell<Option<Greenlet<u64>>>>,
+}
+
+impl ChildPair {
+    fn new(main: &Greenlet<u64>) -> ChildPair {
+        let b_slot: std::rc::Rc<std::cell::RefCell<Option<Greenlet<u64>>>> = Default::default();
+        let slot = b_slot.clone();
+        let m = main.clone();
+        let a = Greenlet::new(move |mut n: u64| {
+            loop {
+                let b = slot.borrow().clone().unwrap();
+                for _ in 0..n {
+                    b.switch(0);
+                }
+                n = m.switch(n);
+            }
+        });
+        let a2 = a.clone();
+        let b = Greenlet::new(move |_| {
+            loop {
+                a2.switch(0);
+            }
+        });
+        *b_slot.borrow_mut() = Some(b.clone());
+        ChildPair { a, b, b_slot }
+    }
+
+    /// Breaks the A→B handle cycle and kills both.
+    fn end(self) {
+        self.b_slot.borrow_mut().take();
+        self.a.kill().unwrap();
+        self.b.kill().unwrap();
+    }
+}
+
 fn greenlet_switch(c: &mut Criterion) {
     let mut g = c.benchmark_group("coroutine/greenlet_switch");
 
@@ -129,35 +170,15 @@ fn greenlet_switch(c: &mut Criterion) {
 
     // child ⇄ child: A switches to B and B back to A, N times per run of A; each
     // iteration of the bench is one A→B→A round trip (two switches), driven from main.
-    let b_slot: std::rc::Rc<std::cell::RefCell<Option<Greenlet<u64>>>> = Default::default();
-    let slot = b_slot.clone();
-    let m = main.clone();
-    let a = Greenlet::new(move |mut n: u64| {
-        loop {
-            let b = slot.borrow().clone().unwrap();
-            for _ in 0..n {
-                b.switch(0);
-            }
-            n = m.switch(n);
-        }
-    });
-    let a2 = a.clone();
-    let bgl = Greenlet::new(move |_| {
-        loop {
-            a2.switch(0);
-        }
-    });
-    *b_slot.borrow_mut() = Some(bgl.clone());
+    let pair = ChildPair::new(&main);
     g.bench_function("skein child->child->child", |b| {
         b.iter_custom(|iters| {
             let start = std::time::Instant::now();
-            a.switch(iters);
+            pair.a.switch(iters);
             start.elapsed()
         })
     });
-    b_slot.borrow_mut().take();
-    a.kill().unwrap();
-    bgl.kill().unwrap();
+    pair.end();
     g.finish();
 }
 
@@ -233,28 +254,9 @@ fn counting_loop(spec: &str) {
         }
         "greenlet-cc" => {
             let main = Greenlet::<u64>::current();
-            let b_slot: std::rc::Rc<std::cell::RefCell<Option<Greenlet<u64>>>> = Default::default();
-            let slot = b_slot.clone();
-            let a = Greenlet::new(move |mut n: u64| {
-                loop {
-                    let b = slot.borrow().clone().unwrap();
-                    for _ in 0..n {
-                        b.switch(0);
-                    }
-                    n = main.switch(n);
-                }
-            });
-            let a2 = a.clone();
-            let bgl = Greenlet::new(move |_| {
-                loop {
-                    a2.switch(0);
-                }
-            });
-            *b_slot.borrow_mut() = Some(bgl.clone());
-            sum += a.switch(n);
-            b_slot.borrow_mut().take();
-            a.kill().unwrap();
-            bgl.kill().unwrap();
+            let pair = ChildPair::new(&main);
+            sum += pair.a.switch(n);
+            pair.end();
         }
         other => panic!("unknown SKEIN_CORO_LOOP kind {other}"),
     }
@@ -293,25 +295,7 @@ fn interleaved(rounds: usize) {
             x = m.switch(x + 1);
         }
     });
-    let b_slot: std::rc::Rc<std::cell::RefCell<Option<Greenlet<u64>>>> = Default::default();
-    let slot = b_slot.clone();
-    let m = main.clone();
-    let a = Greenlet::new(move |mut n: u64| {
-        loop {
-            let b = slot.borrow().clone().unwrap();
-            for _ in 0..n {
-                b.switch(0);
-            }
-            n = m.switch(n);
-        }
-    });
-    let a2 = a.clone();
-    let bgl = Greenlet::new(move |_| {
-        loop {
-            a2.switch(0);
-        }
-    });
-    *b_slot.borrow_mut() = Some(bgl.clone());
+    let pair = ChildPair::new(&main);
 
     let names = [
         "raw corosensei resume+yield",
@@ -357,7 +341,7 @@ fn interleaved(rounds: usize) {
         );
         samples[4].push(
             time(&mut || {
-                a.switch(BLOCK / 10);
+                pair.a.switch(BLOCK / 10);
             }) * 10.0,
         );
     }
@@ -369,10 +353,8 @@ fn interleaved(rounds: usize) {
     for (name, m) in names.iter().zip(&meds) {
         println!("{name:36} {m:8.2} ns  ({:.2}x raw)", m / meds[0]);
     }
-    b_slot.borrow_mut().take();
     child.kill().unwrap();
-    a.kill().unwrap();
-    bgl.kill().unwrap();
+    pair.end();
 }
 
 criterion_group!(benches, generator_resume, generator_create, greenlet_switch);

@@ -8,7 +8,7 @@
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::time::{Duration, Instant};
 
-use crate::raw::{fork, socketpair, wait_status};
+use crate::raw::{fork, read_frames, socketpair, wait_status, write_whole};
 use skein_process::pipe;
 
 /// Messages per run.
@@ -70,41 +70,26 @@ pub fn raw_os_pipe() -> Duration {
 
 fn raw_stream(rx: OwnedFd, tx: OwnedFd) -> Duration {
     let t = Instant::now();
-    let child = fork(|| {
-        let mut frame = [0u8; 16];
-        frame[..4].copy_from_slice(&[b'S', b'K', 1, 0]);
-        frame[4..8].copy_from_slice(&8u32.to_le_bytes());
-        for i in 0..MESSAGES {
-            frame[8..].copy_from_slice(&i.to_le_bytes());
-            // SAFETY: writes from a live 16-byte buffer (a stream socket takes it whole).
-            let n = unsafe { libc::write(tx.as_raw_fd(), frame.as_ptr().cast(), 16) };
-            assert_eq!(n, 16);
-        }
-    });
+    let child = fork(|| write_framed_messages(&tx));
     drop(tx);
-    let mut buf = vec![0u8; 64 * 1024];
-    let (mut sum, mut got, mut kept) = (0u64, 0u64, 0usize);
-    while got < MESSAGES {
-        // SAFETY: reads into the live buffer after the `kept` bytes of a partial frame.
-        let n = unsafe {
-            libc::read(
-                rx.as_raw_fd(),
-                buf[kept..].as_mut_ptr().cast(),
-                buf.len() - kept,
-            )
-        };
-        assert!(n > 0, "the raw peer's child ended early");
-        let len = kept + n as usize;
-        let whole = len / 16 * 16;
-        for f in buf[..whole].chunks_exact(16) {
-            assert_eq!(&f[..8], &[b'S', b'K', 1, 0, 8, 0, 0, 0]);
-            sum += u64::from_le_bytes(f[8..].try_into().unwrap());
-            got += 1;
-        }
-        buf.copy_within(whole..len, 0);
-        kept = len - whole;
-    }
+    let mut sum = 0u64;
+    read_frames(&rx, 16, MESSAGES, |f| {
+        assert_eq!(&f[..8], &[b'S', b'K', 1, 0, 8, 0, 0, 0]);
+        sum += u64::from_le_bytes(f[8..].try_into().unwrap());
+    });
     finish(child, t, sum)
+}
+
+/// The raw peers' child: `MESSAGES` frames as skein's `Pipe` frames them (8-byte header,
+/// 8-byte payload), one `write` each.
+fn write_framed_messages(tx: &OwnedFd) {
+    let mut frame = [0u8; 16];
+    frame[..4].copy_from_slice(&[b'S', b'K', 1, 0]);
+    frame[4..8].copy_from_slice(&8u32.to_le_bytes());
+    for i in 0..MESSAGES {
+        frame[8..].copy_from_slice(&i.to_le_bytes());
+        write_whole(tx, &frame);
+    }
 }
 
 /// A weaker reference peer, not the bar: the same child, but a parent that takes each
@@ -115,17 +100,7 @@ fn raw_stream(rx: OwnedFd, tx: OwnedFd) -> Duration {
 pub fn raw_per_message() -> Duration {
     let (rx, tx) = socketpair();
     let t = Instant::now();
-    let child = fork(|| {
-        let mut frame = [0u8; 16];
-        frame[..4].copy_from_slice(&[b'S', b'K', 1, 0]);
-        frame[4..8].copy_from_slice(&8u32.to_le_bytes());
-        for i in 0..MESSAGES {
-            frame[8..].copy_from_slice(&i.to_le_bytes());
-            // SAFETY: writes from a live 16-byte buffer (a stream socket takes it whole).
-            let n = unsafe { libc::write(tx.as_raw_fd(), frame.as_ptr().cast(), 16) };
-            assert_eq!(n, 16);
-        }
-    });
+    let child = fork(|| write_framed_messages(&tx));
     drop(tx);
     let mut sum = 0u64;
     for _ in 0..MESSAGES {

@@ -15,13 +15,12 @@
 //! Included with `#[path]` by both harnesses: iceoryx2, ipc-channel and crossbeam are
 //! dev-dependencies, which the package's library cannot use.
 
-use std::os::fd::AsRawFd;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use iceoryx2::port::update_connections::UpdateConnections;
 use iceoryx2::prelude::*;
-use skein_benches::raw::{fork, socketpair, wait_status};
+use skein_benches::raw::{fork, read_frames, socketpair, wait_status, write_whole};
 use skein_process::Queue;
 
 /// Messages per run.
@@ -73,34 +72,14 @@ pub(crate) fn raw_socketpair() -> Duration {
     let t = Instant::now();
     let child = fork(|| {
         for i in 0..MESSAGES {
-            let m = i.to_le_bytes();
-            // SAFETY: writes from a live 8-byte buffer (a stream socket takes it whole).
-            let n = unsafe { libc::write(tx.as_raw_fd(), m.as_ptr().cast(), 8) };
-            assert_eq!(n, 8);
+            write_whole(&tx, &i.to_le_bytes());
         }
     });
     drop(tx);
-    let mut buf = vec![0u8; 64 * 1024];
-    let (mut sum, mut got, mut kept) = (0u64, 0u64, 0usize);
-    while got < MESSAGES {
-        // SAFETY: reads into the live buffer after the `kept` bytes of a partial message.
-        let n = unsafe {
-            libc::read(
-                rx.as_raw_fd(),
-                buf[kept..].as_mut_ptr().cast(),
-                buf.len() - kept,
-            )
-        };
-        assert!(n > 0, "the socketpair's child ended early");
-        let len = kept + n as usize;
-        let whole = len / 8 * 8;
-        for m in buf[..whole].chunks_exact(8) {
-            sum += u64::from_le_bytes(m.try_into().unwrap());
-            got += 1;
-        }
-        buf.copy_within(whole..len, 0);
-        kept = len - whole;
-    }
+    let mut sum = 0u64;
+    read_frames(&rx, 8, MESSAGES, |m| {
+        sum += u64::from_le_bytes(m.try_into().unwrap());
+    });
     finish(child, t, sum, Duration::ZERO)
 }
 

@@ -573,16 +573,7 @@ pub(crate) fn send_once(fd: BorrowedFd<'_>, buf: &[u8]) -> io::Result<usize> {
 /// message header and an iovec array that `sendmsg` costs (small `Pipe` frames).
 pub(crate) fn send_all(fd: BorrowedFd<'_>, mut buf: &[u8]) -> io::Result<()> {
     while !buf.is_empty() {
-        // SAFETY: `buf` is valid for reads of its length during the call.
-        let n = cvt_retry(|| unsafe {
-            libc::send(
-                fd.as_raw_fd(),
-                buf.as_ptr().cast(),
-                buf.len(),
-                libc::MSG_NOSIGNAL,
-            )
-        })?;
-        buf = &buf[n as usize..];
+        buf = &buf[send_once(fd, buf)?..];
     }
     Ok(())
 }
