@@ -312,6 +312,15 @@ pub(crate) const BARS: &[Bar] = &[
         "skein/sequential",
         Speed(1.8),
     ),
+    // Issue 12's CPU-bound map: the pool already running (the scenario above pays for
+    // its forks inside every iteration).
+    bar(
+        CPU,
+        "process/pool_cpu_map",
+        "skein ProcessPool::map (2 workers)",
+        "sequential",
+        Speed(1.8),
+    ),
     bar(
         IO,
         "scenarios/io_timer",
