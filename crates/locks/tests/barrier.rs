@@ -202,7 +202,10 @@ fn a_one_party_barrier_passes_every_time_and_the_last_arrival_never_times_out() 
     assert!(!b.is_broken());
     // A party that is not the last one with no time left times out, and breaks it.
     let two = Barrier::new(2).unwrap();
-    assert_eq!(two.wait_timeout(Duration::ZERO), Err(BarrierWaitError::TimedOut));
+    assert_eq!(
+        two.wait_timeout(Duration::ZERO),
+        Err(BarrierWaitError::TimedOut)
+    );
     assert!(two.is_broken());
     assert_eq!(two.n_waiting(), 0);
 }
@@ -268,7 +271,10 @@ fn the_action_may_format_the_barrier() {
         .expect("Debug inside the action blocked");
     assert!(shown.contains("parties: 2"), "{shown}");
     assert!(shown.contains("broken: false"), "{shown}");
-    let mut got = vec![other.join().unwrap().unwrap(), mine.join().unwrap().unwrap()];
+    let mut got = vec![
+        other.join().unwrap().unwrap(),
+        mine.join().unwrap().unwrap(),
+    ];
     got.sort();
     assert_eq!(got, vec![0, 1]);
 }
@@ -278,7 +284,10 @@ fn debug_shows_waiters_and_broken() {
     // CPython BarrierTests.test_repr: waiters=0/3, then 2/3 while two wait, then broken.
     let b = Barrier::new(3).unwrap();
     let shown = format!("{b:?}");
-    assert!(shown.contains("parties: 3") && shown.contains("n_waiting: 0"), "{shown}");
+    assert!(
+        shown.contains("parties: 3") && shown.contains("n_waiting: 0"),
+        "{shown}"
+    );
     thread::scope(|s| {
         let hs: Vec<_> = (0..2).map(|_| s.spawn(|| b.wait())).collect();
         until_waiting(&b, 2);

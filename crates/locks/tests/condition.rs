@@ -193,3 +193,61 @@ fn stress_producer_consumer() {
     });
     assert_eq!(sum.load(Ordering::Relaxed), (0..ITEMS).sum::<usize>());
 }
+
+#[test]
+fn acquiring_the_condition_takes_its_lock() {
+    // CPython ConditionTests.test_acquire: the default lock is reentrant; a given lock is
+    // the one taken.
+    let cond = Condition::new();
+    let a = cond.acquire();
+    let b = cond.acquire();
+    drop((b, a));
+    let lock = Arc::new(Lock::new());
+    let cond = Condition::with_lock(lock.clone());
+    let g = cond.acquire();
+    assert!(lock.try_acquire().is_none());
+    drop(g);
+    let held = lock.try_acquire().unwrap();
+    assert!(cond.try_acquire().is_none());
+    drop(held);
+    assert!(cond.try_acquire().is_some());
+}
+
+#[test]
+fn wait_for_sees_each_notified_state_and_returns_once_it_holds() {
+    // CPython ConditionTests.test_waitfor / test_waitfor_timeout.
+    let cond = Condition::with_lock(Lock::new());
+    let state = AtomicUsize::new(0);
+    let checks = AtomicUsize::new(0);
+    thread::scope(|s| {
+        let waiter = s.spawn(|| {
+            let mut g = cond.acquire();
+            g.wait_for(|| {
+                checks.fetch_add(1, Ordering::SeqCst);
+                state.load(Ordering::SeqCst) == 4
+            });
+            state.load(Ordering::SeqCst)
+        });
+        for _ in 0..4 {
+            until_waiting(&cond, 1);
+            let g = cond.acquire();
+            state.fetch_add(1, Ordering::SeqCst);
+            g.notify_one();
+        }
+        assert_eq!(waiter.join().unwrap(), 4);
+    });
+    assert_eq!(
+        checks.load(Ordering::SeqCst),
+        5,
+        "checked first, then once per notify"
+    );
+    // Never true: false after the timeout, holding the lock again.
+    let mut g = cond.acquire();
+    let start = Instant::now();
+    assert!(!g.wait_for_timeout(
+        || state.load(Ordering::SeqCst) == 5,
+        Duration::from_millis(20)
+    ));
+    assert!(start.elapsed() >= Duration::from_millis(20));
+    assert!(cond.lock().is_locked());
+}

@@ -101,5 +101,8 @@ fn a_set_then_clear_during_a_timed_wait_still_returns_true() {
         }
         waiter.join().unwrap()
     });
-    assert_eq!(falses, 0, "timed waits returned false although a set released them");
+    assert_eq!(
+        falses, 0,
+        "timed waits returned false although a set released them"
+    );
 }
