@@ -186,3 +186,69 @@ fn debug_shows_the_value_and_the_bound() {
         "{shown}"
     );
 }
+
+/// Bounded wait until `count` reaches `n`.
+fn until_count(count: &AtomicUsize, n: usize) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while count.load(Ordering::SeqCst) < n {
+        assert!(Instant::now() < deadline, "stuck at {count:?}, wanted {n}");
+        thread::yield_now();
+    }
+}
+
+#[test]
+fn releases_one_by_one_and_in_bulk_admit_exactly_that_many_waiters() {
+    // CPython BaseSemaphoreTests.test_acquire_contended / test_multirelease: 7 permits,
+    // one held; 10 threads take two each. 6 get in at first; 7 single releases admit 7
+    // more; release(6) admits 6 more; then none is free until the last release.
+    let sem = Semaphore::new(7);
+    let _held = sem.acquire();
+    let taken = AtomicUsize::new(0);
+    thread::scope(|s| {
+        for _ in 0..10 {
+            s.spawn(|| {
+                for _ in 0..2 {
+                    sem.acquire().leak();
+                    taken.fetch_add(1, Ordering::SeqCst);
+                }
+            });
+        }
+        until_count(&taken, 6);
+        for _ in 0..7 {
+            sem.release(1).unwrap();
+        }
+        until_count(&taken, 13);
+        sem.release(6).unwrap();
+        until_count(&taken, 19);
+        assert_eq!(sem.value(), 0);
+        assert!(sem.try_acquire().is_none());
+        assert_eq!(taken.load(Ordering::SeqCst), 19, "no extra waiter got in");
+        sem.release(1).unwrap();
+    });
+    assert_eq!(taken.load(Ordering::SeqCst), 20);
+    assert_eq!(sem.value(), 0);
+}
+
+#[test]
+fn permits_taken_on_some_threads_are_given_back_on_others_up_to_the_bound() {
+    // CPython ThreadTests.test_BoundedSemaphore_limit.
+    for limit in 1..10 {
+        let sem = BoundedSemaphore::new(limit);
+        thread::scope(|s| {
+            for _ in 0..limit {
+                s.spawn(|| sem.acquire().leak());
+            }
+        });
+        assert_eq!(sem.value(), 0);
+        thread::scope(|s| {
+            for _ in 0..limit {
+                s.spawn(|| sem.release(1).unwrap());
+            }
+        });
+        assert_eq!(sem.value(), limit);
+        assert!(matches!(
+            sem.release(1),
+            Err(SemaphoreReleaseError::TooManyReleases { .. })
+        ));
+    }
+}
