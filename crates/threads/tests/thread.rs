@@ -482,3 +482,53 @@ fn native_ids_are_distinct_and_set_while_running() {
         assert_ne!(thread.ident(), 0);
     }
 }
+
+#[test]
+fn a_thread_started_elsewhere_has_a_stable_ident_and_shows_as_a_dummy() {
+    // CPython test_ident_of_no_threading_threads / test_foreign_thread: get_ident() and
+    // current_thread().ident agree on a thread threading did not start; it is alive and
+    // its repr names _DummyThread.
+    let (idents, shown, alive) = std::thread::spawn(|| {
+        let before = skein_threads::get_ident();
+        let me = current_thread();
+        (
+            (before, me.ident(), skein_threads::get_ident()),
+            me.to_string(),
+            me.is_alive(),
+        )
+    })
+    .join()
+    .unwrap();
+    assert_eq!(idents.0, idents.1);
+    assert_eq!(idents.1, idents.2);
+    assert_ne!(idents.0, 0);
+    assert!(shown.starts_with("<_DummyThread("), "{shown}");
+    assert!(shown.contains("daemon"), "{shown}");
+    assert!(alive);
+}
+
+#[test]
+fn many_threads_may_join_one_thread_at_once() {
+    // Every joiner wakes when the thread ends (one end, many waiters).
+    let (tx, rx) = mpsc::channel::<()>();
+    let handle = Builder::new().spawn(move || rx.recv().unwrap()).unwrap();
+    let joiners: Vec<_> = (0..6)
+        .map(|i| {
+            let thread = handle.thread().clone();
+            Builder::new()
+                .spawn(move || {
+                    if i % 2 == 0 {
+                        thread.join()
+                    } else {
+                        thread.join_timeout(Duration::from_secs(60))
+                    }
+                })
+                .unwrap()
+        })
+        .collect();
+    tx.send(()).unwrap();
+    for j in joiners {
+        j.join().unwrap().unwrap();
+    }
+    handle.join().unwrap();
+}
