@@ -56,8 +56,9 @@ impl Builder {
     }
 
     /// Names the thread (Python's `name=`). Any string is accepted; the OS thread gets the
-    /// same name (with NUL bytes removed, which the OS cannot store). An empty name means
-    /// the default `Thread-N`, as in Python.
+    /// same name (with NUL bytes removed, which the OS cannot store; on Linux cut to 15
+    /// bytes at a character boundary, as Python 3.14 does). An empty name means the
+    /// default `Thread-N`, as in Python.
     pub fn name(mut self, name: impl Into<String>) -> Builder {
         self.name = Some(name.into());
         self
@@ -116,13 +117,16 @@ impl Builder {
         let os_name = name.replace('\0', "");
         let thread = Thread::new(registry::next_ident(), name, daemon, Kind::Skein);
 
-        let mut std_builder = std::thread::Builder::new().name(os_name);
+        let mut std_builder = std::thread::Builder::new().name(os_name.clone());
         if let Some(size) = stack_size {
             std_builder = std_builder.stack_size(size);
         }
         registry::insert(&thread);
         let theirs = thread.clone();
-        match std_builder.spawn(move || run_thread(theirs, f)) {
+        match std_builder.spawn(move || {
+            native::set_os_name(&os_name);
+            run_thread(theirs, f)
+        }) {
             Ok(native) => Ok(JoinHandle::new(thread, native)),
             Err(e) => {
                 registry::remove(&thread);

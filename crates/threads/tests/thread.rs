@@ -532,3 +532,31 @@ fn many_threads_may_join_one_thread_at_once() {
     }
     handle.join().unwrap();
 }
+
+#[cfg(target_os = "linux")]
+#[test]
+fn long_names_reach_the_os_cut_at_a_character_boundary() {
+    // CPython 3.14 ThreadTests.test_set_name: the OS keeps 15 bytes of a thread's name;
+    // a name is cut there without splitting a UTF-8 character. skein's own name (and
+    // std's) stay whole.
+    let comm = || std::fs::read("/proc/thread-self/comm").unwrap();
+    for (name, os) in [
+        ("ééééééééééé", "ééééééé"), // 2-byte chars: 14 bytes
+        ("abcdefghijklmnopqrstuvwxyz", "abcdefghijklmno"), // 15 bytes
+        ("€€€€€€€€", "€€€€€"),      // 3-byte chars: exactly 15
+        ("short", "short"),
+    ] {
+        let handle = Builder::new()
+            .name(name)
+            .spawn(move || (comm(), std::thread::current().name().map(str::to_owned)))
+            .unwrap();
+        assert_eq!(handle.thread().name(), name);
+        let (seen, std_name) = handle.join().unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(&seen).trim_end(),
+            os,
+            "for {name:?}"
+        );
+        assert_eq!(std_name.as_deref(), Some(name));
+    }
+}
