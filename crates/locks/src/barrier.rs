@@ -73,8 +73,8 @@ pub struct BarrierBuilder {
 impl BarrierBuilder {
     /// Runs `action` once per round, on the last thread to arrive, before any is released —
     /// `Barrier(n, action=f)`. It may read `n_waiting`/`is_broken` or format the barrier
-    /// with `Debug`; calling `wait`, `abort`
-    /// or `reset` of the same barrier from it would block, as it does in Python.
+    /// with `Debug`; calling `wait`, `abort` or `reset` of the same barrier from it would
+    /// block, as it does in Python.
     pub fn action<F: Fn() + Send + Sync + 'static>(mut self, action: F) -> Self {
         self.action = Some(Box::new(action));
         self
@@ -268,10 +268,10 @@ impl Barrier {
     }
 }
 
-/// Reads the published copies, not the state mutex: the action runs under that mutex and
-/// may format the barrier, as Python's may call `repr(barrier)`.
 impl fmt::Debug for Barrier {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The published copies, not the state mutex: the action runs under that mutex and
+        // may format the barrier, as Python's may call `repr(barrier)`.
         f.debug_struct("Barrier")
             .field("parties", &self.parties)
             .field("n_waiting", &self.n_waiting())
