@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use skein_threads::{Builder, MIN_STACK_SIZE, set_stack_size, stack_size};
 
-/// Ten threads started with the current default; each returns how deep it got.
+/// Ten threads started with the current default stack size, each using `dig_kib` KiB of it.
 fn start_ten(dig_kib: usize) {
     let ran = Arc::new(AtomicUsize::new(0));
     let handles: Vec<_> = (0..10)
