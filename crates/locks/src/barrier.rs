@@ -72,8 +72,9 @@ pub struct BarrierBuilder {
 
 impl BarrierBuilder {
     /// Runs `action` once per round, on the last thread to arrive, before any is released —
-    /// `Barrier(n, action=f)`. It may read `n_waiting`/`is_broken`; calling `wait`, `abort`
-    /// or `reset` of the same barrier from it would block, as it does in Python.
+    /// `Barrier(n, action=f)`. It may read `n_waiting`/`is_broken` or format the barrier
+    /// with `Debug`; calling `wait`, `abort` or `reset` of the same barrier from it would
+    /// block, as it does in Python.
     pub fn action<F: Fn() + Send + Sync + 'static>(mut self, action: F) -> Self {
         self.action = Some(Box::new(action));
         self
@@ -269,11 +270,12 @@ impl Barrier {
 
 impl fmt::Debug for Barrier {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let st = self.state.lock();
+        // The published copies, not the state mutex: the action runs under that mutex and
+        // may format the barrier, as Python's may call `repr(barrier)`.
         f.debug_struct("Barrier")
             .field("parties", &self.parties)
-            .field("n_waiting", &st.count)
-            .field("broken", &st.broken)
+            .field("n_waiting", &self.n_waiting())
+            .field("broken", &self.is_broken())
             .finish()
     }
 }

@@ -83,7 +83,8 @@ impl Event {
     }
 
     /// Waits at most `timeout` — `event.wait(timeout)`. Returns `true` if the flag was set
-    /// (now, or by a `set` that happened during the wait), `false` on timeout.
+    /// (now, or by a `set` that happened during the wait, even if a `clear` followed before
+    /// this thread looked again), `false` on timeout.
     pub fn wait_timeout(&self, timeout: Duration) -> bool {
         self.wait_until(Instant::now().checked_add(timeout))
     }
@@ -104,8 +105,14 @@ impl Event {
     #[cold]
     fn wait_slow(&self, deadline: Option<Instant>) -> bool {
         let w = waiter::current();
-        if waiter::spin_until(|| self.is_set() || deadline.is_some_and(|d| Instant::now() >= d)) {
-            return self.is_set();
+        // Remember what ended the spin: a `set` seen here counts even if a `clear` follows
+        // before we return (Python's `wait` returns True then too, bpo-13502).
+        let mut seen_set = false;
+        if waiter::spin_until(|| {
+            seen_set = self.is_set();
+            seen_set || deadline.is_some_and(|d| Instant::now() >= d)
+        }) {
+            return seen_set;
         }
         {
             let mut q = self.waiters.lock();

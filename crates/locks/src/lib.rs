@@ -25,7 +25,7 @@
 //! | `rlock.acquire(...)` / `with rlock:` | [`acquire`](RLock::acquire), [`try_acquire`](RLock::try_acquire), [`acquire_timeout`](RLock::acquire_timeout), [`acquire_deadline`](RLock::acquire_deadline) → [`RLockGuard`] |
 //! | `rlock.release()` | [`rlock.release()`](RLock::release); by a non-owner → [`ReleaseError::NotOwner`] |
 //! | `rlock._is_owned()` | [`rlock.is_owned()`](RLock::is_owned), [`rlock.count()`](RLock::count) |
-//! | `Semaphore(n)` | [`Semaphore::new(n)`](Semaphore::new) |
+//! | `Semaphore(n)` / `Semaphore()` | [`Semaphore::new(n)`](Semaphore::new) / [`Semaphore::default()`] (one permit) |
 //! | `BoundedSemaphore(n)` | [`BoundedSemaphore::new(n)`](BoundedSemaphore::new) |
 //! | `sem.acquire(blocking, timeout)` / `with sem:` | [`acquire`](Semaphore::acquire), [`try_acquire`](Semaphore::try_acquire), [`acquire_timeout`](Semaphore::acquire_timeout), [`acquire_deadline`](Semaphore::acquire_deadline) → [`SemaphoreGuard`] |
 //! | `sem.release(n)` | [`sem.release(n)`](Semaphore::release) → `Result<(), SemaphoreReleaseError>` |

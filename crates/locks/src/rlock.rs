@@ -249,9 +249,17 @@ impl Default for RLock {
 
 impl fmt::Debug for RLock {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Python's repr shows the owner's count to any thread; the count is the owner's
+        // to write, so another thread may see a value a moment old.
+        let count = if self.is_locked() {
+            self.count.load(Ordering::Relaxed)
+        } else {
+            0
+        };
         f.debug_struct("RLock")
             .field("name", &self.name)
             .field("locked", &self.is_locked())
+            .field("count", &count)
             .finish()
     }
 }

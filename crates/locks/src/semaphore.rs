@@ -123,9 +123,19 @@ macro_rules! semaphore_methods {
 
         impl fmt::Debug for $ty {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.debug_struct(stringify!($ty))
-                    .field("value", &self.value())
-                    .finish()
+                let mut d = f.debug_struct(stringify!($ty));
+                d.field("value", &self.value());
+                if let Some(bound) = self.raw.bound {
+                    d.field("bound", &bound);
+                }
+                d.finish()
+            }
+        }
+
+        /// One permit, as Python's `Semaphore()` / `BoundedSemaphore()` with no value.
+        impl Default for $ty {
+            fn default() -> Self {
+                $ty::new(1)
             }
         }
     };

@@ -193,3 +193,137 @@ fn stress_producer_consumer() {
     });
     assert_eq!(sum.load(Ordering::Relaxed), (0..ITEMS).sum::<usize>());
 }
+
+#[test]
+fn acquiring_the_condition_takes_its_lock() {
+    // CPython ConditionTests.test_acquire: the default lock is reentrant; a given lock is
+    // the one taken.
+    let cond = Condition::new();
+    let a = cond.acquire();
+    let b = cond.acquire();
+    drop((b, a));
+    let lock = Arc::new(Lock::new());
+    let cond = Condition::with_lock(lock.clone());
+    let g = cond.acquire();
+    assert!(lock.try_acquire().is_none());
+    drop(g);
+    let held = lock.try_acquire().unwrap();
+    assert!(cond.try_acquire().is_none());
+    drop(held);
+    assert!(cond.try_acquire().is_some());
+}
+
+#[test]
+fn wait_for_sees_each_notified_state_and_returns_once_it_holds() {
+    // CPython ConditionTests.test_waitfor / test_waitfor_timeout.
+    let cond = Condition::with_lock(Lock::new());
+    let state = AtomicUsize::new(0);
+    let checks = AtomicUsize::new(0);
+    thread::scope(|s| {
+        let waiter = s.spawn(|| {
+            let mut g = cond.acquire();
+            g.wait_for(|| {
+                checks.fetch_add(1, Ordering::SeqCst);
+                state.load(Ordering::SeqCst) == 4
+            });
+            state.load(Ordering::SeqCst)
+        });
+        for _ in 0..4 {
+            until_waiting(&cond, 1);
+            let g = cond.acquire();
+            state.fetch_add(1, Ordering::SeqCst);
+            g.notify_one();
+        }
+        assert_eq!(waiter.join().unwrap(), 4);
+    });
+    assert_eq!(
+        checks.load(Ordering::SeqCst),
+        5,
+        "checked first, then once per notify"
+    );
+    // Never true: false after the timeout, holding the lock again.
+    let mut g = cond.acquire();
+    let start = Instant::now();
+    assert!(!g.wait_for_timeout(
+        || state.load(Ordering::SeqCst) == 5,
+        Duration::from_millis(20)
+    ));
+    assert!(start.elapsed() >= Duration::from_millis(20));
+    assert!(cond.lock().is_locked());
+}
+
+/// Bounded wait until `v` holds `n` entries.
+fn until_len(v: &Mutex<Vec<usize>>, n: usize) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while v.lock().unwrap().len() < n {
+        assert!(
+            Instant::now() < deadline,
+            "only {:?}, wanted {n}",
+            v.lock().unwrap()
+        );
+        thread::yield_now();
+    }
+}
+
+/// CPython ConditionTests._check_notify: five threads wait twice; notify(3), notify(5)
+/// and notify_all wake exactly the waiters they should, each seeing the phase set while
+/// the notifier still held the lock.
+fn notify_phases<L: ConditionLock + Sync>(cond: &Condition<L>) {
+    let phase = AtomicUsize::new(0);
+    let first = Mutex::new(Vec::new());
+    let second = Mutex::new(Vec::new());
+    thread::scope(|s| {
+        for _ in 0..5 {
+            s.spawn(|| {
+                let mut g = cond.acquire();
+                g.wait();
+                first.lock().unwrap().push(phase.load(Ordering::SeqCst));
+                drop(g);
+                let mut g = cond.acquire();
+                g.wait();
+                second.lock().unwrap().push(phase.load(Ordering::SeqCst));
+            });
+        }
+        until_waiting(cond, 5);
+        {
+            let g = cond.acquire();
+            assert_eq!(g.notify(3), 3);
+            phase.store(1, Ordering::SeqCst);
+        }
+        until_len(&first, 3);
+        until_waiting(cond, 5); // 2 in their first wait, 3 in their second
+        assert_eq!(*first.lock().unwrap(), [1, 1, 1]);
+        assert!(second.lock().unwrap().is_empty());
+        {
+            let g = cond.acquire();
+            assert_eq!(g.notify(5), 5);
+            phase.store(2, Ordering::SeqCst);
+        }
+        until_len(&first, 5);
+        until_len(&second, 3);
+        until_waiting(cond, 2);
+        assert_eq!(*first.lock().unwrap(), [1, 1, 1, 2, 2]);
+        assert_eq!(*second.lock().unwrap(), [2, 2, 2]);
+        {
+            let g = cond.acquire();
+            assert_eq!(g.notify_all(), 2);
+            phase.store(3, Ordering::SeqCst);
+        }
+    });
+    assert_eq!(*second.lock().unwrap(), [2, 2, 2, 3, 3]);
+    assert_eq!(cond.n_waiting(), 0);
+}
+
+#[test]
+fn notify_n_and_notify_all_across_two_waits_each_with_rlock() {
+    let cond = Condition::new();
+    notify_phases(&cond);
+    notify_phases(&cond); // again: the internal state is still right
+}
+
+#[test]
+fn notify_n_and_notify_all_across_two_waits_each_with_lock() {
+    let cond = Condition::with_lock(Lock::new());
+    notify_phases(&cond);
+    notify_phases(&cond);
+}

@@ -75,3 +75,34 @@ fn stress_ping_pong() {
     });
     assert!(!ping.is_set() && !pong.is_set());
 }
+
+#[test]
+fn a_set_then_clear_during_a_timed_wait_still_returns_true() {
+    // CPython EventTests.test_set_and_clear (bpo-13502): a waiter that a `set` released
+    // returns true even if the flag was cleared again before it looked. A waiter hammered
+    // with set/clear pairs must never report a timeout long before its 60 s are up.
+    const WAITS: usize = 200_000;
+    let e = Event::new();
+    let done = std::sync::atomic::AtomicBool::new(false);
+    let falses = thread::scope(|s| {
+        let waiter = s.spawn(|| {
+            let mut falses = 0;
+            for _ in 0..WAITS {
+                if !e.wait_timeout(Duration::from_secs(60)) {
+                    falses += 1;
+                }
+            }
+            done.store(true, std::sync::atomic::Ordering::SeqCst);
+            falses
+        });
+        while !done.load(std::sync::atomic::Ordering::SeqCst) {
+            e.set();
+            e.clear();
+        }
+        waiter.join().unwrap()
+    });
+    assert_eq!(
+        falses, 0,
+        "timed waits returned false although a set released them"
+    );
+}

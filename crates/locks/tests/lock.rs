@@ -175,3 +175,75 @@ fn stress_timeouts_and_waiters_leave_the_lock_usable() {
     assert!(!lock.is_locked());
     assert!(lock.try_acquire().is_some());
 }
+
+/// Bounded wait until a thread is parked on `lock` (forces "blocked, then released").
+fn until_parked(lock: &Lock) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !lock.has_waiters() {
+        assert!(Instant::now() < deadline, "the waiter never parked");
+        thread::yield_now();
+    }
+}
+
+#[test]
+fn a_thread_taking_its_own_lock_again_waits_for_another_to_release_it() {
+    // CPython LockTests.test_reacquire: a Lock is not reentrant; the second acquire by the
+    // same thread blocks until some other thread releases the lock.
+    let lock = Lock::named("reacquired");
+    let (tx, rx) = mpsc::channel();
+    thread::scope(|s| {
+        s.spawn(|| {
+            lock.acquire().leak();
+            tx.send(1).unwrap();
+            lock.acquire().leak(); // blocks (the detector reports a self-deadlock meanwhile)
+            tx.send(2).unwrap();
+        });
+        assert_eq!(rx.recv().unwrap(), 1);
+        until_parked(&lock);
+        assert!(rx.try_recv().is_err(), "the second acquire did not block");
+        lock.release().unwrap();
+        assert_eq!(rx.recv().unwrap(), 2);
+    });
+    assert!(lock.is_locked());
+    lock.release().unwrap();
+}
+
+#[test]
+fn the_lock_is_usable_after_a_timed_out_acquire() {
+    // CPython LockTests.test_state_after_timeout (bpo-11618).
+    let lock = Lock::new();
+    let g = lock.acquire();
+    assert!(lock.acquire_timeout(Duration::from_millis(10)).is_none());
+    assert!(lock.acquire_timeout(Duration::ZERO).is_none());
+    drop(g);
+    assert!(!lock.is_locked());
+    assert!(lock.try_acquire().is_some());
+    assert!(
+        lock.acquire_timeout(Duration::ZERO).is_some(),
+        "timeout 0 on a free lock"
+    );
+}
+
+#[test]
+fn a_panic_inside_the_guard_scope_releases_the_lock() {
+    // CPython BaseLockTests.test_with: an exception in `with lock:` leaves it unlocked.
+    let lock = Lock::new();
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let _g = lock.acquire();
+        panic!("inside the with block");
+    }));
+    assert!(r.is_err());
+    assert!(!lock.is_locked());
+    thread::scope(|s| {
+        s.spawn(|| drop(lock.acquire()));
+    });
+}
+
+#[test]
+fn debug_says_whether_it_is_locked() {
+    // CPython BaseLockTests.test_repr / test_locked_repr.
+    let lock = Lock::new();
+    assert!(format!("{lock:?}").contains("locked: false"));
+    let _g = lock.acquire();
+    assert!(format!("{lock:?}").contains("locked: true"));
+}

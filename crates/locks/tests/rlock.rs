@@ -139,3 +139,60 @@ fn a_guard_released_by_hand_leaves_another_owner_alone() {
     });
     assert!(!lock.is_locked());
 }
+
+#[test]
+fn is_owned_is_per_thread_and_follows_every_level() {
+    // CPython RLockTests.test__is_owned and test_recursion_count.
+    let lock = RLock::new();
+    assert!(!lock.is_owned());
+    let a = lock.acquire();
+    assert!(lock.is_owned());
+    let b = lock.acquire();
+    assert_eq!(lock.count(), 2);
+    thread::scope(|s| {
+        s.spawn(|| {
+            assert!(!lock.is_owned());
+            assert_eq!(lock.count(), 0);
+            assert!(lock.try_acquire().is_none());
+        });
+    });
+    drop(b);
+    assert!(lock.is_owned());
+    assert_eq!(lock.count(), 1);
+    drop(a);
+    assert!(!lock.is_owned());
+    assert!(!lock.is_locked());
+}
+
+#[test]
+fn a_panic_inside_nested_guards_releases_every_level() {
+    // CPython BaseLockTests.test_with for RLock.
+    let lock = RLock::new();
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let _a = lock.acquire();
+        let _b = lock.acquire();
+        panic!("inside the with block");
+    }));
+    assert!(r.is_err());
+    assert!(!lock.is_locked());
+    thread::scope(|s| {
+        s.spawn(|| drop(lock.acquire()));
+    });
+}
+
+#[test]
+fn debug_shows_the_recursion_count() {
+    // CPython RLockTests.test_repr_count: the repr shows count=0, 1, 2.
+    let lock = RLock::new();
+    assert!(format!("{lock:?}").contains("count: 0"), "{lock:?}");
+    let a = lock.acquire();
+    assert!(format!("{lock:?}").contains("count: 1"), "{lock:?}");
+    let b = lock.acquire();
+    let shown = format!("{lock:?}");
+    assert!(
+        shown.contains("count: 2") && shown.contains("locked: true"),
+        "{shown}"
+    );
+    drop((b, a));
+    assert!(format!("{lock:?}").contains("count: 0"));
+}

@@ -56,7 +56,9 @@ impl Builder {
     }
 
     /// Names the thread (Python's `name=`). Any string is accepted; the OS thread gets the
-    /// same name (with NUL bytes removed, which the OS cannot store).
+    /// same name (with NUL bytes removed, which the OS cannot store; on Linux cut to 15
+    /// bytes at a character boundary, as Python 3.14 does). An empty name means the
+    /// default `Thread-N`, as in Python.
     pub fn name(mut self, name: impl Into<String>) -> Builder {
         self.name = Some(name.into());
         self
@@ -107,17 +109,24 @@ impl Builder {
             }
         }
         let daemon = self.daemon.unwrap_or_else(registry::current_is_daemon);
-        let name = self.name.unwrap_or_else(registry::default_name);
+        // Python: `Thread(name="")` gets the default name too.
+        let name = self
+            .name
+            .filter(|name| !name.is_empty())
+            .unwrap_or_else(registry::default_name);
         let os_name = name.replace('\0', "");
         let thread = Thread::new(registry::next_ident(), name, daemon, Kind::Skein);
 
-        let mut std_builder = std::thread::Builder::new().name(os_name);
+        let mut std_builder = std::thread::Builder::new().name(os_name.clone());
         if let Some(size) = stack_size {
             std_builder = std_builder.stack_size(size);
         }
         registry::insert(&thread);
         let theirs = thread.clone();
-        match std_builder.spawn(move || run_thread(theirs, f)) {
+        match std_builder.spawn(move || {
+            native::set_os_name(&os_name);
+            run_thread(theirs, f)
+        }) {
             Ok(native) => Ok(JoinHandle::new(thread, native)),
             Err(e) => {
                 registry::remove(&thread);
@@ -137,7 +146,7 @@ impl Builder {
     ///
     /// As [`spawn`](Builder::spawn).
     pub fn start<R: Run>(mut self, mut runnable: R) -> Result<JoinHandle<R>, SpawnError> {
-        if self.name.is_none() {
+        if self.name.as_deref().is_none_or(str::is_empty) {
             self.name = runnable.name();
         }
         self.spawn(move || {

@@ -121,7 +121,8 @@ pub fn join_non_daemon() {
 /// assert!(skein_threads::join_non_daemon_timeout(Duration::from_secs(60)));
 /// ```
 pub fn join_non_daemon_timeout(timeout: Duration) -> bool {
-    join_non_daemon_inner(Some(Instant::now() + timeout))
+    // A timeout too large for an `Instant` is no deadline at all.
+    join_non_daemon_inner(Instant::now().checked_add(timeout))
 }
 
 /// Waits until `deadline` at most for every non-daemon skein thread other than the caller

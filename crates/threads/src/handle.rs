@@ -103,7 +103,11 @@ impl<T> JoinHandle<T> {
     /// [`JoinTimeoutError::Timeout`] with this handle inside when the thread is still
     /// running; [`JoinTimeoutError::Failed`] as [`join`](JoinHandle::join) fails.
     pub fn join_timeout(self, timeout: Duration) -> Result<T, JoinTimeoutError<T>> {
-        self.join_deadline(Instant::now() + timeout)
+        match Instant::now().checked_add(timeout) {
+            Some(deadline) => self.join_deadline(deadline),
+            // Too large for an `Instant`: no deadline at all.
+            None => self.join().map_err(JoinTimeoutError::Failed),
+        }
     }
 
     /// Waits until `deadline` at most for the thread to end, and returns its value if it

@@ -139,6 +139,8 @@
 //! - **Idents** are skein's own numbers (main = 1, then start order), never reused;
 //!   [`Thread::native_id`] is the OS's id (Linux; `None` elsewhere).
 //! - **`set_name`** renames the thread in skein; the OS name is fixed at start.
+//! - **Default names** are `Thread-N` (also for an empty name, as in Python); Python adds
+//!   the target function's name (`Thread-3 (func)`), which a Rust closure does not have.
 //! - **Subclassing** is the [`Run`] trait; `start` consumes the object and `join` gives it
 //!   back, since the object moves to the other thread.
 //! - **`local()`** holds one typed value per [`Local`] rather than free attributes; use a

@@ -44,7 +44,7 @@ pub trait Run: Send + 'static {
     fn run(&mut self);
 
     /// The name [`start`](Run::start) gives the thread (Python: `self.name = …` in
-    /// `__init__`); `None`, the default, means `Thread-N`.
+    /// `__init__`); `None`, the default, means `Thread-N` (so does an empty name).
     fn name(&self) -> Option<String> {
         None
     }

@@ -252,7 +252,8 @@ impl Thread {
     /// handle.join().unwrap();
     /// ```
     pub fn join_timeout(&self, timeout: Duration) -> Result<(), JoinError> {
-        self.join_inner(Some(Instant::now() + timeout))
+        // A timeout too large for an `Instant` is no deadline at all.
+        self.join_inner(Instant::now().checked_add(timeout))
     }
 
     /// Waits until `deadline` at most for the thread to end.

@@ -76,12 +76,18 @@ impl Timer {
             wake: Condvar::new(),
         });
         let theirs = shared.clone();
-        let deadline = Instant::now() + interval;
+        // An interval too large for an `Instant` never runs out: only `cancel` ends it.
+        let deadline = Instant::now().checked_add(interval);
         let handle = builder.spawn(move || {
             let mut state = theirs.state.lock();
             while *state == State::Waiting {
-                if theirs.wake.wait_until(&mut state, deadline).timed_out() {
-                    break;
+                match deadline {
+                    Some(deadline) => {
+                        if theirs.wake.wait_until(&mut state, deadline).timed_out() {
+                            break;
+                        }
+                    }
+                    None => theirs.wake.wait(&mut state),
                 }
             }
             if *state != State::Waiting {

@@ -98,3 +98,61 @@ fn default_hook_prints_like_python() {
         "stderr was:\n{stderr}"
     );
 }
+
+/// Run as a child by the next test: a failing hook, a custom hook, then the default again.
+#[test]
+#[ignore = "run as a child process by a_failing_hook_is_reported_and_reset_restores_the_default"]
+fn child_failing_custom_and_restored_hooks() {
+    let fail = |name: &str| {
+        let handle = Builder::new()
+            .name(name)
+            .spawn(|| panic!("run failed"))
+            .unwrap();
+        assert!(handle.join().is_err());
+        eprintln!("-- {name} joined");
+    };
+    set_excepthook(|_| panic!("threading_hook failed"));
+    fail("first");
+    set_excepthook(|_| eprintln!("Running a thread failed"));
+    fail("second");
+    reset_excepthook();
+    fail("third");
+}
+
+#[test]
+fn a_failing_hook_is_reported_and_reset_restores_the_default() {
+    // CPython ExceptHookTests.test_custom_excepthook_fail and test_original_excepthook.
+    let output = Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "child_failing_custom_and_restored_hooks",
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "child failed:\n{stderr}");
+    let part = |from: &str, to: &str| -> String {
+        let start = stderr.find(from).map_or(0, |i| i + from.len());
+        let end = stderr.find(to).expect(to);
+        stderr[start..end].to_string()
+    };
+    let first = part("", "-- first joined");
+    assert!(
+        first.contains("Exception in threading.excepthook:\npanicked: threading_hook failed\n")
+            && !first.contains("Exception in thread first"),
+        "first:\n{first}"
+    );
+    let second = part("-- first joined", "-- second joined");
+    assert!(
+        second.contains("Running a thread failed\n") && !second.contains("Exception in"),
+        "second:\n{second}"
+    );
+    let third = part("-- second joined", "-- third joined");
+    assert!(
+        third.contains("Exception in thread third:\npanicked: run failed\n"),
+        "third:\n{third}"
+    );
+}

@@ -164,3 +164,63 @@ fn dropping_a_local_drops_this_threads_value_at_once_and_others_later() {
     worker.join().unwrap();
     assert_eq!(drops.load(Ordering::SeqCst), 2);
 }
+
+#[test]
+fn locals_made_after_one_is_dropped_start_empty_in_every_thread() {
+    // CPython test_derived_cycle_dealloc (bpo-6990): a thread holds a value of a local that
+    // is then dropped; locals created afterwards (possibly at the same address) must not
+    // show that value to it.
+    let (ready_tx, ready_rx) = mpsc::channel::<()>();
+    let (go_tx, go_rx) = mpsc::channel::<Arc<Vec<Local<&'static str>>>>();
+    let worker = Builder::new()
+        .spawn(move || {
+            let old = Local::new();
+            old.set("bar");
+            drop(old);
+            ready_tx.send(()).unwrap();
+            let fresh = go_rx.recv().unwrap();
+            fresh.iter().all(|l| !l.is_set() && l.get().is_none())
+        })
+        .unwrap();
+    ready_rx.recv().unwrap();
+    let fresh: Arc<Vec<Local<&'static str>>> = Arc::new((0..10).map(|_| Local::new()).collect());
+    go_tx.send(fresh.clone()).unwrap();
+    assert!(worker.join().unwrap(), "a fresh local showed an old value");
+    assert!(fresh.iter().all(|l| !l.is_set()));
+}
+
+#[test]
+fn stress_locals_made_and_dropped_while_threads_with_values_exit() {
+    // CPython test_threading_local_clear_race (gh-100892): creating and dropping locals
+    // while threads holding values of them exit loses nothing and double-drops nothing.
+    let drops = Arc::new(AtomicUsize::new(0));
+    let shared: Arc<Local<Tracked>> = Arc::new(Local::new());
+    let start = Arc::new(Barrier::new(5));
+    let threads: Vec<_> = (0..4)
+        .map(|_| {
+            let (shared, drops, start) = (shared.clone(), drops.clone(), start.clone());
+            Builder::new()
+                .spawn(move || {
+                    start.wait();
+                    shared.set(Tracked(drops.clone()));
+                    for _ in 0..200 {
+                        let l = Local::new();
+                        l.set(Tracked(drops.clone()));
+                    }
+                })
+                .unwrap()
+        })
+        .collect();
+    start.wait();
+    for _ in 0..1000 {
+        let l: Local<Tracked> = Local::new();
+        l.set(Tracked(drops.clone()));
+    }
+    for t in threads {
+        t.join().unwrap();
+    }
+    // Every value made was dropped exactly once: 4 shared + 4 * 200 + 1000 short-lived.
+    assert_eq!(drops.load(Ordering::SeqCst), 4 + 800 + 1000);
+    drop(shared);
+    assert_eq!(drops.load(Ordering::SeqCst), 1804);
+}

@@ -72,3 +72,15 @@ fn the_thread_name_comes_from_the_builder_then_the_object() {
     assert!(h.thread().name().starts_with("Thread-"));
     h.join().unwrap();
 }
+
+#[test]
+fn an_empty_name_from_the_builder_or_the_object_means_thread_n() {
+    // CPython ThreadTests.test_name: an empty name is replaced by the default one; an
+    // empty builder name still lets the object name the thread.
+    let h = Named("").start().unwrap();
+    assert!(h.thread().name().starts_with("Thread-"), "{}", h.thread());
+    h.join().unwrap();
+    let h = Builder::new().name("").start(Named("object-name")).unwrap();
+    assert_eq!(h.thread().name(), "object-name");
+    h.join().unwrap();
+}

@@ -406,3 +406,157 @@ fn joining_a_thread_started_elsewhere_is_an_immediate_error() {
     release_tx.send(()).unwrap();
     foreign.join().unwrap();
 }
+
+#[test]
+fn joins_with_a_timeout_too_large_for_an_instant_wait_without_one() {
+    // Python accepts any timeout up to TIMEOUT_MAX; here a `Duration::MAX` join is a join
+    // with no deadline, never an overflow panic.
+    let (tx, rx) = mpsc::channel::<()>();
+    let handle = Builder::new().spawn(move || rx.recv().unwrap()).unwrap();
+    let thread = handle.thread().clone();
+    let waiter = Builder::new()
+        .spawn(move || thread.join_timeout(Duration::MAX))
+        .unwrap();
+    tx.send(()).unwrap();
+    waiter.join().unwrap().unwrap();
+    handle.join_timeout(Duration::MAX).ok().unwrap();
+    assert!(skein_threads::join_non_daemon_timeout(Duration::MAX));
+}
+
+#[test]
+fn an_empty_name_means_the_default_name() {
+    // CPython ThreadTests.test_name: `Thread(name="")` is named `Thread-N`.
+    let handle = Builder::new().name("").spawn(current_thread).unwrap();
+    let name = handle.thread().name();
+    assert!(name.starts_with("Thread-"), "{name:?}");
+    assert_eq!(handle.join().unwrap().name(), name);
+}
+
+#[test]
+fn stopped_shows_in_display_without_a_join() {
+    // CPython ThreadTests.test_repr_stopped: "stopped" appears on its own once the
+    // thread's function is over; test_repr_daemon: "daemon" only for daemons.
+    let (tx, rx) = mpsc::channel::<()>();
+    let handle = Builder::new()
+        .daemon(false)
+        .spawn(move || rx.recv().unwrap())
+        .unwrap();
+    let thread = handle.thread().clone();
+    let shown = thread.to_string();
+    assert!(
+        shown.contains("started") && !shown.contains("daemon"),
+        "{shown}"
+    );
+    tx.send(()).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !thread.to_string().contains("stopped") {
+        assert!(Instant::now() < deadline, "never showed stopped: {thread}");
+        std::thread::yield_now();
+    }
+    handle.join().unwrap();
+}
+
+#[test]
+fn native_ids_are_distinct_and_set_while_running() {
+    // CPython ThreadTests.test_various_ops: every started thread has a native id, all
+    // different, and an ident that is not 0.
+    let gate = std::sync::Arc::new(std::sync::Barrier::new(11));
+    let handles: Vec<_> = (0..10)
+        .map(|_| {
+            let gate = gate.clone();
+            Builder::new().spawn(move || gate.wait()).unwrap()
+        })
+        .collect();
+    let mut ids: std::collections::HashSet<Option<u64>> =
+        handles.iter().map(|h| h.thread().native_id()).collect();
+    ids.insert(skein_threads::get_native_id());
+    gate.wait();
+    if cfg!(target_os = "linux") {
+        assert!(!ids.contains(&None));
+        assert_eq!(ids.len(), 11);
+    }
+    for h in handles {
+        let thread = h.thread().clone();
+        h.join().unwrap();
+        assert!(!thread.is_alive());
+        assert_ne!(thread.ident(), 0);
+    }
+}
+
+#[test]
+fn a_thread_started_elsewhere_has_a_stable_ident_and_shows_as_a_dummy() {
+    // CPython test_ident_of_no_threading_threads / test_foreign_thread: get_ident() and
+    // current_thread().ident agree on a thread threading did not start; it is alive and
+    // its repr names _DummyThread.
+    let (idents, shown, alive) = std::thread::spawn(|| {
+        let before = skein_threads::get_ident();
+        let me = current_thread();
+        (
+            (before, me.ident(), skein_threads::get_ident()),
+            me.to_string(),
+            me.is_alive(),
+        )
+    })
+    .join()
+    .unwrap();
+    assert_eq!(idents.0, idents.1);
+    assert_eq!(idents.1, idents.2);
+    assert_ne!(idents.0, 0);
+    assert!(shown.starts_with("<_DummyThread("), "{shown}");
+    assert!(shown.contains("daemon"), "{shown}");
+    assert!(alive);
+}
+
+#[test]
+fn many_threads_may_join_one_thread_at_once() {
+    // Every joiner wakes when the thread ends (one end, many waiters).
+    let (tx, rx) = mpsc::channel::<()>();
+    let handle = Builder::new().spawn(move || rx.recv().unwrap()).unwrap();
+    let joiners: Vec<_> = (0..6)
+        .map(|i| {
+            let thread = handle.thread().clone();
+            Builder::new()
+                .spawn(move || {
+                    if i % 2 == 0 {
+                        thread.join()
+                    } else {
+                        thread.join_timeout(Duration::from_secs(60))
+                    }
+                })
+                .unwrap()
+        })
+        .collect();
+    tx.send(()).unwrap();
+    for j in joiners {
+        j.join().unwrap().unwrap();
+    }
+    handle.join().unwrap();
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn long_names_reach_the_os_cut_at_a_character_boundary() {
+    // CPython 3.14 ThreadTests.test_set_name: the OS keeps 15 bytes of a thread's name;
+    // a name is cut there without splitting a UTF-8 character. skein's own name (and
+    // std's) stay whole.
+    let comm = || std::fs::read("/proc/thread-self/comm").unwrap();
+    for (name, os) in [
+        ("ééééééééééé", "ééééééé"), // 2-byte chars: 14 bytes
+        ("abcdefghijklmnopqrstuvwxyz", "abcdefghijklmno"), // 15 bytes
+        ("€€€€€€€€", "€€€€€"),      // 3-byte chars: exactly 15
+        ("short", "short"),
+    ] {
+        let handle = Builder::new()
+            .name(name)
+            .spawn(move || (comm(), std::thread::current().name().map(str::to_owned)))
+            .unwrap();
+        assert_eq!(handle.thread().name(), name);
+        let (seen, std_name) = handle.join().unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(&seen).trim_end(),
+            os,
+            "for {name:?}"
+        );
+        assert_eq!(std_name.as_deref(), Some(name));
+    }
+}

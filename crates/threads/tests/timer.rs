@@ -86,3 +86,15 @@ fn a_panicking_timer_function_fails_the_join() {
     assert_eq!(err.panic_message(), Some("alarm broke"));
     assert_eq!(err.thread_name(), "bad-alarm");
 }
+
+#[test]
+fn a_timer_with_an_interval_too_large_for_an_instant_waits_until_cancelled() {
+    // No overflow panic: a `Duration::MAX` interval is "never, unless cancelled".
+    let ran = Arc::new(AtomicBool::new(false));
+    let flag = ran.clone();
+    let timer = Timer::start(Duration::MAX, move || flag.store(true, Ordering::SeqCst)).unwrap();
+    assert!(timer.is_alive());
+    assert!(timer.cancel());
+    assert!(!timer.join().unwrap());
+    assert!(!ran.load(Ordering::SeqCst));
+}
