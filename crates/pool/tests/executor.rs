@@ -917,3 +917,26 @@ fn as_completed_zero_timeout_yields_the_finished_then_counts_the_rest() {
     assert_eq!(rest, [false, false]);
     assert_eq!(it.pending(), 1);
 }
+
+// An executor `map` being iterated while another thread shuts the executor down with
+// `cancel_futures`: it yields the finished values, then errors, and ends (no hang).
+#[test]
+fn map_ends_when_the_executor_shuts_down_under_it() {
+    let pool = Arc::new(ThreadPoolExecutor::new(2).unwrap());
+    let p = pool.clone();
+    let mut map = pool.map(|x: u64| x, 0..);
+    assert_eq!(map.next().unwrap().unwrap(), 0);
+    thread::spawn(move || p.shutdown(false, true))
+        .join()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut errors = 0;
+    for item in map.by_ref().take(1_000_000) {
+        assert!(Instant::now() < deadline, "map kept going after shutdown");
+        if item.is_err() {
+            errors += 1;
+        }
+    }
+    assert!(errors >= 1, "no error after shutdown");
+    assert!(map.next().is_none(), "the map ended");
+}

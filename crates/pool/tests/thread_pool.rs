@@ -565,3 +565,29 @@ fn terminate_stops_a_running_map() {
     ));
     assert_eq!(pool.alive_workers(), 0);
 }
+
+// A lazy `imap` over an endless input, with the pool terminated from another thread while
+// the caller iterates: the iterator reports the cancelled and refused items and ends; it
+// never waits for results that cannot come.
+#[test]
+fn imap_ends_after_terminate() {
+    let pool = Arc::new(ThreadPool::new(2).unwrap());
+    let p = pool.clone();
+    let mut it = pool.imap(|x: u64| x, 0..);
+    assert_eq!(*it.next().unwrap().as_ref().unwrap(), 0);
+    thread::spawn(move || p.terminate()).join().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut ended = false;
+    for item in it.by_ref().take(1_000_000) {
+        assert!(Instant::now() < deadline, "imap kept going after terminate");
+        if item.is_err() {
+            ended = true;
+            break;
+        }
+    }
+    assert!(ended, "no error after terminate");
+    assert!(
+        it.all(|item| item.is_err()),
+        "only errors after the first one"
+    );
+}
