@@ -940,3 +940,24 @@ fn map_ends_when_the_executor_shuts_down_under_it() {
     assert!(errors >= 1, "no error after shutdown");
     assert!(map.next().is_none(), "the map ended");
 }
+
+// `shutdown(wait=True)` called by one of the pool's own tasks (Python's join of the
+// current thread raises): it must not wait for its own worker; it returns once the others
+// are gone, and the task completes.
+#[test]
+fn shutdown_wait_from_inside_a_task_returns() {
+    let pool = Arc::new(ThreadPoolExecutor::new(2).unwrap());
+    let p = pool.clone();
+    let inner = pool
+        .submit(move || {
+            p.shutdown(true, false);
+            p.is_shutdown()
+        })
+        .unwrap();
+    assert!(
+        inner.wait_timeout(Duration::from_secs(60)),
+        "shutdown from inside a task hung"
+    );
+    assert!(*inner.result().unwrap());
+    assert!(pool.submit(|| ()).is_err());
+}

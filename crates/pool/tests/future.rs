@@ -474,3 +474,31 @@ fn debug_says_what_a_finished_future_holds() {
     let s = format!("{cancelled:?}");
     assert!(s.contains("cancelled") && !s.contains("raised"), "{s}");
 }
+
+// Re-entrancy (CPython runs a callback added to a done future at once, even from inside
+// another callback): a callback that adds a callback to its own future, or reads its
+// state, must neither deadlock nor lose the inner callback.
+#[test]
+fn a_callback_may_add_callbacks_to_its_own_future() {
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let (promise, future) = Promise::<u8>::new();
+    let l = log.clone();
+    future.add_done_callback(move |f| {
+        l.lock().unwrap().push(format!("outer {}", f.done()));
+        let l2 = l.clone();
+        f.add_done_callback(move |g| {
+            l2.lock()
+                .unwrap()
+                .push(format!("inner {:?}", g.result().ok()))
+        });
+        l.lock()
+            .unwrap()
+            .push(format!("outer again {}", f.cancel()));
+    });
+    let setter = std::thread::spawn(move || promise.set_result(5));
+    setter.join().unwrap();
+    assert_eq!(
+        *log.lock().unwrap(),
+        ["outer true", "inner Some(5)", "outer again false"]
+    );
+}
