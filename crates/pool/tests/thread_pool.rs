@@ -591,3 +591,43 @@ fn imap_ends_after_terminate() {
         "only errors after the first one"
     );
 }
+
+// The other half of `terminate_stops_a_running_map`: `close` lets a running map finish
+// every item (Python's `close` + `join` waits for all submitted work).
+#[test]
+fn close_lets_a_running_map_finish() {
+    const N: usize = 1_000;
+    let pool = ThreadPool::new(2).unwrap();
+    let started = Arc::new(AtomicUsize::new(0));
+    let open = Arc::new((Mutex::new(false), std::sync::Condvar::new()));
+    let (s, o) = (started.clone(), open.clone());
+    let r = pool
+        .map_async_chunked(
+            move |x: usize| {
+                s.fetch_add(1, Ordering::SeqCst);
+                let (lock, cond) = &*o;
+                let mut is_open = lock.lock().unwrap();
+                while !*is_open {
+                    is_open = cond.wait(is_open).unwrap();
+                }
+                x
+            },
+            0..N,
+            1,
+        )
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while started.load(Ordering::SeqCst) < 2 {
+        assert!(Instant::now() < deadline, "the map never started");
+        thread::yield_now();
+    }
+    pool.close();
+    {
+        let (lock, cond) = &*open;
+        *lock.lock().unwrap() = true;
+        cond.notify_all();
+    }
+    pool.join().unwrap();
+    assert_eq!(started.load(Ordering::SeqCst), N);
+    assert_eq!(r.into_result().unwrap(), (0..N).collect::<Vec<_>>());
+}
