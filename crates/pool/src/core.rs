@@ -109,7 +109,9 @@ pub(crate) struct Core {
     state: CachePadded<AtomicUsize>,
     // Set once the gate is shut and empty; what workers read.
     closed: CachePadded<AtomicBool>,
-    cancel_queued: AtomicBool,
+    /// Set by a shutdown that cancels queued jobs (`terminate`, `cancel_futures`); shared
+    /// with the running map jobs, which stop claiming chunks when they see it.
+    cancel_queued: Arc<AtomicBool>,
     spawned: AtomicUsize,
     idle: AtomicUsize,
     sleep_lock: Mutex<()>,
@@ -150,7 +152,7 @@ impl Core {
             queue: JobQueue::new(),
             state: CachePadded::new(AtomicUsize::new(0)),
             closed: CachePadded::new(AtomicBool::new(false)),
-            cancel_queued: AtomicBool::new(false),
+            cancel_queued: Arc::new(AtomicBool::new(false)),
             spawned: AtomicUsize::new(0),
             idle: AtomicUsize::new(0),
             sleep_lock: Mutex::new(()),
@@ -162,6 +164,12 @@ impl Core {
             exited: Condvar::new(),
             config,
         })
+    }
+
+    /// The flag a cancelling shutdown sets (see `cancel_queued`), for jobs that run long
+    /// and can stop between their parts (a map's chunks).
+    pub(crate) fn cancel_flag(&self) -> Arc<AtomicBool> {
+        Arc::clone(&self.cancel_queued)
     }
 
     pub(crate) fn max_workers(&self) -> usize {

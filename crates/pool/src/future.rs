@@ -675,15 +675,25 @@ impl<T> fmt::Debug for Awaiting<T> {
     }
 }
 
+/// Python's `<Future at 0x… state=finished returned int>` / `state=finished raised
+/// OSError`: the state, and for a finished future what it holds (the value's type, or the
+/// error), without needing `T: Debug`.
 impl<T> fmt::Debug for Future<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let state = match self.state().phase() {
-            RUNNING | OWNED => "running",
-            CANCELLING | CANCELLED => "cancelled",
-            FINISHED | TAKEN => "finished",
-            _ => "pending",
+        let mut out = f.debug_struct("Future");
+        match self.state().phase() {
+            RUNNING | OWNED => out.field("state", &"running"),
+            CANCELLING | CANCELLED => out.field("state", &"cancelled"),
+            FINISHED | TAKEN => match self.state().outcome.get() {
+                Some(Err(e)) if e.is_cancelled() => out.field("state", &"cancelled"),
+                Some(Err(e)) => out.field("state", &"finished").field("raised", e),
+                _ => out
+                    .field("state", &"finished")
+                    .field("returned", &std::any::type_name::<T>()),
+            },
+            _ => out.field("state", &"pending"),
         };
-        f.debug_struct("Future").field("state", &state).finish()
+        out.finish()
     }
 }
 

@@ -54,6 +54,7 @@
 //! | `AsyncResult.get()` / `get(timeout)` / `wait()` / `ready()` / `successful()` | [`AsyncResult::get`] / [`AsyncResult::get_timeout`] / [`AsyncResult::wait`] / [`AsyncResult::ready`] / [`AsyncResult::successful`] |
 //! | `pool.map(fn, it)` / `map(fn, it, chunksize)` | [`ThreadPool::map`] / [`ThreadPool::map_chunked`] |
 //! | `pool.map_async(fn, it, chunksize)` | [`ThreadPool::map_async`] / [`ThreadPool::map_async_chunked`] |
+//! | `pool.map_async(fn, it, callback=, error_callback=)` | [`ThreadPool::map_async_with`] |
 //! | `pool.starmap(fn, it)` / `starmap_async` | [`ThreadPool::starmap`] / [`ThreadPool::starmap_chunked`] / [`ThreadPool::starmap_async`] |
 //! | `pool.imap(fn, it, chunksize)` | [`ThreadPool::imap`] / [`ThreadPool::imap_chunked`] → [`IMap`] |
 //! | `pool.imap_unordered(fn, it, chunksize)` | [`ThreadPool::imap_unordered`] / [`ThreadPool::imap_unordered_chunked`] |

@@ -644,3 +644,320 @@ fn sparse_submissions_always_wake_a_worker() {
         t.join().unwrap();
     }
 }
+
+// CPython `test_no_stale_references` (issue 16284): once a task ran, the pool keeps
+// nothing its closure captured, whether the future was kept or thrown away.
+#[test]
+fn a_finished_task_keeps_nothing_it_captured() {
+    let pool = ThreadPoolExecutor::new(2).unwrap();
+    let token = Arc::new(());
+    let t = token.clone();
+    let kept = pool.submit(move || drop(t)).unwrap();
+    kept.result().unwrap();
+    assert_eq!(
+        Arc::strong_count(&token),
+        1,
+        "a kept future holds its closure"
+    );
+
+    let (done_tx, done_rx) = mpsc::channel();
+    let t = token.clone();
+    drop(pool.submit(move || {
+        let _still_captured = &t;
+        done_tx.send(()).unwrap();
+    }));
+    done_rx.recv().unwrap();
+    // The task's closure is dropped right after it returns, on the worker.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while Arc::strong_count(&token) != 1 {
+        assert!(
+            Instant::now() < deadline,
+            "the discarded task was never freed"
+        );
+        thread::yield_now();
+    }
+}
+
+// CPython `test_free_reference` (issue 14406): the map iterator hands values out, it does
+// not keep them.
+#[test]
+fn map_hands_its_values_out() {
+    let pool = ThreadPoolExecutor::new(2).unwrap();
+    let token = Arc::new(());
+    let t = token.clone();
+    for value in pool.map(move |_: u8| t.clone(), 0..10) {
+        let value = value.unwrap();
+        assert!(Arc::strong_count(&value) >= 2);
+        drop(value);
+    }
+    // The map (and its closure) is gone: only ours is left.
+    assert_eq!(Arc::strong_count(&token), 1);
+}
+
+// CPython `test_executor_map_current_future_cancel`: a map that times out on a busy pool
+// cancels every item it had submitted; none of them ever runs.
+#[test]
+fn a_map_timing_out_on_a_busy_pool_runs_none_of_its_items() {
+    let pool = ThreadPoolExecutor::new(1).unwrap();
+    let (first, release_tx) = start_blocker(&pool, "first");
+    let ran = Arc::new(Mutex::new(Vec::new()));
+    let r = ran.clone();
+    {
+        let mut map = pool
+            .map(
+                move |x: &'static str| r.lock().unwrap().push(x),
+                ["second", "third"],
+            )
+            .timeout(Duration::ZERO);
+        assert!(matches!(map.next(), Some(Err(MapError::Timeout))));
+        assert!(map.next().is_none());
+    }
+    release_tx.send(()).unwrap();
+    assert_eq!(*first.result().unwrap(), "first");
+    pool.shutdown(true, false);
+    assert!(
+        ran.lock().unwrap().is_empty(),
+        "ran: {:?}",
+        ran.lock().unwrap()
+    );
+}
+
+// CPython `test_cancel_futures` (shutdown(wait=True, cancel_futures=True)): the queued
+// tasks are cancelled, the running one finishes, and shutdown returns after it.
+#[test]
+fn shutdown_wait_with_cancel_futures() {
+    let pool = Arc::new(ThreadPoolExecutor::new(1).unwrap());
+    let (running, release_tx) = start_blocker(&pool, 7);
+    let queued: Arc<Vec<_>> = Arc::new((0..20).map(|i| pool.submit(move || i).unwrap()).collect());
+    let releaser = {
+        let queued = queued.clone();
+        thread::spawn(move || {
+            // Released only once shutdown has cancelled the queue (it must not wait for
+            // the queue to run first).
+            let deadline = Instant::now() + Duration::from_secs(60);
+            while !queued.iter().all(|f| f.cancelled()) {
+                assert!(
+                    Instant::now() < deadline,
+                    "shutdown did not cancel the queue"
+                );
+                thread::yield_now();
+            }
+            release_tx.send(()).unwrap();
+        })
+    };
+    pool.shutdown(true, true);
+    releaser.join().unwrap();
+    assert!(
+        running.done(),
+        "shutdown(wait) returned before the running task ended"
+    );
+    assert_eq!(*running.result().unwrap(), 7);
+    assert!(running.exception().is_none());
+    assert_eq!(pool.worker_count(), 1);
+}
+
+// CPython `test_hang_gh94440`: a task submitted and cancelled right before
+// `shutdown(wait=True)` does not make the shutdown hang.
+#[test]
+fn shutdown_right_after_a_cancel_returns() {
+    for _ in 0..50 {
+        let pool = ThreadPoolExecutor::new(1).unwrap();
+        pool.submit(|| 0).unwrap().result().unwrap();
+        let _ = pool.submit(|| 1).unwrap().cancel();
+        assert!(
+            pool.shutdown_timeout(Duration::from_secs(60), false),
+            "shutdown hung after a cancel"
+        );
+    }
+}
+
+// CPython `test_threads_terminate` / `test_context_manager_shutdown`: after
+// `shutdown(wait=True)` the worker threads are gone.
+#[test]
+fn shutdown_wait_ends_the_worker_threads() {
+    let pool = ThreadPoolExecutor::builder()
+        .max_workers(3)
+        .thread_name_prefix("parity-ends")
+        .build()
+        .unwrap();
+    let barrier = Arc::new(Barrier::new(4));
+    let tasks: Vec<_> = (0..3)
+        .map(|_| {
+            let b = barrier.clone();
+            pool.submit(move || {
+                b.wait();
+            })
+            .unwrap()
+        })
+        .collect();
+    barrier.wait();
+    assert_eq!(pool.worker_count(), 3);
+    drop(tasks);
+    pool.shutdown(true, false);
+    let names: Vec<String> = skein_threads::enumerate()
+        .iter()
+        .map(|t| t.name())
+        .filter(|n| n.starts_with("parity-ends"))
+        .collect();
+    assert!(names.is_empty(), "still alive after shutdown: {names:?}");
+}
+
+// CPython `test_default_workers`: `min(32, cpus + 4)`.
+#[test]
+fn default_max_workers_is_pythons() {
+    let cpus = thread::available_parallelism().map_or(1, |n| n.get());
+    let pool = ThreadPoolExecutor::builder().build().unwrap();
+    assert_eq!(pool.max_workers(), (cpus + 4).min(32));
+}
+
+/// Futures in each finished state, made without a pool (CPython's `util.py` futures).
+fn finished_futures() -> (
+    skein_pool::Future<u8>,
+    skein_pool::Future<u8>,
+    skein_pool::Future<u8>,
+) {
+    let (p, succeeded) = skein_pool::Promise::new();
+    p.set_result(42);
+    let (p, failed) = skein_pool::Promise::new();
+    p.set_error(TaskError::Panicked("OSError".into()));
+    let (_p, cancelled) = skein_pool::Promise::new();
+    assert!(cancelled.cancel());
+    (succeeded, failed, cancelled)
+}
+
+// CPython test_wait: `test_first_completed_some_already_completed`,
+// `test_first_exception_one_already_failed`, `test_first_exception_some_already_complete`,
+// `test_all_completed`, `test_timeout`, with futures already finished in the list.
+#[test]
+fn wait_with_futures_already_finished() {
+    let pool = ThreadPoolExecutor::new(2).unwrap();
+    let (blocker, release_tx) = start_blocker(&pool, 0u8);
+    let (succeeded, failed, cancelled) = finished_futures();
+    let fs = vec![cancelled, succeeded, blocker];
+    let found = wait(&fs, ReturnWhen::FirstCompleted);
+    assert_eq!((found.done, found.not_done), (vec![0, 1], vec![2]));
+    // A cancel is not an exception; a failure already there ends the wait at once.
+    let found = wait_timeout(&fs, ReturnWhen::FirstException, Duration::from_millis(20));
+    assert_eq!((found.done, found.not_done), (vec![0, 1], vec![2]));
+    let [cancelled, succeeded, blocker]: [_; 3] = fs.try_into().ok().unwrap();
+    let fs = vec![failed, blocker];
+    let found = wait(&fs, ReturnWhen::FirstException);
+    assert_eq!((found.done, found.not_done), (vec![0], vec![1]));
+    // ALL_COMPLETED with a timeout: the finished ones are done, the stuck one is not.
+    let found = wait_timeout(&fs, ReturnWhen::AllCompleted, Duration::from_millis(20));
+    assert_eq!((found.done, found.not_done), (vec![0], vec![1]));
+    release_tx.send(()).unwrap();
+    let [failed, blocker]: [_; 2] = fs.try_into().ok().unwrap();
+    let divide_by_zero = pool
+        .submit(|| -> u8 { panic!("ZeroDivisionError") })
+        .unwrap();
+    let product = pool.submit(|| 42).unwrap();
+    let fs = vec![
+        succeeded,
+        cancelled,
+        failed,
+        divide_by_zero,
+        product,
+        blocker,
+    ];
+    let found = wait(&fs, ReturnWhen::AllCompleted);
+    assert_eq!(found.done, (0..6).collect::<Vec<_>>());
+    assert!(found.not_done.is_empty());
+}
+
+// Python's `wait([])` returns at once for every `return_when`.
+#[test]
+fn wait_on_no_futures_returns_at_once() {
+    let none: Vec<skein_pool::Future<u8>> = Vec::new();
+    for when in [
+        ReturnWhen::FirstCompleted,
+        ReturnWhen::FirstException,
+        ReturnWhen::AllCompleted,
+    ] {
+        assert_eq!(wait(&none, when), skein_pool::Done::default());
+    }
+    assert_eq!(as_completed(none).count(), 0);
+}
+
+// CPython test_as_completed: `test_no_timeout`, `test_future_times_out` (timeout 0),
+// `test_correct_timeout_exception_msg` ("2 (of 4) futures unfinished"): futures already
+// finished come out even with a zero timeout, then the timeout counts the rest.
+#[test]
+fn as_completed_zero_timeout_yields_the_finished_then_counts_the_rest() {
+    let (succeeded, failed, cancelled) = finished_futures();
+    let (_pending_promise, pending) = skein_pool::Promise::<u8>::new();
+    let (running_promise, running) = skein_pool::Promise::<u8>::new();
+    assert!(running_promise.set_running());
+    let mut it = as_completed([cancelled, pending, running, succeeded]);
+    let mut yielded = 0;
+    let err = loop {
+        match it.next_timeout(Duration::ZERO) {
+            Ok(Some(f)) => {
+                assert!(f.done());
+                yielded += 1;
+            }
+            Ok(None) => panic!("two futures never finish"),
+            Err(e) => break e,
+        }
+    };
+    assert_eq!(yielded, 2);
+    assert_eq!(err.to_string(), "2 (of 4) futures unfinished");
+    // The iterator goes on once the rest finish.
+    it.push(failed);
+    running_promise.set_result(1);
+    let mut rest: Vec<bool> = (0..2)
+        .map(|_| {
+            it.next_timeout(Duration::from_secs(60))
+                .unwrap()
+                .unwrap()
+                .cancelled()
+        })
+        .collect();
+    rest.sort();
+    assert_eq!(rest, [false, false]);
+    assert_eq!(it.pending(), 1);
+}
+
+// An executor `map` being iterated while another thread shuts the executor down with
+// `cancel_futures`: it yields the finished values, then errors, and ends (no hang).
+#[test]
+fn map_ends_when_the_executor_shuts_down_under_it() {
+    let pool = Arc::new(ThreadPoolExecutor::new(2).unwrap());
+    let p = pool.clone();
+    let mut map = pool.map(|x: u64| x, 0..);
+    assert_eq!(map.next().unwrap().unwrap(), 0);
+    thread::spawn(move || p.shutdown(false, true))
+        .join()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut errors = 0;
+    for item in map.by_ref().take(1_000_000) {
+        assert!(Instant::now() < deadline, "map kept going after shutdown");
+        if item.is_err() {
+            errors += 1;
+        }
+    }
+    assert!(errors >= 1, "no error after shutdown");
+    assert!(map.next().is_none(), "the map ended");
+}
+
+// `shutdown(wait=True)` called by one of the pool's own tasks (Python's join of the
+// current thread raises): it must not wait for its own worker; it returns once the others
+// are gone, and the task completes.
+#[test]
+fn shutdown_wait_from_inside_a_task_returns() {
+    let pool = Arc::new(ThreadPoolExecutor::new(2).unwrap());
+    let p = pool.clone();
+    let inner = pool
+        .submit(move || {
+            p.shutdown(true, false);
+            p.is_shutdown()
+        })
+        .unwrap();
+    assert!(
+        inner.wait_timeout(Duration::from_secs(60)),
+        "shutdown from inside a task hung"
+    );
+    assert!(*inner.result().unwrap());
+    assert!(pool.submit(|| ()).is_err());
+}

@@ -337,3 +337,168 @@ fn debug_shows_state() {
     f2.cancel();
     assert!(format!("{f2:?}").contains("cancelled"));
 }
+
+// CPython `test_done_callback_with_exception`, `..._already_failed`, `..._already_cancelled`:
+// a callback sees the error or the cancel, whether it was added before or after.
+#[test]
+fn callbacks_see_errors_and_cancels_added_before_or_after() {
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let note = |seen: &Arc<Mutex<Vec<String>>>, tag: &'static str| {
+        let seen = seen.clone();
+        move |f: &skein_pool::Future<u8>| {
+            let what = match f.result() {
+                Ok(v) => format!("{tag}: value {v}"),
+                Err(e) if f.cancelled() => format!("{tag}: cancelled {}", e.is_cancelled()),
+                Err(e) => format!("{tag}: error {}", e.is_panic()),
+            };
+            seen.lock().unwrap().push(what);
+        }
+    };
+    let (promise, failed) = Promise::<u8>::new();
+    failed.add_done_callback(note(&seen, "before error"));
+    promise.set_error(TaskError::Panicked("test".into()));
+    failed.add_done_callback(note(&seen, "after error"));
+
+    let (_promise, cancelled) = Promise::<u8>::new();
+    cancelled.add_done_callback(note(&seen, "before cancel"));
+    assert!(cancelled.cancel());
+    cancelled.add_done_callback(note(&seen, "after cancel"));
+    assert_eq!(
+        *seen.lock().unwrap(),
+        [
+            "before error: error true",
+            "after error: error true",
+            "before cancel: cancelled true",
+            "after cancel: cancelled true",
+        ]
+    );
+}
+
+// CPython `test_result_with_timeout`, `test_exception_with_timeout`, `test_done`,
+// `test_running`, `test_cancelled`: a zero timeout reads each state without waiting.
+#[test]
+fn zero_timeout_reads_every_state() {
+    let (_p1, pending) = Promise::<u8>::new();
+    let (p2, running) = Promise::<u8>::new();
+    assert!(p2.set_running());
+    let (_p3, cancelled) = Promise::<u8>::new();
+    assert!(cancelled.cancel());
+    let (p4, failed) = Promise::<u8>::new();
+    p4.set_error(TaskError::Panicked("OSError".into()));
+    let (p5, succeeded) = Promise::<u8>::new();
+    p5.set_result(42);
+
+    let zero = Duration::ZERO;
+    assert!(pending.result_timeout(zero).unwrap_err().is_timeout());
+    assert!(running.result_timeout(zero).unwrap_err().is_timeout());
+    assert!(matches!(
+        cancelled.result_timeout(zero),
+        Err(ResultTimeoutError::Failed(TaskError::Cancelled))
+    ));
+    assert!(matches!(
+        failed.result_timeout(zero),
+        Err(ResultTimeoutError::Failed(TaskError::Panicked(m))) if &*m == "OSError"
+    ));
+    assert_eq!(*succeeded.result_timeout(zero).unwrap(), 42);
+    assert!(succeeded.exception().is_none());
+    assert!(failed.exception().is_some_and(|e| e.is_panic()));
+    assert!(cancelled.exception().is_some_and(|e| e.is_cancelled()));
+
+    let states = |f: &skein_pool::Future<u8>| (f.done(), f.running(), f.cancelled());
+    assert_eq!(states(&pending), (false, false, false));
+    assert_eq!(states(&running), (false, true, false));
+    assert_eq!(states(&cancelled), (true, false, true));
+    assert_eq!(states(&failed), (true, false, false));
+    assert_eq!(states(&succeeded), (true, false, false));
+    // Only a pending future can be cancelled (a cancelled one stays cancelled).
+    assert!(!running.cancel());
+    assert!(!failed.cancel());
+    assert!(!succeeded.cancel());
+    assert!(cancelled.cancel());
+}
+
+// CPython `test_result_with_success` / `test_result_with_cancel`: a thread blocked in
+// `result` is released by the value or by a cancel from another thread.
+#[test]
+fn a_blocked_result_is_released_by_a_value_or_a_cancel() {
+    for cancel in [false, true] {
+        let (promise, future) = Promise::<u8>::new();
+        let future = Arc::new(future);
+        let (started_tx, started_rx) = mpsc::channel();
+        let waiter = {
+            let future = future.clone();
+            std::thread::spawn(move || {
+                started_tx.send(()).unwrap();
+                match future.result_timeout(Duration::from_secs(60)) {
+                    Ok(v) => Ok(*v),
+                    Err(e) => Err(e),
+                }
+            })
+        };
+        started_rx.recv().unwrap();
+        if cancel {
+            assert!(future.cancel());
+            assert!(matches!(
+                waiter.join().unwrap(),
+                Err(ResultTimeoutError::Failed(TaskError::Cancelled))
+            ));
+            drop(promise);
+        } else {
+            promise.set_result(42);
+            assert_eq!(waiter.join().unwrap().unwrap(), 42);
+        }
+    }
+}
+
+// CPython `test_repr`: `<Future at 0x… state=finished returned int>` / `raised OSError`.
+#[test]
+fn debug_says_what_a_finished_future_holds() {
+    let (promise, ok) = Promise::<u8>::new();
+    promise.set_result(1);
+    let s = format!("{ok:?}");
+    assert!(
+        s.contains("finished") && s.contains("returned") && s.contains("u8"),
+        "{s}"
+    );
+
+    let (promise, bad) = Promise::<u8>::new();
+    promise.set_error(TaskError::Panicked("boom".into()));
+    let s = format!("{bad:?}");
+    assert!(
+        s.contains("finished") && s.contains("raised") && s.contains("boom"),
+        "{s}"
+    );
+
+    let (promise, cancelled) = Promise::<u8>::new();
+    assert!(promise.cancel());
+    let s = format!("{cancelled:?}");
+    assert!(s.contains("cancelled") && !s.contains("raised"), "{s}");
+}
+
+// Re-entrancy (CPython runs a callback added to a done future at once, even from inside
+// another callback): a callback that adds a callback to its own future, or reads its
+// state, must neither deadlock nor lose the inner callback.
+#[test]
+fn a_callback_may_add_callbacks_to_its_own_future() {
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let (promise, future) = Promise::<u8>::new();
+    let l = log.clone();
+    future.add_done_callback(move |f| {
+        l.lock().unwrap().push(format!("outer {}", f.done()));
+        let l2 = l.clone();
+        f.add_done_callback(move |g| {
+            l2.lock()
+                .unwrap()
+                .push(format!("inner {:?}", g.result().ok()))
+        });
+        l.lock()
+            .unwrap()
+            .push(format!("outer again {}", f.cancel()));
+    });
+    let setter = std::thread::spawn(move || promise.set_result(5));
+    setter.join().unwrap();
+    assert_eq!(
+        *log.lock().unwrap(),
+        ["outer true", "inner Some(5)", "outer again false"]
+    );
+}

@@ -425,3 +425,209 @@ fn broken_initializer_fails_jobs() {
         Err(e) => assert!(matches!(e, SubmitError::Broken(_))),
     }
 }
+
+// CPython `_TestPool.test_empty_iterable` / `test_map_chunksize`: every map flavour over
+// nothing gives nothing, and never stalls (chunksize 1 included).
+#[test]
+fn empty_iterables_give_empty_results() {
+    let pool = ThreadPool::new(1).unwrap();
+    let none = || Vec::<u8>::new();
+    assert_eq!(pool.map(|x: u8| x, none()).unwrap(), Vec::<u8>::new());
+    assert_eq!(
+        pool.map_chunked(|x: u8| x, none(), 1).unwrap(),
+        Vec::<u8>::new()
+    );
+    assert_eq!(pool.imap(|x: u8| x, none()).count(), 0);
+    assert_eq!(pool.imap_chunked(|x: u8| x, none(), 1).count(), 0);
+    assert_eq!(pool.imap_unordered(|x: u8| x, none()).count(), 0);
+    let r = pool.map_async_chunked(|x: u8| x, none(), 1).unwrap();
+    assert_eq!(
+        r.get_timeout(Duration::from_secs(60)).unwrap(),
+        &Vec::<u8>::new()
+    );
+    assert_eq!(
+        pool.map_async(|x: u8| x, none())
+            .unwrap()
+            .into_result()
+            .unwrap(),
+        Vec::<u8>::new()
+    );
+    let pairs: Vec<(u8, u8)> = Vec::new();
+    assert_eq!(
+        pool.starmap(|a: u8, b: u8| a + b, pairs).unwrap(),
+        Vec::<u8>::new()
+    );
+    pool.close();
+    pool.join().unwrap();
+}
+
+// CPython `_TestPool.test_release_task_refs`: once a map returned, the pool holds none of
+// its items or results.
+#[test]
+fn a_finished_map_holds_no_items() {
+    let pool = ThreadPool::new(3).unwrap();
+    let token = Arc::new(());
+    let items: Vec<Arc<()>> = (0..10).map(|_| token.clone()).collect();
+    let out = pool.map(|a: Arc<()>| a, items).unwrap();
+    assert_eq!(Arc::strong_count(&token), 11);
+    drop(out);
+    assert_eq!(Arc::strong_count(&token), 1);
+    let items: Vec<Arc<()>> = (0..10).map(|_| token.clone()).collect();
+    let r = pool.map_async_chunked(|a: Arc<()>| a, items, 3).unwrap();
+    r.wait();
+    drop(r);
+    assert_eq!(Arc::strong_count(&token), 1);
+}
+
+// CPython `_TestPool.test_map_async_callbacks`: exactly one of `callback` (with the whole
+// list) and `error_callback` (with the error) runs.
+#[test]
+fn map_async_callbacks_get_the_list_or_the_error() {
+    let pool = ThreadPool::new(2).unwrap();
+    let calls = Arc::new(Mutex::new(Vec::new()));
+    let (c1, c2) = (calls.clone(), calls.clone());
+    let r = pool
+        .map_async_with(
+            |s: &'static str| s.parse::<i32>().unwrap(),
+            ["1"],
+            move |v: &[i32]| c1.lock().unwrap().push(format!("ok {v:?}")),
+            move |e: &TaskError| c2.lock().unwrap().push(format!("err {}", e.is_panic())),
+        )
+        .unwrap();
+    r.wait();
+    let (c1, c2) = (calls.clone(), calls.clone());
+    let r2 = pool
+        .map_async_with(
+            |s: &'static str| s.parse::<i32>().unwrap(),
+            ["1", "a", "3"],
+            move |v: &[i32]| c1.lock().unwrap().push(format!("ok {v:?}")),
+            move |e: &TaskError| c2.lock().unwrap().push(format!("err {}", e.is_panic())),
+        )
+        .unwrap();
+    r2.wait();
+    assert_eq!(*r.get().unwrap(), [1]);
+    assert!(matches!(r2.get(), Err(TaskError::Panicked(_))));
+    pool.close();
+    pool.join().unwrap();
+    assert_eq!(*calls.lock().unwrap(), ["ok [1]", "err true"]);
+}
+
+// CPython `_TestPool.test_terminate`: terminate during a long map_async stops it; the
+// runners do not go on through the rest of the items, and the result says cancelled.
+#[test]
+fn terminate_stops_a_running_map() {
+    const N: usize = 10_000;
+    let pool = Arc::new(ThreadPool::new(2).unwrap());
+    let started = Arc::new(AtomicUsize::new(0));
+    let open = Arc::new((Mutex::new(false), std::sync::Condvar::new()));
+    let (s, o) = (started.clone(), open.clone());
+    let r = pool
+        .map_async_chunked(
+            move |x: usize| {
+                s.fetch_add(1, Ordering::SeqCst);
+                let (lock, cond) = &*o;
+                let mut is_open = lock.lock().unwrap();
+                while !*is_open {
+                    is_open = cond.wait(is_open).unwrap();
+                }
+                x
+            },
+            0..N,
+            1,
+        )
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while started.load(Ordering::SeqCst) < 2 {
+        assert!(Instant::now() < deadline, "the map never started");
+        thread::yield_now();
+    }
+    let p = pool.clone();
+    let terminator = thread::spawn(move || p.terminate());
+    // Let the items go only once terminate has closed the pool.
+    while !format!("{pool:?}").contains("closed: true") {
+        assert!(Instant::now() < deadline, "terminate never closed the pool");
+        thread::yield_now();
+    }
+    {
+        let (lock, cond) = &*open;
+        *lock.lock().unwrap() = true;
+        cond.notify_all();
+    }
+    terminator.join().unwrap();
+    let ran = started.load(Ordering::SeqCst);
+    assert!(
+        ran < N / 2,
+        "terminate let the map run on: {ran} of {N} items"
+    );
+    assert!(matches!(
+        r.get_timeout(Duration::from_secs(60)),
+        Err(ResultTimeoutError::Failed(e)) if e.is_cancelled()
+    ));
+    assert_eq!(pool.alive_workers(), 0);
+}
+
+// A lazy `imap` over an endless input, with the pool terminated from another thread while
+// the caller iterates: the iterator reports the cancelled and refused items and ends; it
+// never waits for results that cannot come.
+#[test]
+fn imap_ends_after_terminate() {
+    let pool = Arc::new(ThreadPool::new(2).unwrap());
+    let p = pool.clone();
+    let mut it = pool.imap(|x: u64| x, 0..);
+    assert_eq!(*it.next().unwrap().as_ref().unwrap(), 0);
+    thread::spawn(move || p.terminate()).join().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut ended = false;
+    for item in it.by_ref().take(1_000_000) {
+        assert!(Instant::now() < deadline, "imap kept going after terminate");
+        if item.is_err() {
+            ended = true;
+            break;
+        }
+    }
+    assert!(ended, "no error after terminate");
+    assert!(
+        it.all(|item| item.is_err()),
+        "only errors after the first one"
+    );
+}
+
+// The other half of `terminate_stops_a_running_map`: `close` lets a running map finish
+// every item (Python's `close` + `join` waits for all submitted work).
+#[test]
+fn close_lets_a_running_map_finish() {
+    const N: usize = 1_000;
+    let pool = ThreadPool::new(2).unwrap();
+    let started = Arc::new(AtomicUsize::new(0));
+    let open = Arc::new((Mutex::new(false), std::sync::Condvar::new()));
+    let (s, o) = (started.clone(), open.clone());
+    let r = pool
+        .map_async_chunked(
+            move |x: usize| {
+                s.fetch_add(1, Ordering::SeqCst);
+                let (lock, cond) = &*o;
+                let mut is_open = lock.lock().unwrap();
+                while !*is_open {
+                    is_open = cond.wait(is_open).unwrap();
+                }
+                x
+            },
+            0..N,
+            1,
+        )
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while started.load(Ordering::SeqCst) < 2 {
+        assert!(Instant::now() < deadline, "the map never started");
+        thread::yield_now();
+    }
+    pool.close();
+    {
+        let (lock, cond) = &*open;
+        *lock.lock().unwrap() = true;
+        cond.notify_all();
+    }
+    pool.join().unwrap();
+    assert_eq!(started.load(Ordering::SeqCst), N);
+    assert_eq!(r.into_result().unwrap(), (0..N).collect::<Vec<_>>());
+}

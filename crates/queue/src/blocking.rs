@@ -36,6 +36,27 @@ pub(crate) fn deadline_after(timeout: Duration) -> Option<Instant> {
     Instant::now().checked_add(timeout)
 }
 
+/// Runs a push or pop of flavor `R`. If `R` runs user code that may panic (a priority
+/// queue's `Ord`), a panic may leave the queue changed (an item kept by a failed push, one
+/// lost by a failed pop), so the unwind wakes one sleeper of `signal` to look again, as the
+/// successful operation would have; CPython's `FailingQueueTest` checks the same.
+#[inline]
+fn wake_on_unwind<T, R: RawQueue<T>, O>(signal: &Signal, op: impl FnOnce() -> O) -> O {
+    struct Wake<'a>(&'a Signal);
+    impl Drop for Wake<'_> {
+        fn drop(&mut self) {
+            self.0.notify_one();
+        }
+    }
+    if !R::RUNS_USER_CODE {
+        return op();
+    }
+    let wake = Wake(signal);
+    let out = op();
+    std::mem::forget(wake);
+    out
+}
+
 /// Where joiners wait for the unfinished count to reach zero.
 #[derive(Default)]
 struct AllDone {
@@ -119,7 +140,7 @@ impl<T: Send, R: RawQueue<T>> Core<T, R> {
 
     #[inline]
     pub(crate) fn try_put(&self, value: T) -> Result<(), TryPutError<T>> {
-        match self.raw.try_push(value) {
+        match wake_on_unwind::<T, R, _>(&self.not_empty, || self.raw.try_push(value)) {
             Ok(()) => {
                 self.not_empty.notify_one();
                 Ok(())
@@ -162,7 +183,7 @@ impl<T: Send, R: RawQueue<T>> Core<T, R> {
         if self.immediate.load(Ordering::Relaxed) {
             return Err(TryGetError::ShutDown);
         }
-        match self.raw.try_pop() {
+        match wake_on_unwind::<T, R, _>(&self.not_full, || self.raw.try_pop()) {
             Ok(v) => {
                 self.not_full.notify_one();
                 Ok(v)

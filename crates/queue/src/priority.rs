@@ -14,6 +14,16 @@ use crate::flavor::locked::{Locked, MinHeap};
 /// heap behind a mutex. Items of equal priority come out in no particular order (as in
 /// Python).
 ///
+/// # A panicking `Ord`
+///
+/// The items' `Ord` runs inside `put` and `get`. If it panics, the panic reaches the caller
+/// and the queue stays usable, as CPython's queue does when `__lt__` raises: a failed put
+/// may have kept its item (it then counts as put for
+/// [`unfinished_tasks`](Self::unfinished_tasks), so the counts match the items one can
+/// take); a failed get loses the item it was taking, as `heapq.heappop` does (it still
+/// counts as put: call [`task_done`](Self::task_done) for it if you [`join`](Self::join)),
+/// and a putter waiting for room is woken.
+///
 /// # Examples
 ///
 /// ```

@@ -397,6 +397,174 @@ macro_rules! suite {
                 assert_eq!(q.iter().next(), None);
             }
 
+            // CPython `basic_queue_test`'s blocking put: a putter blocked on a full queue
+            // is let through by a get that makes room.
+            #[test]
+            fn blocked_put_wakes_on_get() {
+                if !$bounded {
+                    return;
+                }
+                let q = make(2);
+                q.put(1).unwrap();
+                q.put(2).unwrap();
+                let q2 = q.clone();
+                let h = thread::spawn(move || q2.put_timeout(3, PROMPTLY * 3));
+                wait_until("the putter sleeps", || q.waiters() == 1);
+                let t = Instant::now();
+                let first = q.get().unwrap();
+                assert_eq!(h.join().unwrap(), Ok(()));
+                assert!(t.elapsed() < PROMPTLY, "the get did not wake the putter");
+                let mut rest = vec![first, q.get().unwrap(), q.get().unwrap()];
+                rest.sort();
+                assert_eq!(rest, [1, 2, 3]);
+                assert_eq!(q.unfinished_tasks(), 3);
+            }
+
+            // Python's `timeout=0` is a non-blocking try, and a huge timeout must not
+            // overflow `Instant` (it means "wait as long as it takes").
+            #[test]
+            fn zero_and_huge_timeouts() {
+                let q = make(1);
+                assert_eq!(q.put_timeout(1, Duration::ZERO), Ok(()));
+                assert_eq!(q.get_timeout(Duration::ZERO), Ok(1));
+                assert_eq!(q.get_timeout(Duration::ZERO), Err(GetTimeoutError::Timeout));
+                assert_eq!(q.put_timeout(2, Duration::MAX), Ok(()));
+                if $bounded {
+                    assert_eq!(
+                        q.put_timeout(3, Duration::ZERO),
+                        Err(PutTimeoutError::Timeout(3))
+                    );
+                }
+                assert_eq!(q.get_timeout(Duration::MAX), Ok(2));
+                // A getter waiting "forever" through the timeout path is woken by a put.
+                let q2 = q.clone();
+                let h = thread::spawn(move || q2.get_timeout(Duration::MAX));
+                wait_until("the getter sleeps", || q.waiters() == 1);
+                q.put(4).unwrap();
+                assert_eq!(h.join().unwrap(), Ok(4));
+            }
+
+            // CPython `queue_join_test`: workers call task_done per item; join returns
+            // once all are processed, and a queue can be joined again.
+            #[test]
+            fn join_waits_for_workers_and_joins_twice() {
+                let q = make::<i64>(16);
+                let sum = Arc::new(std::sync::atomic::AtomicI64::new(0));
+                for round in 0..2 {
+                    sum.store(0, std::sync::atomic::Ordering::SeqCst);
+                    let workers: Vec<_> = (0..2)
+                        .map(|_| {
+                            let (q, sum) = (q.clone(), Arc::clone(&sum));
+                            thread::spawn(move || {
+                                loop {
+                                    let x = q.get().unwrap();
+                                    if x >= 0 {
+                                        sum.fetch_add(x, std::sync::atomic::Ordering::SeqCst);
+                                    }
+                                    q.task_done().unwrap();
+                                    if x < 0 {
+                                        return;
+                                    }
+                                }
+                            })
+                        })
+                        .collect();
+                    for i in 0..100 {
+                        q.put(i).unwrap();
+                    }
+                    q.join();
+                    assert_eq!(
+                        sum.load(std::sync::atomic::Ordering::SeqCst),
+                        (0..100).sum::<i64>(),
+                        "round {round}: join returned before every task was done"
+                    );
+                    q.put(-1).unwrap();
+                    q.put(-1).unwrap();
+                    q.join();
+                    for w in workers {
+                        w.join().unwrap();
+                    }
+                }
+                assert_eq!(q.task_done(), Err(TaskDoneError));
+            }
+
+            // CPython `test_shutdown_allowed_transitions` and the immediate half of
+            // `_shutdown_all_methods_in_one_thread`.
+            #[test]
+            fn shutdown_then_immediate_then_shutdown_again() {
+                let q = make(2);
+                assert!(!q.is_shutdown());
+                q.put(1).unwrap();
+                q.try_put(2).unwrap();
+                q.shutdown();
+                assert!(q.is_shutdown());
+                // Going on to immediate still removes what is left.
+                let mut left = q.shutdown_immediate();
+                left.sort();
+                assert_eq!(left, [1, 2]);
+                assert!(q.is_shutdown());
+                q.shutdown();
+                assert!(q.is_shutdown());
+                assert_eq!(q.put(3), Err(PutError(3)));
+                assert_eq!(q.try_put(4), Err(TryPutError::ShutDown(4)));
+                assert_eq!(q.get(), Err(GetError));
+                assert_eq!(q.try_get(), Err(TryGetError::ShutDown));
+                // Both removed items counted as done: nothing left to mark, nothing to wait for.
+                assert_eq!(q.task_done(), Err(TaskDoneError));
+                assert_eq!(q.unfinished_tasks(), 0);
+                q.join();
+                assert!(q.shutdown_immediate().is_empty());
+            }
+
+            // CPython `_shutdown_get(immediate=False)`: after a plain shutdown, getters
+            // share out what is left and exactly the surplus ones fail.
+            #[test]
+            fn getters_after_shutdown_share_the_rest_and_the_surplus_fail() {
+                let q = make(2);
+                q.put(1).unwrap();
+                q.put(2).unwrap();
+                q.shutdown();
+                let go = Arc::new(Barrier::new(3));
+                let getters: Vec<_> = (0..3)
+                    .map(|_| {
+                        let (q, go) = (q.clone(), Arc::clone(&go));
+                        thread::spawn(move || {
+                            go.wait();
+                            q.get()
+                        })
+                    })
+                    .collect();
+                let got: Vec<_> = getters.into_iter().map(|h| h.join().unwrap()).collect();
+                let mut items: Vec<i32> = got.iter().filter_map(|r| r.ok()).collect();
+                items.sort();
+                assert_eq!(items, [1, 2]);
+                assert_eq!(got.iter().filter(|r| **r == Err(GetError)).count(), 1);
+            }
+
+            // CPython `_shutdown_join(False)` / `_shutdown_put_join(False)`: a plain
+            // shutdown does not release joiners; the remaining items being done does.
+            #[test]
+            fn plain_shutdown_keeps_joiners_until_the_rest_is_done() {
+                let q = make(2);
+                q.put(7).unwrap();
+                let joiners: Vec<_> = (0..2)
+                    .map(|_| {
+                        let q = q.clone();
+                        thread::spawn(move || q.join_timeout(PROMPTLY * 3))
+                    })
+                    .collect();
+                wait_until("both joiners wait", || q.waiters() == 2);
+                q.shutdown();
+                assert_eq!(q.put(8), Err(PutError(8)));
+                assert!(!q.join_timeout(Duration::from_millis(20)));
+                assert_eq!(q.waiters(), 2, "a joiner left before the work was done");
+                assert_eq!(q.get(), Ok(7));
+                q.task_done().unwrap();
+                for j in joiners {
+                    assert!(j.join().unwrap());
+                }
+            }
+
             #[test]
             fn debug_does_not_need_item_debug() {
                 #[derive(PartialEq, Eq, PartialOrd, Ord)]

@@ -61,3 +61,102 @@ fn blocking_iter_with_sentinel() {
     q.put(None);
     assert_eq!(h.join().unwrap(), 10);
 }
+
+/// How consumers take items in [`many_producers_and_consumers`].
+#[derive(Clone, Copy)]
+enum Take {
+    Blocking,
+    NonBlocking,
+    ShortTimeouts,
+}
+
+/// CPython's `test_order` / `test_many_threads*` for `SimpleQueue`: `n` producers share one
+/// list of inputs and end with a sentinel each; `n` consumers stop at a sentinel. Every
+/// input comes out exactly once (and in order with one producer and one consumer).
+fn many_producers_and_consumers(n: usize, inputs: usize, take: Take) -> Vec<usize> {
+    use std::sync::{Arc, Mutex};
+    let q = SimpleQueue::new();
+    let todo = Arc::new(Mutex::new((0..inputs).rev().collect::<Vec<_>>()));
+    let producers: Vec<_> = (0..n)
+        .map(|_| {
+            let (q, todo) = (q.clone(), Arc::clone(&todo));
+            thread::spawn(move || {
+                loop {
+                    let next = todo.lock().unwrap().pop();
+                    q.put(next);
+                    if next.is_none() {
+                        return;
+                    }
+                }
+            })
+        })
+        .collect();
+    let consumers: Vec<_> = (0..n)
+        .map(|_| {
+            let q = q.clone();
+            thread::spawn(move || {
+                let mut got = Vec::new();
+                loop {
+                    let item = match take {
+                        Take::Blocking => q.get(),
+                        Take::NonBlocking => loop {
+                            if let Some(v) = q.try_get() {
+                                break v;
+                            }
+                            thread::yield_now();
+                        },
+                        Take::ShortTimeouts => loop {
+                            if let Some(v) = q.get_timeout(Duration::from_micros(10)) {
+                                break v;
+                            }
+                        },
+                    };
+                    match item {
+                        Some(v) => got.push(v),
+                        None => return got,
+                    }
+                }
+            })
+        })
+        .collect();
+    for p in producers {
+        p.join().unwrap();
+    }
+    let results: Vec<usize> = consumers
+        .into_iter()
+        .flat_map(|c| c.join().unwrap())
+        .collect();
+    assert!(q.is_empty());
+    assert_eq!(q.len(), 0);
+    results
+}
+
+#[test]
+fn one_producer_one_consumer_keeps_order() {
+    let got = many_producers_and_consumers(1, 100, Take::Blocking);
+    assert_eq!(got, (0..100).collect::<Vec<_>>());
+}
+
+#[test]
+fn many_threads_lose_and_duplicate_nothing() {
+    for take in [Take::Blocking, Take::NonBlocking, Take::ShortTimeouts] {
+        let mut got = many_producers_and_consumers(8, 4000, take);
+        got.sort_unstable();
+        assert_eq!(got, (0..4000).collect::<Vec<_>>());
+    }
+}
+
+/// CPython `test_references`: the queue keeps no reference to an item once it was taken.
+#[test]
+fn a_taken_item_is_no_longer_held() {
+    use std::sync::Arc;
+    let token = Arc::new(());
+    let q = SimpleQueue::new();
+    for _ in 0..20 {
+        q.put(Arc::clone(&token));
+    }
+    for left in (0..20).rev() {
+        drop(q.get());
+        assert_eq!(Arc::strong_count(&token), 1 + left);
+    }
+}

@@ -268,3 +268,85 @@ fn task_done_never_overtakes_put() {
         assert!(q.join_timeout(Duration::ZERO));
     }
 }
+
+/// CPython `test_shutdown_all_methods_in_many_threads` (plain shutdown): producers put
+/// until the queue refuses, consumers take until it is shut down and empty, and a
+/// shutdown lands in the middle of the traffic. Every item whose put succeeded is taken
+/// exactly once (the getters drain what was left), every thread ends, and the tasks are
+/// all done.
+macro_rules! plain_shutdown_race {
+    ($name:ident, $q:expr) => {
+        #[test]
+        fn $name() {
+            let q = $q;
+            let received = Arc::new(AtomicUsize::new(0));
+            let producers: Vec<_> = (0..3)
+                .map(|p| {
+                    let q = q.clone();
+                    thread::spawn(move || {
+                        let mut put = Vec::new();
+                        for i in 0.. {
+                            let v = p * 1_000_000_000 + i;
+                            match q.put(v) {
+                                Ok(()) => put.push(v),
+                                Err(e) => {
+                                    assert_eq!(e.into_inner(), v);
+                                    break;
+                                }
+                            }
+                        }
+                        put
+                    })
+                })
+                .collect();
+            let consumers: Vec<_> = (0..3)
+                .map(|_| {
+                    let (q, received) = (q.clone(), Arc::clone(&received));
+                    thread::spawn(move || {
+                        let mut got = Vec::new();
+                        while let Ok(v) = q.get() {
+                            got.push(v);
+                            received.fetch_add(1, Ordering::Relaxed);
+                            q.task_done().unwrap();
+                        }
+                        got
+                    })
+                })
+                .collect();
+            let deadline = std::time::Instant::now() + Duration::from_secs(120);
+            while received.load(Ordering::Relaxed) < 10_000 {
+                assert!(std::time::Instant::now() < deadline, "no traffic");
+                thread::yield_now();
+            }
+            q.shutdown();
+            let put: Vec<usize> = producers
+                .into_iter()
+                .flat_map(|h| h.join().unwrap())
+                .collect();
+            let got: Vec<usize> = consumers
+                .into_iter()
+                .flat_map(|h| h.join().unwrap())
+                .collect();
+            let mut seen = HashSet::new();
+            for v in &got {
+                assert!(seen.insert(*v), "item {v} taken twice");
+            }
+            assert_eq!(seen.len(), put.len(), "items lost");
+            assert!(put.iter().all(|v| seen.contains(v)));
+            assert!(q.is_empty());
+            assert_eq!(q.unfinished_tasks(), 0);
+            assert!(q.join_timeout(Duration::ZERO));
+        }
+    };
+}
+
+plain_shutdown_race!(plain_shutdown_races_with_traffic_bounded, Queue::new(16));
+plain_shutdown_race!(
+    plain_shutdown_races_with_traffic_unbounded,
+    Queue::unbounded()
+);
+plain_shutdown_race!(plain_shutdown_races_with_traffic_lifo, LifoQueue::new(16));
+plain_shutdown_race!(
+    plain_shutdown_races_with_traffic_priority,
+    PriorityQueue::new(16)
+);

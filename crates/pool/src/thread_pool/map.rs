@@ -4,7 +4,7 @@
 use super::map_job;
 use super::{AsyncResult, ThreadPool};
 use crate::core::Refused;
-use crate::error::{PoolError, SubmitError};
+use crate::error::{PoolError, SubmitError, TaskError};
 use crate::promise::Promise;
 
 impl ThreadPool {
@@ -94,6 +94,61 @@ impl ThreadPool {
         self.map_async_inner(f, items.into_iter(), Some(chunksize.max(1)))
     }
 
+    /// Python `pool.map_async(f, iterable, callback=, error_callback=)`: like
+    /// [`map_async`](ThreadPool::map_async), and once the map is done exactly one of
+    /// `callback` (with all the results, in order) and `error_callback` (with the first
+    /// failure) runs, on the worker that finished it, before the result is taken out by
+    /// anyone. For a chunk size, use [`map_async_chunked`](ThreadPool::map_async_chunked)
+    /// and [`AsyncResult::into_future`] + [`add_done_callback`](crate::Future::add_done_callback).
+    ///
+    /// # Errors
+    ///
+    /// [`SubmitError`] with the untouched items if the pool is not running (no callback
+    /// runs).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::mpsc;
+    /// let pool = skein_pool::ThreadPool::new(2).unwrap();
+    /// let (tx, rx) = mpsc::channel();
+    /// let tx2 = tx.clone();
+    /// let r = pool
+    ///     .map_async_with(
+    ///         |x: u32| x * x,
+    ///         0..4,
+    ///         move |squares: &[u32]| tx.send(format!("{squares:?}")).unwrap(),
+    ///         move |e| tx2.send(e.to_string()).unwrap(),
+    ///     )
+    ///     .unwrap();
+    /// assert_eq!(r.get().unwrap(), &[0, 1, 4, 9]);
+    /// assert_eq!(rx.recv().unwrap(), "[0, 1, 4, 9]");
+    /// ```
+    pub fn map_async_with<A, T, F, I, C, E>(
+        &self,
+        f: F,
+        items: I,
+        callback: C,
+        error_callback: E,
+    ) -> Result<AsyncResult<Vec<T>>, SubmitError<I::IntoIter>>
+    where
+        F: Fn(A) -> T + Send + Sync + 'static,
+        A: Send + 'static,
+        T: Send + Sync + 'static,
+        I: IntoIterator<Item = A>,
+        C: FnOnce(&[T]) + Send + 'static,
+        E: FnOnce(&TaskError) + Send + 'static,
+    {
+        let future = self
+            .map_async_inner(f, items.into_iter(), None)?
+            .into_future();
+        future.add_done_callback(move |f| match f.result() {
+            Ok(values) => callback(values),
+            Err(e) => error_callback(&e),
+        });
+        Ok(AsyncResult::new(future))
+    }
+
     fn map_async_inner<A, T, F, I>(
         &self,
         f: F,
@@ -124,6 +179,7 @@ impl ThreadPool {
             chunksize,
             self.processes(),
             promise,
+            self.core.cancel_flag(),
             &mut |task| self.core.push(task, &entered),
         );
         Ok(AsyncResult::new(future))

@@ -7,6 +7,7 @@
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::marker::PhantomData;
+use std::panic::{self, AssertUnwindSafe};
 use std::sync::atomic::{self, AtomicUsize, Ordering};
 
 use parking_lot::Mutex;
@@ -18,6 +19,8 @@ const MAX_PREALLOC: usize = 4096;
 
 /// The collection a [`Locked`] queue keeps its items in; decides the order.
 pub(crate) trait Store<T>: Send {
+    /// Whether `push`/`pop` run user code (the items' `Ord`) that may panic.
+    const RUNS_USER_CODE: bool;
     /// An empty store with room for `n` items.
     fn with_capacity(n: usize) -> Self;
     /// Adds an item.
@@ -29,6 +32,7 @@ pub(crate) trait Store<T>: Send {
 }
 
 impl<T: Send> Store<T> for Vec<T> {
+    const RUNS_USER_CODE: bool = false;
     fn with_capacity(n: usize) -> Self {
         Vec::with_capacity(n)
     }
@@ -47,6 +51,7 @@ impl<T: Send> Store<T> for Vec<T> {
 pub(crate) struct MinHeap<T>(BinaryHeap<Reverse<T>>);
 
 impl<T: Ord + Send> Store<T> for MinHeap<T> {
+    const RUNS_USER_CODE: bool = true;
     fn with_capacity(n: usize) -> Self {
         MinHeap(BinaryHeap::with_capacity(n))
     }
@@ -93,7 +98,17 @@ impl<T, S: Store<T>> Locked<T, S> {
     }
 }
 
+impl<T, S> Locked<T, S> {
+    /// Counts one successful push; only called under the mutex, so a plain store does.
+    fn count_push(&self) {
+        let pushes = self.pushes.load(Ordering::Relaxed);
+        self.pushes.store(pushes.wrapping_add(1), Ordering::Relaxed);
+    }
+}
+
 impl<T: Send, S: Store<T>> RawQueue<T> for Locked<T, S> {
+    const RUNS_USER_CODE: bool = S::RUNS_USER_CODE;
+
     fn try_push(&self, value: T) -> Result<(), PushError<T>> {
         {
             let mut state = self.state.lock();
@@ -103,10 +118,25 @@ impl<T: Send, S: Store<T>> RawQueue<T> for Locked<T, S> {
             if self.cap.is_some_and(|cap| state.store.len() >= cap) {
                 return Err(PushError::Full(value));
             }
-            state.store.push(value);
-            // Only written under the mutex: a plain store, no read-modify-write needed.
-            let pushes = self.pushes.load(Ordering::Relaxed);
-            self.pushes.store(pushes.wrapping_add(1), Ordering::Relaxed);
+            if S::RUNS_USER_CODE {
+                // A panicking `Ord` may unwind out of the heap's push with the item kept
+                // (std's heap puts it back in place): count it then too, so that
+                // `unfinished_tasks` still matches the items one can take.
+                let before = state.store.len();
+                if let Err(panic) =
+                    panic::catch_unwind(AssertUnwindSafe(|| state.store.push(value)))
+                {
+                    if state.store.len() > before {
+                        self.count_push();
+                    }
+                    drop(state);
+                    atomic::fence(Ordering::SeqCst);
+                    panic::resume_unwind(panic);
+                }
+            } else {
+                state.store.push(value);
+            }
+            self.count_push();
         }
         // Pairs with the sleeper counters of the blocking layer (see `RawQueue`).
         atomic::fence(Ordering::SeqCst);
@@ -170,8 +200,9 @@ mod tests {
             prio.try_push(v).ok().unwrap();
         }
         assert!(matches!(lifo.try_push(9), Err(PushError::Full(9))));
-        let drain =
-            |q: &dyn RawQueue<i32>| std::iter::from_fn(|| q.try_pop().ok()).collect::<Vec<_>>();
+        fn drain(q: &impl RawQueue<i32>) -> Vec<i32> {
+            std::iter::from_fn(|| q.try_pop().ok()).collect()
+        }
         assert_eq!(drain(&lifo), [1, 3, 2]);
         assert_eq!(drain(&prio), [1, 2, 3]);
         assert_eq!(prio.pushes(), 3);

@@ -42,6 +42,9 @@ pub(crate) enum PopError {
 /// `SeqCst`, so the blocking layer's sleeper counters (also `SeqCst`) pair with them in the
 /// store-buffer pattern and no wakeup is lost.
 pub(crate) trait RawQueue<T>: Send + Sync {
+    /// Whether `try_push`/`try_pop` run user code (a priority queue's `Ord`) that may
+    /// panic after the queue changed; the blocking layer then wakes a sleeper on unwind.
+    const RUNS_USER_CODE: bool = false;
     /// Pushes without waiting.
     fn try_push(&self, value: T) -> Result<(), PushError<T>>;
     /// Pops without waiting (may spin briefly while a claimed slot is being written).

@@ -75,6 +75,7 @@ pub(crate) fn start<A, T, F, I>(
     chunksize: Option<usize>,
     workers: usize,
     promise: Promise<Vec<T>>,
+    stop: Arc<AtomicBool>,
     push: &mut dyn FnMut(TaskRef),
 ) where
     A: Send + 'static,
@@ -92,7 +93,7 @@ pub(crate) fn start<A, T, F, I>(
                             f(unsafe { items::same_type::<$int, A>(x) })
                         };
                         return launch::<Counted<$int>, T, _>(
-                            counted, f, chunksize, workers, promise, push,
+                            counted, f, chunksize, workers, promise, stop, push,
                         );
                     }
                     Err(back) => items = back,
@@ -104,7 +105,7 @@ pub(crate) fn start<A, T, F, I>(
         u8, u16, u32, u64, u128, usize, i8, i16, i32, i64, i128, isize
     );
     let items = Gathered::new(items.collect());
-    launch(items, f, chunksize, workers, promise, push);
+    launch(items, f, chunksize, workers, promise, stop, push);
 }
 
 fn launch<S, T, F>(
@@ -113,6 +114,7 @@ fn launch<S, T, F>(
     chunksize: Option<usize>,
     workers: usize,
     promise: Promise<Vec<T>>,
+    stop: Arc<AtomicBool>,
     push: &mut dyn FnMut(TaskRef),
 ) where
     S: Items,
@@ -128,7 +130,7 @@ fn launch<S, T, F>(
     }
     let chunksize = chunksize.unwrap_or_else(|| default_chunksize(len, workers));
     let runners = workers.min(len.div_ceil(chunksize));
-    let job = MapJob::new(items, chunksize, f, promise, runners);
+    let job = MapJob::new(items, chunksize, f, promise, runners, stop);
     for _ in 0..runners {
         push(TaskRef::new(job.clone()));
     }
@@ -161,6 +163,10 @@ pub(crate) struct MapJob<S: Items, T: Send + Sync + 'static, F> {
     f: F,
     /// Set when a chunk panicked: runners stop claiming.
     failed: AtomicBool,
+    /// Set by the pool's `terminate`: runners stop claiming, and the map fails as
+    /// cancelled unless every chunk was claimed already (Python's `terminate` drops the
+    /// chunks not started; a runner must not go on through the rest of a long map).
+    stop: Arc<AtomicBool>,
     /// Runner tasks not finished yet.
     active: AtomicUsize,
     end: Mutex<End<T>>,
@@ -190,13 +196,15 @@ where
     F: Fn(S::Item) -> T + Send + Sync + 'static,
 {
     /// A job over `items` (not empty) cut into chunks of `chunksize` (at least 1), with
-    /// `runners` runner tasks to come (at least 1).
+    /// `runners` runner tasks to come (at least 1), that stops claiming chunks once `stop`
+    /// is set.
     pub(crate) fn new(
         items: S,
         chunksize: usize,
         f: F,
         promise: Promise<Vec<T>>,
         runners: usize,
+        stop: Arc<AtomicBool>,
     ) -> Arc<Self> {
         let len = items.len();
         debug_assert!(len > 0 && chunksize > 0 && runners > 0);
@@ -218,6 +226,7 @@ where
             chunks: len.div_ceil(chunksize),
             f,
             failed: AtomicBool::new(false),
+            stop,
             active: AtomicUsize::new(runners),
             end: Mutex::new(End {
                 promise: Some(promise),
@@ -239,9 +248,16 @@ where
         (start, (start + self.chunksize).min(self.len))
     }
 
-    /// Claims and runs chunks until none is left or one failed.
+    /// Claims and runs chunks until none is left, one failed or the pool was terminated.
     fn work(&self) {
         while !self.failed.load(Ordering::Relaxed) {
+            if self.stop.load(Ordering::Relaxed) {
+                let mut end = self.end.lock();
+                if end.error.is_none() {
+                    end.error = Some(TaskError::Cancelled);
+                }
+                return;
+            }
             let chunk = self.next.fetch_add(1, Ordering::Relaxed);
             if chunk >= self.chunks {
                 return;
@@ -409,6 +425,11 @@ mod tests {
         }
     }
 
+    /// A stop flag nobody sets.
+    fn go() -> Arc<AtomicBool> {
+        Arc::new(AtomicBool::new(false))
+    }
+
     fn items(live: &Arc<AtomicUsize>, n: u32) -> Vec<Tracked> {
         (0..n).map(|i| Tracked::new(live, i)).collect()
     }
@@ -425,6 +446,7 @@ mod tests {
             move |t: Tracked| (Tracked::new(&out_live, t.1 * 2), u64::from(t.1)),
             promise,
             2,
+            go(),
         );
         assert!(!job.in_place);
         assert_eq!(job.chunks(), 4);
@@ -456,6 +478,7 @@ mod tests {
             },
             promise,
             1,
+            go(),
         );
         job.run();
         let error = future.into_result().map(|_| ()).unwrap_err();
@@ -476,6 +499,7 @@ mod tests {
             |t: Tracked| t.1,
             promise,
             2,
+            go(),
         );
         job.clone().fail(TaskError::Cancelled);
         assert!(!future.done(), "one runner may still run");
@@ -497,6 +521,7 @@ mod tests {
             move |t: Tracked| Tracked::new(&out_live, t.1 + 100),
             promise,
             1,
+            go(),
         );
         assert!(job.in_place);
         job.run();
@@ -519,6 +544,7 @@ mod tests {
             },
             promise,
             2,
+            go(),
         );
         job.clone().run();
         job.run();
@@ -535,9 +561,44 @@ mod tests {
             |x: u32| x + 1,
             promise,
             2,
+            go(),
         );
         job.clone().fail(TaskError::Cancelled);
         job.run();
         assert_eq!(future.into_result().unwrap(), [1, 2, 3, 4, 5, 6, 7]);
+    }
+
+    /// `terminate` during a map: the runner finishes the chunk it is in, claims no more,
+    /// and the map fails as cancelled with every item and result dropped.
+    #[test]
+    fn a_stopped_map_claims_no_more_chunks() {
+        let live = Arc::new(AtomicUsize::new(0));
+        let (promise, future) = Promise::new();
+        let stop = go();
+        let (out_live, flag) = (live.clone(), stop.clone());
+        let ran = Arc::new(AtomicUsize::new(0));
+        let r = ran.clone();
+        let job = MapJob::new(
+            Gathered::new(items(&live, 20)),
+            2,
+            move |t: Tracked| {
+                r.fetch_add(1, Ordering::SeqCst);
+                if t.1 == 2 {
+                    flag.store(true, Ordering::SeqCst);
+                }
+                (Tracked::new(&out_live, t.1), 0u8)
+            },
+            promise,
+            1,
+            stop,
+        );
+        job.run();
+        assert_eq!(
+            ran.load(Ordering::SeqCst),
+            4,
+            "chunk [2, 3] ends, no chunk after"
+        );
+        assert!(future.into_result().map(|_| ()).unwrap_err().is_cancelled());
+        assert_eq!(live.load(Ordering::SeqCst), 0, "no item or result leaked");
     }
 }
