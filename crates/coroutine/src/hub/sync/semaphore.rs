@@ -109,8 +109,10 @@ impl Semaphore {
 
     /// Waits until `deadline` at most for a permit.
     pub fn acquire_deadline(&self, deadline: Instant) -> Option<SemaphoreGuard<'_>> {
+        // `then`, not `then_some`: a guard built for a failed wait would release a
+        // permit nobody took when it is dropped.
         self.acquire_raw(Some(deadline))
-            .then_some(SemaphoreGuard { sem: self })
+            .then(|| SemaphoreGuard { sem: self })
     }
 
     /// Takes a permit without a guard (release it with [`release`](Self::release));

@@ -1,0 +1,276 @@
+//! Parity with gevent's own test suite (`src/gevent/tests/test__queue.py`,
+//! `test__event.py`, `test__semaphore.py`, `test__pool.py`, `test__timeout.py`,
+//! `test__greenlet.py`): the behaviours those tests check, in skein's words.
+
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+use std::time::Duration;
+
+use skein_coroutine::hub::{self, Event, Lock, Pool, Queue, Semaphore};
+
+// --- test__queue.py ---------------------------------------------------------------
+
+/// test_max_size: a producer runs ahead of the consumer only up to the bound, and
+/// each get lets exactly one more put through.
+#[test]
+fn bounded_queue_lets_one_put_through_per_get() {
+    let q = Queue::bounded(2);
+    let log = Rc::new(RefCell::new(Vec::new()));
+    let producer = {
+        let (q, log) = (q.clone(), log.clone());
+        hub::spawn(move || {
+            for item in ["a", "b", "c"] {
+                q.put(item);
+                log.borrow_mut().push(item);
+            }
+            "OK"
+        })
+    };
+    hub::sleep(Duration::ZERO);
+    assert_eq!(*log.borrow(), ["a", "b"]);
+    assert_eq!(q.get(), "a");
+    hub::sleep(Duration::ZERO);
+    assert_eq!(*log.borrow(), ["a", "b", "c"]);
+    assert_eq!(q.get(), "b");
+    assert_eq!(q.get(), "c");
+    assert_eq!(producer.try_join().unwrap().unwrap(), "OK");
+}
+
+/// test_put_nowait_simple / test_get_nowait_*: the non-blocking forms never park.
+#[test]
+fn nowait_forms_report_full_and_empty() {
+    let q = Queue::bounded(1);
+    assert_eq!(q.try_put(2), Ok(()));
+    assert_eq!(q.try_put(3).unwrap_err().into_inner(), 3);
+    assert_eq!(q.try_get(), Some(2));
+    assert_eq!(q.try_get(), None);
+}
+
+/// test_waiters_that_cancel / test_two_bogus_waiters / test_two_waiters_one_dies: a getter
+/// whose timeout fired leaves no trace; the next item goes to a live getter or stays.
+#[test]
+fn getters_that_time_out_do_not_take_the_next_item() {
+    let q: Queue<&str> = Queue::new();
+    let bogus = |q: &Queue<&'static str>| {
+        let q = q.clone();
+        hub::spawn(move || hub::with_timeout(Duration::ZERO, || q.get()))
+    };
+    let b1 = bogus(&q);
+    let b2 = bogus(&q);
+    let live = {
+        let q = q.clone();
+        hub::spawn(move || q.get())
+    };
+    let b3 = bogus(&q);
+    hub::sleep(Duration::from_millis(20));
+    q.put("hi");
+    q.put("sent");
+    assert!(b1.join().unwrap().is_err());
+    assert!(b2.join().unwrap().is_err());
+    assert!(b3.join().unwrap().is_err());
+    assert_eq!(live.join().unwrap(), "hi");
+    assert_eq!(q.get(), "sent");
+}
+
+/// test_multiple_waiters: each put wakes exactly one getter, in arrival order.
+#[test]
+fn each_put_serves_one_waiting_getter_in_order() {
+    let q: Queue<u32> = Queue::new();
+    let got = Rc::new(RefCell::new(Vec::new()));
+    let getters: Vec<_> = (0..4)
+        .map(|i| {
+            let (q, got) = (q.clone(), got.clone());
+            hub::spawn(move || {
+                let item = q.get();
+                got.borrow_mut().push((i, item));
+            })
+        })
+        .collect();
+    hub::sleep(Duration::ZERO);
+    q.put(10);
+    hub::sleep(Duration::ZERO);
+    assert_eq!(*got.borrow(), [(0, 10)]);
+    q.put(11);
+    q.put(12);
+    q.put(13);
+    hub::joinall(&getters);
+    assert_eq!(*got.borrow(), [(0, 10), (1, 11), (2, 12), (3, 13)]);
+}
+
+/// test_send_first / test_senders_that_die: a put from a task that then ends is kept.
+#[test]
+fn items_outlive_the_task_that_put_them() {
+    let q = Queue::new();
+    let sender = {
+        let q = q.clone();
+        hub::spawn(move || q.put("sent"))
+    };
+    assert_eq!(q.get(), "sent");
+    sender.join().unwrap();
+}
+
+// --- test__semaphore.py -----------------------------------------------------------
+
+/// test_acquire_returns_false_after_timeout (gevent issue 39): a timed-out acquire
+/// returns `None` and leaves the count as it was (it used to add a permit).
+#[test]
+fn semaphore_acquire_times_out_with_none_and_no_phantom_permit() {
+    let sem = Semaphore::new(0);
+    assert!(sem.acquire_timeout(Duration::from_millis(10)).is_none());
+    assert_eq!(sem.available(), 0);
+    assert!(sem.acquire_timeout(Duration::ZERO).is_none());
+    assert_eq!(sem.available(), 0);
+    assert!(sem.try_acquire().is_none());
+    let one = Semaphore::new(1);
+    assert!(one.acquire_timeout(Duration::ZERO).is_some());
+    assert_eq!(one.available(), 1);
+}
+
+/// Python's `lock.acquire(timeout=t)` returning False leaves the lock held by its owner.
+#[test]
+fn a_timed_out_lock_acquire_leaves_the_lock_held() {
+    let lock = Lock::new();
+    let held = lock.acquire();
+    assert!(lock.acquire_timeout(Duration::ZERO).is_none());
+    assert!(lock.locked());
+    assert!(lock.try_acquire().is_none());
+    let other = {
+        let lock = lock.clone();
+        hub::spawn(move || lock.acquire_timeout(Duration::from_millis(5)).is_some())
+    };
+    assert!(!other.join().unwrap());
+    assert!(lock.locked(), "the holder still holds it");
+    drop(held);
+    assert!(!lock.locked());
+    assert!(lock.try_acquire().is_some());
+}
+
+/// test_fair_or_hangs (gevent issue 1487): a task that releases and at once acquires
+/// again goes behind the tasks already waiting.
+#[test]
+fn semaphore_is_fair_to_waiters_against_a_releasing_reacquirer() {
+    let sem = Semaphore::new(1);
+    let order = Rc::new(RefCell::new(Vec::new()));
+    let spinner = {
+        let (sem, order) = (sem.clone(), order.clone());
+        hub::spawn(move || {
+            for _ in 0..3 {
+                let _p = sem.acquire();
+                order.borrow_mut().push("spin");
+                hub::sleep(Duration::ZERO);
+            }
+        })
+    };
+    let other = {
+        let (sem, order) = (sem.clone(), order.clone());
+        hub::spawn(move || {
+            let _p = sem.acquire();
+            order.borrow_mut().push("other");
+        })
+    };
+    spinner.join().unwrap();
+    other.join().unwrap();
+    assert_eq!(*order.borrow(), ["spin", "other", "spin", "spin"]);
+}
+
+// --- test__event.py ---------------------------------------------------------------
+
+/// TestEvent_SetThenClear (1, 100, 1000 waiters): a set followed at once by a clear
+/// still wakes every waiter, and each sees `true`.
+#[test]
+fn set_then_clear_wakes_every_waiter() {
+    for n in [1, 100, 1000] {
+        let ev = Event::new();
+        let waiters: Vec<_> = (0..n)
+            .map(|_| {
+                let ev = ev.clone();
+                hub::spawn(move || ev.wait())
+            })
+            .collect();
+        hub::sleep(Duration::ZERO);
+        ev.set();
+        ev.clear();
+        for w in waiters {
+            assert!(w.join().unwrap());
+        }
+    }
+}
+
+/// test_set_during_wait (gevent issue 771): after a set, a clear and a timed wait
+/// time out — the waiter is not woken by the earlier set.
+#[test]
+fn a_cleared_event_makes_a_new_wait_time_out() {
+    let ev = Event::new();
+    let waiter = {
+        let ev = ev.clone();
+        hub::spawn(move || {
+            let setter = {
+                let ev = ev.clone();
+                hub::spawn(move || ev.set())
+            };
+            assert!(ev.wait());
+            setter.join().unwrap();
+            ev.clear();
+            let again = ev.wait_timeout(Duration::from_millis(10));
+            (again, ev.is_set())
+        })
+    };
+    assert_eq!(waiter.join().unwrap(), (false, false));
+}
+
+/// test_gevent_wait_twice_when_already_set.
+#[test]
+fn waiting_twice_on_a_set_event_returns_at_once() {
+    let ev = Event::new();
+    ev.set();
+    assert!(ev.wait());
+    assert!(ev.wait());
+    assert!(ev.wait_timeout(Duration::ZERO));
+}
+
+// --- test__pool.py ----------------------------------------------------------------
+
+/// TestSpawn: spawn into a full pool waits until a slot frees.
+#[test]
+fn spawn_into_a_full_pool_waits_for_a_slot() {
+    let pool = Pool::new(1);
+    let gate = Event::new();
+    let first = {
+        let gate = gate.clone();
+        pool.spawn(move || gate.wait())
+    };
+    assert!(pool.is_full());
+    let opener = {
+        let gate = gate.clone();
+        hub::spawn(move || gate.set())
+    };
+    let second = pool.spawn(|| 2);
+    assert!(first.is_finished());
+    assert_eq!(second.join().unwrap(), 2);
+    opener.join().unwrap();
+    pool.join();
+    assert_eq!(pool.free_count(), 1);
+}
+
+/// TestJoinEmpty: joining an empty pool returns at once.
+#[test]
+fn joining_an_empty_pool_returns_at_once() {
+    let pool = Pool::new(3);
+    pool.join();
+    assert!(pool.join_timeout(Duration::ZERO));
+    assert_eq!(pool.map(Vec::<u32>::new(), |x| x).len(), 0);
+}
+
+// --- test__timeout.py ---------------------------------------------------------------
+
+/// test_cancel / test_context_manager: a scope that finished in time never fires later.
+#[test]
+fn a_finished_timeout_scope_never_fires_later() {
+    let r = hub::with_timeout(Duration::from_millis(5), || 1);
+    assert_eq!(r, Ok(1));
+    hub::sleep(Duration::from_millis(20));
+    let still = Rc::new(Cell::new(false));
+    let s = still.clone();
+    hub::spawn(move || s.set(true)).join().unwrap();
+    assert!(still.get());
+}
