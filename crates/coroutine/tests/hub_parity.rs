@@ -228,6 +228,63 @@ fn waiting_twice_on_a_set_event_returns_at_once() {
     assert!(ev.wait_timeout(Duration::ZERO));
 }
 
+// --- kill and cleanup (test__greenlet.py TestKill) ------------------------------------
+
+/// gevent raises GreenletExit once; cleanup code (`finally:`) may then block on the hub
+/// again: take a lock, put on a full queue, sleep, join.
+#[test]
+fn cleanup_of_a_killed_task_can_block_on_the_hub() {
+    struct Cleanup {
+        lock: Lock,
+        q: Queue<u32>,
+        log: Rc<RefCell<Vec<&'static str>>>,
+    }
+    impl Drop for Cleanup {
+        fn drop(&mut self) {
+            let held = self.lock.acquire();
+            self.log.borrow_mut().push("locked");
+            hub::sleep(Duration::from_millis(1));
+            self.q.put(99);
+            self.log.borrow_mut().push("put");
+            drop(held);
+        }
+    }
+    let lock = Lock::new();
+    let q = Queue::bounded(1);
+    q.put(1);
+    let log = Rc::new(RefCell::new(Vec::new()));
+    let started = Event::new();
+    let victim = {
+        let c = Cleanup {
+            lock: lock.clone(),
+            q: q.clone(),
+            log: log.clone(),
+        };
+        let started = started.clone();
+        hub::spawn(move || {
+            let _c = c;
+            started.set();
+            hub::sleep(Duration::from_secs(60));
+        })
+    };
+    started.wait();
+    let held = lock.acquire();
+    victim.kill_nowait();
+    hub::sleep(Duration::ZERO);
+    // The victim unwinds and waits for the lock held here.
+    assert!(log.borrow().is_empty());
+    assert!(lock.locked());
+    drop(held);
+    // It takes the lock, sleeps, then waits for room in the full queue.
+    hub::sleep(Duration::from_millis(5));
+    assert_eq!(*log.borrow(), ["locked"]);
+    assert_eq!(q.get(), 1);
+    assert!(victim.join().unwrap_err().is_killed());
+    assert_eq!(*log.borrow(), ["locked", "put"]);
+    assert_eq!(q.get(), 99);
+    assert!(!lock.locked());
+}
+
 // --- test__pool.py ----------------------------------------------------------------
 
 /// TestSpawn: spawn into a full pool waits until a slot frees.
@@ -273,4 +330,43 @@ fn a_finished_timeout_scope_never_fires_later() {
     let s = still.clone();
     hub::spawn(move || s.set(true)).join().unwrap();
     assert!(still.get());
+}
+
+/// A second kill while the task's cleanup waits does nothing, and an outer `Timeout`
+/// that runs out during that cleanup is dropped (it cannot unwind out of a destructor):
+/// the cleanup finishes and the task ends killed.
+#[test]
+fn a_second_kill_or_a_timeout_during_cleanup_lets_the_cleanup_finish() {
+    struct WaitForGate(Event, Rc<Cell<bool>>);
+    impl Drop for WaitForGate {
+        fn drop(&mut self) {
+            assert!(self.0.wait());
+            self.1.set(true);
+        }
+    }
+    let gate = Event::new();
+    let done = Rc::new(Cell::new(false));
+    let started = Event::new();
+    let victim = {
+        let (gate, done, started) = (gate.clone(), done.clone(), started.clone());
+        hub::spawn(move || {
+            hub::with_timeout(Duration::from_millis(5), move || {
+                let _cleanup = WaitForGate(gate, done);
+                started.set();
+                hub::sleep(Duration::from_secs(60));
+            })
+        })
+    };
+    started.wait();
+    victim.kill_nowait();
+    hub::sleep(Duration::ZERO);
+    victim.kill_nowait();
+    // Past the victim's 5 ms limit, its cleanup still waits for the gate.
+    hub::sleep(Duration::from_millis(20));
+    assert!(!victim.is_finished());
+    assert!(!done.get());
+    gate.set();
+    victim.kill();
+    assert!(done.get());
+    assert!(victim.join().unwrap_err().is_killed());
 }

@@ -90,7 +90,11 @@ pub(crate) struct Task {
     state: Cell<State>,
     epoch: Cell<u64>,
     reason: Cell<Wake>,
+    /// A kill is pending: the next hub call unwinds.
     killed: Cell<bool>,
+    /// The kill was delivered: the task is unwinding (gevent's `GreenletExit` raised).
+    /// Its cleanup code may block on the hub again; further kills do nothing.
+    dying: Cell<bool>,
     timeout: Cell<Option<u64>>,
     body: RefCell<Slot>,
     yielder: Cell<*const Yielder<(), ()>>,
@@ -110,6 +114,7 @@ impl Task {
             epoch: Cell::new(0),
             reason: Cell::new(Wake::Woken),
             killed: Cell::new(false),
+            dying: Cell::new(false),
             timeout: Cell::new(None),
             body: RefCell::new(slot),
             yielder: Cell::new(std::ptr::null()),
@@ -218,14 +223,26 @@ pub(crate) fn try_hub() -> Option<Rc<Hub>> {
 }
 
 /// Unwinds the current task if it was killed or one of its `Timeout`s fired.
+///
+/// A kill is delivered once, as gevent raises `GreenletExit` once: the task's cleanup
+/// (destructors run by the unwinding) may block on the hub again — take a lock, put on
+/// a queue, sleep, join. A `Timeout` that fires during that cleanup is dropped: nothing
+/// may unwind out of a destructor. While any task of the thread is unwinding (the panic
+/// count is per thread, not per coroutine) interruptions wait: they stay pending and
+/// are delivered at a later hub call.
 pub(crate) fn checkpoint() {
-    if std::thread::panicking() {
-        // Already unwinding (a destructor blocked): finish that first.
-        return;
-    }
     let hub = hub();
     let cur = hub.current();
+    if std::thread::panicking() {
+        // Already unwinding (a destructor blocked): finish that first.
+        if cur.dying.get() {
+            cur.timeout.set(None);
+        }
+        return;
+    }
     if cur.killed.get() && !cur.is_main() {
+        cur.killed.set(false);
+        cur.dying.set(true);
         panic::resume_unwind(Box::new(Killed));
     }
     if let Some(id) = cur.timeout.take() {
@@ -568,7 +585,7 @@ impl Hub {
     /// Kills a task: a task that has not started never runs; a parked one is woken and
     /// unwinds from its blocking call. Does not wait.
     pub(crate) fn kill(&self, task: &Rc<Task>) {
-        if task.is_main() || task.state.get() == State::Done {
+        if task.is_main() || task.state.get() == State::Done || task.dying.get() {
             return;
         }
         task.killed.set(true);

@@ -55,6 +55,12 @@
 //! call unwinds (like gevent's `GreenletExit` and `Timeout` exceptions), running the
 //! task's destructors. A `catch_unwind` in a task will see that unwinding; let it
 //! continue with `resume_unwind`.
+//!
+//! As gevent raises `GreenletExit` once, a kill is delivered once: the destructors it
+//! runs may block on the hub again (take a [`Lock`], put on a [`Queue`], [`sleep`],
+//! join), and a second kill meanwhile does nothing but wait. Nothing may unwind out of
+//! a destructor, so a [`with_timeout`] limit that runs out during that cleanup is
+//! dropped, and other interruptions wait while any task of the thread is unwinding.
 
 //!
 //! # The blocking detector

@@ -183,7 +183,12 @@ impl<T> Queue<T> {
                 self.push(item);
                 return Ok(());
             }
-            if self.inner.putters.park(&hub, deadline) == Wake::TimedOut && self.is_full() {
+            // Without a deadline, `TimedOut` is an interruption that could not unwind (a
+            // destructor waits during unwinding): wait again.
+            if self.inner.putters.park(&hub, deadline) == Wake::TimedOut
+                && deadline.is_some()
+                && self.is_full()
+            {
                 return Err(PutTimeoutError(item));
             }
         }
@@ -220,7 +225,7 @@ impl<T> Queue<T> {
             if let Some(item) = self.pop() {
                 return Some(item);
             }
-            if self.inner.getters.park(&hub, deadline) == Wake::TimedOut {
+            if self.inner.getters.park(&hub, deadline) == Wake::TimedOut && deadline.is_some() {
                 return self.pop();
             }
         }

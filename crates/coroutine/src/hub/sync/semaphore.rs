@@ -87,7 +87,9 @@ impl Semaphore {
     /// In the main context, when no task, timer or socket could ever release one
     /// (gevent's `LoopExit`).
     pub fn acquire(&self) -> SemaphoreGuard<'_> {
-        self.acquire_raw(None);
+        // Without a deadline a wait ends without the permit only when an interruption
+        // could not unwind (a destructor waits during unwinding): wait again.
+        while !self.acquire_raw(None) {}
         SemaphoreGuard { sem: self }
     }
 
