@@ -64,6 +64,7 @@
 //! | `greenlet.getcurrent()` | `Greenlet::current()` / `greenlet::getcurrent()` |
 //! | `g.parent` / `g.parent = p` | `g.parent()` / `g.set_parent(&p)` |
 //! | `g.dead` / `bool(g)` | `g.is_dead()` / `g.is_active()` |
+//! | `repr(g)` | `{g:?}`: `<Greenlet #1 suspended active>` (`current`, `created`, `dead`, `root`) |
 //! | `g.throw(e)` | `g.throw(e)` |
 //! | `g.throw(GreenletExit)` (kill) | `g.kill()` (unwinds in place) |
 //! | `RecursionError` | stack overflow into the guard page: reported, process aborts |
