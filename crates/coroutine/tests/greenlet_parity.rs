@@ -1,13 +1,13 @@
 //! Parity with greenlet's own test suite (`src/greenlet/tests/test_greenlet.py`,
-//! `test_throw.py`, `test_generator.py`, `test_generator_nested.py`): the cases
-//! `tests/greenlet.rs` and `tests/generator.rs` do not already check, in our own words.
+//! `test_throw.py`): the cases `tests/greenlet.rs` does not already check, in our own
+//! words. Generator cases are in `tests/generator_parity.rs`.
 
 use std::cell::RefCell;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::rc::Rc;
 
+use skein_coroutine::Greenlet;
 use skein_coroutine::greenlet::getcurrent;
-use skein_coroutine::{Generator, Greenlet};
 
 #[derive(Debug, PartialEq)]
 struct IndexError;
@@ -236,65 +236,4 @@ fn debug_says_current_suspended_created_dead() {
     assert!(inside.ends_with("current active>"), "{inside}");
     let dead = format!("{g:?}");
     assert!(dead.contains("dead") && !dead.contains("active"), "{dead}");
-}
-
-// --- test_generator_nested.py: generators inside generators -------------------------
-
-/// test_permutations: a recursive generator of permutations, each level a generator
-/// driving the one below.
-#[test]
-fn recursive_generators_yield_every_permutation() {
-    fn perms(items: Vec<u8>) -> Generator<Vec<u8>> {
-        Generator::new(move |co| {
-            if items.len() <= 1 {
-                co.yield_(items);
-                return;
-            }
-            for i in 0..items.len() {
-                let mut rest = items.clone();
-                let head = rest.remove(i);
-                for mut tail in perms(rest) {
-                    tail.insert(0, head);
-                    co.yield_(tail);
-                }
-            }
-        })
-    }
-    let all: Vec<Vec<u8>> = perms(vec![1, 2, 3]).collect();
-    assert_eq!(
-        all,
-        [
-            [1, 2, 3],
-            [1, 3, 2],
-            [2, 1, 3],
-            [2, 3, 1],
-            [3, 1, 2],
-            [3, 2, 1]
-        ]
-    );
-    assert_eq!(perms(vec![1, 2, 3, 4, 5]).count(), 120);
-}
-
-/// test_layered_genlets / test_nested_genlets: a generator that iterates another
-/// inside its body, both yielding in turn.
-#[test]
-fn layered_generators_pass_values_through() {
-    let inner = |n: u32| {
-        Generator::<u32>::new(move |co| {
-            (0..n).for_each(|i| {
-                co.yield_(i);
-            })
-        })
-    };
-    let mut outer = Generator::<u32>::new(move |co| {
-        for i in inner(3) {
-            co.yield_(i * 10);
-            for j in inner(2) {
-                co.yield_(i * 10 + j);
-            }
-        }
-    });
-    let got: Vec<u32> = outer.by_ref().collect();
-    assert_eq!(got, [0, 0, 1, 10, 10, 11, 20, 20, 21]);
-    assert!(outer.is_finished());
 }
