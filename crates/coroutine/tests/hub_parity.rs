@@ -370,3 +370,209 @@ fn a_second_kill_or_a_timeout_during_cleanup_lets_the_cleanup_finish() {
     assert!(done.get());
     assert!(victim.join().unwrap_err().is_killed());
 }
+
+/// test_apply / test_apply_raises: `apply` runs the function on the pool and gives its
+/// value or its panic.
+#[test]
+fn pool_apply_returns_the_value_or_the_panic() {
+    let pool = Pool::new(2);
+    assert_eq!(pool.apply(|| ("foo", 1)).unwrap(), ("foo", 1));
+    let err = pool.apply(|| -> u8 { panic!("expected") }).unwrap_err();
+    assert_eq!(err.panic_message(), Some("expected"));
+    assert_eq!(pool.free_count(), 2);
+}
+
+/// test_reentrant: `apply` from a task of a full pool runs in place instead of waiting
+/// for a slot it holds itself.
+#[test]
+fn pool_apply_from_inside_a_full_pool_does_not_deadlock() {
+    let pool = Pool::new(1);
+    let inner = pool.clone();
+    let n = pool.apply(move || inner.apply(|| 5 + 1).unwrap()).unwrap();
+    assert_eq!(n, 6);
+    let inner = pool.clone();
+    let err = pool
+        .apply(move || inner.apply(|| -> u8 { panic!("inner") }).unwrap_err())
+        .unwrap();
+    assert_eq!(err.panic_message(), Some("inner"));
+    assert_eq!(pool.free_count(), 1);
+    let ev = Event::new();
+    let set = ev.clone();
+    drop(pool.spawn(move || set.set()));
+    assert!(ev.wait());
+}
+
+/// test_add_method_timeout / test_start_method_timeout: a spawn that finds no free slot
+/// in time hands the closure back (gevent's PoolFull).
+#[test]
+fn pool_spawn_timeout_hands_the_closure_back_when_full() {
+    let pool = Pool::new(1);
+    let gate = Event::new();
+    let first = {
+        let gate = gate.clone();
+        pool.spawn(move || gate.wait())
+    };
+    let back = pool
+        .spawn_timeout(Duration::from_millis(10), || 7)
+        .unwrap_err();
+    assert_eq!(back(), 7);
+    assert_eq!(pool.len(), 1);
+    assert!(matches!(pool.try_spawn(|| 8), Err(f) if f() == 8));
+    gate.set();
+    assert!(first.join().unwrap());
+    let Ok(second) = pool.spawn_timeout(Duration::ZERO, || 9) else {
+        panic!("a slot is free");
+    };
+    assert_eq!(second.join().unwrap(), 9);
+}
+
+/// gevent's Group: an unbounded pool still joins all its tasks.
+#[test]
+fn an_unbounded_pool_is_a_group() {
+    let group = Pool::unbounded();
+    let gate = Event::new();
+    let tasks: Vec<_> = (0..100)
+        .map(|i| {
+            let gate = gate.clone();
+            group.spawn(move || {
+                gate.wait();
+                i
+            })
+        })
+        .collect();
+    assert_eq!(group.len(), 100);
+    assert!(!group.is_full());
+    assert!(!group.join_timeout(Duration::ZERO));
+    gate.set();
+    group.join();
+    assert!(group.is_empty());
+    assert_eq!(
+        tasks.into_iter().map(|t| t.join().unwrap()).sum::<i32>(),
+        4950
+    );
+}
+
+/// Gates for items that finish in an order the test chooses.
+fn gates(n: usize) -> Vec<Event> {
+    (0..n).map(|_| Event::new()).collect()
+}
+
+/// test_imap / test_imap_unordered: `imap` keeps the items' order, `imap_unordered`
+/// follows the order the tasks finish in; at most `size` run at once.
+#[test]
+fn imap_keeps_order_and_imap_unordered_follows_completion() {
+    for ordered in [true, false] {
+        let pool = Pool::new(3);
+        let gs = gates(3);
+        let running = Rc::new(Cell::new(0));
+        let most = Rc::new(Cell::new(0));
+        let work = {
+            let (gs, running, most) = (gs.clone(), running.clone(), most.clone());
+            move |i: usize| {
+                running.set(running.get() + 1);
+                most.set(most.get().max(running.get()));
+                gs[i].wait();
+                running.set(running.get() - 1);
+                i * 10
+            }
+        };
+        let mut results = if ordered {
+            pool.imap(0..3, work)
+        } else {
+            pool.imap_unordered(0..3, work)
+        };
+        // Finish the items last to first.
+        let opener = {
+            let gs = gs.clone();
+            hub::spawn(move || {
+                for g in gs.iter().rev() {
+                    g.set();
+                    hub::sleep(Duration::ZERO);
+                }
+            })
+        };
+        let got: Vec<usize> = results.by_ref().map(Result::unwrap).collect();
+        opener.join().unwrap();
+        if ordered {
+            assert_eq!(got, [0, 10, 20]);
+        } else {
+            assert_eq!(got, [20, 10, 0]);
+        }
+        assert!(most.get() <= 3);
+        assert!(results.next().is_none());
+    }
+}
+
+/// imap over a bounded pool never runs more than its size at once, and empty inputs
+/// give empty results (test_empty_imap, test_empty_imap_unordered).
+#[test]
+fn imap_is_bounded_by_the_pool_and_empty_is_empty() {
+    let pool = Pool::new(2);
+    let running = Rc::new(Cell::new(0));
+    let most = Rc::new(Cell::new(0));
+    let (r, m) = (running.clone(), most.clone());
+    let got: Vec<u32> = pool
+        .imap(0..20u32, move |i| {
+            r.set(r.get() + 1);
+            m.set(m.get().max(r.get()));
+            hub::sleep(Duration::ZERO);
+            r.set(r.get() - 1);
+            i
+        })
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(got, (0..20).collect::<Vec<_>>());
+    assert_eq!(most.get(), 2);
+    assert_eq!(pool.imap(Vec::<u32>::new(), |x| x).count(), 0);
+    assert_eq!(pool.imap_unordered(Vec::<u32>::new(), |x| x).count(), 0);
+}
+
+/// TestErrorInHandler: a panicking item is that item's `Err`; the others go on.
+#[test]
+fn imap_gives_a_panicking_item_as_its_err_and_goes_on() {
+    let pool = Pool::new(1);
+    let divide = |x: u32| 100 / x;
+    let mut it = pool.imap([1u32, 0, 2], divide);
+    assert_eq!(it.next().unwrap().unwrap(), 100);
+    assert!(it.next().unwrap().unwrap_err().is_panic());
+    assert_eq!(it.next().unwrap().unwrap(), 50);
+    assert!(it.next().is_none());
+    let mut it = pool.imap_unordered([1u32, 0, 2], divide);
+    assert_eq!(it.next().unwrap().unwrap(), 100);
+    assert!(it.next().unwrap().unwrap_err().is_panic());
+    assert_eq!(it.next().unwrap().unwrap(), 50);
+    assert!(it.next().is_none());
+    assert_eq!(pool.free_count(), 1);
+}
+
+/// TestErrorInIterator: a panic of the items' iterator comes out of `next` after the
+/// results of the items before it.
+#[test]
+fn a_panic_of_the_items_iterator_reaches_the_consumer() {
+    let pool = Pool::new(3);
+    let items = (1..=3u32).map(|i| if i == 3 { panic!("expected") } else { i });
+    let mut it = pool.imap_unordered(items, |x| x);
+    let mut got = vec![it.next().unwrap().unwrap(), it.next().unwrap().unwrap()];
+    got.sort_unstable();
+    assert_eq!(got, [1, 2]);
+    let err = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| it.next())).unwrap_err();
+    assert_eq!(err.downcast_ref::<&str>(), Some(&"expected"));
+}
+
+/// Dropping the iterator early stops the feeding of further items.
+#[test]
+fn dropping_an_imap_stops_feeding() {
+    let pool = Pool::new(1);
+    let started = Rc::new(Cell::new(0));
+    let s = started.clone();
+    let mut it = pool.imap(0..1000u32, move |i| {
+        s.set(s.get() + 1);
+        i
+    });
+    assert_eq!(it.next().unwrap().unwrap(), 0);
+    drop(it);
+    pool.join();
+    hub::sleep(Duration::from_millis(1));
+    assert!(hub::wait());
+    assert!(started.get() < 10, "{} items ran", started.get());
+}

@@ -160,7 +160,7 @@ pub use detector::{
 };
 pub use error::{JoinError, SpawnError, Timeout};
 pub use net::{TcpListener, TcpStream};
-pub use pool::Pool;
+pub use pool::{Imap, Pool};
 pub use sync::{
     Event, Lock, LockGuard, PutTimeoutError, Queue, ReleaseError, Semaphore, SemaphoreGuard,
     TryPutError,
