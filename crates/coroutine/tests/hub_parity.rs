@@ -576,3 +576,78 @@ fn dropping_an_imap_stops_feeding() {
     assert!(hub::wait());
     assert!(started.get() < 10, "{} items ran", started.get());
 }
+
+// --- test__queue.py: peek and JoinableQueue --------------------------------------------
+
+/// test_peek_empty: peeking an empty queue with nothing to fill it is gevent's
+/// LoopExit in the main context, and a timeout in a task.
+#[test]
+fn peek_of_an_empty_queue_times_out_or_reports_the_deadlock() {
+    let q: Queue<u8> = Queue::new();
+    let peeker = {
+        let q = q.clone();
+        hub::spawn(move || q.peek_timeout(Duration::from_millis(5)))
+    };
+    assert_eq!(peeker.join().unwrap(), None);
+    assert_eq!(q.try_peek(), None);
+    let err = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| q.peek())).unwrap_err();
+    let msg = err.downcast_ref::<String>().unwrap();
+    assert!(msg.contains("LoopExit"), "{msg}");
+}
+
+/// test_peek_multi_greenlet: a parked peeker sees the item a later put brings, and the
+/// item stays for the getter; a peeker does not take a getter's wakeup.
+#[test]
+fn a_parked_peeker_sees_the_item_and_leaves_it() {
+    let q = Queue::new();
+    let peeker = {
+        let q = q.clone();
+        hub::spawn(move || q.peek())
+    };
+    let getter = {
+        let q = q.clone();
+        hub::spawn(move || q.get())
+    };
+    hub::sleep(Duration::ZERO);
+    q.put(1);
+    assert_eq!(peeker.join().unwrap(), 1);
+    assert_eq!(getter.join().unwrap(), 1);
+    assert!(q.is_empty());
+    q.put(2);
+    assert_eq!(q.peek(), 2);
+    assert_eq!(q.len(), 1);
+}
+
+/// TestQueue.test_task_done (JoinableQueue): `join` waits until every item put has been
+/// marked done; marking more than were put is a typed error.
+#[test]
+fn queue_join_waits_for_every_task_done() {
+    let q: Queue<u32> = Queue::new();
+    assert_eq!(q.task_done(), Err(skein_coroutine::hub::TaskDoneError));
+    q.join();
+    let sum = Rc::new(Cell::new(0));
+    let workers: Vec<_> = (0..3)
+        .map(|_| {
+            let (q, sum) = (q.clone(), sum.clone());
+            hub::spawn(move || {
+                loop {
+                    let n = q.get();
+                    hub::sleep(Duration::ZERO);
+                    sum.set(sum.get() + n);
+                    q.task_done().unwrap();
+                }
+            })
+        })
+        .collect();
+    for n in 1..=100 {
+        q.put(n);
+    }
+    assert_eq!(q.unfinished_tasks(), 100);
+    q.join();
+    assert_eq!(sum.get(), 5050);
+    assert_eq!(q.unfinished_tasks(), 0);
+    q.put(7);
+    assert!(q.join_timeout(Duration::from_secs(10)));
+    assert_eq!(sum.get(), 5057);
+    hub::killall(&workers);
+}

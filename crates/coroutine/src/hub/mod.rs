@@ -163,7 +163,7 @@ pub use net::{TcpListener, TcpStream};
 pub use pool::{Imap, Pool};
 pub use sync::{
     Event, Lock, LockGuard, PutTimeoutError, Queue, ReleaseError, Semaphore, SemaphoreGuard,
-    TryPutError,
+    TaskDoneError, TryPutError,
 };
 pub use task::{
     Builder, JoinHandle, TaskRef, getcurrent, joinall, joinall_timeout, killall, live_tasks, run,

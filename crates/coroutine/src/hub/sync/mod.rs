@@ -10,5 +10,5 @@ mod waitlist;
 
 pub use event::Event;
 pub use lock::{Lock, LockGuard};
-pub use queue::{PutTimeoutError, Queue, TryPutError};
+pub use queue::{PutTimeoutError, Queue, TaskDoneError, TryPutError};
 pub use semaphore::{ReleaseError, Semaphore, SemaphoreGuard};
