@@ -651,3 +651,58 @@ fn queue_join_waits_for_every_task_done() {
     assert_eq!(sum.get(), 5057);
     hub::killall(&workers);
 }
+
+// --- test__greenlet.py TestKill, TestKillAfterStart(Later), TestKillWhileRunning -------
+
+/// Every way to kill (blocking, non-blocking then a loop turn, killall) of a task that
+/// is spawned (gevent's started), scheduled later, or parked mid-run: its body never
+/// gets past the kill, `join` says Killed, and a second kill does no harm.
+#[test]
+fn every_kill_of_every_kind_of_task() {
+    #[derive(Clone, Copy, Debug)]
+    enum Start {
+        Spawned,
+        Later,
+        Parked,
+    }
+    #[derive(Clone, Copy, Debug)]
+    enum How {
+        Block,
+        NoBlock,
+        Killall,
+    }
+    for start in [Start::Spawned, Start::Later, Start::Parked] {
+        for how in [How::Block, How::NoBlock, How::Killall] {
+            let ran = Rc::new(Cell::new(false));
+            let r = ran.clone();
+            let body = move || {
+                if matches!(start, Start::Parked) {
+                    hub::sleep(Duration::from_secs(10));
+                }
+                r.set(true);
+            };
+            let task = match start {
+                Start::Later => hub::spawn_later(Duration::from_millis(50), body),
+                _ => hub::spawn(body),
+            };
+            if matches!(start, Start::Parked) {
+                hub::sleep(Duration::ZERO);
+            }
+            let kill = |task: &hub::JoinHandle<()>| match how {
+                How::Block => task.kill(),
+                How::NoBlock => {
+                    task.kill_nowait();
+                    hub::sleep(Duration::from_millis(1));
+                }
+                How::Killall => hub::killall(std::slice::from_ref(task)),
+            };
+            kill(&task);
+            assert!(task.is_finished(), "{start:?} {how:?}");
+            kill(&task);
+            hub::sleep(Duration::from_millis(1));
+            assert!(!ran.get(), "{start:?} {how:?}: the body ran past the kill");
+            assert!(task.join().unwrap_err().is_killed(), "{start:?} {how:?}");
+        }
+    }
+    assert_eq!(hub::live_tasks(), 0);
+}
