@@ -706,3 +706,20 @@ fn every_kill_of_every_kind_of_task() {
     }
     assert_eq!(hub::live_tasks(), 0);
 }
+
+/// test_with_timeout / test_context_manager: in the main context, a wait nothing else
+/// could end (gevent would raise LoopExit) is ended by the limit instead, and
+/// `timeout_value=X` is `unwrap_or(X)`.
+#[test]
+fn a_timeout_ends_a_main_context_wait_on_nothing() {
+    let ev = Event::new();
+    let r = hub::with_timeout(Duration::from_millis(5), || ev.wait());
+    assert_eq!(r.unwrap_err().duration(), Duration::from_millis(5));
+    let q: Queue<u8> = Queue::new();
+    let r = hub::with_timeout(Duration::from_millis(5), || q.get()).unwrap_or(42);
+    assert_eq!(r, 42);
+    let r = hub::with_timeout(Duration::from_secs(10), || {
+        hub::sleep(Duration::from_millis(1));
+    });
+    assert_eq!(r, Ok(()));
+}
