@@ -723,3 +723,40 @@ fn a_timeout_ends_a_main_context_wait_on_nothing() {
     });
     assert_eq!(r, Ok(()));
 }
+
+/// A time limit that the cleanup of a killed task sets on its own wait still works
+/// (gevent: `finally: with Timeout(t): lock.acquire()` raises Timeout there).
+#[test]
+fn a_timeout_opened_inside_cleanup_still_fires() {
+    struct BoundedCleanup(Lock, Rc<Cell<Option<bool>>>);
+    impl Drop for BoundedCleanup {
+        fn drop(&mut self) {
+            let got = hub::with_timeout(Duration::from_millis(5), || {
+                let _held = self.0.acquire();
+            });
+            self.1.set(Some(got.is_ok()));
+        }
+    }
+    let lock = Lock::new();
+    let outcome = Rc::new(Cell::new(None));
+    let started = Event::new();
+    let victim = {
+        let (lock, outcome, started) = (lock.clone(), outcome.clone(), started.clone());
+        hub::spawn(move || {
+            let _cleanup = BoundedCleanup(lock, outcome);
+            started.set();
+            hub::sleep(Duration::from_secs(60));
+        })
+    };
+    started.wait();
+    let held = lock.acquire();
+    victim.kill();
+    assert!(victim.is_finished());
+    assert_eq!(
+        outcome.get(),
+        Some(false),
+        "the cleanup's own limit ran out"
+    );
+    drop(held);
+    assert!(victim.join().unwrap_err().is_killed());
+}
