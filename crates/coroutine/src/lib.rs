@@ -89,6 +89,7 @@
 //! | `q.peek()` / `q.peek_nowait()` / `q.peek(timeout=t)` | `q.peek()` / `q.try_peek()` / `q.peek_timeout(dur)` (a clone, `T: Clone`) |
 //! | `JoinableQueue`: `q.task_done()`, `q.join()`, `unfinished_tasks` | every [`hub::Queue`]: `q.task_done()` → `Err(`[`hub::TaskDoneError`]`)` when called too often, `q.join()` / `join_timeout(dur)`, `q.unfinished_tasks()` |
 //! | `gevent.event.Event()`: `set`, `clear`, `is_set`, `wait(t)` | [`hub::Event`]: `set`, `clear`, `is_set`, `wait` / `wait_timeout(dur)` |
+//! | `AsyncResult()`: `set(v)`, `set_exception(e)`, `get()`, `get_nowait()`, `get(timeout=t)`, `ready()`, `successful()` | [`hub::AsyncResult`]`<T, E>`: `set(v)`, `set_error(e)`, `get()` → `Result<T, E>`, `try_get()`, `get_timeout(dur)`, `is_ready()`, `is_successful()` |
 //! | `gevent.lock.Lock()`, `with lock:` | [`hub::Lock`], `let _held = lock.acquire();` |
 //! | `gevent.lock.Semaphore(n)` / `BoundedSemaphore(n)` | [`hub::Semaphore`]`::new(n)` / `Semaphore::bounded(n)` |
 //! | `gevent.pool.Pool(n)`: `spawn`, `map`, `join`, `free_count` | [`hub::Pool`]`::new(n)`: `spawn`, `map`, `join`, `free_count` |

@@ -6,7 +6,7 @@ use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use std::time::Duration;
 
-use skein_coroutine::hub::{self, Event, Lock, Pool, Queue, Semaphore};
+use skein_coroutine::hub::{self, AsyncResult, Event, Lock, Pool, Queue, Semaphore};
 
 // --- test__queue.py ---------------------------------------------------------------
 
@@ -759,4 +759,51 @@ fn a_timeout_opened_inside_cleanup_still_fires() {
     );
     drop(held);
     assert!(victim.join().unwrap_err().is_killed());
+}
+
+// --- test__event.py TestAsyncResult ---------------------------------------------------
+
+#[derive(Clone, Debug, PartialEq)]
+struct MyError(&'static str);
+
+/// test_set_exc: every waiter gets the error.
+#[test]
+fn async_result_error_reaches_every_waiter() {
+    let r: AsyncResult<u32, MyError> = AsyncResult::new();
+    assert!(!r.is_ready());
+    let waiters: Vec<_> = (0..3)
+        .map(|_| {
+            let r = r.clone();
+            hub::spawn(move || r.get())
+        })
+        .collect();
+    hub::sleep(Duration::ZERO);
+    r.set_error(MyError("boom"));
+    for w in waiters {
+        assert_eq!(w.join().unwrap(), Err(MyError("boom")));
+    }
+    assert!(r.is_ready());
+    assert!(!r.is_successful());
+}
+
+/// test_set / test_set_with_timeout / test_nonblocking_get: a value set later reaches
+/// a waiter; an unset result times out or is `None` at once.
+#[test]
+fn async_result_value_timeout_and_nowait() {
+    let r: AsyncResult<&str, MyError> = AsyncResult::new();
+    assert_eq!(r.try_get(), None);
+    assert_eq!(r.get_timeout(Duration::from_millis(5)), None);
+    assert!(hub::with_timeout(Duration::ZERO, || r.get()).is_err());
+    let setter = {
+        let r = r.clone();
+        hub::spawn_later(Duration::from_millis(1), move || r.set("hello event1"))
+    };
+    assert_eq!(r.get(), Ok("hello event1"));
+    assert_eq!(r.get_timeout(Duration::ZERO), Some(Ok("hello event1")));
+    assert!(r.is_successful());
+    setter.join().unwrap();
+    r.set("again");
+    assert_eq!(r.get(), Ok("again"));
+    r.wait();
+    assert!(r.wait_timeout(Duration::ZERO));
 }

@@ -58,9 +58,10 @@
 //!
 //! As gevent raises `GreenletExit` once, a kill is delivered once: the destructors it
 //! runs may block on the hub again (take a [`Lock`], put on a [`Queue`], [`sleep`],
-//! join), and a second kill meanwhile does nothing but wait. Nothing may unwind out of
-//! a destructor, so a [`with_timeout`] limit that runs out during that cleanup is
-//! dropped, and other interruptions wait while any task of the thread is unwinding.
+//! join), and a second kill meanwhile does nothing but wait. A [`with_timeout`] scope
+//! opened inside that cleanup fires as usual; nothing may unwind out of a destructor,
+//! so a limit set before the kill that runs out during the cleanup is dropped, and other
+//! interruptions wait while any task of the thread is unwinding.
 
 //!
 //! # The blocking detector
@@ -162,8 +163,8 @@ pub use error::{JoinError, SpawnError, Timeout};
 pub use net::{TcpListener, TcpStream};
 pub use pool::{Imap, Pool};
 pub use sync::{
-    Event, Lock, LockGuard, PutTimeoutError, Queue, ReleaseError, Semaphore, SemaphoreGuard,
-    TaskDoneError, TryPutError,
+    AsyncResult, Event, Lock, LockGuard, PutTimeoutError, Queue, ReleaseError, Semaphore,
+    SemaphoreGuard, TaskDoneError, TryPutError,
 };
 pub use task::{
     Builder, JoinHandle, TaskRef, getcurrent, joinall, joinall_timeout, killall, live_tasks, run,

@@ -1,13 +1,15 @@
-//! Green synchronisation: gevent's `Event`, `Lock`, `Semaphore`, `BoundedSemaphore`
+//! Green synchronisation: gevent's `Event`, `AsyncResult`, `Lock`, `Semaphore`, `BoundedSemaphore`
 //! and `Queue`. They park green tasks (never the thread) and belong to one hub: their
 //! handles are `Clone` and `!Send`.
 
+mod async_result;
 mod event;
 mod lock;
 mod queue;
 mod semaphore;
 mod waitlist;
 
+pub use async_result::AsyncResult;
 pub use event::Event;
 pub use lock::{Lock, LockGuard};
 pub use queue::{PutTimeoutError, Queue, TaskDoneError, TryPutError};
