@@ -807,3 +807,53 @@ fn async_result_value_timeout_and_nowait() {
     r.wait();
     assert!(r.wait_timeout(Duration::ZERO));
 }
+
+/// test_terminate: `pool.kill()` ends every task of the pool — running, parked, not yet
+/// started, or spawned while it kills — and the pool is empty and usable again.
+#[test]
+fn pool_kill_ends_every_task_of_the_pool() {
+    let pool = Pool::new(2);
+    let ran = Rc::new(Cell::new(0));
+    let gate = Event::new();
+    let mut handles = Vec::new();
+    for _ in 0..2 {
+        let (ran, gate) = (ran.clone(), gate.clone());
+        handles.push(pool.spawn(move || {
+            ran.set(ran.get() + 1);
+            gate.wait();
+        }));
+    }
+    hub::sleep(Duration::ZERO);
+    assert_eq!(ran.get(), 2);
+    // A feeder waits for a slot to spawn more.
+    let feeder = {
+        let (pool, ran) = (pool.clone(), ran.clone());
+        hub::spawn(move || {
+            let late = pool.spawn(move || ran.set(ran.get() + 100));
+            late.join()
+        })
+    };
+    hub::sleep(Duration::ZERO);
+    pool.kill();
+    assert!(pool.is_empty());
+    for h in handles {
+        assert!(h.join().unwrap_err().is_killed());
+    }
+    // The feeder got a slot freed by the kill; the task it spawned then was killed too.
+    assert!(feeder.join().unwrap().unwrap_err().is_killed());
+    assert_eq!(ran.get(), 2);
+    assert_eq!(pool.apply(|| 1).unwrap(), 1);
+    // From inside: the others die, then the caller.
+    let inner = pool.clone();
+    let other = {
+        let gate = gate.clone();
+        pool.spawn(move || gate.wait())
+    };
+    let killer = pool.spawn(move || {
+        inner.kill();
+        unreachable!("kill from inside ends the caller");
+    });
+    assert!(killer.join().unwrap_err().is_killed());
+    assert!(other.join().unwrap_err().is_killed());
+    assert!(pool.is_empty());
+}

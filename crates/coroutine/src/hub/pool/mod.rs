@@ -3,7 +3,7 @@
 mod imap;
 
 use std::cell::{Cell, RefCell};
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::fmt;
 use std::panic::{self, AssertUnwindSafe};
 use std::rc::Rc;
@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use super::JoinError;
 use super::core::{Killed, TimeoutFired, hub};
 use super::sync::{Event, Semaphore};
-use super::task::{Builder, JoinHandle};
+use super::task::{Builder, JoinHandle, TaskRef};
 
 pub use imap::Imap;
 
@@ -21,8 +21,8 @@ struct Inner {
     slots: Semaphore,
     running: Cell<usize>,
     idle: Event,
-    /// Ids of the pool's tasks that have started (for `apply`'s re-entrance rule).
-    members: RefCell<HashSet<u64>>,
+    /// The pool's unfinished tasks by id (for `apply`'s re-entrance rule and `kill`).
+    members: RefCell<HashMap<u64, TaskRef>>,
 }
 
 /// A bounded group of green tasks (gevent's `gevent.pool.Pool(size)`): [`spawn`](Pool::spawn)
@@ -48,17 +48,8 @@ pub struct Pool {
 /// starts).
 struct Slot {
     inner: Rc<Inner>,
-    /// The task's id once it has started.
-    member: Cell<Option<u64>>,
-}
-
-impl Slot {
-    /// Notes that the running task is one of the pool's.
-    fn enter(&self) {
-        let id = hub().current().id;
-        self.inner.members.borrow_mut().insert(id);
-        self.member.set(Some(id));
-    }
+    /// The task's id, set once it is spawned.
+    member: Rc<Cell<Option<u64>>>,
 }
 
 impl Drop for Slot {
@@ -88,7 +79,7 @@ impl Pool {
                 slots: Semaphore::bounded(size),
                 running: Cell::new(0),
                 idle,
-                members: RefCell::new(HashSet::new()),
+                members: RefCell::new(HashMap::new()),
             }),
         }
     }
@@ -202,7 +193,7 @@ impl Pool {
         T: 'static,
     {
         let me = hub().current();
-        if !self.inner.members.borrow().contains(&me.id) {
+        if !self.inner.members.borrow().contains_key(&me.id) {
             return self.spawn(f).join();
         }
         match panic::catch_unwind(AssertUnwindSafe(f)) {
@@ -225,15 +216,49 @@ impl Pool {
         let inner = &self.inner;
         inner.running.set(inner.running.get() + 1);
         inner.idle.clear();
+        let member = Rc::new(Cell::new(None));
         let slot = Slot {
             inner: inner.clone(),
-            member: Cell::new(None),
+            member: member.clone(),
         };
-        builder.spawn(move || {
-            slot.enter();
+        let handle = builder.spawn(move || {
             let _slot = slot;
             f()
-        })
+        });
+        // The task cannot have run yet: spawning only queues it.
+        member.set(Some(handle.id()));
+        inner
+            .members
+            .borrow_mut()
+            .insert(handle.id(), handle.task());
+        handle
+    }
+
+    /// Kills every task of the pool and waits until they have ended (gevent's
+    /// `pool.kill()`): tasks not started never run, parked ones unwind from their hub
+    /// call, and tasks spawned into the pool meanwhile are killed too, until the pool is
+    /// empty. Called from one of the pool's own tasks, it asks the others to die and
+    /// then ends the calling task (which unwinds at once, as a task killing itself does).
+    pub fn kill(&self) {
+        let me = hub().current();
+        loop {
+            let tasks: Vec<TaskRef> = self.inner.members.borrow().values().cloned().collect();
+            if tasks.is_empty() {
+                return;
+            }
+            let mut own = None;
+            for task in tasks {
+                if task.id() == me.id && !me.is_main() {
+                    own = Some(task);
+                } else {
+                    task.kill_nowait();
+                }
+            }
+            if let Some(own) = own {
+                own.kill_nowait();
+            }
+            self.join();
+        }
     }
 
     /// Applies `f` to every item on the pool's tasks, at most `size` at once, and
