@@ -6,7 +6,7 @@ use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use std::time::Duration;
 
-use skein_coroutine::hub::{self, AsyncResult, Event, Lock, Pool, Queue, Semaphore};
+use skein_coroutine::hub::{self, AsyncResult, Channel, Event, Lock, Pool, Queue, Semaphore};
 
 // --- test__queue.py ---------------------------------------------------------------
 
@@ -856,4 +856,126 @@ fn pool_kill_ends_every_task_of_the_pool() {
     assert!(killer.join().unwrap_err().is_killed());
     assert!(other.join().unwrap_err().is_killed());
     assert!(pool.is_empty());
+}
+
+// --- test__queue.py TestChannel ---------------------------------------------------------
+
+/// test_zero_max_size: a put waits until a get takes the item.
+#[test]
+fn channel_put_waits_for_a_getter() {
+    let ch = Channel::new();
+    let sent = Rc::new(Cell::new(false));
+    let sender = {
+        let (ch, sent) = (ch.clone(), sent.clone());
+        hub::spawn(move || {
+            ch.put("hi");
+            sent.set(true);
+        })
+    };
+    hub::sleep(Duration::from_millis(1));
+    assert!(!sent.get(), "no getter yet");
+    assert!(ch.has_putters());
+    assert_eq!(ch.get(), "hi");
+    sender.join().unwrap();
+    assert!(sent.get());
+}
+
+/// test_send: a put to a waiting getter lets the getter run before the putter goes on.
+#[test]
+fn channel_send_order() {
+    let ch = Channel::new();
+    let events = Rc::new(RefCell::new(Vec::new()));
+    let receiver = {
+        let (ch, events) = (ch.clone(), events.clone());
+        hub::spawn(move || {
+            for _ in 0..2 {
+                let got = ch.get();
+                events.borrow_mut().push(got);
+            }
+        })
+    };
+    events.borrow_mut().push("sending");
+    ch.put("hello");
+    events.borrow_mut().push("sent hello");
+    ch.put("world");
+    events.borrow_mut().push("sent world");
+    assert_eq!(
+        *events.borrow(),
+        ["sending", "hello", "sent hello", "world", "sent world"]
+    );
+    receiver.join().unwrap();
+}
+
+/// test_wait: a get waits for a putter; the putter goes on after the getter took it.
+#[test]
+fn channel_wait_order() {
+    let ch = Channel::new();
+    let events = Rc::new(RefCell::new(Vec::new()));
+    let sender = {
+        let (ch, events) = (ch.clone(), events.clone());
+        hub::spawn(move || {
+            events.borrow_mut().push("sending hello");
+            ch.put("hello");
+            events.borrow_mut().push("sending world");
+            ch.put("world");
+            events.borrow_mut().push("sent world");
+        })
+    };
+    events.borrow_mut().push("waiting");
+    let a = ch.get();
+    events.borrow_mut().push(a);
+    let b = ch.get();
+    events.borrow_mut().push(b);
+    assert_eq!(
+        *events.borrow(),
+        [
+            "waiting",
+            "sending hello",
+            "hello",
+            "sending world",
+            "world"
+        ]
+    );
+    hub::sleep(Duration::ZERO);
+    assert_eq!(events.borrow().last(), Some(&"sent world"));
+    sender.join().unwrap();
+}
+
+/// put_nowait / get_nowait on a channel succeed only against a waiting party; timed
+/// forms hand the item back; a timed-out or killed party is skipped.
+#[test]
+fn channel_nowait_and_timeouts() {
+    let ch: Channel<u32> = Channel::new();
+    assert_eq!(ch.try_put(1).unwrap_err().into_inner(), 1);
+    assert_eq!(ch.try_get(), None);
+    assert_eq!(
+        ch.put_timeout(2, Duration::from_millis(2))
+            .unwrap_err()
+            .into_inner(),
+        2
+    );
+    assert_eq!(ch.get_timeout(Duration::from_millis(2)), None);
+    let getter = {
+        let ch = ch.clone();
+        hub::spawn(move || ch.get())
+    };
+    let dead = {
+        let ch = ch.clone();
+        hub::spawn(move || ch.get())
+    };
+    hub::sleep(Duration::ZERO);
+    assert!(ch.has_getters());
+    assert_eq!(ch.try_put(3), Ok(()));
+    dead.kill();
+    assert_eq!(getter.join().unwrap(), 3);
+    assert!(!ch.has_getters(), "the killed getter is not a party");
+    let putter = {
+        let ch = ch.clone();
+        hub::spawn(move || ch.put(4))
+    };
+    hub::sleep(Duration::ZERO);
+    assert_eq!(ch.try_get(), Some(4));
+    putter.join().unwrap();
+    let err = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| ch.get())).unwrap_err();
+    assert!(err.downcast_ref::<String>().unwrap().contains("LoopExit"));
 }

@@ -163,7 +163,7 @@ pub use error::{JoinError, SpawnError, Timeout};
 pub use net::{TcpListener, TcpStream};
 pub use pool::{Imap, Pool};
 pub use sync::{
-    AsyncResult, Event, Lock, LockGuard, PutTimeoutError, Queue, ReleaseError, Semaphore,
+    AsyncResult, Channel, Event, Lock, LockGuard, PutTimeoutError, Queue, ReleaseError, Semaphore,
     SemaphoreGuard, TaskDoneError, TryPutError,
 };
 pub use task::{

@@ -1,8 +1,9 @@
-//! Green synchronisation: gevent's `Event`, `AsyncResult`, `Lock`, `Semaphore`, `BoundedSemaphore`
-//! and `Queue`. They park green tasks (never the thread) and belong to one hub: their
-//! handles are `Clone` and `!Send`.
+//! Green synchronisation: gevent's `Event`, `AsyncResult`, `Lock`, `Semaphore`,
+//! `BoundedSemaphore`, `Queue` and `Channel`. They park green tasks (never the thread)
+//! and belong to one hub: their handles are `Clone` and `!Send`.
 
 mod async_result;
+mod channel;
 mod event;
 mod lock;
 mod queue;
@@ -10,6 +11,7 @@ mod semaphore;
 mod waitlist;
 
 pub use async_result::AsyncResult;
+pub use channel::Channel;
 pub use event::Event;
 pub use lock::{Lock, LockGuard};
 pub use queue::{PutTimeoutError, Queue, TaskDoneError, TryPutError};

@@ -94,7 +94,8 @@ impl<T> Queue<T> {
     }
 
     /// A queue holding at most `capacity` items (gevent's `Queue(maxsize)`); a capacity
-    /// of 0 is treated as 1.
+    /// of 0 is treated as 1 — for a put that waits for a get, use
+    /// [`Channel`](crate::hub::Channel).
     pub fn bounded(capacity: usize) -> Self {
         Self::with_capacity(Some(capacity.max(1)))
     }
