@@ -64,6 +64,7 @@
 //! | `greenlet.getcurrent()` | `Greenlet::current()` / `greenlet::getcurrent()` |
 //! | `g.parent` / `g.parent = p` | `g.parent()` / `g.set_parent(&p)` |
 //! | `g.dead` / `bool(g)` | `g.is_dead()` / `g.is_active()` |
+//! | `repr(g)` | `{g:?}`: `<Greenlet #1 suspended active>` (`current`, `created`, `dead`, `root`) |
 //! | `g.throw(e)` | `g.throw(e)` |
 //! | `g.throw(GreenletExit)` (kill) | `g.kill()` (unwinds in place) |
 //! | `RecursionError` | stack overflow into the guard page: reported, process aborts |
@@ -85,10 +86,16 @@
 //! | `gevent.queue.Queue()` / `Queue(maxsize)` | [`hub::Queue`]`::new()` / `Queue::bounded(n)` |
 //! | `q.put(x)` / `q.put_nowait(x)` / `q.put(x, timeout=t)` | `q.put(x)` / `q.try_put(x)` / `q.put_timeout(x, dur)` (the item comes back on failure) |
 //! | `q.get()` / `q.get_nowait()` / `q.get(timeout=t)` | `q.get()` / `q.try_get()` / `q.get_timeout(dur)` |
+//! | `gevent.queue.Channel()` (a put meets a get) | [`hub::Channel`]: `put`, `get`, `try_put`, `try_get`, `put_timeout`, `get_timeout` |
+//! | `q.peek()` / `q.peek_nowait()` / `q.peek(timeout=t)` | `q.peek()` / `q.try_peek()` / `q.peek_timeout(dur)` (a clone, `T: Clone`) |
+//! | `JoinableQueue`: `q.task_done()`, `q.join()`, `unfinished_tasks` | every [`hub::Queue`]: `q.task_done()` → `Err(`[`hub::TaskDoneError`]`)` when called too often, `q.join()` / `join_timeout(dur)`, `q.unfinished_tasks()` |
 //! | `gevent.event.Event()`: `set`, `clear`, `is_set`, `wait(t)` | [`hub::Event`]: `set`, `clear`, `is_set`, `wait` / `wait_timeout(dur)` |
+//! | `AsyncResult()`: `set(v)`, `set_exception(e)`, `get()`, `get_nowait()`, `get(timeout=t)`, `ready()`, `successful()` | [`hub::AsyncResult`]`<T, E>`: `set(v)`, `set_error(e)`, `get()` → `Result<T, E>`, `try_get()`, `get_timeout(dur)`, `is_ready()`, `is_successful()` |
 //! | `gevent.lock.Lock()`, `with lock:` | [`hub::Lock`], `let _held = lock.acquire();` |
 //! | `gevent.lock.Semaphore(n)` / `BoundedSemaphore(n)` | [`hub::Semaphore`]`::new(n)` / `Semaphore::bounded(n)` |
 //! | `gevent.pool.Pool(n)`: `spawn`, `map`, `join`, `free_count` | [`hub::Pool`]`::new(n)`: `spawn`, `map`, `join`, `free_count` |
+//! | `pool.apply(f)` / `pool.imap(f, xs)` / `pool.imap_unordered(f, xs)` | `pool.apply(f)` / `pool.imap(xs, f)` / `pool.imap_unordered(xs, f)` → [`hub::Imap`] |
+//! | `pool.add(g, timeout=t)` / `PoolFull` / `gevent.pool.Group()` / `pool.kill()` | `pool.spawn_timeout(dur, f)` → `Err(f)` / `Pool::unbounded()` / `pool.kill()` |
 //! | `gevent.config.monitor_thread = True`, `max_blocking_time` | on by default in debug builds; [`hub::set_blocking_threshold`], [`hub::set_blocking_reporter`] |
 //!
 //! ## Differences from Python

@@ -346,16 +346,21 @@ pub fn getcurrent<T: 'static>() -> Greenlet<T> {
 
 impl<T: 'static> fmt::Debug for Greenlet<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let status = if self.node.is_root {
-            "root"
+        // Like greenlet's repr: a live greenlet says whether it runs now.
+        let running = if node::with_current(|cur| Rc::ptr_eq(cur, &self.node)) {
+            "current"
         } else {
-            match self.node.status.get() {
-                Status::Created => "created",
-                Status::Active => "active",
-                Status::Dead => "dead",
-            }
+            "suspended"
         };
-        write!(f, "<Greenlet #{} {status}>", self.node.id)
+        let id = self.node.id;
+        if self.node.is_root {
+            return write!(f, "<Greenlet #{id} {running} root>");
+        }
+        match self.node.status.get() {
+            Status::Created => write!(f, "<Greenlet #{id} created>"),
+            Status::Active => write!(f, "<Greenlet #{id} {running} active>"),
+            Status::Dead => write!(f, "<Greenlet #{id} dead>"),
+        }
     }
 }
 

@@ -90,7 +90,13 @@ pub(crate) struct Task {
     state: Cell<State>,
     epoch: Cell<u64>,
     reason: Cell<Wake>,
+    /// A kill is pending: the next hub call unwinds.
     killed: Cell<bool>,
+    /// The kill was delivered: the task is unwinding (gevent's `GreenletExit` raised).
+    /// Its cleanup code may block on the hub again; further kills do nothing. Holds the
+    /// first `Timeout` scope id its cleanup may open: scopes from there on were opened
+    /// inside a destructor and may fire there.
+    dying: Cell<Option<u64>>,
     timeout: Cell<Option<u64>>,
     body: RefCell<Slot>,
     yielder: Cell<*const Yielder<(), ()>>,
@@ -110,6 +116,7 @@ impl Task {
             epoch: Cell::new(0),
             reason: Cell::new(Wake::Woken),
             killed: Cell::new(false),
+            dying: Cell::new(None),
             timeout: Cell::new(None),
             body: RefCell::new(slot),
             yielder: Cell::new(std::ptr::null()),
@@ -218,14 +225,33 @@ pub(crate) fn try_hub() -> Option<Rc<Hub>> {
 }
 
 /// Unwinds the current task if it was killed or one of its `Timeout`s fired.
+///
+/// A kill is delivered once, as gevent raises `GreenletExit` once: the task's cleanup
+/// (destructors run by the unwinding) may block on the hub again — take a lock, put on
+/// a queue, sleep, join. A `Timeout` scope opened inside that cleanup fires as usual (its
+/// own `catch_unwind` stops it inside the destructor); one opened before the kill and
+/// running out during the cleanup is dropped: nothing may unwind out of a destructor.
+/// While any task of the thread is unwinding (the panic count is per thread, not per
+/// coroutine) other interruptions wait: they stay pending and are delivered at a later
+/// hub call.
 pub(crate) fn checkpoint() {
-    if std::thread::panicking() {
-        // Already unwinding (a destructor blocked): finish that first.
-        return;
-    }
     let hub = hub();
     let cur = hub.current();
+    if std::thread::panicking() {
+        // Already unwinding (a destructor blocked): finish that first.
+        if let Some(first_inner) = cur.dying.get() {
+            match cur.timeout.take() {
+                Some(id) if id >= first_inner => {
+                    panic::resume_unwind(Box::new(TimeoutFired(id)));
+                }
+                _ => {}
+            }
+        }
+        return;
+    }
     if cur.killed.get() && !cur.is_main() {
+        cur.killed.set(false);
+        cur.dying.set(Some(hub.next_timeout.get()));
         panic::resume_unwind(Box::new(Killed));
     }
     if let Some(id) = cur.timeout.take() {
@@ -568,7 +594,7 @@ impl Hub {
     /// Kills a task: a task that has not started never runs; a parked one is woken and
     /// unwinds from its blocking call. Does not wait.
     pub(crate) fn kill(&self, task: &Rc<Task>) {
-        if task.is_main() || task.state.get() == State::Done {
+        if task.is_main() || task.state.get() == State::Done || task.dying.get().is_some() {
             return;
         }
         task.killed.set(true);

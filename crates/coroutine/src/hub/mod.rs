@@ -55,6 +55,13 @@
 //! call unwinds (like gevent's `GreenletExit` and `Timeout` exceptions), running the
 //! task's destructors. A `catch_unwind` in a task will see that unwinding; let it
 //! continue with `resume_unwind`.
+//!
+//! As gevent raises `GreenletExit` once, a kill is delivered once: the destructors it
+//! runs may block on the hub again (take a [`Lock`], put on a [`Queue`], [`sleep`],
+//! join), and a second kill meanwhile does nothing but wait. A [`with_timeout`] scope
+//! opened inside that cleanup fires as usual; nothing may unwind out of a destructor,
+//! so a limit set before the kill that runs out during the cleanup is dropped, and other
+//! interruptions wait while any task of the thread is unwinding.
 
 //!
 //! # The blocking detector
@@ -154,10 +161,10 @@ pub use detector::{
 };
 pub use error::{JoinError, SpawnError, Timeout};
 pub use net::{TcpListener, TcpStream};
-pub use pool::Pool;
+pub use pool::{Imap, Pool};
 pub use sync::{
-    Event, Lock, LockGuard, PutTimeoutError, Queue, ReleaseError, Semaphore, SemaphoreGuard,
-    TryPutError,
+    AsyncResult, Channel, Event, Lock, LockGuard, PutTimeoutError, Queue, ReleaseError, Semaphore,
+    SemaphoreGuard, TaskDoneError, TryPutError,
 };
 pub use task::{
     Builder, JoinHandle, TaskRef, getcurrent, joinall, joinall_timeout, killall, live_tasks, run,

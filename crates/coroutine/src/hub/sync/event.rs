@@ -75,13 +75,18 @@ impl Event {
     }
 
     fn wait_deadline_opt(&self, deadline: Option<Instant>) -> bool {
-        if self.inner.flag.get() {
-            return true;
-        }
-        match self.inner.waiters.park(&hub(), deadline) {
-            // `set` wakes the waiters: the flag was set, even if cleared since.
-            Wake::Woken => true,
-            _ => self.inner.flag.get(),
+        loop {
+            if self.inner.flag.get() {
+                return true;
+            }
+            match self.inner.waiters.park(&hub(), deadline) {
+                // `set` wakes the waiters: the flag was set, even if cleared since.
+                Wake::Woken => return true,
+                // Without a deadline this is an interruption that could not unwind (a
+                // destructor waits during unwinding): wait again.
+                _ if deadline.is_none() => {}
+                _ => return self.inner.flag.get(),
+            }
         }
     }
 }

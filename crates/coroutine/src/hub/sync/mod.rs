@@ -1,14 +1,18 @@
-//! Green synchronisation: gevent's `Event`, `Lock`, `Semaphore`, `BoundedSemaphore`
-//! and `Queue`. They park green tasks (never the thread) and belong to one hub: their
-//! handles are `Clone` and `!Send`.
+//! Green synchronisation: gevent's `Event`, `AsyncResult`, `Lock`, `Semaphore`,
+//! `BoundedSemaphore`, `Queue` and `Channel`. They park green tasks (never the thread)
+//! and belong to one hub: their handles are `Clone` and `!Send`.
 
+mod async_result;
+mod channel;
 mod event;
 mod lock;
 mod queue;
 mod semaphore;
 mod waitlist;
 
+pub use async_result::AsyncResult;
+pub use channel::Channel;
 pub use event::Event;
 pub use lock::{Lock, LockGuard};
-pub use queue::{PutTimeoutError, Queue, TryPutError};
+pub use queue::{PutTimeoutError, Queue, TaskDoneError, TryPutError};
 pub use semaphore::{ReleaseError, Semaphore, SemaphoreGuard};

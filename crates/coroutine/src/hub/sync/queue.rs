@@ -14,7 +14,11 @@ struct Inner<T> {
     capacity: Option<usize>,
     getters: WaitList,
     putters: WaitList,
+    peekers: WaitList,
     len: Cell<usize>,
+    /// Items put and not yet marked done with `task_done` (Python's `unfinished_tasks`).
+    unfinished: Cell<usize>,
+    joiners: WaitList,
 }
 
 /// A FIFO queue between green tasks (gevent's `gevent.queue.Queue(maxsize)`): `get`
@@ -70,6 +74,19 @@ macro_rules! put_error {
 put_error!(TryPutError, "the queue is full");
 put_error!(PutTimeoutError, "timed out waiting for room in the queue");
 
+/// [`Queue::task_done`] was called more times than items were put (Python's
+/// `ValueError: task_done() called too many times`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TaskDoneError;
+
+impl fmt::Display for TaskDoneError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("task_done() called too many times")
+    }
+}
+
+impl std::error::Error for TaskDoneError {}
+
 impl<T> Queue<T> {
     /// An unbounded queue (gevent's `Queue()`).
     pub fn new() -> Self {
@@ -77,7 +94,8 @@ impl<T> Queue<T> {
     }
 
     /// A queue holding at most `capacity` items (gevent's `Queue(maxsize)`); a capacity
-    /// of 0 is treated as 1.
+    /// of 0 is treated as 1 — for a put that waits for a get, use
+    /// [`Channel`](crate::hub::Channel).
     pub fn bounded(capacity: usize) -> Self {
         Self::with_capacity(Some(capacity.max(1)))
     }
@@ -89,7 +107,10 @@ impl<T> Queue<T> {
                 capacity,
                 getters: WaitList::default(),
                 putters: WaitList::default(),
+                peekers: WaitList::default(),
                 len: Cell::new(0),
+                unfinished: Cell::new(0),
+                joiners: WaitList::default(),
             }),
         }
     }
@@ -117,7 +138,10 @@ impl<T> Queue<T> {
     fn push(&self, item: T) {
         self.inner.items.borrow_mut().push_back(item);
         self.inner.len.set(self.inner.len.get() + 1);
-        self.inner.getters.wake_one(&hub());
+        self.inner.unfinished.set(self.inner.unfinished.get() + 1);
+        let hub = hub();
+        self.inner.peekers.wake_all(&hub);
+        self.inner.getters.wake_one(&hub);
     }
 
     fn pop(&self) -> Option<T> {
@@ -183,7 +207,12 @@ impl<T> Queue<T> {
                 self.push(item);
                 return Ok(());
             }
-            if self.inner.putters.park(&hub, deadline) == Wake::TimedOut && self.is_full() {
+            // Without a deadline, `TimedOut` is an interruption that could not unwind (a
+            // destructor waits during unwinding): wait again.
+            if self.inner.putters.park(&hub, deadline) == Wake::TimedOut
+                && deadline.is_some()
+                && self.is_full()
+            {
                 return Err(PutTimeoutError(item));
             }
         }
@@ -220,8 +249,116 @@ impl<T> Queue<T> {
             if let Some(item) = self.pop() {
                 return Some(item);
             }
-            if self.inner.getters.park(&hub, deadline) == Wake::TimedOut {
+            if self.inner.getters.park(&hub, deadline) == Wake::TimedOut && deadline.is_some() {
                 return self.pop();
+            }
+        }
+    }
+}
+
+impl<T> Queue<T> {
+    /// Marks one item taken from the queue as processed (Python's `task_done()`, on
+    /// `queue.Queue` and gevent's `JoinableQueue`); when every item put has been marked,
+    /// [`join`](Self::join) returns.
+    ///
+    /// # Errors
+    ///
+    /// [`TaskDoneError`] when more items were marked than put (Python's `ValueError`).
+    pub fn task_done(&self) -> Result<(), TaskDoneError> {
+        let unfinished = self.inner.unfinished.get();
+        if unfinished == 0 {
+            return Err(TaskDoneError);
+        }
+        self.inner.unfinished.set(unfinished - 1);
+        if unfinished == 1 {
+            self.inner.joiners.wake_all(&hub());
+        }
+        Ok(())
+    }
+
+    /// Items put and not yet marked with [`task_done`](Self::task_done) (Python's
+    /// `unfinished_tasks`).
+    pub fn unfinished_tasks(&self) -> usize {
+        self.inner.unfinished.get()
+    }
+
+    /// Waits until every item put has been marked with [`task_done`](Self::task_done)
+    /// (Python's `q.join()`).
+    ///
+    /// # Panics
+    ///
+    /// In the main context, when no task, timer or socket could ever mark them
+    /// (gevent's `LoopExit`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use skein_coroutine::hub::{self, Queue};
+    ///
+    /// let q = Queue::new();
+    /// let worker = { let q = q.clone(); hub::spawn(move || loop {
+    ///     let n: u32 = q.get();
+    ///     q.task_done().unwrap();
+    ///     if n == 0 { break; }
+    /// }) };
+    /// for n in [3, 2, 1, 0] { q.put(n); }
+    /// q.join();
+    /// assert_eq!(q.unfinished_tasks(), 0);
+    /// worker.join().unwrap();
+    /// ```
+    pub fn join(&self) {
+        self.join_deadline_opt(None);
+    }
+
+    /// Waits at most `timeout` for every item to be marked done; true when they were.
+    pub fn join_timeout(&self, timeout: Duration) -> bool {
+        self.join_deadline_opt(Some(Instant::now() + timeout))
+    }
+
+    fn join_deadline_opt(&self, deadline: Option<Instant>) -> bool {
+        let hub = hub();
+        loop {
+            if self.inner.unfinished.get() == 0 {
+                return true;
+            }
+            if self.inner.joiners.park(&hub, deadline) == Wake::TimedOut && deadline.is_some() {
+                return self.inner.unfinished.get() == 0;
+            }
+        }
+    }
+}
+
+impl<T: Clone> Queue<T> {
+    /// A copy of the oldest item, left in the queue; waits while the queue is empty
+    /// (gevent's `q.peek()`).
+    ///
+    /// # Panics
+    ///
+    /// In the main context, when no task, timer or socket could ever put one
+    /// (gevent's `LoopExit`).
+    pub fn peek(&self) -> T {
+        self.peek_deadline_opt(None)
+            .expect("no deadline: a peek returns an item")
+    }
+
+    /// A copy of the oldest item if there is one now (gevent's `peek_nowait`).
+    pub fn try_peek(&self) -> Option<T> {
+        self.inner.items.borrow().front().cloned()
+    }
+
+    /// A copy of the oldest item, waiting at most `timeout` for one.
+    pub fn peek_timeout(&self, timeout: Duration) -> Option<T> {
+        self.peek_deadline_opt(Some(Instant::now() + timeout))
+    }
+
+    fn peek_deadline_opt(&self, deadline: Option<Instant>) -> Option<T> {
+        let hub = hub();
+        loop {
+            if let Some(item) = self.try_peek() {
+                return Some(item);
+            }
+            if self.inner.peekers.park(&hub, deadline) == Wake::TimedOut && deadline.is_some() {
+                return self.try_peek();
             }
         }
     }

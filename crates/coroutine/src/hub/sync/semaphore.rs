@@ -87,7 +87,9 @@ impl Semaphore {
     /// In the main context, when no task, timer or socket could ever release one
     /// (gevent's `LoopExit`).
     pub fn acquire(&self) -> SemaphoreGuard<'_> {
-        self.acquire_raw(None);
+        // Without a deadline a wait ends without the permit only when an interruption
+        // could not unwind (a destructor waits during unwinding): wait again.
+        while !self.acquire_raw(None) {}
         SemaphoreGuard { sem: self }
     }
 
@@ -109,8 +111,10 @@ impl Semaphore {
 
     /// Waits until `deadline` at most for a permit.
     pub fn acquire_deadline(&self, deadline: Instant) -> Option<SemaphoreGuard<'_>> {
+        // `then`, not `then_some`: a guard built for a failed wait would release a
+        // permit nobody took when it is dropped.
         self.acquire_raw(Some(deadline))
-            .then_some(SemaphoreGuard { sem: self })
+            .then(|| SemaphoreGuard { sem: self })
     }
 
     /// Takes a permit without a guard (release it with [`release`](Self::release));

@@ -18,7 +18,9 @@ pub(crate) const LOOP_EXIT: &str = "skein hub: this wait would block forever: th
 
 impl WaitList {
     /// Parks the current task on this list until woken or `deadline`; `Woken` or
-    /// `TimedOut`. Unwinds when the task is killed or a `Timeout` fires.
+    /// `TimedOut`. Unwinds when the task is killed or a `Timeout` fires — unless the
+    /// thread is already unwinding (a destructor waits), when it returns `TimedOut` even
+    /// without a deadline: callers without one wait again.
     ///
     /// # Panics
     ///
