@@ -900,7 +900,9 @@ impl Ring {
         st.put.0.progress.store(0, Ordering::SeqCst);
         st.get.0.progress.store(0, Ordering::SeqCst);
         if st.joinable.load(Ordering::Relaxed) != 0 && left > 0 {
-            st.tasks.0.drop_unread_n(u32::try_from(left).unwrap_or(u32::MAX));
+            st.tasks
+                .0
+                .drop_unread_n(u32::try_from(left).unwrap_or(u32::MAX));
         }
         self.space_changed();
         self.unlock_get();
