@@ -58,6 +58,8 @@ matrix!(
     pool_initializer_runs_and_a_failing_one_breaks_the_pool,
     shutdown_timeout_returns,
     eagain_is_an_error_to_the_submitter,
+    pool_edge_cases_follow_python,
+    a_result_that_cannot_be_serialised_fails_its_task_only,
 );
 
 // ---- task functions (plain fns: they must exist in a spawned worker too) ----
@@ -160,6 +162,15 @@ impl Serialize for Unserialisable {
 
 fn takes_unserialisable(_: Unserialisable) -> u64 {
     1
+}
+
+fn returns_unserialisable(_: u64) -> Unserialisable {
+    Unserialisable
+}
+
+fn sleep_ms(ms: u64) -> u64 {
+    std::thread::sleep(Duration::from_millis(ms));
+    ms
 }
 
 // ---- helpers ----
@@ -859,4 +870,88 @@ fn inner_eagain() {
     for f in futures {
         assert!(f.wait_timeout(LONG));
     }
+}
+
+/// Python's `_TestPool` edge cases: no pool of 0 processes; empty inputs give empty
+/// results at once (map_async on an empty list must not stall); `get(timeout)` on a
+/// running task times out and the task still finishes; a failed `map` leaves the pool
+/// able to close and join (no fail-fast deadlock, cpython#68180); with
+/// `maxtasksperchild=1`, `close` then `join` waits for every task (cpython#54541); a
+/// closed pool refuses new work; `terminate` with 10 000 long tasks queued returns.
+fn pool_edge_cases_follow_python(method: StartMethod) {
+    assert!(ProcessPool::new(0).is_err());
+    let p = pool(method, 2);
+    assert_eq!(p.processes(), 2);
+    let none: Vec<u64> = Vec::new();
+    assert_eq!(p.map(double, none.clone()).unwrap(), none);
+    assert_eq!(p.map_chunked(double, none.clone(), Some(1)).unwrap(), none);
+    let r = p.map_async_chunked(double, none.clone(), Some(1)).unwrap();
+    assert!(r.wait_timeout(LONG), "map_async of nothing stalled");
+    assert_eq!(r.get().unwrap(), &none);
+    assert_eq!(p.imap(double, none.clone()).count(), 0);
+    assert_eq!(p.imap_unordered(double, none.clone()).count(), 0);
+    assert_eq!(p.starmap(add, Vec::<(u64, u64)>::new()).unwrap(), none);
+
+    let slow = p.apply_async(sleep_ms, 300).unwrap();
+    assert!(
+        slow.get_timeout(Duration::from_millis(10))
+            .unwrap_err()
+            .is_timeout()
+    );
+    assert_eq!(slow.get_timeout(LONG).unwrap(), &300);
+
+    assert!(matches!(
+        p.map(boom, [0, 1]),
+        Err(PoolError::Failed(TaskError::Panicked(_)))
+    ));
+    p.close();
+    assert!(matches!(p.map(double, [1]), Err(PoolError::NotRunning)));
+    assert!(p.map_async(double, [1]).is_err());
+    assert_eq!(p.join_timeout(LONG), Ok(true));
+
+    let p = ProcessPool::builder()
+        .processes(3)
+        .start_method(method)
+        .max_tasks_per_child(1)
+        .build()
+        .unwrap();
+    let results: Vec<_> = (0..6)
+        .map(|i| p.apply_async(slow_double, i).unwrap())
+        .collect();
+    p.close();
+    assert_eq!(p.join_timeout(LONG), Ok(true));
+    for (i, r) in (0..).zip(&results) {
+        assert!(r.ready());
+        assert_eq!(r.get().unwrap(), &(i * 2));
+    }
+
+    let p = pool(method, 3);
+    let r = p
+        .map_async_chunked(sleep_ms, vec![60_000u64; 10_000], Some(1))
+        .unwrap();
+    let t = Instant::now();
+    p.terminate();
+    assert_eq!(p.join_timeout(LONG), Ok(true));
+    assert!(t.elapsed() < LONG);
+    assert!(r.wait_timeout(LONG), "terminate left the map unresolved");
+    assert!(r.get().is_err());
+    assert!(p.apply_async(double, 1).is_err());
+}
+
+/// A result the worker cannot serialise fails that task with a clear error (Python's
+/// `MaybeEncodingError`), and the pool loses no worker over it (cpython#53891).
+fn a_result_that_cannot_be_serialised_fails_its_task_only(method: StartMethod) {
+    let p = pool(method, 2);
+    for _ in 0..20 {
+        let r = p.apply_async(returns_unserialisable, 1).unwrap();
+        let err = r.get_timeout(LONG).unwrap_err();
+        assert!(!err.is_timeout(), "{err:?}");
+    }
+    assert_eq!(
+        p.map(double, 0..100).unwrap(),
+        (0..100).map(|x| x * 2).collect::<Vec<_>>()
+    );
+    assert_eq!(p.worker_pids().len(), 2);
+    p.close();
+    assert_eq!(p.join_timeout(LONG), Ok(true));
 }
