@@ -80,7 +80,7 @@
 //! | `p.terminate()`, `p.kill()`, `p.interrupt()` (3.14) | [`h.terminate()`](ProcessHandle::terminate), [`h.kill()`](ProcessHandle::kill), [`h.interrupt()`](ProcessHandle::interrupt) |
 //! | `p.close()` | [`h.close()`](ProcessHandle::close) |
 //! | `multiprocessing.current_process()` | [`current_process()`] |
-//! | `multiprocessing.parent_process()` | [`parent_process()`] |
+//! | `multiprocessing.parent_process()`; its `is_alive()`, `join(t)` | [`parent_process()`] → [`ParentProcess`]: [`is_alive`](ParentProcess::is_alive), [`join_timeout`](ParentProcess::join_timeout) |
 //! | `multiprocessing.active_children()` | [`active_children()`] |
 //! | `multiprocessing.cpu_count()` | [`cpu_count()`] |
 //! | `get_context("spawn")` | [`get_context`]`(`[`StartMethod::Spawn`]`)` → [`Context`] |

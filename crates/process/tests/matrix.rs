@@ -50,6 +50,9 @@ matrix!(
     many_children_ending_together,
     signals_after_close_are_closed_errors,
     interrupt_reports_minus_sigint,
+    a_grandchild_sees_its_parent_die,
+    a_tree_of_processes_runs_depth_first,
+    many_processes_started_then_terminated_at_once_report_sigterm,
 );
 
 fn ctx(method: StartMethod) -> skein_process::Context {
@@ -873,4 +876,108 @@ fn interrupt_reports_minus_sigint(method: StartMethod) {
     let p = ctx(method).process(sleeper, 600).start().unwrap();
     p.interrupt().unwrap();
     assert_eq!(p.join().unwrap(), -libc::SIGINT);
+}
+
+// ------------------------------------------------ Python's _TestProcess parity
+
+fn start_grandchild_then_sleep((conn, method): (Connection, StartMethod)) {
+    // Non-daemon, so that it outlives us.
+    ctx(method)
+        .process(report_parent_status, conn)
+        .start()
+        .unwrap();
+    std::thread::sleep(Duration::from_secs(300));
+}
+
+fn report_parent_status(conn: Connection) {
+    let parent = parent_process().unwrap();
+    conn.send(&parent.is_alive()).unwrap();
+    let ended = parent.join_timeout(LONG);
+    conn.send(&(ended, parent.is_alive())).unwrap();
+}
+
+/// Python's `test_parent_process`: a grandchild sees its parent alive, then, once the
+/// parent is terminated, `join(timeout)` on it returns and it is no longer alive.
+fn a_grandchild_sees_its_parent_die(method: StartMethod) {
+    let (here, there) = pipe(false).unwrap();
+    let child = ctx(method)
+        .process(start_grandchild_then_sleep, (there, method))
+        .start()
+        .unwrap();
+    assert!(here.recv_timeout::<bool>(LONG).unwrap(), "parent alive");
+    child.terminate().unwrap();
+    assert_eq!(child.join().unwrap(), -libc::SIGTERM);
+    assert_eq!(
+        here.recv_timeout::<(bool, bool)>(LONG).unwrap(),
+        (true, false)
+    );
+}
+
+fn recurse((conn, path, method): (Connection, Vec<u8>, StartMethod)) {
+    conn.send(&path).unwrap();
+    if path.len() < 2 {
+        for i in 0..2 {
+            let mut next = path.clone();
+            next.push(i);
+            let c = conn.try_clone().unwrap();
+            let p = ctx(method)
+                .process(recurse, (c, next, method))
+                .start()
+                .unwrap();
+            assert_eq!(p.join().unwrap(), 0);
+        }
+    }
+}
+
+/// Python's `test_recursion`: children start and join their own children; every
+/// process reports through one inherited pipe, in depth-first order.
+fn a_tree_of_processes_runs_depth_first(method: StartMethod) {
+    let (here, there) = pipe(false).unwrap();
+    // Keep a writer here, as Python's test does: `poll` then says "no more" rather
+    // than "end of stream" once everything is read.
+    recurse((there.try_clone().unwrap(), Vec::new(), method));
+    let mut got = Vec::new();
+    while here.poll().unwrap() {
+        got.push(here.recv::<Vec<u8>>().unwrap());
+    }
+    let want: Vec<Vec<u8>> = vec![
+        vec![],
+        vec![0],
+        vec![0, 0],
+        vec![0, 1],
+        vec![1],
+        vec![1, 0],
+        vec![1, 1],
+    ];
+    assert_eq!(got, want);
+}
+
+fn sleep_ms(ms: u64) {
+    std::thread::sleep(Duration::from_millis(ms));
+}
+
+/// Python's `test_many_processes`: many short children all exit 0; many children
+/// terminated right after `start` (before they may even run their target) all report
+/// `-SIGTERM`, none hangs or reports something else.
+fn many_processes_started_then_terminated_at_once_report_sigterm(method: StartMethod) {
+    let n = if method == StartMethod::Spawn { 5 } else { 30 };
+    let kids: Vec<_> = (0..n)
+        .map(|_| ctx(method).process(sleep_ms, 10).start().unwrap())
+        .collect();
+    for k in kids {
+        assert_eq!(k.join().unwrap(), 0);
+    }
+    let kids: Vec<_> = (0..n)
+        .map(|_| ctx(method).process(sleep_ms, 100_000).start().unwrap())
+        .collect();
+    for k in &kids {
+        k.terminate().unwrap();
+    }
+    for k in kids {
+        assert_eq!(
+            k.join_timeout(LONG).unwrap(),
+            Some(-libc::SIGTERM),
+            "{method:?}"
+        );
+    }
 }
