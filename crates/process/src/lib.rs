@@ -223,6 +223,10 @@
 //!   [`StartError`] to the caller, with the `Process` handed back.
 //! * Sockets are anonymous socket pairs: private to the two processes, with no name
 //!   anyone could guess or connect to.
+//! * A `Spawn` or `Forkserver` child (and the forkserver itself) starts with stdin,
+//!   stdout, stderr and the handles in its arguments only: a descriptor the parent left
+//!   open without close-on-exec does not leak into it (Python's `close_fds`); a `Fork`
+//!   child inherits every descriptor, as in Python.
 //! * Frames are length-prefixed with a per-connection maximum; a truncated, corrupt or
 //!   oversized frame is a clear [`RecvError`], never an allocation of the claimed size.
 //! * **No shared-memory segment leaks.** `Value`, `Array`, the locks and the queues

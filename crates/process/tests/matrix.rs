@@ -53,6 +53,8 @@ matrix!(
     a_grandchild_sees_its_parent_die,
     a_tree_of_processes_runs_depth_first,
     many_processes_started_then_terminated_at_once_report_sigterm,
+    only_a_fork_child_inherits_an_unrelated_descriptor,
+    a_child_passes_its_queue_on_to_a_grandchild,
 );
 
 fn ctx(method: StartMethod) -> skein_process::Context {
@@ -980,4 +982,54 @@ fn many_processes_started_then_terminated_at_once_report_sigterm(method: StartMe
             "{method:?}"
         );
     }
+}
+
+fn probe_fd((conn, fd): (Connection, i32)) {
+    // SAFETY: F_GETFD only inspects the descriptor table.
+    let open = unsafe { libc::fcntl(fd, libc::F_GETFD) } != -1;
+    conn.send(&open).unwrap();
+}
+
+/// Python's `TestCloseFds`: a descriptor the parent opened (here even without
+/// `O_CLOEXEC`) reaches a `Fork` child only; `Spawn` and `Forkserver` children start
+/// with just what they were given.
+fn only_a_fork_child_inherits_an_unrelated_descriptor(method: StartMethod) {
+    let file = std::fs::File::open("/proc/self/exe").unwrap();
+    // A high descriptor without close-on-exec: F_DUPFD (not F_DUPFD_CLOEXEC).
+    // SAFETY: duplicates a descriptor we own into a new one we then own.
+    let fd = unsafe { libc::fcntl(file.as_raw_fd(), libc::F_DUPFD, 200) };
+    assert!(fd >= 200);
+    // SAFETY: `fd` was just returned to us and is owned by nothing else.
+    let owned = unsafe { OwnedFd::from_raw_fd(fd) };
+    let (here, there) = pipe(false).unwrap();
+    let k = ctx(method).process(probe_fd, (there, fd)).start().unwrap();
+    let open: bool = here.recv_timeout(LONG).unwrap();
+    assert_eq!(k.join().unwrap(), 0);
+    drop(owned);
+    assert_eq!(open, method == StartMethod::Fork, "{method:?}");
+}
+
+fn put_and_nest((q, method, depth): (skein_process::Queue<u8>, StartMethod, u8)) {
+    q.put(depth).unwrap();
+    if depth > 1 {
+        let k = ctx(method)
+            .process(put_and_nest, (q.clone(), method, depth - 1))
+            .start()
+            .unwrap();
+        assert_eq!(k.join().unwrap(), 0);
+    }
+}
+
+/// gh-108520: a child can give the queue it was given to a grandchild.
+fn a_child_passes_its_queue_on_to_a_grandchild(method: StartMethod) {
+    let q = skein_process::Queue::new().unwrap();
+    let k = ctx(method)
+        .process(put_and_nest, (q.clone(), method, 3))
+        .start()
+        .unwrap();
+    assert_eq!(k.join().unwrap(), 0);
+    let mut got: Vec<u8> = (0..3).map(|_| q.get_timeout(LONG).unwrap()).collect();
+    got.sort_unstable();
+    assert_eq!(got, [1, 2, 3]);
+    assert!(q.is_empty());
 }

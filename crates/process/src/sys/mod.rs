@@ -695,6 +695,24 @@ pub(crate) fn take_stdin() -> io::Result<OwnedFd> {
     Ok(ours)
 }
 
+/// Closes every descriptor above 2, first thing in a spawned child or the forkserver:
+/// they start with their bootstrap socket (stdin), stdout and stderr only, as Python's
+/// spawn (`close_fds=True`) does, and whatever the parent had open without
+/// close-on-exec (a raw `dup`, a library's descriptor) stays out of them.
+pub(crate) fn close_inherited_fds() {
+    // SAFETY: closes descriptors of this process, which owns none of them yet: this
+    // runs at the start of `init`, before anything in the new image opened one.
+    unsafe {
+        if libc::syscall(libc::SYS_close_range, 3u32, u32::MAX, 0u32) != 0 {
+            // A kernel before 5.9: close them one by one.
+            let max = libc::sysconf(libc::_SC_OPEN_MAX).clamp(256, 1 << 16) as i32;
+            for fd in 3..max {
+                libc::close(fd);
+            }
+        }
+    }
+}
+
 /// Puts `/dev/null` on fd 0 (Python gives children a closed stdin the same way).
 pub(crate) fn devnull_stdin() -> io::Result<()> {
     let null = std::fs::File::open("/dev/null")?;
