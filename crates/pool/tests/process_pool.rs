@@ -60,6 +60,7 @@ matrix!(
     eagain_is_an_error_to_the_submitter,
     pool_edge_cases_follow_python,
     a_result_that_cannot_be_serialised_fails_its_task_only,
+    executor_max_tasks_per_child_with_a_backlog_resolves_everything,
 );
 
 // ---- task functions (plain fns: they must exist in a spawned worker too) ----
@@ -954,4 +955,46 @@ fn a_result_that_cannot_be_serialised_fails_its_task_only(method: StartMethod) {
     assert_eq!(p.worker_pids().len(), 2);
     p.close();
     assert_eq!(p.join_timeout(LONG), Ok(true));
+}
+
+/// Python's `test_max_tasks_per_child*`: one worker of `max_tasks_per_child(3)` serves
+/// three tasks, then a new worker serves the fourth; a backlog larger than the pool
+/// while workers hit their limit all resolves, in order (gh-115634); so does one left
+/// by `shutdown(wait=false)` (gh-119592) and by `shutdown()` (early shutdown).
+fn executor_max_tasks_per_child_with_a_backlog_resolves_everything(method: StartMethod) {
+    let build = |workers, tasks| {
+        ProcessPoolExecutor::builder()
+            .max_workers(workers)
+            .start_method(method)
+            .max_tasks_per_child(tasks)
+            .build()
+            .unwrap()
+    };
+    let ex = build(1, 3);
+    let pids: Vec<i32> = (0..4)
+        .map(|i| *ex.submit(Call::new(pid_of, i)).unwrap().result().unwrap())
+        .collect();
+    assert_eq!((pids[0], pids[1]), (pids[2], pids[2]));
+    assert_ne!(pids[3], pids[0]);
+    for (workers, tasks, n) in [(1, 2, 6u64), (2, 2, 8)] {
+        let ex = build(workers, tasks);
+        let fs: Vec<_> = (0..n)
+            .map(|i| ex.submit(Call::new(double, i)).unwrap())
+            .collect();
+        let got: Vec<u64> = fs
+            .iter()
+            .map(|f| *f.result_timeout(LONG).unwrap())
+            .collect();
+        assert_eq!(got, (0..n).map(|i| i * 2).collect::<Vec<_>>());
+    }
+    for wait in [false, true] {
+        let ex = build(if wait { 3 } else { 1 }, 1);
+        let fs: Vec<_> = (0..6u64)
+            .map(|i| ex.submit(Call::new(slow_double, i)).unwrap())
+            .collect();
+        ex.shutdown(wait, false);
+        for (i, f) in (0..).zip(&fs) {
+            assert_eq!(f.result_timeout(LONG).unwrap(), &(i * 2), "wait={wait}");
+        }
+    }
 }
