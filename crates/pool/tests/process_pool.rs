@@ -61,6 +61,7 @@ matrix!(
     pool_edge_cases_follow_python,
     a_result_that_cannot_be_serialised_fails_its_task_only,
     executor_max_tasks_per_child_with_a_backlog_resolves_everything,
+    executor_basics_follow_python,
 );
 
 // ---- task functions (plain fns: they must exist in a spawned worker too) ----
@@ -167,6 +168,10 @@ fn takes_unserialisable(_: Unserialisable) -> u64 {
 
 fn returns_unserialisable(_: u64) -> Unserialisable {
     Unserialisable
+}
+
+fn div(x: u64) -> u64 {
+    10 / x
 }
 
 fn sleep_ms(ms: u64) -> u64 {
@@ -997,4 +1002,43 @@ fn executor_max_tasks_per_child_with_a_backlog_resolves_everything(method: Start
             assert_eq!(f.result_timeout(LONG).unwrap(), &(i * 2), "wait={wait}");
         }
     }
+}
+
+/// Python's `ExecutorTest`: no executor of 0 workers; `map` yields results in order and
+/// a failing item in its place, the later ones still come; `map(..., timeout)` yields
+/// what finished and then a timeout; a `map` left unread before `shutdown` does not
+/// hang it (issue 12456).
+fn executor_basics_follow_python(method: StartMethod) {
+    assert!(ProcessPoolExecutor::new(0).is_err());
+    let ex = executor(method, 2);
+    let got: Vec<_> = ex.map(div, [2, 5, 0, 1]).collect();
+    assert_eq!(
+        (got[0].as_ref().ok(), got[1].as_ref().ok()),
+        (Some(&5), Some(&2))
+    );
+    assert!(
+        matches!(
+            got[2],
+            Err(skein_pool::MapError::Failed(TaskError::Panicked(_)))
+        ),
+        "{:?}",
+        got[2]
+    );
+    assert_eq!(got[3].as_ref().ok(), Some(&10));
+    let mut it = ex
+        .map(sleep_ms, [0, 0, 60_000])
+        .timeout(Duration::from_secs(5));
+    assert_eq!(it.next().unwrap().unwrap(), 0);
+    assert_eq!(it.next().unwrap().unwrap(), 0);
+    assert!(matches!(
+        it.next(),
+        Some(Err(skein_pool::MapError::Timeout))
+    ));
+    assert!(it.next().is_none(), "the iterator ends after its timeout");
+    drop(it);
+    let unread = ex.map(double, 0..3);
+    drop(unread);
+    let t = Instant::now();
+    assert!(ex.shutdown_timeout(LONG, true));
+    assert!(t.elapsed() < LONG);
 }
