@@ -187,7 +187,10 @@
 //!   a start writes one message and returns; a start+join costs about 1.2–1.4× a raw
 //!   `fork`+`waitpid` on a 2-core VM (`spawn_join_ab`; 1.9–2.2× before spares and
 //!   `CLONE_PARENT`). Same target rules as `Spawn`. The server, and unused spares,
-//!   end with their owner.
+//!   end with their owner. Like Python's, the server ignores `SIGINT` (Ctrl-C reaches
+//!   the whole process group; an owner that handles it keeps its server), and its
+//!   children get the owner's `SIGINT` disposition back; a killed server is replaced
+//!   at the next start.
 //!
 //! Tests: `cargo test` binaries have no `main`; [`test_support!`] registers an ELF
 //! constructor that calls [`init()`] before the test harness starts, so a re-executed

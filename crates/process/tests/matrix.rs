@@ -1033,3 +1033,32 @@ fn a_child_passes_its_queue_on_to_a_grandchild(method: StartMethod) {
     assert_eq!(got, [1, 2, 3]);
     assert!(q.is_empty());
 }
+
+/// A SIGINT sent the moment `start` returns is never lost, daemon or not, under every
+/// method (the forkserver ignores SIGINT; its children must not inherit that, not even
+/// for an instant).
+#[test]
+fn sigint_right_after_start_is_never_lost() {
+    for method in StartMethod::ALL {
+        for daemon in [false, true] {
+            let kids: Vec<_> = (0..8)
+                .map(|_| {
+                    let p = ctx(method)
+                        .process(sleeper, 600)
+                        .daemon(daemon)
+                        .start()
+                        .unwrap();
+                    p.interrupt().unwrap();
+                    p
+                })
+                .collect();
+            for p in kids {
+                assert_eq!(
+                    p.join_timeout(LONG).unwrap(),
+                    Some(-libc::SIGINT),
+                    "{method:?}, daemon {daemon}"
+                );
+            }
+        }
+    }
+}

@@ -632,6 +632,34 @@ pub(crate) fn ignore_sigpipe() {
     unsafe { libc::signal(libc::SIGPIPE, libc::SIG_IGN) };
 }
 
+/// Ignores `SIGINT` (the forkserver: Ctrl-C goes to the whole process group, and the
+/// server must outlive an owner that handles it, as Python's forkserver does); whether
+/// it was ignored already.
+///
+/// It is also blocked: a child forked by the server would otherwise drop a `SIGINT`
+/// sent to it before it gave the signal its default action back (an ignored signal is
+/// discarded; a blocked one stays pending until the child unblocks it).
+pub(crate) fn ignore_sigint() -> bool {
+    // SAFETY: an all-zero sigset is the empty set; sigaddset writes into our local;
+    // blocking SIGINT and installing SIG_IGN for it are always allowed.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        libc::sigaddset(&mut set, libc::SIGINT);
+        libc::sigprocmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
+        libc::signal(libc::SIGINT, libc::SIG_IGN) == libc::SIG_IGN
+    }
+}
+
+/// Gives `SIGINT` its default action back (a forkserver's child), unless it was
+/// ignored before the server ignored it.
+pub(crate) fn restore_sigint(was_ignored: bool) {
+    if !was_ignored {
+        // SAFETY: installing SIG_DFL for SIGINT is always allowed.
+        unsafe { libc::signal(libc::SIGINT, libc::SIG_DFL) };
+    }
+}
+
 /// Whether this process has certainly never started a second thread: glibc's
 /// `__libc_single_threaded` (2.32+), looked up once with `dlsym` so that older C
 /// libraries (and musl) still link; there the answer is always "not known" (`false`).
