@@ -871,6 +871,14 @@ fn signals_after_close_are_closed_errors(method: StartMethod) {
         Err(skein_process::ProcessError::Closed)
     ));
     assert_eq!(p.exitcode(), Some(0), "close keeps the exit code");
+    // Python: join() on a closed process is a ValueError; here the documented Closed.
+    assert!(matches!(p.join(), Err(skein_process::ProcessError::Closed)));
+    assert!(matches!(
+        p.join_timeout(Duration::ZERO),
+        Err(skein_process::ProcessError::Closed)
+    ));
+    assert!(!p.is_alive());
+    p.close().unwrap(); // closing twice is fine, as in Python
 }
 
 /// Python 3.14's `Process.interrupt()`: SIGINT, exit code -2.

@@ -764,3 +764,49 @@ fn abort_and_reset_free_waiting_parties_and_the_barrier_works_again() {
         }
     }
 }
+
+fn pass_and_report((barrier, lock, conn, passes): (Barrier, Lock, skein_process::Connection, u32)) {
+    for i in 0..passes {
+        barrier.wait_timeout(Duration::from_secs(60)).unwrap();
+        let _g = lock.lock().unwrap();
+        conn.send(&i).unwrap();
+    }
+}
+
+/// Python's `test_thousand`: parties in four processes pass one barrier round after
+/// round; every party's report of round `i` arrives before any of round `i + 1`.
+#[test]
+fn a_barrier_reused_for_many_rounds_keeps_the_rounds_apart() {
+    const PARTIES: usize = 4;
+    const PASSES: u32 = 500;
+    let barrier = Barrier::new(PARTIES).unwrap();
+    let lock = Lock::new().unwrap();
+    let (here, there) = skein_process::pipe(false).unwrap();
+    let kids: Vec<_> = (0..PARTIES)
+        .map(|_| {
+            start(
+                StartMethod::Fork,
+                pass_and_report,
+                (
+                    barrier.clone(),
+                    lock.clone(),
+                    there.try_clone().unwrap(),
+                    PASSES,
+                ),
+            )
+        })
+        .collect();
+    drop(there);
+    for i in 0..PASSES {
+        for _ in 0..PARTIES {
+            assert_eq!(
+                here.recv_timeout::<u32>(Duration::from_secs(60)).unwrap(),
+                i
+            );
+        }
+    }
+    for k in kids {
+        assert_eq!(k.join().unwrap(), 0);
+    }
+    assert!(!barrier.broken());
+}
