@@ -886,6 +886,22 @@ fn inner_eagain() {
 /// closed pool refuses new work; `terminate` with 10 000 long tasks queued returns.
 fn pool_edge_cases_follow_python(method: StartMethod) {
     assert!(ProcessPool::new(0).is_err());
+    // Python's test_pool_maxtasksperchild_invalid: 0 is refused, not taken as 1.
+    let e = ProcessPool::builder()
+        .processes(1)
+        .start_method(method)
+        .max_tasks_per_child(0)
+        .build()
+        .unwrap_err();
+    assert!(e.to_string().contains("max_tasks_per_child"), "{e}");
+    assert!(
+        ProcessPoolExecutor::builder()
+            .max_workers(1)
+            .start_method(method)
+            .max_tasks_per_child(0)
+            .build()
+            .is_err()
+    );
     let p = pool(method, 2);
     assert_eq!(p.processes(), 2);
     let none: Vec<u64> = Vec::new();
