@@ -304,6 +304,15 @@
 //! * `wait()` returns the indices of the ready objects, not the objects.
 //! * A `Semaphore` has no owner, so the death of a process holding a unit cannot be
 //!   detected (Python cannot either); locks and barriers can.
+//! * The daemon flag defaults to `false`, also in a daemon child (Python inherits the
+//!   current process's flag), and a daemon child may start children (Python refuses:
+//!   "daemonic processes are not allowed to have children"); its non-daemon children
+//!   outlive it if it is killed.
+//! * An authkey must not be empty ([`ConnectError::EmptyKey`]); Python accepts `b""`
+//!   since 3.10 (bpo-43952), which authenticates nothing. Unix socket addresses are
+//!   paths: Linux's abstract names (`"\0name"`) are not supported.
+//! * [`SharedMemory`] is not serde: give a child its [`name`](SharedMemory::name) and
+//!   [`attach`](SharedMemory::attach) there (Python pickles it by name).
 
 #![deny(missing_docs)]
 #![deny(unsafe_op_in_unsafe_fn)]
