@@ -574,3 +574,44 @@ fn immediate_shutdown_keeps_join_waiting_for_the_tasks_taken() {
     q.task_done().unwrap();
     assert_eq!(q.join_timeout(Duration::from_secs(5)), Ok(true));
 }
+
+fn report_big_put((q, out): (Queue<Vec<u8>>, Queue<String>)) {
+    let r = q.put(vec![7u8; 1 << 20]).map_err(|e| e.is_shutdown());
+    out.put(format!("{r:?}")).unwrap();
+}
+
+/// An immediate shutdown while a producer in another process is blocked in the middle
+/// of a chunked message (holding the producers' lock) returns, and so does that put
+/// (with `ShutDown`); the half-sent message is gone and the count is 0.
+#[test]
+fn immediate_shutdown_returns_while_a_producer_is_blocked_mid_message() {
+    let q = JoinableQueue::<Vec<u8>>::with_capacity(0, 4096).unwrap();
+    let out = Queue::<String>::new().unwrap();
+    let k = start(
+        StartMethod::Fork,
+        report_big_put,
+        ((*q).clone(), out.clone()),
+    );
+    assert!(eventually(Duration::from_secs(30), || q.qsize() == 1));
+    assert!(
+        eventually(Duration::from_secs(30), || asleep(k.pid())),
+        "the producer never blocked mid-message"
+    );
+    let (done_tx, done_rx) = std::sync::mpsc::channel();
+    let q2 = q.clone();
+    std::thread::spawn(move || {
+        q2.shutdown(true);
+        done_tx.send(()).unwrap();
+    });
+    done_rx
+        .recv_timeout(Duration::from_secs(30))
+        .expect("shutdown(true) hung behind the blocked producer");
+    assert_eq!(
+        out.get_timeout(Duration::from_secs(30)).unwrap(),
+        "Err(true)"
+    );
+    assert_eq!(k.join().unwrap(), 0);
+    assert_eq!(q.qsize(), 0);
+    assert_eq!(q.unfinished_tasks(), 0);
+    assert_eq!(q.join_timeout(Duration::from_secs(5)), Ok(true));
+}
