@@ -904,6 +904,12 @@ fn pool_edge_cases_follow_python(method: StartMethod) {
     );
     let p = pool(method, 2);
     assert_eq!(p.processes(), 2);
+    // join before close/terminate: Python's ValueError.
+    assert_eq!(p.join(), Err(skein_pool::NotClosedError));
+    assert_eq!(
+        p.join_timeout(Duration::ZERO),
+        Err(skein_pool::NotClosedError)
+    );
     let none: Vec<u64> = Vec::new();
     assert_eq!(p.map(double, none.clone()).unwrap(), none);
     assert_eq!(p.map_chunked(double, none.clone(), Some(1)).unwrap(), none);
