@@ -361,7 +361,8 @@ impl fmt::Display for NotClosedError {
 
 impl Error for NotClosedError {}
 
-/// A pool could not be built (zero workers, or the OS refused the first threads).
+/// A pool could not be built (zero workers, `max_tasks_per_child(0)`, or the OS refused
+/// the first threads).
 #[derive(Debug)]
 pub struct BuildError {
     kind: BuildErrorKind,
@@ -370,6 +371,7 @@ pub struct BuildError {
 #[derive(Debug)]
 enum BuildErrorKind {
     ZeroWorkers,
+    ZeroTasksPerChild,
     Spawn(SpawnError),
     Start(WorkerStartError),
     Encode(EncodeError),
@@ -379,6 +381,12 @@ impl BuildError {
     pub(crate) fn zero_workers() -> BuildError {
         BuildError {
             kind: BuildErrorKind::ZeroWorkers,
+        }
+    }
+
+    pub(crate) fn zero_tasks_per_child() -> BuildError {
+        BuildError {
+            kind: BuildErrorKind::ZeroTasksPerChild,
         }
     }
 
@@ -405,6 +413,9 @@ impl fmt::Display for BuildError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.kind {
             BuildErrorKind::ZeroWorkers => f.write_str("the number of workers must be at least 1"),
+            BuildErrorKind::ZeroTasksPerChild => {
+                f.write_str("max_tasks_per_child must be at least 1")
+            }
             BuildErrorKind::Spawn(e) => write!(f, "could not start a worker thread: {e}"),
             BuildErrorKind::Start(e) => e.fmt(f),
             BuildErrorKind::Encode(e) => write!(f, "initializer: {e}"),
@@ -415,7 +426,7 @@ impl fmt::Display for BuildError {
 impl Error for BuildError {
     fn source(&self) -> Option<&(dyn Error + 'static)> {
         match &self.kind {
-            BuildErrorKind::ZeroWorkers => None,
+            BuildErrorKind::ZeroWorkers | BuildErrorKind::ZeroTasksPerChild => None,
             BuildErrorKind::Spawn(e) => Some(e),
             BuildErrorKind::Start(e) => Some(e),
             BuildErrorKind::Encode(e) => Some(e),

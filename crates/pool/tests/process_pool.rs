@@ -58,6 +58,10 @@ matrix!(
     pool_initializer_runs_and_a_failing_one_breaks_the_pool,
     shutdown_timeout_returns,
     eagain_is_an_error_to_the_submitter,
+    pool_edge_cases_follow_python,
+    a_result_that_cannot_be_serialised_fails_its_task_only,
+    executor_max_tasks_per_child_with_a_backlog_resolves_everything,
+    executor_basics_follow_python,
 );
 
 // ---- task functions (plain fns: they must exist in a spawned worker too) ----
@@ -160,6 +164,19 @@ impl Serialize for Unserialisable {
 
 fn takes_unserialisable(_: Unserialisable) -> u64 {
     1
+}
+
+fn returns_unserialisable(_: u64) -> Unserialisable {
+    Unserialisable
+}
+
+fn div(x: u64) -> u64 {
+    10 / x
+}
+
+fn sleep_ms(ms: u64) -> u64 {
+    std::thread::sleep(Duration::from_millis(ms));
+    ms
 }
 
 // ---- helpers ----
@@ -859,4 +876,191 @@ fn inner_eagain() {
     for f in futures {
         assert!(f.wait_timeout(LONG));
     }
+}
+
+/// Python's `_TestPool` edge cases: no pool of 0 processes; empty inputs give empty
+/// results at once (map_async on an empty list must not stall); `get(timeout)` on a
+/// running task times out and the task still finishes; a failed `map` leaves the pool
+/// able to close and join (no fail-fast deadlock, cpython#68180); with
+/// `maxtasksperchild=1`, `close` then `join` waits for every task (cpython#54541); a
+/// closed pool refuses new work; `terminate` with 10 000 long tasks queued returns.
+fn pool_edge_cases_follow_python(method: StartMethod) {
+    assert!(ProcessPool::new(0).is_err());
+    // Python's test_pool_maxtasksperchild_invalid: 0 is refused, not taken as 1.
+    let e = ProcessPool::builder()
+        .processes(1)
+        .start_method(method)
+        .max_tasks_per_child(0)
+        .build()
+        .unwrap_err();
+    assert!(e.to_string().contains("max_tasks_per_child"), "{e}");
+    assert!(
+        ProcessPoolExecutor::builder()
+            .max_workers(1)
+            .start_method(method)
+            .max_tasks_per_child(0)
+            .build()
+            .is_err()
+    );
+    let p = pool(method, 2);
+    assert_eq!(p.processes(), 2);
+    // join before close/terminate: Python's ValueError.
+    assert_eq!(p.join(), Err(skein_pool::NotClosedError));
+    assert_eq!(
+        p.join_timeout(Duration::ZERO),
+        Err(skein_pool::NotClosedError)
+    );
+    let none: Vec<u64> = Vec::new();
+    assert_eq!(p.map(double, none.clone()).unwrap(), none);
+    assert_eq!(p.map_chunked(double, none.clone(), Some(1)).unwrap(), none);
+    let r = p.map_async_chunked(double, none.clone(), Some(1)).unwrap();
+    assert!(r.wait_timeout(LONG), "map_async of nothing stalled");
+    assert_eq!(r.get().unwrap(), &none);
+    assert_eq!(p.imap(double, none.clone()).count(), 0);
+    assert_eq!(p.imap_unordered(double, none.clone()).count(), 0);
+    assert_eq!(p.starmap(add, Vec::<(u64, u64)>::new()).unwrap(), none);
+
+    let slow = p.apply_async(sleep_ms, 300).unwrap();
+    assert!(
+        slow.get_timeout(Duration::from_millis(10))
+            .unwrap_err()
+            .is_timeout()
+    );
+    assert_eq!(slow.get_timeout(LONG).unwrap(), &300);
+
+    assert!(matches!(
+        p.map(boom, [0, 1]),
+        Err(PoolError::Failed(TaskError::Panicked(_)))
+    ));
+    p.close();
+    assert!(matches!(p.map(double, [1]), Err(PoolError::NotRunning)));
+    assert!(p.map_async(double, [1]).is_err());
+    assert_eq!(p.join_timeout(LONG), Ok(true));
+
+    let p = ProcessPool::builder()
+        .processes(3)
+        .start_method(method)
+        .max_tasks_per_child(1)
+        .build()
+        .unwrap();
+    let results: Vec<_> = (0..6)
+        .map(|i| p.apply_async(slow_double, i).unwrap())
+        .collect();
+    p.close();
+    assert_eq!(p.join_timeout(LONG), Ok(true));
+    for (i, r) in (0..).zip(&results) {
+        assert!(r.ready());
+        assert_eq!(r.get().unwrap(), &(i * 2));
+    }
+
+    let p = pool(method, 3);
+    let r = p
+        .map_async_chunked(sleep_ms, vec![60_000u64; 10_000], Some(1))
+        .unwrap();
+    let t = Instant::now();
+    p.terminate();
+    assert_eq!(p.join_timeout(LONG), Ok(true));
+    assert!(t.elapsed() < LONG);
+    assert!(r.wait_timeout(LONG), "terminate left the map unresolved");
+    assert!(r.get().is_err());
+    assert!(p.apply_async(double, 1).is_err());
+}
+
+/// A result the worker cannot serialise fails that task with a clear error (Python's
+/// `MaybeEncodingError`), and the pool loses no worker over it (cpython#53891).
+fn a_result_that_cannot_be_serialised_fails_its_task_only(method: StartMethod) {
+    let p = pool(method, 2);
+    for _ in 0..20 {
+        let r = p.apply_async(returns_unserialisable, 1).unwrap();
+        let err = r.get_timeout(LONG).unwrap_err();
+        assert!(!err.is_timeout(), "{err:?}");
+    }
+    assert_eq!(
+        p.map(double, 0..100).unwrap(),
+        (0..100).map(|x| x * 2).collect::<Vec<_>>()
+    );
+    assert_eq!(p.worker_pids().len(), 2);
+    p.close();
+    assert_eq!(p.join_timeout(LONG), Ok(true));
+}
+
+/// Python's `test_max_tasks_per_child*`: one worker of `max_tasks_per_child(3)` serves
+/// three tasks, then a new worker serves the fourth; a backlog larger than the pool
+/// while workers hit their limit all resolves, in order (gh-115634); so does one left
+/// by `shutdown(wait=false)` (gh-119592) and by `shutdown()` (early shutdown).
+fn executor_max_tasks_per_child_with_a_backlog_resolves_everything(method: StartMethod) {
+    let build = |workers, tasks| {
+        ProcessPoolExecutor::builder()
+            .max_workers(workers)
+            .start_method(method)
+            .max_tasks_per_child(tasks)
+            .build()
+            .unwrap()
+    };
+    let ex = build(1, 3);
+    let pids: Vec<i32> = (0..4)
+        .map(|i| *ex.submit(Call::new(pid_of, i)).unwrap().result().unwrap())
+        .collect();
+    assert_eq!((pids[0], pids[1]), (pids[2], pids[2]));
+    assert_ne!(pids[3], pids[0]);
+    for (workers, tasks, n) in [(1, 2, 6u64), (2, 2, 8)] {
+        let ex = build(workers, tasks);
+        let fs: Vec<_> = (0..n)
+            .map(|i| ex.submit(Call::new(double, i)).unwrap())
+            .collect();
+        let got: Vec<u64> = fs
+            .iter()
+            .map(|f| *f.result_timeout(LONG).unwrap())
+            .collect();
+        assert_eq!(got, (0..n).map(|i| i * 2).collect::<Vec<_>>());
+    }
+    for wait in [false, true] {
+        let ex = build(if wait { 3 } else { 1 }, 1);
+        let fs: Vec<_> = (0..6u64)
+            .map(|i| ex.submit(Call::new(slow_double, i)).unwrap())
+            .collect();
+        ex.shutdown(wait, false);
+        for (i, f) in (0..).zip(&fs) {
+            assert_eq!(f.result_timeout(LONG).unwrap(), &(i * 2), "wait={wait}");
+        }
+    }
+}
+
+/// Python's `ExecutorTest`: no executor of 0 workers; `map` yields results in order and
+/// a failing item in its place, the later ones still come; `map(..., timeout)` yields
+/// what finished and then a timeout; a `map` left unread before `shutdown` does not
+/// hang it (issue 12456).
+fn executor_basics_follow_python(method: StartMethod) {
+    assert!(ProcessPoolExecutor::new(0).is_err());
+    let ex = executor(method, 2);
+    let got: Vec<_> = ex.map(div, [2, 5, 0, 1]).collect();
+    assert_eq!(
+        (got[0].as_ref().ok(), got[1].as_ref().ok()),
+        (Some(&5), Some(&2))
+    );
+    assert!(
+        matches!(
+            got[2],
+            Err(skein_pool::MapError::Failed(TaskError::Panicked(_)))
+        ),
+        "{:?}",
+        got[2]
+    );
+    assert_eq!(got[3].as_ref().ok(), Some(&10));
+    let mut it = ex
+        .map(sleep_ms, [0, 0, 60_000])
+        .timeout(Duration::from_secs(5));
+    assert_eq!(it.next().unwrap().unwrap(), 0);
+    assert_eq!(it.next().unwrap().unwrap(), 0);
+    assert!(matches!(
+        it.next(),
+        Some(Err(skein_pool::MapError::Timeout))
+    ));
+    assert!(it.next().is_none(), "the iterator ends after its timeout");
+    drop(it);
+    let unread = ex.map(double, 0..3);
+    drop(unread);
+    let t = Instant::now();
+    assert!(ex.shutdown_timeout(LONG, true));
+    assert!(t.elapsed() < LONG);
 }

@@ -107,6 +107,29 @@ impl ParentProcess {
             Err(_) => sys::kill(self.pid, 0).is_ok(),
         }
     }
+
+    /// Waits at most `timeout` for the parent to end — `parent_process().join(timeout)`;
+    /// returns whether it has ended (Python's `join` returns nothing: check
+    /// `is_alive()` after it).
+    pub fn join_timeout(&self, timeout: Duration) -> bool {
+        match sys::pidfd_open(self.pid) {
+            Ok(fd) => sys::poll_one(fd.as_fd(), libc::POLLIN, Some(timeout)).unwrap_or(true),
+            Err(e) if e.raw_os_error() == Some(libc::ESRCH) => true,
+            Err(_) => {
+                // No pidfds (a kernel before 5.3): look every few milliseconds.
+                let deadline = std::time::Instant::now() + timeout;
+                loop {
+                    if !self.is_alive() {
+                        return true;
+                    }
+                    if std::time::Instant::now() >= deadline {
+                        return false;
+                    }
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+            }
+        }
+    }
 }
 
 /// The parent of this process if it is a child started by this crate (Python's

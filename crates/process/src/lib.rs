@@ -80,7 +80,7 @@
 //! | `p.terminate()`, `p.kill()`, `p.interrupt()` (3.14) | [`h.terminate()`](ProcessHandle::terminate), [`h.kill()`](ProcessHandle::kill), [`h.interrupt()`](ProcessHandle::interrupt) |
 //! | `p.close()` | [`h.close()`](ProcessHandle::close) |
 //! | `multiprocessing.current_process()` | [`current_process()`] |
-//! | `multiprocessing.parent_process()` | [`parent_process()`] |
+//! | `multiprocessing.parent_process()`; its `is_alive()`, `join(t)` | [`parent_process()`] → [`ParentProcess`]: [`is_alive`](ParentProcess::is_alive), [`join_timeout`](ParentProcess::join_timeout) |
 //! | `multiprocessing.active_children()` | [`active_children()`] |
 //! | `multiprocessing.cpu_count()` | [`cpu_count()`] |
 //! | `get_context("spawn")` | [`get_context`]`(`[`StartMethod::Spawn`]`)` → [`Context`] |
@@ -149,7 +149,7 @@
 //! | `BaseManager(address, authkey)` | [`ManagerBuilder::address`], [`ManagerBuilder::authkey`]; [`m.address()`](ManagerClient::address), [`m.authkey()`](ManagerClient::authkey) |
 //! | `BaseManager(address, authkey).connect()` | [`ManagerClient::connect`]`(&addr, key)` |
 //! | `register('get_queue', …)` for other processes | named objects: [`dict_named`](ManagerClient::dict_named), [`queue_named`](ManagerClient::queue_named), [`list_named`](ManagerClient::list_named), [`value_named`](ManagerClient::value_named), [`namespace_named`](ManagerClient::namespace_named), [`lock_named`](ManagerClient::lock_named), [`event_named`](ManagerClient::event_named) |
-//! | `m.dict()`: `d[k]`, `d[k] = v`, `d.pop(k)`, `k in d`, `len`, `keys`, `items`, `clear` | [`m.dict::<K, V>()`](ManagerClient::dict) → [`DictProxy`]: [`get`](DictProxy::get), [`set`](DictProxy::set), [`remove`](DictProxy::remove), [`contains_key`](DictProxy::contains_key), [`len`](DictProxy::len), [`keys`](DictProxy::keys), [`items`](DictProxy::items), [`clear`](DictProxy::clear) |
+//! | `m.dict()`: `d[k]`, `d[k] = v`, `d.pop(k)`, `k in d`, `len`, `keys`, `values`, `items`, `clear` | [`m.dict::<K, V>()`](ManagerClient::dict) → [`DictProxy`]: [`get`](DictProxy::get), [`set`](DictProxy::set), [`remove`](DictProxy::remove), [`contains_key`](DictProxy::contains_key), [`len`](DictProxy::len), [`keys`](DictProxy::keys), [`values`](DictProxy::values), [`items`](DictProxy::items), [`clear`](DictProxy::clear) |
 //! | `with lock: d[k] = d.get(k, 0) + 1` | [`d.update(&k, \|v\| …)`](DictProxy::update) (atomic, no lock) |
 //! | `m.list()`: `append`, `extend`, `l[i]`, `l[i] = v`, `insert`, `pop`, `l[:]` | [`m.list::<T>()`](ManagerClient::list) → [`ListProxy`]: [`push`](ListProxy::push), [`extend`](ListProxy::extend), [`get`](ListProxy::get), [`set`](ListProxy::set), [`insert`](ListProxy::insert), [`pop`](ListProxy::pop) / [`pop_at`](ListProxy::pop_at), [`to_vec`](ListProxy::to_vec) |
 //! | `m.Value(t, x)`: `v.value`, `v.value = x` | [`m.value(x)`](ManagerClient::value) → [`ValueProxy`]: [`get`](ValueProxy::get), [`set`](ValueProxy::set), [`update`](ValueProxy::update) |
@@ -187,7 +187,10 @@
 //!   a start writes one message and returns; a start+join costs about 1.2–1.4× a raw
 //!   `fork`+`waitpid` on a 2-core VM (`spawn_join_ab`; 1.9–2.2× before spares and
 //!   `CLONE_PARENT`). Same target rules as `Spawn`. The server, and unused spares,
-//!   end with their owner.
+//!   end with their owner. Like Python's, the server ignores `SIGINT` (Ctrl-C reaches
+//!   the whole process group; an owner that handles it keeps its server), and its
+//!   children get the owner's `SIGINT` disposition back; a killed server is replaced
+//!   at the next start.
 //!
 //! Tests: `cargo test` binaries have no `main`; [`test_support!`] registers an ELF
 //! constructor that calls [`init()`] before the test harness starts, so a re-executed
@@ -223,6 +226,10 @@
 //!   [`StartError`] to the caller, with the `Process` handed back.
 //! * Sockets are anonymous socket pairs: private to the two processes, with no name
 //!   anyone could guess or connect to.
+//! * A `Spawn` or `Forkserver` child (and the forkserver itself) starts with stdin,
+//!   stdout, stderr and the handles in its arguments only: a descriptor the parent left
+//!   open without close-on-exec does not leak into it (Python's `close_fds`); a `Fork`
+//!   child inherits every descriptor, as in Python.
 //! * Frames are length-prefixed with a per-connection maximum; a truncated, corrupt or
 //!   oversized frame is a clear [`RecvError`], never an allocation of the claimed size.
 //! * **No shared-memory segment leaks.** `Value`, `Array`, the locks and the queues
@@ -297,6 +304,15 @@
 //! * `wait()` returns the indices of the ready objects, not the objects.
 //! * A `Semaphore` has no owner, so the death of a process holding a unit cannot be
 //!   detected (Python cannot either); locks and barriers can.
+//! * The daemon flag defaults to `false`, also in a daemon child (Python inherits the
+//!   current process's flag), and a daemon child may start children (Python refuses:
+//!   "daemonic processes are not allowed to have children"); its non-daemon children
+//!   outlive it if it is killed.
+//! * An authkey must not be empty ([`ConnectError::EmptyKey`]); Python accepts `b""`
+//!   since 3.10 (bpo-43952), which authenticates nothing. Unix socket addresses are
+//!   paths: Linux's abstract names (`"\0name"`) are not supported.
+//! * [`SharedMemory`] is not serde: give a child its [`name`](SharedMemory::name) and
+//!   [`attach`](SharedMemory::attach) there (Python pickles it by name).
 
 #![deny(missing_docs)]
 #![deny(unsafe_op_in_unsafe_fn)]

@@ -296,3 +296,50 @@ fn wait_on_sentinels_and_connections(method: StartMethod) {
     h3.send(&0u8).unwrap();
     assert_eq!(talker.join().unwrap(), 0);
 }
+
+/// A second listener on an address in use is an error, as Python's `OSError`
+/// (`test_multiple_bind`), for a Unix path and a TCP port alike; the first keeps
+/// serving (its socket file is not taken over).
+#[test]
+fn a_second_listener_on_a_bound_address_is_refused() {
+    let (_dir, unix) = temp_unix();
+    for address in [unix, Address::loopback()] {
+        let first = Listener::bind(&address, b"key").unwrap();
+        let again = Listener::bind(first.address(), b"key");
+        assert!(matches!(again, Err(ConnectError::Io(_))), "{again:?}");
+        let addr = first.address().clone();
+        let t = std::thread::spawn(move || client(&addr, b"key").unwrap().send(&7u8));
+        let conn = first.accept_timeout(LONG).unwrap();
+        assert_eq!(conn.recv::<u8>().unwrap(), 7);
+        t.join().unwrap().unwrap();
+    }
+}
+
+/// A client may connect and send before the listener gets round to `accept`
+/// (Python's `test_issue14725`), and a message from the accepted side is seen by the
+/// client's `poll` (`test_issue16955`).
+#[test]
+fn a_client_that_connects_before_accept_is_served() {
+    let (_dir, address) = temp_unix();
+    let listener = Listener::bind(&address, b"key").unwrap();
+    let addr = listener.address().clone();
+    let (connected_tx, connected_rx) = std::sync::mpsc::channel();
+    let t = std::thread::spawn(move || {
+        let c = client(&addr, b"key").unwrap();
+        c.send(&"hello".to_string()).unwrap();
+        connected_tx.send(()).unwrap();
+        assert!(c.poll_timeout(LONG).unwrap());
+        c.recv_bytes().unwrap()
+    });
+    // The client is blocked in its handshake until `accept`; accept a little later.
+    assert!(
+        connected_rx
+            .recv_timeout(Duration::from_millis(500))
+            .is_err()
+    );
+    let conn = listener.accept_timeout(LONG).unwrap();
+    assert_eq!(conn.recv::<String>().unwrap(), "hello");
+    connected_rx.recv_timeout(LONG).unwrap();
+    conn.send_bytes(b"hi").unwrap();
+    assert_eq!(t.join().unwrap(), b"hi");
+}

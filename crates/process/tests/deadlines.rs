@@ -178,3 +178,123 @@ fn barrier_wait_timeout_keeps_its_deadline_while_the_action_runs() {
     assert!(last.join().unwrap().is_err(), "the round is broken for all");
     assert!(barrier.broken());
 }
+
+// ---- Python's _TestPollEintr: blocking calls survive signals (EINTR) ----
+
+extern "C" fn ignore_signal(_: libc::c_int) {}
+
+/// Installs a do-nothing SIGUSR1 handler *without* `SA_RESTART` (as Python's
+/// `signal.signal` does), so that every blocking syscall it interrupts fails with
+/// `EINTR`.
+fn install_eintr_handler() {
+    // SAFETY: a zeroed sigaction with a valid handler and an empty mask.
+    unsafe {
+        let mut sa: libc::sigaction = std::mem::zeroed();
+        sa.sa_sigaction = ignore_signal as *const () as usize;
+        sa.sa_flags = 0;
+        libc::sigemptyset(&mut sa.sa_mask);
+        assert_eq!(libc::sigaction(libc::SIGUSR1, &sa, std::ptr::null_mut()), 0);
+    }
+}
+
+/// Sends SIGUSR1 to `thread` every 2 ms until dropped.
+struct SignalStorm {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    sender: Option<std::thread::JoinHandle<usize>>,
+}
+
+impl SignalStorm {
+    fn at_this_thread() -> SignalStorm {
+        install_eintr_handler();
+        // SAFETY: pthread_self has no preconditions.
+        let me = unsafe { libc::pthread_self() } as usize;
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let s = stop.clone();
+        let sender = std::thread::spawn(move || {
+            let mut sent = 0;
+            while !s.load(std::sync::atomic::Ordering::SeqCst) {
+                // SAFETY: the target thread outlives the storm (it stops it on drop).
+                unsafe { libc::pthread_kill(me as libc::pthread_t, libc::SIGUSR1) };
+                sent += 1;
+                std::thread::sleep(Duration::from_millis(2));
+            }
+            sent
+        });
+        SignalStorm {
+            stop,
+            sender: Some(sender),
+        }
+    }
+}
+
+impl Drop for SignalStorm {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        if let Some(s) = self.sender.take() {
+            assert!(s.join().unwrap() > 0);
+        }
+    }
+}
+
+type Tools = (
+    Queue<u32>,
+    Event,
+    skein_process::Lock,
+    Event,
+    skein_process::Semaphore,
+    skein_process::Connection,
+);
+
+fn act_slowly((q, ev, lock, held, sem, conn): Tools) {
+    let pause = || std::thread::sleep(Duration::from_millis(150));
+    lock.acquire().unwrap();
+    held.set();
+    pause();
+    lock.release().unwrap();
+    pause();
+    q.put(5).unwrap();
+    pause();
+    ev.set();
+    pause();
+    sem.release();
+    pause();
+    conn.send(&9u8).unwrap();
+    pause();
+}
+
+/// Every blocking call waits through a storm of signals and returns its real result,
+/// never an error or an early return (Python retries `waitpid` and friends on EINTR,
+/// PEP 475).
+#[test]
+fn blocking_calls_survive_a_storm_of_signals() {
+    for method in METHODS {
+        let q = Queue::new().unwrap();
+        let (ev, held) = (Event::new().unwrap(), Event::new().unwrap());
+        let lock = skein_process::Lock::new().unwrap();
+        let sem = skein_process::Semaphore::new(0).unwrap();
+        let (here, there) = skein_process::pipe(true).unwrap();
+        let k = start(
+            method,
+            act_slowly,
+            (
+                q.clone(),
+                ev.clone(),
+                lock.clone(),
+                held.clone(),
+                sem.clone(),
+                there,
+            ),
+        );
+        let storm = SignalStorm::at_this_thread();
+        held.wait();
+        lock.acquire().unwrap();
+        lock.release().unwrap();
+        assert_eq!(q.get(), Ok(5), "{method:?}");
+        ev.wait();
+        assert!(ev.is_set());
+        sem.acquire();
+        assert_eq!(here.recv::<u8>().unwrap(), 9, "{method:?}");
+        assert_eq!(k.join().unwrap(), 0, "{method:?}");
+        drop(storm);
+    }
+}

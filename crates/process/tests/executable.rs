@@ -375,3 +375,56 @@ fn a_stopped_forkserver_bounds_non_daemon_starts_too() {
     let again = server_of(&patient);
     assert_ne!(again, server);
 }
+
+fn wait_then_report((go, conn): (skein_process::Event, Connection)) {
+    go.wait();
+    conn.send(&"done".to_string()).unwrap();
+}
+
+/// Python's `test_forkserver_sigint` / `test_forkserver_sigkill` (bpo-31308): the
+/// forkserver ignores SIGINT; after it is killed by SIGKILL, a child it started earlier
+/// runs on to a clean exit, and new processes, daemon or not, start (a new server is
+/// launched).
+#[test]
+fn a_killed_forkserver_is_replaced_and_its_children_run_on() {
+    for sig in [libc::SIGINT, libc::SIGKILL] {
+        let dir = TempDir::new("killed");
+        let copy = dir.0.join("copy-of-test");
+        std::fs::copy(std::env::current_exe().unwrap(), &copy).unwrap();
+        let ctx = get_context(StartMethod::Forkserver).with_executable(&copy);
+        let server = server_of(&ctx);
+        let go = skein_process::Event::new().unwrap();
+        let (here, there) = pipe(true).unwrap();
+        let early = ctx
+            .process(wait_then_report, (go.clone(), there))
+            .start()
+            .unwrap();
+        // SAFETY: kill with a pid and a signal number has no memory preconditions.
+        assert_eq!(unsafe { libc::kill(server, sig) }, 0);
+        if sig == libc::SIGKILL {
+            assert!(common::eventually(Duration::from_secs(60), || ended(
+                server
+            )));
+        } else {
+            // Ignored, as Python's forkserver does (Ctrl-C reaches the whole process
+            // group): the same server serves on.
+            assert_eq!(server_of(&ctx), server);
+        }
+        for daemon in [true, false] {
+            let (h, t) = pipe(true).unwrap();
+            let p = ctx.process(ran, t).daemon(daemon).start().unwrap();
+            assert_eq!(
+                h.recv_timeout::<String>(Duration::from_secs(60)).unwrap(),
+                "ran"
+            );
+            assert_eq!(p.join().unwrap(), 0, "signal {sig}, daemon {daemon}");
+        }
+        go.set();
+        assert_eq!(
+            here.recv_timeout::<String>(Duration::from_secs(60))
+                .unwrap(),
+            "done"
+        );
+        assert_eq!(early.join().unwrap(), 0, "signal {sig}");
+    }
+}

@@ -669,3 +669,67 @@ fn lock_and_event_follow_python() {
     e.clear().unwrap();
     assert!(!e.is_set().unwrap());
 }
+
+type Shared = (
+    skein_process::QueueProxy<u8>,
+    skein_process::DictProxy<String, u8>,
+    skein_process::ListProxy<u8>,
+    skein_process::EventProxy,
+);
+
+fn use_shared_types((q, d, l, e): Shared) {
+    assert_eq!(q.qsize().unwrap(), 2);
+    assert!(!q.is_empty().unwrap());
+    assert_eq!(q.get().unwrap(), 5);
+    assert_eq!(q.get().unwrap(), 6);
+    assert!(q.is_empty().unwrap());
+    assert_eq!(d.len().unwrap(), 1);
+    assert_eq!(d.get(&"foo".into()).unwrap(), Some(5));
+    assert_eq!(d.items().unwrap(), [("foo".to_string(), 5)]);
+    assert_eq!(d.keys().unwrap(), ["foo".to_string()]);
+    assert_eq!(d.values().unwrap(), [5]);
+    d.set(&"bar".into(), &6).unwrap();
+    assert_eq!(l.get(0).unwrap(), 5);
+    l.push(&7).unwrap();
+    l.extend(&[5, 7]).unwrap();
+    assert_eq!(l.to_vec().unwrap(), [5, 7, 5, 7]);
+    assert_eq!(l.pop_at(0).unwrap(), 5);
+    assert!(e.is_set().unwrap());
+    e.wait().unwrap();
+    e.clear().unwrap();
+    assert!(!e.wait_timeout(Duration::from_millis(1)).unwrap());
+}
+
+/// Python's `TestSyncManagerTypes`: a bounded queue, a dict, a list and an event made
+/// in the parent are read and changed by a child under every start method, and the
+/// parent sees the changes.
+#[test]
+fn shared_types_are_read_and_changed_by_a_child() {
+    for method in StartMethod::ALL {
+        let m = fork_manager();
+        let q = m.queue_bounded::<u8>(2).unwrap();
+        q.put(5).unwrap();
+        q.put(6).unwrap();
+        assert!(q.try_put(7).unwrap_err().is_full());
+        let d = m.dict::<String, u8>().unwrap();
+        d.set(&"foo".into(), &5).unwrap();
+        let l = m.list::<u8>().unwrap();
+        l.push(&5).unwrap();
+        let e = m.event().unwrap();
+        e.set().unwrap();
+        let k = skein_process::get_context(method)
+            .process(
+                use_shared_types,
+                (q.clone(), d.clone(), l.clone(), e.clone()),
+            )
+            .start()
+            .unwrap();
+        assert_eq!(k.join().unwrap(), 0, "{method:?}");
+        assert!(q.is_empty().unwrap());
+        let mut items = d.items().unwrap();
+        items.sort();
+        assert_eq!(items, [("bar".to_string(), 6), ("foo".to_string(), 5)]);
+        assert_eq!(l.to_vec().unwrap(), [7, 5, 7]);
+        assert!(!e.is_set().unwrap());
+    }
+}

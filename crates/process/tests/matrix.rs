@@ -50,6 +50,11 @@ matrix!(
     many_children_ending_together,
     signals_after_close_are_closed_errors,
     interrupt_reports_minus_sigint,
+    a_grandchild_sees_its_parent_die,
+    a_tree_of_processes_runs_depth_first,
+    many_processes_started_then_terminated_at_once_report_sigterm,
+    only_a_fork_child_inherits_an_unrelated_descriptor,
+    a_child_passes_its_queue_on_to_a_grandchild,
 );
 
 fn ctx(method: StartMethod) -> skein_process::Context {
@@ -866,6 +871,14 @@ fn signals_after_close_are_closed_errors(method: StartMethod) {
         Err(skein_process::ProcessError::Closed)
     ));
     assert_eq!(p.exitcode(), Some(0), "close keeps the exit code");
+    // Python: join() on a closed process is a ValueError; here the documented Closed.
+    assert!(matches!(p.join(), Err(skein_process::ProcessError::Closed)));
+    assert!(matches!(
+        p.join_timeout(Duration::ZERO),
+        Err(skein_process::ProcessError::Closed)
+    ));
+    assert!(!p.is_alive());
+    p.close().unwrap(); // closing twice is fine, as in Python
 }
 
 /// Python 3.14's `Process.interrupt()`: SIGINT, exit code -2.
@@ -873,4 +886,187 @@ fn interrupt_reports_minus_sigint(method: StartMethod) {
     let p = ctx(method).process(sleeper, 600).start().unwrap();
     p.interrupt().unwrap();
     assert_eq!(p.join().unwrap(), -libc::SIGINT);
+}
+
+// ------------------------------------------------ Python's _TestProcess parity
+
+fn start_grandchild_then_sleep((conn, method): (Connection, StartMethod)) {
+    // Non-daemon, so that it outlives us.
+    ctx(method)
+        .process(report_parent_status, conn)
+        .start()
+        .unwrap();
+    std::thread::sleep(Duration::from_secs(300));
+}
+
+fn report_parent_status(conn: Connection) {
+    let parent = parent_process().unwrap();
+    conn.send(&parent.is_alive()).unwrap();
+    let ended = parent.join_timeout(LONG);
+    conn.send(&(ended, parent.is_alive())).unwrap();
+}
+
+/// Python's `test_parent_process`: a grandchild sees its parent alive, then, once the
+/// parent is terminated, `join(timeout)` on it returns and it is no longer alive.
+fn a_grandchild_sees_its_parent_die(method: StartMethod) {
+    let (here, there) = pipe(false).unwrap();
+    let child = ctx(method)
+        .process(start_grandchild_then_sleep, (there, method))
+        .start()
+        .unwrap();
+    assert!(here.recv_timeout::<bool>(LONG).unwrap(), "parent alive");
+    child.terminate().unwrap();
+    assert_eq!(child.join().unwrap(), -libc::SIGTERM);
+    assert_eq!(
+        here.recv_timeout::<(bool, bool)>(LONG).unwrap(),
+        (true, false)
+    );
+}
+
+fn recurse((conn, path, method): (Connection, Vec<u8>, StartMethod)) {
+    conn.send(&path).unwrap();
+    if path.len() < 2 {
+        for i in 0..2 {
+            let mut next = path.clone();
+            next.push(i);
+            let c = conn.try_clone().unwrap();
+            let p = ctx(method)
+                .process(recurse, (c, next, method))
+                .start()
+                .unwrap();
+            assert_eq!(p.join().unwrap(), 0);
+        }
+    }
+}
+
+/// Python's `test_recursion`: children start and join their own children; every
+/// process reports through one inherited pipe, in depth-first order.
+fn a_tree_of_processes_runs_depth_first(method: StartMethod) {
+    let (here, there) = pipe(false).unwrap();
+    // Keep a writer here, as Python's test does: `poll` then says "no more" rather
+    // than "end of stream" once everything is read.
+    recurse((there.try_clone().unwrap(), Vec::new(), method));
+    let mut got = Vec::new();
+    while here.poll().unwrap() {
+        got.push(here.recv::<Vec<u8>>().unwrap());
+    }
+    let want: Vec<Vec<u8>> = vec![
+        vec![],
+        vec![0],
+        vec![0, 0],
+        vec![0, 1],
+        vec![1],
+        vec![1, 0],
+        vec![1, 1],
+    ];
+    assert_eq!(got, want);
+}
+
+fn sleep_ms(ms: u64) {
+    std::thread::sleep(Duration::from_millis(ms));
+}
+
+/// Python's `test_many_processes`: many short children all exit 0; many children
+/// terminated right after `start` (before they may even run their target) all report
+/// `-SIGTERM`, none hangs or reports something else.
+fn many_processes_started_then_terminated_at_once_report_sigterm(method: StartMethod) {
+    let n = if method == StartMethod::Spawn { 5 } else { 30 };
+    let kids: Vec<_> = (0..n)
+        .map(|_| ctx(method).process(sleep_ms, 10).start().unwrap())
+        .collect();
+    for k in kids {
+        assert_eq!(k.join().unwrap(), 0);
+    }
+    let kids: Vec<_> = (0..n)
+        .map(|_| ctx(method).process(sleep_ms, 100_000).start().unwrap())
+        .collect();
+    for k in &kids {
+        k.terminate().unwrap();
+    }
+    for k in kids {
+        assert_eq!(
+            k.join_timeout(LONG).unwrap(),
+            Some(-libc::SIGTERM),
+            "{method:?}"
+        );
+    }
+}
+
+fn probe_fd((conn, fd): (Connection, i32)) {
+    // SAFETY: F_GETFD only inspects the descriptor table.
+    let open = unsafe { libc::fcntl(fd, libc::F_GETFD) } != -1;
+    conn.send(&open).unwrap();
+}
+
+/// Python's `TestCloseFds`: a descriptor the parent opened (here even without
+/// `O_CLOEXEC`) reaches a `Fork` child only; `Spawn` and `Forkserver` children start
+/// with just what they were given.
+fn only_a_fork_child_inherits_an_unrelated_descriptor(method: StartMethod) {
+    let file = std::fs::File::open("/proc/self/exe").unwrap();
+    // A high descriptor without close-on-exec: F_DUPFD (not F_DUPFD_CLOEXEC).
+    // SAFETY: duplicates a descriptor we own into a new one we then own.
+    let fd = unsafe { libc::fcntl(file.as_raw_fd(), libc::F_DUPFD, 200) };
+    assert!(fd >= 200);
+    // SAFETY: `fd` was just returned to us and is owned by nothing else.
+    let owned = unsafe { OwnedFd::from_raw_fd(fd) };
+    let (here, there) = pipe(false).unwrap();
+    let k = ctx(method).process(probe_fd, (there, fd)).start().unwrap();
+    let open: bool = here.recv_timeout(LONG).unwrap();
+    assert_eq!(k.join().unwrap(), 0);
+    drop(owned);
+    assert_eq!(open, method == StartMethod::Fork, "{method:?}");
+}
+
+fn put_and_nest((q, method, depth): (skein_process::Queue<u8>, StartMethod, u8)) {
+    q.put(depth).unwrap();
+    if depth > 1 {
+        let k = ctx(method)
+            .process(put_and_nest, (q.clone(), method, depth - 1))
+            .start()
+            .unwrap();
+        assert_eq!(k.join().unwrap(), 0);
+    }
+}
+
+/// gh-108520: a child can give the queue it was given to a grandchild.
+fn a_child_passes_its_queue_on_to_a_grandchild(method: StartMethod) {
+    let q = skein_process::Queue::new().unwrap();
+    let k = ctx(method)
+        .process(put_and_nest, (q.clone(), method, 3))
+        .start()
+        .unwrap();
+    assert_eq!(k.join().unwrap(), 0);
+    let mut got: Vec<u8> = (0..3).map(|_| q.get_timeout(LONG).unwrap()).collect();
+    got.sort_unstable();
+    assert_eq!(got, [1, 2, 3]);
+    assert!(q.is_empty());
+}
+
+/// A SIGINT sent the moment `start` returns is never lost, daemon or not, under every
+/// method (the forkserver ignores SIGINT; its children must not inherit that, not even
+/// for an instant).
+#[test]
+fn sigint_right_after_start_is_never_lost() {
+    for method in StartMethod::ALL {
+        for daemon in [false, true] {
+            let kids: Vec<_> = (0..8)
+                .map(|_| {
+                    let p = ctx(method)
+                        .process(sleeper, 600)
+                        .daemon(daemon)
+                        .start()
+                        .unwrap();
+                    p.interrupt().unwrap();
+                    p
+                })
+                .collect();
+            for p in kids {
+                assert_eq!(
+                    p.join_timeout(LONG).unwrap(),
+                    Some(-libc::SIGINT),
+                    "{method:?}, daemon {daemon}"
+                );
+            }
+        }
+    }
 }

@@ -519,3 +519,99 @@ fn a_consumer_killed_mid_message_loses_only_that_message() {
     assert!(q.is_empty());
     assert_eq!(q.qsize(), 0);
 }
+
+fn join_and_report((q, out): (JoinableQueue<String>, Queue<String>)) {
+    let r = q.join();
+    out.put(format!("{r:?}")).unwrap();
+}
+
+/// Python's `shutdown(immediate=True)` discards what is left: `qsize()` is 0 at once
+/// and even a blocking `get` fails, though items were queued.
+#[test]
+fn immediate_shutdown_discards_what_is_left_and_every_get_fails() {
+    let q = Queue::new().unwrap();
+    q.put(1u8).unwrap();
+    q.put(2).unwrap();
+    q.shutdown(true);
+    assert_eq!(q.qsize(), 0);
+    assert!(q.is_empty());
+    assert_eq!(q.get(), Err(skein_process::GetError::ShutDown));
+    assert_eq!(
+        q.get_timeout(Duration::from_secs(5)),
+        Err(GetTimeoutError::ShutDown)
+    );
+    assert!(q.put(3).unwrap_err().is_shutdown());
+}
+
+/// An immediate shutdown counts only the items it discards as done: a task a consumer
+/// took still holds `join` up (in another process too) until its `task_done`, and that
+/// `task_done` is accepted; one more is an error (Python's ValueError).
+#[test]
+fn immediate_shutdown_keeps_join_waiting_for_the_tasks_taken() {
+    let q = JoinableQueue::<String>::new().unwrap();
+    let out = Queue::<String>::new().unwrap();
+    q.put("a".into()).unwrap();
+    q.put("b".into()).unwrap();
+    let joiner = start(StartMethod::Fork, join_and_report, (q.clone(), out.clone()));
+    assert_eq!(q.get().unwrap(), "a");
+    q.shutdown(true);
+    assert_eq!(q.qsize(), 0);
+    assert_eq!(q.unfinished_tasks(), 1);
+    assert_eq!(q.join_timeout(Duration::from_millis(20)), Ok(false));
+    assert!(joiner.is_alive());
+    q.task_done().unwrap();
+    assert_eq!(out.get_timeout(Duration::from_secs(30)).unwrap(), "Ok(())");
+    assert!(q.task_done().is_err());
+    assert_eq!(joiner.join().unwrap(), 0);
+
+    // A graceful shutdown leaves the count alone: the item still to drain holds `join` up.
+    let q = JoinableQueue::<String>::bounded(1).unwrap();
+    q.put("data".into()).unwrap();
+    q.shutdown(false);
+    assert_eq!(q.join_timeout(Duration::from_millis(20)), Ok(false));
+    assert_eq!(q.get().unwrap(), "data");
+    assert_eq!(q.get(), Err(skein_process::GetError::ShutDown));
+    q.task_done().unwrap();
+    assert_eq!(q.join_timeout(Duration::from_secs(5)), Ok(true));
+}
+
+fn report_big_put((q, out): (Queue<Vec<u8>>, Queue<String>)) {
+    let r = q.put(vec![7u8; 1 << 20]).map_err(|e| e.is_shutdown());
+    out.put(format!("{r:?}")).unwrap();
+}
+
+/// An immediate shutdown while a producer in another process is blocked in the middle
+/// of a chunked message (holding the producers' lock) returns, and so does that put
+/// (with `ShutDown`); the half-sent message is gone and the count is 0.
+#[test]
+fn immediate_shutdown_returns_while_a_producer_is_blocked_mid_message() {
+    let q = JoinableQueue::<Vec<u8>>::with_capacity(0, 4096).unwrap();
+    let out = Queue::<String>::new().unwrap();
+    let k = start(
+        StartMethod::Fork,
+        report_big_put,
+        ((*q).clone(), out.clone()),
+    );
+    assert!(eventually(Duration::from_secs(30), || q.qsize() == 1));
+    assert!(
+        eventually(Duration::from_secs(30), || asleep(k.pid())),
+        "the producer never blocked mid-message"
+    );
+    let (done_tx, done_rx) = std::sync::mpsc::channel();
+    let q2 = q.clone();
+    std::thread::spawn(move || {
+        q2.shutdown(true);
+        done_tx.send(()).unwrap();
+    });
+    done_rx
+        .recv_timeout(Duration::from_secs(30))
+        .expect("shutdown(true) hung behind the blocked producer");
+    assert_eq!(
+        out.get_timeout(Duration::from_secs(30)).unwrap(),
+        "Err(true)"
+    );
+    assert_eq!(k.join().unwrap(), 0);
+    assert_eq!(q.qsize(), 0);
+    assert_eq!(q.unfinished_tasks(), 0);
+    assert_eq!(q.join_timeout(Duration::from_secs(5)), Ok(true));
+}

@@ -175,3 +175,29 @@ fn value_lock_reports_owner_died() {
         "clean again once the taken-over guard is dropped"
     );
 }
+
+/// Python's `test_shared_memory_basics` / `test_invalid_shared_memory_creation`: a
+/// zero size is refused; attaching by a name nobody created, or one with a NUL in it,
+/// is a clear error (no panic); an attached handle sees the creator's size and bytes;
+/// `Debug` shows name and size (Python's repr).
+#[test]
+fn bad_sizes_and_names_are_clear_errors_and_attach_sees_the_same_segment() {
+    let _serial = common::serial();
+    assert!(SharedMemory::create(0).is_err());
+    assert!(
+        SharedMemory::attach("/skein-not-there-at-all")
+            .unwrap_err()
+            .is_not_found()
+    );
+    let shm = SharedMemory::create(512).unwrap();
+    let with_nul = format!("{}\0a", shm.name());
+    assert!(SharedMemory::attach(&with_nul).is_err());
+    shm.write(0, &[42]).unwrap();
+    let also = SharedMemory::attach(shm.name()).unwrap();
+    assert_eq!(also.size(), 512);
+    let mut b = [0u8];
+    also.read(0, &mut b).unwrap();
+    assert_eq!(b, [42]);
+    let dbg = format!("{shm:?}");
+    assert!(dbg.contains(shm.name()) && dbg.contains("512"), "{dbg}");
+}

@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 
 use common::{METHODS, asleep, eventually, start};
 use skein_process::{
-    Barrier, BoundedSemaphore, Condition, Event, Lock, Process, Queue, RLock, RawValue,
-    ReleaseError, Semaphore, StartMethod,
+    Barrier, BoundedSemaphore, Condition, Event, GetTimeoutError, Lock, Process, Queue, RLock,
+    RawValue, ReleaseError, Semaphore, StartMethod,
 };
 
 fn count_under_lock((lock, counter): (Lock, RawValue<u64>)) {
@@ -545,4 +545,268 @@ fn notify_all_wakes_every_waiter_of_a_condition_over_a_plain_lock() {
     for k in kids {
         assert_eq!(k.join().unwrap(), 0);
     }
+}
+
+fn hold_lock_until((lock, rlock, held, go): (Lock, RLock, Event, Event)) {
+    lock.acquire().unwrap();
+    rlock.acquire().unwrap();
+    rlock.acquire().unwrap();
+    held.set();
+    go.wait();
+    rlock.release().unwrap();
+    rlock.release().unwrap();
+    lock.release().unwrap();
+}
+
+/// Python's reprs name a lock's owner (`<Lock(owner=P1)>`, `<RLock(P1, 2)>`); here
+/// `Debug` gives the owner's pid (a `Lock`) or thread id (an `RLock`) and the count.
+#[test]
+fn debug_of_a_lock_names_its_owner_and_an_rlock_its_count() {
+    let (lock, rlock) = (Lock::new().unwrap(), RLock::new().unwrap());
+    assert_eq!(format!("{lock:?}"), "Lock { owner: None }");
+    assert_eq!(format!("{rlock:?}"), "RLock { owner: None, count: 0 }");
+    lock.acquire().unwrap();
+    assert_eq!(
+        format!("{lock:?}"),
+        format!("Lock {{ owner: Some({}) }}", std::process::id())
+    );
+    lock.release().unwrap();
+    let (held, go) = (Event::new().unwrap(), Event::new().unwrap());
+    let k = start(
+        StartMethod::Fork,
+        hold_lock_until,
+        (lock.clone(), rlock.clone(), held.clone(), go.clone()),
+    );
+    assert!(held.wait_timeout(Duration::from_secs(60)));
+    let pid = k.pid();
+    assert_eq!(
+        format!("{lock:?}"),
+        format!("Lock {{ owner: Some({pid}) }}")
+    );
+    // The child's only thread is its main thread: its tid is its pid.
+    assert_eq!(
+        format!("{rlock:?}"),
+        format!("RLock {{ owner: Some({pid}), count: 2 }}")
+    );
+    go.set();
+    assert_eq!(k.join().unwrap(), 0);
+    assert_eq!(format!("{lock:?}"), "Lock { owner: None }");
+    assert_eq!(format!("{rlock:?}"), "RLock { owner: None, count: 0 }");
+}
+
+/// `acquire(timeout=0)`, `wait(0)` and the like answer at once: true when they can
+/// proceed, false (not an error) when they cannot — a barrier's breaks it, as Python's.
+#[test]
+fn zero_timeouts_answer_at_once() {
+    let zero = Duration::ZERO;
+    let lock = Lock::new().unwrap();
+    assert!(lock.acquire_timeout(zero).unwrap());
+    assert!(!lock.acquire_timeout(zero).unwrap());
+    assert!(!lock.acquire_deadline(Instant::now()).unwrap());
+    lock.release().unwrap();
+    let rlock = RLock::new().unwrap();
+    assert!(rlock.acquire_timeout(zero).unwrap());
+    assert!(rlock.acquire_timeout(zero).unwrap(), "reentrant");
+    rlock.release().unwrap();
+    rlock.release().unwrap();
+    assert_eq!(rlock.release(), Err(ReleaseError::NotLocked));
+    let sem = Semaphore::new(1).unwrap();
+    assert!(sem.acquire_timeout(zero));
+    assert!(!sem.acquire_timeout(zero));
+    sem.release();
+    sem.release();
+    assert_eq!(
+        sem.value(),
+        2,
+        "a plain Semaphore may go above its start value"
+    );
+    let event = Event::new().unwrap();
+    assert!(!event.wait_timeout(zero));
+    event.set();
+    assert!(event.wait_timeout(zero));
+    let cond = Condition::new().unwrap();
+    cond.acquire().unwrap();
+    assert_eq!(cond.wait_timeout(zero), Ok(false));
+    assert_eq!(cond.wait_for_timeout(|| false, zero), Ok(false));
+    assert_eq!(cond.wait_for_timeout(|| true, zero), Ok(true));
+    cond.release().unwrap();
+    let barrier = Barrier::new(2).unwrap();
+    assert!(barrier.wait_timeout(zero).is_err());
+    assert!(barrier.broken());
+    assert_eq!(barrier.n_waiting(), 0);
+    let one = Barrier::new(1).unwrap();
+    assert_eq!(
+        one.wait_timeout(zero),
+        Ok(0),
+        "a party of one passes at once"
+    );
+}
+
+fn untimed_waiter((cond, ready, out): (Condition, Event, Queue<u8>)) {
+    cond.acquire().unwrap();
+    ready.set();
+    cond.wait().unwrap();
+    cond.release().unwrap();
+    out.put(1).unwrap();
+}
+
+/// `notify(n)` wakes `n` waiters, no more; a larger `n` wakes those left; more
+/// notifications with no waiter are no-ops (Python's `test_notify_n`).
+#[test]
+fn notify_n_wakes_n_waiters() {
+    let cond = Condition::new().unwrap();
+    let out = Queue::new().unwrap();
+    let kids: Vec<_> = (0..4)
+        .map(|_| {
+            let ready = Event::new().unwrap();
+            let k = start(
+                StartMethod::Fork,
+                untimed_waiter,
+                (cond.clone(), ready.clone(), out.clone()),
+            );
+            assert!(ready.wait_timeout(Duration::from_secs(60)));
+            k
+        })
+        .collect();
+    // Each set its event holding the lock, released only inside `wait`.
+    cond.acquire().unwrap();
+    cond.notify(2).unwrap();
+    cond.release().unwrap();
+    for _ in 0..2 {
+        assert_eq!(out.get_timeout(Duration::from_secs(60)), Ok(1));
+    }
+    assert_eq!(
+        out.get_timeout(Duration::from_millis(200)),
+        Err(GetTimeoutError::Timeout),
+        "a third waiter woke"
+    );
+    cond.acquire().unwrap();
+    cond.notify(10).unwrap();
+    cond.release().unwrap();
+    for _ in 0..2 {
+        assert_eq!(out.get_timeout(Duration::from_secs(60)), Ok(1));
+    }
+    cond.acquire().unwrap();
+    cond.notify(3).unwrap();
+    cond.release().unwrap();
+    for k in kids {
+        assert_eq!(k.join().unwrap(), 0);
+    }
+    assert!(out.is_empty());
+}
+
+fn wait_and_report((barrier, out): (Barrier, Queue<String>)) {
+    let r = barrier.wait_timeout(Duration::from_secs(60));
+    out.put(format!("{r:?}")).unwrap();
+}
+
+/// `abort()` and `reset()` with parties waiting in other processes: they fail with
+/// `BrokenBarrierError` and leave (`n_waiting` back to 0); an aborted barrier refuses
+/// newcomers until `reset()`, after which it works again (Python's `test_abort`,
+/// `test_reset`, `test_abort_and_reset`).
+#[test]
+fn abort_and_reset_free_waiting_parties_and_the_barrier_works_again() {
+    let barrier = Barrier::new(3).unwrap();
+    let out = Queue::new().unwrap();
+    let broken = "Err(BrokenBarrierError)";
+    for abort in [true, false] {
+        let kids: Vec<_> = (0..2)
+            .map(|_| {
+                start(
+                    StartMethod::Fork,
+                    wait_and_report,
+                    (barrier.clone(), out.clone()),
+                )
+            })
+            .collect();
+        assert!(eventually(Duration::from_secs(60), || barrier.n_waiting() == 2));
+        if abort {
+            barrier.abort();
+        } else {
+            barrier.reset();
+        }
+        for _ in 0..2 {
+            assert_eq!(out.get_timeout(Duration::from_secs(60)).unwrap(), broken);
+        }
+        for k in kids {
+            assert_eq!(k.join().unwrap(), 0);
+        }
+        assert_eq!(barrier.n_waiting(), 0, "abort: {abort}");
+        assert_eq!(barrier.broken(), abort);
+        if abort {
+            assert!(barrier.wait_timeout(Duration::from_secs(5)).is_err());
+            barrier.reset();
+        }
+        let kids: Vec<_> = (0..2)
+            .map(|_| {
+                start(
+                    StartMethod::Fork,
+                    wait_and_report,
+                    (barrier.clone(), out.clone()),
+                )
+            })
+            .collect();
+        let mine = barrier.wait_timeout(Duration::from_secs(60)).unwrap();
+        let mut idx = vec![mine];
+        for _ in 0..2 {
+            let s = out.get_timeout(Duration::from_secs(60)).unwrap();
+            idx.push(
+                s.trim_start_matches("Ok(")
+                    .trim_end_matches(')')
+                    .parse()
+                    .unwrap(),
+            );
+        }
+        idx.sort();
+        assert_eq!(idx, [0, 1, 2]);
+        for k in kids {
+            assert_eq!(k.join().unwrap(), 0);
+        }
+    }
+}
+
+fn pass_and_report((barrier, lock, conn, passes): (Barrier, Lock, skein_process::Connection, u32)) {
+    for i in 0..passes {
+        barrier.wait_timeout(Duration::from_secs(60)).unwrap();
+        let _g = lock.lock().unwrap();
+        conn.send(&i).unwrap();
+    }
+}
+
+/// Python's `test_thousand`: parties in four processes pass one barrier round after
+/// round; every party's report of round `i` arrives before any of round `i + 1`.
+#[test]
+fn a_barrier_reused_for_many_rounds_keeps_the_rounds_apart() {
+    const PARTIES: usize = 4;
+    const PASSES: u32 = 500;
+    let barrier = Barrier::new(PARTIES).unwrap();
+    let lock = Lock::new().unwrap();
+    let (here, there) = skein_process::pipe(false).unwrap();
+    let kids: Vec<_> = (0..PARTIES)
+        .map(|_| {
+            start(
+                StartMethod::Fork,
+                pass_and_report,
+                (
+                    barrier.clone(),
+                    lock.clone(),
+                    there.try_clone().unwrap(),
+                    PASSES,
+                ),
+            )
+        })
+        .collect();
+    drop(there);
+    for i in 0..PASSES {
+        for _ in 0..PARTIES {
+            assert_eq!(
+                here.recv_timeout::<u32>(Duration::from_secs(60)).unwrap(),
+                i
+            );
+        }
+    }
+    for k in kids {
+        assert_eq!(k.join().unwrap(), 0);
+    }
+    assert!(!barrier.broken());
 }

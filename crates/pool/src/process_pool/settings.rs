@@ -73,7 +73,7 @@ impl Settings {
     }
 
     pub(crate) fn max_tasks_per_child(&mut self, n: u64) {
-        self.max_tasks_per_child = Some(n.max(1));
+        self.max_tasks_per_child = Some(n);
     }
 
     pub(crate) fn max_memory_per_child(&mut self, bytes: u64) {
@@ -88,6 +88,10 @@ impl Settings {
         let workers = self.workers.unwrap_or_else(skein_process::cpu_count);
         if workers == 0 {
             return Err(BuildError::zero_workers());
+        }
+        if self.max_tasks_per_child == Some(0) {
+            // Python: ValueError("maxtasksperchild must be a positive int or None").
+            return Err(BuildError::zero_tasks_per_child());
         }
         let initializer = match self.initializer {
             Some(Ok(i)) => Some(i),
@@ -136,7 +140,8 @@ macro_rules! common_setters {
         }
 
         /// Python's `max_tasks_per_child` / `maxtasksperchild`: a worker leaves after this
-        /// many tasks (a map chunk counts as one) and a fresh one replaces it.
+        /// many tasks (a map chunk counts as one) and a fresh one replaces it. 0 makes
+        /// `build` fail (Python's `ValueError`).
         pub fn max_tasks_per_child(mut self, n: u64) -> Self {
             self.settings.max_tasks_per_child(n);
             self
@@ -178,8 +183,8 @@ impl ProcessPoolExecutorBuilder {
     ///
     /// # Errors
     ///
-    /// [`BuildError`] for 0 workers, an initializer argument that cannot be serialised,
-    /// or when the system refuses to start a worker.
+    /// [`BuildError`] for 0 workers or `max_tasks_per_child(0)`, an initializer argument
+    /// that cannot be serialised, or when the system refuses to start a worker.
     pub fn build(self) -> Result<crate::ProcessPoolExecutor, BuildError> {
         Ok(crate::ProcessPoolExecutor {
             engine: self.settings.start()?,

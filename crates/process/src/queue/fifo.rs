@@ -297,8 +297,10 @@ impl<T: Serialize + DeserializeOwned> Queue<T> {
     /// `queue.Queue`; multiprocessing has none).
     ///
     /// Puts fail at once with `ShutDown`. With `immediate == false`, gets drain what is
-    /// left and then fail; with `immediate == true` they fail at once (the items left
-    /// are dropped with the queue) and, for a `JoinableQueue`, `join` returns.
+    /// left and then fail; with `immediate == true` the items left are discarded
+    /// (`qsize()` is 0 at once) and every get fails; for a `JoinableQueue` the
+    /// discarded items count as done, so `join` waits only for the tasks consumers
+    /// already took (as in Python).
     pub fn shutdown(&self, immediate: bool) {
         self.ring.shutdown(immediate);
     }

@@ -663,6 +663,9 @@ impl Ring {
                     Ok(died) => msg.skipping |= died,
                     Err(e) => {
                         if mid_message {
+                            // Shut down immediately mid-message: the message is lost,
+                            // and with it its task.
+                            msg.drop_partial(self);
                             self.unlock_get();
                         }
                         return Err(e);
@@ -859,14 +862,51 @@ impl Ring {
         let st = self.st();
         let level = if immediate { IMMEDIATE } else { GRACEFUL };
         st.shutdown.fetch_max(level, Ordering::SeqCst);
-        if immediate && st.joinable.load(Ordering::Relaxed) != 0 {
-            // Python: immediate shutdown releases join().
-            st.tasks.0.clear();
-        }
         for [seq, _] in [&st.data.0, &st.space.0] {
             seq.fetch_add(1, Ordering::SeqCst);
             futex::wake_all(seq);
         }
+        if immediate {
+            self.discard_all();
+        }
+    }
+
+    /// Immediate shutdown: drops every message not yet taken, as Python's
+    /// `shutdown(immediate=True)` drains the queue (`qsize()` is 0 at once), and counts
+    /// their tasks done — only theirs: a task a consumer already took holds `join` up
+    /// until its `task_done`.
+    ///
+    /// Takes `put_lock` then `get_lock` (the order no other path waits in), so no
+    /// message is being written or read meanwhile; the holders were just woken and see
+    /// the shutdown. Under both locks every message reserved and not taken is in the
+    /// ring (or is a dead producer's reservation that was never published).
+    fn discard_all(&self) {
+        let st = self.st();
+        let me = ident::process();
+        if st.put.0.lock.lock(me, None).is_none() {
+            return;
+        }
+        // A dead consumer's half-read message: its task is dropped by `lock_get`.
+        if self.lock_get(Wait::Until(None)).is_none() {
+            self.unlock_put();
+            return;
+        }
+        let reserved = st.put.0.reserved.load(Ordering::SeqCst);
+        let taken = st.get.0.taken.swap(reserved, Ordering::SeqCst);
+        let left = reserved.saturating_sub(taken);
+        let tail = st.tail.0.load(Ordering::SeqCst);
+        st.get.0.cached_tail.store(tail, Ordering::Relaxed);
+        st.head.0.store(tail, Ordering::SeqCst);
+        st.put.0.progress.store(0, Ordering::SeqCst);
+        st.get.0.progress.store(0, Ordering::SeqCst);
+        if st.joinable.load(Ordering::Relaxed) != 0 && left > 0 {
+            st.tasks
+                .0
+                .drop_unread_n(u32::try_from(left).unwrap_or(u32::MAX));
+        }
+        self.space_changed();
+        self.unlock_get();
+        self.unlock_put();
     }
 
     /// `task_done()`: decrements the unfinished-task count; `false` if it was already 0.

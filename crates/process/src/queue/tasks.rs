@@ -104,10 +104,10 @@ impl TaskState {
         self.finish(1);
     }
 
-    /// Immediate shutdown: every task counts as done (Python releases `join`).
-    pub(crate) fn clear(&self) {
-        self.unfinished.store(0, Ordering::SeqCst);
-        futex::wake_all(&self.unfinished);
+    /// `n` messages were dropped unread (an immediate shutdown discarded them).
+    pub(crate) fn drop_unread_n(&self, n: u32) {
+        let n = n.min(self.unfinished());
+        self.finish(n);
     }
 
     /// A message was handed to this process by `get`: it holds the task now.

@@ -692,8 +692,19 @@ pub(crate) fn start(p: Spec) -> Result<Arc<Record>, Failed> {
 }
 
 /// The server, called from [`init`](crate::init) when the role is `forkserver`.
+/// Whether `SIGINT` was ignored when the server started (its children inherit that,
+/// not the server's own ignoring).
+static SIGINT_WAS_IGNORED: std::sync::atomic::AtomicBool =
+    std::sync::atomic::AtomicBool::new(false);
+
+fn child_signals() {
+    sys::restore_sigint(SIGINT_WAS_IGNORED.load(std::sync::atomic::Ordering::Relaxed));
+    sys::unblock_all_signals();
+}
+
 pub(crate) fn server_main() -> ! {
     sys::ignore_sigpipe();
+    SIGINT_WAS_IGNORED.store(sys::ignore_sigint(), std::sync::atomic::Ordering::Relaxed);
     if std::env::var_os(BIND_NOW_MARK).is_some() {
         sys::remove_env_single_threaded(BIND_NOW_MARK);
         sys::remove_env_single_threaded("LD_BIND_NOW");
@@ -789,7 +800,7 @@ pub(crate) fn server_main() -> ! {
                         drop(control);
                         drop(sigchld);
                         sys::close_and_forget(children.into_values());
-                        sys::unblock_all_signals();
+                        child_signals();
                         spare_main(theirs, hooks, me)
                     }
                     Ok(ForkOutcome::Parent(pid)) => {
@@ -852,7 +863,7 @@ pub(crate) fn server_main() -> ! {
                     // Close the other children's sockets, but leave the table's
                     // memory alone (freeing it only costs this child page faults).
                     sys::close_and_forget(children.into_values());
-                    sys::unblock_all_signals();
+                    child_signals();
                     server_child(b, child, me)
                 }
                 // The owner's child: the owner gets its SIGCHLD and reaps it. Our

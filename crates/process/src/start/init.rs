@@ -48,6 +48,9 @@ pub fn init() {
         return;
     };
     sys::remove_env_single_threaded(ROLE_VAR);
+    if matches!(role.to_str(), Some("spawn" | "forkserver")) {
+        sys::close_inherited_fds();
+    }
     match role.to_str() {
         Some("spawn") => spawn::child_main(),
         Some("forkserver") => forkserver::server_main(),

@@ -505,9 +505,14 @@ impl Barrier {
         self.st().parties.load(Ordering::Relaxed) as usize
     }
 
-    /// How many are waiting now — `n_waiting`.
+    /// How many are waiting now — `n_waiting`; 0 while the barrier is broken (its
+    /// waiters are leaving with [`BrokenBarrierError`], as in Python).
     pub fn n_waiting(&self) -> usize {
-        self.st().count.load(Ordering::Relaxed) as usize
+        let st = self.st();
+        if st.broken.load(Ordering::Relaxed) != 0 {
+            return 0;
+        }
+        st.count.load(Ordering::Relaxed) as usize
     }
 
     /// Whether the barrier is broken — `broken`.

@@ -44,8 +44,10 @@ pub struct Lock {
 
 impl fmt::Debug for Lock {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Python's repr names the owner (`<Lock(owner=MainProcess)>`); here: its pid.
+        let owner = self.shared.header().owner_id();
         f.debug_struct("Lock")
-            .field("locked", &self.locked())
+            .field("owner", &(owner != 0).then_some(owner))
             .finish()
     }
 }

@@ -43,8 +43,17 @@ pub struct RLock {
 
 impl fmt::Debug for RLock {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Python's repr: `<RLock(owner, count)>`; here the owner is a thread id.
+        let st = self.state();
+        let owner = st.lock.owner_id();
+        let count = if owner == 0 {
+            0
+        } else {
+            st.count.load(Ordering::Relaxed)
+        };
         f.debug_struct("RLock")
-            .field("locked", &self.locked())
+            .field("owner", &(owner != 0).then_some(owner))
+            .field("count", &count)
             .finish()
     }
 }

@@ -632,6 +632,34 @@ pub(crate) fn ignore_sigpipe() {
     unsafe { libc::signal(libc::SIGPIPE, libc::SIG_IGN) };
 }
 
+/// Ignores `SIGINT` (the forkserver: Ctrl-C goes to the whole process group, and the
+/// server must outlive an owner that handles it, as Python's forkserver does); whether
+/// it was ignored already.
+///
+/// It is also blocked: a child forked by the server would otherwise drop a `SIGINT`
+/// sent to it before it gave the signal its default action back (an ignored signal is
+/// discarded; a blocked one stays pending until the child unblocks it).
+pub(crate) fn ignore_sigint() -> bool {
+    // SAFETY: an all-zero sigset is the empty set; sigaddset writes into our local;
+    // blocking SIGINT and installing SIG_IGN for it are always allowed.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        libc::sigaddset(&mut set, libc::SIGINT);
+        libc::sigprocmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
+        libc::signal(libc::SIGINT, libc::SIG_IGN) == libc::SIG_IGN
+    }
+}
+
+/// Gives `SIGINT` its default action back (a forkserver's child), unless it was
+/// ignored before the server ignored it.
+pub(crate) fn restore_sigint(was_ignored: bool) {
+    if !was_ignored {
+        // SAFETY: installing SIG_DFL for SIGINT is always allowed.
+        unsafe { libc::signal(libc::SIGINT, libc::SIG_DFL) };
+    }
+}
+
 /// Whether this process has certainly never started a second thread: glibc's
 /// `__libc_single_threaded` (2.32+), looked up once with `dlsym` so that older C
 /// libraries (and musl) still link; there the answer is always "not known" (`false`).
@@ -693,6 +721,24 @@ pub(crate) fn take_stdin() -> io::Result<OwnedFd> {
     let ours = dup(zero)?;
     devnull_stdin()?;
     Ok(ours)
+}
+
+/// Closes every descriptor above 2, first thing in a spawned child or the forkserver:
+/// they start with their bootstrap socket (stdin), stdout and stderr only, as Python's
+/// spawn (`close_fds=True`) does, and whatever the parent had open without
+/// close-on-exec (a raw `dup`, a library's descriptor) stays out of them.
+pub(crate) fn close_inherited_fds() {
+    // SAFETY: closes descriptors of this process, which owns none of them yet: this
+    // runs at the start of `init`, before anything in the new image opened one.
+    unsafe {
+        if libc::syscall(libc::SYS_close_range, 3u32, u32::MAX, 0u32) != 0 {
+            // A kernel before 5.9: close them one by one.
+            let max = libc::sysconf(libc::_SC_OPEN_MAX).clamp(256, 1 << 16) as i32;
+            for fd in 3..max {
+                libc::close(fd);
+            }
+        }
+    }
 }
 
 /// Puts `/dev/null` on fd 0 (Python gives children a closed stdin the same way).

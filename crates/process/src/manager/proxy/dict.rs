@@ -179,6 +179,16 @@ where
         }
     }
 
+    /// `list(d.values())` (in no particular order): a snapshot, taken as
+    /// [`items`](DictProxy::items).
+    ///
+    /// # Errors
+    ///
+    /// As [`get`](DictProxy::get).
+    pub fn values(&self) -> Result<Vec<V>, ManagerError> {
+        Ok(self.items()?.into_iter().map(|(_, v)| v).collect())
+    }
+
     /// `d.clear()`.
     ///
     /// # Errors
