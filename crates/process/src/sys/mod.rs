@@ -5,6 +5,7 @@
 //! one `unsafe fn` ([`fork`]) is written on it.
 
 pub(crate) mod entry;
+pub(crate) mod exec;
 pub(crate) mod image;
 pub(crate) mod remote;
 pub(crate) mod scm;
