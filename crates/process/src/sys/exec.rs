@@ -44,11 +44,11 @@ extern "C" fn child(arg: *mut c_void) -> c_int {
     // which is after this child has exec'd or exited (`CLONE_VFORK`).
     let a = unsafe { &*arg.cast::<ChildArgs>() };
     // fd 0 already: only clear its close-on-exec flag (`dup2` onto itself would not).
-    // SAFETY: plain descriptor calls on integers.
     let placed = if a.stdin == 0 {
+        // SAFETY: a plain descriptor call on integers.
         unsafe { libc::fcntl(0, libc::F_SETFD, 0) }
     } else {
-        // SAFETY: as above.
+        // SAFETY: a plain descriptor call on integers.
         unsafe { libc::dup2(a.stdin, 0) }
     };
     if placed >= 0 {
