@@ -1,8 +1,10 @@
 //! The `Spawn` start method: a fresh exec of this binary per child.
 //!
 //! The child gets the bootstrap socket as its stdin (so no descriptor needs to survive
-//! `exec` by any other route, and `std::process::Command` may use `posix_spawn`), reads
-//! the [`Boot`](crate::start::boot::Boot) message from it, puts `/dev/null` on stdin, and runs.
+//! `exec` by any other route), started by [`spawn_self`] (`clone` + `execve` with every
+//! signal blocked, see `sys::exec`); it reads the [`Boot`](crate::start::boot::Boot)
+//! message from it, puts `/dev/null` on stdin, and runs — from the crate's `.init_array`
+//! entry, before `main` (see `init.rs`).
 
 use std::ffi::{CString, c_char};
 use std::io;
