@@ -13,7 +13,10 @@
 //! cargo run -p skein-benches --release --example spawn_join_ab [-- ROUNDS [METHODS]]
 //! ```
 //!
-//! `METHODS` is a comma-separated subset of `fork,forkserver,spawn` (default: all).
+//! `METHODS` is a comma-separated subset of `fork,forkserver,spawn` (default: all, in
+//! that order). Keep `fork` before `spawn`: procspawn leaves a thread running, after
+//! which a `Fork` start takes its multi-threaded path (stdio locks held across the
+//! fork), a different measurement.
 //! The bars (SPEC.md): fork ≤ 1.1× raw, forkserver ≤ 1.5× raw, spawn ≤ 0.7× procspawn.
 
 use std::time::Instant;
