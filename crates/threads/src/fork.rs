@@ -83,6 +83,30 @@ pub fn before_fork() -> ForkGuard {
     }
 }
 
+/// [`before_fork`] for a caller that knows that no other thread runs in this process
+/// (skein-process asks glibc's `__libc_single_threaded`): `None` when there is nothing
+/// to hold and nothing to reset, because no [`Thread`] was ever made in this process (or
+/// in the one it was forked from). Nobody can then hold the registry's locks, and the
+/// child's registry is as empty as the parent's; not taking the guard spares both
+/// processes a write to the registry's memory after the fork (a copy-on-write fault
+/// each). Once a `Thread` exists, the same guard as [`before_fork`]'s.
+///
+/// If other threads do run, a guard is still taken as soon as any of them has made a
+/// `Thread`; a thread that never touched this crate holds none of its locks.
+///
+/// # Examples
+///
+/// ```standalone_crate
+/// // Nothing of skein-threads has run in this (single-threaded) process yet.
+/// assert!(skein_threads::before_fork_single_threaded().is_none());
+/// skein_threads::spawn(|| {}).unwrap().join().unwrap();
+/// let guard = skein_threads::before_fork_single_threaded().expect("a thread was made");
+/// guard.after_in_parent();
+/// ```
+pub fn before_fork_single_threaded() -> Option<ForkGuard> {
+    registry::ever_used().then(before_fork)
+}
+
 /// How many threads are inside [`before_fork`], waiting for its locks.
 static FORKS_WAITING: AtomicUsize = AtomicUsize::new(0);
 

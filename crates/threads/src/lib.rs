@@ -171,7 +171,7 @@ pub use crate::exit::{
 };
 #[doc(hidden)]
 pub use crate::fork::{__forks_waiting, __with_registry_locked};
-pub use crate::fork::{ForkGuard, before_fork};
+pub use crate::fork::{ForkGuard, before_fork, before_fork_single_threaded};
 pub use crate::handle::JoinHandle;
 pub use crate::local::Local;
 pub use crate::registry::{

@@ -201,20 +201,25 @@ pub(crate) fn describe_next_child(name: Option<&str>, daemon: bool, method: Star
 /// The thread registry of `skein-threads` is held last ([`skein_threads::before_fork`]):
 /// in the child it keeps only the forking thread (Python's `threading._after_fork`), so
 /// that the child's exit waits for its own non-daemon threads and not for the parent's.
+/// A process that never had a second thread nor a skein thread skips it too (nothing to
+/// hold or reset; its memory is another page each copy would write after the fork).
 pub(crate) struct ForkGuards {
     children: MutexGuard<'static, registry::Children>,
     servers: MutexGuard<'static, Vec<forkserver::Server>>,
     current: MutexGuard<'static, Option<Arc<Me>>>,
     hooks: Vec<fn()>,
     _stdio: Option<(std::io::StdoutLock<'static>, std::io::StderrLock<'static>)>,
-    threads: skein_threads::ForkGuard,
+    /// `None` in a process that never had a second thread nor a skein thread: nothing
+    /// to hold or reset there (see [`skein_threads::before_fork_single_threaded`]).
+    threads: Option<skein_threads::ForkGuard>,
 }
 
 impl ForkGuards {
     /// Takes every lock, in the crate's one lock order (stdout, stderr, children,
     /// servers, current, then the thread registry's).
     pub(crate) fn lock() -> ForkGuards {
-        let stdio = if sys::certainly_single_threaded() {
+        let single_threaded = sys::certainly_single_threaded();
+        let stdio = if single_threaded {
             let _ = std::io::stdout().flush();
             None
         } else {
@@ -228,7 +233,11 @@ impl ForkGuards {
         let current = STATE.current.lock().unwrap_or_else(|e| e.into_inner());
         let hooks = child_hooks();
         // Last: no thread holds the registry's locks while it waits for one of ours.
-        let threads = skein_threads::before_fork();
+        let threads = if single_threaded {
+            skein_threads::before_fork_single_threaded()
+        } else {
+            Some(skein_threads::before_fork())
+        };
         ForkGuards {
             children,
             servers,
@@ -250,7 +259,9 @@ impl ForkGuards {
     #[inline(always)]
     pub(crate) fn reset_in_child(mut self, me: Option<Arc<Me>>) -> Vec<fn()> {
         reset_state(&mut self.children, &mut self.servers, &mut self.current, me);
-        self.threads.after_in_child();
+        if let Some(threads) = self.threads.take() {
+            threads.after_in_child();
+        }
         std::mem::take(&mut self.hooks)
     }
 

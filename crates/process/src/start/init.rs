@@ -61,6 +61,33 @@ pub fn init() {
     }
 }
 
+/// A `Spawn` child runs its target from here, before `main`: an entry of the ELF
+/// `.init_array` of every program that links this crate, which the loader calls before
+/// Rust's runtime initialises the main thread. That initialisation (the main thread's
+/// stack bounds, read and parsed from `/proc/self/maps`; the stack-overflow handlers and
+/// their alternate stack) costs a fresh exec some 50 µs, about 5% of a spawn+join, and
+/// the child's `_exit` never needs it: `spawn::child_main` ignores `SIGPIPE` itself, and
+/// std's own argument capture is an earlier `.init_array` entry. Test binaries run their
+/// children this way already ([`test_support!`](crate::test_support)). Everything else —
+/// the `forkserver` role, and every program that is not a `Spawn` child — is left to
+/// [`init`] in `main`; here it costs one environment lookup.
+///
+/// The parent still requires [`init`] (so that a program which does not call it, and
+/// whose child would run `main` again, is refused a `Spawn` start).
+#[used]
+#[allow(unsafe_code)]
+// SAFETY: `.init_array` entries are called by the loader with no arguments the function
+// needs; `early` only reads the environment and, in a `Spawn` child, runs it to
+// completion and exits.
+#[unsafe(link_section = ".init_array")]
+static EARLY: extern "C" fn() = early;
+
+extern "C" fn early() {
+    if std::env::var_os(ROLE_VAR).is_some_and(|role| role == "spawn") {
+        init();
+    }
+}
+
 /// Makes `Spawn` and `Forkserver` work in a test binary (or any binary without its
 /// own `main`, or one that cannot call [`init`] first): write it once at the top
 /// level of the test crate.

@@ -1,9 +1,13 @@
 //! The `Spawn` start method: a fresh exec of this binary per child.
 //!
 //! The child gets the bootstrap socket as its stdin (so no descriptor needs to survive
-//! `exec` by any other route, and `std::process::Command` may use `posix_spawn`), reads
-//! the [`Boot`](crate::start::boot::Boot) message from it, puts `/dev/null` on stdin, and runs.
+//! `exec` by any other route), started by [`spawn_self`] (`clone` + `execve` with every
+//! signal blocked, see `sys::exec`); it reads the [`Boot`](crate::start::boot::Boot)
+//! message from it, puts `/dev/null` on stdin, and runs — from the crate's `.init_array`
+//! entry, before `main` (see `init.rs`).
 
+use std::ffi::{CString, c_char};
+use std::io;
 use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::process::CommandExt;
 use std::path::Path;
@@ -28,6 +32,54 @@ pub(crate) fn self_command(exe: Option<&Path>, role: &str, stdin: OwnedFd) -> Co
     cmd
 }
 
+/// Starts this binary (or `exe`) in the `spawn` role with `stdin` as its stdin; returns
+/// its pid.
+///
+/// Not through `Command`: glibc's `posix_spawn` resets every signal's disposition one
+/// system call at a time in its child (128 of them per start); `sys::exec` keeps the
+/// child's signals blocked instead until [`child_main`] unblocks them. An `exe` without
+/// a `/` is looked up in `PATH`, which `Command` does.
+fn spawn_self(exe: Option<&Path>, stdin: OwnedFd) -> io::Result<sys::Pid> {
+    use std::os::unix::ffi::OsStrExt;
+    let path = exe.unwrap_or(Path::new("/proc/self/exe"));
+    if !path.as_os_str().as_bytes().contains(&b'/') {
+        let child = self_command(Some(path), "spawn", stdin).spawn()?;
+        // `Child` neither waits nor kills on drop; we wait for the pid ourselves.
+        return Ok(child.id() as sys::Pid);
+    }
+    let cstr = |bytes: &[u8]| {
+        CString::new(bytes).map_err(|_| {
+            io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "nul byte in the executable's path, argv[0] or environment",
+            )
+        })
+    };
+    let path = cstr(path.as_os_str().as_bytes())?;
+    let arg0 = match std::env::args_os().next() {
+        Some(a) => cstr(a.as_bytes())?,
+        None => path.clone(),
+    };
+    let role = format!("{ROLE_VAR}=spawn");
+    let mut env = vec![cstr(role.as_bytes())?];
+    for (k, v) in std::env::vars_os() {
+        if k != ROLE_VAR {
+            let mut kv = Vec::with_capacity(k.len() + v.len() + 1);
+            kv.extend_from_slice(k.as_bytes());
+            kv.push(b'=');
+            kv.extend_from_slice(v.as_bytes());
+            env.push(cstr(&kv)?);
+        }
+    }
+    let argv = [arg0.as_ptr(), std::ptr::null()];
+    let envp: Vec<*const c_char> = env
+        .iter()
+        .map(|e| e.as_ptr())
+        .chain(std::iter::once(std::ptr::null()))
+        .collect();
+    sys::exec::spawn_blocked(&path, &argv, &envp, stdin.as_fd())
+}
+
 /// Starts `p` with the `Spawn` start method.
 pub(crate) fn start(p: Spec) -> Result<Arc<Record>, Failed> {
     if !is_initialized() {
@@ -44,13 +96,10 @@ pub(crate) fn start(p: Spec) -> Result<Arc<Record>, Failed> {
         Ok(pair) => pair,
         Err(e) => return Err(Box::new((StartCause::Os(e), p))),
     };
-    let child = match self_command(p.executable.as_deref(), "spawn", theirs).spawn() {
-        Ok(c) => c,
+    let pid = match spawn_self(p.executable.as_deref(), theirs) {
+        Ok(pid) => pid,
         Err(e) => return Err(Box::new((StartCause::Os(e), p))),
     };
-    let pid = child.id() as i32;
-    // `Child` neither waits nor kills on drop; we wait for the pid ourselves.
-    drop(child);
     let deadline = Instant::now() + p.start_timeout;
     let exe = p.executable.as_deref();
     // The boot message, then the child's answer: it runs its target only after it
@@ -85,6 +134,9 @@ pub(crate) fn start(p: Spec) -> Result<Arc<Record>, Failed> {
 
 /// The child's side, called from [`init`](crate::init) when the role is `spawn`.
 pub(crate) fn child_main() -> ! {
+    // `spawn_self` started this process with every signal blocked; `Command` would
+    // have given it an empty mask.
+    sys::unblock_all_signals();
     sys::ignore_sigpipe();
     let sock = match sys::take_stdin() {
         Ok(s) if sys::is_socket(s.as_fd()) => s,

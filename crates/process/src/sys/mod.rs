@@ -5,6 +5,7 @@
 //! one `unsafe fn` ([`fork`]) is written on it.
 
 pub(crate) mod entry;
+pub(crate) mod exec;
 pub(crate) mod image;
 pub(crate) mod remote;
 pub(crate) mod scm;
@@ -262,6 +263,8 @@ pub(crate) fn close_and_forget<T: AsFd>(items: impl IntoIterator<Item = T>) {
 
 /// `_exit(code)`: ends the process now, without running `atexit` handlers or
 /// destructors (the copy of the parent's state a forked child holds must not run them).
+// Inlined: a forked child's last code page would otherwise be this function's own.
+#[inline(always)]
 pub(crate) fn exit_now(code: i32) -> ! {
     // SAFETY: _exit has no preconditions and never returns.
     unsafe { libc::_exit(code) }
