@@ -26,7 +26,10 @@ use serde::{Deserialize, Serialize};
 pub enum StartMethod {
     /// Python's `"fork"`.
     Fork,
-    /// Python's `"spawn"`.
+    /// Python's `"spawn"`: the program's executable is started afresh (`execve`) and runs
+    /// the target from skein's start-up hook, before Rust's runtime set-up. So in that
+    /// child a stack overflow of the main thread ends it with `SIGSEGV` and no message, and
+    /// panic messages name its main thread `'<unnamed>'` (DESIGN.md, "How a fresh exec knows it is a child").
     Spawn,
     /// Python's `"forkserver"` (the default).
     #[default]
