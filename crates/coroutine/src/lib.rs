@@ -77,6 +77,8 @@
 //! | `g.dead` / `g.ready()` | `h.is_finished()` |
 //! | `g.exception` (a failed greenlet) | `Err(JoinError::Panicked { .. })` — the panic stays in its task |
 //! | `gevent.joinall(gs)` / `joinall(gs, timeout)` | [`hub::joinall`]`(&hs)` / [`hub::joinall_timeout`]`(&hs, dur)` → how many finished |
+//! | `g.link(cb)` / `g.link_value(cb)` / `g.link_exception(cb)` (cb spawned in a new greenlet) | `h.link(\|outcome\| …)` / `h.link_value(\|v\| …)` / `h.link_exception(\|e\| …)` → [`hub::LinkId`]: a new task, may block; `join` waits for it |
+//! | `g.rawlink(cb)` / `g.unlink(cb)` | `h.rawlink(\|outcome\| …)` (run by the hub as the task ends, must not block) / `h.unlink(id)` |
 //! | `g.kill()` / `g.kill(block=False)` / `gevent.killall(gs)` | `h.kill()` / `h.kill_nowait()` / [`hub::killall`]`(&hs)` |
 //! | `gevent.getcurrent()` | [`hub::getcurrent`]`()` → [`hub::TaskRef`] (`<Greenlet "task-1">`) |
 //! | `with gevent.Timeout(s):` / `except gevent.Timeout` | [`hub::with_timeout`]`(dur, \|\| …)` → `Err(`[`hub::Timeout`]`)` |
@@ -91,6 +93,7 @@
 //! | `JoinableQueue`: `q.task_done()`, `q.join()`, `unfinished_tasks` | every [`hub::Queue`]: `q.task_done()` → `Err(`[`hub::TaskDoneError`]`)` when called too often, `q.join()` / `join_timeout(dur)`, `q.unfinished_tasks()` |
 //! | `gevent.event.Event()`: `set`, `clear`, `is_set`, `wait(t)` | [`hub::Event`]: `set`, `clear`, `is_set`, `wait` / `wait_timeout(dur)` |
 //! | `AsyncResult()`: `set(v)`, `set_exception(e)`, `get()`, `get_nowait()`, `get(timeout=t)`, `ready()`, `successful()` | [`hub::AsyncResult`]`<T, E>`: `set(v)`, `set_error(e)`, `get()` → `Result<T, E>`, `try_get()`, `get_timeout(dur)`, `is_ready()`, `is_successful()` |
+//! | `result.rawlink(cb)` / `result.link(cb)` / `result.unlink(cb)` | `ar.rawlink(\|r\| …)` (in `set`, must not block) / `ar.link(\|r\| …)` (a new task, a clone) / `ar.unlink(id)` |
 //! | `gevent.lock.Lock()`, `with lock:` | [`hub::Lock`], `let _held = lock.acquire();` |
 //! | `gevent.lock.Semaphore(n)` / `BoundedSemaphore(n)` | [`hub::Semaphore`]`::new(n)` / `Semaphore::bounded(n)` |
 //! | `gevent.pool.Pool(n)`: `spawn`, `map`, `join`, `free_count` | [`hub::Pool`]`::new(n)`: `spawn`, `map`, `join`, `free_count` |

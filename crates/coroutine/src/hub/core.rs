@@ -105,7 +105,12 @@ pub(crate) struct Task {
     /// An address in the task's stack frame at its last switch away (0 before the
     /// first): where the hub prefetches before resuming it.
     parked_sp: Cell<usize>,
+    /// Callbacks run by the hub when the task ends (gevent's `rawlink`/`link`), by id.
+    links: RefCell<Vec<(u64, Hook)>>,
 }
+
+/// A callback the hub runs once (a link of a task, of an `AsyncResult`).
+pub(crate) type Hook = Box<dyn FnOnce()>;
 
 impl Task {
     fn new(id: u64, name: Option<Box<str>>, slot: Slot) -> Self {
@@ -123,6 +128,7 @@ impl Task {
             joiners: RefCell::new(Vec::new()),
             start_timer: Cell::new(None),
             parked_sp: Cell::new(0),
+            links: RefCell::new(Vec::new()),
         }
     }
 
@@ -208,6 +214,9 @@ pub(crate) struct Hub {
     live: Cell<usize>,
     idle: RefCell<Vec<Waiter>>,
     pub(crate) watch: RefCell<Option<Watch>>,
+    next_link: Cell<u64>,
+    /// Inside a hook run by the hub (a rawlink callback): blocking is refused.
+    in_hook: Cell<u32>,
 }
 
 thread_local! {
@@ -276,6 +285,8 @@ impl Hub {
             live: Cell::new(0),
             idle: RefCell::new(Vec::new()),
             watch: RefCell::new(Watch::default_for_build()),
+            next_link: Cell::new(1),
+            in_hook: Cell::new(0),
         }
     }
 
@@ -346,6 +357,7 @@ impl Hub {
 
     /// Parks the current task until a waiter taken before this call wakes it.
     pub(crate) fn park(&self) -> Wake {
+        self.refuse_block_in_hook();
         let cur = self.current();
         cur.state.set(State::Waiting);
         if cur.killed.get() || cur.timeout.get().is_some() {
@@ -385,6 +397,7 @@ impl Hub {
 
     /// Yields: the current task goes to the back of the ready queue (`sleep(0)`).
     pub(crate) fn yield_now(&self) {
+        self.refuse_block_in_hook();
         let cur = self.current();
         cur.epoch.set(cur.epoch.get() + 1);
         cur.state.set(State::Ready);
@@ -574,6 +587,10 @@ impl Hub {
     fn finish(&self, task: &Rc<Task>) {
         task.state.set(State::Done);
         self.live.set(self.live.get() - 1);
+        let links = std::mem::take(&mut *task.links.borrow_mut());
+        for (_, hook) in links {
+            self.run_hook(hook);
+        }
         let joiners = std::mem::take(&mut *task.joiners.borrow_mut());
         for waiter in &joiners {
             self.wake(waiter, Wake::Woken);
@@ -620,6 +637,54 @@ impl Hub {
                 self.wake(&waiter, Wake::Interrupted);
             }
             State::Ready | State::Running | State::Done => {}
+        }
+    }
+
+    /// Links a hook to run when `task` ends; its id, or the hook back when the task has
+    /// ended already.
+    pub(crate) fn add_link(&self, task: &Rc<Task>, hook: Hook) -> Result<u64, Hook> {
+        if task.is_done() {
+            return Err(hook);
+        }
+        let id = self.link_id();
+        task.links.borrow_mut().push((id, hook));
+        Ok(id)
+    }
+
+    /// A fresh id for a link (of a task or of an `AsyncResult`).
+    pub(crate) fn link_id(&self) -> u64 {
+        let id = self.next_link.get();
+        self.next_link.set(id + 1);
+        id
+    }
+
+    /// Removes a link of `task` that has not run; true when it was there.
+    pub(crate) fn unlink(&self, task: &Rc<Task>, id: u64) -> bool {
+        let mut links = task.links.borrow_mut();
+        let before = links.len();
+        links.retain(|(link, _)| *link != id);
+        links.len() != before
+    }
+
+    /// Runs a hook in the running context, as the hub runs gevent's rawlink callbacks:
+    /// it may not block (a blocking hub call in it panics), and a panic in it is
+    /// reported and stops only that hook.
+    pub(crate) fn run_hook(&self, hook: impl FnOnce()) {
+        self.in_hook.set(self.in_hook.get() + 1);
+        let outcome = panic::catch_unwind(panic::AssertUnwindSafe(hook));
+        self.in_hook.set(self.in_hook.get() - 1);
+        if let Err(payload) = outcome {
+            let msg =
+                super::error::panic_message(payload.as_ref()).unwrap_or("a non-string payload");
+            eprintln!("skein hub: a link callback panicked: {msg}");
+        }
+    }
+
+    fn refuse_block_in_hook(&self) {
+        if self.in_hook.get() > 0 {
+            panic!(
+                "a rawlink callback must not block the hub (use link: it runs the callback in a new task)"
+            );
         }
     }
 
