@@ -77,6 +77,9 @@
 //! | `g.dead` / `g.ready()` | `h.is_finished()` |
 //! | `g.exception` (a failed greenlet) | `Err(JoinError::Panicked { .. })` — the panic stays in its task |
 //! | `gevent.joinall(gs)` / `joinall(gs, timeout)` | [`hub::joinall`]`(&hs)` / [`hub::joinall_timeout`]`(&hs, dur)` → how many finished |
+//! | `joinall(gs, timeout=t, raise_error=True, count=n)` | [`hub::JoinAll`]`::new().timeout(dur).raise_error(true).count(n).wait(&hs)` → indices in finishing order, or `Err(`[`hub::JoinAllError`]`)` naming the first failure |
+//! | `g.successful()` / `g.exception` | `h.is_successful()` / `h.error_message()` |
+//! | `gevent.wait(objects, timeout, count)` / `gevent.iwait(objects, timeout)` | [`hub::wait_ready`]`(&objs, count, timeout)` → indices / [`hub::iwait`]`(&objs, timeout)` → [`hub::Iwait`] of indices in the order they became ready; tasks, `Event`s, `AsyncResult`s ([`hub::Waitable`]; mix them as `&dyn Waitable`) |
 //! | `g.link(cb)` / `g.link_value(cb)` / `g.link_exception(cb)` (cb spawned in a new greenlet) | `h.link(\|outcome\| …)` / `h.link_value(\|v\| …)` / `h.link_exception(\|e\| …)` → [`hub::LinkId`]: a new task, may block; `join` waits for it |
 //! | `g.rawlink(cb)` / `g.unlink(cb)` | `h.rawlink(\|outcome\| …)` (run by the hub as the task ends, must not block) / `h.unlink(id)` |
 //! | `g.kill()` / `g.kill(block=False)` / `gevent.killall(gs)` | `h.kill()` / `h.kill_nowait()` / [`hub::killall`]`(&hs)` |

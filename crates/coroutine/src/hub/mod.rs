@@ -176,6 +176,7 @@ mod sync;
 mod task;
 mod timeout;
 mod timer;
+mod wait;
 
 pub use detector::{
     BacktraceOrigin, BlockingPhase, BlockingReport, DEFAULT_THRESHOLD, blocking_threshold,
@@ -194,3 +195,4 @@ pub use task::{
     sleep, spawn, spawn_later, wait,
 };
 pub use timeout::with_timeout;
+pub use wait::{Iwait, JoinAll, JoinAllError, Waitable, iwait, wait_ready};

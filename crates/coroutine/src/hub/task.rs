@@ -159,6 +159,22 @@ impl<T> JoinHandle<T> {
         self.task.is_done()
     }
 
+    /// True when the task has finished with a value (gevent's `g.successful()`); false
+    /// while it runs and when it panicked, was killed or got no stack (gevent counts a
+    /// greenlet killed with `GreenletExit` as successful; here its `join` is an `Err`).
+    pub fn is_successful(&self) -> bool {
+        matches!(*self.slot.borrow(), Some(Ok(_)))
+    }
+
+    /// The task's error as text once it has failed (gevent's `g.exception`), `None`
+    /// while it runs and when it returned a value.
+    pub fn error_message(&self) -> Option<String> {
+        match &*self.slot.borrow() {
+            Some(Err(e)) => Some(e.to_string()),
+            _ => None,
+        }
+    }
+
     /// Kills the task and waits until it has ended (gevent's `g.kill()`): a task that
     /// has not started never runs; a parked one unwinds from its blocking call, running
     /// its destructors; its `join` gives [`JoinError::Killed`]. A task that is busy

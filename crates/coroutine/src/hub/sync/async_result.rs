@@ -116,6 +116,11 @@ impl<T, E> AsyncResult<T, E> {
         matches!(*self.inner.result.borrow(), Some(Ok(_)))
     }
 
+    /// The event set with the result (for `iwait`).
+    pub(crate) fn ready_event(&self) -> &Event {
+        &self.inner.ready
+    }
+
     /// Waits until the result is set (gevent's `wait()` without its return value).
     ///
     /// # Panics
