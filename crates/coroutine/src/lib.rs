@@ -89,6 +89,7 @@
 //! | `monkey.patch_all()` (cooperative `socket`) | [`hub::TcpListener`], [`hub::TcpStream`] (no patching: use them; the detector names what still blocks) |
 //! | `sock.accept()` / `sock.settimeout(t)` | `listener.accept()` / `accept_timeout(dur)`; `stream.set_read_timeout(Some(dur))` |
 //! | `gevent.queue.Queue()` / `Queue(maxsize)` | [`hub::Queue`]`::new()` / `Queue::bounded(n)` |
+//! | `gevent.queue.LifoQueue(maxsize)` / `PriorityQueue(maxsize)` | [`hub::LifoQueue`]`::new()` / `bounded(n)` (newest first), [`hub::PriorityQueue`]`::new()` / `bounded(n)` (smallest first, `T: Ord`; `(priority, item)` tuples): every `Queue` method |
 //! | `q.put(x)` / `q.put_nowait(x)` / `q.put(x, timeout=t)` | `q.put(x)` / `q.try_put(x)` / `q.put_timeout(x, dur)` (the item comes back on failure) |
 //! | `q.get()` / `q.get_nowait()` / `q.get(timeout=t)` | `q.get()` / `q.try_get()` / `q.get_timeout(dur)` |
 //! | `gevent.queue.Channel()` (a put meets a get) | [`hub::Channel`]: `put`, `get`, `try_put`, `try_get`, `put_timeout`, `get_timeout` |

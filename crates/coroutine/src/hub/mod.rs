@@ -187,8 +187,9 @@ pub use link::LinkId;
 pub use net::{TcpListener, TcpStream};
 pub use pool::{Imap, Pool};
 pub use sync::{
-    AsyncResult, Channel, Event, Lock, LockGuard, PutTimeoutError, Queue, ReleaseError, Semaphore,
-    SemaphoreGuard, TaskDoneError, TryPutError,
+    AsyncResult, Channel, Event, Fifo, Lifo, LifoQueue, Lock, LockGuard, Order, Priority,
+    PriorityQueue, PutTimeoutError, Queue, ReleaseError, Semaphore, SemaphoreGuard, TaskDoneError,
+    TryPutError,
 };
 pub use task::{
     Builder, JoinHandle, TaskRef, getcurrent, joinall, joinall_timeout, killall, live_tasks, run,
