@@ -94,6 +94,7 @@
 //! | `q.get()` / `q.get_nowait()` / `q.get(timeout=t)` | `q.get()` / `q.try_get()` / `q.get_timeout(dur)` |
 //! | `gevent.queue.Channel()` (a put meets a get) | [`hub::Channel`]: `put`, `get`, `try_put`, `try_get`, `put_timeout`, `get_timeout` |
 //! | `q.peek()` / `q.peek_nowait()` / `q.peek(timeout=t)` | `q.peek()` / `q.try_peek()` / `q.peek_timeout(dur)` (a clone, `T: Clone`) |
+//! | `q.shutdown()` / `q.shutdown(immediate=True)` / `q.is_shutdown` (3.13) | `q.shutdown()` / `q.shutdown_immediate()` → the removed items / `q.is_shutdown()`; `q.send(x)` / `q.recv()` → `Err(`[`hub::ShutDown`]`)`, `q.iter()` ends at shutdown; `put`/`get` panic as Python raises `ShutDown` |
 //! | `JoinableQueue`: `q.task_done()`, `q.join()`, `unfinished_tasks` | every [`hub::Queue`]: `q.task_done()` → `Err(`[`hub::TaskDoneError`]`)` when called too often, `q.join()` / `join_timeout(dur)`, `q.unfinished_tasks()` |
 //! | `gevent.event.Event()`: `set`, `clear`, `is_set`, `wait(t)` | [`hub::Event`]: `set`, `clear`, `is_set`, `wait` / `wait_timeout(dur)` |
 //! | `AsyncResult()`: `set(v)`, `set_exception(e)`, `get()`, `get_nowait()`, `get(timeout=t)`, `ready()`, `successful()` | [`hub::AsyncResult`]`<T, E>`: `set(v)`, `set_error(e)`, `get()` → `Result<T, E>`, `try_get()`, `get_timeout(dur)`, `is_ready()`, `is_successful()` |

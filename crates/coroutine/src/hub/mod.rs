@@ -188,8 +188,8 @@ pub use net::{TcpListener, TcpStream};
 pub use pool::{Imap, Pool};
 pub use sync::{
     AsyncResult, Channel, Event, Fifo, Lifo, LifoQueue, Lock, LockGuard, Order, Priority,
-    PriorityQueue, PutTimeoutError, Queue, ReleaseError, Semaphore, SemaphoreGuard, TaskDoneError,
-    TryPutError,
+    PriorityQueue, PutTimeoutError, Queue, ReleaseError, Semaphore, SemaphoreGuard, ShutDown,
+    TaskDoneError, TryPutError,
 };
 pub use task::{
     Builder, JoinHandle, TaskRef, getcurrent, joinall, joinall_timeout, killall, live_tasks, run,

@@ -16,5 +16,7 @@ pub use channel::Channel;
 pub use event::Event;
 pub use lock::{Lock, LockGuard};
 pub use order::{Fifo, Lifo, Order, Priority};
-pub use queue::{LifoQueue, PriorityQueue, PutTimeoutError, Queue, TaskDoneError, TryPutError};
+pub use queue::{
+    LifoQueue, PriorityQueue, PutTimeoutError, Queue, ShutDown, TaskDoneError, TryPutError,
+};
 pub use semaphore::{ReleaseError, Semaphore, SemaphoreGuard};

@@ -9,6 +9,23 @@ use super::order::{Fifo, Lifo, Order, Priority};
 use super::waitlist::WaitList;
 use crate::hub::core::{Wake, hub};
 
+/// Why a put did not happen.
+enum PutFail {
+    Full,
+    Shut,
+}
+
+/// Why a get came back empty.
+enum GetFail {
+    Empty,
+    Shut,
+}
+
+const PUT_SHUT: &str =
+    "put on a shut-down queue (Python's queue.ShutDown): use send to get the item back";
+const GET_SHUT: &str =
+    "get on a shut-down, empty queue (Python's queue.ShutDown): use recv or iter";
+
 struct Inner<T, S: Order<T>> {
     items: RefCell<S::Items>,
     capacity: Option<usize>,
@@ -18,6 +35,8 @@ struct Inner<T, S: Order<T>> {
     len: Cell<usize>,
     /// Items put and not yet marked done with `task_done` (Python's `unfinished_tasks`).
     unfinished: Cell<usize>,
+    /// `shutdown` was called (Python 3.13's `is_shutdown`).
+    shut: Cell<bool>,
     joiners: WaitList,
 }
 
@@ -110,6 +129,11 @@ macro_rules! put_error {
 put_error!(TryPutError, "the queue is full");
 put_error!(PutTimeoutError, "timed out waiting for room in the queue");
 
+// After `put_error!`, which it uses.
+mod shutdown;
+
+pub use shutdown::ShutDown;
+
 /// [`Queue::task_done`] was called more times than items were put (Python's
 /// `ValueError: task_done() called too many times`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -193,6 +217,7 @@ impl<T, S: Order<T>> Queue<T, S> {
                 peekers: WaitList::default(),
                 len: Cell::new(0),
                 unfinished: Cell::new(0),
+                shut: Cell::new(false),
                 joiners: WaitList::default(),
             }),
         }
@@ -241,10 +266,13 @@ impl<T, S: Order<T>> Queue<T, S> {
     /// # Panics
     ///
     /// In the main context, when no task, timer or socket could ever make room
-    /// (gevent's `LoopExit`).
+    /// (gevent's `LoopExit`); when the queue is [shut down](Self::shutdown) (Python's
+    /// `ShutDown`; the item is dropped — [`send`](Self::send) hands it back).
     pub fn put(&self, item: T) {
-        if let Err(PutTimeoutError(_)) = self.put_deadline_opt(item, None) {
-            unreachable!("no deadline");
+        match self.put_deadline_opt(item, None) {
+            Ok(()) => {}
+            Err((_, PutFail::Shut)) => panic!("{PUT_SHUT}"),
+            Err((_, PutFail::Full)) => unreachable!("no deadline"),
         }
     }
 
@@ -252,9 +280,9 @@ impl<T, S: Order<T>> Queue<T, S> {
     ///
     /// # Errors
     ///
-    /// [`TryPutError`] with the item when the queue is full.
+    /// [`TryPutError`] with the item when the queue is full or shut down.
     pub fn try_put(&self, item: T) -> Result<(), TryPutError<T>> {
-        if self.is_full() {
+        if self.is_full() || self.inner.shut.get() {
             return Err(TryPutError(item));
         }
         self.push(item);
@@ -265,27 +293,29 @@ impl<T, S: Order<T>> Queue<T, S> {
     ///
     /// # Errors
     ///
-    /// [`PutTimeoutError`] with the item when no room came in time.
+    /// [`PutTimeoutError`] with the item when no room came in time, or the queue is
+    /// shut down.
     pub fn put_timeout(&self, item: T, timeout: Duration) -> Result<(), PutTimeoutError<T>> {
-        self.put_deadline_opt(item, Some(Instant::now() + timeout))
+        self.put_deadline(item, Instant::now() + timeout)
     }
 
     /// Puts an item, waiting until `deadline` at most for room.
     ///
     /// # Errors
     ///
-    /// [`PutTimeoutError`] with the item when no room came in time.
+    /// [`PutTimeoutError`] with the item when no room came in time, or the queue is
+    /// shut down.
     pub fn put_deadline(&self, item: T, deadline: Instant) -> Result<(), PutTimeoutError<T>> {
         self.put_deadline_opt(item, Some(deadline))
+            .map_err(|(item, _)| PutTimeoutError(item))
     }
 
-    fn put_deadline_opt(
-        &self,
-        item: T,
-        deadline: Option<Instant>,
-    ) -> Result<(), PutTimeoutError<T>> {
+    fn put_deadline_opt(&self, item: T, deadline: Option<Instant>) -> Result<(), (T, PutFail)> {
         let hub = hub();
         loop {
+            if self.inner.shut.get() {
+                return Err((item, PutFail::Shut));
+            }
             if !self.is_full() {
                 self.push(item);
                 return Ok(());
@@ -295,8 +325,9 @@ impl<T, S: Order<T>> Queue<T, S> {
             if self.inner.putters.park(&hub, deadline) == Wake::TimedOut
                 && deadline.is_some()
                 && self.is_full()
+                && !self.inner.shut.get()
             {
-                return Err(PutTimeoutError(item));
+                return Err((item, PutFail::Full));
             }
         }
     }
@@ -307,9 +338,14 @@ impl<T, S: Order<T>> Queue<T, S> {
     /// # Panics
     ///
     /// In the main context, when no task, timer or socket could ever put one
-    /// (gevent's `LoopExit`).
+    /// (gevent's `LoopExit`); when the queue is [shut down](Self::shutdown) and empty
+    /// (Python's `ShutDown`; [`recv`](Self::recv) returns it as an error).
     pub fn get(&self) -> T {
-        self.get_deadline_opt(None).expect("no deadline")
+        match self.get_deadline_opt(None) {
+            Ok(item) => item,
+            Err(GetFail::Shut) => panic!("{GET_SHUT}"),
+            Err(GetFail::Empty) => unreachable!("no deadline"),
+        }
     }
 
     /// The next item if there is one now (Python's `get_nowait`).
@@ -317,24 +353,28 @@ impl<T, S: Order<T>> Queue<T, S> {
         self.pop()
     }
 
-    /// Takes the next item, waiting at most `timeout`; `None` when none came.
+    /// Takes the next item, waiting at most `timeout`; `None` when none came (or the
+    /// queue is shut down and empty).
     pub fn get_timeout(&self, timeout: Duration) -> Option<T> {
-        self.get_deadline_opt(Some(Instant::now() + timeout))
+        self.get_deadline(Instant::now() + timeout)
     }
 
     /// Takes the next item, waiting until `deadline` at most.
     pub fn get_deadline(&self, deadline: Instant) -> Option<T> {
-        self.get_deadline_opt(Some(deadline))
+        self.get_deadline_opt(Some(deadline)).ok()
     }
 
-    fn get_deadline_opt(&self, deadline: Option<Instant>) -> Option<T> {
+    fn get_deadline_opt(&self, deadline: Option<Instant>) -> Result<T, GetFail> {
         let hub = hub();
         loop {
             if let Some(item) = self.pop() {
-                return Some(item);
+                return Ok(item);
+            }
+            if self.inner.shut.get() {
+                return Err(GetFail::Shut);
             }
             if self.inner.getters.park(&hub, deadline) == Wake::TimedOut && deadline.is_some() {
-                return self.pop();
+                return self.pop().ok_or(GetFail::Empty);
             }
         }
     }
@@ -419,10 +459,9 @@ impl<T: Clone, S: Order<T>> Queue<T, S> {
     /// # Panics
     ///
     /// In the main context, when no task, timer or socket could ever put one
-    /// (gevent's `LoopExit`).
+    /// (gevent's `LoopExit`); when the queue is shut down and empty.
     pub fn peek(&self) -> T {
-        self.peek_deadline_opt(None)
-            .expect("no deadline: a peek returns an item")
+        self.peek_deadline_opt(None).expect(GET_SHUT)
     }
 
     /// A copy of the next item if there is one now (gevent's `peek_nowait`).
@@ -440,6 +479,9 @@ impl<T: Clone, S: Order<T>> Queue<T, S> {
         loop {
             if let Some(item) = self.try_peek() {
                 return Some(item);
+            }
+            if self.inner.shut.get() {
+                return None;
             }
             if self.inner.peekers.park(&hub, deadline) == Wake::TimedOut && deadline.is_some() {
                 return self.try_peek();
