@@ -103,6 +103,7 @@
 //! | `gevent.lock.Semaphore(n)` / `BoundedSemaphore(n)` | [`hub::Semaphore`]`::new(n)` / `Semaphore::bounded(n)` |
 //! | `gevent.pool.Pool(n)`: `spawn`, `map`, `join`, `free_count` | [`hub::Pool`]`::new(n)`: `spawn`, `map`, `join`, `free_count` |
 //! | `pool.apply(f)` / `pool.imap(f, xs)` / `pool.imap_unordered(f, xs)` | `pool.apply(f)` / `pool.imap(xs, f)` / `pool.imap_unordered(xs, f)` → [`hub::Imap`] |
+//! | `pool.imap(f, xs, maxsize=n)` / `pool.imap_unordered(f, xs, maxsize=n)` | `pool.imap_maxsize(xs, n, f)` / `pool.imap_unordered_maxsize(xs, n, f)`: no new item starts while `n` finished results wait |
 //! | `pool.add(g, timeout=t)` / `PoolFull` / `gevent.pool.Group()` / `pool.kill()` | `pool.spawn_timeout(dur, f)` → `Err(f)` / `Pool::unbounded()` / `pool.kill()` |
 //! | `gevent.config.monitor_thread = True`, `max_blocking_time` | on by default in debug builds; [`hub::set_blocking_threshold`], [`hub::set_blocking_reporter`] |
 //!

@@ -249,3 +249,55 @@ fn a_consumer_loop_ends_at_shutdown() {
     q.shutdown();
     assert_eq!(consumer.join().unwrap(), [0, 1, 2, 3, 4, 5]);
 }
+
+// --- imap(maxsize) --------------------------------------------------------------------
+
+/// test_imap_unordered_bounded_queue / test_imap_no_stop: with `maxsize`, a consumer
+/// that does not read holds the items back — at most maxsize + size − 1 run before
+/// it reads — and every result still comes, in order; without it, all items run.
+#[test]
+fn imap_maxsize_holds_the_producers_back() {
+    use std::cell::Cell;
+    use std::rc::Rc;
+
+    use skein_coroutine::hub::Pool;
+
+    for unordered in [false, true] {
+        let pool = Pool::new(3);
+        let started = Rc::new(Cell::new(0));
+        let s = started.clone();
+        let f = move |n: u32| {
+            s.set(s.get() + 1);
+            n * 10
+        };
+        let results = if unordered {
+            pool.imap_unordered_maxsize(0..30, 2, f)
+        } else {
+            pool.imap_maxsize(0..30, 2, f)
+        };
+        hub::sleep(Duration::from_millis(5));
+        assert!(started.get() >= 2, "the first items run");
+        assert!(
+            started.get() <= 4,
+            "ran {} with nobody reading",
+            started.get()
+        );
+        let mut got: Vec<u32> = results.map(Result::unwrap).collect();
+        if unordered {
+            got.sort_unstable();
+        }
+        assert_eq!(got, (0..30).map(|n| n * 10).collect::<Vec<_>>());
+        assert_eq!(started.get(), 30);
+    }
+    // Without maxsize every item runs while nobody reads.
+    let pool = Pool::new(3);
+    let started = Rc::new(Cell::new(0));
+    let s = started.clone();
+    let results = pool.imap(0..30, move |n: u32| {
+        s.set(s.get() + 1);
+        n
+    });
+    hub::sleep(Duration::from_millis(5));
+    assert_eq!(started.get(), 30);
+    assert_eq!(results.count(), 30);
+}
