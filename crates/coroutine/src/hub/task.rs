@@ -82,13 +82,16 @@ impl<T> JoinHandle<T> {
     /// Waits for the task and returns its result: `Err` when it panicked, was killed or
     /// never got a stack (gevent's `g.join(); g.value` / `g.get()`).
     ///
-    /// From the main context this runs the hub until the task ends.
+    /// From the main context this runs the hub until the task ends. When the task has
+    /// [`link`](Self::link) callbacks, it also waits until they have returned (they
+    /// read the result in place).
     ///
     /// # Errors
     ///
     /// [`JoinError`]: the task's panic, [`JoinError::Killed`], [`JoinError::Stack`];
     /// [`JoinError::JoinSelf`] when a task joins itself; [`JoinError::WouldBlockForever`]
-    /// when the main context waits for a task nothing can wake.
+    /// when the main context waits for a task (or a link callback of it) nothing can
+    /// wake.
     pub fn join(self) -> Result<T, JoinError> {
         match wait_task(&self.task, None) {
             Outcome::Done => match self.wait_links() {
