@@ -107,6 +107,9 @@ pub(crate) struct Task {
     parked_sp: Cell<usize>,
     /// Callbacks run by the hub when the task ends (gevent's `rawlink`/`link`), by id.
     links: RefCell<Vec<(u64, Hook)>>,
+    /// The tasks running this task's `link` callbacks (they read its result, so its
+    /// `join` waits for them).
+    pub(crate) link_runners: RefCell<Vec<Rc<Task>>>,
 }
 
 /// A callback the hub runs once (a link of a task, of an `AsyncResult`).
@@ -129,6 +132,7 @@ impl Task {
             start_timer: Cell::new(None),
             parked_sp: Cell::new(0),
             links: RefCell::new(Vec::new()),
+            link_runners: RefCell::new(Vec::new()),
         }
     }
 

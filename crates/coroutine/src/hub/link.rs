@@ -3,6 +3,8 @@
 //!
 //! The rules are in the hub module docs, section "Links".
 
+use std::rc::Rc;
+
 use super::core::{Hook, hub};
 use super::error::JoinError;
 use super::task::{Builder, JoinHandle};
@@ -69,7 +71,7 @@ impl<T: 'static> JoinHandle<T> {
     /// ```
     pub fn link(&self, callback: impl FnOnce(&Result<T, JoinError>) + 'static) -> LinkId {
         let slot = self.slot.clone();
-        let link_tasks = self.link_tasks.clone();
+        let linked = Rc::downgrade(&self.task);
         let name = format!("{}-link", self.task.name());
         let spawn_link: Hook = Box::new(move || {
             let runner = Builder::new().name(name).spawn(move || {
@@ -77,7 +79,9 @@ impl<T: 'static> JoinHandle<T> {
                     callback(outcome);
                 }
             });
-            link_tasks.borrow_mut().push(runner.task.clone());
+            if let Some(linked) = linked.upgrade() {
+                linked.link_runners.borrow_mut().push(runner.task.clone());
+            }
         });
         let hub = hub();
         match hub.add_link(&self.task, spawn_link) {

@@ -29,8 +29,6 @@ pub(super) type ResultSlot<T> = Rc<RefCell<Option<Result<T, JoinError>>>>;
 pub struct JoinHandle<T> {
     pub(super) task: Rc<Task>,
     pub(super) slot: ResultSlot<T>,
-    /// The tasks running this task's `link` callbacks (they read its result).
-    pub(super) link_tasks: Rc<RefCell<Vec<Rc<Task>>>>,
 }
 
 /// A reference to a green task (or to a thread's main context), as
@@ -72,11 +70,7 @@ pub(super) fn wait_task(task: &Rc<Task>, deadline: Option<Instant>) -> Outcome {
 
 impl<T> JoinHandle<T> {
     fn new(task: Rc<Task>, slot: ResultSlot<T>) -> Self {
-        JoinHandle {
-            task,
-            slot,
-            link_tasks: Rc::default(),
-        }
+        JoinHandle { task, slot }
     }
 
     /// Waits for the task and returns its result: `Err` when it panicked, was killed or
@@ -116,13 +110,14 @@ impl<T> JoinHandle<T> {
     fn wait_links(&self) -> Outcome {
         loop {
             let pending = self
-                .link_tasks
+                .task
+                .link_runners
                 .borrow()
                 .iter()
                 .find(|t| !t.is_done())
                 .cloned();
             let Some(task) = pending else {
-                self.link_tasks.borrow_mut().clear();
+                self.task.link_runners.borrow_mut().clear();
                 return Outcome::Done;
             };
             match wait_task(&task, None) {
@@ -150,7 +145,7 @@ impl<T> JoinHandle<T> {
     /// The handle itself while the task still runs, or while one of its
     /// [`link`](Self::link) callbacks has not returned.
     pub fn try_join(self) -> Result<Result<T, JoinError>, Self> {
-        if self.task.is_done() && self.link_tasks.borrow().iter().all(|t| t.is_done()) {
+        if self.task.is_done() && self.task.link_runners.borrow().iter().all(|t| t.is_done()) {
             Ok(self.take())
         } else {
             Err(self)
