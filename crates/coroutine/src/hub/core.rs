@@ -14,7 +14,7 @@
 //! ready wait until the main context blocks again (gevent's behaviour).
 
 use std::cell::{Cell, RefCell};
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::fmt;
 use std::panic;
 use std::rc::Rc;
@@ -105,11 +105,19 @@ pub(crate) struct Task {
     /// An address in the task's stack frame at its last switch away (0 before the
     /// first): where the hub prefetches before resuming it.
     parked_sp: Cell<usize>,
+    /// The hub's link table has an entry for this task (kept out of the task record,
+    /// which every spawn allocates: most tasks have no links).
+    has_links: Cell<bool>,
+}
+
+/// The links of one task, in the hub's table.
+#[derive(Default)]
+struct TaskLinks {
     /// Callbacks run by the hub when the task ends (gevent's `rawlink`/`link`), by id.
-    links: RefCell<Vec<(u64, Hook)>>,
-    /// The tasks running this task's `link` callbacks (they read its result, so its
-    /// `join` waits for them).
-    pub(crate) link_runners: RefCell<Vec<Rc<Task>>>,
+    hooks: Vec<(u64, Hook)>,
+    /// The tasks running the task's `link` callbacks (they read its result, so its
+    /// `join` waits for them); each removes itself when it ends.
+    runners: Vec<Rc<Task>>,
 }
 
 /// A callback the hub runs once (a link of a task, of an `AsyncResult`).
@@ -131,8 +139,7 @@ impl Task {
             joiners: RefCell::new(Vec::new()),
             start_timer: Cell::new(None),
             parked_sp: Cell::new(0),
-            links: RefCell::new(Vec::new()),
-            link_runners: RefCell::new(Vec::new()),
+            has_links: Cell::new(false),
         }
     }
 
@@ -219,6 +226,8 @@ pub(crate) struct Hub {
     idle: RefCell<Vec<Waiter>>,
     pub(crate) watch: RefCell<Option<Watch>>,
     next_link: Cell<u64>,
+    /// Links of tasks, by task id (see `Task::has_links`).
+    links: RefCell<HashMap<u64, TaskLinks>>,
     /// Inside a hook run by the hub (a rawlink callback): blocking is refused.
     in_hook: Cell<u32>,
 }
@@ -290,6 +299,7 @@ impl Hub {
             idle: RefCell::new(Vec::new()),
             watch: RefCell::new(Watch::default_for_build()),
             next_link: Cell::new(1),
+            links: RefCell::new(HashMap::new()),
             in_hook: Cell::new(0),
         }
     }
@@ -591,9 +601,8 @@ impl Hub {
     fn finish(&self, task: &Rc<Task>) {
         task.state.set(State::Done);
         self.live.set(self.live.get() - 1);
-        let links = std::mem::take(&mut *task.links.borrow_mut());
-        for (_, hook) in links {
-            self.run_hook(hook);
+        if task.has_links.get() {
+            self.run_links(task);
         }
         let joiners = std::mem::take(&mut *task.joiners.borrow_mut());
         for waiter in &joiners {
@@ -651,8 +660,73 @@ impl Hub {
             return Err(hook);
         }
         let id = self.link_id();
-        task.links.borrow_mut().push((id, hook));
+        task.has_links.set(true);
+        self.links
+            .borrow_mut()
+            .entry(task.id)
+            .or_default()
+            .hooks
+            .push((id, hook));
         Ok(id)
+    }
+
+    /// Runs the hooks of a task that has just ended; its entry stays while runners of
+    /// its `link` callbacks are alive.
+    fn run_links(&self, task: &Rc<Task>) {
+        let hooks = match self.links.borrow_mut().get_mut(&task.id) {
+            Some(entry) => std::mem::take(&mut entry.hooks),
+            None => Vec::new(),
+        };
+        for (_, hook) in hooks {
+            self.run_hook(hook);
+        }
+        self.drop_links_if_idle(task);
+    }
+
+    fn drop_links_if_idle(&self, task: &Task) {
+        let mut links = self.links.borrow_mut();
+        let idle = links
+            .get(&task.id)
+            .is_none_or(|e| e.hooks.is_empty() && e.runners.is_empty());
+        if idle && task.is_done() {
+            links.remove(&task.id);
+            task.has_links.set(false);
+        }
+    }
+
+    /// Records a task that runs one of `task`'s `link` callbacks.
+    pub(crate) fn add_link_runner(&self, task: &Rc<Task>, runner: Rc<Task>) {
+        task.has_links.set(true);
+        self.links
+            .borrow_mut()
+            .entry(task.id)
+            .or_default()
+            .runners
+            .push(runner);
+    }
+
+    /// A runner of `task`'s link callbacks ends.
+    pub(crate) fn link_runner_done(&self, task: &Rc<Task>, runner_id: u64) {
+        if let Some(entry) = self.links.borrow_mut().get_mut(&task.id) {
+            entry.runners.retain(|r| r.id != runner_id);
+        }
+        self.drop_links_if_idle(task);
+    }
+
+    /// How many tasks have an entry in the link table (tests: nothing leaks).
+    #[cfg(test)]
+    pub(crate) fn link_entries(&self) -> usize {
+        self.links.borrow().len()
+    }
+
+    /// A runner of `task`'s link callbacks that has not ended, if any.
+    pub(crate) fn pending_link_runner(&self, task: &Task) -> Option<Rc<Task>> {
+        if !task.has_links.get() {
+            return None;
+        }
+        let links = self.links.borrow();
+        let entry = links.get(&task.id)?;
+        entry.runners.iter().find(|r| !r.is_done()).cloned()
     }
 
     /// A fresh id for a link (of a task or of an `AsyncResult`).
@@ -664,10 +738,16 @@ impl Hub {
 
     /// Removes a link of `task` that has not run; true when it was there.
     pub(crate) fn unlink(&self, task: &Rc<Task>, id: u64) -> bool {
-        let mut links = task.links.borrow_mut();
-        let before = links.len();
-        links.retain(|(link, _)| *link != id);
-        links.len() != before
+        if !task.has_links.get() {
+            return false;
+        }
+        let mut links = self.links.borrow_mut();
+        let Some(entry) = links.get_mut(&task.id) else {
+            return false;
+        };
+        let before = entry.hooks.len();
+        entry.hooks.retain(|(link, _)| *link != id);
+        entry.hooks.len() != before
     }
 
     /// Runs a hook in the running context, as the hub runs gevent's rawlink callbacks:

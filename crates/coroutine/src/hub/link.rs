@@ -3,9 +3,10 @@
 //!
 //! The rules are in the hub module docs, section "Links".
 
+use std::cell::Cell;
 use std::rc::Rc;
 
-use super::core::{Hook, hub};
+use super::core::{Hook, Task, hub};
 use super::error::JoinError;
 use super::task::{Builder, JoinHandle};
 
@@ -74,14 +75,20 @@ impl<T: 'static> JoinHandle<T> {
         let linked = Rc::downgrade(&self.task);
         let name = format!("{}-link", self.task.name());
         let spawn_link: Hook = Box::new(move || {
+            let Some(task) = linked.upgrade() else { return };
+            let runner_id = Rc::new(Cell::new(0));
+            let done = RunnerDone {
+                task: task.clone(),
+                runner_id: runner_id.clone(),
+            };
             let runner = Builder::new().name(name).spawn(move || {
+                let _done = done;
                 if let Some(outcome) = slot.borrow().as_ref() {
                     callback(outcome);
                 }
             });
-            if let Some(linked) = linked.upgrade() {
-                linked.link_runners.borrow_mut().push(runner.task.clone());
-            }
+            runner_id.set(runner.task.id);
+            hub().add_link_runner(&task, runner.task.clone());
         });
         let hub = hub();
         match hub.add_link(&self.task, spawn_link) {
@@ -117,5 +124,68 @@ impl<T: 'static> JoinHandle<T> {
     /// when it was removed, false when it has run (or is running) already.
     pub fn unlink(&self, id: LinkId) -> bool {
         hub().unlink(&self.task, id.0)
+    }
+}
+
+/// Takes a link runner off its task's table when the runner ends, however it ends.
+struct RunnerDone {
+    task: Rc<Task>,
+    runner_id: Rc<Cell<u64>>,
+}
+
+impl Drop for RunnerDone {
+    fn drop(&mut self) {
+        if let Some(hub) = super::core::try_hub() {
+            hub.link_runner_done(&self.task, self.runner_id.get());
+        }
+    }
+}
+
+#[cfg(test)]
+mod test {
+    use std::time::Duration;
+
+    use crate::hub::{self, Event, Queue};
+
+    use super::super::core::hub as this_hub;
+
+    /// The hub's link table keeps no entry once a task has ended and its link
+    /// callbacks have returned: joined, detached, unlinked, iwait dropped early.
+    #[test]
+    fn the_link_table_empties_itself() {
+        let joined = hub::spawn(|| 1);
+        joined.rawlink(|_| {});
+        joined.link(|_| hub::sleep(Duration::from_millis(1)));
+        assert_eq!(joined.join().unwrap(), 1);
+        assert_eq!(this_hub().link_entries(), 0);
+
+        let told = Queue::new();
+        let detached = hub::spawn(|| 2);
+        let t = told.clone();
+        detached.link(move |o| t.put(*o.as_ref().unwrap()));
+        drop(detached);
+        assert_eq!(told.get(), 2);
+        hub::sleep(Duration::ZERO);
+        assert_eq!(this_hub().link_entries(), 0);
+
+        let gate = Event::new();
+        let parked = {
+            let gate = gate.clone();
+            hub::spawn(move || gate.wait())
+        };
+        let id = parked.rawlink(|_| {});
+        assert!(parked.unlink(id));
+        drop(hub::iwait(
+            std::slice::from_ref(&parked),
+            Some(Duration::ZERO),
+        ));
+        assert_eq!(
+            this_hub().link_entries(),
+            1,
+            "an entry while the task lives"
+        );
+        gate.set();
+        parked.join().unwrap();
+        assert_eq!(this_hub().link_entries(), 0);
     }
 }

@@ -108,16 +108,9 @@ impl<T> JoinHandle<T> {
     /// Waits until every `link` callback of the task has returned (they borrow its
     /// result).
     fn wait_links(&self) -> Outcome {
+        let hub = hub();
         loop {
-            let pending = self
-                .task
-                .link_runners
-                .borrow()
-                .iter()
-                .find(|t| !t.is_done())
-                .cloned();
-            let Some(task) = pending else {
-                self.task.link_runners.borrow_mut().clear();
+            let Some(task) = hub.pending_link_runner(&self.task) else {
                 return Outcome::Done;
             };
             match wait_task(&task, None) {
@@ -145,7 +138,7 @@ impl<T> JoinHandle<T> {
     /// The handle itself while the task still runs, or while one of its
     /// [`link`](Self::link) callbacks has not returned.
     pub fn try_join(self) -> Result<Result<T, JoinError>, Self> {
-        if self.task.is_done() && self.task.link_runners.borrow().iter().all(|t| t.is_done()) {
+        if self.task.is_done() && hub().pending_link_runner(&self.task).is_none() {
             Ok(self.take())
         } else {
             Err(self)
