@@ -77,6 +77,11 @@
 //! | `g.dead` / `g.ready()` | `h.is_finished()` |
 //! | `g.exception` (a failed greenlet) | `Err(JoinError::Panicked { .. })` — the panic stays in its task |
 //! | `gevent.joinall(gs)` / `joinall(gs, timeout)` | [`hub::joinall`]`(&hs)` / [`hub::joinall_timeout`]`(&hs, dur)` → how many finished |
+//! | `joinall(gs, timeout=t, raise_error=True, count=n)` | [`hub::JoinAll`]`::new().timeout(dur).raise_error(true).count(n).wait(&hs)` → indices in finishing order, or `Err(`[`hub::JoinAllError`]`)` naming the first failure |
+//! | `g.successful()` / `g.exception` | `h.is_successful()` / `h.error_message()` |
+//! | `gevent.wait(objects, timeout, count)` / `gevent.iwait(objects, timeout)` | [`hub::wait_ready`]`(&objs, count, timeout)` → indices / [`hub::iwait`]`(&objs, timeout)` → [`hub::Iwait`] of indices in the order they became ready; tasks, `Event`s, `AsyncResult`s ([`hub::Waitable`]; mix them as `&dyn Waitable`) |
+//! | `g.link(cb)` / `g.link_value(cb)` / `g.link_exception(cb)` (cb spawned in a new greenlet) | `h.link(\|outcome\| …)` / `h.link_value(\|v\| …)` / `h.link_exception(\|e\| …)` → [`hub::LinkId`]: a new task, may block; `join` waits for it |
+//! | `g.rawlink(cb)` / `g.unlink(cb)` | `h.rawlink(\|outcome\| …)` (run by the hub as the task ends, must not block) / `h.unlink(id)` |
 //! | `g.kill()` / `g.kill(block=False)` / `gevent.killall(gs)` | `h.kill()` / `h.kill_nowait()` / [`hub::killall`]`(&hs)` |
 //! | `gevent.getcurrent()` | [`hub::getcurrent`]`()` → [`hub::TaskRef`] (`<Greenlet "task-1">`) |
 //! | `with gevent.Timeout(s):` / `except gevent.Timeout` | [`hub::with_timeout`]`(dur, \|\| …)` → `Err(`[`hub::Timeout`]`)` |
@@ -84,17 +89,21 @@
 //! | `monkey.patch_all()` (cooperative `socket`) | [`hub::TcpListener`], [`hub::TcpStream`] (no patching: use them; the detector names what still blocks) |
 //! | `sock.accept()` / `sock.settimeout(t)` | `listener.accept()` / `accept_timeout(dur)`; `stream.set_read_timeout(Some(dur))` |
 //! | `gevent.queue.Queue()` / `Queue(maxsize)` | [`hub::Queue`]`::new()` / `Queue::bounded(n)` |
+//! | `gevent.queue.LifoQueue(maxsize)` / `PriorityQueue(maxsize)` | [`hub::LifoQueue`]`::new()` / `bounded(n)` (newest first), [`hub::PriorityQueue`]`::new()` / `bounded(n)` (smallest first, `T: Ord`; `(priority, item)` tuples): every `Queue` method |
 //! | `q.put(x)` / `q.put_nowait(x)` / `q.put(x, timeout=t)` | `q.put(x)` / `q.try_put(x)` / `q.put_timeout(x, dur)` (the item comes back on failure) |
 //! | `q.get()` / `q.get_nowait()` / `q.get(timeout=t)` | `q.get()` / `q.try_get()` / `q.get_timeout(dur)` |
 //! | `gevent.queue.Channel()` (a put meets a get) | [`hub::Channel`]: `put`, `get`, `try_put`, `try_get`, `put_timeout`, `get_timeout` |
 //! | `q.peek()` / `q.peek_nowait()` / `q.peek(timeout=t)` | `q.peek()` / `q.try_peek()` / `q.peek_timeout(dur)` (a clone, `T: Clone`) |
+//! | `q.shutdown()` / `q.shutdown(immediate=True)` / `q.is_shutdown` (3.13) | `q.shutdown()` / `q.shutdown_immediate()` → the removed items / `q.is_shutdown()`; `q.send(x)` / `q.recv()` → `Err(`[`hub::ShutDown`]`)`, `q.iter()` ends at shutdown; `put`/`get` panic as Python raises `ShutDown` |
 //! | `JoinableQueue`: `q.task_done()`, `q.join()`, `unfinished_tasks` | every [`hub::Queue`]: `q.task_done()` → `Err(`[`hub::TaskDoneError`]`)` when called too often, `q.join()` / `join_timeout(dur)`, `q.unfinished_tasks()` |
 //! | `gevent.event.Event()`: `set`, `clear`, `is_set`, `wait(t)` | [`hub::Event`]: `set`, `clear`, `is_set`, `wait` / `wait_timeout(dur)` |
 //! | `AsyncResult()`: `set(v)`, `set_exception(e)`, `get()`, `get_nowait()`, `get(timeout=t)`, `ready()`, `successful()` | [`hub::AsyncResult`]`<T, E>`: `set(v)`, `set_error(e)`, `get()` → `Result<T, E>`, `try_get()`, `get_timeout(dur)`, `is_ready()`, `is_successful()` |
+//! | `result.rawlink(cb)` / `result.link(cb)` / `result.unlink(cb)` | `ar.rawlink(\|r\| …)` (in `set`, must not block) / `ar.link(\|r\| …)` (a new task, a clone) / `ar.unlink(id)` |
 //! | `gevent.lock.Lock()`, `with lock:` | [`hub::Lock`], `let _held = lock.acquire();` |
 //! | `gevent.lock.Semaphore(n)` / `BoundedSemaphore(n)` | [`hub::Semaphore`]`::new(n)` / `Semaphore::bounded(n)` |
 //! | `gevent.pool.Pool(n)`: `spawn`, `map`, `join`, `free_count` | [`hub::Pool`]`::new(n)`: `spawn`, `map`, `join`, `free_count` |
 //! | `pool.apply(f)` / `pool.imap(f, xs)` / `pool.imap_unordered(f, xs)` | `pool.apply(f)` / `pool.imap(xs, f)` / `pool.imap_unordered(xs, f)` → [`hub::Imap`] |
+//! | `pool.imap(f, xs, maxsize=n)` / `pool.imap_unordered(f, xs, maxsize=n)` | `pool.imap_maxsize(xs, n, f)` / `pool.imap_unordered_maxsize(xs, n, f)`: no new item starts while `n` finished results wait |
 //! | `pool.add(g, timeout=t)` / `PoolFull` / `gevent.pool.Group()` / `pool.kill()` | `pool.spawn_timeout(dur, f)` → `Err(f)` / `Pool::unbounded()` / `pool.kill()` |
 //! | `gevent.config.monitor_thread = True`, `max_blocking_time` | on by default in debug builds; [`hub::set_blocking_threshold`], [`hub::set_blocking_reporter`] |
 //!

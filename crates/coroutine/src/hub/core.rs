@@ -14,7 +14,7 @@
 //! ready wait until the main context blocks again (gevent's behaviour).
 
 use std::cell::{Cell, RefCell};
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::fmt;
 use std::panic;
 use std::rc::Rc;
@@ -105,7 +105,23 @@ pub(crate) struct Task {
     /// An address in the task's stack frame at its last switch away (0 before the
     /// first): where the hub prefetches before resuming it.
     parked_sp: Cell<usize>,
+    /// The hub's link table has an entry for this task (kept out of the task record,
+    /// which every spawn allocates: most tasks have no links).
+    has_links: Cell<bool>,
 }
+
+/// The links of one task, in the hub's table.
+#[derive(Default)]
+struct TaskLinks {
+    /// Callbacks run by the hub when the task ends (gevent's `rawlink`/`link`), by id.
+    hooks: Vec<(u64, Hook)>,
+    /// The tasks running the task's `link` callbacks (they read its result, so its
+    /// `join` waits for them); each removes itself when it ends.
+    runners: Vec<Rc<Task>>,
+}
+
+/// A callback the hub runs once (a link of a task, of an `AsyncResult`).
+pub(crate) type Hook = Box<dyn FnOnce()>;
 
 impl Task {
     fn new(id: u64, name: Option<Box<str>>, slot: Slot) -> Self {
@@ -123,6 +139,7 @@ impl Task {
             joiners: RefCell::new(Vec::new()),
             start_timer: Cell::new(None),
             parked_sp: Cell::new(0),
+            has_links: Cell::new(false),
         }
     }
 
@@ -208,6 +225,11 @@ pub(crate) struct Hub {
     live: Cell<usize>,
     idle: RefCell<Vec<Waiter>>,
     pub(crate) watch: RefCell<Option<Watch>>,
+    next_link: Cell<u64>,
+    /// Links of tasks, by task id (see `Task::has_links`).
+    links: RefCell<HashMap<u64, TaskLinks>>,
+    /// Inside a hook run by the hub (a rawlink callback): blocking is refused.
+    in_hook: Cell<u32>,
 }
 
 thread_local! {
@@ -276,6 +298,9 @@ impl Hub {
             live: Cell::new(0),
             idle: RefCell::new(Vec::new()),
             watch: RefCell::new(Watch::default_for_build()),
+            next_link: Cell::new(1),
+            links: RefCell::new(HashMap::new()),
+            in_hook: Cell::new(0),
         }
     }
 
@@ -346,6 +371,7 @@ impl Hub {
 
     /// Parks the current task until a waiter taken before this call wakes it.
     pub(crate) fn park(&self) -> Wake {
+        self.refuse_block_in_hook();
         let cur = self.current();
         cur.state.set(State::Waiting);
         if cur.killed.get() || cur.timeout.get().is_some() {
@@ -385,6 +411,7 @@ impl Hub {
 
     /// Yields: the current task goes to the back of the ready queue (`sleep(0)`).
     pub(crate) fn yield_now(&self) {
+        self.refuse_block_in_hook();
         let cur = self.current();
         cur.epoch.set(cur.epoch.get() + 1);
         cur.state.set(State::Ready);
@@ -574,6 +601,9 @@ impl Hub {
     fn finish(&self, task: &Rc<Task>) {
         task.state.set(State::Done);
         self.live.set(self.live.get() - 1);
+        if task.has_links.get() {
+            self.run_links(task);
+        }
         let joiners = std::mem::take(&mut *task.joiners.borrow_mut());
         for waiter in &joiners {
             self.wake(waiter, Wake::Woken);
@@ -620,6 +650,125 @@ impl Hub {
                 self.wake(&waiter, Wake::Interrupted);
             }
             State::Ready | State::Running | State::Done => {}
+        }
+    }
+
+    /// Links a hook to run when `task` ends; its id, or the hook back when the task has
+    /// ended already.
+    pub(crate) fn add_link(&self, task: &Rc<Task>, hook: Hook) -> Result<u64, Hook> {
+        if task.is_done() {
+            return Err(hook);
+        }
+        let id = self.link_id();
+        task.has_links.set(true);
+        self.links
+            .borrow_mut()
+            .entry(task.id)
+            .or_default()
+            .hooks
+            .push((id, hook));
+        Ok(id)
+    }
+
+    /// Runs the hooks of a task that has just ended; its entry stays while runners of
+    /// its `link` callbacks are alive.
+    fn run_links(&self, task: &Rc<Task>) {
+        let hooks = match self.links.borrow_mut().get_mut(&task.id) {
+            Some(entry) => std::mem::take(&mut entry.hooks),
+            None => Vec::new(),
+        };
+        for (_, hook) in hooks {
+            self.run_hook(hook);
+        }
+        self.drop_links_if_idle(task);
+    }
+
+    fn drop_links_if_idle(&self, task: &Task) {
+        let mut links = self.links.borrow_mut();
+        let idle = links
+            .get(&task.id)
+            .is_none_or(|e| e.hooks.is_empty() && e.runners.is_empty());
+        if idle && task.is_done() {
+            links.remove(&task.id);
+            task.has_links.set(false);
+        }
+    }
+
+    /// Records a task that runs one of `task`'s `link` callbacks.
+    pub(crate) fn add_link_runner(&self, task: &Rc<Task>, runner: Rc<Task>) {
+        task.has_links.set(true);
+        self.links
+            .borrow_mut()
+            .entry(task.id)
+            .or_default()
+            .runners
+            .push(runner);
+    }
+
+    /// A runner of `task`'s link callbacks ends.
+    pub(crate) fn link_runner_done(&self, task: &Rc<Task>, runner_id: u64) {
+        if let Some(entry) = self.links.borrow_mut().get_mut(&task.id) {
+            entry.runners.retain(|r| r.id != runner_id);
+        }
+        self.drop_links_if_idle(task);
+    }
+
+    /// How many tasks have an entry in the link table (tests: nothing leaks).
+    #[cfg(test)]
+    pub(crate) fn link_entries(&self) -> usize {
+        self.links.borrow().len()
+    }
+
+    /// A runner of `task`'s link callbacks that has not ended, if any.
+    pub(crate) fn pending_link_runner(&self, task: &Task) -> Option<Rc<Task>> {
+        if !task.has_links.get() {
+            return None;
+        }
+        let links = self.links.borrow();
+        let entry = links.get(&task.id)?;
+        entry.runners.iter().find(|r| !r.is_done()).cloned()
+    }
+
+    /// A fresh id for a link (of a task or of an `AsyncResult`).
+    pub(crate) fn link_id(&self) -> u64 {
+        let id = self.next_link.get();
+        self.next_link.set(id + 1);
+        id
+    }
+
+    /// Removes a link of `task` that has not run; true when it was there.
+    pub(crate) fn unlink(&self, task: &Rc<Task>, id: u64) -> bool {
+        if !task.has_links.get() {
+            return false;
+        }
+        let mut links = self.links.borrow_mut();
+        let Some(entry) = links.get_mut(&task.id) else {
+            return false;
+        };
+        let before = entry.hooks.len();
+        entry.hooks.retain(|(link, _)| *link != id);
+        entry.hooks.len() != before
+    }
+
+    /// Runs a hook in the running context, as the hub runs gevent's rawlink callbacks:
+    /// it may not block (a blocking hub call in it panics), and a panic in it is
+    /// reported and stops only that hook.
+    pub(crate) fn run_hook(&self, hook: impl FnOnce()) {
+        self.in_hook.set(self.in_hook.get() + 1);
+        let outcome = panic::catch_unwind(panic::AssertUnwindSafe(hook));
+        self.in_hook.set(self.in_hook.get() - 1);
+        if let Err(payload) = outcome {
+            let msg =
+                super::error::panic_message(payload.as_ref()).unwrap_or("a non-string payload");
+            eprintln!("skein hub: a link callback panicked: {msg}");
+        }
+    }
+
+    fn refuse_block_in_hook(&self) {
+        if self.in_hook.get() > 0 {
+            panic!(
+                "a rawlink callback must not block the hub (use link: it runs the callback in a new task)"
+            );
         }
     }
 

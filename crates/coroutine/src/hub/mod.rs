@@ -62,7 +62,28 @@
 //! opened inside that cleanup fires as usual; nothing may unwind out of a destructor,
 //! so a limit set before the kill that runs out during the cleanup is dropped, and other
 //! interruptions wait while any task of the thread is unwinding.
-
+//!
+//! # Links
+//!
+//! Callbacks run when a task ends ([`JoinHandle::link`], gevent's `link`), in two kinds:
+//!
+//! - a **rawlink** callback is run by the hub itself, at the moment the task ends (after
+//!   its result is stored, before the tasks joining it wake). It runs in whichever
+//!   context ends the task, so it must not block: a blocking hub call in it (`sleep`,
+//!   `join`, a parking `Queue::get`, …) panics. Non-blocking calls are fine (`spawn`,
+//!   `Event::set`, `Queue::try_put`, `AsyncResult::set`).
+//! - a **link** callback (also `link_value`, `link_exception`) runs in a new green task
+//!   spawned when the task ends, as gevent spawns a greenlet for each `link`; it may
+//!   block on the hub. It reads the task's result in place, so the task's
+//!   [`join`](JoinHandle::join) returns only after every link callback has returned
+//!   (and [`try_join`](JoinHandle::try_join) hands the handle back until then).
+//!
+//! Both get the task's outcome by reference (`&Result<T, JoinError>`; gevent passes
+//! the greenlet, whose `value`/`exception` the callback reads). A callback linked after
+//! the task ended still runs: a rawlink at once, in the caller; a link in a new task.
+//! Each runs once. A panicking callback is reported on standard error and stops only
+//! that callback: the hub and the other callbacks go on. [`unlink`](JoinHandle::unlink)
+//! removes a callback that has not run yet.
 //!
 //! # The blocking detector
 //!
@@ -146,6 +167,7 @@ pub(crate) mod core;
 mod detector;
 mod error;
 mod io;
+mod link;
 mod net;
 mod pool;
 mod prefetch;
@@ -154,20 +176,24 @@ mod sync;
 mod task;
 mod timeout;
 mod timer;
+mod wait;
 
 pub use detector::{
     BacktraceOrigin, BlockingPhase, BlockingReport, DEFAULT_THRESHOLD, blocking_threshold,
     set_blocking_reporter, set_blocking_threshold,
 };
 pub use error::{JoinError, SpawnError, Timeout};
+pub use link::LinkId;
 pub use net::{TcpListener, TcpStream};
 pub use pool::{Imap, Pool};
 pub use sync::{
-    AsyncResult, Channel, Event, Lock, LockGuard, PutTimeoutError, Queue, ReleaseError, Semaphore,
-    SemaphoreGuard, TaskDoneError, TryPutError,
+    AsyncResult, Channel, Event, Fifo, Lifo, LifoQueue, Lock, LockGuard, Order, Priority,
+    PriorityQueue, PutTimeoutError, Queue, ReleaseError, Semaphore, SemaphoreGuard, ShutDown,
+    TaskDoneError, TryPutError,
 };
 pub use task::{
     Builder, JoinHandle, TaskRef, getcurrent, joinall, joinall_timeout, killall, live_tasks, run,
     sleep, spawn, spawn_later, wait,
 };
 pub use timeout::with_timeout;
+pub use wait::{Iwait, JoinAll, JoinAllError, Waitable, iwait, wait_ready};

@@ -1,7 +1,7 @@
 //! Spawning green tasks and waiting for them: gevent's `spawn`, `Greenlet`, `join`,
 //! `joinall`, `kill`, `getcurrent`.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::fmt;
 use std::panic::{self, AssertUnwindSafe};
 use std::rc::Rc;
@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use super::core::{Body, Killed, Start, Task, Wake, checkpoint, hub};
 use super::error::{JoinError, SpawnError};
 
-type ResultSlot<T> = Rc<Cell<Option<Result<T, JoinError>>>>;
+pub(super) type ResultSlot<T> = Rc<RefCell<Option<Result<T, JoinError>>>>;
 
 /// The handle of a green task: gevent's `Greenlet` object, returned by [`spawn`].
 ///
@@ -27,19 +27,19 @@ type ResultSlot<T> = Rc<Cell<Option<Result<T, JoinError>>>>;
 /// ```
 #[must_use = "dropping a JoinHandle detaches the task; join it to get its result"]
 pub struct JoinHandle<T> {
-    task: Rc<Task>,
-    slot: ResultSlot<T>,
+    pub(super) task: Rc<Task>,
+    pub(super) slot: ResultSlot<T>,
 }
 
 /// A reference to a green task (or to a thread's main context), as
 /// [`getcurrent`] returns it.
 #[derive(Clone)]
 pub struct TaskRef {
-    task: Rc<Task>,
+    pub(super) task: Rc<Task>,
 }
 
 /// How a wait ended.
-enum Outcome {
+pub(super) enum Outcome {
     Done,
     TimedOut,
     Deadlock,
@@ -47,7 +47,7 @@ enum Outcome {
 }
 
 /// Waits until `task` finishes or `deadline` passes.
-fn wait_task(task: &Rc<Task>, deadline: Option<Instant>) -> Outcome {
+pub(super) fn wait_task(task: &Rc<Task>, deadline: Option<Instant>) -> Outcome {
     let hub = hub();
     loop {
         if task.is_done() {
@@ -69,19 +69,29 @@ fn wait_task(task: &Rc<Task>, deadline: Option<Instant>) -> Outcome {
 }
 
 impl<T> JoinHandle<T> {
+    fn new(task: Rc<Task>, slot: ResultSlot<T>) -> Self {
+        JoinHandle { task, slot }
+    }
+
     /// Waits for the task and returns its result: `Err` when it panicked, was killed or
     /// never got a stack (gevent's `g.join(); g.value` / `g.get()`).
     ///
-    /// From the main context this runs the hub until the task ends.
+    /// From the main context this runs the hub until the task ends. When the task has
+    /// [`link`](Self::link) callbacks, it also waits until they have returned (they
+    /// read the result in place).
     ///
     /// # Errors
     ///
     /// [`JoinError`]: the task's panic, [`JoinError::Killed`], [`JoinError::Stack`];
     /// [`JoinError::JoinSelf`] when a task joins itself; [`JoinError::WouldBlockForever`]
-    /// when the main context waits for a task nothing can wake.
+    /// when the main context waits for a task (or a link callback of it) nothing can
+    /// wake.
     pub fn join(self) -> Result<T, JoinError> {
         match wait_task(&self.task, None) {
-            Outcome::Done => self.take(),
+            Outcome::Done => match self.wait_links() {
+                Outcome::Done => self.take(),
+                _ => Err(JoinError::WouldBlockForever),
+            },
             Outcome::Deadlock => Err(JoinError::WouldBlockForever),
             Outcome::JoinSelf => Err(JoinError::JoinSelf),
             Outcome::TimedOut => unreachable!("no deadline"),
@@ -90,8 +100,24 @@ impl<T> JoinHandle<T> {
 
     fn take(&self) -> Result<T, JoinError> {
         self.slot
+            .borrow_mut()
             .take()
             .expect("a finished task has a result until its handle takes it")
+    }
+
+    /// Waits until every `link` callback of the task has returned (they borrow its
+    /// result).
+    fn wait_links(&self) -> Outcome {
+        let hub = hub();
+        loop {
+            let Some(task) = hub.pending_link_runner(&self.task) else {
+                return Outcome::Done;
+            };
+            match wait_task(&task, None) {
+                Outcome::Done => {}
+                other => return other,
+            }
+        }
     }
 
     /// Waits until the task finishes or `timeout` passes (gevent's `g.join(timeout)`);
@@ -109,9 +135,10 @@ impl<T> JoinHandle<T> {
     ///
     /// # Errors
     ///
-    /// The handle itself while the task still runs.
+    /// The handle itself while the task still runs, or while one of its
+    /// [`link`](Self::link) callbacks has not returned.
     pub fn try_join(self) -> Result<Result<T, JoinError>, Self> {
-        if self.task.is_done() {
+        if self.task.is_done() && hub().pending_link_runner(&self.task).is_none() {
             Ok(self.take())
         } else {
             Err(self)
@@ -121,6 +148,22 @@ impl<T> JoinHandle<T> {
     /// True when the task has finished (gevent's `g.dead` / `g.ready()`).
     pub fn is_finished(&self) -> bool {
         self.task.is_done()
+    }
+
+    /// True when the task has finished with a value (gevent's `g.successful()`); false
+    /// while it runs and when it panicked, was killed or got no stack (gevent counts a
+    /// greenlet killed with `GreenletExit` as successful; here its `join` is an `Err`).
+    pub fn is_successful(&self) -> bool {
+        matches!(*self.slot.borrow(), Some(Ok(_)))
+    }
+
+    /// The task's error as text once it has failed (gevent's `g.exception`), `None`
+    /// while it runs and when it returned a value.
+    pub fn error_message(&self) -> Option<String> {
+        match &*self.slot.borrow() {
+            Some(Err(e)) => Some(e.to_string()),
+            _ => None,
+        }
     }
 
     /// Kills the task and waits until it has ended (gevent's `g.kill()`): a task that
@@ -262,7 +305,7 @@ where
                 }
             },
         };
-        slot.set(Some(result));
+        *slot.borrow_mut() = Some(result);
     })
 }
 
@@ -288,14 +331,14 @@ impl Builder {
         T: 'static,
     {
         let hub = hub();
-        let slot: ResultSlot<T> = Rc::new(Cell::new(None));
+        let slot: ResultSlot<T> = Rc::new(RefCell::new(None));
         let body = make_body(f, slot.clone());
         let task = match hub.new_task(self.name, body, false) {
             Ok(task) => task,
             Err(_) => unreachable!("a lazy spawn takes no stack"),
         };
         hub.schedule_new(task.clone());
-        JoinHandle { task, slot }
+        JoinHandle::new(task, slot)
     }
 
     /// Spawns the task and takes its stack now, so that reaching the kernel's limit
@@ -310,7 +353,7 @@ impl Builder {
         T: 'static,
     {
         let hub = hub();
-        let slot: ResultSlot<T> = Rc::new(Cell::new(None));
+        let slot: ResultSlot<T> = Rc::new(RefCell::new(None));
         // The closure goes into the body only once a stack is in hand, so that it can
         // be handed back on failure.
         let cell: Rc<Cell<Option<F>>> = Rc::new(Cell::new(Some(f)));
@@ -326,7 +369,7 @@ impl Builder {
         match hub.new_task(self.name, body, true) {
             Ok(task) => {
                 hub.schedule_new(task.clone());
-                Ok(JoinHandle { task, slot })
+                Ok(JoinHandle::new(task, slot))
             }
             Err((e, body)) => {
                 drop(body);
@@ -344,14 +387,14 @@ impl Builder {
         T: 'static,
     {
         let hub = hub();
-        let slot: ResultSlot<T> = Rc::new(Cell::new(None));
+        let slot: ResultSlot<T> = Rc::new(RefCell::new(None));
         let body = make_body(f, slot.clone());
         let task = match hub.new_task(self.name, body, false) {
             Ok(task) => task,
             Err(_) => unreachable!("a lazy spawn takes no stack"),
         };
         hub.schedule_later(task.clone(), delay);
-        JoinHandle { task, slot }
+        JoinHandle::new(task, slot)
     }
 }
 

@@ -12,7 +12,7 @@ use std::rc::Rc;
 use super::Pool;
 use crate::hub::JoinError;
 use crate::hub::core::Killed;
-use crate::hub::sync::Queue;
+use crate::hub::sync::{Event, Queue};
 use crate::hub::task::{JoinHandle, spawn};
 
 /// What the feeder and the item tasks send to the iterator.
@@ -32,10 +32,34 @@ enum Msg<T> {
 struct DoneGuard<T: 'static> {
     tx: Queue<Msg<T>>,
     index: usize,
+    backlog: Rc<Backlog>,
+}
+
+/// gevent's `maxsize`: how many finished results wait for the consumer.
+struct Backlog {
+    maxsize: Option<usize>,
+    /// Item tasks that have ended.
+    done: Cell<usize>,
+    /// Results handed out by the iterator.
+    taken: Cell<usize>,
+    /// Set when the consumer takes a result or goes away.
+    room: Event,
+}
+
+impl Backlog {
+    /// The feeder waits while `maxsize` finished results wait for the consumer.
+    fn wait_for_room(&self, stopped: &Cell<bool>) {
+        let Some(maxsize) = self.maxsize else { return };
+        while !stopped.get() && self.done.get() - self.taken.get() >= maxsize {
+            self.room.clear();
+            self.room.wait();
+        }
+    }
 }
 
 impl<T: 'static> Drop for DoneGuard<T> {
     fn drop(&mut self) {
+        self.backlog.done.set(self.backlog.done.get() + 1);
         // An unbounded queue: this never parks, even during unwinding.
         self.tx.put(Msg::Done(self.index));
     }
@@ -59,10 +83,17 @@ pub struct Imap<T: 'static> {
     total: Option<usize>,
     feeder_panic: Option<Box<dyn Any + Send>>,
     stop: Rc<Cell<bool>>,
+    backlog: Rc<Backlog>,
 }
 
 impl<T: 'static> Imap<T> {
-    pub(super) fn new<I, F>(pool: Pool, items: I, f: F, ordered: bool) -> Self
+    pub(super) fn new<I, F>(
+        pool: Pool,
+        items: I,
+        f: F,
+        ordered: bool,
+        maxsize: Option<usize>,
+    ) -> Self
     where
         I: Iterator + 'static,
         I::Item: 'static,
@@ -71,13 +102,23 @@ impl<T: 'static> Imap<T> {
         let messages = Queue::new();
         let stop = Rc::new(Cell::new(false));
         let f = Rc::new(f);
-        let (tx, stopped) = (messages.clone(), stop.clone());
+        let backlog = Rc::new(Backlog {
+            maxsize: maxsize.map(|m| m.max(1)),
+            done: Cell::new(0),
+            taken: Cell::new(0),
+            room: Event::new(),
+        });
+        let (tx, stopped, gate) = (messages.clone(), stop.clone(), backlog.clone());
         // The feeder is detached: it ends by itself when the items run out or the
         // iterator is dropped.
         drop(spawn(move || {
             let mut items = items;
             let mut count = 0;
             while !stopped.get() {
+                gate.wait_for_room(&stopped);
+                if stopped.get() {
+                    break;
+                }
                 let item = match panic::catch_unwind(AssertUnwindSafe(|| items.next())) {
                     Ok(Some(item)) => item,
                     Ok(None) => break,
@@ -91,6 +132,7 @@ impl<T: 'static> Imap<T> {
                 let done = DoneGuard {
                     tx: tx.clone(),
                     index: count,
+                    backlog: gate.clone(),
                 };
                 let handle = pool.spawn(move || {
                     let _done = done;
@@ -111,6 +153,7 @@ impl<T: 'static> Imap<T> {
             total: None,
             feeder_panic: None,
             stop,
+            backlog,
         }
     }
 
@@ -138,6 +181,8 @@ impl<T: 'static> Iterator for Imap<T> {
                     .expect("an item is spawned before its task ends");
                 self.next_index = index + 1;
                 self.taken += 1;
+                self.backlog.taken.set(self.taken);
+                self.backlog.room.set();
                 return Some(handle.join());
             }
             if self.total.is_some_and(|total| self.taken >= total) {
@@ -168,6 +213,7 @@ impl<T: 'static> Iterator for Imap<T> {
 impl<T: 'static> Drop for Imap<T> {
     fn drop(&mut self) {
         self.stop.set(true);
+        self.backlog.room.set();
     }
 }
 

@@ -309,7 +309,33 @@ impl Pool {
         F: Fn(I::Item) -> T + 'static,
         T: 'static,
     {
-        Imap::new(self.clone(), items.into_iter(), f, true)
+        Imap::new(self.clone(), items.into_iter(), f, true, None)
+    }
+
+    /// As [`imap`](Self::imap), with gevent's `maxsize`: the feeder starts no further
+    /// item while `maxsize` finished results wait for the consumer (a slow consumer
+    /// holds the producers back instead of letting results pile up). Tasks already
+    /// running still finish, so at most `maxsize` + the pool's size − 1 results wait.
+    /// A `maxsize` of 0 is treated as 1.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use skein_coroutine::hub::Pool;
+    ///
+    /// let pool = Pool::new(2);
+    /// let squares = pool.imap_maxsize(1..=5, 1, |n: u32| n * n);
+    /// assert_eq!(squares.map(Result::unwrap).collect::<Vec<_>>(), [1, 4, 9, 16, 25]);
+    /// ```
+    pub fn imap_maxsize<I, F, T>(&self, items: I, maxsize: usize, f: F) -> Imap<T>
+    where
+        I: IntoIterator,
+        I::IntoIter: 'static,
+        I::Item: 'static,
+        F: Fn(I::Item) -> T + 'static,
+        T: 'static,
+    {
+        Imap::new(self.clone(), items.into_iter(), f, true, Some(maxsize))
     }
 
     /// As [`imap`](Self::imap), but yields each result as soon as its task finishes
@@ -334,7 +360,20 @@ impl Pool {
         F: Fn(I::Item) -> T + 'static,
         T: 'static,
     {
-        Imap::new(self.clone(), items.into_iter(), f, false)
+        Imap::new(self.clone(), items.into_iter(), f, false, None)
+    }
+
+    /// As [`imap_unordered`](Self::imap_unordered), with gevent's `maxsize` (see
+    /// [`imap_maxsize`](Self::imap_maxsize)).
+    pub fn imap_unordered_maxsize<I, F, T>(&self, items: I, maxsize: usize, f: F) -> Imap<T>
+    where
+        I: IntoIterator,
+        I::IntoIter: 'static,
+        I::Item: 'static,
+        F: Fn(I::Item) -> T + 'static,
+        T: 'static,
+    {
+        Imap::new(self.clone(), items.into_iter(), f, false, Some(maxsize))
     }
 
     /// Waits until every task of the pool has finished (gevent's `pool.join()`).

@@ -6,10 +6,15 @@ use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use super::event::Event;
+use crate::hub::LinkId;
+use crate::hub::core::hub;
+
+type Callback<T, E> = Box<dyn FnOnce(&Result<T, E>)>;
 
 struct Inner<T, E> {
     result: RefCell<Option<Result<T, E>>>,
     ready: Event,
+    links: RefCell<Vec<(u64, Callback<T, E>)>>,
 }
 
 /// A value, or an error, that green tasks wait for (gevent's
@@ -40,6 +45,7 @@ impl<T, E> AsyncResult<T, E> {
             inner: Rc::new(Inner {
                 result: RefCell::new(None),
                 ready: Event::new(),
+                links: RefCell::new(Vec::new()),
             }),
         }
     }
@@ -57,6 +63,47 @@ impl<T, E> AsyncResult<T, E> {
     fn put(&self, result: Result<T, E>) {
         *self.inner.result.borrow_mut() = Some(result);
         self.inner.ready.set();
+        let links = std::mem::take(&mut *self.inner.links.borrow_mut());
+        if links.is_empty() {
+            return;
+        }
+        let hub = hub();
+        for (_, callback) in links {
+            hub.run_hook(|| {
+                if let Some(result) = self.inner.result.borrow().as_ref() {
+                    callback(result);
+                }
+            });
+        }
+    }
+
+    /// Runs `callback` with the result once it is set (gevent's `rawlink`): in the
+    /// setter's [`set`](Self::set) / [`set_error`](Self::set_error) call, after the
+    /// waiters are woken, or at once when the result is set already. It runs once (a
+    /// later `set` does not run it again). As a task's rawlink it must not block and
+    /// must not set this result again (a blocking hub call panics); a panic in it is
+    /// reported and stops only that callback.
+    pub fn rawlink(&self, callback: impl FnOnce(&Result<T, E>) + 'static) -> LinkId {
+        let hub = hub();
+        if self.is_ready() {
+            hub.run_hook(|| {
+                if let Some(result) = self.inner.result.borrow().as_ref() {
+                    callback(result);
+                }
+            });
+            return LinkId(hub.link_id());
+        }
+        let id = hub.link_id();
+        self.inner.links.borrow_mut().push((id, Box::new(callback)));
+        LinkId(id)
+    }
+
+    /// Removes a callback that has not run yet; true when it was removed.
+    pub fn unlink(&self, id: LinkId) -> bool {
+        let mut links = self.inner.links.borrow_mut();
+        let before = links.len();
+        links.retain(|(link, _)| *link != id.0);
+        links.len() != before
     }
 
     /// True once a value or an error is set (gevent's `ready()`).
@@ -67,6 +114,11 @@ impl<T, E> AsyncResult<T, E> {
     /// True once a value is set (gevent's `successful()`).
     pub fn is_successful(&self) -> bool {
         matches!(*self.inner.result.borrow(), Some(Ok(_)))
+    }
+
+    /// The event set with the result (for `iwait`).
+    pub(crate) fn ready_event(&self) -> &Event {
+        &self.inner.ready
     }
 
     /// Waits until the result is set (gevent's `wait()` without its return value).
@@ -82,6 +134,31 @@ impl<T, E> AsyncResult<T, E> {
     /// Waits at most `timeout`; true when the result is set.
     pub fn wait_timeout(&self, timeout: Duration) -> bool {
         self.inner.ready.wait_timeout(timeout)
+    }
+}
+
+impl<T: Clone + 'static, E: Clone + 'static> AsyncResult<T, E> {
+    /// Runs `callback` in a new green task with a clone of the result once it is set
+    /// (gevent's `link`, which spawns a greenlet): it may block on the hub. Linked
+    /// when the result is set already, the task is spawned at once.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use skein_coroutine::hub::{self, AsyncResult, Queue};
+    ///
+    /// let answer: AsyncResult<u32, String> = AsyncResult::new();
+    /// let told: Queue<u32> = Queue::new();
+    /// let t = told.clone();
+    /// answer.link(move |result| t.put(*result.as_ref().unwrap()));
+    /// answer.set(7);
+    /// assert_eq!(told.get(), 7);
+    /// ```
+    pub fn link(&self, callback: impl FnOnce(&Result<T, E>) + 'static) -> LinkId {
+        self.rawlink(move |result| {
+            let result = result.clone();
+            drop(crate::hub::spawn(move || callback(&result)));
+        })
     }
 }
 

@@ -5,12 +5,14 @@ use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use super::waitlist::WaitList;
-use crate::hub::core::{Wake, hub};
+use crate::hub::core::{Hook, Wake, hub};
 
 #[derive(Default)]
 struct Inner {
     flag: std::cell::Cell<bool>,
     waiters: WaitList,
+    /// Run once at the next `set` (gevent's `rawlink`; used by `iwait`).
+    hooks: std::cell::RefCell<Vec<(u64, Hook)>>,
 }
 
 /// A flag green tasks wait for (gevent's `gevent.event.Event`): `set` wakes every
@@ -41,7 +43,28 @@ impl Event {
     /// Sets the flag and wakes every waiting task.
     pub fn set(&self) {
         self.inner.flag.set(true);
-        self.inner.waiters.wake_all(&hub());
+        let hub = hub();
+        self.inner.waiters.wake_all(&hub);
+        let hooks = std::mem::take(&mut *self.inner.hooks.borrow_mut());
+        for (_, hook) in hooks {
+            hub.run_hook(hook);
+        }
+    }
+
+    /// Runs `hook` (in the hub's rawlink way) at the next `set`; the hook back when
+    /// the event is set now.
+    pub(crate) fn add_hook(&self, hook: Hook) -> Result<u64, Hook> {
+        if self.is_set() {
+            return Err(hook);
+        }
+        let id = hub().link_id();
+        self.inner.hooks.borrow_mut().push((id, hook));
+        Ok(id)
+    }
+
+    /// Removes a hook that has not run.
+    pub(crate) fn remove_hook(&self, id: u64) {
+        self.inner.hooks.borrow_mut().retain(|(h, _)| *h != id);
     }
 
     /// Resets the flag.

@@ -1,11 +1,12 @@
 //! Green synchronisation: gevent's `Event`, `AsyncResult`, `Lock`, `Semaphore`,
-//! `BoundedSemaphore`, `Queue` and `Channel`. They park green tasks (never the thread)
+//! `BoundedSemaphore`, `Queue`, `LifoQueue`, `PriorityQueue` and `Channel`. They park green tasks (never the thread)
 //! and belong to one hub: their handles are `Clone` and `!Send`.
 
 mod async_result;
 mod channel;
 mod event;
 mod lock;
+mod order;
 mod queue;
 mod semaphore;
 mod waitlist;
@@ -14,5 +15,8 @@ pub use async_result::AsyncResult;
 pub use channel::Channel;
 pub use event::Event;
 pub use lock::{Lock, LockGuard};
-pub use queue::{PutTimeoutError, Queue, TaskDoneError, TryPutError};
+pub use order::{Fifo, Lifo, Order, Priority};
+pub use queue::{
+    LifoQueue, PriorityQueue, PutTimeoutError, Queue, ShutDown, TaskDoneError, TryPutError,
+};
 pub use semaphore::{ReleaseError, Semaphore, SemaphoreGuard};
