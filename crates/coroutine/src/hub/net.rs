@@ -52,6 +52,9 @@ fn cooperative<R>(
     }
 }
 
+/// The listen backlog of [`TcpListener::bind`] (the kernel caps it at `somaxconn`).
+const BACKLOG: i32 = 1024;
+
 /// A cooperative TCP listening socket (gevent's patched `socket` / `StreamServer`).
 ///
 /// # Examples
@@ -87,7 +90,14 @@ impl TcpListener {
     ///
     /// The operating system's error for each address tried (the last one is returned).
     pub fn bind(addr: impl ToSocketAddrs) -> io::Result<Self> {
-        let inner = each_addr(addr, mio::net::TcpListener::bind)?;
+        let inner = each_addr(addr, |a| {
+            let listener = mio::net::TcpListener::bind(a)?;
+            // mio (like std) listens with a backlog of 128: a burst of connections
+            // beyond it stalls in the kernel's handshake retries (seconds) before the
+            // acceptor sees them. Listening again on a listening socket raises it.
+            rustix::net::listen(&listener, BACKLOG)?;
+            Ok(listener)
+        })?;
         Self::from_mio(inner)
     }
 
@@ -315,6 +325,15 @@ impl TcpStream {
     /// The operating system's error.
     pub fn set_nodelay(&self, nodelay: bool) -> io::Result<()> {
         self.inner.set_nodelay(nodelay)
+    }
+
+    /// Whether `TCP_NODELAY` is set (`getsockopt(IPPROTO_TCP, TCP_NODELAY)`).
+    ///
+    /// # Errors
+    ///
+    /// The operating system's error.
+    pub fn nodelay(&self) -> io::Result<bool> {
+        self.inner.nodelay()
     }
 
     fn deadline(timeout: &Cell<Option<Duration>>) -> Option<Instant> {
