@@ -163,7 +163,16 @@ fn empty_reads_and_writes_and_the_end_of_the_stream() {
     client.write_all(b"").unwrap();
     assert_eq!(client.write(b"").unwrap(), 0);
     client.flush().unwrap();
+    // With a timeout too; and a zero timeout still makes the attempt (a non-blocking
+    // socket's sendall sends what fits at once).
+    client.set_write_timeout(Some(Duration::from_secs(10)));
+    client.write_all(b"").unwrap();
+    client.set_write_timeout(Some(Duration::ZERO));
+    client.write_all(b"hi\n").unwrap();
     drop(client);
+    let mut hi = [0u8; 3];
+    server.read_exact(&mut hi).unwrap();
+    assert_eq!(&hi, b"hi\n");
     let mut buf = [0u8; 16];
     assert_eq!(server.read(&mut buf).unwrap(), 0);
     assert_eq!(server.read(&mut buf).unwrap(), 0);

@@ -187,6 +187,19 @@ impl fmt::Debug for TcpListener {
 /// drained, so the next read parks at once instead of trying a syscall that would fail
 /// with `WouldBlock` (a request/response exchange of small messages makes a third fewer
 /// syscalls). Bytes are always delivered in order, whichever task reads.
+///
+/// # Differences from gevent's socket
+///
+/// - Several tasks may read (or write) one stream at once, through `&TcpStream` in an
+///   `Rc`: they are served in the order they parked (gevent raises `AssertionError` for
+///   a second reader of one socket).
+/// - A stream cannot be closed while a task is parked on it (the task borrows it); the
+///   way for another task to end it is [`shutdown`](Self::shutdown): a parked reader
+///   wakes with `Ok(0)`, a parked writer with `BrokenPipe` (gevent's `close()` wakes them
+///   with `EBADF`). Dropping the last handle closes the socket.
+/// - A timeout of `Some(Duration::ZERO)` fails a read or write that would wait at once
+///   with `TimedOut` (Python's `settimeout(0)` raises `BlockingIOError`; std rejects a
+///   zero timeout).
 pub struct TcpStream {
     inner: mio::net::TcpStream,
     entry: Rc<IoEntry>,
