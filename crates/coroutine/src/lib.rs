@@ -85,7 +85,7 @@
 //! | `g.kill()` / `g.kill(block=False)` / `gevent.killall(gs)` | `h.kill()` / `h.kill_nowait()` / [`hub::killall`]`(&hs)` |
 //! | `gevent.getcurrent()` | [`hub::getcurrent`]`()` → [`hub::TaskRef`] (`<Greenlet "task-1">`) |
 //! | `with gevent.Timeout(s):` / `except gevent.Timeout` | [`hub::with_timeout`]`(dur, \|\| …)` → `Err(`[`hub::Timeout`]`)` |
-//! | `gevent.wait()` | [`hub::wait`]`()` |
+//! | `gevent.wait()` / `gevent.wait(timeout=t)` | [`hub::wait`]`()` / [`hub::wait_timeout`]`(dur)` → `bool` |
 //! | `monkey.patch_all()` (cooperative `socket`) | [`hub::TcpListener`], [`hub::TcpStream`] (no patching: use them; the detector names what still blocks) |
 //! | `sock.accept()` / `sock.settimeout(t)` | `listener.accept()` / `accept_timeout(dur)`; `stream.set_read_timeout(Some(dur))` |
 //! | `gevent.queue.Queue()` / `Queue(maxsize)` | [`hub::Queue`]`::new()` / `Queue::bounded(n)` |

@@ -413,6 +413,19 @@ impl Hub {
     pub(crate) fn yield_now(&self) {
         self.refuse_block_in_hook();
         let cur = self.current();
+        if cur.is_main() {
+            // The main context goes to the back of the ready queue and the loop returns
+            // as soon as it comes out again: let the timers that are due and the sockets
+            // that are ready queue their tasks first, or a `sleep(0)` loop there would
+            // never see a timeout, a timer or IO (a task's yield reaches the loop, which
+            // does this after each batch).
+            if !self.timers.borrow().is_empty() {
+                self.fire_timers(Instant::now());
+            }
+            if self.io_waiting.get() > 0 {
+                self.poll_io(Some(Duration::ZERO));
+            }
+        }
         cur.epoch.set(cur.epoch.get() + 1);
         cur.state.set(State::Ready);
         cur.reason.set(Wake::Woken);

@@ -193,7 +193,7 @@ pub use sync::{
 };
 pub use task::{
     Builder, JoinHandle, TaskRef, getcurrent, joinall, joinall_timeout, killall, live_tasks, run,
-    sleep, spawn, spawn_later, wait,
+    sleep, spawn, spawn_later, wait, wait_timeout,
 };
 pub use timeout::with_timeout;
 pub use wait::{Iwait, JoinAll, JoinAllError, Waitable, iwait, wait_ready};

@@ -52,6 +52,9 @@ fn cooperative<R>(
     }
 }
 
+/// The listen backlog of [`TcpListener::bind`] (the kernel caps it at `somaxconn`).
+const BACKLOG: i32 = 1024;
+
 /// A cooperative TCP listening socket (gevent's patched `socket` / `StreamServer`).
 ///
 /// # Examples
@@ -87,7 +90,14 @@ impl TcpListener {
     ///
     /// The operating system's error for each address tried (the last one is returned).
     pub fn bind(addr: impl ToSocketAddrs) -> io::Result<Self> {
-        let inner = each_addr(addr, mio::net::TcpListener::bind)?;
+        let inner = each_addr(addr, |a| {
+            let listener = mio::net::TcpListener::bind(a)?;
+            // mio (like std) listens with a backlog of 128: a burst of connections
+            // beyond it stalls in the kernel's handshake retries (seconds) before the
+            // acceptor sees them. Listening again on a listening socket raises it.
+            rustix::net::listen(&listener, BACKLOG)?;
+            Ok(listener)
+        })?;
         Self::from_mio(inner)
     }
 
@@ -177,6 +187,19 @@ impl fmt::Debug for TcpListener {
 /// drained, so the next read parks at once instead of trying a syscall that would fail
 /// with `WouldBlock` (a request/response exchange of small messages makes a third fewer
 /// syscalls). Bytes are always delivered in order, whichever task reads.
+///
+/// # Differences from gevent's socket
+///
+/// - Several tasks may read (or write) one stream at once, through `&TcpStream` in an
+///   `Rc`: they are served in the order they parked (gevent raises `AssertionError` for
+///   a second reader of one socket).
+/// - A stream cannot be closed while a task is parked on it (the task borrows it); the
+///   way for another task to end it is [`shutdown`](Self::shutdown): a parked reader
+///   wakes with `Ok(0)`, a parked writer with `BrokenPipe` (gevent's `close()` wakes them
+///   with `EBADF`). Dropping the last handle closes the socket.
+/// - A timeout of `Some(Duration::ZERO)` fails a read or write that would wait at once
+///   with `TimedOut` (Python's `settimeout(0)` raises `BlockingIOError`; std rejects a
+///   zero timeout).
 pub struct TcpStream {
     inner: mio::net::TcpStream,
     entry: Rc<IoEntry>,
@@ -315,6 +338,15 @@ impl TcpStream {
     /// The operating system's error.
     pub fn set_nodelay(&self, nodelay: bool) -> io::Result<()> {
         self.inner.set_nodelay(nodelay)
+    }
+
+    /// Whether `TCP_NODELAY` is set (`getsockopt(IPPROTO_TCP, TCP_NODELAY)`).
+    ///
+    /// # Errors
+    ///
+    /// The operating system's error.
+    pub fn nodelay(&self) -> io::Result<bool> {
+        self.inner.nodelay()
     }
 
     fn deadline(timeout: &Cell<Option<Duration>>) -> Option<Instant> {

@@ -561,14 +561,40 @@ pub fn live_tasks() -> usize {
 /// `gevent.wait()`); false when some task can never finish (it waits for something
 /// nothing can signal).
 pub fn wait() -> bool {
+    wait_until(None)
+}
+
+/// Runs the hub until every other green task of this thread has finished or `timeout`
+/// has passed (gevent's `gevent.wait(timeout=t)`); true when they all finished. Tasks
+/// still running when it returns keep running. `Duration::ZERO` only checks.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use skein_coroutine::hub;
+///
+/// let slow = hub::spawn_later(Duration::from_secs(60), || ());
+/// assert!(!hub::wait_timeout(Duration::from_millis(5)));
+/// slow.kill();
+/// assert!(hub::wait_timeout(Duration::ZERO));
+/// ```
+pub fn wait_timeout(timeout: Duration) -> bool {
+    wait_until(Some(Instant::now() + timeout))
+}
+
+fn wait_until(deadline: Option<Instant>) -> bool {
     let hub = hub();
     let own = usize::from(!hub.current().is_main());
     loop {
         if hub.live() <= own {
             return true;
         }
+        if deadline.is_some_and(|d| Instant::now() >= d) {
+            return false;
+        }
         hub.add_idle_waiter(hub.waiter());
-        match hub.park() {
+        match hub.park_deadline(deadline) {
             Wake::Deadlock => return hub.live() <= own,
             Wake::Interrupted => checkpoint(),
             Wake::Woken | Wake::TimedOut => {}
