@@ -195,7 +195,10 @@ fn dev_shm_is_unchanged_after_sigkill_of_a_parent_holding_segments() {
     let mut segment = None;
     for line in BufReader::new(child.stdout.take().unwrap()).lines() {
         let line = line.unwrap();
-        if let Some(name) = line.strip_prefix("SEGMENT ") {
+        // The tag may follow libtest's own `test NAME ... ` on the same line: libtest
+        // prints that before it runs the test when tests run one at a time
+        // (`RUST_TEST_THREADS=1`, inherited by the helper).
+        if let Some((_, name)) = line.split_once("SEGMENT ") {
             segment = Some(name.trim_start_matches('/').to_owned());
         }
         if line.ends_with("READY") {
