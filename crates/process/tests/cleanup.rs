@@ -104,7 +104,10 @@ fn start_helper() -> (std::process::Child, Vec<String>) {
             break;
         }
     }
-    assert_eq!(names.len(), 2, "helper did not report its segments");
+    if names.len() != 2 {
+        kill_tree(&mut helper); // not left running for its minute
+        panic!("helper did not report its segments: {names:?}");
+    }
     (helper, names)
 }
 

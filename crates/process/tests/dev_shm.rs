@@ -205,7 +205,12 @@ fn dev_shm_is_unchanged_after_sigkill_of_a_parent_holding_segments() {
             break;
         }
     }
-    let segment = segment.expect("helper did not get ready");
+    let Some(segment) = segment else {
+        // SAFETY: signals the process group created for the helper.
+        unsafe { libc::killpg(child.id() as i32, libc::SIGKILL) };
+        let _ = child.wait();
+        panic!("helper did not get ready");
+    };
     // the test can fail: the tree does hold new entries right now
     assert!(skein_entries().contains(&segment));
     // SAFETY: signals the process group created for the helper.
