@@ -78,42 +78,70 @@ fn join_returns_the_value_and_getcurrent_names_the_task() {
 
 #[test]
 fn timers_fire_in_deadline_order() {
-    let log = log();
-    let delays = [30u64, 10, 20, 0, 25, 5];
-    let tasks: Vec<_> = delays
-        .iter()
-        .map(|&ms| {
-            let log = log.clone();
-            hub::spawn(move || {
-                hub::sleep(Duration::from_millis(ms));
-                log.borrow_mut().push(ms.to_string());
+    // Every task sleeps until `base + ms`: one shared base, so how far apart the tasks
+    // start does not matter. Each timer is set a little after its task reads the clock;
+    // a last task, run after every other one has set its timer, bounds that slip. A
+    // round whose slip reached the smallest gap between two deadlines (5 ms: the thread
+    // was descheduled that long) proves nothing about the timers and is run again.
+    const MIN_GAP: Duration = Duration::from_millis(5);
+    for _round in 0..100 {
+        let log = log();
+        let base = Instant::now();
+        let delays = [30u64, 10, 20, 0, 25, 5];
+        let mut tasks: Vec<_> = delays
+            .iter()
+            .map(|&ms| {
+                let log = log.clone();
+                let deadline = base + Duration::from_millis(ms);
+                hub::spawn(move || {
+                    hub::sleep(deadline.saturating_duration_since(Instant::now()));
+                    log.borrow_mut().push(ms.to_string());
+                })
             })
-        })
-        .collect();
-    hub::joinall(&tasks);
-    assert_eq!(*log.borrow(), ["0", "5", "10", "20", "25", "30"]);
+            .collect();
+        let all_set = Rc::new(std::cell::Cell::new(None));
+        let a = all_set.clone();
+        tasks.push(hub::spawn(move || a.set(Some(Instant::now()))));
+        hub::joinall(&tasks);
+        let slip = all_set.get().expect("the last task ran") - base;
+        if slip < MIN_GAP {
+            assert_eq!(*log.borrow(), ["0", "5", "10", "20", "25", "30"]);
+            return;
+        }
+    }
+    panic!("in 100 rounds, setting six timers always took longer than {MIN_GAP:?}");
 }
 
 #[test]
 fn spawn_later_runs_in_deadline_order_and_kill_cancels_it() {
-    let log = log();
-    let start = Instant::now();
-    let mk = |ms: u64| {
-        let log = log.clone();
-        hub::spawn_later(Duration::from_millis(ms), move || {
-            log.borrow_mut().push(ms.to_string())
-        })
-    };
-    let late = mk(30);
-    let early = mk(10);
-    let cancelled = mk(20);
-    cancelled.kill();
-    assert!(cancelled.is_finished());
-    assert!(matches!(cancelled.join(), Err(JoinError::Killed)));
-    early.join().unwrap();
-    late.join().unwrap();
-    assert!(start.elapsed() >= Duration::from_millis(30));
-    assert_eq!(*log.borrow(), ["10", "30"]);
+    // The delays count from each call: a round in which the second call came 20 ms or
+    // more after the first (the thread was descheduled that long) has its deadlines in
+    // the other order and proves nothing; it is run again.
+    for _round in 0..100 {
+        let log = log();
+        let start = Instant::now();
+        let mk = |ms: u64| {
+            let log = log.clone();
+            hub::spawn_later(Duration::from_millis(ms), move || {
+                log.borrow_mut().push(ms.to_string())
+            })
+        };
+        let late = mk(30);
+        let early = mk(10);
+        let in_order = start.elapsed() < Duration::from_millis(20);
+        let cancelled = mk(20);
+        cancelled.kill();
+        assert!(cancelled.is_finished());
+        assert!(matches!(cancelled.join(), Err(JoinError::Killed)));
+        early.join().unwrap();
+        late.join().unwrap();
+        assert!(start.elapsed() >= Duration::from_millis(30));
+        if in_order {
+            assert_eq!(*log.borrow(), ["10", "30"]);
+            return;
+        }
+    }
+    panic!("in 100 rounds, two spawn_later calls were always 20 ms or more apart");
 }
 
 #[test]

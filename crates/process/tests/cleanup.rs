@@ -28,6 +28,13 @@ fn helper(name: &str) -> Command {
     cmd
 }
 
+/// What the helper reported after `tag` on this line of its output. The tag may follow
+/// libtest's own `test NAME ... ` on the same line: libtest prints that before it runs
+/// the test when tests run one at a time (`RUST_TEST_THREADS=1`, inherited by the helper).
+fn reported<'a>(line: &'a str, tag: &str) -> Option<&'a str> {
+    line.split_once(tag).map(|(_, rest)| rest)
+}
+
 /// Run by the tests below in a child process: creates two segments, forks a child that
 /// maps them too, prints the names, and waits to be killed.
 #[test]
@@ -71,7 +78,7 @@ fn a_segment_forgotten_at_exit_is_unlinked() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     let name = stdout
         .lines()
-        .find_map(|l| l.strip_prefix("SEGMENT "))
+        .find_map(|l| reported(l, "SEGMENT "))
         .expect("helper did not report its segment")
         .to_owned();
     assert!(
@@ -90,14 +97,17 @@ fn start_helper() -> (std::process::Child, Vec<String>) {
     let mut names = Vec::new();
     for line in out.lines() {
         let line = line.unwrap();
-        if let Some(name) = line.strip_prefix("SEGMENT ") {
+        if let Some(name) = reported(&line, "SEGMENT ") {
             names.push(name.to_owned());
         }
-        if line.starts_with("CHILD ") {
+        if reported(&line, "CHILD ").is_some() {
             break;
         }
     }
-    assert_eq!(names.len(), 2, "helper did not report its segments");
+    if names.len() != 2 {
+        kill_tree(&mut helper); // not left running for its minute
+        panic!("helper did not report its segments: {names:?}");
+    }
     (helper, names)
 }
 

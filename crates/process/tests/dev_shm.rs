@@ -195,14 +195,22 @@ fn dev_shm_is_unchanged_after_sigkill_of_a_parent_holding_segments() {
     let mut segment = None;
     for line in BufReader::new(child.stdout.take().unwrap()).lines() {
         let line = line.unwrap();
-        if let Some(name) = line.strip_prefix("SEGMENT ") {
+        // The tag may follow libtest's own `test NAME ... ` on the same line: libtest
+        // prints that before it runs the test when tests run one at a time
+        // (`RUST_TEST_THREADS=1`, inherited by the helper).
+        if let Some((_, name)) = line.split_once("SEGMENT ") {
             segment = Some(name.trim_start_matches('/').to_owned());
         }
         if line.ends_with("READY") {
             break;
         }
     }
-    let segment = segment.expect("helper did not get ready");
+    let Some(segment) = segment else {
+        // SAFETY: signals the process group created for the helper.
+        unsafe { libc::killpg(child.id() as i32, libc::SIGKILL) };
+        let _ = child.wait();
+        panic!("helper did not get ready");
+    };
     // the test can fail: the tree does hold new entries right now
     assert!(skein_entries().contains(&segment));
     // SAFETY: signals the process group created for the helper.

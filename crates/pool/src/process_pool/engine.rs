@@ -1086,6 +1086,9 @@ impl Manager {
     }
 
     fn bury(&mut self, w: Worker) {
+        // Unlisted before it is reaped: once reaped, its pid may go to another process,
+        // which `worker_pids` must never name.
+        self.engine.inner.lock().pids.retain(|p| *p != w.pid);
         let grace = self.engine.opts.grace;
         let code = match w.handle.join_timeout(grace) {
             Ok(Some(c)) => Some(c),
@@ -1099,7 +1102,6 @@ impl Manager {
         {
             let mut inner = self.engine.inner.lock();
             inner.live = inner.live.saturating_sub(1);
-            inner.pids.retain(|p| *p != w.pid);
             let mut requeue = Vec::new();
             for &(id, _) in &w.outstanding {
                 let blamed = match w.stopping {
