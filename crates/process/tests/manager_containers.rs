@@ -120,12 +120,13 @@ fn list_methods_follow_python() {
     // Python: ValueError: 7 is not in list; 3 is not in l[1:].
     assert!(matches!(l.index(&7), Err(ManagerError::NotInList)));
     assert!(matches!(l.index_in(&3, 1..), Err(ManagerError::NotInList)));
-    // Slices: l[2:5], l[-2:], l[:2], l[5:2] (empty), l[-100:100] (clamped).
+    // Slices: l[2:5], l[-2:], l[:2], l[-3:2] (empty), l[-100:100] (clamped).
     assert_eq!(l.get_range(2..5).unwrap(), [4, 1, 5]);
     assert_eq!(l.get_range(-2..).unwrap(), [2, 6]);
     assert_eq!(l.get_range(..2).unwrap(), [3, 1]);
     assert_eq!(l.get_range(..=-1).unwrap().len(), 8);
-    assert!(l.get_range(5..2).unwrap().is_empty());
+    // l[-3:2] on 8 items is l[5:2]: empty.
+    assert!(l.get_range(-3..2).unwrap().is_empty());
     assert_eq!(l.get_range(-100..100).unwrap().len(), 8);
     l.remove(&1).unwrap();
     assert_eq!(l.to_vec().unwrap(), [3, 4, 1, 5, 9, 2, 6]);

@@ -358,7 +358,7 @@ fn slice(range: impl RangeBounds<i64>) -> (i64, Option<i64>) {
         Bound::Unbounded => 0,
     };
     let stop = match range.end_bound() {
-        Bound::Included(&b) if b == -1 => None,
+        Bound::Included(&-1) => None,
         Bound::Included(&b) => Some(b.saturating_add(1)),
         Bound::Excluded(&b) => Some(b),
         Bound::Unbounded => None,
