@@ -71,6 +71,7 @@
 //! | `executor.map(fn, iterable)` | [`ProcessPoolExecutor::map`]`(f, iter)` → [`ProcessMap`] (over [`CallJobs`]) |
 //! | `BrokenProcessPool` (whole pool dead after one worker dies) | only that task fails: [`TaskError::Failed`] with [`WorkerDied`] (signal, pid); a replacement starts |
 //! | `future.cancel()` of a running task (`False` in Python) | [`Future::cancel`] terminates the worker (SIGTERM, SIGKILL after [`kill_grace`](ProcessPoolExecutorBuilder::kill_grace)) → `cancelled()`; [`Promise::on_cancel_running`] for other executors |
+//! | `executor.terminate_workers()` / `kill_workers()` (3.14): shut down, signal every worker; waiting futures `CancelledError`, running ones `BrokenProcessPool` | [`ProcessPoolExecutor::terminate_workers`] / [`kill_workers`](ProcessPoolExecutor::kill_workers): every unresolved future fails with [`TaskError::Failed`] holding [`ForcedShutdown`] (which call, signal, whether it ran); returns once every worker is reaped |
 //! | pebble `schedule(fn, timeout=t)`, `TimeoutError` | [`Call::new(f, a).timeout(t)`](Call::timeout) → [`TaskTimedOut`] |
 //! | billiard `max_memory_per_child` | [`.max_memory_per_child(bytes)`](ProcessPoolExecutorBuilder::max_memory_per_child) |
 //! | `multiprocessing.Pool(processes, initializer, initargs, maxtasksperchild, context)` | [`ProcessPool::new`]`(n)` / [`ProcessPool::builder`]`().processes(n).initializer(f, a).max_tasks_per_child(k).start_method(m)` → [`ProcessPoolBuilder`] |
@@ -221,9 +222,9 @@ pub use crate::error::{
 pub use crate::executor::{Executor, Map, Submit};
 pub use crate::future::{Awaiting, Future};
 pub use crate::process_pool::{
-    ApplyResult, Call, CallJobs, CodecFailure, IMapIterator, IMapUnorderedIterator, MapResult,
-    ProcessMap, ProcessPool, ProcessPoolBuilder, ProcessPoolExecutor, ProcessPoolExecutorBuilder,
-    TaskTimedOut, WorkerDied,
+    ApplyResult, Call, CallJobs, CodecFailure, ForcedShutdown, IMapIterator, IMapUnorderedIterator,
+    MapResult, ProcessMap, ProcessPool, ProcessPoolBuilder, ProcessPoolExecutor,
+    ProcessPoolExecutorBuilder, TaskTimedOut, WorkerDied,
 };
 pub use crate::promise::Promise;
 pub use crate::thread_executor::{ExecutorMap, MapJob, MapJobs, ThreadPoolExecutor};

@@ -19,6 +19,7 @@ use skein_pool::{
     Call, Executor, PoolError, ProcessPool, ProcessPoolExecutor, Submit, SubmitError, TaskError,
     TaskTimedOut, ThreadPoolExecutor, WorkerDied,
 };
+use skein_pool::{ForcedShutdown, Future};
 use skein_process::StartMethod;
 
 skein_process::test_support!();
@@ -40,6 +41,9 @@ macro_rules! matrix {
 }
 
 matrix!(
+    terminate_workers_fails_every_unresolved_future_once_and_leaves_no_process,
+    kill_workers_does_not_wait_for_a_worker_that_ignores_sigterm,
+    force_shutdown_after_a_worker_died_or_a_shutdown_does_nothing_more,
     executor_submit_and_map,
     same_code_on_threads_and_processes,
     panic_fails_only_its_task_with_backtrace,
@@ -1065,4 +1069,189 @@ fn executor_basics_follow_python(method: StartMethod) {
     let t = Instant::now();
     assert!(ex.shutdown_timeout(LONG, true));
     assert!(t.elapsed() < LONG);
+}
+
+// ---- Python 3.14: terminate_workers() / kill_workers() ----
+
+/// As `block`, with `SIGTERM` ignored (a worker only `SIGKILL` stops).
+fn block_ignoring_sigterm(args: (PathBuf, u64)) -> u64 {
+    // SAFETY: setting a signal's disposition to SIG_IGN.
+    unsafe { libc::signal(libc::SIGTERM, libc::SIG_IGN) };
+    block(args)
+}
+
+fn forced(e: &TaskError) -> ForcedShutdown {
+    match e {
+        TaskError::Failed(inner) => *inner
+            .downcast_ref::<ForcedShutdown>()
+            .unwrap_or_else(|| panic!("not ForcedShutdown: {e}")),
+        other => panic!("expected ForcedShutdown, got {other:?}"),
+    }
+}
+
+/// Counts the completions of each future (its done-callbacks).
+fn count_completions<T: Send + Sync + 'static>(futures: &[Future<T>]) -> Arc<Vec<AtomicUsize>> {
+    let counts: Arc<Vec<AtomicUsize>> =
+        Arc::new((0..futures.len()).map(|_| AtomicUsize::new(0)).collect());
+    for (i, f) in futures.iter().enumerate() {
+        let counts = counts.clone();
+        f.add_done_callback(move |_| {
+            counts[i].fetch_add(1, Ordering::SeqCst);
+        });
+    }
+    counts
+}
+
+/// Runs a force shutdown on a busy executor: two running tasks, a backlog, three done.
+fn force_shutdown_of_a_busy_executor(method: StartMethod, kill: bool) {
+    let dir = tempfile::tempdir().unwrap();
+    let ex = executor(method, 2);
+    let pids = ex.worker_pids();
+    let done: Vec<_> = (0..3)
+        .map(|i| ex.submit(Call::new(double, i)).unwrap())
+        .collect();
+    for (i, f) in done.iter().enumerate() {
+        assert_eq!(*f.result().unwrap(), 2 * i as u64);
+    }
+    let running: Vec<_> = (10..12)
+        .map(|tag| {
+            ex.submit(Call::new(block, (dir.path().to_owned(), tag)))
+                .unwrap()
+        })
+        .collect();
+    let waiting: Vec<_> = (0..20)
+        .map(|i| ex.submit(Call::new(double, i)).unwrap())
+        .collect();
+    let ran = count_completions(&running);
+    let waited = count_completions(&waiting);
+    let resolved = count_completions(&done);
+    started(dir.path(), 10);
+    started(dir.path(), 11);
+    if kill {
+        ex.kill_workers();
+    } else {
+        ex.terminate_workers();
+    }
+    // Everything is resolved when the call returns, each future exactly once.
+    for f in &running {
+        let e = f.result().unwrap_err();
+        let why = forced(&e);
+        assert!(why.was_running(), "{e}");
+        assert_eq!(why.is_kill(), kill);
+        assert_eq!(
+            why.signal(),
+            if kill { libc::SIGKILL } else { libc::SIGTERM }
+        );
+        let call = if kill {
+            "kill_workers()"
+        } else {
+            "terminate_workers()"
+        };
+        assert!(e.to_string().contains(call), "{e}");
+    }
+    for f in &waiting {
+        let e = f.result().unwrap_err();
+        assert!(!forced(&e).was_running(), "{e}");
+    }
+    for (i, f) in done.iter().enumerate() {
+        assert_eq!(
+            *f.result().unwrap(),
+            2 * i as u64,
+            "a done future keeps its value"
+        );
+    }
+    for counts in [&ran, &waited, &resolved] {
+        assert!(
+            counts.iter().all(|c| c.load(Ordering::SeqCst) == 1),
+            "a future resolved other than once"
+        );
+    }
+    assert!(ex.is_shutdown());
+    assert_eq!(ex.pending(), 0);
+    assert!(ex.worker_pids().is_empty());
+    assert!(matches!(
+        ex.submit(Call::new(double, 1)),
+        Err(SubmitError::ShutDown(_))
+    ));
+    for pid in &pids {
+        assert!(
+            eventually(LONG, || process_gone(*pid)),
+            "worker {pid} survived"
+        );
+    }
+    // The blocked tasks never got past their gate.
+    release(dir.path());
+    drop(ex);
+}
+
+fn terminate_workers_fails_every_unresolved_future_once_and_leaves_no_process(method: StartMethod) {
+    // test_force_shutdown_workers (terminate), test_force_shutdown_workers_stops_pool.
+    force_shutdown_of_a_busy_executor(method, false);
+}
+
+fn kill_workers_does_not_wait_for_a_worker_that_ignores_sigterm(method: StartMethod) {
+    // test_force_shutdown_workers (kill), test_force_shutdown_workers_stops_pool.
+    force_shutdown_of_a_busy_executor(method, true);
+    // A worker that ignores SIGTERM: kill_workers does not wait out the grace period
+    // (an hour here); terminate_workers does, then kills it.
+    for kill in [true, false] {
+        let dir = tempfile::tempdir().unwrap();
+        let grace = if kill { 3600 } else { 1 };
+        let ex = ProcessPoolExecutor::builder()
+            .max_workers(1)
+            .start_method(method)
+            .kill_grace(Duration::from_secs(grace))
+            .build()
+            .unwrap();
+        let pid = ex.worker_pids()[0];
+        let f = ex
+            .submit(Call::new(
+                block_ignoring_sigterm,
+                (dir.path().to_owned(), 1),
+            ))
+            .unwrap();
+        started(dir.path(), 1);
+        let t = Instant::now();
+        if kill {
+            ex.kill_workers();
+        } else {
+            ex.terminate_workers();
+        }
+        assert!(t.elapsed() < LONG, "{:?}", t.elapsed());
+        assert!(forced(&f.result().unwrap_err()).was_running());
+        assert!(
+            eventually(LONG, || process_gone(pid)),
+            "worker {pid} survived"
+        );
+    }
+}
+
+fn force_shutdown_after_a_worker_died_or_a_shutdown_does_nothing_more(method: StartMethod) {
+    // test_force_shutdown_workers_dead_workers: the pool lost a worker; still fine.
+    let ex = executor(method, 1);
+    let e = ex
+        .submit(Call::new(sigkill_self, 0))
+        .unwrap()
+        .result()
+        .unwrap_err();
+    assert_eq!(died(&e).signal(), Some(libc::SIGKILL));
+    assert_eq!(
+        *ex.submit(Call::new(double, 4)).unwrap().result().unwrap(),
+        8
+    );
+    ex.kill_workers();
+    assert!(ex.is_shutdown() && ex.worker_pids().is_empty());
+    // A second call, and the other one, do nothing.
+    ex.kill_workers();
+    ex.terminate_workers();
+    // After an ordinary shutdown: the futures keep their results.
+    let ex = executor(method, 2);
+    let futures: Vec<_> = (0..5)
+        .map(|i| ex.submit(Call::new(double, i)).unwrap())
+        .collect();
+    ex.shutdown(true, false);
+    ex.terminate_workers();
+    for (i, f) in futures.iter().enumerate() {
+        assert_eq!(*f.result().unwrap(), 2 * i as u64);
+    }
 }

@@ -26,7 +26,7 @@ use skein_process::{
     Connection, Context, FN_REF_BYTES, ProcessHandle, RawValue, RecvError, StartMethod,
 };
 
-use super::error::{TaskTimedOut, WorkerDied};
+use super::error::{ForcedShutdown, TaskTimedOut, WorkerDied};
 use super::spin;
 use super::wire::{self, Items, Reader};
 use super::worker::{WorkerArgs, worker_main};
@@ -92,6 +92,8 @@ struct Inner {
     closed: bool,
     cancel_queued: bool,
     terminate: bool,
+    /// `terminate_workers()` (`Some(false)`) or `kill_workers()` (`Some(true)`).
+    force: Option<bool>,
     broken: Option<Arc<str>>,
     start_error: Option<WorkerStartError>,
     live: usize,
@@ -325,6 +327,26 @@ impl Engine {
             let mut inner = self.inner.lock();
             inner.closed = true;
             inner.terminate = true;
+            std::mem::take(&mut inner.sleeping)
+        };
+        if wake {
+            self.wake();
+        }
+    }
+
+    /// Python 3.14's `terminate_workers()` / `kill_workers()`: refuses new tasks, fails
+    /// every unresolved one with [`ForcedShutdown`], signals every worker (`SIGKILL` if
+    /// `kill`, else `SIGTERM`, then `SIGKILL` after the grace period). Does nothing
+    /// once the manager has ended (the workers are gone).
+    pub(crate) fn force_shutdown(&self, kill: bool) {
+        let wake = {
+            let mut inner = self.inner.lock();
+            if inner.finished {
+                return;
+            }
+            inner.closed = true;
+            inner.terminate = true;
+            inner.force.get_or_insert(kill);
             std::mem::take(&mut inner.sleeping)
         };
         if wake {
@@ -646,23 +668,33 @@ impl Manager {
                 }
             }
             if inner.terminate || inner.broken.is_some() {
+                let forced = |running| {
+                    inner
+                        .force
+                        .map(|kill| TaskError::Failed(Arc::new(ForcedShutdown { kill, running })))
+                };
                 let error = match &inner.broken {
                     Some(m) => TaskError::Broken(m.clone()),
-                    None => TaskError::Cancelled,
+                    None => forced(false).unwrap_or(TaskError::Cancelled),
+                };
+                let running = match &inner.broken {
+                    Some(m) => TaskError::Broken(m.clone()),
+                    None => forced(true).unwrap_or_else(|| {
+                        TaskError::Lost("the pool was terminated while the task ran".into())
+                    }),
                 };
                 for id in std::mem::take(&mut inner.queue) {
                     if let Some(t) = inner.tasks.remove(&id) {
                         to_fail.push((t.completer, error.clone()));
                     }
                 }
-                let running = match &inner.broken {
-                    Some(m) => TaskError::Broken(m.clone()),
-                    None => TaskError::Lost("the pool was terminated while the task ran".into()),
-                };
                 for w in &mut self.workers {
+                    // The worker's current task ran; those sent ahead had not started.
+                    let current = w.slot.get();
                     for (id, _) in w.outstanding.drain(..) {
                         if let Some(t) = inner.tasks.remove(&id) {
-                            to_fail.push((t.completer, running.clone()));
+                            let e = if id == current { &running } else { &error };
+                            to_fail.push((t.completer, e.clone()));
                         }
                     }
                 }
@@ -708,11 +740,16 @@ impl Manager {
             }
         }
         if done {
-            let terminate = {
+            let (terminate, kill) = {
                 let inner = self.engine.inner.lock();
-                inner.terminate || inner.broken.is_some()
+                (
+                    inner.terminate || inner.broken.is_some(),
+                    inner.force == Some(true),
+                )
             };
-            if terminate {
+            if kill {
+                self.kill_all();
+            } else if terminate {
                 self.stop_all(StopReason::Terminate);
             } else {
                 for w in &self.workers {
@@ -1230,6 +1267,14 @@ impl Manager {
             if w.stopping.is_none() {
                 stop_worker(w, reason, grace);
             }
+        }
+    }
+
+    /// `kill_workers()`: `SIGKILL` to every worker at once, no grace period.
+    fn kill_all(&mut self) {
+        for w in &mut self.workers {
+            let _ = w.handle.kill();
+            w.stopping = Some((StopReason::Terminate, Instant::now()));
         }
     }
 

@@ -114,6 +114,61 @@ impl fmt::Display for TaskTimedOut {
 
 impl Error for TaskTimedOut {}
 
+/// The executor was shut down by force —
+/// [`terminate_workers`](crate::ProcessPoolExecutor::terminate_workers) or
+/// [`kill_workers`](crate::ProcessPoolExecutor::kill_workers), Python 3.14's — before the
+/// task could finish: every future not yet resolved fails with this inside
+/// [`TaskError::Failed`](crate::TaskError::Failed), whether its task was running (its
+/// worker got the signal) or still waiting.
+///
+/// Python cancels the waiting futures (`CancelledError`) and fails the running ones with
+/// `BrokenProcessPool`; here both name the call that stopped them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ForcedShutdown {
+    pub(crate) kill: bool,
+    pub(crate) running: bool,
+}
+
+impl ForcedShutdown {
+    /// Whether it was [`kill_workers`](crate::ProcessPoolExecutor::kill_workers)
+    /// (`SIGKILL`); `false`: `terminate_workers` (`SIGTERM`).
+    pub fn is_kill(&self) -> bool {
+        self.kill
+    }
+
+    /// The signal sent to the workers: `SIGTERM` (15) or `SIGKILL` (9).
+    pub fn signal(&self) -> i32 {
+        if self.kill { 9 } else { 15 }
+    }
+
+    /// Whether the task was running (its worker was signalled); `false`: it was waiting
+    /// and never started.
+    pub fn was_running(&self) -> bool {
+        self.running
+    }
+}
+
+impl fmt::Display for ForcedShutdown {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (call, sig) = if self.kill {
+            ("kill_workers()", "SIGKILL")
+        } else {
+            ("terminate_workers()", "SIGTERM")
+        };
+        let when = if self.running {
+            "while the task ran"
+        } else {
+            "before the task started"
+        };
+        write!(
+            f,
+            "the executor was forcefully shut down by {call} ({sig} to every worker) {when}"
+        )
+    }
+}
+
+impl Error for ForcedShutdown {}
+
 /// The result bytes a worker sent could not be decoded as the task's result type, or the
 /// worker could not decode the arguments or encode the result.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -101,6 +101,53 @@ impl ProcessPoolExecutor {
             .load(std::sync::atomic::Ordering::Relaxed)
     }
 
+    /// Python 3.14's `executor.terminate_workers()`: shuts the executor down by force.
+    /// New submissions are refused (as after [`shutdown`](Executor::shutdown)); every
+    /// future not yet resolved — running or waiting — fails with
+    /// [`TaskError::Failed`](crate::TaskError::Failed) holding a [`ForcedShutdown`](crate::ForcedShutdown)
+    /// (futures already resolved keep their results); every worker gets `SIGTERM`, and
+    /// `SIGKILL` if it is still there after the grace period. Returns once every worker
+    /// is reaped (no process or zombie is left). After a shutdown, or a second time, it
+    /// does nothing.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use skein_pool::{Call, Executor, ForcedShutdown, ProcessPoolExecutor, Submit, TaskError};
+    ///
+    /// fn nap(ms: u64) -> u64 {
+    ///     std::thread::sleep(std::time::Duration::from_millis(ms));
+    ///     ms
+    /// }
+    ///
+    /// let pool = ProcessPoolExecutor::builder()
+    ///     .max_workers(1)
+    ///     .start_method(skein_process::StartMethod::Fork)
+    ///     .build()?;
+    /// let long = pool.submit(Call::new(nap, 60_000))?;
+    /// pool.terminate_workers();
+    /// let Err(TaskError::Failed(e)) = long.result() else { panic!("not stopped") };
+    /// assert!(e.downcast_ref::<ForcedShutdown>().is_some());
+    /// assert!(pool.is_shutdown());
+    /// assert!(pool.worker_pids().is_empty());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn terminate_workers(&self) {
+        self.force_shutdown(false);
+    }
+
+    /// Python 3.14's `executor.kill_workers()`: as
+    /// [`terminate_workers`](ProcessPoolExecutor::terminate_workers), with `SIGKILL` at
+    /// once (a worker cannot catch or ignore it).
+    pub fn kill_workers(&self) {
+        self.force_shutdown(true);
+    }
+
+    fn force_shutdown(&self, kill: bool) {
+        self.engine.force_shutdown(kill);
+        self.engine.join_manager(None);
+    }
+
     /// Tasks submitted and not yet resolved.
     pub fn pending(&self) -> usize {
         self.engine.pending()

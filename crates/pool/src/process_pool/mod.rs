@@ -10,7 +10,7 @@
 //! * `wire.rs` — the frames between them.
 //! * `spin.rs` — the brief polling before a sleep that keeps short round trips short.
 //! * `results.rs` — `ApplyResult`/`MapResult`, the imap iterators, the completers.
-//! * `error.rs` — [`WorkerDied`], [`TaskTimedOut`], [`CodecFailure`].
+//! * `error.rs` — [`WorkerDied`], [`TaskTimedOut`], [`CodecFailure`], [`ForcedShutdown`].
 //! * `trust.rs` — the one `unsafe` call (a worker rebuilding a function reference).
 
 mod call;
@@ -28,7 +28,7 @@ mod wire;
 mod worker;
 
 pub use call::Call;
-pub use error::{CodecFailure, TaskTimedOut, WorkerDied};
+pub use error::{CodecFailure, ForcedShutdown, TaskTimedOut, WorkerDied};
 pub use executor::{CallJobs, ProcessMap, ProcessPoolExecutor};
 pub use pool::ProcessPool;
 pub use results::{ApplyResult, IMapIterator, IMapUnorderedIterator, MapResult};

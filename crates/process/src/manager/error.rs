@@ -51,6 +51,12 @@ pub enum ManagerError {
     /// Release of a manager lock that is not held (Python's `RuntimeError: release
     /// unlocked lock`).
     NotLocked,
+    /// `l.index(v)` or `l.remove(v)` of a value the list does not hold (Python's
+    /// `ValueError: x not in list`).
+    NotInList,
+    /// `q.task_done()` called more times than there were items put (Python's
+    /// `ValueError: task_done() called too many times`).
+    TooManyTaskDone,
     /// The lock *was* acquired, but its previous holder's connection ended while holding
     /// it (its process died, say): what it protects may be half-updated. The lock is
     /// held; release it as usual.
@@ -103,6 +109,8 @@ impl fmt::Display for ManagerError {
             ManagerError::Full => f.write_str("the queue is full"),
             ManagerError::Empty => f.write_str("empty"),
             ManagerError::NotLocked => f.write_str("release of an unlocked lock"),
+            ManagerError::NotInList => f.write_str("value not in list"),
+            ManagerError::TooManyTaskDone => f.write_str("task_done() called too many times"),
             ManagerError::OwnerDied => f.write_str(
                 "the lock's previous holder ended while holding it; the data it protects may be inconsistent",
             ),
@@ -186,6 +194,8 @@ impl From<Fault> for ManagerError {
             Fault::Full => ManagerError::Full,
             Fault::Empty => ManagerError::Empty,
             Fault::NotLocked => ManagerError::NotLocked,
+            Fault::NotInList => ManagerError::NotInList,
+            Fault::TooManyTaskDone => ManagerError::TooManyTaskDone,
             Fault::Malformed(m) => ManagerError::Protocol(m),
         }
     }

@@ -36,6 +36,7 @@
 mod client;
 mod error;
 mod objects;
+mod ordered;
 mod owner;
 mod protocol;
 mod proxy;

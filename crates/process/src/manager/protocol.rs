@@ -65,6 +65,21 @@ pub(crate) enum Op {
     Items {
         obj: ObjectId,
     },
+    /// Removes and returns the last key inserted (`d.popitem()`).
+    PopItem {
+        obj: ObjectId,
+    },
+    /// `d.setdefault(key, value)`: the value there, or `value` stored and returned.
+    SetDefault {
+        obj: ObjectId,
+        key: Vec<u8>,
+        value: Vec<u8>,
+    },
+    /// `d.update(pairs)`, all at once.
+    UpdateFrom {
+        obj: ObjectId,
+        pairs: Vec<(Vec<u8>, Vec<u8>)>,
+    },
     /// Sets `key` to `new` (`None`: removes it) if its value is `expect`.
     Cas {
         obj: ObjectId,
@@ -109,6 +124,52 @@ pub(crate) enum Op {
     Values {
         obj: ObjectId,
     },
+    /// `l.count(value)` (equal bytes).
+    Count {
+        obj: ObjectId,
+        value: Vec<u8>,
+    },
+    /// `l.index(value, start, stop)`: the first position, or `NotInList`.
+    Find {
+        obj: ObjectId,
+        value: Vec<u8>,
+        start: i64,
+        stop: Option<i64>,
+    },
+    /// `l.remove(value)`: the first equal item, or `NotInList`.
+    RemoveValue {
+        obj: ObjectId,
+        value: Vec<u8>,
+    },
+    Reverse {
+        obj: ObjectId,
+    },
+    /// `l[start:stop]` (`None`: the end).
+    Slice {
+        obj: ObjectId,
+        start: i64,
+        stop: Option<i64>,
+    },
+    /// `l[start:stop] = values` (the list may grow or shrink).
+    SetSlice {
+        obj: ObjectId,
+        start: i64,
+        stop: Option<i64>,
+        values: Vec<Vec<u8>>,
+    },
+    /// `del l[start:stop]`.
+    DelSlice {
+        obj: ObjectId,
+        start: i64,
+        stop: Option<i64>,
+    },
+    /// Replaces the whole list with `new` if it still is `expect` (how a sort computed
+    /// by a proxy lands atomically).
+    ReplaceIf {
+        obj: ObjectId,
+        expect: Vec<Vec<u8>>,
+        new: Vec<Vec<u8>>,
+    },
     // Value.
     Load {
         obj: ObjectId,
@@ -131,6 +192,22 @@ pub(crate) enum Op {
     Take {
         obj: ObjectId,
         timeout_ms: Option<u64>,
+    },
+    /// The queue's capacity (`0`: unbounded).
+    MaxSize {
+        obj: ObjectId,
+    },
+    /// `q.full()`.
+    IsFull {
+        obj: ObjectId,
+    },
+    /// `q.task_done()`: `TooManyTaskDone` if no task is unfinished.
+    TaskDone {
+        obj: ObjectId,
+    },
+    /// `q.join()`: answered once every item put has been marked done.
+    JoinQueue {
+        obj: ObjectId,
     },
     /// Round trip only.
     Ping,
@@ -177,6 +254,8 @@ pub(crate) enum Reply {
     Bool(bool),
     Many(Vec<Vec<u8>>),
     Pairs(Vec<(Vec<u8>, Vec<u8>)>),
+    /// One key and its value, if any (`popitem`).
+    Pair(Option<(Vec<u8>, Vec<u8>)>),
     /// A compare-and-swap: whether it swapped, and the value now there.
     Swapped {
         done: bool,
@@ -210,6 +289,10 @@ pub(crate) enum Fault {
     Empty,
     /// Release of a lock that is not held.
     NotLocked,
+    /// `l.index(v)` / `l.remove(v)` of a value not in the list.
+    NotInList,
+    /// `q.task_done()` called more times than items were put.
+    TooManyTaskDone,
     /// The request could not be decoded; the server closes this connection.
     Malformed(String),
 }

@@ -35,6 +35,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::connection::{Address, AuthKey, HANDSHAKE_MAX, Listener, Next, ServerHandshake};
 use crate::handle::HandleFd;
+use crate::manager::ordered::OrderedMap;
 use crate::manager::protocol::{Fault, Kind, ObjectId, Op, Reply, Request, Response};
 use crate::manager::wire::{self, Frames, Read};
 use crate::pipe::{Connection, DEFAULT_MAX_FRAME};
@@ -72,12 +73,14 @@ const OWNER: u64 = 2;
 const FIRST_CONN: u64 = 3;
 
 enum Obj {
-    Map(HashMap<Vec<u8>, Vec<u8>>),
+    Map(OrderedMap),
     List(Vec<Vec<u8>>),
     Value(Vec<u8>),
     Queue {
         items: VecDeque<Vec<u8>>,
         max: usize,
+        /// Items put and not yet marked done (`task_done`); `join` waits for 0.
+        unfinished: u64,
     },
     Lock {
         /// The connection that acquired it.
@@ -449,6 +452,27 @@ impl Server {
             } => self.put(t, id, obj, value, timeout_ms),
             Op::Take { obj, timeout_ms } => self.take(t, id, obj, timeout_ms),
             Op::Acquire { obj, timeout_ms } => self.acquire(t, id, obj, timeout_ms),
+            Op::TaskDone { obj } => {
+                let result = unfinished(&mut self.objs, obj).and_then(|n| {
+                    *n = n.checked_sub(1).ok_or(Fault::TooManyTaskDone)?;
+                    Ok(Reply::Unit)
+                });
+                self.settle.push(obj);
+                self.respond(t, Response { id, result });
+            }
+            Op::JoinQueue { obj } => {
+                let result = match unfinished(&mut self.objs, obj) {
+                    Ok(0) => Ok(Reply::Unit),
+                    Ok(_) => {
+                        let wid = self.park(obj, None);
+                        let w = Waiter { wid, conn: t, id };
+                        self.parked.entry(obj).or_default().watchers.push_back(w);
+                        return;
+                    }
+                    Err(f) => Err(f),
+                };
+                self.respond(t, Response { id, result });
+            }
             Op::Release { obj } => {
                 let result = self.release(obj);
                 self.respond(t, Response { id, result });
@@ -560,6 +584,7 @@ impl Server {
         };
         let result = if max == 0 || items.len() < max {
             items.push_back(value);
+            *unfinished(&mut self.objs, obj).expect("a queue, checked above") += 1;
             self.settle.push(obj);
             Ok(Reply::Unit)
         } else if timeout_ms == Some(0) {
@@ -651,7 +676,11 @@ impl Server {
             };
             let alive = |w: &Waiter| self.conns.contains_key(&w.conn);
             match &mut e.obj {
-                Obj::Queue { items, max } => loop {
+                Obj::Queue {
+                    items,
+                    max,
+                    unfinished,
+                } => loop {
                     let mut progress = false;
                     while !items.is_empty() {
                         let Some(w) = p.takers.pop_front() else { break };
@@ -666,9 +695,13 @@ impl Server {
                         };
                         if alive(&w) {
                             items.push_back(v);
+                            *unfinished += 1;
                             answers.push((w, Reply::Unit));
                             progress = true;
                         }
+                    }
+                    if *unfinished == 0 {
+                        answers.extend(p.watchers.drain(..).map(|w| (w, Reply::Unit)));
                     }
                     if !progress {
                         break;
@@ -853,7 +886,16 @@ fn event(objs: &mut Objects, obj: ObjectId) -> Result<&mut bool, Fault> {
 fn queue(objs: &mut Objects, obj: ObjectId) -> Result<(&mut VecDeque<Vec<u8>>, usize), Fault> {
     let e = entry(objs, obj)?;
     match &mut e.obj {
-        Obj::Queue { items, max } => Ok((items, *max)),
+        Obj::Queue { items, max, .. } => Ok((items, *max)),
+        _ => Err(wrong(Kind::Queue, e.kind)),
+    }
+}
+
+/// A queue's count of items put and not yet marked done.
+fn unfinished(objs: &mut Objects, obj: ObjectId) -> Result<&mut u64, Fault> {
+    let e = entry(objs, obj)?;
+    match &mut e.obj {
+        Obj::Queue { unfinished, .. } => Ok(unfinished),
         _ => Err(wrong(Kind::Queue, e.kind)),
     }
 }
@@ -866,7 +908,7 @@ fn wrong(expected: Kind, found: Kind) -> Fault {
     Fault::WrongKind { expected, found }
 }
 
-fn map(objs: &mut Objects, obj: ObjectId) -> Result<&mut HashMap<Vec<u8>, Vec<u8>>, Fault> {
+fn map(objs: &mut Objects, obj: ObjectId) -> Result<&mut OrderedMap, Fault> {
     let e = entry(objs, obj)?;
     match &mut e.obj {
         Obj::Map(m) => Ok(m),
@@ -907,6 +949,14 @@ fn index(i: i64, len: usize, clamp: bool) -> Result<usize, Fault> {
     }
 }
 
+/// Python's slice bounds `[start:stop]` (no step): negative counts from the end,
+/// both clamped into the list, an empty range if `stop` comes before `start`.
+fn bounds(start: i64, stop: Option<i64>, len: usize) -> (usize, usize) {
+    let a = index(start, len, true).expect("clamped");
+    let b = stop.map_or(len, |s| index(s, len, true).expect("clamped"));
+    (a, b.max(a))
+}
+
 fn apply(objs: &mut Objects, op: Op) -> Result<Reply, Fault> {
     Ok(match op {
         Op::Ping => Reply::Unit,
@@ -931,12 +981,13 @@ fn apply(objs: &mut Objects, op: Op) -> Result<Reply, Fault> {
                 }
             }
             let obj = match kind {
-                Kind::Dict | Kind::Namespace => Obj::Map(HashMap::new()),
+                Kind::Dict | Kind::Namespace => Obj::Map(OrderedMap::default()),
                 Kind::List => Obj::List(Vec::new()),
                 Kind::Value => Obj::Value(init),
                 Kind::Queue => Obj::Queue {
                     items: VecDeque::new(),
                     max: usize::try_from(maxsize).unwrap_or(usize::MAX),
+                    unfinished: 0,
                 },
                 Kind::Lock => Obj::Lock {
                     holder: None,
@@ -960,6 +1011,23 @@ fn apply(objs: &mut Objects, op: Op) -> Result<Reply, Fault> {
         Op::Remove { obj, key } => Reply::Maybe(map(objs, obj)?.remove(&key)),
         Op::Contains { obj, key } => Reply::Bool(map(objs, obj)?.contains_key(&key)),
         Op::Keys { obj } => Reply::Many(map(objs, obj)?.keys().cloned().collect()),
+        Op::PopItem { obj } => Reply::Pair(map(objs, obj)?.pop_last()),
+        Op::SetDefault { obj, key, value } => {
+            let m = map(objs, obj)?;
+            if let Some(v) = m.get(&key) {
+                Reply::Bytes(v.clone())
+            } else {
+                m.insert(key, value.clone());
+                Reply::Bytes(value)
+            }
+        }
+        Op::UpdateFrom { obj, pairs } => {
+            let m = map(objs, obj)?;
+            for (k, v) in pairs {
+                m.insert(k, v);
+            }
+            Reply::Unit
+        }
         Op::Items { obj } => Reply::Pairs(
             map(objs, obj)?
                 .iter()
@@ -976,8 +1044,8 @@ fn apply(objs: &mut Objects, op: Op) -> Result<Reply, Fault> {
             if m.get(&key) == expect.as_ref() {
                 match &new {
                     Some(v) => m.insert(key, v.clone()),
-                    None => m.remove(&key),
-                };
+                    None => drop(m.remove(&key)),
+                }
                 Reply::Swapped {
                     done: true,
                     current: new,
@@ -1050,6 +1118,65 @@ fn apply(objs: &mut Objects, op: Op) -> Result<Reply, Fault> {
             Reply::Bytes(l.remove(j))
         }
         Op::Values { obj } => Reply::Many(list(objs, obj)?.clone()),
+        Op::Count { obj, value } => {
+            Reply::Len(list(objs, obj)?.iter().filter(|v| **v == value).count() as u64)
+        }
+        Op::Find {
+            obj,
+            value,
+            start,
+            stop,
+        } => {
+            let l = list(objs, obj)?;
+            let (a, b) = bounds(start, stop, l.len());
+            let at = l[a..b].iter().position(|v| *v == value);
+            Reply::Len((a + at.ok_or(Fault::NotInList)?) as u64)
+        }
+        Op::RemoveValue { obj, value } => {
+            let l = list(objs, obj)?;
+            let at = l.iter().position(|v| *v == value);
+            l.remove(at.ok_or(Fault::NotInList)?);
+            Reply::Unit
+        }
+        Op::Reverse { obj } => {
+            list(objs, obj)?.reverse();
+            Reply::Unit
+        }
+        Op::Slice { obj, start, stop } => {
+            let l = list(objs, obj)?;
+            let (a, b) = bounds(start, stop, l.len());
+            Reply::Many(l[a..b].to_vec())
+        }
+        Op::SetSlice {
+            obj,
+            start,
+            stop,
+            values,
+        } => {
+            let l = list(objs, obj)?;
+            let (a, b) = bounds(start, stop, l.len());
+            l.splice(a..b, values);
+            Reply::Unit
+        }
+        Op::DelSlice { obj, start, stop } => {
+            let l = list(objs, obj)?;
+            let (a, b) = bounds(start, stop, l.len());
+            l.drain(a..b);
+            Reply::Unit
+        }
+        Op::ReplaceIf { obj, expect, new } => {
+            let l = list(objs, obj)?;
+            let done = *l == expect;
+            if done {
+                *l = new;
+            }
+            Reply::Bool(done)
+        }
+        Op::MaxSize { obj } => Reply::Len(queue(objs, obj)?.1 as u64),
+        Op::IsFull { obj } => {
+            let (items, max) = queue(objs, obj)?;
+            Reply::Bool(max != 0 && items.len() >= max)
+        }
         Op::Load { obj } => Reply::Bytes(value(objs, obj)?.clone()),
         Op::Store { obj, value: v } => {
             *value(objs, obj)? = v;
@@ -1079,6 +1206,8 @@ fn apply(objs: &mut Objects, op: Op) -> Result<Reply, Fault> {
         Op::Put { .. }
         | Op::Take { .. }
         | Op::Acquire { .. }
+        | Op::TaskDone { .. }
+        | Op::JoinQueue { .. }
         | Op::Release { .. }
         | Op::SetEvent { .. }
         | Op::WaitEvent { .. } => unreachable!("waiting operations are handled apart"),

@@ -1,5 +1,7 @@
 //! `DictProxy`: Python's `Manager().dict()`.
 
+use std::collections::HashMap;
+use std::hash::Hash;
 use std::marker::PhantomData;
 
 use serde::Serialize;
@@ -9,7 +11,7 @@ use crate::manager::client::{Pending, unexpected};
 use crate::manager::error::ManagerError;
 use crate::manager::protocol::{Op, Reply};
 use crate::manager::proxy::{
-    Core, boolean, decode, encode, len, many, maybe, proxy_common, swapped, unit,
+    Core, boolean, bytes, decode, encode, len, many, maybe, proxy_common, swapped, unit,
 };
 
 /// A `dict` held by a manager (Python's `Manager().dict()`), keys `K`, values `V`.
@@ -151,7 +153,7 @@ where
         Ok(self.len()? == 0)
     }
 
-    /// `list(d.keys())` (in no particular order).
+    /// `list(d.keys())`, in insertion order (as Python's dict).
     ///
     /// # Errors
     ///
@@ -162,7 +164,7 @@ where
         })?)
     }
 
-    /// `list(d.items())` (in no particular order): a snapshot of the whole dict.
+    /// `list(d.items())`, in insertion order: a snapshot of the whole dict.
     ///
     /// # Errors
     ///
@@ -179,7 +181,7 @@ where
         }
     }
 
-    /// `list(d.values())` (in no particular order): a snapshot, taken as
+    /// `list(d.values())`, in insertion order: a snapshot, taken as
     /// [`items`](DictProxy::items).
     ///
     /// # Errors
@@ -187,6 +189,83 @@ where
     /// As [`get`](DictProxy::get).
     pub fn values(&self) -> Result<Vec<V>, ManagerError> {
         Ok(self.items()?.into_iter().map(|(_, v)| v).collect())
+    }
+
+    /// `d.get(key, default)`: the value, or `default` if the key is missing.
+    ///
+    /// # Errors
+    ///
+    /// As [`get`](DictProxy::get).
+    pub fn get_or(&self, key: &K, default: V) -> Result<V, ManagerError> {
+        Ok(self.get(key)?.unwrap_or(default))
+    }
+
+    /// `d.setdefault(key, default)`: the value stored under `key`, or, if there is
+    /// none, `default`, stored there and returned — atomically (two processes racing
+    /// both get the one value that was stored first).
+    ///
+    /// # Errors
+    ///
+    /// As [`set`](DictProxy::set).
+    pub fn setdefault(&self, key: &K, default: &V) -> Result<V, ManagerError> {
+        bytes(self.core.call(Op::SetDefault {
+            obj: self.core.obj(),
+            key: encode(key)?,
+            value: encode(default)?,
+        })?)
+    }
+
+    /// `d.popitem()`: removes and returns the key inserted last (LIFO, as Python's
+    /// dict; a key whose value was replaced keeps its place).
+    ///
+    /// # Errors
+    ///
+    /// [`ManagerError::Empty`] if the dict is empty (Python's `KeyError`); as
+    /// [`get`](DictProxy::get).
+    pub fn popitem(&self) -> Result<(K, V), ManagerError> {
+        match self.core.call(Op::PopItem {
+            obj: self.core.obj(),
+        })? {
+            Reply::Pair(Some((k, v))) => Ok((decode(&k)?, decode(&v)?)),
+            Reply::Pair(None) => Err(ManagerError::Empty),
+            other => Err(unexpected(&other)),
+        }
+    }
+
+    /// Python's `d.update(other)`: sets every pair, in order, in one request (no other
+    /// process sees half of them). Named `update_from` because
+    /// [`update`](DictProxy::update) is the atomic read-modify-write of one key.
+    ///
+    /// # Errors
+    ///
+    /// As [`set`](DictProxy::set) (nothing is sent if a pair cannot be serialised).
+    pub fn update_from<'a, I>(&self, pairs: I) -> Result<(), ManagerError>
+    where
+        I: IntoIterator<Item = (&'a K, &'a V)>,
+        K: 'a,
+        V: 'a,
+    {
+        let pairs = pairs
+            .into_iter()
+            .map(|(k, v)| Ok((encode(k)?, encode(v)?)))
+            .collect::<Result<_, ManagerError>>()?;
+        unit(self.core.call(Op::UpdateFrom {
+            obj: self.core.obj(),
+            pairs,
+        })?)
+    }
+
+    /// `d.copy()`: a local `HashMap` with a snapshot of the whole dict (one round
+    /// trip, as [`items`](DictProxy::items)).
+    ///
+    /// # Errors
+    ///
+    /// As [`get`](DictProxy::get).
+    pub fn copy(&self) -> Result<HashMap<K, V>, ManagerError>
+    where
+        K: Eq + Hash,
+    {
+        Ok(self.items()?.into_iter().collect())
     }
 
     /// `d.clear()`.

@@ -9,7 +9,7 @@ use serde::de::DeserializeOwned;
 use crate::manager::client::Pending;
 use crate::manager::error::{ManagerError, ProxyPutError};
 use crate::manager::protocol::Op;
-use crate::manager::proxy::{Core, bytes, encode, len, proxy_common, unit};
+use crate::manager::proxy::{Core, boolean, bytes, encode, len, proxy_common, unit};
 
 /// A FIFO queue held by a manager (Python's `Manager().Queue(maxsize)`).
 ///
@@ -157,6 +157,55 @@ impl<T: Serialize + DeserializeOwned> QueueProxy<T> {
     /// [`ManagerError::Disconnected`] if the server is gone.
     pub fn qsize(&self) -> Result<usize, ManagerError> {
         len(self.core.call(Op::Len {
+            obj: self.core.obj(),
+        })?)
+    }
+
+    /// `q.full()`: whether a bounded queue holds `maxsize` items (never for an
+    /// unbounded one).
+    ///
+    /// # Errors
+    ///
+    /// As [`qsize`](QueueProxy::qsize).
+    pub fn is_full(&self) -> Result<bool, ManagerError> {
+        boolean(self.core.call(Op::IsFull {
+            obj: self.core.obj(),
+        })?)
+    }
+
+    /// `q.maxsize`: the capacity the queue was made with (`0`: unbounded).
+    ///
+    /// # Errors
+    ///
+    /// As [`qsize`](QueueProxy::qsize).
+    pub fn maxsize(&self) -> Result<usize, ManagerError> {
+        len(self.core.call(Op::MaxSize {
+            obj: self.core.obj(),
+        })?)
+    }
+
+    /// `q.task_done()`: one item taken earlier is finished. Every manager queue counts
+    /// unfinished items, as Python's (whose `Manager().Queue()` and
+    /// `Manager().JoinableQueue()` are both `queue.Queue`).
+    ///
+    /// # Errors
+    ///
+    /// [`ManagerError::TooManyTaskDone`] if called more times than items were put
+    /// (Python's `ValueError`); as [`qsize`](QueueProxy::qsize).
+    pub fn task_done(&self) -> Result<(), ManagerError> {
+        unit(self.core.call(Op::TaskDone {
+            obj: self.core.obj(),
+        })?)
+    }
+
+    /// `q.join()`: waits until every item put has been marked done with
+    /// [`task_done`](QueueProxy::task_done) (at once if none is unfinished).
+    ///
+    /// # Errors
+    ///
+    /// As [`qsize`](QueueProxy::qsize).
+    pub fn join(&self) -> Result<(), ManagerError> {
+        unit(self.core.call(Op::JoinQueue {
             obj: self.core.obj(),
         })?)
     }
