@@ -11,27 +11,12 @@
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, SocketAddr};
 use std::rc::Rc;
-use std::sync::mpsc;
 use std::time::Duration;
 
-use skein_coroutine::hub::{self, TcpListener, TcpStream};
+mod common;
 
-fn bounded<T: Send + 'static>(what: &str, f: impl FnOnce() -> T + Send + 'static) -> T {
-    let (tx, rx) = mpsc::channel();
-    let worker = std::thread::spawn(move || {
-        let _ = tx.send(f());
-    });
-    match rx.recv_timeout(Duration::from_secs(30)) {
-        Ok(v) => {
-            worker.join().unwrap();
-            v
-        }
-        Err(mpsc::RecvTimeoutError::Disconnected) => {
-            std::panic::resume_unwind(worker.join().unwrap_err())
-        }
-        Err(mpsc::RecvTimeoutError::Timeout) => panic!("hung: {what}"),
-    }
-}
+use common::bounded;
+use skein_coroutine::hub::{self, TcpListener, TcpStream};
 
 /// A connected pair on loopback: (client, server side).
 fn pair() -> (TcpStream, TcpStream) {
