@@ -428,3 +428,26 @@ fn a_killed_forkserver_is_replaced_and_its_children_run_on() {
         assert_eq!(early.join().unwrap(), 0, "signal {sig}");
     }
 }
+
+/// `Spawn` looks an executable named without a `/` up in `PATH`, as `Command` and
+/// `execvp` do (it starts children with its own `clone` + `execve`).
+#[test]
+fn a_bare_executable_name_is_looked_up_in_path() {
+    // `true` is found (in /usr/bin or /bin), started, and refused as not this program.
+    let e = start_with(
+        StartMethod::Spawn,
+        Path::new("true"),
+        Duration::from_secs(30),
+    )
+    .expect("spawn uses the executable");
+    assert!(e.is_wrong_executable(), "{e}");
+    // A name in no directory of PATH fails the start at once, naming it.
+    let e = start_with(
+        StartMethod::Spawn,
+        Path::new("no-such-skein-program"),
+        Duration::from_secs(30),
+    )
+    .expect("spawn uses the executable");
+    assert!(!e.is_wrong_executable() && !e.is_timeout(), "{e}");
+    assert!(e.to_string().contains("no-such-skein-program"), "{e}");
+}

@@ -48,7 +48,9 @@ pub fn init() {
         return;
     };
     sys::remove_env_single_threaded(ROLE_VAR);
-    if matches!(role.to_str(), Some("spawn" | "forkserver")) {
+    // A `Spawn` child's descriptors above stderr were closed before its `execve`
+    // (`sys::exec`); the forkserver, started by `Command`, closes its own here.
+    if role.to_str() == Some("forkserver") {
         sys::close_inherited_fds();
     }
     match role.to_str() {

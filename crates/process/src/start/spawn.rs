@@ -38,15 +38,18 @@ pub(crate) fn self_command(exe: Option<&Path>, role: &str, stdin: OwnedFd) -> Co
 /// Not through `Command`: glibc's `posix_spawn` resets every signal's disposition one
 /// system call at a time in its child (128 of them per start); `sys::exec` keeps the
 /// child's signals blocked instead until [`child_main`] unblocks them. An `exe` without
-/// a `/` is looked up in `PATH`, which `Command` does.
+/// a `/` is looked up in `PATH`, as `Command` does.
 fn spawn_self(exe: Option<&Path>, stdin: OwnedFd) -> io::Result<sys::Pid> {
     use std::os::unix::ffi::OsStrExt;
-    let path = exe.unwrap_or(Path::new("/proc/self/exe"));
-    if !path.as_os_str().as_bytes().contains(&b'/') {
-        let child = self_command(Some(path), "spawn", stdin).spawn()?;
-        // `Child` neither waits nor kills on drop; we wait for the pid ourselves.
-        return Ok(child.id() as sys::Pid);
-    }
+    let found;
+    let path = match exe {
+        None => Path::new("/proc/self/exe"),
+        Some(exe) if exe.as_os_str().as_bytes().contains(&b'/') => exe,
+        Some(name) => {
+            found = find_in_path(name)?;
+            &found
+        }
+    };
     let cstr = |bytes: &[u8]| {
         CString::new(bytes).map_err(|_| {
             io::Error::new(
@@ -78,6 +81,25 @@ fn spawn_self(exe: Option<&Path>, stdin: OwnedFd) -> io::Result<sys::Pid> {
         .chain(std::iter::once(std::ptr::null()))
         .collect();
     sys::exec::spawn_blocked(&path, &argv, &envp, stdin.as_fd())
+}
+
+/// The first executable file called `name` in a directory of `PATH`, as `execvp` and
+/// `Command` look it up.
+fn find_in_path(name: &Path) -> io::Result<std::path::PathBuf> {
+    use std::os::unix::fs::PermissionsExt;
+    let dirs = std::env::var_os("PATH").unwrap_or_else(|| "/usr/local/bin:/usr/bin:/bin".into());
+    std::env::split_paths(&dirs)
+        .map(|dir| dir.join(name))
+        .find(|candidate| {
+            std::fs::metadata(candidate)
+                .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        })
+        .ok_or_else(|| {
+            io::Error::new(
+                io::ErrorKind::NotFound,
+                format!("no executable {} in PATH", name.display()),
+            )
+        })
 }
 
 /// Starts `p` with the `Spawn` start method.

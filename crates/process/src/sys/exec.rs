@@ -38,7 +38,7 @@ const STACK: usize = 16 * 1024;
 struct Stack([std::mem::MaybeUninit<u8>; STACK]);
 
 /// Runs in the child, on the parent's memory, with every signal blocked: puts `stdin`
-/// on fd 0 and execs. Returns (ending the child) only if that failed.
+/// on fd 0, closes every descriptor above stderr and execs. Returns (ending the child) only if that failed.
 extern "C" fn child(arg: *mut c_void) -> c_int {
     // SAFETY: `arg` is the parent's `ChildArgs`, alive until `clone` returns there,
     // which is after this child has exec'd or exited (`CLONE_VFORK`).
@@ -52,6 +52,21 @@ extern "C" fn child(arg: *mut c_void) -> c_int {
         unsafe { libc::dup2(a.stdin, 0) }
     };
     if placed >= 0 {
+        // Python's `close_fds=True`: the new program inherits stdin, stdout and stderr
+        // only (everything this crate opens is close-on-exec already; this catches what
+        // a user or a C library opened without it). Here, before `execve`, rather than in
+        // the new program, whose library constructors may have opened descriptors of
+        // their own by the time it could close anything.
+        // SAFETY: closes descriptors of this child's own table (no `CLONE_FILES`).
+        if unsafe { libc::syscall(libc::SYS_close_range, 3u32, u32::MAX, 0u32) } != 0 {
+            // A kernel before 5.9: one by one.
+            // SAFETY: as above; `sysconf` and `close` are async-signal-safe.
+            let max = unsafe { libc::sysconf(libc::_SC_OPEN_MAX) }.clamp(256, 1 << 16) as c_int;
+            for fd in 3..max {
+                // SAFETY: as above.
+                unsafe { libc::close(fd) };
+            }
+        }
         // SAFETY: path, argv and envp are NUL-terminated strings and null-terminated
         // arrays of them, kept alive by the parent's frame (see above).
         unsafe { libc::execve(a.path, a.argv, a.envp) };

@@ -726,10 +726,11 @@ pub(crate) fn take_stdin() -> io::Result<OwnedFd> {
     Ok(ours)
 }
 
-/// Closes every descriptor above 2, first thing in a spawned child or the forkserver:
-/// they start with their bootstrap socket (stdin), stdout and stderr only, as Python's
-/// spawn (`close_fds=True`) does, and whatever the parent had open without
-/// close-on-exec (a raw `dup`, a library's descriptor) stays out of them.
+/// Closes every descriptor above 2, first thing in the forkserver: it starts with its
+/// bootstrap socket (stdin), stdout and stderr only, as Python's (`close_fds=True`),
+/// and whatever the owner had open without close-on-exec (a raw `dup`, a library's
+/// descriptor) stays out of it and its children. (A `Spawn` child gets the same before
+/// its `execve`, in `sys::exec`.)
 pub(crate) fn close_inherited_fds() {
     // SAFETY: closes descriptors of this process, which owns none of them yet: this
     // runs at the start of `init`, before anything in the new image opened one.
