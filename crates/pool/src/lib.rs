@@ -82,7 +82,7 @@
 //! | `pool.starmap(f, [(a, b)])` / `starmap_async` | [`ProcessPool::starmap`] / [`ProcessPool::starmap_async`] (two-argument `f`) |
 //! | `pool.imap(f, it, chunksize)` / `imap_unordered` (`IMapIterator`, `IMapUnorderedIterator`) | [`ProcessPool::imap`] / [`ProcessPool::imap_chunked`] / [`ProcessPool::imap_unordered`] / [`ProcessPool::imap_unordered_chunked`] → [`IMapIterator`] / [`IMapUnorderedIterator`] (lazy) |
 //! | `pool.close()` / `join()` / `terminate()` | [`ProcessPool::close`] / [`ProcessPool::join`] / [`ProcessPool::join_timeout`] / [`ProcessPool::terminate`] |
-//! | a worker's result that does not decode | [`TaskError::Failed`] with [`CodecFailure`] |
+//! | a task's arguments or result that fails to (de)serialise in the worker or the caller | [`TaskError::Failed`] with [`CodecFailure`] ([`CodecStage`] says where) |
 //! | `os.fork` limit reached (`EAGAIN`) starting a worker | [`BuildError`] at build; [`SubmitError::Start`] / [`PoolError::Start`] ([`WorkerStartError`]) when no worker can start |
 //!
 //! ## Differences from Python
@@ -222,9 +222,9 @@ pub use crate::error::{
 pub use crate::executor::{Executor, Map, Submit};
 pub use crate::future::{Awaiting, Future};
 pub use crate::process_pool::{
-    ApplyResult, Call, CallJobs, CodecFailure, ForcedShutdown, IMapIterator, IMapUnorderedIterator,
-    MapResult, ProcessMap, ProcessPool, ProcessPoolBuilder, ProcessPoolExecutor,
-    ProcessPoolExecutorBuilder, TaskTimedOut, WorkerDied,
+    ApplyResult, Call, CallJobs, CodecFailure, CodecStage, ForcedShutdown, IMapIterator,
+    IMapUnorderedIterator, MapResult, ProcessMap, ProcessPool, ProcessPoolBuilder,
+    ProcessPoolExecutor, ProcessPoolExecutorBuilder, TaskTimedOut, WorkerDied,
 };
 pub use crate::promise::Promise;
 pub use crate::thread_executor::{ExecutorMap, MapJob, MapJobs, ThreadPoolExecutor};

@@ -377,7 +377,7 @@ pub use crate::manager::{
 };
 pub use crate::pipe::{Connection, DEFAULT_MAX_FRAME, READ_CHUNK, pipe};
 pub use crate::process::{Process, ProcessHandle, Run, StartError, active_children};
-pub use crate::remote::{CallError, FN_REF_BYTES, FnRef, WrongExecutable};
+pub use crate::remote::{CallError, CallStage, FN_REF_BYTES, FnRef, WrongExecutable};
 pub use crate::start::fork::{Fork, fork, with_parked_threads};
 pub use crate::start::init::init;
 pub use crate::start::method::{ParseStartMethodError, StartMethod};

@@ -26,10 +26,10 @@ use skein_process::{
     Connection, Context, FN_REF_BYTES, ProcessHandle, RawValue, RecvError, StartMethod,
 };
 
-use super::error::{ForcedShutdown, TaskTimedOut, WorkerDied};
+use super::error::{ForcedShutdown, TaskTimedOut, WorkerDied, signal_name};
 use super::spin;
 use super::wire::{self, Items, Reader};
-use super::worker::{WorkerArgs, worker_main};
+use super::worker::{INITIALISING, WorkerArgs, worker_main};
 use crate::error::{TaskError, WorkerStartError};
 
 pub(crate) type TaskId = u64;
@@ -573,7 +573,14 @@ impl Manager {
         let err = |e: &dyn fmt::Display| WorkerStartError(e.to_string().into());
         let (work_rx, work_tx) = skein_process::pipe(false).map_err(|e| err(&e))?;
         let (res_rx, res_tx) = skein_process::pipe(false).map_err(|e| err(&e))?;
-        let slot = RawValue::new(0u64).map_err(|e| err(&e))?;
+        // A worker with an initializer starts marked as initialising (it clears the mark
+        // once the initializer returned): one that dies still marked broke the pool.
+        let mark = if opts.initializer.is_some() {
+            INITIALISING
+        } else {
+            0
+        };
+        let slot = RawValue::new(mark).map_err(|e| err(&e))?;
         let args = WorkerArgs {
             work: work_rx,
             results: res_tx,
@@ -741,7 +748,12 @@ impl Manager {
         }
         if done {
             let (terminate, kill) = {
-                let inner = self.engine.inner.lock();
+                let mut inner = self.engine.inner.lock();
+                // Unlisted before they are told to end: an ended worker may be reaped at
+                // once (by its handle, or by a process start's reaping of ended
+                // children), and a reaped pid may name another process, which
+                // `worker_pids` must never do.
+                inner.pids.clear();
                 (
                     inner.terminate || inner.broken.is_some(),
                     inner.force == Some(true),
@@ -1139,6 +1151,24 @@ impl Manager {
         {
             let mut inner = self.engine.inner.lock();
             inner.live = inner.live.saturating_sub(1);
+            if running == INITIALISING && w.stopping.is_none() {
+                // It died in its initializer (an abort, an exit, a signal): every
+                // replacement would too. Python: `BrokenProcessPool`.
+                let how = match code {
+                    Some(c) if c < 0 => {
+                        format!("was killed by signal {} ({})", -c, signal_name(-c))
+                    }
+                    Some(c) => format!("exited with code {c}"),
+                    None => "ended".to_string(),
+                };
+                inner.broken.get_or_insert_with(|| {
+                    format!(
+                        "the initializer crashed: worker {} (pid {}) {how} before it was ready",
+                        w.name, w.pid
+                    )
+                    .into()
+                });
+            }
             let mut requeue = Vec::new();
             for &(id, _) in &w.outstanding {
                 let blamed = match w.stopping {
@@ -1282,6 +1312,9 @@ impl Manager {
     fn reap_all(&mut self) {
         let grace = self.engine.opts.grace;
         for w in std::mem::take(&mut self.workers) {
+            // Unlisted before it is reaped, as in `bury` (the shutdown in `step_locked`
+            // unlisted every worker already; this covers a failed start).
+            self.engine.inner.lock().pids.retain(|p| *p != w.pid);
             let deadline = match w.stopping {
                 Some((_, at)) => at,
                 None => Instant::now() + grace.max(Duration::from_secs(5)),
@@ -1294,7 +1327,6 @@ impl Manager {
         }
         let mut inner = self.engine.inner.lock();
         inner.live = 0;
-        inner.pids.clear();
     }
 }
 

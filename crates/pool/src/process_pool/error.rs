@@ -169,14 +169,71 @@ impl fmt::Display for ForcedShutdown {
 
 impl Error for ForcedShutdown {}
 
-/// The result bytes a worker sent could not be decoded as the task's result type, or the
-/// worker could not decode the arguments or encode the result.
+/// Where a task's arguments or result failed to cross between processes (CPython's
+/// `test_deadlock.py` stages: pickling the task, unpickling it in the worker, pickling the
+/// result, unpickling it in the caller).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum CodecStage {
+    /// The worker could not decode the arguments (their `Deserialize` failed or panicked,
+    /// or the task frame was unreadable): the function did not run.
+    ArgumentsInWorker,
+    /// The function ran but its value's `Serialize` failed or panicked in the worker.
+    ResultInWorker,
+    /// The worker's result bytes did not decode in the caller (`Deserialize` failed or
+    /// panicked there).
+    ResultInCaller,
+}
+
+impl CodecStage {
+    fn describe(self) -> &'static str {
+        match self {
+            CodecStage::ArgumentsInWorker => {
+                "the arguments could not be deserialised in the worker"
+            }
+            CodecStage::ResultInWorker => "the result could not be serialised in the worker",
+            CodecStage::ResultInCaller => "the result could not be deserialised in the caller",
+        }
+    }
+}
+
+/// A task's arguments or result could not be (de)serialised on the way between the caller
+/// and the worker: [`stage`](CodecFailure::stage) says where; only that task fails (the
+/// worker lives on: a failing or panicking serde impl is caught where it runs).
+///
+/// The arguments are serialised at `submit`, in the caller: a failure there is
+/// [`SubmitError::Encode`](crate::SubmitError::Encode) with the call handed back.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CodecFailure(pub(crate) String);
+pub struct CodecFailure {
+    pub(crate) stage: CodecStage,
+    pub(crate) panicked: bool,
+    pub(crate) message: String,
+}
+
+impl CodecFailure {
+    /// Where it failed.
+    pub fn stage(&self) -> CodecStage {
+        self.stage
+    }
+
+    /// Whether the serde impl panicked (rather than returned an error).
+    pub fn panicked(&self) -> bool {
+        self.panicked
+    }
+
+    /// The serde error's or the panic's message.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+}
 
 impl fmt::Display for CodecFailure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(self.stage.describe())?;
+        if self.panicked {
+            f.write_str(" (it panicked)")?;
+        }
+        write!(f, ": {}", self.message)
     }
 }
 

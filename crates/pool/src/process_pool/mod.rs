@@ -28,7 +28,7 @@ mod wire;
 mod worker;
 
 pub use call::Call;
-pub use error::{CodecFailure, ForcedShutdown, TaskTimedOut, WorkerDied};
+pub use error::{CodecFailure, CodecStage, ForcedShutdown, TaskTimedOut, WorkerDied};
 pub use executor::{CallJobs, ProcessMap, ProcessPoolExecutor};
 pub use pool::ProcessPool;
 pub use results::{ApplyResult, IMapIterator, IMapUnorderedIterator, MapResult};

@@ -12,26 +12,43 @@ use parking_lot::{Condvar, Mutex};
 use serde::de::DeserializeOwned;
 
 use super::engine::Completer;
-use super::error::CodecFailure;
+use super::error::{CodecFailure, CodecStage};
 use super::wire::{self, Item, Items};
 use crate::error::{NotReadyError, ResultTimeoutError, TaskError};
 use crate::future::Future;
 use crate::promise::Promise;
 
-/// Decodes one item's outcome.
+fn codec(stage: CodecStage, panicked: bool, message: String) -> TaskError {
+    TaskError::Failed(Arc::new(CodecFailure {
+        stage,
+        panicked,
+        message,
+    }))
+}
+
+/// Decodes one item's outcome (on the manager thread: a `Deserialize` that panics fails
+/// the task, never the manager).
 pub(crate) fn decode<R: DeserializeOwned>(item: Item<'_>) -> Result<R, TaskError> {
+    let text = || String::from_utf8_lossy(item.bytes).into_owned();
     match item.kind {
-        wire::OK => postcard::from_bytes(item.bytes).map_err(|e| {
-            TaskError::Failed(Arc::new(CodecFailure(format!(
-                "the worker's result could not be decoded: {e}"
-            ))))
-        }),
+        wire::OK => match std::panic::catch_unwind(|| postcard::from_bytes::<R>(item.bytes)) {
+            Ok(Ok(v)) => Ok(v),
+            Ok(Err(e)) => Err(codec(CodecStage::ResultInCaller, false, e.to_string())),
+            Err(payload) => Err(codec(
+                CodecStage::ResultInCaller,
+                true,
+                crate::error::panic_message(&*payload),
+            )),
+        },
         wire::PANICKED => Err(TaskError::Panicked(
             String::from_utf8_lossy(item.bytes).into(),
         )),
-        _ => Err(TaskError::Failed(Arc::new(CodecFailure(
-            String::from_utf8_lossy(item.bytes).into_owned(),
-        )))),
+        wire::BAD_ARGS => Err(codec(CodecStage::ArgumentsInWorker, false, text())),
+        wire::BAD_ARGS_PANIC => Err(codec(CodecStage::ArgumentsInWorker, true, text())),
+        wire::BAD_RESULT => Err(codec(CodecStage::ResultInWorker, false, text())),
+        wire::BAD_RESULT_PANIC => Err(codec(CodecStage::ResultInWorker, true, text())),
+        // The function reference or the frame could not be read: nothing ran.
+        _ => Err(codec(CodecStage::ArgumentsInWorker, false, text())),
     }
 }
 

@@ -17,6 +17,13 @@ pub(crate) const INIT_FAILED: u8 = 2;
 pub(crate) const OK: u8 = 0;
 pub(crate) const PANICKED: u8 = 1;
 pub(crate) const FAILED: u8 = 2;
+/// The arguments did not decode in the worker (an error or a panic; text follows).
+pub(crate) const BAD_ARGS: u8 = 3;
+/// The value did not encode in the worker.
+pub(crate) const BAD_RESULT: u8 = 4;
+/// As `BAD_ARGS`/`BAD_RESULT`, the serde impl panicked.
+pub(crate) const BAD_ARGS_PANIC: u8 = 5;
+pub(crate) const BAD_RESULT_PANIC: u8 = 6;
 
 /// The arguments of a task's items, framed: `n u32` then `n × (len u32 | bytes)`.
 #[derive(Debug, Default)]
@@ -37,9 +44,20 @@ impl Payload {
     pub(crate) fn push<A: serde::Serialize + ?Sized>(&mut self, arg: &A) -> Result<(), String> {
         let at = self.bytes.len();
         self.bytes.extend_from_slice(&[0; 4]);
-        match postcard::to_extend(arg, std::mem::take(&mut self.bytes)) {
-            Ok(b) => self.bytes = b,
-            Err(e) => return Err(e.to_string()),
+        // A `Serialize` that panics is a refused submission, not a panic of the caller.
+        let bytes = std::mem::take(&mut self.bytes);
+        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            postcard::to_extend(arg, bytes)
+        }));
+        match r {
+            Ok(Ok(b)) => self.bytes = b,
+            Ok(Err(e)) => return Err(e.to_string()),
+            Err(payload) => {
+                return Err(format!(
+                    "the arguments' Serialize panicked: {}",
+                    crate::error::panic_message(&*payload)
+                ));
+            }
         }
         let len = (self.bytes.len() - at - 4) as u32;
         self.bytes[at..at + 4].copy_from_slice(&len.to_le_bytes());

@@ -7,7 +7,7 @@ use std::panic::{self, AssertUnwindSafe};
 use std::sync::Once;
 
 use serde::{Deserialize, Serialize};
-use skein_process::{Connection, FN_REF_BYTES, FnRef, RawValue};
+use skein_process::{CallError, CallStage, Connection, FN_REF_BYTES, FnRef, RawValue};
 
 use super::trust;
 use super::wire::{self, Reader};
@@ -30,6 +30,9 @@ thread_local! {
 }
 
 static HOOK: Once = Once::new();
+
+/// The slot's value while the worker runs its initializer (no task id is this large).
+pub(crate) const INITIALISING: u64 = u64::MAX;
 
 /// Wraps the panic hook, once per process: while a worker runs a task, a panic is not
 /// printed (Python's pool does not print a task's exception either); its message,
@@ -73,13 +76,27 @@ fn run_item(f: &FnRef, args: &[u8], out: &mut Vec<u8>) -> u8 {
     IN_TASK.with(|t| t.set(false));
     match r {
         Ok(Ok(())) => wire::OK,
+        Ok(Err(CallError::Decode(e))) => {
+            *out = e.into_bytes();
+            wire::BAD_ARGS
+        }
+        Ok(Err(CallError::Encode(e))) => {
+            *out = e.into_bytes();
+            wire::BAD_RESULT
+        }
         Ok(Err(e)) => {
             *out = e.to_string().into_bytes();
             wire::FAILED
         }
         Err(payload) => {
+            // A panic of a serde impl is a codec failure of its stage, not the task's.
+            let stage = FnRef::last_stage();
             *out = panic_text(payload).into_bytes();
-            wire::PANICKED
+            match stage {
+                CallStage::Decode => wire::BAD_ARGS_PANIC,
+                CallStage::Encode => wire::BAD_RESULT_PANIC,
+                _ => wire::PANICKED,
+            }
         }
     }
 }
@@ -111,6 +128,7 @@ pub(crate) fn worker_main(args: WorkerArgs) {
             return;
         }
     }
+    args.slot.set(0);
     let mut frame = Vec::new();
     let mut reply = Vec::new();
     let mut done: u64 = 0;

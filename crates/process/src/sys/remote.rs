@@ -7,6 +7,7 @@ use serde::de::DeserializeOwned;
 
 use super::entry::base;
 use super::image;
+use crate::remote::{CallStage, set_stage};
 
 /// Decodes the arguments from `args`, calls the target, encodes its value into `out`.
 pub(crate) type Trampoline =
@@ -96,12 +97,17 @@ fn call1<A: DeserializeOwned + 'static, R: Serialize + 'static>(
     args: &[u8],
     out: &mut Vec<u8>,
 ) -> Result<(), TrampolineError> {
-    let a: A = postcard::from_bytes(args).map_err(TrampolineError::Decode)?;
+    let a: A = {
+        set_stage(CallStage::Decode);
+        postcard::from_bytes(args).map_err(TrampolineError::Decode)?
+    };
+    set_stage(CallStage::Run);
     let addr = target.wrapping_add(base());
     // SAFETY: `target` was paired with this monomorphisation by `RawFnRef::of1::<A, R>`
     // from a `fn(A) -> R` of this binary, so the address is a `fn(A) -> R` here.
     let f: fn(A) -> R = unsafe { std::mem::transmute::<usize, fn(A) -> R>(addr) };
     let r = f(a);
+    set_stage(CallStage::Encode);
     out.clear();
     let bytes = postcard::to_extend(&r, std::mem::take(out)).map_err(TrampolineError::Encode)?;
     *out = bytes;
@@ -114,12 +120,17 @@ where
     B: DeserializeOwned + 'static,
     R: Serialize + 'static,
 {
-    let (a, b): (A, B) = postcard::from_bytes(args).map_err(TrampolineError::Decode)?;
+    let (a, b): (A, B) = {
+        set_stage(CallStage::Decode);
+        postcard::from_bytes(args).map_err(TrampolineError::Decode)?
+    };
+    set_stage(CallStage::Run);
     let addr = target.wrapping_add(base());
     // SAFETY: `target` was paired with this monomorphisation by `RawFnRef::of2::<A, B, R>`
     // from a `fn(A, B) -> R` of this binary, so the address is a `fn(A, B) -> R` here.
     let f: fn(A, B) -> R = unsafe { std::mem::transmute::<usize, fn(A, B) -> R>(addr) };
     let r = f(a, b);
+    set_stage(CallStage::Encode);
     out.clear();
     let bytes = postcard::to_extend(&r, std::mem::take(out)).map_err(TrampolineError::Encode)?;
     *out = bytes;
@@ -127,6 +138,7 @@ where
 }
 
 fn encode_into<R: Serialize + ?Sized>(r: &R, out: &mut Vec<u8>) -> Result<(), TrampolineError> {
+    set_stage(CallStage::Encode);
     out.clear();
     let bytes = postcard::to_extend(r, std::mem::take(out)).map_err(TrampolineError::Encode)?;
     *out = bytes;
@@ -138,7 +150,11 @@ fn call_map1<A: DeserializeOwned + 'static, R: Serialize + 'static>(
     args: &[u8],
     out: &mut Vec<u8>,
 ) -> Result<(), TrampolineError> {
-    let items: Vec<A> = postcard::from_bytes(args).map_err(TrampolineError::Decode)?;
+    let items: Vec<A> = {
+        set_stage(CallStage::Decode);
+        postcard::from_bytes(args).map_err(TrampolineError::Decode)?
+    };
+    set_stage(CallStage::Run);
     let addr = target.wrapping_add(base());
     // SAFETY: `target` was paired with this monomorphisation by
     // `RawFnRef::of_map1::<A, R>` from a `fn(A) -> R` of this binary.
@@ -153,7 +169,11 @@ where
     B: DeserializeOwned + 'static,
     R: Serialize + 'static,
 {
-    let items: Vec<(A, B)> = postcard::from_bytes(args).map_err(TrampolineError::Decode)?;
+    let items: Vec<(A, B)> = {
+        set_stage(CallStage::Decode);
+        postcard::from_bytes(args).map_err(TrampolineError::Decode)?
+    };
+    set_stage(CallStage::Run);
     let addr = target.wrapping_add(base());
     // SAFETY: `target` was paired with this monomorphisation by
     // `RawFnRef::of_map2::<A, B, R>` from a `fn(A, B) -> R` of this binary.
