@@ -165,7 +165,7 @@
 //! | `BaseProxy` errors, `RemoteError` | [`ManagerError`] |
 //! | **Process pools** | |
 //! | `multiprocessing.Pool`, `concurrent.futures.ProcessPoolExecutor` | in skein-pool: `skein_pool::ProcessPool`, `skein_pool::ProcessPoolExecutor` (built on this crate) |
-//! | a pool task's function, pickled by reference | [`FnRef::of`]`(f)` / [`FnRef::of2`] / [`FnRef::of_map`] / [`FnRef::of_map2`]: a plain `fn` any process of this binary can [`call`](FnRef::call) with postcard bytes; [`to_bytes`](FnRef::to_bytes) / `unsafe` [`from_bytes`](FnRef::from_bytes) ([`WrongExecutable`], [`CallError`], [`FN_REF_BYTES`]) |
+//! | a pool task's function, pickled by reference | [`FnRef::of`]`(f)` / [`FnRef::of2`] / [`FnRef::of_map`] / [`FnRef::of_map2`]: a plain `fn` any process of this binary can [`call`](FnRef::call) with postcard bytes; [`to_bytes`](FnRef::to_bytes) / `unsafe` [`from_bytes`](FnRef::from_bytes) ([`WrongExecutable`], [`CallError`], [`FN_REF_BYTES`]); which stage a panicking call reached (argument decoding, the function, value encoding): [`FnRef::last_stage`] ([`CallStage`]) |
 //!
 //! ## Start methods
 //!
