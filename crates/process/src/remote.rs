@@ -199,6 +199,39 @@ impl fmt::Display for CallError {
 
 impl std::error::Error for CallError {}
 
+/// The stage a [`FnRef::call`] on this thread reached: read it after a call panicked (or
+/// from a panic hook) to tell a panic of the arguments' `Deserialize` or the value's
+/// `Serialize` from one of the function itself — what CPython's `ProcessPoolExecutor`
+/// tells apart as an error "unpickling the task" or "pickling the result".
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum CallStage {
+    /// No call has run on this thread yet.
+    Idle,
+    /// Decoding the arguments (their `Deserialize` impls).
+    Decode,
+    /// Running the function.
+    Run,
+    /// Encoding the value (its `Serialize` impl).
+    Encode,
+}
+
+thread_local! {
+    static STAGE: std::cell::Cell<CallStage> = const { std::cell::Cell::new(CallStage::Idle) };
+}
+
+pub(crate) fn set_stage(stage: CallStage) {
+    STAGE.with(|s| s.set(stage));
+}
+
+impl FnRef {
+    /// The stage the last [`call`](FnRef::call) on this thread reached (it stays set
+    /// after the call returns or unwinds).
+    pub fn last_stage() -> CallStage {
+        STAGE.with(std::cell::Cell::get)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -250,38 +283,5 @@ mod tests {
         let args = postcard::to_allocvec(&()).unwrap();
         let r = std::panic::catch_unwind(|| f.call(&args, &mut Vec::new()));
         assert!(r.is_err());
-    }
-}
-
-/// The stage a [`FnRef::call`] on this thread reached: read it after a call panicked (or
-/// from a panic hook) to tell a panic of the arguments' `Deserialize` or the value's
-/// `Serialize` from one of the function itself — what CPython's `ProcessPoolExecutor`
-/// tells apart as an error "unpickling the task" or "pickling the result".
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum CallStage {
-    /// No call has run on this thread yet.
-    Idle,
-    /// Decoding the arguments (their `Deserialize` impls).
-    Decode,
-    /// Running the function.
-    Run,
-    /// Encoding the value (its `Serialize` impl).
-    Encode,
-}
-
-thread_local! {
-    static STAGE: std::cell::Cell<CallStage> = const { std::cell::Cell::new(CallStage::Idle) };
-}
-
-pub(crate) fn set_stage(stage: CallStage) {
-    STAGE.with(|s| s.set(stage));
-}
-
-impl FnRef {
-    /// The stage the last [`call`](FnRef::call) on this thread reached (it stays set
-    /// after the call returns or unwinds).
-    pub fn last_stage() -> CallStage {
-        STAGE.with(std::cell::Cell::get)
     }
 }
