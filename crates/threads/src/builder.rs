@@ -115,16 +115,19 @@ impl Builder {
             .filter(|name| !name.is_empty())
             .unwrap_or_else(registry::default_name);
         let os_name = name.replace('\0', "");
+        let os_name_fix = native::os_name_fix(&os_name);
         let thread = Thread::new(registry::next_ident(), name, daemon, Kind::Skein);
 
-        let mut std_builder = std::thread::Builder::new().name(os_name.clone());
+        let mut std_builder = std::thread::Builder::new().name(os_name);
         if let Some(size) = stack_size {
             std_builder = std_builder.stack_size(size);
         }
         registry::insert(&thread);
         let theirs = thread.clone();
         match std_builder.spawn(move || {
-            native::set_os_name(&os_name);
+            if let Some(short) = &os_name_fix {
+                native::set_os_name(short);
+            }
             run_thread(theirs, f)
         }) {
             Ok(native) => Ok(JoinHandle::new(thread, native)),

@@ -24,22 +24,26 @@ mod imp {
     /// The longest OS thread name in bytes (`TASK_COMM_LEN` less its NUL).
     const OS_NAME_MAX: usize = 15;
 
-    /// Names the calling thread for the OS with at most [`OS_NAME_MAX`] bytes of `name`
-    /// (NUL-free), cut at a character boundary, as Python 3.14 does. std has already set
-    /// the name cut at byte 15, which may split a UTF-8 character (tools such as `top -H`
-    /// then show a broken character); only then is it set again.
-    pub(crate) fn set_os_name(name: &str) {
+    /// The OS name to set again in a new thread called `name` (NUL-free): `None` when
+    /// std's own cut at [`OS_NAME_MAX`] bytes is right, else the name cut at the last
+    /// character boundary within it, as Python 3.14 does (std's cut may split a UTF-8
+    /// character, which tools such as `top -H` then show broken). Computed by the
+    /// spawning thread so the usual case costs nothing.
+    pub(crate) fn os_name_fix(name: &str) -> Option<std::ffi::CString> {
         if name.len() <= OS_NAME_MAX || name.is_char_boundary(OS_NAME_MAX) {
-            return;
+            return None;
         }
         let end = (0..OS_NAME_MAX)
             .rev()
             .find(|&i| name.is_char_boundary(i))
             .unwrap_or(0);
-        if let Ok(short) = std::ffi::CString::new(&name[..end]) {
-            // Best effort, as std's own naming: the name is cosmetic.
-            let _ = rustix::thread::set_name(&short);
-        }
+        std::ffi::CString::new(&name[..end]).ok()
+    }
+
+    /// Names the calling thread for the OS (see [`os_name_fix`]).
+    pub(crate) fn set_os_name(short: &std::ffi::CStr) {
+        // Best effort, as std's own naming: the name is cosmetic.
+        let _ = rustix::thread::set_name(short);
     }
 }
 
@@ -64,9 +68,14 @@ mod imp {
     }
 
     /// std's naming is all there is here.
-    pub(crate) fn set_os_name(_name: &str) {}
+    pub(crate) fn os_name_fix(_name: &str) -> Option<std::ffi::CString> {
+        None
+    }
+
+    /// Never called: [`os_name_fix`] is always `None` here.
+    pub(crate) fn set_os_name(_short: &std::ffi::CStr) {}
 }
 
 pub(crate) use imp::{
-    SUPPORTED, current_native_id, is_main_os_thread, main_native_id, set_os_name,
+    SUPPORTED, current_native_id, is_main_os_thread, main_native_id, os_name_fix, set_os_name,
 };
