@@ -16,17 +16,13 @@ use std::io::{Read, Write};
 use std::os::unix::net::UnixStream;
 use std::time::{Duration, Instant};
 
+use skein_benches::stats::median;
 use skein_pool::ProcessPool;
 
 const WORKERS: usize = 2;
 
 fn double(x: u64) -> u64 {
     x * 2
-}
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
 }
 
 fn per_op(n: usize, mut f: impl FnMut()) -> f64 {
@@ -177,13 +173,13 @@ fn main() {
         "apply round trip, {WORKERS} workers, {rounds} rounds of {n}: skein {:.1} us, \
          procspawn Pool {:.1} us (cold: first {:.0} us, second {:.0} us), raw socketpair \
          ping-pong {:.1} us (both ends spinning 50 us before blocking: {:.1} us); skein {:.1}x procspawn Pool (median of per-round ratios; min {:.1}x)",
-        median(s),
-        median(p),
+        median(&s),
+        median(&p),
         us(cold.0),
         us(cold.1),
-        median(r),
-        median(sp),
-        median(ratio.clone()),
+        median(&r),
+        median(&sp),
+        median(&ratio.clone()),
         ratio.iter().copied().fold(f64::INFINITY, f64::min)
     );
 }

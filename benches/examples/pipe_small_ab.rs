@@ -23,11 +23,7 @@ use skein_benches::pipe_small::{
     MESSAGES, cpu_time, raw_os_pipe, raw_per_message, raw_socketpair as raw, skein_bytes,
     skein_values,
 };
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
-}
+use skein_benches::stats::median;
 
 /// One contender's wall-clock and CPU time (parent + child) per round.
 #[derive(Default)]
@@ -48,12 +44,13 @@ impl Times {
     /// (median of per-round wall ratios, ratio of the fastest runs, median of per-round
     /// CPU ratios) of `peer` over `self`: above 1.0 means `self` is faster / cheaper.
     fn against(&self, peer: &Times) -> (f64, f64, f64) {
-        let ratios = |a: &[f64], b: &[f64]| a.iter().zip(b).map(|(p, s)| p / s).collect();
+        let ratios =
+            |a: &[f64], b: &[f64]| -> Vec<f64> { a.iter().zip(b).map(|(p, s)| p / s).collect() };
         let min = |v: &[f64]| v.iter().copied().fold(f64::INFINITY, f64::min);
         (
-            median(ratios(&peer.wall, &self.wall)),
+            median(&ratios(&peer.wall, &self.wall)),
             min(&peer.wall) / min(&self.wall),
-            median(ratios(&peer.cpu, &self.cpu)),
+            median(&ratios(&peer.cpu, &self.cpu)),
         )
     }
 }

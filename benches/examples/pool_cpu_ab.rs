@@ -16,6 +16,7 @@
 
 use std::time::Instant;
 
+use skein_benches::stats::median;
 use skein_pool::ProcessPool;
 
 const WORKERS: usize = 2;
@@ -42,11 +43,6 @@ fn timed_count(n: u64) -> (u64, i32, u64, u64) {
     let start = now_ns();
     let count = count_primes(n);
     (count, skein_process::getpid(), start, now_ns())
-}
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
 }
 
 fn main() {
@@ -119,9 +115,9 @@ fn main() {
     println!(
         "cpu map, 16 prime counts, {WORKERS} workers, {rounds} rounds: sequential {:.2} ms, \
          pool {:.2} ms, speedup {:.2}x (median of per-round ratios; min {:.2}x)",
-        median(seq_t),
-        median(pool_t),
-        median(speedups.clone()),
+        median(&seq_t),
+        median(&pool_t),
+        median(&speedups.clone()),
         speedups.iter().copied().fold(f64::INFINITY, f64::min)
     );
     if let Some(n) = std::env::var_os("TIMELINE") {

@@ -17,6 +17,7 @@
 use std::time::Duration;
 
 use skein_benches::fifo::{CAP, TOTAL, handles, timed};
+use skein_benches::stats::{median, sorted};
 
 const CONTENDERS: [&str; 4] = ["skein", "crossbeam-channel", "kanal", "flume"];
 
@@ -66,16 +67,6 @@ fn run(contender: &str, cap: usize, p: usize, k: usize) -> Duration {
         }
         _ => unreachable!("unknown contender {contender}"),
     }
-}
-
-fn sorted(mut v: Vec<f64>) -> Vec<f64> {
-    v.sort_by(f64::total_cmp);
-    v
-}
-
-fn median(v: &[f64]) -> f64 {
-    let v = sorted(v.to_vec());
-    v[v.len() / 2]
 }
 
 fn main() {

@@ -20,6 +20,7 @@ use std::time::Duration;
 mod queue_small;
 
 use queue_small::{MESSAGES, Wake};
+use skein_benches::stats::{median, sorted};
 
 const CONTENDERS: [&str; 6] = [
     "skein",
@@ -40,16 +41,6 @@ fn run(contender: &str) -> Duration {
         "crossbeam-channel in-process" => queue_small::crossbeam_in_process(),
         _ => panic!("unknown contender {contender}; known: {CONTENDERS:?}"),
     }
-}
-
-fn sorted(mut v: Vec<f64>) -> Vec<f64> {
-    v.sort_by(f64::total_cmp);
-    v
-}
-
-fn median(v: &[f64]) -> f64 {
-    let v = sorted(v.to_vec());
-    v[v.len() / 2]
 }
 
 fn main() {

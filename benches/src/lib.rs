@@ -12,7 +12,8 @@
 //! `examples/queue_ab.rs`, and [`pipe_small`] both by `process/pipe_small_8b` and by
 //! `examples/pipe_small_ab.rs`, and [`echo`] (the hub's echo beside tokio's) both by
 //! `hub/echo_1000_clients` and by `examples/echo_ab.rs`. [`raw`] holds the fork,
-//! socketpair and reaping every cross-process workload uses. [`pipe_small`] (the raw
+//! socketpair and reaping every cross-process workload uses, [`stats`] the median the A/B
+//! runners print. [`pipe_small`] (the raw
 //! socketpair peer) and [`raw`] are the two modules allowed unsafe code.
 //!
 //! Workloads whose peers are dev-dependencies (which this library cannot use) live in
@@ -30,3 +31,4 @@ pub mod pipe_small;
 #[allow(unsafe_code)]
 pub mod raw;
 pub mod scenarios;
+pub mod stats;

@@ -22,23 +22,12 @@ use skein_pool::{
 use skein_pool::{ForcedShutdown, Future};
 use skein_process::StartMethod;
 
+#[macro_use]
+mod common;
+
 skein_process::test_support!();
 
 const LONG: Duration = Duration::from_secs(60);
-
-macro_rules! matrix {
-    ($($name:ident),* $(,)?) => {
-        mod fork {
-            $( #[test] fn $name() { super::$name(skein_process::StartMethod::Fork) } )*
-        }
-        mod spawn {
-            $( #[test] fn $name() { super::$name(skein_process::StartMethod::Spawn) } )*
-        }
-        mod forkserver {
-            $( #[test] fn $name() { super::$name(skein_process::StartMethod::Forkserver) } )*
-        }
-    };
-}
 
 matrix!(
     terminate_workers_fails_every_unresolved_future_once_and_leaves_no_process,

@@ -26,26 +26,16 @@ use skein_pool::{
 };
 use skein_process::StartMethod;
 
+#[macro_use]
+mod common;
+
 skein_process::test_support!();
 
 /// CPython's `support.LONG_TIMEOUT` is 5 minutes; a generous bound, never a timing test.
 const LONG: Duration = Duration::from_secs(120);
 
-macro_rules! matrix {
-    ($($name:ident),* $(,)?) => {
-        mod fork {
-            $( #[test] fn $name() { super::bounded(stringify!($name), || super::$name(skein_process::StartMethod::Fork)) } )*
-        }
-        mod spawn {
-            $( #[test] fn $name() { super::bounded(stringify!($name), || super::$name(skein_process::StartMethod::Spawn)) } )*
-        }
-        mod forkserver {
-            $( #[test] fn $name() { super::bounded(stringify!($name), || super::$name(skein_process::StartMethod::Forkserver)) } )*
-        }
-    };
-}
-
 matrix!(
+    under super::bounded;
     error_or_panic_serialising_the_arguments_in_the_caller_refuses_the_submit,
     error_or_panic_deserialising_the_arguments_in_the_worker_fails_only_that_task,
     crash_deserialising_the_arguments_in_the_worker_fails_only_that_task,

@@ -437,10 +437,10 @@ mod loom_tests {
         });
     }
 
-    #[test]
-    fn loom_shutdown_wakes_a_blocked_getter() {
-        model(|| {
-            let q: Arc<Core<u8, Array<u8>>> = Arc::new(Core::new(Array::with_capacity(1)));
+    /// A getter blocked on an empty queue of flavor `R` is woken by `shutdown` and fails.
+    fn shutdown_wakes_a_blocked_getter<R: RawQueue<u8> + Send + Sync + 'static>(make: fn() -> R) {
+        model(move || {
+            let q = Arc::new(Core::new(make()));
             let g = {
                 let q = Arc::clone(&q);
                 thread::spawn(move || q.get())
@@ -448,6 +448,11 @@ mod loom_tests {
             q.shutdown();
             assert_eq!(g.join().unwrap(), Err(GetError));
         });
+    }
+
+    #[test]
+    fn loom_shutdown_wakes_a_blocked_getter() {
+        shutdown_wakes_a_blocked_getter(|| Array::with_capacity(1));
     }
 
     #[test]
@@ -537,15 +542,7 @@ mod loom_tests {
 
     #[test]
     fn loom_deque_shutdown_wakes_a_waiting_getter() {
-        model(|| {
-            let q: Arc<Core<u8, Deque<u8>>> = Arc::new(Core::new(Deque::new()));
-            let g = {
-                let q = Arc::clone(&q);
-                thread::spawn(move || q.get())
-            };
-            q.shutdown();
-            assert_eq!(g.join().unwrap(), Err(GetError));
-        });
+        shutdown_wakes_a_blocked_getter(Deque::new);
     }
 
     #[test]
