@@ -12,11 +12,10 @@ use skein_coroutine::greenlet::getcurrent;
 #[derive(Debug, PartialEq)]
 struct IndexError;
 
-/// test_throw_goes_to_original_parent, first case: throwing into a child that never
-/// ran kills it at once; the error goes to its parent, which never ran either, and so
-/// on up to the thrower.
-#[test]
-fn throw_into_unstarted_child_of_unstarted_parent_reaches_the_thrower() {
+/// greenlet's `test_throw_goes_to_original_parent` pair: `g1` switches to the main
+/// greenlet inside a catch of `IndexError` (answering "caught" if one arrives, "normal
+/// exit" otherwise); its child `g2` switches to the main greenlet "from f2".
+fn catching_parent_and_child() -> (Greenlet<&'static str>, Greenlet<&'static str>) {
     let main = getcurrent::<&'static str>();
     let g1 = {
         let main = main.clone();
@@ -28,13 +27,19 @@ fn throw_into_unstarted_child_of_unstarted_parent_reaches_the_thrower() {
             }
         })
     };
-    let g2 = {
-        let main = main.clone();
-        Greenlet::builder()
-            .parent(&g1)
-            .build(move |_| main.switch("from f2"))
-            .unwrap()
-    };
+    let g2 = Greenlet::builder()
+        .parent(&g1)
+        .build(move |_| main.switch("from f2"))
+        .unwrap();
+    (g1, g2)
+}
+
+/// test_throw_goes_to_original_parent, first case: throwing into a child that never
+/// ran kills it at once; the error goes to its parent, which never ran either, and so
+/// on up to the thrower.
+#[test]
+fn throw_into_unstarted_child_of_unstarted_parent_reaches_the_thrower() {
+    let (g1, g2) = catching_parent_and_child();
     let err = catch_unwind(AssertUnwindSafe(|| g2.throw(IndexError))).unwrap_err();
     assert!(err.is::<IndexError>());
     assert!(g2.is_dead());
@@ -46,24 +51,7 @@ fn throw_into_unstarted_child_of_unstarted_parent_reaches_the_thrower() {
 #[test]
 fn throw_into_child_is_caught_by_its_paused_parent() {
     for start_child_first in [false, true] {
-        let main = getcurrent::<&'static str>();
-        let g1 = {
-            let main = main.clone();
-            Greenlet::new(move |_| {
-                match catch_unwind(AssertUnwindSafe(|| main.switch("f1 ready to catch"))) {
-                    Ok(_) => "normal exit",
-                    Err(e) if e.is::<IndexError>() => "caught",
-                    Err(e) => std::panic::resume_unwind(e),
-                }
-            })
-        };
-        let g2 = {
-            let main = main.clone();
-            Greenlet::builder()
-                .parent(&g1)
-                .build(move |_| main.switch("from f2"))
-                .unwrap()
-        };
+        let (g1, g2) = catching_parent_and_child();
         assert_eq!(g1.switch(""), "f1 ready to catch");
         if start_child_first {
             assert_eq!(g2.switch(""), "from f2");
